@@ -1,0 +1,1 @@
+"""Checks: oracles over one answer (request) and over groups of answers (SLOs)."""

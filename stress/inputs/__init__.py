@@ -1,0 +1,1 @@
+"""Inputs: the families that generate them and the seeded corpus built before load starts."""

@@ -1,0 +1,140 @@
+"""The record schema (one row per request) and its streaming Parquet writer and reader.
+
+Records are written in bounded batches as small, complete Parquet files in ``records/`` of the
+run directory (``part-000001.parquet``, ...). Each part is written to a temporary name and
+renamed, so a crash or SIGKILL loses at most the batch in memory (about one second of
+requests) and never leaves a half-written file that breaks the reader.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+# The columns, in order. ARCHITECTURE.md documents each one; keep the two in step.
+SCHEMA = pa.schema(
+    [
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("worker", pa.int32(), nullable=False),
+        pa.field("input_id", pa.string(), nullable=False),
+        pa.field("family", pa.string(), nullable=False),
+        pa.field("expect", pa.string(), nullable=False),
+        pa.field("phase", pa.string(), nullable=False),
+        pa.field("users", pa.int32(), nullable=False),
+        pa.field("sent_at", pa.float64(), nullable=False),
+        pa.field("latency_ms", pa.float64(), nullable=False),
+        pa.field("ttft_ms", pa.float64()),
+        pa.field("status", pa.int32(), nullable=False),
+        pa.field("error_kind", pa.string()),
+        pa.field("request_bytes", pa.int64(), nullable=False),
+        pa.field("response_bytes", pa.int64(), nullable=False),
+        pa.field("output_tokens", pa.int32()),
+        pa.field("finish_reason", pa.string()),
+        pa.field("output_digest", pa.string()),
+        pa.field("output_excerpt", pa.string()),
+        pa.field("ok", pa.bool_(), nullable=False),
+        pa.field("failed_checks", pa.list_(pa.string()), nullable=False),
+    ]
+)
+
+# Long answers are cut to this many characters in the excerpt; the digest covers all of it.
+EXCERPT_CHARS = 200
+
+
+@dataclass(slots=True)
+class Record:
+    """One request as it happened. ``status`` is 0 when no HTTP answer arrived."""
+
+    seq: int
+    worker: int
+    input_id: str
+    family: str
+    expect: str
+    phase: str
+    users: int
+    sent_at: float
+    latency_ms: float
+    status: int
+    request_bytes: int
+    response_bytes: int
+    ok: bool
+    ttft_ms: float | None = None
+    error_kind: str | None = None
+    output_tokens: int | None = None
+    finish_reason: str | None = None
+    output_digest: str | None = None
+    output_excerpt: str | None = None
+    failed_checks: list[str] = field(default_factory=list)
+
+
+class RecordWriter:
+    """Buffers records and writes a Parquet part when ``max_rows`` or ``max_seconds`` is hit.
+
+    Memory stays bounded by ``max_rows`` however long the run. Call ``close()`` at the end
+    (it flushes); ``flush_if_due()`` is cheap enough to call after every record.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        prefix: str = "part",
+        max_rows: int = 5000,
+        max_seconds: float = 1.0,
+    ) -> None:
+        self.directory = directory
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._prefix = prefix
+        self._max_rows = max_rows
+        self._max_seconds = max_seconds
+        self._rows: list[Record] = []
+        self._parts = 0
+        self._last_flush = time.monotonic()
+        self.written = 0
+
+    def add(self, record: Record) -> None:
+        self._rows.append(record)
+        if len(self._rows) >= self._max_rows:
+            self.flush()
+
+    def flush_if_due(self) -> None:
+        if self._rows and time.monotonic() - self._last_flush >= self._max_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not self._rows:
+            return
+        table = pa.Table.from_pylist([asdict(row) for row in self._rows], schema=SCHEMA)
+        self._parts += 1
+        final = self.directory / f"{self._prefix}-{self._parts:06d}.parquet"
+        temporary = final.with_suffix(".tmp")
+        pq.write_table(table, temporary)
+        os.replace(temporary, final)
+        self.written += len(self._rows)
+        self._rows.clear()
+
+    def close(self) -> None:
+        self.flush()
+
+
+def part_files(directory: Path) -> list[Path]:
+    """The complete part files of a records directory, in name order."""
+    return sorted(directory.glob("*.parquet"))
+
+
+def read_records(directory: Path, *, columns: Iterable[str] | None = None) -> pa.Table:
+    """All records of a run (an empty table with the schema when there are none)."""
+    parts = part_files(directory)
+    wanted = list(columns) if columns is not None else None
+    if not parts:
+        table = SCHEMA.empty_table()
+        return table.select(wanted) if wanted else table
+    tables = [pq.read_table(part, columns=wanted, schema=SCHEMA) for part in parts]
+    return pa.concat_tables(tables)

@@ -1,0 +1,507 @@
+"""Scenario files: the model of a scenario, loading it from YAML, and validating it.
+
+Every problem is reported with the file, the key path, the bad value and the fix, for example
+``scenarios/x.yaml: load.phases[1].users: expected a positive integer, got -5 (line 12)``.
+Unknown keys are errors (a typo must never silently pass), with "did you mean" when close.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from stress.errors import ScenarioError, UsageError
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"1.5m"``, ``"500ms"`` or ``"1h"``; raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration like 30s, 2m or 500ms, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION_RE.match(value)):
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    else:
+        raise ValueError(f"expected a duration like 30s, 2m or 500ms, got {value!r}")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"expected a positive duration like 30s, 2m or 500ms, got {value!r}")
+    return seconds
+
+
+def parse_fraction(value: object) -> float:
+    """A fraction in [0, 1] from ``0.01`` or ``"1%"``; raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a fraction like 0.01 or 1%, got {value!r}")
+    try:
+        if isinstance(value, str) and value.strip().endswith("%"):
+            fraction = float(value.strip()[:-1]) / 100
+        elif isinstance(value, int | float | str):
+            fraction = float(value)
+        else:
+            raise TypeError
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a fraction like 0.01 or 1%, got {value!r}") from None
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"expected a fraction between 0 and 1 (or 0% to 100%), got {value!r}")
+    return fraction
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest of ``"500ms"``, ``"45s"``, ``"2m"`` that says exactly ``seconds``."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    if seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    return f"{seconds:g}s"
+
+
+Duration = Annotated[
+    float, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
+]
+Fraction = Annotated[float, BeforeValidator(parse_fraction)]
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+
+
+class Protocol(StrEnum):
+    """Wire protocols a target speaks (adapters live in stress.targets)."""
+
+    OPENAI_CHAT = "openai-chat"
+    MLFLOW = "mlflow"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True, use_enum_values=False)
+
+
+class Target(_Model):
+    """Where requests go and how they are spoken."""
+
+    url: str = Field(description="http(s)://host:port or builtin:demo")
+    protocol: Protocol
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: Duration = 10.0
+    model: str = "demo-ngram"
+    max_tokens: PositiveInt = 64
+    stream: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        if url == "builtin:demo" or re.match(r"^https?://[^/\s]+", url):
+            return url.rstrip("/")
+        raise ValueError(
+            f"expected http://host:port, https://host:port or builtin:demo, got {url!r}"
+        )
+
+
+class Feature(_Model):
+    """The realistic range of one tabular feature column."""
+
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Feature:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) must not exceed max ({self.max}); swap them")
+        return self
+
+
+class Inputs(_Model):
+    """The corpus: how many inputs, from which families, from which seed."""
+
+    seed: Annotated[int, Field(strict=True, ge=0)] = 0
+    count: PositiveInt = 200
+    families: dict[str, Annotated[float, Field(gt=0)]] = Field(min_length=1)
+    # Tabular protocols: the feature columns the model takes, with realistic ranges.
+    features: dict[str, Feature] = Field(default_factory=dict)
+
+
+class Phase(_Model):
+    """One load phase: ``users`` closed-loop users, reached at ``spawn_rate`` users/s."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    users: PositiveInt
+    spawn_rate: Annotated[float, Field(gt=0)] = 10.0
+    duration: Duration
+
+
+class Load(_Model):
+    """Ordered phases plus the runaway guards every run has."""
+
+    phases: list[Phase] = Field(min_length=1)
+    # Runaway protection: a typo such as `duration: 10h` must not run all night by accident.
+    max_duration: Duration = 1800.0
+    max_requests: PositiveInt = 1_000_000
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Load:
+        seen: set[str] = set()
+        for index, phase in enumerate(self.phases):
+            if phase.name in seen:
+                raise _KeyedError(
+                    ("phases", index, "name"),
+                    f"phase names must be unique, {phase.name!r} is used twice",
+                )
+            seen.add(phase.name)
+        return self
+
+
+class PhaseSlo(_Model):
+    """Limits that hold for one phase (overrides of the scenario-wide limits)."""
+
+    error_rate: Fraction | None = None
+    p95_ms: Annotated[float, Field(gt=0)] | None = None
+
+
+class Slo(_Model):
+    """Service-level objectives, checked per phase."""
+
+    error_rate: Fraction | None = 0.01
+    p95_ms: Annotated[float, Field(gt=0)] | None = None
+    phases: dict[str, PhaseSlo] = Field(default_factory=dict)
+
+
+class Scenario(_Model):
+    """A whole scenario file."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    target: Target
+    inputs: Inputs
+    load: Load
+    checks: list[str] | None = None
+    slo: Slo = Field(default_factory=Slo)
+
+    @model_validator(mode="after")
+    def _features_for_tabular(self) -> Scenario:
+        if self.target.protocol is Protocol.MLFLOW and not self.inputs.features:
+            raise _KeyedError(
+                ("inputs", "features"),
+                "protocol mlflow needs the model's feature columns, e.g. "
+                "features: {sepal_length: {min: 4.3, max: 7.9}}",
+            )
+        return self
+
+    @property
+    def total_duration(self) -> float:
+        return sum(phase.duration for phase in self.load.phases)
+
+    def to_yaml(self) -> str:
+        """The resolved scenario (defaults filled in) as YAML, as written to a run directory."""
+        data = self.model_dump(mode="json")
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+class _KeyedError(ValueError):
+    """A validator's error about a key below the model being validated."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        self.loc = loc
+        super().__init__(message)
+
+
+# What to say instead of pydantic's wording, keyed by pydantic's error type.
+_EXPECTED = {
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "string_type": "expected a string",
+    "dict_type": "expected a mapping (key: value lines)",
+    "list_type": "expected a list (lines starting with '- ')",
+    "model_type": "expected a mapping (key: value lines)",
+    "model_attributes_type": "expected a mapping (key: value lines)",
+}
+
+
+def _location(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _field_names(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """The keys allowed at ``loc`` (used for "did you mean")."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        current = _model_in(annotation)
+    return list(getattr(current, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    got = f", got {value!r}" if kind != "missing" else ""
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "greater_than" and ctx.get("gt") == 0:
+        noun = "integer" if isinstance(value, int) else "number"
+        return f"expected a positive {noun}{got}"
+    if kind == "greater_than":
+        return f"expected a number greater than {ctx.get('gt')}{got}"
+    if kind == "greater_than_equal":
+        return f"expected a number of at least {ctx.get('ge')}{got}"
+    if kind == "too_short":
+        return f"expected at least {ctx.get('min_length')} item(s){got}"
+    if kind == "string_pattern_mismatch":
+        return f"expected letters, digits, '.', '_' or '-' only{got}"
+    if kind == "enum":
+        return f"expected one of {ctx.get('expected')}{got}"
+    if kind in _EXPECTED:
+        return f"{_EXPECTED[kind]}{got}"
+    if kind in ("value_error", "assertion_error"):
+        message = str(ctx.get("error", error["msg"]))
+        return message
+    return f"{error['msg']}{got}"
+
+
+def _problems(
+    exc: ValidationError, source: str, lines: Mapping[tuple[str | int, ...], int]
+) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc: tuple[str | int, ...] = tuple(error["loc"])
+        # Drop pydantic's internal tags such as 'function-after[...]' from the path.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, _KeyedError):
+            loc = loc + cause.loc
+        if error["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            message = f"unknown key {key!r}"
+            close = difflib.get_close_matches(key, _field_names(Scenario, loc[:-1]), n=1)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+            else:
+                allowed = _field_names(Scenario, loc[:-1])
+                if allowed:
+                    message += f"; allowed keys: {', '.join(allowed)}"
+        else:
+            message = _describe(error)
+        line = _nearest_line(loc, lines)
+        suffix = f" (line {line})" if line else ""
+        problems.append(f"{source}: {_location(loc)}: {message}{suffix}")
+    return problems
+
+
+def _nearest_line(
+    loc: tuple[str | int, ...], lines: Mapping[tuple[str | int, ...], int]
+) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _line_map(text: str) -> dict[tuple[str | int, ...], int]:
+    """Key path -> 1-based line number, from the YAML node tree."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, str(key.value))
+                lines[child] = key.start_mark.line + 1
+                walk(value, child)
+                lines[child] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*path, index))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _check_known_names(scenario: Scenario, source: str, known: KnownNames | None) -> list[str]:
+    if known is None:
+        return []
+    problems = []
+    for family in scenario.inputs.families:
+        if family not in known.families:
+            close = difflib.get_close_matches(family, list(known.families), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                f"{source}: inputs.families.{family}: unknown input family{hint} "
+                f"(`stress families` lists them)"
+            )
+        elif scenario.target.protocol.value not in known.families[family]:
+            problems.append(
+                f"{source}: inputs.families.{family}: this family does not apply to protocol "
+                f"{scenario.target.protocol.value!r}; remove it or pick a family for this protocol"
+            )
+    for index, check in enumerate(scenario.checks or []):
+        if check not in known.checks:
+            close = difflib.get_close_matches(check, list(known.checks), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                f"{source}: checks[{index}]: unknown check {check!r}{hint} "
+                f"(known: {', '.join(known.checks)})"
+            )
+    phase_names = [phase.name for phase in scenario.load.phases]
+    for phase in scenario.slo.phases:
+        if phase not in phase_names:
+            close = difflib.get_close_matches(phase, phase_names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                f"{source}: slo.phases.{phase}: no load phase has this name{hint} "
+                f"(phases: {', '.join(phase_names)})"
+            )
+    if scenario.total_duration > scenario.load.max_duration:
+        total = format_duration(scenario.total_duration)
+        problems.append(
+            f"{source}: load.max_duration: the phases last {total}"
+            f" but max_duration is {format_duration(scenario.load.max_duration)}; "
+            f"raise load.max_duration or shorten the phases"
+        )
+    return problems
+
+
+class KnownNames(BaseModel):
+    """Names a scenario may refer to: families (with the protocols each applies to), checks."""
+
+    families: dict[str, list[str]]
+    checks: list[str]
+
+
+def from_dict(
+    data: object, *, source: str = "<scenario>", text: str = "", known: KnownNames | None = None
+) -> Scenario:
+    """Validate a parsed scenario; raises ScenarioError listing every problem."""
+    if not isinstance(data, dict):
+        kind = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise ScenarioError(
+            [
+                f"{source}: (top level): expected a mapping with name, target, inputs and load, "
+                f"got {kind}"
+            ]
+        )
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_problems(exc, source, _line_map(text))) from None
+    problems = _check_known_names(scenario, source, known)
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def from_path(path: str | Path, *, known: KnownNames | None = None) -> Scenario:
+    """Load and validate a scenario file; raises ScenarioError (never a traceback)."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(
+            [f"{source}: file not found; check the path (scenarios live in scenarios/)"]
+        ) from None
+    except IsADirectoryError:
+        raise ScenarioError([f"{source}: is a directory; pass a scenario .yaml file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([f"{source}: cannot read the file: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(
+            [f"{source}: not valid YAML{where}: {problem}; fix the syntax"]
+        ) from None
+    return from_dict(data, source=source, text=text, known=known)
+
+
+def with_overrides(
+    scenario: Scenario,
+    *,
+    target: str | None = None,
+    duration: str | None = None,
+    users: int | None = None,
+    seed: int | None = None,
+    count: int | None = None,
+) -> Scenario:
+    """A copy with command-line overrides applied; raises UsageError naming the flag.
+
+    ``duration`` and ``users`` apply to the last (main load) phase; earlier phases, such as the
+    low-concurrency baseline, stay as the scenario says.
+    """
+    data = scenario.model_dump(mode="json")
+    phases = data["load"]["phases"]
+    if target is not None:
+        data["target"]["url"] = target
+    if duration is not None:
+        try:
+            phases[-1]["duration"] = parse_duration(duration)
+        except ValueError as exc:
+            raise UsageError(f"--duration: {exc}") from None
+        # An explicit --duration is a deliberate choice: lift the runaway guard to fit it.
+        total = sum(parse_duration(phase["duration"]) for phase in phases)
+        data["load"]["max_duration"] = max(parse_duration(data["load"]["max_duration"]), total)
+    if users is not None:
+        if users <= 0:
+            raise UsageError(f"--users: expected a positive integer, got {users}")
+        phases[-1]["users"] = users
+    if seed is not None:
+        if seed < 0:
+            raise UsageError(f"--seed: expected a non-negative integer, got {seed}")
+        data["inputs"]["seed"] = seed
+    if count is not None:
+        if count <= 0:
+            raise UsageError(f"--count: expected a positive integer, got {count}")
+        data["inputs"]["count"] = count
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            line.replace("command line: target.url:", "--target:")
+            for line in _problems(exc, "command line", {})
+        ]
+        raise UsageError("\n".join(problems)) from None
