@@ -301,7 +301,7 @@ def _describe(error: Mapping[str, Any]) -> str:
 def _problems(
     exc: ValidationError, source: str, lines: Mapping[tuple[str | int, ...], int]
 ) -> list[str]:
-    problems = []
+    errors = []
     for error in exc.errors():
         loc: tuple[str | int, ...] = tuple(error["loc"])
         # Drop pydantic's internal tags such as 'function-after[...]' from the path.
@@ -309,16 +309,27 @@ def _problems(
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, _KeyedError):
             loc = loc + cause.loc
+        errors.append((loc, error))
+    # A misspelt key shows up twice: as unknown, and its intended key as missing. Say it once.
+    suggested = set()
+    for loc, error in errors:
+        if error["type"] == "extra_forbidden":
+            allowed = _field_names(Scenario, loc[:-1])
+            for close in difflib.get_close_matches(str(loc[-1]), allowed, n=1):
+                suggested.add((*loc[:-1], close))
+    problems = []
+    for loc, error in errors:
+        if error["type"] == "missing" and loc in suggested:
+            continue
         if error["type"] == "extra_forbidden":
             key = str(loc[-1])
+            allowed = _field_names(Scenario, loc[:-1])
             message = f"unknown key {key!r}"
-            close = difflib.get_close_matches(key, _field_names(Scenario, loc[:-1]), n=1)
+            close = difflib.get_close_matches(key, allowed, n=1)
             if close:
                 message += f"; did you mean {close[0]!r}?"
-            else:
-                allowed = _field_names(Scenario, loc[:-1])
-                if allowed:
-                    message += f"; allowed keys: {', '.join(allowed)}"
+            elif allowed:
+                message += f"; allowed keys: {', '.join(allowed)}"
         else:
             message = _describe(error)
         line = _nearest_line(loc, lines)
@@ -361,30 +372,49 @@ def _line_map(text: str) -> dict[tuple[str | int, ...], int]:
     return lines
 
 
-def _check_known_names(scenario: Scenario, source: str, known: KnownNames | None) -> list[str]:
+def _with_line(
+    problem: str, loc: tuple[str | int, ...], lines: Mapping[tuple[str | int, ...], int]
+) -> str:
+    line = _nearest_line(loc, lines)
+    return f"{problem} (line {line})" if line else problem
+
+
+def _check_known_names(
+    scenario: Scenario, known: KnownNames | None
+) -> list[tuple[str, tuple[str | int, ...]]]:
+    """Problems with names that only make sense against the catalog: (message, key path)."""
     if known is None:
         return []
-    problems = []
+    problems: list[tuple[str, tuple[str | int, ...]]] = []
     for family in scenario.inputs.families:
         if family not in known.families:
             close = difflib.get_close_matches(family, list(known.families), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(
-                f"{source}: inputs.families.{family}: unknown input family{hint} "
-                f"(`stress families` lists them)"
+                (
+                    f"inputs.families.{family}: unknown input family{hint} "
+                    f"(`stress families` lists them)",
+                    ("inputs", "families", family),
+                )
             )
         elif scenario.target.protocol.value not in known.families[family]:
             problems.append(
-                f"{source}: inputs.families.{family}: this family does not apply to protocol "
-                f"{scenario.target.protocol.value!r}; remove it or pick a family for this protocol"
+                (
+                    f"inputs.families.{family}: this family does not apply to protocol "
+                    f"{scenario.target.protocol.value!r}; remove it or pick one for this protocol",
+                    ("inputs", "families", family),
+                )
             )
     for index, check in enumerate(scenario.checks or []):
         if check not in known.checks:
             close = difflib.get_close_matches(check, list(known.checks), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(
-                f"{source}: checks[{index}]: unknown check {check!r}{hint} "
-                f"(known: {', '.join(known.checks)})"
+                (
+                    f"checks[{index}]: unknown check {check!r}{hint} "
+                    f"(known: {', '.join(known.checks)})",
+                    ("checks", index),
+                )
             )
     phase_names = [phase.name for phase in scenario.load.phases]
     for phase in scenario.slo.phases:
@@ -392,15 +422,21 @@ def _check_known_names(scenario: Scenario, source: str, known: KnownNames | None
             close = difflib.get_close_matches(phase, phase_names, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(
-                f"{source}: slo.phases.{phase}: no load phase has this name{hint} "
-                f"(phases: {', '.join(phase_names)})"
+                (
+                    f"slo.phases.{phase}: no load phase has this name{hint} "
+                    f"(phases: {', '.join(phase_names)})",
+                    ("slo", "phases", phase),
+                )
             )
     if scenario.total_duration > scenario.load.max_duration:
         total = format_duration(scenario.total_duration)
         problems.append(
-            f"{source}: load.max_duration: the phases last {total}"
-            f" but max_duration is {format_duration(scenario.load.max_duration)}; "
-            f"raise load.max_duration or shorten the phases"
+            (
+                f"load.max_duration: the phases last {total}"
+                f" but max_duration is {format_duration(scenario.load.max_duration)}; "
+                f"raise load.max_duration or shorten the phases",
+                ("load", "max_duration"),
+            )
         )
     return problems
 
@@ -428,7 +464,11 @@ def from_dict(
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_problems(exc, source, _line_map(text))) from None
-    problems = _check_known_names(scenario, source, known)
+    lines = _line_map(text)
+    problems = [
+        _with_line(f"{source}: {problem}", loc, lines)
+        for problem, loc in _check_known_names(scenario, known)
+    ]
     if problems:
         raise ScenarioError(problems)
     return scenario

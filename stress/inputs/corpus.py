@@ -31,15 +31,21 @@ class Input:
 
 
 def allocate(weights: Mapping[str, float], count: int) -> dict[str, int]:
-    """Split ``count`` over families by weight (largest remainder), at least one each."""
+    """Split ``count`` over families by weight (largest remainder), at least one each.
+
+    Every family gets one input first, so a rare family is never left out; when there are
+    more families than ``count``, the corpus is that much bigger.
+    """
     names = list(weights)
+    counts = dict.fromkeys(names, 1)
+    spare = max(0, count - len(names))
     total = sum(weights.values())
-    exact = {name: count * weights[name] / total for name in names}
-    counts = {name: max(1, int(exact[name])) for name in names}
-    remainders = sorted(names, key=lambda name: (-(exact[name] - int(exact[name])), name))
-    for name in remainders:
-        if sum(counts.values()) >= count:
-            break
+    exact = {name: spare * weights[name] / total for name in names}
+    for name in names:
+        counts[name] += int(exact[name])
+    left = spare - sum(int(value) for value in exact.values())
+    by_remainder = sorted(names, key=lambda name: (-(exact[name] - int(exact[name])), name))
+    for name in by_remainder[:left]:
         counts[name] += 1
     return counts
 

@@ -80,17 +80,38 @@ def dumps(document: Any) -> bytes:
         return json.dumps(document, ensure_ascii=True, allow_nan=True).encode("ascii")
 
 
-def mutate(body: dict[str, Any], payload: Mapping[str, Any], fields: list[str]) -> dict[str, Any]:
-    """Break a valid body the way a mutation payload says: drop or retype one of ``fields``."""
-    name = fields[payload["pick"] % len(fields)]
+# Replacement values for wrong_type, one per JSON type; null is left out on purpose, since
+# many APIs read null as "not set", which is valid.
+_WRONG_TYPES: tuple[Any, ...] = (True, 123456789, "not-the-right-type", [1, 2], {"a": 1})
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+def mutate(
+    body: dict[str, Any],
+    payload: Mapping[str, Any],
+    *,
+    required: list[str],
+    typed: list[str],
+) -> dict[str, Any]:
+    """Break a valid body as a mutation payload says: drop one of the ``required`` fields, or
+    give one of the ``typed`` fields a value of another JSON type."""
+    pick = payload["pick"]
     broken = dict(body)
     if payload["op"] == "missing_field":
-        broken.pop(name, None)
-    else:
-        wrong = payload["wrong_value"]
-        if type(wrong) is type(body.get(name)):
-            wrong = None if body.get(name) is not None else 0
-        broken[name] = wrong
+        broken.pop(required[pick % len(required)], None)
+        return broken
+    name = typed[pick % len(typed)]
+    original = _json_type(body.get(name))
+    candidates = [payload["wrong_value"], *_WRONG_TYPES]
+    wrong = [v for v in candidates if v is not None and _json_type(v) != original]
+    broken[name] = wrong[0] if wrong[0] is payload["wrong_value"] else wrong[pick % len(wrong)]
     return broken
 
 

@@ -11,7 +11,6 @@ from stress.scenario import Target
 from stress.targets.base import JSON, HttpRequest, Outcome, dumps, mangle, mutate, parse_json
 
 PATH = "/invocations"
-FIELDS = ["dataframe_split"]
 
 
 class MlflowAdapter:
@@ -32,9 +31,14 @@ class MlflowAdapter:
             body = dumps(self._body(payload))
         elif item.kind == "mutation":
             valid = self._body(payload["base"])
-            inner = mutate(valid["dataframe_split"], payload, ["columns", "data"])
-            broken = mutate(valid, payload, FIELDS) if payload["pick"] % 3 == 0 else None
-            body = dumps(broken if broken is not None else {"dataframe_split": inner})
+            fields = ["columns", "data"]
+            if payload["pick"] % 3 == 0:  # break the envelope itself, a third of the time
+                body = dumps(
+                    mutate(valid, payload, required=["dataframe_split"], typed=["dataframe_split"])
+                )
+            else:
+                inner = mutate(valid["dataframe_split"], payload, required=fields, typed=fields)
+                body = dumps({"dataframe_split": inner})
         elif item.kind == "raw":
             body = mangle(payload, dumps(self._body(payload["base"])))
         else:

@@ -11,8 +11,11 @@ from stress.scenario import Target
 from stress.targets.base import JSON, HttpRequest, Outcome, dumps, mangle, mutate, parse_json
 
 PATH = "/v1/chat/completions"
-# Fields a mutation may drop or retype; each is required or typed by the protocol.
-FIELDS = ["messages", "model", "max_tokens"]
+# Fields a mutation may drop (required by every server) or retype (typed by the protocol).
+# "model" is required by OpenAI but defaulted by most self-hosted servers, so it is not
+# dropped: a server that fills it in is right to.
+REQUIRED = ["messages"]
+TYPED = ["messages", "model", "max_tokens"]
 
 
 class OpenAIChatAdapter:
@@ -38,7 +41,9 @@ class OpenAIChatAdapter:
         if item.kind == "prompt":
             body = dumps(self._body(payload))
         elif item.kind == "mutation":
-            body = dumps(mutate(self._body(payload["base"]), payload, FIELDS))
+            body = dumps(
+                mutate(self._body(payload["base"]), payload, required=REQUIRED, typed=TYPED)
+            )
         elif item.kind == "raw":
             body = mangle(payload, dumps(self._body(payload["base"])))
         else:

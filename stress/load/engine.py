@@ -1,0 +1,422 @@
+"""The load engine: runs a scenario's phases with Locust in this process and streams records.
+
+This is the only module that imports Locust. Importing Locust monkey-patches the whole process
+with gevent, so the engine runs in a process of its own (``python -m stress.load``), started
+by stress.run; it reads the run directory (scenario.yaml, corpus.jsonl) and writes records/
+and failures.jsonl into it. On stdout it writes one JSON event per line (phase changes,
+progress, the end) for the parent process to display; it never talks to the terminal itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import json
+import logging
+import random
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+# Locust's import monkey-patches the process with gevent. It must come before the project's
+# own imports (pyarrow, pydantic, httpx-free code paths), which isort order guarantees here.
+import locust
+from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
+from locust import FastHttpUser, constant, task
+from locust.env import Environment
+
+from stress.checks.request import Exchange, Finding, run_checks, select
+from stress.inputs import corpus as corpus_io
+from stress.inputs.corpus import Input
+from stress.record import Record, RecordWriter
+from stress.scenario import Scenario, from_path
+from stress.targets import HttpRequest, adapter_for
+from stress.targets.base import Adapter, Outcome
+
+# Header names whose values are secrets; they are redacted in every stored failure.
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "openai-api-key"}
+)
+REDACTED = "<redacted>"
+# Reading an answer stops here: a runaway body must not exhaust the tester's memory.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+# The same input failing the same checks again is counted in the records, stored once.
+PROGRESS_SECONDS = 1.0
+# Latency window for the live p95 in the console.
+WINDOW_SECONDS = 5.0
+
+assert locust.__version__  # the import above is deliberate, not unused
+
+
+def emit(event: str, **fields: Any) -> None:
+    """One event for the parent process, as a JSON line on stdout."""
+    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
+    sys.stdout.flush()
+
+
+def classify(error: BaseException) -> str:
+    """The error kind of a request that got no usable answer."""
+    if isinstance(error, gevent.Timeout | socket.timeout | TimeoutError):
+        return "timeout"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection_refused"
+    if isinstance(error, ConnectionResetError | BrokenPipeError | HTTPConnectionClosed):
+        return "connection_reset"
+    if isinstance(error, HTTPParseError):
+        return "invalid_http"
+    if "timed out" in str(error).lower():
+        return "timeout"
+    return "connection_error"
+
+
+def redact(headers: dict[str, str]) -> dict[str, str]:
+    return {
+        name: (REDACTED if name.lower() in SECRET_HEADERS else value)
+        for name, value in headers.items()
+    }
+
+
+def body_fields(body: bytes) -> dict[str, str]:
+    """A body for failures.jsonl: UTF-8 text when it is valid UTF-8, else base64."""
+    try:
+        return {"body": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"body_b64": base64.b64encode(body).decode("ascii")}
+
+
+@dataclass
+class Answer:
+    """What came back for one request, before checks."""
+
+    status: int = 0
+    headers: dict[str, str] | None = None
+    body: bytes = b""
+    error_kind: str | None = None
+    first_byte: float | None = None
+
+
+class FailureLog:
+    """Appends one JSON line per distinct failing (input, checks) pair to failures.jsonl."""
+
+    def __init__(self, path: Path, *, max_lines: int) -> None:
+        self._handle = path.open("a", encoding="utf-8")
+        self._seen: set[tuple[str, tuple[str, ...]]] = set()
+        self._max_lines = max_lines
+        self.lines = 0
+
+    def add(
+        self,
+        item: Input,
+        record: Record,
+        request: HttpRequest,
+        answer: Answer,
+        findings: list[Finding],
+    ) -> None:
+        key = (item.id, tuple(finding.check for finding in findings))
+        if key in self._seen or self.lines >= self._max_lines:
+            return
+        self._seen.add(key)
+        first = next((f for f in findings if f.severity == "error"), findings[0])
+        line = {
+            "input_id": item.id,
+            "family": item.family,
+            "expect": item.expect,
+            "phase": record.phase,
+            "seq": record.seq,
+            "sent_at": record.sent_at,
+            "check": first.check,
+            "message": first.message,
+            "findings": [
+                {"check": f.check, "message": f.message, "severity": f.severity} for f in findings
+            ],
+            "request": {
+                "method": request.method,
+                "path": request.path,
+                "headers": redact(request.headers),
+                **body_fields(request.body),
+            },
+            "response": {
+                "status": answer.status,
+                "error_kind": answer.error_kind,
+                "latency_ms": round(record.latency_ms, 3),
+                "body_excerpt": answer.body[:2048].decode("utf-8", "replace"),
+            },
+        }
+        self._handle.write(json.dumps(line, ensure_ascii=True) + "\n")
+        self._handle.flush()
+        self.lines += 1
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class Plan:
+    """Shared state of one load process: what to send next, the phase, where records go."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        inputs: list[Input],
+        adapter: Adapter,
+        run_dir: Path,
+        *,
+        worker: int = 0,
+    ) -> None:
+        self.scenario = scenario
+        self.adapter = adapter
+        # Requests are built once, before the load: no generation or encoding on the hot path.
+        self.items = [(item, adapter.request(item)) for item in inputs]
+        self.checks = select(scenario.checks)
+        self.timeout = scenario.target.timeout
+        self.max_requests = scenario.load.max_requests
+        self.worker = worker
+        self.phase = scenario.load.phases[0].name
+        self.users = 0
+        self.seq = 0
+        self.cursor = 0
+        self.writer = RecordWriter(run_dir / "records", prefix=f"w{worker}")
+        self.failures = FailureLog(run_dir / "failures.jsonl", max_lines=2000)
+        self.window: collections.deque[tuple[float, float, bool]] = collections.deque()
+        self.errors = 0
+        # Set by SIGINT/SIGTERM: stop the load, keep every record written so far.
+        self.stopping = False
+        self.started = time.monotonic()
+
+    @property
+    def exhausted(self) -> bool:
+        return self.seq >= self.max_requests
+
+    def next(self) -> tuple[int, Input, HttpRequest] | None:
+        if self.exhausted:
+            return None
+        item, request = self.items[self.cursor]
+        self.cursor = (self.cursor + 1) % len(self.items)
+        self.seq += 1
+        return self.seq, item, request
+
+    def finish(
+        self,
+        seq: int,
+        item: Input,
+        request: HttpRequest,
+        sent_at: float,
+        started: float,
+        answer: Answer,
+        users: int,
+        phase: str,
+    ) -> None:
+        done = time.perf_counter()
+        latency_ms = (done - started) * 1000
+        outcome = Outcome()
+        error_kind = answer.error_kind
+        if error_kind is None and answer.headers is not None:
+            outcome = self.adapter.parse(answer.status, answer.headers, answer.body)
+            if answer.status >= 500:
+                error_kind = "http_5xx"
+            elif answer.status >= 400:
+                error_kind = "http_4xx"
+            elif outcome.problem:
+                error_kind = "invalid_response"
+        exchange = Exchange(item.expect, answer.status, error_kind, outcome, latency_ms)
+        findings = run_checks(exchange, self.checks)
+        ok = not any(finding.severity == "error" for finding in findings)
+        ttft = None if answer.first_byte is None else (answer.first_byte - started) * 1000
+        record = Record(
+            seq=seq,
+            worker=self.worker,
+            input_id=item.id,
+            family=item.family,
+            expect=item.expect,
+            phase=phase,
+            users=users,
+            sent_at=sent_at,
+            latency_ms=latency_ms,
+            ttft_ms=ttft if self.scenario.target.stream else None,
+            status=answer.status,
+            error_kind=error_kind,
+            request_bytes=len(request.body),
+            response_bytes=len(answer.body),
+            output_tokens=outcome.output_tokens,
+            finish_reason=outcome.finish_reason,
+            output_digest=outcome.digest(),
+            output_excerpt=outcome.excerpt(),
+            ok=ok,
+            failed_checks=[finding.check for finding in findings],
+        )
+        self.writer.add(record)
+        if findings:
+            answer.error_kind = error_kind
+            self.failures.add(item, record, request, answer, findings)
+        if not ok:
+            self.errors += 1
+        self.window.append((time.monotonic(), latency_ms, ok))
+
+
+def fetch(client: Any, request: HttpRequest, timeout: float) -> Answer:
+    """Send one request and read the whole answer (up to MAX_BODY_BYTES) within ``timeout``."""
+    answer = Answer()
+    try:
+        with gevent.Timeout(timeout):
+            response = client.request(
+                request.method,
+                request.path,
+                data=request.body,
+                headers=request.headers,
+                stream=True,
+                name=request.path,
+            )
+            raw = getattr(response, "_response", None)
+            error = getattr(response, "error", None)
+            if raw is None:
+                answer.error_kind = classify(error) if error else "connection_error"
+                return answer
+            answer.status = response.status_code
+            answer.headers = {name.lower(): value for name, value in response.headers.items()}
+            if error is not None:
+                # geventhttpclient raised on an HTTP error status and has already read the
+                # body into the response, so the raw stream is empty: take it from there.
+                answer.body = response.content or b""
+                answer.first_byte = time.perf_counter()
+                return answer
+            chunks: list[bytes] = []
+            size = 0
+            while size < MAX_BODY_BYTES:
+                chunk = raw.read(65536)
+                if not chunk:
+                    break
+                if answer.first_byte is None:
+                    answer.first_byte = time.perf_counter()
+                chunks.append(chunk)
+                size += len(chunk)
+            answer.body = b"".join(chunks)
+    except gevent.Timeout as exc:
+        answer.error_kind = classify(exc)
+    except (OSError, HTTPConnectionClosed, HTTPParseError) as exc:
+        answer.error_kind = classify(exc)
+    return answer
+
+
+def make_user(plan: Plan, host: str) -> type[FastHttpUser]:
+    """A closed-loop FastHttpUser class that sends the plan's requests back to back."""
+
+    class StressUser(FastHttpUser):
+        wait_time = constant(0)
+        network_timeout = plan.timeout
+        connection_timeout = plan.timeout
+        max_retries = 0
+
+        @task
+        def send(self) -> None:
+            step = plan.next()
+            if step is None:
+                gevent.sleep(0.05)
+                return
+            seq, item, request = step
+            phase, users = plan.phase, plan.users
+            sent_at = time.time()
+            started = time.perf_counter()
+            answer = fetch(self.client, request, plan.timeout)
+            plan.finish(seq, item, request, sent_at, started, answer, users, phase)
+
+    StressUser.host = host
+    return StressUser
+
+
+def progress(plan: Plan, phase: str, users: int) -> dict[str, Any]:
+    """Live figures over the last WINDOW_SECONDS: rps, p95 and the error count so far."""
+    now = time.monotonic()
+    while plan.window and plan.window[0][0] < now - WINDOW_SECONDS:
+        plan.window.popleft()
+    latencies = sorted(latency for _, latency, _ in plan.window)
+    span = min(WINDOW_SECONDS, max(now - plan.started, 0.5))
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else None
+    return {
+        "phase": phase,
+        "users": users,
+        "requests": plan.seq,
+        "rps": round(len(latencies) / span, 1),
+        "p95_ms": None if p95 is None else round(p95, 1),
+        "errors": plan.errors,
+    }
+
+
+def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.sleep) -> int:
+    """Run every phase of the scenario in ``run_dir`` against ``url``; returns requests sent."""
+    scenario = from_path(run_dir / "scenario.yaml")
+    inputs = corpus_io.read(run_dir / "corpus.jsonl")
+    # A seeded shuffle, so families interleave and every run sends the same order.
+    random.Random(scenario.inputs.seed).shuffle(inputs)
+    features = list(scenario.inputs.features)
+    plan = Plan(scenario, inputs, adapter_for(scenario.target, features=features), run_dir)
+    user_class = make_user(plan, url)
+    environment = Environment(
+        user_classes=[user_class], host=url, stop_timeout=min(plan.timeout, 10.0)
+    )
+    runner = environment.create_local_runner()
+
+    def stop(*_: object) -> None:
+        plan.stopping = True
+
+    gevent.signal_handler(signal.SIGINT, stop)
+    gevent.signal_handler(signal.SIGTERM, stop)
+    environment.events.init.fire(environment=environment, runner=runner, web_ui=None)
+    started = time.monotonic()
+    hard_stop = started + scenario.load.max_duration
+    try:
+        for phase in scenario.load.phases:
+            plan.phase = phase.name
+            phase_start = time.monotonic()
+            emit(
+                "phase",
+                name=phase.name,
+                users=phase.users,
+                duration_s=phase.duration,
+                at=time.time(),
+            )
+            runner.start(phase.users, spawn_rate=phase.spawn_rate)
+            end = min(phase_start + phase.duration, hard_stop)
+            next_progress = phase_start + PROGRESS_SECONDS
+            while time.monotonic() < end and not plan.exhausted and not plan.stopping:
+                sleep(0.1)
+                plan.users = runner.user_count
+                plan.writer.flush_if_due()
+                if time.monotonic() >= next_progress:
+                    next_progress += PROGRESS_SECONDS
+                    emit("progress", **progress(plan, phase.name, plan.users))
+            if plan.stopping:
+                emit("limit", reason="interrupted")
+                break
+            if plan.exhausted:
+                emit("limit", reason=f"load.max_requests ({plan.max_requests}) reached")
+                break
+            if time.monotonic() >= hard_stop:
+                emit("limit", reason="load.max_duration reached")
+                break
+        runner.stop()
+        runner.quit()
+    finally:
+        plan.writer.close()
+        plan.failures.close()
+    emit(
+        "done",
+        requests=plan.seq,
+        errors=plan.errors,
+        records=plan.writer.written,
+        failures=plan.failures.lines,
+        duration_s=round(time.monotonic() - started, 3),
+    )
+    return plan.seq
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    run_dir, url = Path(argv[0]), argv[1]
+    run(run_dir, url)
+    return 0

@@ -1,0 +1,1 @@
+"""Reproduction: tools that read a run directory and re-send what failed."""
