@@ -1,0 +1,45 @@
+"""A tiny HTTP server for tests: answers every POST with one fixed status and keeps each body.
+
+Run as ``python fake_server.py PORT STATUS BODY_DIR``. Bodies are saved byte for byte as
+BODY_DIR/<sha256>.bin so a test can prove that a replay sent exactly the stored bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def main() -> None:
+    port, status, body_dir = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    body_dir.mkdir(parents=True, exist_ok=True)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _answer(self, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            self._answer(b'{"status": "ok"}')
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            (body_dir / f"{hashlib.sha256(body).hexdigest()}.bin").write_bytes(body)
+            self._answer(b'{"error": "internal"}' if status >= 400 else b'{"ok": true}')
+
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

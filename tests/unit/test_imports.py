@@ -1,0 +1,40 @@
+"""Locust (and gevent's monkey-patching) stays quarantined in the load process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import sys
+import {module}
+bad = sorted(m for m in sys.modules if m == "locust" or m.startswith("locust."))
+print(",".join(bad))
+"""
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["stress", "stress.cli", "stress.run", "stress.load", "stress.repro.replay",
+     "stress.targets", "stress.inputs.corpus", "stress.checks.request", "stress.scenario"],
+)
+def test_module_does_not_import_locust(module: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(module=module)],
+        capture_output=True, text=True, check=True,
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_engine_imports_locust_before_project_modules() -> None:
+    probe = (
+        "import sys, stress.load.engine\n"
+        "names = list(sys.modules)\n"
+        "print(names.index('locust') < names.index('stress.scenario'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "True"
