@@ -21,7 +21,7 @@ from stress.errors import StressError
 
 BUG = 4
 
-out = Console(highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -52,7 +52,7 @@ def run(scenario: Path, out: Path, **overrides: Any) -> None:
 
     result = run_scenario(scenario, out=out, on_event=RunConsole(err), **overrides)
     print_summary(err, result.summary, str(result.run_dir))
-    out.print(str(result.run_dir))
+    stdout.print(str(result.run_dir))
     sys.exit(result.exit_code)
 
 
@@ -70,7 +70,7 @@ def validate(files: tuple[Path, ...]) -> None:
         except ScenarioError as exc:
             problems.extend(exc.problems)
             continue
-        out.print(
+        stdout.print(
             f"{path}: ok ({len(scenario.load.phases)} phases, "
             f"{scenario.total_duration:g}s, {scenario.inputs.count} inputs)"
         )
@@ -110,7 +110,7 @@ def report(run_dir: Path) -> None:
 
     summary = write_reports(run_dir)
     print_summary(err, summary, str(run_dir))
-    out.print(str(run_dir / "report.html"))
+    stdout.print(str(run_dir / "report.html"))
     sys.exit(0 if summary.get("passed") else 1)
 
 
@@ -128,7 +128,7 @@ def families() -> None:
         table.add_row(
             family.name, family.expect.value, ", ".join(family.protocols), family.description
         )
-    out.print(table)
+    stdout.print(table)
 
 
 @cli.command("demo-server")

@@ -209,7 +209,7 @@ class Scenario(_Model):
     def to_yaml(self) -> str:
         """The resolved scenario (defaults filled in) as YAML, as written to a run directory."""
         data = self.model_dump(mode="json")
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
 class _KeyedError(ValueError):
@@ -325,9 +325,9 @@ def _problems(
             key = str(loc[-1])
             allowed = _field_names(Scenario, loc[:-1])
             message = f"unknown key {key!r}"
-            close = difflib.get_close_matches(key, allowed, n=1)
-            if close:
-                message += f"; did you mean {close[0]!r}?"
+            matches = difflib.get_close_matches(key, allowed, n=1)
+            if matches:
+                message += f"; did you mean {matches[0]!r}?"
             elif allowed:
                 message += f"; allowed keys: {', '.join(allowed)}"
         else:

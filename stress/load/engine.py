@@ -366,7 +366,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
 
     gevent.signal_handler(signal.SIGINT, stop)
     gevent.signal_handler(signal.SIGTERM, stop)
-    environment.events.init.fire(environment=environment, runner=runner, web_ui=None)
+    environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     started = time.monotonic()
     hard_stop = started + scenario.load.max_duration
     try:

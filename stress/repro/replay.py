@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,8 @@ from typing import Any
 import httpx
 
 from stress.checks.request import Exchange, run_checks, select
-from stress.errors import RunDirError, UsageError
+from stress.errors import UsageError
+from stress.rundir import check_run_dir, iter_failures
 from stress.scenario import Scenario, from_path
 from stress.targets import adapter_for
 from stress.targets.base import Outcome
@@ -35,26 +35,9 @@ class StoredRequest:
 
 
 def read_failures(run_dir: Path) -> list[dict[str, Any]]:
-    """The lines of failures.jsonl; RunDirError when the run directory is not one."""
-    if not (run_dir / "scenario.yaml").is_file():
-        raise RunDirError(
-            f"{run_dir}: not a run directory (no scenario.yaml); pass a folder under reports/"
-        )
-    path = run_dir / "failures.jsonl"
-    if not path.is_file():
-        return []
-    failures = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                failures.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise RunDirError(
-                    f"{path}:{number}: not a JSON line; the file is damaged"
-                ) from None
-    return failures
+    """The stored failures of a run; RunDirError when ``run_dir`` is not a run directory."""
+    check_run_dir(run_dir)
+    return list(iter_failures(run_dir))
 
 
 def stored_request(failure: dict[str, Any], scenario: Scenario) -> StoredRequest:
@@ -104,8 +87,8 @@ def replay(
     run_dir: Path, *, input_id: str | None = None, target: str | None = None
 ) -> list[dict[str, Any]]:
     """Re-send the chosen failures; one row per failure with before/now and ``still_fails``."""
-    scenario = from_path(run_dir / "scenario.yaml")
     failures = select_failures(read_failures(run_dir), input_id=input_id)
+    scenario = from_path(run_dir / "scenario.yaml")
     adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
     checks = select(scenario.checks)
     rows = []

@@ -58,5 +58,8 @@ def stress(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the stress CLI in a child process (the way a user does), bounded in time."""
     return subprocess.run(
         [sys.executable, "-m", "stress.cli", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=240,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )

@@ -17,13 +17,24 @@ print(",".join(bad))
 
 @pytest.mark.parametrize(
     "module",
-    ["stress", "stress.cli", "stress.run", "stress.load", "stress.repro.replay",
-     "stress.targets", "stress.inputs.corpus", "stress.checks.request", "stress.scenario"],
+    [
+        "stress",
+        "stress.cli",
+        "stress.run",
+        "stress.load",
+        "stress.repro.replay",
+        "stress.targets",
+        "stress.inputs.corpus",
+        "stress.checks.request",
+        "stress.scenario",
+    ],
 )
 def test_module_does_not_import_locust(module: str) -> None:
     result = subprocess.run(
         [sys.executable, "-c", PROBE.format(module=module)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.strip() == ""
 

@@ -11,9 +11,19 @@ from stress.record import SCHEMA, Record, RecordWriter, part_files, read_records
 
 def record(seq: int, **fields: object) -> Record:
     values: dict = {
-        "seq": seq, "worker": 0, "input_id": f"f-{seq:04d}", "family": "f", "expect": "accept",
-        "phase": "load", "users": 3, "sent_at": 1e9 + seq, "latency_ms": seq / 10,
-        "status": 200, "request_bytes": 10, "response_bytes": 20, "ok": True,
+        "seq": seq,
+        "worker": 0,
+        "input_id": f"f-{seq:04d}",
+        "family": "f",
+        "expect": "accept",
+        "phase": "load",
+        "users": 3,
+        "sent_at": 1e9 + seq,
+        "latency_ms": seq / 10,
+        "status": 200,
+        "request_bytes": 10,
+        "response_bytes": 20,
+        "ok": True,
     }
     values.update(fields)
     return Record(**values)
@@ -21,8 +31,16 @@ def record(seq: int, **fields: object) -> Record:
 
 def test_rows_come_back_with_schema_and_values(tmp_path: Path) -> None:
     writer = RecordWriter(tmp_path / "records", max_rows=1000)
-    writer.add(record(1, failed_checks=["not_a_server_error"], ok=False, status=500,
-                      error_kind="http_5xx", output_excerpt="a\x00b\u202e"))
+    writer.add(
+        record(
+            1,
+            failed_checks=["not_a_server_error"],
+            ok=False,
+            status=500,
+            error_kind="http_5xx",
+            output_excerpt="a\x00b\u202e",
+        )
+    )
     writer.add(record(2, ttft_ms=1.5, output_tokens=7, finish_reason="length"))
     writer.close()
     table = read_records(tmp_path / "records")
@@ -31,7 +49,8 @@ def test_rows_come_back_with_schema_and_values(tmp_path: Path) -> None:
     assert [row["seq"] for row in rows] == [1, 2]
     assert rows[0]["failed_checks"] == ["not_a_server_error"]
     assert rows[0]["output_excerpt"] == "a\x00b\u202e"
-    assert rows[1]["ttft_ms"] == 1.5 and rows[1]["error_kind"] is None
+    assert rows[1]["ttft_ms"] == 1.5
+    assert rows[1]["error_kind"] is None
 
 
 def test_memory_is_bounded_by_max_rows(tmp_path: Path) -> None:
@@ -62,7 +81,8 @@ def test_reader_ignores_an_unfinished_temporary_part(tmp_path: Path) -> None:
 
 def test_empty_directory_reads_as_empty_table(tmp_path: Path) -> None:
     table = read_records(tmp_path / "missing")
-    assert table.num_rows == 0 and table.schema.equals(SCHEMA)
+    assert table.num_rows == 0
+    assert table.schema.equals(SCHEMA)
 
 
 def test_parts_are_plain_parquet(tmp_path: Path) -> None:

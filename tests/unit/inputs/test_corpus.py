@@ -64,8 +64,13 @@ def test_ids_are_stable_and_unique() -> None:
 
 def test_round_trip_keeps_nul_surrogates_and_nan(tmp_path: Path) -> None:
     items = [
-        corpus.Input("x-0000", "x", "accept", "prompt",
-                     {"messages": [{"role": "user", "content": "a\x00b\ud800c\u202e"}]}),
+        corpus.Input(
+            "x-0000",
+            "x",
+            "accept",
+            "prompt",
+            {"messages": [{"role": "user", "content": "a\x00b\ud800c\u202e"}]},
+        ),
         corpus.Input("y-0000", "y", "reject", "rows", {"rows": [{"a": float("nan")}]}),
     ]
     path = tmp_path / "corpus.jsonl"
@@ -88,9 +93,7 @@ def test_every_family_generates_for_its_protocols() -> None:
 
 
 @given(
-    st.dictionaries(
-        st.text(min_size=1, max_size=5), st.floats(0.01, 100), min_size=1, max_size=8
-    ),
+    st.dictionaries(st.text(min_size=1, max_size=5), st.floats(0.01, 100), min_size=1, max_size=8),
     st.integers(1, 500),
 )
 def test_allocate_gives_each_family_a_share(weights: dict[str, float], count: int) -> None:

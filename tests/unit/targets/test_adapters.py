@@ -56,14 +56,16 @@ def test_lone_surrogate_goes_out_as_json_escape() -> None:
 def test_streaming_target_asks_for_stream_and_usage() -> None:
     target = CHAT.model_copy(update={"stream": True})
     body = json.loads(adapter_for(target).request(item("prompt", PROMPT)).body)
-    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
 
 
 @pytest.mark.parametrize("pick", range(6))
 def test_missing_field_removes_messages(pick: int) -> None:
     payload = {"op": "missing_field", "pick": pick, "wrong_value": None, "base": PROMPT}
     body = json.loads(adapter_for(CHAT).request(item("mutation", payload)).body)
-    assert "messages" not in body and body["model"] == "demo-ngram"
+    assert "messages" not in body
+    assert body["model"] == "demo-ngram"
 
 
 @pytest.mark.parametrize("pick", range(6))
@@ -99,7 +101,9 @@ def test_chat_completion_is_parsed() -> None:
     outcome = adapter_for(CHAT).parse(200, JSON_HEADERS, COMPLETION)
     assert outcome.problem is None
     assert (outcome.text, outcome.output_tokens, outcome.finish_reason) == (
-        "The weather is mild.", 5, "stop"
+        "The weather is mild.",
+        5,
+        "stop",
     )
     assert outcome.digest() == adapter_for(CHAT).parse(200, JSON_HEADERS, COMPLETION).digest()
 
@@ -124,7 +128,8 @@ def test_stream_is_joined_and_usage_read() -> None:
 )
 def test_bad_chat_answers_name_the_problem(body: bytes, headers: dict, problem: str) -> None:
     outcome = adapter_for(CHAT).parse(200, headers, body)
-    assert outcome.problem is not None and problem in outcome.problem
+    assert outcome.problem is not None
+    assert problem in outcome.problem
 
 
 @pytest.mark.parametrize(
@@ -143,4 +148,5 @@ def test_mlflow_answers(body: bytes, problem: str | None) -> None:
 
 def test_error_statuses_are_not_shape_checked() -> None:
     outcome = adapter_for(CHAT).parse(500, JSON_HEADERS, b"Traceback ...")
-    assert outcome.problem is None and outcome.output is None
+    assert outcome.problem is None
+    assert outcome.output is None

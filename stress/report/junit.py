@@ -1,0 +1,106 @@
+"""junit.xml: the summary's checks as JUnit test suites, for CI test dashboards.
+
+One ``<testsuite>`` per check, named after it. A per-request check has one ``<testcase>`` per
+input family (it fails when a request of that family got an error finding from the check);
+an SLO (``slo.error_rate``, ``slo.p95_ms``) has one per phase; the run check
+``requests_recorded`` has one. Warnings never fail a test case; they appear in its
+``<system-out>``.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+# What XML 1.0 cannot hold at all, even escaped: most C0 controls (NUL included), lone
+# surrogates and U+FFFE/U+FFFF. Messages quote inputs and answers, which can carry any of it.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def write_junit(summary: Mapping[str, Any], path: Path) -> None:
+    """Write ``summary``'s checks to ``path`` as JUnit XML (UTF-8)."""
+    root = junit_tree(summary)
+    ET.indent(root)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def junit_tree(summary: Mapping[str, Any]) -> ET.Element:
+    """The ``<testsuites>`` element for ``summary`` (see the module docstring)."""
+    families = list(summary.get("families", []))
+    checks = list(summary.get("checks", []))
+    root = ET.Element("testsuites", name=_clean(f"stress {summary.get('scenario', '')}"))
+    duration = summary.get("totals", {}).get("duration_s")
+    if isinstance(duration, int | float):
+        root.set("time", f"{duration:.3f}")
+    suites: dict[str, ET.Element] = {}
+    for check in checks:
+        name = str(check.get("name", ""))
+        suite = suites.get(name)
+        if suite is None:
+            suite = suites[name] = ET.SubElement(root, "testsuite", name=_clean(name))
+        if check.get("kind") == "request":
+            _request_cases(suite, check, families)
+        else:
+            case_name = check.get("phase") or check.get("kind") or name
+            _case(suite, name, str(case_name), failure=_failure(check), output=None)
+    for suite in suites.values():
+        _count(suite)
+    _count(root)
+    return root
+
+
+def _request_cases(
+    suite: ET.Element, check: Mapping[str, Any], families: Iterable[Mapping[str, Any]]
+) -> None:
+    name = str(check.get("name", ""))
+    for family in families:
+        requests = family.get("requests", 0)
+        errors = int(family.get("checks", {}).get(name, 0))
+        warnings = int(family.get("check_warnings", {}).get(name, 0))
+        failure = None
+        if errors:
+            failure = (
+                f"{errors} of {requests} requests of family {family.get('name')} failed {name}",
+                str(check.get("message", "")),
+            )
+        output = f"{warnings} of {requests} requests had warnings" if warnings else None
+        _case(suite, name, str(family.get("name", "")), failure=failure, output=output)
+
+
+def _failure(check: Mapping[str, Any]) -> tuple[str, str] | None:
+    if check.get("passed"):
+        return None
+    message = str(check.get("message", ""))
+    return message, message
+
+
+def _case(
+    suite: ET.Element,
+    classname: str,
+    name: str,
+    *,
+    failure: tuple[str, str] | None,
+    output: str | None,
+) -> None:
+    case = ET.SubElement(suite, "testcase", classname=_clean(classname), name=_clean(name))
+    if failure is not None:
+        message, text = failure
+        element = ET.SubElement(case, "failure", message=_clean(message), type="stress")
+        element.text = _clean(text)
+    if output is not None:
+        ET.SubElement(case, "system-out").text = _clean(output)
+
+
+def _count(element: ET.Element) -> None:
+    cases = list(element.iter("testcase"))
+    element.set("tests", str(len(cases)))
+    element.set("failures", str(sum(1 for case in cases if case.find("failure") is not None)))
+    element.set("errors", "0")
+    element.set("skipped", "0")
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)

@@ -1,0 +1,185 @@
+"""Reading a run directory (report, replay): scenario, run.json, records and failures.jsonl.
+
+Everything here tolerates what a crashed run leaves behind (no run.json, no records yet, a
+failures.jsonl whose last line was cut off), because a report on a broken run is exactly when
+a report is needed. What cannot be worked around (no directory, no scenario.yaml, a damaged
+Parquet part) raises RunDirError naming the path and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from stress.errors import RunDirError
+from stress.record import SCHEMA, part_files, read_records
+from stress.scenario import Scenario, from_path
+
+# The columns the report aggregates; the big text columns (excerpts, digests) stay on disk.
+REPORT_COLUMNS = (
+    "seq",
+    "input_id",
+    "family",
+    "expect",
+    "phase",
+    "users",
+    "sent_at",
+    "latency_ms",
+    "status",
+    "error_kind",
+    "ok",
+)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """run.json, with ``notes`` saying what was missing or unreadable."""
+
+    started_at: str | None = None
+    finished_at: str | None = None
+    complete: bool = False
+    target: str | None = None
+    stress_version: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What the report needs of a run, loaded once.
+
+    ``records`` has one row per request (REPORT_COLUMNS). ``findings`` has one row per
+    (request, check) pair from the records' ``failed_checks``: columns ``row`` (index into
+    ``records``) and ``check``.
+    """
+
+    run_dir: Path
+    scenario: Scenario
+    info: RunInfo
+    records: pd.DataFrame
+    findings: pd.DataFrame
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Raise RunDirError unless ``run_dir`` looks like a run directory."""
+    if not run_dir.exists():
+        raise RunDirError(
+            f"{run_dir}: no such run directory; pass a directory that `stress run` created, "
+            f"e.g. reports/<scenario>-<UTC time>/"
+        )
+    if not run_dir.is_dir():
+        raise RunDirError(
+            f"{run_dir}: is a file, not a run directory; pass the directory that holds "
+            f"scenario.yaml and records/"
+        )
+    if not (run_dir / "scenario.yaml").is_file():
+        raise RunDirError(
+            f"{run_dir / 'scenario.yaml'}: missing; every run writes its resolved scenario "
+            f"there, so {run_dir} is not a run directory (or was copied incompletely); pass the "
+            f"directory that `stress run` created"
+        )
+
+
+def load_run(run_dir: Path) -> RunData:
+    """Read everything the report aggregates; raises RunDirError (or ScenarioError)."""
+    check_run_dir(run_dir)
+    scenario = from_path(run_dir / "scenario.yaml")
+    info = read_run_info(run_dir)
+    table = _read_table(run_dir / "records", [*REPORT_COLUMNS, "failed_checks"])
+    records = table.drop_columns(["failed_checks"]).to_pandas()
+    findings = _findings(table.column("failed_checks"))
+    return RunData(run_dir, scenario, info, records, findings)
+
+
+def load_records(run_dir: Path, columns: Sequence[str]) -> pd.DataFrame:
+    """The given record columns as a DataFrame; raises RunDirError naming a damaged part."""
+    check_run_dir(run_dir)
+    return _read_table(run_dir / "records", columns).to_pandas()
+
+
+def read_run_info(run_dir: Path) -> RunInfo:
+    path = run_dir / "run.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return RunInfo(notes=(f"{path}: missing; start and finish times are unknown",))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return RunInfo(notes=(f"{path}: unreadable ({exc}); start and finish times unknown",))
+    if not isinstance(data, dict):
+        return RunInfo(notes=(f"{path}: expected a JSON object; start and finish unknown",))
+
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        return value if isinstance(value, str) else None
+
+    return RunInfo(
+        started_at=text("started_at"),
+        finished_at=text("finished_at"),
+        complete=data.get("complete") is True,
+        target=text("target"),
+        stress_version=text("stress_version"),
+    )
+
+
+def iter_failures(run_dir: Path) -> Iterator[dict[str, Any]]:
+    """The objects in failures.jsonl, streamed; lines that are not a JSON object are skipped.
+
+    A run killed mid-write can leave a cut-off last line; it must not hide the rest.
+    """
+    path = run_dir / "failures.jsonl"
+    try:
+        handle = path.open(encoding="utf-8", errors="surrogateescape")
+    except FileNotFoundError:
+        return
+    with handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(item, dict):
+                yield item
+
+
+def _read_table(directory: Path, columns: Sequence[str]) -> pa.Table:
+    try:
+        return read_records(directory, columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        broken = _first_broken_part(directory, columns)
+        where = broken if broken is not None else directory
+        raise RunDirError(
+            f"{where}: cannot read the records ({type(exc).__name__}: {exc}); the file is "
+            f"damaged or was not written by stress; move it out of {directory} to report on "
+            f"the remaining parts"
+        ) from None
+
+
+def _first_broken_part(directory: Path, columns: Sequence[str]) -> Path | None:
+    for part in part_files(directory):
+        try:
+            pq.read_table(part, columns=list(columns), schema=SCHEMA)
+        except (OSError, pa.ArrowException):
+            return part
+    return None
+
+
+def _findings(failed_checks: pa.ChunkedArray) -> pd.DataFrame:
+    # Flattening in Arrow keeps this linear and cheap even when every one of a million rows
+    # failed; pandas would first build a Python list object per row.
+    rows = np.array([], dtype="int64")
+    checks = np.array([], dtype=object)
+    if failed_checks.num_chunks:
+        combined = failed_checks.combine_chunks()
+        rows = pc.list_parent_indices(combined).to_numpy().astype("int64")
+        checks = pc.list_flatten(combined).to_numpy(zero_copy_only=False).astype(object)
+    return pd.DataFrame({"row": rows, "check": checks})
