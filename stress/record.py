@@ -40,6 +40,7 @@ SCHEMA = pa.schema(
         pa.field("output_excerpt", pa.string()),
         pa.field("ok", pa.bool_(), nullable=False),
         pa.field("failed_checks", pa.list_(pa.string()), nullable=False),
+        pa.field("warned_checks", pa.list_(pa.string()), nullable=False),
     ]
 )
 
@@ -71,6 +72,7 @@ class Record:
     output_digest: str | None = None
     output_excerpt: str | None = None
     failed_checks: list[str] = field(default_factory=list)
+    warned_checks: list[str] = field(default_factory=list)
 
 
 class RecordWriter:

@@ -57,8 +57,8 @@ class RunData:
     """What the report needs of a run, loaded once.
 
     ``records`` has one row per request (REPORT_COLUMNS). ``findings`` has one row per
-    (request, check) pair from the records' ``failed_checks``: columns ``row`` (index into
-    ``records``) and ``check``.
+    (request, check) pair from the records' ``failed_checks`` and ``warned_checks``: columns
+    ``row`` (index into ``records``), ``check`` and ``severity`` ("error" or "warning").
     """
 
     run_dir: Path
@@ -93,9 +93,16 @@ def load_run(run_dir: Path) -> RunData:
     check_run_dir(run_dir)
     scenario = from_path(run_dir / "scenario.yaml")
     info = read_run_info(run_dir)
-    table = _read_table(run_dir / "records", [*REPORT_COLUMNS, "failed_checks"])
-    records = table.drop_columns(["failed_checks"]).to_pandas()
-    findings = _findings(table.column("failed_checks"))
+    lists = ["failed_checks", "warned_checks"]
+    table = _read_table(run_dir / "records", [*REPORT_COLUMNS, *lists])
+    records = table.drop_columns(lists).to_pandas()
+    findings = pd.concat(
+        [
+            _findings(table.column("failed_checks"), "error"),
+            _findings(table.column("warned_checks"), "warning"),
+        ],
+        ignore_index=True,
+    )
     return RunData(run_dir, scenario, info, records, findings)
 
 
@@ -173,7 +180,7 @@ def _first_broken_part(directory: Path, columns: Sequence[str]) -> Path | None:
     return None
 
 
-def _findings(failed_checks: pa.ChunkedArray) -> pd.DataFrame:
+def _findings(failed_checks: pa.ChunkedArray, severity: str) -> pd.DataFrame:
     # Flattening in Arrow keeps this linear and cheap even when every one of a million rows
     # failed; pandas would first build a Python list object per row.
     rows = np.array([], dtype="int64")
@@ -182,4 +189,4 @@ def _findings(failed_checks: pa.ChunkedArray) -> pd.DataFrame:
         combined = failed_checks.combine_chunks()
         rows = pc.list_parent_indices(combined).to_numpy().astype("int64")
         checks = pc.list_flatten(combined).to_numpy(zero_copy_only=False).astype(object)
-    return pd.DataFrame({"row": rows, "check": checks})
+    return pd.DataFrame({"row": rows, "check": checks, "severity": severity})

@@ -248,7 +248,8 @@ class Plan:
             output_digest=outcome.digest(),
             output_excerpt=outcome.excerpt(),
             ok=ok,
-            failed_checks=[finding.check for finding in findings],
+            failed_checks=[f.check for f in findings if f.severity == "error"],
+            warned_checks=[f.check for f in findings if f.severity != "error"],
         )
         self.writer.add(record)
         if findings:

@@ -98,7 +98,7 @@ def summarise(run: RunData) -> dict[str, Any]:
     """The summary of an already loaded run (see the module docstring for the schema)."""
     records = run.records
     failures = _FailureIndex.read(run.run_dir)
-    severities = _severities(run, failures)
+    severities = _severities(run)
     slo = evaluate_slos(records, run.scenario)
     checks = [
         *_request_checks(run, severities, failures),
@@ -179,8 +179,6 @@ class _FailureIndex:
     def __init__(self) -> None:
         self.stored = 0
         self.inputs: set[str] = set()
-        # (seq, input_id, check, expect, severity) per stored finding.
-        self.rows: list[tuple[int, str, str, str, str]] = []
         # check -> severity -> the first message seen, to show what a failure looks like.
         self.examples: dict[str, dict[str, str]] = {}
 
@@ -189,7 +187,7 @@ class _FailureIndex:
         index = cls()
         for item in iter_failures(run_dir):
             index.stored += 1
-            input_id, seq = item.get("input_id"), item.get("seq")
+            input_id = item.get("input_id")
             if isinstance(input_id, str):
                 index.inputs.add(input_id)
             findings = item.get("findings")
@@ -201,58 +199,18 @@ class _FailureIndex:
                 message = finding.get("message")
                 if isinstance(message, str):
                     index.examples.setdefault(check, {}).setdefault(severity, message)
-                if isinstance(seq, int) and isinstance(input_id, str):
-                    expect = item.get("expect")
-                    expect = expect if isinstance(expect, str) else ""
-                    index.rows.append((seq, input_id, check, expect, severity))
         return index
-
-    def frame(self) -> pd.DataFrame:
-        columns = ["seq", "input_id", "check", "expect", "severity"]
-        frame = pd.DataFrame(self.rows, columns=columns)
-        return frame.astype({"seq": "int64", "input_id": object, "check": object})
 
     def example(self, check: str, severity: str) -> str | None:
         return self.examples.get(check, {}).get(severity)
 
 
-def _severities(run: RunData, failures: _FailureIndex) -> pd.DataFrame:
-    """One row per (request, check) finding: row, check, severity, family, ok.
-
-    The records list the checks a request failed but not how severely; the severity is, in
-    order: "warning" when the request is ok (ok means no error finding); "error" when it is
-    its only finding; what failures.jsonl stored for this request; what failures.jsonl says
-    this check usually is for inputs with the same expectation; else "error".
-    """
-    records = run.records
+def _severities(run: RunData) -> pd.DataFrame:
+    """One row per (request, check) finding: row, check, severity, family, ok."""
     pairs = run.findings.drop_duplicates(["row", "check"]).reset_index(drop=True)
     rows = pairs["row"].to_numpy()
-    for column in ("seq", "input_id", "expect", "family", "ok"):
-        pairs[column] = records[column].to_numpy()[rows]
-    pairs["input_id"] = pairs["input_id"].astype(object)
-    pairs["expect"] = pairs["expect"].astype(object)
-    findings_per_row = pairs.groupby("row")["check"].transform("size").to_numpy()
-
-    stored = failures.frame()
-    exact = stored.drop_duplicates(["seq", "input_id", "check"])[
-        ["seq", "input_id", "check", "severity"]
-    ]
-    exact_severity = pairs.merge(exact, on=["seq", "input_id", "check"], how="left")["severity"]
-    errors = (stored["severity"] == ERROR).groupby([stored["check"], stored["expect"]]).mean()
-    usual = (errors >= 0.5).map({True: ERROR, False: WARNING}).rename("usual").reset_index()
-    usual_severity = pairs.merge(usual, on=["check", "expect"], how="left")["usual"]
-
-    ok = pairs["ok"].to_numpy(dtype=bool)
-    pairs["severity"] = np.select(
-        [
-            ok,
-            findings_per_row == 1,
-            exact_severity.notna().to_numpy(),
-            usual_severity.notna().to_numpy(),
-        ],
-        [WARNING, ERROR, exact_severity.to_numpy(), usual_severity.to_numpy()],
-        default=ERROR,
-    )
+    for column in ("family", "ok"):
+        pairs[column] = run.records[column].to_numpy()[rows]
     return pairs[["row", "check", "severity", "family", "ok"]]
 
 

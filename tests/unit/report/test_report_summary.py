@@ -133,23 +133,22 @@ def test_severity_falls_back_to_what_failures_jsonl_says_about_the_check(tmp_pat
     assert summary["failures"] == {"stored": 2, "inputs": 2}
 
 
-def test_without_failures_jsonl_a_second_finding_on_a_failed_request_counts_as_error(
-    tmp_path: Path,
-) -> None:
+def test_severity_comes_from_the_records_without_failures_jsonl(tmp_path: Path) -> None:
     rows = standard_records()
+    rows[22].failed_checks = ["status_expectation"]
+    rows[22].ok = False
     summary = build_summary(write_run(tmp_path / "run", rows, []))
     checks = by_name([c for c in summary["checks"] if c["kind"] == "request"])
-    assert (checks["status_expectation"]["errors"], checks["status_expectation"]["warnings"]) == (
-        1,
-        1,
-    )
+    status = checks["status_expectation"]
+    assert (status["errors"], status["warnings"]) == (1, 2)
+    assert status["passed"] is False
     assert summary["failures"] == {"stored": 0, "inputs": 0}
 
 
 def test_a_clean_run_passes_and_warnings_do_not_fail_it(tmp_path: Path) -> None:
     rows = [record(i, latency_ms=20.0) for i in range(10)]
     rows += [record(10 + i, phase="load", users=4, latency_ms=30.0) for i in range(10)]
-    rows[-1].failed_checks = ["status_expectation"]
+    rows[-1].warned_checks = ["status_expectation"]
     summary = build_summary(write_run(tmp_path / "run", rows))
     assert summary["passed"] is True
     assert summary["message"].startswith("PASSED: ")
