@@ -11,10 +11,13 @@ from rich.table import Table
 
 
 class RunConsole:
-    """A sink for run events: one line per phase change and per progress tick."""
+    """A sink for run events: one line per phase change, and progress every tick on a terminal
+    (every ``quiet_every`` ticks when the output goes to a file or a CI log)."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, quiet_every: int = 5) -> None:
         self.console = console
+        self._every = 1 if console.is_terminal else quiet_every
+        self._ticks = 0
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -26,11 +29,15 @@ class RunConsole:
         elif kind == "target":
             out.print(f"target: {escape(event['url'])} is up")
         elif kind == "phase":
+            self._ticks = 0
             out.print(
                 f"[bold cyan]phase {escape(event['name'])}[/]: {event['users']} users "
                 f"for {event['duration_s']:g}s"
             )
         elif kind == "progress":
+            self._ticks += 1
+            if self._ticks % self._every:
+                return
             p95 = "-" if event["p95_ms"] is None else f"{event['p95_ms']:.0f} ms"
             errors = event["errors"]
             style = "red" if errors else "green"
