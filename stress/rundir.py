@@ -38,6 +38,13 @@ REPORT_COLUMNS = (
     "error_kind",
     "ok",
 )
+# Read when the record schema has them (streaming metrics; see stress.report.streaming).
+OPTIONAL_COLUMNS = ("ttft_ms", "itl_ms", "tokens_per_s")
+
+
+def report_columns() -> list[str]:
+    """REPORT_COLUMNS plus the optional columns the record schema has."""
+    return [*REPORT_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in SCHEMA.names)]
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class RunInfo:
     finished_at: str | None = None
     complete: bool = False
     target: str | None = None
+    url: str | None = None
     stress_version: str | None = None
     notes: tuple[str, ...] = ()
 
@@ -56,7 +64,7 @@ class RunInfo:
 class RunData:
     """What the report needs of a run, loaded once.
 
-    ``records`` has one row per request (REPORT_COLUMNS). ``findings`` has one row per
+    ``records`` has one row per request (``report_columns()``). ``findings`` has one row per
     (request, check) pair from the records' ``failed_checks`` and ``warned_checks``: columns
     ``row`` (index into ``records``), ``check`` and ``severity`` ("error" or "warning").
     """
@@ -94,7 +102,7 @@ def load_run(run_dir: Path) -> RunData:
     scenario = from_path(run_dir / "scenario.yaml")
     info = read_run_info(run_dir)
     lists = ["failed_checks", "warned_checks"]
-    table = _read_table(run_dir / "records", [*REPORT_COLUMNS, *lists])
+    table = _read_table(run_dir / "records", [*report_columns(), *lists])
     records = table.drop_columns(lists).to_pandas()
     findings = pd.concat(
         [
@@ -132,6 +140,7 @@ def read_run_info(run_dir: Path) -> RunInfo:
         finished_at=text("finished_at"),
         complete=data.get("complete") is True,
         target=text("target"),
+        url=text("url"),
         stress_version=text("stress_version"),
     )
 

@@ -1,4 +1,4 @@
-"""The report's plotly charts, built from records aggregated into time buckets with pandas.
+"""The report's charts over time, built from records aggregated into time buckets with pandas.
 
 Nothing is plotted per request: a million-request run becomes at most MAX_BUCKETS points per
 series, so report.html stays a few hundred kilobytes plus plotly.js however long the run.
@@ -17,12 +17,19 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from stress.checks.slo import PERCENTILE_METHOD
+from stress.report import streaming
+from stress.report.markup import label
 
 LATENCY_TITLE = "Latency percentiles over time"
-THROUGHPUT_TITLE = "Throughput over time"
-ERRORS_TITLE = "Error rate over time"
+THROUGHPUT_TITLE = "Throughput and failed requests over time, by error kind"
+ERRORS_TITLE = "Error rate over time, by error kind"
 HISTOGRAM_TITLE = "Latency histogram"
 TITLES = (LATENCY_TITLE, THROUGHPUT_TITLE, ERRORS_TITLE, HISTOGRAM_TITLE)
+STREAMING_TITLES = {
+    streaming.TTFT: "Time to first token over time",
+    streaming.ITL: "Inter-token latency over time",
+    streaming.TOKENS_PER_S: "Output tokens per second over time",
+}
 FAILED_CHECK = "failed_check"
 
 # 1 s buckets up to a 25-minute run; longer runs get wider buckets (2 s, 3 s, ...). About
@@ -110,7 +117,9 @@ def _latency(line: Timeline) -> go.Figure:
     )
     figure.add_trace(users, secondary_y=True)
     figure.update_yaxes(title_text="latency (ms)", rangemode="tozero", secondary_y=False)
-    figure.update_yaxes(title_text="users", rangemode="tozero", showgrid=False, secondary_y=True)
+    figure.update_yaxes(
+        title_text="users", rangemode="tozero", showgrid=False, tickformat="d", secondary_y=True
+    )
     return _finish(figure, LATENCY_TITLE, line)
 
 
@@ -119,8 +128,12 @@ def _throughput(line: Timeline) -> go.Figure:
     x = line.frame.index.to_numpy()
     rate = line.frame["requests"].to_numpy() / line.width
     figure.add_trace(go.Scatter(x=x, y=rate, name="requests/s", line={"shape": "hv"}))
-    failed = line.errors.sum(axis=1).to_numpy() / line.width
-    figure.add_trace(go.Scatter(x=x, y=failed, name="failed/s", line={"shape": "hv"}))
+    for kind in sorted(line.errors.columns, key=str):
+        failed = line.errors[kind].to_numpy() / line.width
+        figure.add_trace(
+            go.Bar(x=x, y=failed, name=f"failed/s: {label(kind)}", width=line.width, offset=0)
+        )
+    figure.update_layout(barmode="stack", bargap=0)
     figure.update_yaxes(title_text="requests per second", rangemode="tozero")
     return _finish(figure, THROUGHPUT_TITLE, line)
 
@@ -133,7 +146,7 @@ def _errors(line: Timeline) -> go.Figure:
     denominator = np.where(requests > 0, requests, np.nan)
     for kind in sorted(line.errors.columns, key=str):
         share = line.errors[kind].to_numpy() / denominator * 100
-        figure.add_trace(go.Scatter(x=x, y=share, name=str(kind), stackgroup="errors"))
+        figure.add_trace(go.Scatter(x=x, y=share, name=label(kind), stackgroup="errors"))
     if line.errors.empty or not line.errors.to_numpy().any():
         figure.add_trace(go.Scatter(x=x, y=np.zeros(len(x)), name="no failed requests"))
     figure.update_yaxes(title_text="failed requests (%)", rangemode="tozero")
@@ -156,17 +169,58 @@ def _histogram(latencies: np.ndarray, stats: Mapping[str, Any]) -> go.Figure:
             fill="tozeroy",
         )
     )
-    for name in ("p50", "p95", "p99"):
+    top = int(counts.max()) if counts.size else 1
+    for name, dash in (("p50", "dot"), ("p95", "dash"), ("p99", "dashdot")):
         value = stats.get(name)
         if isinstance(value, int | float):
-            figure.add_vline(
-                x=max(float(value), _MIN_LATENCY_MS),
-                line={"dash": "dot", "width": 1},
-                annotation_text=name,
+            # A two-point trace, not a shape: shapes on a log axis take log10 coordinates.
+            where = max(float(value), _MIN_LATENCY_MS)
+            figure.add_trace(
+                go.Scatter(
+                    x=[where, where],
+                    y=[0, top],
+                    name=f"{name} {float(value):,.1f} ms",
+                    mode="lines",
+                    line={"dash": dash, "width": 1.5},
+                )
             )
     figure.update_xaxes(type="log", title_text="latency (ms, log scale)")
     figure.update_yaxes(title_text="requests")
     return _layout(figure, HISTOGRAM_TITLE)
+
+
+def streaming_figures(records: pd.DataFrame) -> dict[str, go.Figure]:
+    """Percentiles over time of each streaming column present (see stress.report.streaming)."""
+    columns = streaming.present(records)
+    if not columns:
+        return {}
+    line = timeline(records)
+    t0 = float(records["sent_at"].min())
+    bucket = ((records["sent_at"] - t0) // line.width).astype("int64").to_numpy()
+    figures = {}
+    for column in columns:
+        values = records[column].astype(float)
+        if column == streaming.TOKENS_PER_S:
+            # For a rate the slow tail is the low end.
+            names, levels = ("p1", "p10", "p50"), [0.01, 0.1, 0.5]
+        else:
+            names, levels = ("p50", "p90", "p99"), [0.5, 0.9, 0.99]
+        quantiles = values.groupby(bucket).quantile(levels, interpolation=PERCENTILE_METHOD)
+        frame = quantiles.unstack().reindex(pd.RangeIndex(len(line.frame)))
+        frame.index = frame.index * line.width
+        figure = go.Figure()
+        for position, (name, dash) in enumerate(zip(names, ("solid", "dot", "dash"), strict=True)):
+            figure.add_trace(
+                go.Scatter(
+                    x=frame.index.to_numpy(),
+                    y=frame.iloc[:, position].to_numpy(),
+                    name=name,
+                    line={"dash": dash},
+                )
+            )
+        figure.update_yaxes(title_text=streaming.TITLES[column], rangemode="tozero")
+        figures[column] = _finish(figure, STREAMING_TITLES[column], line)
+    return figures
 
 
 def _finish(figure: go.Figure, title: str, line: Timeline) -> go.Figure:
@@ -183,7 +237,7 @@ def _mark_phases(figure: go.Figure, phases: Mapping[str, tuple[float, float]], w
             fillcolor=_PHASE_COLOURS[number % len(_PHASE_COLOURS)],
             line_width=0,
             layer="below",
-            annotation_text=name,
+            annotation_text=label(name),
             annotation_position="top left",
         )
 

@@ -1,66 +1,68 @@
 """report.html: one self-contained page (plotly.js inlined, nothing fetched) for a run.
 
-Every string that came from an input, an answer or the run directory goes through ``_text``:
-html.escape, plus characters that hide or reorder text on screen (NUL and other controls,
-bidi overrides, zero-width and tag characters, lone surrogates) shown as visible ``\\uXXXX``
-codes, since a report that renders an attack input faithfully is itself an attack surface.
+It answers, in page order: did it pass (verdict banner, SLOs, checks), what was run, what
+broke and under which inputs (family × check heatmap, families, top failures with the commands
+that reproduce each), at what load (latency, throughput and errors over time with phase
+boundaries, latency vs concurrency, output degradation vs load), invariance, streaming, and
+what changed since the previous run. A section without data in this run says so ("not
+measured in this run") rather than showing an empty chart.
+
+Every string that came from an input, an answer or the run directory goes through
+markup.text (page) or markup.label (charts); see stress.report.markup.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import html
-import itertools
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import plotly.io as pio
-from plotly.offline import get_plotlyjs
 
-from stress.report import charts
-from stress.rundir import iter_failures, load_records
+from stress.report import breakdowns, charts, streaming
+from stress.report.markup import (
+    chart,
+    command,
+    counts,
+    decimal,
+    facts,
+    missing,
+    ms,
+    number,
+    page,
+    percent,
+    seconds,
+    table,
+    text,
+    verdict,
+)
+from stress.rundir import iter_failures, load_records, report_columns
 
-# The failures table shows the first stored failures; failures.jsonl has them all.
+# The failures table shows this many stored failures: one per (check, family) first, then
+# the rest in the order they were stored; failures.jsonl has them all.
 MAX_FAILURES = 50
 # Characters of a request or response body shown per failure.
 EXCERPT_CHARS = 300
-
-# C0/C1 controls except tab and newline, soft hyphen, Arabic letter mark, zero-width and
-# bidi controls, line/paragraph separators, invisible operators, BOM, interlinear
-# annotations, noncharacters, lone surrogates and Unicode tag characters.
-_HIDDEN = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
-    "\u2060-\u206f\ufeff\ufff9-\ufffb\ufffe\uffff\ud800-\udfff\U000e0000-\U000e007f]"
+SECTIONS = (
+    ("run", "What was run"),
+    ("slo", "Service-level objectives"),
+    ("checks", "Checks"),
+    ("families", "What failed, by input family"),
+    ("failures", "Top failures"),
+    ("load", "Latency and throughput under load"),
+    ("family-latency", "Latency by input family"),
+    ("degradation", "Output degradation under load"),
+    ("invariance", "Invariance under perturbation"),
+    ("streaming", "Streaming: time to first token, inter-token latency, tokens/s"),
+    ("comparison", "Compared with a previous run"),
 )
+NOT_MEASURED = "not measured in this run"
 
-_CSS = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1400px;
-       padding: 0 24px 48px; color: #1f2328; }
-h2 { margin-top: 36px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
-.verdict { padding: 16px 24px; margin: 16px 0; border-radius: 6px; color: white; }
-.verdict h1 { margin: 0 0 4px; font-size: 28px; }
-.verdict p { margin: 4px 0; }
-.passed { background: #1a7f37; }
-.failed { background: #cf222e; }
-table { border-collapse: collapse; width: 100%; margin: 8px 0; }
-th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.bad { color: #cf222e; font-weight: 600; }
-td.good { color: #1a7f37; }
-td.warn { color: #9a6700; }
-.body { font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap;
-        word-break: break-all; max-width: 420px; }
-.ctl { background: #fff8c5; color: #9a6700; border-radius: 3px; padding: 0 1px; }
-.chart { margin: 12px 0 24px; }
-.notes { background: #fff8c5; padding: 8px 24px; border-radius: 6px; }
-"""
-
-Cell = tuple[str, str]  # (html, css class)
+# Backwards-compatible name for the escaping function.
+_text = text
 
 
 def write_html(
@@ -72,13 +74,42 @@ def write_html(
 ) -> None:
     """Write report.html for ``run_dir`` to ``path``.
 
-    ``summary`` is build_summary's result. ``records`` (with charts.COLUMNS) saves reading
-    the records again when the caller already has them; raises RunDirError when unreadable.
+    ``summary`` is build_summary's result. ``records`` (with charts.COLUMNS and the streaming
+    columns) saves reading the records again when the caller already has them; raises
+    RunDirError when unreadable.
     """
     if records is None:
-        records = load_records(run_dir, charts.COLUMNS)
-    failures = list(itertools.islice(iter_failures(run_dir), MAX_FAILURES))
+        records = load_records(run_dir, [c for c in report_columns() if c != "input_id"])
+    failures = top_failures(iter_failures(run_dir), summary)
     path.write_text(render(summary, records, failures), encoding="utf-8")
+
+
+def top_failures(
+    items: Iterable[Mapping[str, Any]], summary: Mapping[str, Any], *, limit: int = MAX_FAILURES
+) -> list[Mapping[str, Any]]:
+    """The failures worth showing first: one per (check, family), most frequent first.
+
+    Frequency is how many requests of the family failed that check (summary["families"]),
+    errors before warnings; the remaining slots go to further failures in stored order.
+    """
+    weights: dict[tuple[str, str], tuple[int, int]] = {}
+    for family in summary.get("families", []):
+        name = str(family.get("name"))
+        for check, n in family.get("checks", {}).items():
+            weights[(str(check), name)] = (1, int(n))
+        for check, n in family.get("check_warnings", {}).items():
+            weights.setdefault((str(check), name), (0, int(n)))
+    first: dict[tuple[str, str], Mapping[str, Any]] = {}
+    rest: list[Mapping[str, Any]] = []
+    for item in items:
+        key = (str(item.get("check")), str(item.get("family")))
+        if key not in first:
+            first[key] = item
+        elif len(rest) < limit:
+            rest.append(item)
+    ordered = sorted(first, key=lambda key: weights.get(key, (0, 0)), reverse=True)
+    chosen = [first[key] for key in ordered][:limit]
+    return chosen + rest[: limit - len(chosen)]
 
 
 def render(
@@ -86,94 +117,161 @@ def render(
 ) -> str:
     """The page as a string (see write_html)."""
     passed = bool(summary.get("passed"))
-    parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>stress: {_text(summary.get('scenario'))} "
-        f"{'PASSED' if passed else 'FAILED'}</title>",
-        f"<style>{_CSS}</style>",
-        # plotly.js once, inline: the report must open offline and from an archive years on.
-        "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>",
-        f'<script charset="utf-8">{get_plotlyjs()}</script>',
-        "</head><body>",
+    title = f"stress: {summary.get('scenario')} {'PASSED' if passed else 'FAILED'}"
+    families = list(summary.get("families", []))
+    checks = list(summary.get("checks", []))
+    stored = summary.get("failures", {}).get("stored")
+    figures = charts.figures(records, summary.get("totals", {}))
+    body = [
         _banner(summary),
-        "<h2>Service-level objectives</h2>",
+        _nav(),
+        _heading("run"),
+        _setup(summary),
+        _heading("slo"),
         _slo_table(summary.get("slo", [])),
-        "<h2>Checks</h2>",
-        _checks_table([c for c in summary.get("checks", []) if c.get("kind") != "slo"]),
-        "<h2>Phases</h2>",
+        _heading("checks"),
+        _checks_table([c for c in checks if c.get("kind") != "slo"]),
+        _heading("families"),
+        _heatmap(families, checks),
+        _families_table(families),
+        _heading("failures", f" (first {len(failures)} of {number(stored)} stored)"),
+        "<p>One row per check and input family first, the most frequent on top. Every "
+        "command runs on this run directory; <code>failures.jsonl</code> holds them all.</p>",
+        _failures_table(failures, str(summary.get("run_dir", "RUN_DIR"))),
+        _heading("load"),
+        chart(figures[0], "chart-latency"),
+        chart(figures[1], "chart-throughput"),
+        chart(figures[2], "chart-errors"),
+        _concurrency(summary.get("concurrency", [])),
+        chart(figures[3], "chart-histogram"),
+        "<h3>Phases</h3>",
         _phases_table(summary.get("phases", [])),
-        "<h2>Input families</h2>",
-        _families_table(summary.get("families", [])),
-        "<h2>Charts</h2>",
-        *_charts(records, summary.get("totals", {})),
-        f"<h2>Top failures (first {len(failures)} of "
-        f"{_number(summary.get('failures', {}).get('stored'))} stored)</h2>",
-        _failures_table(failures),
-        "</body></html>",
+        _heading("family-latency"),
+        _family_latency(families),
+        _heading("degradation"),
+        _degradation(summary.get("degradation")),
+        _heading("invariance"),
+        _invariance(summary.get("invariance")),
+        _heading("streaming"),
+        _streaming(summary.get("streaming"), records),
+        _heading("comparison"),
+        _comparison(summary.get("comparison"), str(summary.get("run_dir", "RUN_DIR"))),
     ]
-    return "\n".join(parts)
+    return page(title, body)
 
 
-def _text(value: object) -> str:
-    """``value`` as HTML text: escaped, with hidden characters shown as codes."""
-    if value is None:
-        return ""
-    text = str(value)
-    out = []
-    last = 0
-    for match in _HIDDEN.finditer(text):
-        out.append(html.escape(text[last : match.start()]))
-        code = ord(match.group())
-        shown = f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
-        out.append(f'<span class="ctl">{shown}</span>')
-        last = match.end()
-    out.append(html.escape(text[last:]))
-    return "".join(out)
+def _heading(key: str, suffix: str = "") -> str:
+    name = dict(SECTIONS)[key]
+    return f'<h2 id="{key}">{text(name)}{text(suffix)}</h2>'
+
+
+def _nav() -> str:
+    links = "".join(f'<a href="#{key}">{text(name)}</a>' for key, name in SECTIONS)
+    return f"<nav>{links}</nav>"
 
 
 def _banner(summary: Mapping[str, Any]) -> str:
     passed = bool(summary.get("passed"))
     totals = summary.get("totals", {})
-    facts = [
-        f"scenario <b>{_text(summary.get('scenario'))}</b>",
-        f"target {_text(summary.get('target'))} ({_text(summary.get('protocol'))})",
-        f"duration {_seconds(totals.get('duration_s'))}",
-        f"{_number(totals.get('requests'))} requests",
-        f"{_number(totals.get('failed'))} failed ({_percent(totals.get('error_rate'))})",
-        f"started {_text(summary.get('started_at') or 'unknown')}",
+    items = [
+        f"scenario <b>{text(summary.get('scenario'))}</b>",
+        f"target {text(summary.get('target'))} ({text(summary.get('protocol'))})",
+        f"duration {seconds(totals.get('duration_s'))}",
+        f"{number(totals.get('requests'))} requests",
+        f"{number(totals.get('failed'))} failed ({percent(totals.get('error_rate'))})",
+        f"p95 {ms(totals.get('latency_ms', {}).get('p95'))} ms",
+        f"started {text(summary.get('started_at') or 'unknown')}",
     ]
     notes = summary.get("notes") or []
     note_html = (
-        '<div class="notes"><ul>' + "".join(f"<li>{_text(n)}</li>" for n in notes) + "</ul></div>"
+        '<div class="notes"><ul>' + "".join(f"<li>{text(n)}</li>" for n in notes) + "</ul></div>"
         if notes
         else ""
     )
     return (
         f'<header class="verdict {"passed" if passed else "failed"}">'
         f"<h1>{'PASSED' if passed else 'FAILED'}</h1>"
-        f"<p>{' · '.join(facts)}</p>"
-        f"<p>{_text(summary.get('message'))}</p></header>{note_html}"
+        f"<p>{' · '.join(items)}</p>"
+        f"<p>{text(summary.get('message'))}</p></header>{note_html}"
     )
+
+
+def _setup(summary: Mapping[str, Any]) -> str:
+    setup = summary.get("setup") or {}
+    run_dir = str(summary.get("run_dir", "RUN_DIR"))
+    phases = "<br>".join(
+        f"{text(p.get('name'))}: {number(p.get('users'))} users for "
+        f"{seconds(p.get('duration_s'))} (spawn {decimal(p.get('spawn_rate'))} users/s)"
+        for p in setup.get("phases", [])
+    )
+    weights = setup.get("families", {})
+    total = sum(float(w) for w in weights.values()) or 1.0
+    families = ", ".join(
+        f"{text(name)} ({float(w) / total * 100:.0f}%)" for name, w in weights.items()
+    )
+    slo = setup.get("slo", {})
+    limits = [_limits(slo)] if _limits(slo) else []
+    for phase, override in (slo.get("phases") or {}).items():
+        limits.append(f"phase {text(phase)}: {_limits(override)}")
+    scenario_file = f"{run_dir.rstrip('/')}/scenario.yaml"
+    rows = [
+        ("scenario", f"<b>{text(summary.get('scenario'))}</b> {text(setup.get('description'))}"),
+        ("target", f"{text(summary.get('target'))} → {text(setup.get('url') or '')}"),
+        (
+            "protocol",
+            f"{text(summary.get('protocol'))}, model {text(setup.get('model'))}, "
+            f"{'streaming' if setup.get('stream') else 'not streaming'}, "
+            f"timeout {seconds(setup.get('timeout_s'))}",
+        ),
+        (
+            "inputs",
+            f"{number(setup.get('inputs'))} inputs from seed {text(setup.get('seed'))}: {families}",
+        ),
+        ("load phases", phases),
+        ("checks", ", ".join(text(c) for c in setup.get("checks", []))),
+        ("SLOs", "; ".join(limit for limit in limits if limit) or "none"),
+        (
+            "when",
+            f"started {text(summary.get('started_at') or 'unknown')}, finished "
+            f"{text(summary.get('finished_at') or 'not recorded')}"
+            + ("" if summary.get("complete") else " (the run did not finish normally)"),
+        ),
+        ("run directory", f"{text(run_dir)} (stress {text(setup.get('stress_version'))})"),
+        (
+            "run it again",
+            command(f"stress run {shlex.quote(scenario_file)}")
+            + command(f"stress report {shlex.quote(run_dir)}"),
+        ),
+    ]
+    return facts(rows)
+
+
+def _limits(slo: Mapping[str, Any]) -> str:
+    parts = []
+    if slo.get("error_rate") is not None:
+        parts.append(f"error rate ≤ {percent(slo.get('error_rate'))}")
+    if slo.get("p95_ms") is not None:
+        parts.append(f"p95 ≤ {ms(slo.get('p95_ms'))} ms")
+    return ", ".join(parts)
 
 
 def _slo_table(results: Iterable[Mapping[str, Any]]) -> str:
     rows = []
     for result in results:
         metric = result.get("metric")
-        show = _percent if metric == "error_rate" else _ms
+        show = percent if metric == "error_rate" else ms
         rows.append(
             [
-                (_text(result.get("phase")), ""),
-                (_text(metric), ""),
+                (text(result.get("phase")), ""),
+                (text(metric), ""),
                 (show(result.get("limit")), "num"),
                 (show(result.get("actual")), "num"),
-                _verdict(bool(result.get("passed"))),
-                (_text(result.get("message")), ""),
+                verdict(bool(result.get("passed"))),
+                (text(result.get("message")), ""),
             ]
         )
     header = ["phase", "metric", "limit", "actual", "verdict", "message"]
-    return _table(header, rows, empty="no SLOs configured (slo.error_rate and slo.p95_ms unset)")
+    return table(header, rows, empty="no SLOs configured (slo.error_rate and slo.p95_ms unset)")
 
 
 def _checks_table(checks: Iterable[Mapping[str, Any]]) -> str:
@@ -182,14 +280,21 @@ def _checks_table(checks: Iterable[Mapping[str, Any]]) -> str:
         warnings = int(check.get("warnings") or 0)
         rows.append(
             [
-                (_text(check.get("name")), ""),
-                (_number(check.get("errors")), "num"),
-                (_number(warnings), "num warn" if warnings else "num"),
-                _verdict(bool(check.get("passed"))),
-                (_text(check.get("message")), ""),
+                (text(check.get("name")), ""),
+                (text(check.get("kind")), ""),
+                (number(check.get("errors")), "num"),
+                (number(warnings), "num warn" if warnings else "num"),
+                verdict(bool(check.get("passed"))),
+                (text(check.get("message")), ""),
             ]
         )
-    return _table(["check", "errors", "warnings", "verdict", "message"], rows)
+    return table(["check", "kind", "errors", "warnings", "verdict", "message"], rows)
+
+
+def _heatmap(families: Sequence[Mapping[str, Any]], checks: Sequence[Mapping[str, Any]]) -> str:
+    if not families:
+        return missing("no requests recorded, so no input family was judged")
+    return chart(breakdowns.failure_heatmap(families, checks), "chart-heatmap")
 
 
 def _phases_table(phases: Iterable[Mapping[str, Any]]) -> str:
@@ -198,20 +303,20 @@ def _phases_table(phases: Iterable[Mapping[str, Any]]) -> str:
         latency = phase.get("latency_ms", {})
         rows.append(
             [
-                (_text(phase.get("name")), ""),
-                (_number(phase.get("users")), "num"),
-                (_number(phase.get("requests")), "num"),
-                (_seconds(phase.get("duration_s")), "num"),
-                (_float(phase.get("rps")), "num"),
-                (_percent(phase.get("error_rate")), "num"),
-                *((_ms(latency.get(q)), "num") for q in ("p50", "p90", "p95", "p99", "max")),
-                (_counts(phase.get("error_kinds", {})), ""),
-                (_counts(phase.get("status_classes", {})), ""),
+                (text(phase.get("name")), ""),
+                (number(phase.get("users")), "num"),
+                (number(phase.get("requests")), "num"),
+                (seconds(phase.get("duration_s")), "num"),
+                (decimal(phase.get("rps")), "num"),
+                (percent(phase.get("error_rate")), "num"),
+                *((ms(latency.get(q)), "num") for q in ("p50", "p90", "p95", "p99", "max")),
+                (counts(phase.get("error_kinds", {})), ""),
+                (counts(phase.get("status_classes", {})), ""),
             ]
         )
     header = ["phase", "users", "requests", "duration", "req/s", "error rate"]
     header += ["p50 ms", "p90 ms", "p95 ms", "p99 ms", "max ms", "error kinds", "status"]
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _families_table(families: Iterable[Mapping[str, Any]]) -> str:
@@ -220,73 +325,188 @@ def _families_table(families: Iterable[Mapping[str, Any]]) -> str:
         latency = family.get("latency_ms", {})
         rows.append(
             [
-                (_text(family.get("name")), ""),
-                (_text(family.get("expect")), ""),
-                (_number(family.get("requests")), "num"),
-                (_number(family.get("failed")), "num bad" if family.get("failed") else "num"),
-                (_percent(family.get("error_rate")), "num"),
-                *((_ms(latency.get(q)), "num") for q in ("p50", "p95", "p99")),
-                (_counts(family.get("checks", {})), ""),
-                (_counts(family.get("check_warnings", {})), ""),
+                (text(family.get("name")), ""),
+                (text(family.get("expect")), ""),
+                (number(family.get("requests")), "num"),
+                (number(family.get("failed")), "num bad" if family.get("failed") else "num"),
+                (percent(family.get("error_rate")), "num"),
+                *((ms(latency.get(q)), "num") for q in ("p50", "p95", "p99")),
+                (counts(family.get("checks", {})), ""),
+                (counts(family.get("check_warnings", {})), ""),
             ]
         )
     header = ["family", "expect", "requests", "failed", "error rate", "p50 ms", "p95 ms"]
     header += ["p99 ms", "failed checks", "warnings"]
-    return _table(header, rows)
+    return table(header, rows)
 
 
-def _charts(records: pd.DataFrame, totals: Mapping[str, Any]) -> list[str]:
-    config = {"displaylogo": False, "responsive": True}
-    return [
-        '<div class="chart">'
-        + pio.to_html(
-            figure,
-            full_html=False,
-            include_plotlyjs=False,
-            config=config,
-            default_height="380px",
-            # Fixed ids keep two reports of the same run byte-identical.
-            div_id=f"chart-{number}",
+def _concurrency(concurrency: Sequence[Mapping[str, Any]]) -> str:
+    if not concurrency:
+        return missing("no requests recorded")
+    return chart(breakdowns.latency_vs_concurrency(concurrency), "chart-concurrency")
+
+
+def _family_latency(families: Sequence[Mapping[str, Any]]) -> str:
+    if not families:
+        return missing("no requests recorded")
+    return chart(breakdowns.latency_by_family(families), "chart-family-latency")
+
+
+def _degradation(document: Mapping[str, Any] | None) -> str:
+    if not document or not document.get("points"):
+        return missing(
+            f"{NOT_MEASURED}: no degradation.json in the run directory (the check that "
+            "compares answers under load with the baseline phase did not run)"
         )
-        + "</div>"
-        for number, figure in enumerate(charts.figures(records, totals))
+    return chart(breakdowns.degradation_vs_load(document), "chart-degradation") + _group_checks(
+        document
+    )
+
+
+def _invariance(document: Mapping[str, Any] | None) -> str:
+    if not document or not document.get("kinds"):
+        return missing(
+            f"{NOT_MEASURED}: no invariance.json in the run directory (no perturbation "
+            "families were checked against their seed inputs)"
+        )
+    examples = document.get("examples", [])
+    rows = [
+        [
+            (text(e.get("kind")), ""),
+            (text(e.get("seed_input_id")), ""),
+            (text(e.get("variant_input_id")), ""),
+            (text(_excerpt(e.get("seed_output"))), "body"),
+            (text(_excerpt(e.get("variant_output"))), "body"),
+        ]
+        for e in examples
     ]
+    parts = [chart(breakdowns.invariance_by_kind(document), "chart-invariance")]
+    if rows:
+        header = ["kind", "seed input", "variant input", "seed answer", "variant answer"]
+        parts.append(table(header, rows))
+    return "".join(parts) + _group_checks(document)
 
 
-def _failures_table(failures: Iterable[Mapping[str, Any]]) -> str:
+def _group_checks(document: Mapping[str, Any]) -> str:
+    rows = [
+        [(text(c.get("name")), ""), verdict(bool(c.get("passed"))), (text(c.get("message")), "")]
+        for c in document.get("checks", [])
+    ]
+    return table(["check", "verdict", "message"], rows) if rows else ""
+
+
+def _streaming(stats: Mapping[str, Any] | None, records: pd.DataFrame) -> str:
+    if not stats:
+        return missing(
+            f"{NOT_MEASURED}: not a streaming run (no request has a time to first token, "
+            "inter-token latency or tokens/s)"
+        )
     rows = []
-    for number, item in enumerate(failures, 1):
+    for column in (streaming.TTFT, streaming.ITL):
+        values = stats.get(column)
+        if values:
+            rows.append(
+                [(text(streaming.TITLES[column]), "")]
+                + [(ms(values.get(q)), "num") for q in ("p50", "p90", "p95", "p99", "max")]
+            )
+    parts = [table(["metric", "p50", "p90", "p95", "p99", "max"], rows, empty="no latency values")]
+    rates = stats.get(streaming.TOKENS_PER_S)
+    if rates:
+        parts.append(
+            "<p>output tokens per second: "
+            + ", ".join(f"{q} {decimal(rates.get(q))}" for q in ("p1", "p10", "p50", "p90"))
+            + " (the low percentiles are the slow tail)</p>"
+        )
+    for column, figure in charts.streaming_figures(records).items():
+        parts.append(chart(figure, f"chart-{column}"))
+    absent = [
+        streaming.TITLES[c]
+        for c in streaming.COLUMNS
+        if c not in records.columns or not records[c].notna().any()
+    ]
+    if absent:
+        parts.append(missing(f"{NOT_MEASURED}: " + ", ".join(absent)))
+    return "".join(parts)
+
+
+def _comparison(comparison: Mapping[str, Any] | None, run_dir: str) -> str:
+    if not comparison:
+        return missing(
+            "no comparison in this run directory; compare it with an earlier run of the same "
+            f"scenario: stress compare BASE_RUN {shlex.quote(run_dir)}"
+        )
+    regressed = bool(comparison.get("regressed"))
+    reasons = "".join(f"<li>{text(r)}</li>" for r in comparison.get("reasons", []))
+    return (
+        f'<div class="verdict {"failed" if regressed else "passed"}">'
+        f"<h1>{'REGRESSED' if regressed else 'no regression'}</h1>"
+        f"<p>against {text(comparison.get('base_run'))}</p>"
+        f"<p>{text(comparison.get('message'))}</p></div>"
+        + (f"<ul>{reasons}</ul>" if reasons else "")
+        + f'<p>Details: <a href="{text(comparison.get("file", "compare.html"))}">'
+        "compare.html</a> in this run directory.</p>"
+    )
+
+
+def _failures_table(failures: Iterable[Mapping[str, Any]], run_dir: str) -> str:
+    """Two rows per failure: what failed and how to reproduce it; then the bodies, wide."""
+    blocks = []
+    for position, item in enumerate(failures, 1):
         request = _mapping(item.get("request"))
         response = _mapping(item.get("response"))
         checks, messages = _findings(item)
-        rows.append(
-            [
-                (_number(number), "num"),
-                (_text(item.get("input_id")), ""),
-                (_text(item.get("family")), ""),
-                (_text(item.get("phase")), ""),
-                (checks, ""),
-                (messages, ""),
-                (_text(_status(response)), ""),
-                (_text(_excerpt(_request_body(request))), "body"),
-                (_text(_excerpt(response.get("body_excerpt"))), "body"),
-            ]
+        where = (
+            f"<b>{text(item.get('input_id'))}</b><br>family {text(item.get('family'))}"
+            f"<br>phase {text(item.get('phase'))}"
         )
-    header = ["#", "input", "family", "phase", "check", "message", "status"]
-    header += ["request body", "response body"]
-    return _table(header, rows, empty="no failures stored")
+        method_path = f"{text(request.get('method'))} {text(request.get('path'))}"
+        blocks.append(
+            '<tbody class="failure">'
+            f'<tr><td class="num" rowspan="2">{number(position)}</td><td>{where}</td>'
+            f"<td>{checks}</td><td>{messages}</td><td>{text(_status(response))}</td>"
+            f"<td>{_commands(run_dir, item.get('input_id'))}</td></tr>"
+            f'<tr><td colspan="2"><b>request</b> {method_path}'
+            f'<div class="body">{text(_excerpt(_request_body(request)))}</div></td>'
+            f'<td colspan="3"><b>response</b>'
+            f'<div class="body">{text(_excerpt(response.get("body_excerpt")))}</div></td></tr>'
+            "</tbody>"
+        )
+    if not blocks:
+        return "<p><i>no failures stored</i></p>"
+    head = "".join(
+        f"<th>{name}</th>"
+        for name in ("#", "input", "check", "message", "status", "reproduce (on this run)")
+    )
+    return f'<table class="failures"><thead><tr>{head}</tr></thead>{"".join(blocks)}</table>'
+
+
+def commands(run_dir: str, input_id: object) -> list[str]:
+    """The shell commands that replay, export and shrink one stored failure."""
+    where = shlex.quote(run_dir)
+    which = shlex.quote(str(input_id))
+    return [
+        f"stress replay {where} --id {which}",
+        f"stress repro {where} --id {which} --format curl",
+        f"stress shrink {where} --id {which}",
+    ]
+
+
+def _commands(run_dir: str, input_id: object) -> str:
+    if not isinstance(input_id, str):
+        return ""
+    return "".join(command(line) for line in commands(run_dir, input_id))
 
 
 def _findings(item: Mapping[str, Any]) -> tuple[str, str]:
     """The failure's checks (warnings marked) and messages, one line each, as HTML."""
     findings = [f for f in item.get("findings") or [] if isinstance(f, Mapping)]
     if not findings:
-        return _text(item.get("check")), _text(item.get("message"))
+        return text(item.get("check")), text(item.get("message"))
     checks = [
-        _text(f.get("check")) + (" (warning)" if f.get("severity") == "warning" else "")
+        text(f.get("check")) + (" (warning)" if f.get("severity") == "warning" else "")
         for f in findings
     ]
-    return "<br>".join(checks), "<br>".join(_text(f.get("message")) for f in findings)
+    return "<br>".join(checks), "<br>".join(text(f.get("message")) for f in findings)
 
 
 def _status(response: Mapping[str, Any]) -> str:
@@ -317,43 +537,5 @@ def _request_body(request: Mapping[str, Any]) -> str | None:
 def _excerpt(value: object) -> str | None:
     if value is None:
         return None
-    text = str(value)
-    return text if len(text) <= EXCERPT_CHARS else f"{text[:EXCERPT_CHARS]}… ({len(text)} chars)"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[Cell]], *, empty: str = "none") -> str:
-    if not rows:
-        return f"<p><i>{_text(empty)}</i></p>"
-    head = "".join(f"<th>{_text(name)}</th>" for name in header)
-    body = "".join(
-        "<tr>" + "".join(_cell(content, css) for content, css in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _cell(content: str, css: str) -> str:
-    return f'<td class="{css}">{content}</td>' if css else f"<td>{content}</td>"
-
-
-def _verdict(passed: bool) -> Cell:
-    return ("passed", "good") if passed else ("FAILED", "bad")
-
-
-def _counts(counts: Mapping[str, Any]) -> str:
-    return ", ".join(f"{_text(key)}: {_number(n)}" for key, n in counts.items())
-
-
-def _when_number(format_: Callable[[float], str]) -> Callable[[object], str]:
-    def show(value: object) -> str:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return "–"
-        return format_(float(value))
-
-    return show
-
-
-_ms = _when_number(lambda v: f"{v:,.2f}")
-_seconds = _when_number(lambda v: f"{v:,.1f} s")
-_percent = _when_number(lambda v: f"{v * 100:.4g}%")
-_float = _when_number(lambda v: f"{v:,.2f}")
-_number = _when_number(lambda v: f"{v:,.0f}")
+    raw = str(value)
+    return raw if len(raw) <= EXCERPT_CHARS else f"{raw[:EXCERPT_CHARS]}… ({len(raw)} chars)"

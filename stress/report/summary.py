@@ -51,8 +51,35 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
       "slo": [{"phase": str, "metric": str, "limit": float, "actual": float | null,
                "passed": bool, "message": str}],
       "failures": {"stored": int,         # objects in failures.jsonl
-                   "inputs": int}         # distinct input ids among them
+                   "inputs": int},        # distinct input ids among them
+      # Added in schema 1 without a version bump (fields are only ever added):
+      "setup": {                          # what was run, from scenario.yaml and run.json
+        "description": str, "url": str | null, "model": str, "stream": bool,
+        "timeout_s": float, "seed": int, "inputs": int, "families": {name: weight},
+        "phases": [{"name": str, "users": int, "spawn_rate": float, "duration_s": float}],
+        "checks": [str],                  # per-request checks run
+        "slo": {"error_rate": float | null, "p95_ms": float | null,
+                "phases": {phase: {"error_rate": float | null, "p95_ms": float | null}}},
+        "stress_version": str | null
+      },
+      "groups": [{                        # family groups: the part of a name before the dot
+        "name": str, "families": int, "requests": int, "failed": int,
+        "error_rate": float | null
+      }],
+      "concurrency": [{                   # latency vs load: one entry per active-user count
+        "users": int, "requests": int,
+        "seconds": int,                   # whole seconds with a send at this concurrency
+        "rps": float | null,              # requests / seconds
+        "error_rate": float | null, "latency_ms": LATENCY
+      }],
+      "streaming": STREAMING | null,      # stress.report.streaming; null: not a streaming run
+      "degradation": DEGRADATION | null,  # stress.report.behaviour; null: not measured
+      "invariance": INVARIANCE | null,    # stress.report.behaviour; null: not measured
+      "comparison": COMPARISON | null     # stress.report.compare: RUN_DIR/compare.json, if any
     }
+
+Each family entry also has "group" (str). Group checks from the behaviour documents appear in
+"checks" with kind "group" and count in the verdict like any other check.
 
     LATENCY = {"p50", "p90", "p95", "p99", "max", "mean": float | null}   # milliseconds
 
@@ -66,7 +93,6 @@ never fail a run.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -76,15 +102,19 @@ import numpy as np
 import pandas as pd
 
 from stress.checks.request import CHECKS
-from stress.checks.slo import PERCENTILE_METHOD, SloResult, evaluate_slos
+from stress.checks.slo import SloResult, evaluate_slos
+from stress.report.behaviour import group_checks, read_behaviour
+from stress.report.compare import read_comparison
+from stress.report.stats import json_safe, latency_stats, span_seconds
+from stress.report.streaming import streaming_summary
 from stress.rundir import RunData, iter_failures, load_run
+from stress.scenario import Scenario
 
 SCHEMA_VERSION = 1
 RUN_CHECK = "requests_recorded"
 ERROR = "error"
 WARNING = "warning"
 
-_QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 # A failed verdict lists this many reasons in its one-line message; the rest are counted.
 _MAX_REASONS = 4
 
@@ -100,13 +130,16 @@ def summarise(run: RunData) -> dict[str, Any]:
     failures = _FailureIndex.read(run.run_dir)
     severities = _severities(run)
     slo = evaluate_slos(records, run.scenario)
+    degradation, invariance, behaviour_notes = read_behaviour(run.run_dir)
     checks = [
         *_request_checks(run, severities, failures),
         *(_slo_check(result) for result in slo),
+        *group_checks(degradation),
+        *group_checks(invariance),
         _run_check(run),
     ]
     passed = all(check["passed"] for check in checks)
-    notes = list(run.info.notes)
+    notes = [*run.info.notes, *behaviour_notes]
     if not run.info.complete:
         notes.append(
             "run.json does not mark the run complete: it was interrupted or crashed, so the "
@@ -130,47 +163,17 @@ def summarise(run: RunData) -> dict[str, Any]:
         "checks": checks,
         "slo": [asdict(result) for result in slo],
         "failures": {"stored": failures.stored, "inputs": len(failures.inputs)},
+        "setup": _setup(run),
+        "groups": [],
+        "concurrency": _concurrency(records),
+        "streaming": streaming_summary(records),
+        "degradation": degradation,
+        "invariance": invariance,
+        "comparison": read_comparison(run.run_dir, notes),
     }
+    summary["groups"] = _groups(summary["families"])
     safe: dict[str, Any] = json_safe(summary)
     return safe
-
-
-def latency_stats(values: np.ndarray | pd.Series) -> dict[str, float | None]:
-    """p50/p90/p95/p99/max/mean of raw latencies in ms; all None when there are none."""
-    array = np.asarray(values, dtype=float)
-    if array.size == 0:
-        return {**dict.fromkeys(_QUANTILES), "max": None, "mean": None}
-    quantiles = np.quantile(array, list(_QUANTILES.values()), method=PERCENTILE_METHOD)
-    stats: dict[str, float | None] = {
-        name: float(value) for name, value in zip(_QUANTILES, quantiles, strict=True)
-    }
-    stats["max"] = float(array.max())
-    stats["mean"] = float(array.mean())
-    return stats
-
-
-def span_seconds(records: pd.DataFrame) -> float | None:
-    """Seconds from the first send to the last answer; None without records."""
-    if records.empty:
-        return None
-    ends = records["sent_at"] + records["latency_ms"] / 1000
-    # Epoch seconds near 1.7e9 carry float noise below a microsecond; no clock is finer.
-    return round(float(ends.max() - records["sent_at"].min()), 6)
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with numpy scalars made Python and NaN/Infinity made None, recursively."""
-    if isinstance(value, Mapping):
-        return {str(key): json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    return value
 
 
 class _FailureIndex:
@@ -270,6 +273,7 @@ def _families(records: pd.DataFrame, severities: pd.DataFrame) -> list[dict[str,
         families.append(
             {
                 "name": str(name),
+                "group": family_group(str(name)),
                 "expect": str(group["expect"].iloc[0]),
                 "requests": requests,
                 "failed": failed,
@@ -383,3 +387,87 @@ def _verdict(passed: bool, checks: Sequence[Mapping[str, Any]], requests: int) -
     shown = "; ".join(reasons[:_MAX_REASONS])
     more = f"; and {len(reasons) - _MAX_REASONS} more" if len(reasons) > _MAX_REASONS else ""
     return f"FAILED: {shown}{more}"
+
+
+def family_group(family: str) -> str:
+    """The group of a family: the part of its name before the first dot."""
+    return family.split(".", 1)[0]
+
+
+def _setup(run: RunData) -> dict[str, Any]:
+    scenario: Scenario = run.scenario
+    checks = list(CHECKS) if scenario.checks is None else list(scenario.checks)
+    slo = scenario.slo
+    return {
+        "description": scenario.description,
+        "url": run.info.url,
+        "model": scenario.target.model,
+        "stream": scenario.target.stream,
+        "timeout_s": scenario.target.timeout,
+        "seed": scenario.inputs.seed,
+        "inputs": scenario.inputs.count,
+        "families": dict(scenario.inputs.families),
+        "phases": [
+            {
+                "name": phase.name,
+                "users": phase.users,
+                "spawn_rate": phase.spawn_rate,
+                "duration_s": phase.duration,
+            }
+            for phase in scenario.load.phases
+        ],
+        "checks": checks,
+        "slo": {
+            "error_rate": slo.error_rate,
+            "p95_ms": slo.p95_ms,
+            "phases": {
+                name: {"error_rate": limits.error_rate, "p95_ms": limits.p95_ms}
+                for name, limits in slo.phases.items()
+            },
+        },
+        "stress_version": run.info.stress_version,
+    }
+
+
+def _groups(families: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[str, dict[str, Any]] = {}
+    for family in families:
+        group = groups.setdefault(
+            family["group"],
+            {"name": family["group"], "families": 0, "requests": 0, "failed": 0},
+        )
+        group["families"] += 1
+        group["requests"] += family["requests"]
+        group["failed"] += family["failed"]
+    for group in groups.values():
+        group["error_rate"] = group["failed"] / group["requests"] if group["requests"] else None
+    return sorted(groups.values(), key=lambda group: str(group["name"]))
+
+
+def _concurrency(records: pd.DataFrame) -> list[dict[str, Any]]:
+    if records.empty:
+        return []
+    seconds = np.floor(records["sent_at"].to_numpy()).astype("int64")
+    frame = pd.DataFrame(
+        {
+            "users": records["users"].to_numpy(),
+            "second": seconds,
+            "failed": ~records["ok"].to_numpy(dtype=bool),
+            "latency_ms": records["latency_ms"].to_numpy(),
+        }
+    )
+    entries = []
+    for users, group in frame.groupby("users", sort=True):
+        requests = len(group)
+        busy = int(group["second"].nunique())
+        entries.append(
+            {
+                "users": int(users),
+                "requests": requests,
+                "seconds": busy,
+                "rps": requests / busy if busy else None,
+                "error_rate": float(group["failed"].mean()),
+                "latency_ms": latency_stats(group["latency_ms"].to_numpy()),
+            }
+        )
+    return entries

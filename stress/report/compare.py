@@ -1,0 +1,706 @@
+"""`stress compare BASE NEW`: what changed between two runs of the same scenario.
+
+It answers "did last night's endpoint get slower, fail more, or answer differently?" from two
+run directories alone:
+
+- latency (p95) and error-rate regressions per phase, per input family and overall;
+- behaviour drift on the same seeded corpus: the share of inputs whose answer changed (records
+  carry ``output_digest`` per ``input_id``), label distribution shift (PSI) and answer length
+  distribution shift (PSI and the two-sample Kolmogorov–Smirnov test);
+- failures that are new (an input that passed a check in BASE fails it in NEW) and fixed.
+
+Thresholds (``Thresholds``) decide what counts as a regression; any regression makes
+``regressed`` true and the CLI exit 1. Each rule and its reason:
+
+===========================  ==========================================================
+regression                   when
+===========================  ==========================================================
+latency (phase, family,      both sides have ``min_requests``; NEW p95 > BASE p95 ×
+all requests)                (1 + ``latency``) and by more than ``latency_floor_ms``
+error rate (same groups)     both sides have ``min_requests``; NEW − BASE error rate >
+                             ``error_rate`` and a one-sided Fisher exact test gives
+                             p < ``significance`` (one unlucky request is not a regression)
+answers changed              share of shared inputs whose NEW answers share no digest with
+                             BASE's, minus BASE's own inconsistency (inputs answered more
+                             than once with different digests), > ``drift``. A sampling
+                             endpoint (temperature > 0) is inconsistent with itself, so
+                             only a change beyond its own noise counts
+label shift                  PSI of the label distribution > ``psi`` (labels: the
+                             predictions of a classifier, else the finish reason)
+length shift                 PSI of the answer length > ``psi``, or KS p < ``ks_p``
+                             with statistic D > ``ks_d``
+new failures                 more (input, check) failures new in NEW than
+                             ``new_failures``
+===========================  ==========================================================
+
+Drift and failures compare only inputs whose corpus line is byte-identical in both runs
+(the same seed gives the same bytes), so a changed scenario does not pass for drift.
+compare.json's schema is in ``compare_runs``' docstring; compare_page renders it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from scipy import stats
+
+from stress.errors import UsageError
+from stress.record import part_files
+from stress.report.stats import json_safe, latency_stats, span_seconds
+from stress.rundir import RunData, iter_failures, load_records, load_run
+
+SCHEMA_VERSION = 1
+COMPARE_JSON = "compare.json"
+# Smoothing for PSI: an empty bin on one side would make the logarithm infinite.
+_PSI_EPSILON = 1e-4
+_LENGTH_BINS = 10
+# More distinct labels than this is not a categorical output (free text, floats).
+_MAX_LABELS = 100
+_MAX_EXAMPLES = 20
+_MAX_LISTED = 200
+_EXTRA_COLUMNS = ("output_digest", "output_tokens", "response_bytes", "finish_reason")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What counts as a regression (see the module docstring for each rule)."""
+
+    latency: float = 0.25
+    latency_floor_ms: float = 10.0
+    error_rate: float = 0.01
+    significance: float = 0.01
+    drift: float = 0.05
+    psi: float = 0.2
+    ks_p: float = 0.01
+    ks_d: float = 0.1
+    new_failures: int = 0
+    min_requests: int = 20
+
+
+@dataclass
+class _Run:
+    data: RunData
+    extra: pd.DataFrame  # _EXTRA_COLUMNS, row-aligned with data.records
+    corpus: dict[str, str] | None  # input id -> digest of its corpus line
+
+    @property
+    def records(self) -> pd.DataFrame:
+        return self.data.records
+
+
+def compare_runs(
+    base_dir: Path, new_dir: Path, thresholds: Thresholds | None = None
+) -> dict[str, Any]:
+    """compare.json for BASE and NEW; raises RunDirError when either cannot be read.
+
+    Schema, version 1::
+
+        {
+          "schema_version": 1,
+          "base": RUN, "new": RUN,       # RUN = {"run_dir", "scenario", "started_at",
+                                         #        "requests", "error_rate", "p95_ms"}
+          "thresholds": {name: number},  # Thresholds as used
+          "regressed": bool, "message": str,   # one line: the verdict and why
+          "reasons": [str],              # one line per regression
+          "notes": [str],                # what limits the comparison
+          "corpus": {"shared_inputs": int, "changed_inputs": int,
+                     "base_only": int, "new_only": int, "same_seed": bool},
+          "totals": ROW, "phases": [ROW], "families": [ROW],
+          "drift": {"compared": int, "changed": int, "share": float | null,
+                    "base_inconsistency": float | null, "excess": float | null,
+                    "regressed": bool,
+                    "by_family": [{"family", "compared", "changed", "share"}],
+                    "examples": [{"input_id", "family", "base_output", "new_output"}]},
+          "labels": {"source": str | null, "base": {label: int}, "new": {label: int},
+                     "psi": float | null, "regressed": bool, "note": str | null},
+          "lengths": {"source": str | null, "base": DIST, "new": DIST,
+                      "psi": float | null, "ks_statistic": float | null,
+                      "ks_p_value": float | null, "regressed": bool,
+                      "histogram": {"edges": [float], "base": [float], "new": [float]}},
+          "failures": {"new_count": int, "fixed_count": int, "still_count": int,
+                       "regressed": bool,
+                       "new": [FAILURE], "fixed": [FAILURE]}   # first 200 of each
+        }
+        ROW = {"name": str, "base": SIDE, "new": SIDE, "p95_change": float | null,
+               "error_rate_change": float | null, "error_p_value": float | null,
+               "latency_regressed": bool, "errors_regressed": bool}
+        SIDE = {"requests": int, "error_rate": float | null, "rps": float | null,
+                "latency_ms": LATENCY}
+        DIST = {"count": int, "p50": float | null, "p90": float | null, "mean": float | null}
+        FAILURE = {"input_id": str, "family": str, "check": str, "message": str | null}
+    """
+    limits = thresholds or Thresholds()
+    base, new = _load(base_dir), _load(new_dir)
+    notes: list[str] = []
+    if base.data.scenario.name != new.data.scenario.name:
+        notes.append(
+            f"the runs are of different scenarios ({base.data.scenario.name!r} and "
+            f"{new.data.scenario.name!r}); only inputs with identical bytes are compared"
+        )
+    shared, corpus = _shared_inputs(base, new, notes)
+    totals = _row("all requests", base.records, new.records, limits)
+    phases = _rows("phase", base.records, new.records, limits)
+    families = _rows("family", base.records, new.records, limits)
+    drift = _drift(base, new, shared, limits, new_dir)
+    labels = _labels(base, new, shared, limits)
+    lengths = _lengths(base, new, shared, limits)
+    failures = _failures(base, new, shared, limits, new_dir)
+    reasons = _reasons(totals, phases, families, drift, labels, lengths, failures, limits)
+    regressed = bool(reasons)
+    if regressed:
+        shown = "; ".join(reasons[:4])
+        more = f"; and {len(reasons) - 4} more" if len(reasons) > 4 else ""
+        message = f"REGRESSED: {shown}{more}"
+    else:
+        message = (
+            f"no regression: {totals['new']['requests']} requests against "
+            f"{totals['base']['requests']}, {drift['compared']} shared inputs compared"
+        )
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "base": _run_facts(base, base_dir),
+        "new": _run_facts(new, new_dir),
+        "thresholds": asdict(limits),
+        "regressed": regressed,
+        "message": message,
+        "reasons": reasons,
+        "notes": notes,
+        "corpus": corpus,
+        "totals": totals,
+        "phases": phases,
+        "families": families,
+        "drift": drift,
+        "labels": labels,
+        "lengths": lengths,
+        "failures": failures,
+    }
+
+    safe: dict[str, Any] = json_safe(document)
+    return safe
+
+
+def read_comparison(run_dir: Path, notes: list[str]) -> dict[str, Any] | None:
+    """summary["comparison"]: the verdict of RUN_DIR/compare.json, when there is one.
+
+    ``{"base_run": str, "regressed": bool, "message": str, "reasons": [str],
+       "file": "compare.html"}``
+    """
+    path = run_dir / COMPARE_JSON
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        notes.append(f"{path}: unreadable ({exc}); the comparison is not shown")
+        return None
+    if not isinstance(document, dict) or not isinstance(document.get("regressed"), bool):
+        notes.append(f"{path}: not a compare.json written by `stress compare`; not shown")
+        return None
+    base = document.get("base") if isinstance(document.get("base"), dict) else {}
+    reasons = document.get("reasons")
+    return {
+        "base_run": str(base.get("run_dir", "")),
+        "regressed": document["regressed"],
+        "message": str(document.get("message", "")),
+        "reasons": [str(r) for r in reasons] if isinstance(reasons, list) else [],
+        "file": "compare.html",
+    }
+
+
+def _load(run_dir: Path) -> _Run:
+    data = load_run(run_dir)
+    extra = load_records(run_dir, list(_EXTRA_COLUMNS))
+    return _Run(data, extra, _corpus_digests(run_dir))
+
+
+def _corpus_digests(run_dir: Path) -> dict[str, str] | None:
+    path = run_dir / "corpus.jsonl"
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return None
+    digests: dict[str, str] = {}
+    with handle:
+        for line in handle:
+            try:
+                item = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                digests[item["id"]] = hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+    return digests
+
+
+def _shared_inputs(base: _Run, new: _Run, notes: list[str]) -> tuple[set[str], dict[str, Any]]:
+    base_ids = set(base.records["input_id"].unique())
+    new_ids = set(new.records["input_id"].unique())
+    sent_both = base_ids & new_ids
+    base_seed = base.data.scenario.inputs.seed
+    same_seed = base_seed == new.data.scenario.inputs.seed
+    changed: set[str] = set()
+    if base.corpus is not None and new.corpus is not None:
+        changed = {i for i in sent_both if base.corpus.get(i) != new.corpus.get(i)}
+    else:
+        notes.append(
+            "corpus.jsonl is missing from a run: inputs are matched by id alone"
+            + ("" if same_seed else ", and the seeds differ, so answers may not be comparable")
+        )
+    if changed:
+        notes.append(
+            f"{len(changed)} inputs have the same id but different bytes in the two corpora "
+            f"(another seed or generator version); they are left out of drift and failures"
+        )
+    shared = sent_both - changed
+    corpus = {
+        "shared_inputs": len(shared),
+        "changed_inputs": len(changed),
+        "base_only": len(base_ids - new_ids),
+        "new_only": len(new_ids - base_ids),
+        "same_seed": same_seed,
+    }
+    return shared, corpus
+
+
+def _side(group: pd.DataFrame | None) -> dict[str, Any]:
+    if group is None or group.empty:
+        return {"requests": 0, "error_rate": None, "rps": None, "latency_ms": latency_stats([])}
+    requests = len(group)
+    duration = span_seconds(group)
+    return {
+        "requests": requests,
+        "error_rate": float((~group["ok"].to_numpy(dtype=bool)).mean()),
+        "rps": requests / duration if duration else None,
+        "latency_ms": latency_stats(group["latency_ms"].to_numpy()),
+    }
+
+
+def _row(
+    name: str, base: pd.DataFrame | None, new: pd.DataFrame | None, limits: Thresholds
+) -> dict[str, Any]:
+    before, after = _side(base), _side(new)
+    enough = min(before["requests"], after["requests"]) >= limits.min_requests
+    p95_before, p95_after = before["latency_ms"]["p95"], after["latency_ms"]["p95"]
+    p95_change = None
+    latency_regressed = False
+    if p95_before is not None and p95_after is not None:
+        p95_change = (p95_after - p95_before) / p95_before if p95_before > 0 else None
+        latency_regressed = (
+            enough
+            and p95_after > p95_before * (1 + limits.latency)
+            and p95_after - p95_before > limits.latency_floor_ms
+        )
+    rate_change = None
+    p_value = None
+    errors_regressed = False
+    if before["error_rate"] is not None and after["error_rate"] is not None:
+        rate_change = after["error_rate"] - before["error_rate"]
+        failed_before = round(before["error_rate"] * before["requests"])
+        failed_after = round(after["error_rate"] * after["requests"])
+        if rate_change > 0:
+            table = [
+                [failed_after, after["requests"] - failed_after],
+                [failed_before, before["requests"] - failed_before],
+            ]
+            p_value = float(stats.fisher_exact(table, alternative="greater").pvalue)
+        errors_regressed = (
+            enough
+            and rate_change > limits.error_rate
+            and p_value is not None
+            and p_value < limits.significance
+        )
+    return {
+        "name": name,
+        "base": before,
+        "new": after,
+        "p95_change": p95_change,
+        "error_rate_change": rate_change,
+        "error_p_value": p_value,
+        "latency_regressed": bool(latency_regressed),
+        "errors_regressed": bool(errors_regressed),
+    }
+
+
+def _rows(
+    column: str, base: pd.DataFrame, new: pd.DataFrame, limits: Thresholds
+) -> list[dict[str, Any]]:
+    before = {str(k): g for k, g in base.groupby(column, sort=False)}
+    after = {str(k): g for k, g in new.groupby(column, sort=False)}
+    names = list(dict.fromkeys([*before, *after]))
+    if column == "family":
+        names.sort()
+    return [_row(name, before.get(name), after.get(name), limits) for name in names]
+
+
+def _answers(run: _Run, shared: set[str]) -> pd.DataFrame:
+    """Distinct (input_id, family, digest) of answered requests of shared inputs."""
+    frame = pd.DataFrame(
+        {
+            "input_id": run.records["input_id"].to_numpy(),
+            "family": run.records["family"].to_numpy(),
+            "digest": run.extra["output_digest"].to_numpy(),
+        }
+    )
+    frame = frame[frame["digest"].notna() & frame["input_id"].isin(shared)]
+    return frame.drop_duplicates(["input_id", "digest"])
+
+
+def _drift(
+    base: _Run, new: _Run, shared: set[str], limits: Thresholds, new_dir: Path
+) -> dict[str, Any]:
+    before, after = _answers(base, shared), _answers(new, shared)
+    compared_ids = set(before["input_id"]) & set(after["input_id"])
+    common = before.merge(after[["input_id", "digest"]], on=["input_id", "digest"])
+    changed_ids = compared_ids - set(common["input_id"])
+    compared = len(compared_ids)
+    share = len(changed_ids) / compared if compared else None
+    # Inputs BASE answered more than once, and how many of those got different answers.
+    per_input = before.groupby("input_id").size()
+    repeated = _repeated_inputs(base, shared)
+    inconsistency = (
+        float((per_input.reindex(repeated, fill_value=1) > 1).mean()) if len(repeated) else None
+    )
+    excess = None if share is None else share - (inconsistency or 0.0)
+    families = before.drop_duplicates("input_id").set_index("input_id")["family"]
+    by_family = []
+    if compared:
+        flags = pd.DataFrame({"input_id": sorted(compared_ids)})
+        flags["family"] = families.reindex(flags["input_id"]).to_numpy()
+        flags["changed"] = flags["input_id"].isin(changed_ids)
+        for family, group in flags.groupby("family", sort=True):
+            by_family.append(
+                {
+                    "family": str(family),
+                    "compared": len(group),
+                    "changed": int(group["changed"].sum()),
+                    "share": float(group["changed"].mean()),
+                }
+            )
+    examples_ids = sorted(changed_ids)[:_MAX_EXAMPLES]
+    base_text = _excerpts(base.data.run_dir, examples_ids)
+    new_text = _excerpts(new_dir, examples_ids)
+    examples = [
+        {
+            "input_id": input_id,
+            "family": str(families.get(input_id, "")),
+            "base_output": base_text.get(input_id),
+            "new_output": new_text.get(input_id),
+        }
+        for input_id in examples_ids
+    ]
+    return {
+        "compared": compared,
+        "changed": len(changed_ids),
+        "share": share,
+        "base_inconsistency": inconsistency,
+        "excess": excess,
+        "regressed": bool(excess is not None and excess > limits.drift),
+        "by_family": by_family,
+        "examples": examples,
+    }
+
+
+def _repeated_inputs(run: _Run, shared: set[str]) -> list[str]:
+    answered = run.records["input_id"][run.extra["output_digest"].notna().to_numpy()]
+    counts = answered[answered.isin(shared)].value_counts()
+    return [str(i) for i in counts.index[counts.to_numpy() > 1]]
+
+
+def _excerpts(run_dir: Path, input_ids: list[str]) -> dict[str, str]:
+    """The first answer excerpt of each of ``input_ids``, read part by part (bounded memory)."""
+    wanted = pa.array(input_ids, type=pa.string())
+    found: dict[str, str] = {}
+    if not input_ids:
+        return found
+    for part in part_files(run_dir / "records"):
+        table = pq.read_table(part, columns=["input_id", "output_excerpt"])
+        mask = pc.and_(pc.is_in(table["input_id"], value_set=wanted), pc.is_valid(table[1]))
+        for input_id, excerpt in zip(
+            *(table.filter(mask).column(i).to_pylist() for i in (0, 1)), strict=True
+        ):
+            found.setdefault(input_id, excerpt)
+        if len(found) == len(input_ids):
+            break
+    return found
+
+
+def _labels(base: _Run, new: _Run, shared: set[str], limits: Thresholds) -> dict[str, Any]:
+    classifier = base.data.scenario.target.protocol.value == "mlflow"
+    source = "prediction" if classifier else "finish_reason"
+    before = _label_counts(base, shared, classifier)
+    after = _label_counts(new, shared, classifier)
+    result: dict[str, Any] = {
+        "source": source,
+        "base": before,
+        "new": after,
+        "psi": None,
+        "regressed": False,
+        "note": None,
+    }
+    if not before or not after:
+        result["note"] = f"no {source} labels in {'NEW' if before else 'BASE'}"
+    elif len(set(before) | set(after)) > _MAX_LABELS:
+        result["note"] = f"more than {_MAX_LABELS} distinct labels: not categorical"
+    else:
+        result["psi"] = psi_categorical(before, after)
+        result["regressed"] = result["psi"] > limits.psi
+    return result
+
+
+def _label_counts(run: _Run, shared: set[str], classifier: bool) -> dict[str, int]:
+    keep = run.records["input_id"].isin(shared).to_numpy()
+    if not classifier:
+        values = run.extra["finish_reason"][keep].dropna()
+        counts = values.value_counts()
+        return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+    # A classifier's answer digest covers the predictions; the excerpt holds them as JSON.
+    labels: dict[str, int] = {}
+    ids = set(run.records["input_id"][keep])
+    for excerpt in _all_excerpts(run.data.run_dir, ids):
+        try:
+            predictions = json.loads(excerpt)
+        except json.JSONDecodeError:
+            continue  # cut off at the excerpt length
+        for value in predictions if isinstance(predictions, list) else [predictions]:
+            key = json.dumps(value, sort_keys=True)
+            labels[key] = labels.get(key, 0) + 1
+    return dict(sorted(labels.items()))
+
+
+def _all_excerpts(run_dir: Path, input_ids: set[str]) -> Iterable[str]:
+    wanted = pa.array(sorted(input_ids), type=pa.string())
+    for part in part_files(run_dir / "records"):
+        table = pq.read_table(part, columns=["input_id", "output_excerpt"])
+        mask = pc.and_(pc.is_in(table["input_id"], value_set=wanted), pc.is_valid(table[1]))
+        yield from table.filter(mask).column(1).to_pylist()
+
+
+def _lengths(base: _Run, new: _Run, shared: set[str], limits: Thresholds) -> dict[str, Any]:
+    tokens = all(run.extra["output_tokens"].notna().any() for run in (base, new))
+    source = "output_tokens" if tokens else "response_bytes"
+    before, after = _length_values(base, shared, source), _length_values(new, shared, source)
+    result: dict[str, Any] = {
+        "source": source,
+        "base": _distribution(before),
+        "new": _distribution(after),
+        "psi": None,
+        "ks_statistic": None,
+        "ks_p_value": None,
+        "regressed": False,
+        "histogram": {"edges": [], "base": [], "new": []},
+    }
+    if before.size and after.size:
+        test = stats.ks_2samp(before, after)
+        result["ks_statistic"] = float(test.statistic)
+        result["ks_p_value"] = float(test.pvalue)
+        result["psi"] = psi_numeric(before, after)
+        result["regressed"] = bool(
+            result["psi"] > limits.psi
+            or (result["ks_p_value"] < limits.ks_p and result["ks_statistic"] > limits.ks_d)
+        )
+        result["histogram"] = _histogram(before, after)
+    return result
+
+
+def _length_values(run: _Run, shared: set[str], source: str) -> np.ndarray:
+    answered = (run.records["status"].to_numpy() // 100 == 2) & run.records["input_id"].isin(
+        shared
+    ).to_numpy()
+    values = run.extra[source].to_numpy(dtype=float, na_value=np.nan)[answered]
+    return values[np.isfinite(values)]
+
+
+def _distribution(values: np.ndarray) -> dict[str, Any]:
+    if not values.size:
+        return {"count": 0, "p50": None, "p90": None, "mean": None}
+    p50, p90 = np.quantile(values, [0.5, 0.9])
+    return {
+        "count": int(values.size),
+        "p50": float(p50),
+        "p90": float(p90),
+        "mean": float(values.mean()),
+    }
+
+
+def _histogram(before: np.ndarray, after: np.ndarray) -> dict[str, list[float]]:
+    both = np.concatenate([before, after])
+    edges = np.histogram_bin_edges(both, bins=min(40, max(1, len(np.unique(both)))))
+    share_before = np.histogram(before, bins=edges)[0] / before.size
+    share_after = np.histogram(after, bins=edges)[0] / after.size
+    return {
+        "edges": [float(e) for e in edges],
+        "base": [float(v) for v in share_before],
+        "new": [float(v) for v in share_after],
+    }
+
+
+def psi_categorical(before: Mapping[str, int], after: Mapping[str, int]) -> float:
+    """Population stability index between two label counts (0: identical)."""
+    labels = sorted(set(before) | set(after))
+    p = np.array([before.get(k, 0) for k in labels], dtype=float)
+    q = np.array([after.get(k, 0) for k in labels], dtype=float)
+    return _psi(p / p.sum(), q / q.sum())
+
+
+def psi_numeric(before: np.ndarray, after: np.ndarray) -> float:
+    """PSI over BASE's deciles (ties merged), so each bin starts with about 10% of BASE."""
+    edges = np.unique(np.quantile(before, np.linspace(0, 1, _LENGTH_BINS + 1)))
+    if edges.size < 2:
+        # BASE is one value: two bins, that value and everything else.
+        p = np.array([1.0, 0.0])
+        q = np.array([float(np.mean(after == edges[0])), float(np.mean(after != edges[0]))])
+        return _psi(p, q)
+    inner = edges[1:-1]
+    p = np.bincount(np.searchsorted(inner, before, side="right"), minlength=inner.size + 1)
+    q = np.bincount(np.searchsorted(inner, after, side="right"), minlength=inner.size + 1)
+    return _psi(p / p.sum(), q / q.sum())
+
+
+def _psi(p: np.ndarray, q: np.ndarray) -> float:
+    p = np.clip(p, _PSI_EPSILON, None)
+    q = np.clip(q, _PSI_EPSILON, None)
+    value = float(np.sum((q - p) * np.log(q / p)))
+    return 0.0 if math.isclose(value, 0.0, abs_tol=1e-12) else value
+
+
+def _failing(run: _Run, shared: set[str]) -> pd.DataFrame:
+    findings = run.data.findings
+    errors = findings[findings["severity"] == "error"]
+    rows = errors["row"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "input_id": run.records["input_id"].to_numpy()[rows],
+            "family": run.records["family"].to_numpy()[rows],
+            "check": errors["check"].to_numpy(),
+        }
+    )
+    return frame[frame["input_id"].isin(shared)].drop_duplicates(["input_id", "check"])
+
+
+def _failures(
+    base: _Run, new: _Run, shared: set[str], limits: Thresholds, new_dir: Path
+) -> dict[str, Any]:
+    before, after = _failing(base, shared), _failing(new, shared)
+    keys = ["input_id", "check"]
+    merged = after.merge(before[keys], on=keys, how="left", indicator=True)
+    fresh = merged[merged["_merge"] == "left_only"].drop(columns="_merge")
+    still = int((merged["_merge"] == "both").sum())
+    # Fixed: failed in BASE, and NEW sent the input without that check failing.
+    sent_new = set(new.records["input_id"].unique())
+    gone = before.merge(after[keys], on=keys, how="left", indicator=True)
+    fixed = gone[(gone["_merge"] == "left_only") & gone["input_id"].isin(sent_new)]
+    messages = _messages(new_dir)
+    base_messages = _messages(base.data.run_dir)
+    return {
+        "new_count": len(fresh),
+        "fixed_count": len(fixed),
+        "still_count": still,
+        "regressed": len(fresh) > limits.new_failures,
+        "new": _listed(fresh, messages),
+        "fixed": _listed(fixed.drop(columns="_merge"), base_messages),
+    }
+
+
+def _messages(run_dir: Path) -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    for item in iter_failures(run_dir):
+        findings = item.get("findings")
+        for finding in findings if isinstance(findings, list) else []:
+            if isinstance(finding, dict):
+                key = (str(item.get("input_id")), str(finding.get("check")))
+                found.setdefault(key, str(finding.get("message", "")))
+    return found
+
+
+def _listed(frame: pd.DataFrame, messages: Mapping[tuple[str, str], str]) -> list[dict[str, Any]]:
+    ordered = frame.sort_values(["check", "family", "input_id"]).head(_MAX_LISTED)
+    return [
+        {
+            "input_id": str(row.input_id),
+            "family": str(row.family),
+            "check": str(row.check),
+            "message": messages.get((str(row.input_id), str(row.check))),
+        }
+        for row in ordered.itertuples(index=False)
+    ]
+
+
+def _reasons(
+    totals: Mapping[str, Any],
+    phases: list[dict[str, Any]],
+    families: list[dict[str, Any]],
+    drift: Mapping[str, Any],
+    labels: Mapping[str, Any],
+    lengths: Mapping[str, Any],
+    failures: Mapping[str, Any],
+    limits: Thresholds,
+) -> list[str]:
+    reasons = []
+    for kind, rows in (("", [totals]), ("phase ", phases), ("family ", families)):
+        for row in rows:
+            where = f"{kind}{row['name']}"
+            if row["latency_regressed"]:
+                before = row["base"]["latency_ms"]["p95"]
+                after = row["new"]["latency_ms"]["p95"]
+                reasons.append(
+                    f"{where}: p95 {before:.1f} → {after:.1f} ms "
+                    f"(+{row['p95_change'] * 100:.0f}%, limit +{limits.latency * 100:.0f}%)"
+                )
+            if row["errors_regressed"]:
+                before, after = row["base"]["error_rate"], row["new"]["error_rate"]
+                reasons.append(
+                    f"{where}: error rate {before * 100:.2f}% → {after * 100:.2f}% "
+                    f"(p = {row['error_p_value']:.2g})"
+                )
+    if drift["regressed"]:
+        reasons.append(
+            f"answers changed for {drift['changed']} of {drift['compared']} shared inputs "
+            f"({drift['share'] * 100:.1f}%; BASE's own inconsistency "
+            f"{(drift['base_inconsistency'] or 0) * 100:.1f}%, limit "
+            f"{limits.drift * 100:.1f}% beyond it)"
+        )
+    if labels["regressed"]:
+        reasons.append(f"{labels['source']} distribution shifted: PSI {labels['psi']:.3f}")
+    if lengths["regressed"]:
+        reasons.append(
+            f"{lengths['source']} distribution shifted: PSI {lengths['psi']:.3f}, "
+            f"KS D {lengths['ks_statistic']:.3f} (p = {lengths['ks_p_value']:.2g})"
+        )
+    if failures["regressed"]:
+        reasons.append(
+            f"{failures['new_count']} new failures (input, check) that passed in BASE "
+            f"(allowed: {limits.new_failures})"
+        )
+    return reasons
+
+
+def _run_facts(run: _Run, run_dir: Path) -> dict[str, Any]:
+    records = run.records
+    p95 = latency_stats(records["latency_ms"].to_numpy())["p95"]
+    return {
+        "run_dir": str(run_dir),
+        "scenario": run.data.scenario.name,
+        "started_at": run.data.info.started_at,
+        "requests": len(records),
+        "error_rate": float((~records["ok"].to_numpy(dtype=bool)).mean()) if len(records) else None,
+        "p95_ms": p95,
+    }
+
+
+def check_distinct_outputs(base_dir: Path, new_dir: Path, out_dir: Path) -> None:
+    """Raise UsageError when writing into ``out_dir`` would overwrite BASE's own comparison."""
+    if out_dir.resolve() == base_dir.resolve() and base_dir.resolve() != new_dir.resolve():
+        raise UsageError(
+            f"--out {out_dir}: is the BASE run directory; the comparison belongs with NEW "
+            f"({new_dir}) or in a folder of its own, e.g. --out {new_dir}"
+        )
