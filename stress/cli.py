@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from stress import __version__
 from stress.errors import StressError
@@ -104,7 +105,7 @@ def replay(run_dir: Path, failed: bool, input_id: str | None, target: str | None
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 def report(run_dir: Path) -> None:
-    """Rebuild summary.json, report.html and junit.xml from RUN_DIR."""
+    """Rebuild summary.json, summary.md, report.html and junit.xml from RUN_DIR."""
     from stress.console import print_summary
     from stress.report import write_reports
 
@@ -112,6 +113,96 @@ def report(run_dir: Path) -> None:
     print_summary(err, summary, str(run_dir))
     stdout.print(str(run_dir / "report.html"))
     sys.exit(0 if summary.get("passed") else 1)
+
+
+@cli.command()
+@click.argument("base", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for compare.json, compare.html and compare.md (default: NEW).",
+)
+@click.option("--latency-threshold", default="25%", show_default=True, help="p95 increase.")
+@click.option("--latency-floor-ms", type=float, default=10.0, show_default=True)
+@click.option("--error-threshold", default="1%", show_default=True, help="Error-rate increase.")
+@click.option("--drift-threshold", default="5%", show_default=True, help="Changed answers.")
+@click.option("--psi-threshold", type=float, default=0.2, show_default=True)
+@click.option("--max-new-failures", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--min-requests", type=click.IntRange(1), default=20, show_default=True)
+def compare(
+    base: Path,
+    new: Path,
+    out: Path | None,
+    latency_threshold: str,
+    latency_floor_ms: float,
+    error_threshold: str,
+    drift_threshold: str,
+    psi_threshold: float,
+    max_new_failures: int,
+    min_requests: int,
+) -> None:
+    """Compare NEW with BASE; exit 1 on a latency, error, drift or failure regression."""
+    from stress.report.compare import Thresholds, check_distinct_outputs, compare_runs
+    from stress.report.comparison_page import write_comparison
+
+    limits = Thresholds(
+        latency=_fraction("--latency-threshold", latency_threshold, upper=None),
+        latency_floor_ms=latency_floor_ms,
+        error_rate=_fraction("--error-threshold", error_threshold),
+        drift=_fraction("--drift-threshold", drift_threshold),
+        psi=psi_threshold,
+        new_failures=max_new_failures,
+        min_requests=min_requests,
+    )
+    target = out if out is not None else new
+    check_distinct_outputs(base, new, target)
+    document = compare_runs(base, new, limits)
+    paths = write_comparison(document, target)
+    style = "red" if document["regressed"] else "green"
+    err.print(f"[bold {style}]{escape(document['message'])}[/]")
+    for reason in document["reasons"]:
+        err.print(f"  - {escape(reason)}")
+    stdout.print(str(paths["html"]))
+    sys.exit(1 if document["regressed"] else 0)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write history.html (default: DIRECTORY/history.html).",
+)
+@click.option("--scenario", help="Only runs of this scenario.")
+@click.option("--last", type=click.IntRange(1), help="Only the last N runs.")
+def history(directory: Path, out: Path | None, scenario: str | None, last: int | None) -> None:
+    """Trend charts across the run directories under DIRECTORY (nightly runs)."""
+    from stress.report.history import HISTORY_HTML, build_history, write_history
+
+    document = build_history(directory, scenario=scenario, last=last)
+    paths = write_history(document, out if out is not None else directory / HISTORY_HTML)
+    runs = document["runs"]
+    failed = sum(1 for run in runs if not run["passed"])
+    err.print(f"{len(runs)} runs, {failed} failed")
+    for note in document["notes"]:
+        err.print(f"note: {escape(note)}")
+    stdout.print(str(paths["html"]))
+
+
+def _fraction(option: str, value: str, *, upper: float | None = 1.0) -> float:
+    """A share such as 5% or 0.05, for a threshold option; UsageError names the option."""
+    from stress.errors import UsageError
+
+    raw = value.strip()
+    try:
+        number = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise UsageError(f"{option}: expected a share like 5% or 0.05, got {value!r}") from None
+    if not number >= 0 or (upper is not None and number > upper):
+        bound = f" and at most {upper * 100:g}%" if upper is not None else ""
+        raise UsageError(f"{option}: expected a share of at least 0{bound}, got {value!r}")
+    return number
 
 
 @cli.command()

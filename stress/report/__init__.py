@@ -1,4 +1,4 @@
-"""The report stage: a run directory in; summary.json, report.html and junit.xml out.
+"""The report stage: a run directory in; summary.json, summary.md, report.html, junit.xml out.
 
 It reads only the run directory (never the live run), so it works on a run made yesterday on
 another machine, and `stress report <run dir>` can redo it at any time.
@@ -11,16 +11,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stress.report.html import write_html
+from stress.report.html import top_failures, write_html
 from stress.report.junit import write_junit
+from stress.report.markdown import write_markdown
 from stress.report.summary import build_summary, summarise
-from stress.rundir import load_run
+from stress.rundir import iter_failures, load_run
 
-__all__ = ["build_summary", "write_html", "write_junit", "write_reports"]
+__all__ = ["build_summary", "write_html", "write_junit", "write_markdown", "write_reports"]
 
 
 def write_reports(run_dir: Path) -> dict[str, Any]:
-    """Write summary.json, report.html and junit.xml into ``run_dir``; return the summary.
+    """Write summary.json, summary.md, report.html and junit.xml into ``run_dir``.
+
+    Returns the summary.
 
     Raises RunDirError when ``run_dir`` or its scenario.yaml is missing or the records cannot
     be read, and ScenarioError when scenario.yaml is not a valid scenario.
@@ -28,7 +31,9 @@ def write_reports(run_dir: Path) -> dict[str, Any]:
     run = load_run(run_dir)
     summary = summarise(run)
     _write_atomically(run_dir / "summary.json", _json_bytes(summary))
-    write_html(run_dir, summary, run_dir / "report.html", records=run.records)
+    failures = top_failures(iter_failures(run_dir), summary)
+    write_html(run_dir, summary, run_dir / "report.html", records=run.records, failures=failures)
+    write_markdown(summary, run_dir / "summary.md", failures)
     write_junit(summary, run_dir / "junit.xml")
     return summary
 

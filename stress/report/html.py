@@ -71,16 +71,18 @@ def write_html(
     path: Path,
     *,
     records: pd.DataFrame | None = None,
+    failures: Sequence[Mapping[str, Any]] | None = None,
 ) -> None:
     """Write report.html for ``run_dir`` to ``path``.
 
     ``summary`` is build_summary's result. ``records`` (with charts.COLUMNS and the streaming
     columns) saves reading the records again when the caller already has them; raises
-    RunDirError when unreadable.
+    RunDirError when unreadable. ``failures`` (top_failures' result) saves reading them.
     """
     if records is None:
         records = load_records(run_dir, [c for c in report_columns() if c != "input_id"])
-    failures = top_failures(iter_failures(run_dir), summary)
+    if failures is None:
+        failures = top_failures(iter_failures(run_dir), summary)
     path.write_text(render(summary, records, failures), encoding="utf-8")
 
 
