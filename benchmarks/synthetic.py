@@ -68,13 +68,15 @@ def write_synthetic_run(
     stream: bool = True,
     slowdown: float = 1.0,
     changed_answers: float = 0.0,
+    error_scale: float = 1.0,
     started: float = T0,
     part_rows: int = 50_000,
 ) -> Path:
     """Write a complete run directory with ``requests`` records and return it.
 
-    ``slowdown`` multiplies every latency; ``changed_answers`` is the share of inputs whose
-    answer digest differs from the one ``seed`` gives (a planted behaviour change).
+    ``slowdown`` multiplies every latency and ``error_scale`` the chance of a server error;
+    ``changed_answers`` is the share of inputs whose answer digest differs from the one
+    ``seed`` gives (a planted behaviour change).
     """
     rng = np.random.default_rng(seed)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -92,7 +94,7 @@ def write_synthetic_run(
     latency = rng.lognormal(np.log(40 + 6 * users), 0.5) * slowdown
     status = np.full(requests, 200, dtype="int32")
     error_kind = np.full(requests, None, dtype=object)
-    failed = rng.random(requests) < 0.004 + 0.0004 * users
+    failed = rng.random(requests) < (0.004 + 0.0004 * users) * error_scale
     status[failed] = 500
     error_kind[failed] = "http_5xx"
     timeouts = rng.random(requests) < 0.0005

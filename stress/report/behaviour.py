@@ -98,6 +98,10 @@ def _degradation(document: Any) -> dict[str, Any]:
         item = _object(point, f"points[{index}]")
         compared = _count(item, "compared", f"points[{index}]")
         degraded = _count(item, "degraded", f"points[{index}]")
+        if degraded > compared:
+            raise _Invalid(
+                f"points[{index}].degraded: {degraded} is more than compared ({compared})"
+            )
         points.append(
             {
                 "phase": _string(item, "phase", f"points[{index}]"),
@@ -123,6 +127,8 @@ def _invariance(document: Any) -> dict[str, Any]:
         item = _object(kind, f"kinds[{index}]")
         pairs = _count(item, "pairs", f"kinds[{index}]")
         flips = _count(item, "flips", f"kinds[{index}]")
+        if flips > pairs:
+            raise _Invalid(f"kinds[{index}].flips: {flips} is more than pairs ({pairs})")
         kinds.append(
             {
                 "kind": _string(item, "kind", f"kinds[{index}]"),

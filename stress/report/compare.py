@@ -16,10 +16,14 @@ Thresholds (``Thresholds``) decide what counts as a regression; any regression m
 regression                   when
 ===========================  ==========================================================
 latency (phase, family,      both sides have ``min_requests``; NEW p95 > BASE p95 ×
-all requests)                (1 + ``latency``) and by more than ``latency_floor_ms``
+all requests)                (1 + ``latency``) and by more than ``latency_floor_ms``,
+                             and more NEW requests exceed BASE's p95 than BASE's own 5%
+                             (one-sided Fisher exact test, p < the corrected significance)
 error rate (same groups)     both sides have ``min_requests``; NEW − BASE error rate >
                              ``error_rate`` and a one-sided Fisher exact test gives
-                             p < ``significance`` (one unlucky request is not a regression)
+                             p < ``significance`` / the number of groups compared
+                             (Bonferroni: 60 families must not give one false alarm a
+                             night; one unlucky request is not a regression)
 answers changed              share of shared inputs whose NEW answers share no digest with
                              BASE's, minus BASE's own inconsistency (inputs answered more
                              than once with different digests), > ``drift``. A sampling
@@ -29,8 +33,12 @@ label shift                  PSI of the label distribution > ``psi`` (labels: th
                              predictions of a classifier, else the finish reason)
 length shift                 PSI of the answer length > ``psi``, or KS p < ``ks_p``
                              with statistic D > ``ks_d``
-new failures                 more (input, check) failures new in NEW than
-                             ``new_failures``
+new failures                 more than ``new_failures`` (input, check) pairs that
+                             failed on every send of the input in NEW and on none in BASE,
+                             on more sends than chance explains (the check's failure rate
+                             ** sends × inputs < ``significance``); intermittent new
+                             failures are listed, not counted: the error-rate rule judges
+                             load noise
 ===========================  ==========================================================
 
 Drift and failures compare only inputs whose corpus line is byte-identical in both runs
@@ -128,17 +136,20 @@ def compare_runs(
                       "psi": float | null, "ks_statistic": float | null,
                       "ks_p_value": float | null, "regressed": bool,
                       "histogram": {"edges": [float], "base": [float], "new": [float]}},
-          "failures": {"new_count": int, "fixed_count": int, "still_count": int,
-                       "regressed": bool,
+          "failures": {"new_count": int,
+                       "consistent_count": int,   # new ones failing on every send
+                       "fixed_count": int, "still_count": int, "regressed": bool,
                        "new": [FAILURE], "fixed": [FAILURE]}   # first 200 of each
         }
         ROW = {"name": str, "base": SIDE, "new": SIDE, "p95_change": float | null,
                "error_rate_change": float | null, "error_p_value": float | null,
+               "latency_p_value": float | null,  # only computed past the size thresholds
                "latency_regressed": bool, "errors_regressed": bool}
         SIDE = {"requests": int, "error_rate": float | null, "rps": float | null,
                 "latency_ms": LATENCY}
         DIST = {"count": int, "p50": float | null, "p90": float | null, "mean": float | null}
-        FAILURE = {"input_id": str, "family": str, "check": str, "message": str | null}
+        FAILURE = {"input_id": str, "family": str, "check": str, "message": str | null,
+                   "failed": int, "sent": int}   # check failures and sends in that run
     """
     limits = thresholds or Thresholds()
     base, new = _load(base_dir), _load(new_dir)
@@ -149,9 +160,15 @@ def compare_runs(
             f"{new.data.scenario.name!r}); only inputs with identical bytes are compared"
         )
     shared, corpus = _shared_inputs(base, new, notes)
-    totals = _row("all requests", base.records, new.records, limits)
-    phases = _rows("phase", base.records, new.records, limits)
-    families = _rows("family", base.records, new.records, limits)
+    groups = (
+        1
+        + _groups(base.records, new.records, "phase")
+        + _groups(base.records, new.records, "family")
+    )
+    alpha = limits.significance / groups
+    totals = _row("all requests", base.records, new.records, limits, alpha)
+    phases = _rows("phase", base.records, new.records, limits, alpha)
+    families = _rows("family", base.records, new.records, limits, alpha)
     drift = _drift(base, new, shared, limits, new_dir)
     labels = _labels(base, new, shared, limits)
     lengths = _lengths(base, new, shared, limits)
@@ -285,21 +302,40 @@ def _side(group: pd.DataFrame | None) -> dict[str, Any]:
     }
 
 
+def _groups(base: pd.DataFrame, new: pd.DataFrame, column: str) -> int:
+    return len(set(base[column].unique()) | set(new[column].unique()))
+
+
 def _row(
-    name: str, base: pd.DataFrame | None, new: pd.DataFrame | None, limits: Thresholds
+    name: str,
+    base: pd.DataFrame | None,
+    new: pd.DataFrame | None,
+    limits: Thresholds,
+    alpha: float,
 ) -> dict[str, Any]:
     before, after = _side(base), _side(new)
     enough = min(before["requests"], after["requests"]) >= limits.min_requests
     p95_before, p95_after = before["latency_ms"]["p95"], after["latency_ms"]["p95"]
     p95_change = None
+    latency_p = None
     latency_regressed = False
     if p95_before is not None and p95_after is not None:
         p95_change = (p95_after - p95_before) / p95_before if p95_before > 0 else None
-        latency_regressed = (
-            enough
-            and p95_after > p95_before * (1 + limits.latency)
+        large = (
+            p95_after > p95_before * (1 + limits.latency)
             and p95_after - p95_before > limits.latency_floor_ms
         )
+        if enough and large and base is not None and new is not None:
+            # Are more NEW requests slower than BASE's p95 than BASE's own 5%? A p95 from a
+            # few hundred requests moves by a quarter on chance alone.
+            slow_before = int((base["latency_ms"].to_numpy() > p95_before).sum())
+            slow_after = int((new["latency_ms"].to_numpy() > p95_before).sum())
+            table = [
+                [slow_after, after["requests"] - slow_after],
+                [slow_before, before["requests"] - slow_before],
+            ]
+            latency_p = float(stats.fisher_exact(table, alternative="greater").pvalue)
+            latency_regressed = latency_p < alpha
     rate_change = None
     p_value = None
     errors_regressed = False
@@ -314,10 +350,7 @@ def _row(
             ]
             p_value = float(stats.fisher_exact(table, alternative="greater").pvalue)
         errors_regressed = (
-            enough
-            and rate_change > limits.error_rate
-            and p_value is not None
-            and p_value < limits.significance
+            enough and rate_change > limits.error_rate and p_value is not None and p_value < alpha
         )
     return {
         "name": name,
@@ -326,20 +359,21 @@ def _row(
         "p95_change": p95_change,
         "error_rate_change": rate_change,
         "error_p_value": p_value,
+        "latency_p_value": latency_p,
         "latency_regressed": bool(latency_regressed),
         "errors_regressed": bool(errors_regressed),
     }
 
 
 def _rows(
-    column: str, base: pd.DataFrame, new: pd.DataFrame, limits: Thresholds
+    column: str, base: pd.DataFrame, new: pd.DataFrame, limits: Thresholds, alpha: float
 ) -> list[dict[str, Any]]:
     before = {str(k): g for k, g in base.groupby(column, sort=False)}
     after = {str(k): g for k, g in new.groupby(column, sort=False)}
     names = list(dict.fromkeys([*before, *after]))
     if column == "family":
         names.sort()
-    return [_row(name, before.get(name), after.get(name), limits) for name in names]
+    return [_row(name, before.get(name), after.get(name), limits, alpha) for name in names]
 
 
 def _answers(run: _Run, shared: set[str]) -> pd.DataFrame:
@@ -574,6 +608,8 @@ def _psi(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def _failing(run: _Run, shared: set[str]) -> pd.DataFrame:
+    """(input_id, family, check, failed, sent): error findings per input and check, with how
+    many times the check failed on the input and how many times the input was sent."""
     findings = run.data.findings
     errors = findings[findings["severity"] == "error"]
     rows = errors["row"].to_numpy()
@@ -584,16 +620,32 @@ def _failing(run: _Run, shared: set[str]) -> pd.DataFrame:
             "check": errors["check"].to_numpy(),
         }
     )
-    return frame[frame["input_id"].isin(shared)].drop_duplicates(["input_id", "check"])
+    frame = frame[frame["input_id"].isin(shared)]
+    counted = frame.groupby(["input_id", "family", "check"]).size().rename("failed")
+    result = counted.reset_index()
+    sends = run.records["input_id"].value_counts()
+    result["sent"] = sends.reindex(result["input_id"]).to_numpy()
+    return result
 
 
 def _failures(
     base: _Run, new: _Run, shared: set[str], limits: Thresholds, new_dir: Path
 ) -> dict[str, Any]:
+    """New, fixed and lasting (input, check) failures.
+
+    A new failure failed in NEW and never in BASE. It is *consistent* when the check failed
+    on every send of the input in NEW, and on more sends than the check's failure rate in NEW
+    explains by luck (``_chance``): only those count against ``new_failures``. An input that
+    failed once in eight sends, or on its single send, is load noise, which the error-rate
+    rule judges.
+    """
     before, after = _failing(base, shared), _failing(new, shared)
     keys = ["input_id", "check"]
     merged = after.merge(before[keys], on=keys, how="left", indicator=True)
     fresh = merged[merged["_merge"] == "left_only"].drop(columns="_merge")
+    consistent = fresh[
+        (fresh["failed"] >= fresh["sent"]) & (_chance(fresh, new, shared) < limits.significance)
+    ]
     still = int((merged["_merge"] == "both").sum())
     # Fixed: failed in BASE, and NEW sent the input without that check failing.
     sent_new = set(new.records["input_id"].unique())
@@ -603,12 +655,24 @@ def _failures(
     base_messages = _messages(base.data.run_dir)
     return {
         "new_count": len(fresh),
+        "consistent_count": len(consistent),
         "fixed_count": len(fixed),
         "still_count": still,
-        "regressed": len(fresh) > limits.new_failures,
+        "regressed": len(consistent) > limits.new_failures,
         "new": _listed(fresh, messages),
         "fixed": _listed(fixed.drop(columns="_merge"), base_messages),
     }
+
+
+def _chance(fresh: pd.DataFrame, new: _Run, shared: set[str]) -> np.ndarray:
+    """How likely NEW's own failure rate of each check makes some input fail on all of its
+    sends by luck: rate ** sends × inputs tested (a union bound over the inputs)."""
+    findings = new.data.findings
+    per_check = findings[findings["severity"] == "error"].groupby("check")["row"].nunique()
+    requests = max(len(new.records), 1)
+    rate = per_check.reindex(fresh["check"]).fillna(0).to_numpy() / requests
+    sent = fresh["sent"].to_numpy(dtype=float)
+    return np.asarray(np.power(rate, sent) * max(len(shared), 1))
 
 
 def _messages(run_dir: Path) -> dict[tuple[str, str], str]:
@@ -629,6 +693,8 @@ def _listed(frame: pd.DataFrame, messages: Mapping[tuple[str, str], str]) -> lis
             "input_id": str(row.input_id),
             "family": str(row.family),
             "check": str(row.check),
+            "failed": int(row.failed),
+            "sent": int(row.sent),
             "message": messages.get((str(row.input_id), str(row.check))),
         }
         for row in ordered.itertuples(index=False)
@@ -678,8 +744,8 @@ def _reasons(
         )
     if failures["regressed"]:
         reasons.append(
-            f"{failures['new_count']} new failures (input, check) that passed in BASE "
-            f"(allowed: {limits.new_failures})"
+            f"{failures['consistent_count']} new failures: (input, check) pairs that failed on "
+            f"every send in NEW and never in BASE (allowed: {limits.new_failures})"
         )
     return reasons
 

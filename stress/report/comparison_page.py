@@ -333,6 +333,7 @@ def _failures(failures: Mapping[str, Any], which: str, run_dir: str) -> str:
             (text(item.get("input_id")), ""),
             (text(item.get("family")), ""),
             (text(item.get("check")), ""),
+            (f"{number(item.get('failed'))} of {number(item.get('sent'))}", "num"),
             (text(item.get("message")), ""),
             ("".join(command(c) for c in commands(run_dir, item.get("input_id"))[:2]), ""),
         ]
@@ -341,14 +342,15 @@ def _failures(failures: Mapping[str, Any], which: str, run_dir: str) -> str:
     intro = f"<p>{number(count)} (input, check) pairs"
     if which == "new":
         intro += (
-            " that failed in NEW and passed in BASE"
-            f" ({number(failures.get('still_count'))} failed in both).</p>"
+            f" that failed in NEW and never in BASE; {number(failures.get('consistent_count'))}"
+            " of them failed on every send (those count as a regression), the others are"
+            f" intermittent. {number(failures.get('still_count'))} failed in both runs.</p>"
         )
     else:
         intro += " that failed in BASE and passed in NEW.</p>"
     if len(items) < count:
         intro += f"<p>The first {len(items)} are listed.</p>"
-    header = ["input", "family", "check", "message", "reproduce"]
+    header = ["input", "family", "check", "failed/sent", "message", "reproduce"]
     return intro + table(header, rows, empty="none")
 
 

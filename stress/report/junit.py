@@ -3,8 +3,11 @@
 One ``<testsuite>`` per check, named after it. A per-request check has one ``<testcase>`` per
 input family (it fails when a request of that family got an error finding from the check);
 an SLO (``slo.error_rate``, ``slo.p95_ms``) has one per phase; the run check
-``requests_recorded`` has one. Warnings never fail a test case; they appear in its
-``<system-out>``.
+``requests_recorded`` has one; a group check (degradation, invariance) one per phase it
+judged, else one. Warnings never fail a test case; they appear in its ``<system-out>``.
+Each suite carries the run's start as ``timestamp`` and, as ``<properties>``, the scenario,
+target and run directory, so a CI dashboard can link a red case back to its run.
+The shape is tested against tests/unit/report/junit.xsd (what CI reporters read).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 
 # What XML 1.0 cannot hold at all, even escaped: most C0 controls (NUL included), lone
 # surrogates and U+FFFE/U+FFFF. Messages quote inputs and answers, which can carry any of it.
+# xs:dateTime, as run.json writes it (datetime.isoformat); anything else is left out.
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -40,7 +45,7 @@ def junit_tree(summary: Mapping[str, Any]) -> ET.Element:
         name = str(check.get("name", ""))
         suite = suites.get(name)
         if suite is None:
-            suite = suites[name] = ET.SubElement(root, "testsuite", name=_clean(name))
+            suite = suites[name] = _suite(root, name, summary)
         if check.get("kind") == "request":
             _request_cases(suite, check, families)
         else:
@@ -50,6 +55,19 @@ def junit_tree(summary: Mapping[str, Any]) -> ET.Element:
         _count(suite)
     _count(root)
     return root
+
+
+def _suite(root: ET.Element, name: str, summary: Mapping[str, Any]) -> ET.Element:
+    suite = ET.SubElement(root, "testsuite", name=_clean(name))
+    started = summary.get("started_at")
+    if isinstance(started, str) and _DATETIME.match(started):
+        suite.set("timestamp", started)
+    properties = ET.SubElement(suite, "properties")
+    for key in ("scenario", "target", "run_dir"):
+        value = summary.get(key)
+        if value is not None:
+            ET.SubElement(properties, "property", name=key, value=_clean(str(value)))
+    return suite
 
 
 def _request_cases(

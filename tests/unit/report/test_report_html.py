@@ -1,4 +1,4 @@
-"""report.html: self-contained, escaped, with the four charts built from aggregated data."""
+"""report.html: self-contained, escaped, with charts built from aggregated data."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from report_runs import standard_failures, standard_records, write_run
 
 from stress.report import charts, write_reports
-from stress.report.html import _text, render
+from stress.report.html import SECTIONS, _text, render
 from stress.report.summary import build_summary
 
 
@@ -56,15 +56,48 @@ def test_page_is_self_contained(page: str) -> None:
     assert "https://" not in rest.replace("http://127.0.0.1:9", "")
 
 
-def test_page_has_the_verdict_tables_and_four_charts(page: str) -> None:
+CHART_IDS = (
+    "chart-heatmap",
+    "chart-latency",
+    "chart-throughput",
+    "chart-errors",
+    "chart-concurrency",
+    "chart-histogram",
+    "chart-family-latency",
+)
+
+
+def test_page_has_the_verdict_every_section_and_the_charts(page: str) -> None:
     assert '<header class="verdict failed"><h1>FAILED</h1>' in page
     assert "report-test" in page
     for title in charts.TITLES:
         assert title in page
-    assert page.count('class="plotly-graph-div"') == 4
-    for heading in ("Service-level objectives", "Phases", "Input families", "Top failures"):
-        assert f"<h2>{heading}" in page
+    for chart_id in CHART_IDS:
+        assert f'id="{chart_id}"' in page
+    assert page.count('class="plotly-graph-div"') == len(CHART_IDS)
+    for key, heading in SECTIONS:
+        assert f'<h2 id="{key}">{heading}' in page
+        assert f'<a href="#{key}">' in page
     assert "380.50" in page  # the failing p95 in the SLO table
+    # No group checks and no streaming values here: said so, no fake chart.
+    assert page.count("not measured in this run") == 3
+    assert "no comparison in this run directory" in page
+
+
+def test_what_was_run_says_what_and_how_to_run_it_again(page: str, run_dir: Path) -> None:
+    assert "10 inputs from seed 1: realistic.chat_prompt (100%)" in page
+    assert "baseline: 1 users for 5.0 s" in page
+    assert "load: 4 users for 10.0 s" in page
+    assert "error rate ≤ 5%, p95 ≤ 100.00 ms" in page
+    assert f"stress run {run_dir}/scenario.yaml" in page
+    assert f"stress report {run_dir}" in page
+
+
+def test_every_failure_shows_the_commands_that_reproduce_it(page: str, run_dir: Path) -> None:
+    for input_id in ("in-020", "in-021", "in-023"):
+        assert f"stress replay {run_dir} --id {input_id}" in page
+        assert f"stress repro {run_dir} --id {input_id} --format curl" in page
+        assert f"stress shrink {run_dir} --id {input_id}" in page
 
 
 def test_failure_rows_show_every_finding(page: str) -> None:
@@ -88,7 +121,8 @@ def test_an_empty_run_renders(empty_run_dir: Path) -> None:
     page = (empty_run_dir / "report.html").read_text(encoding="utf-8")
     assert "<h1>FAILED</h1>" in page
     assert "no requests were recorded" in page
-    assert page.count("no requests recorded") == 4  # one per chart
+    # One per timeline chart; the heatmap, family and concurrency charts say so instead.
+    assert page.count("no requests recorded") == 7
     assert "no failures stored" in page
 
 
@@ -162,5 +196,5 @@ def test_render_tolerates_malformed_failure_lines(run_dir: Path) -> None:
     summary = build_summary(run_dir)
     records = pd.DataFrame({column: [] for column in charts.COLUMNS})
     page = render(summary, records, [{"request": "not a mapping", "findings": [1, None]}])
-    assert "<h2>Top failures (first 1 of 3 stored)</h2>" in page
+    assert '<h2 id="failures">Top failures (first 1 of 3 stored)</h2>' in page
     json.dumps(summary)  # the summary was not mutated into something unserialisable

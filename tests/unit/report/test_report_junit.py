@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import pytest
 
 from stress.report import write_reports
 from stress.report.junit import write_junit
@@ -86,3 +89,51 @@ def test_characters_xml_cannot_hold_are_replaced(tmp_path: Path) -> None:
         'bad \ufffd nul \ufffd surrogate \ufffd esc <tag> & "quote" \U0001f600'
     )
     assert root.get("name") == "stress x\ufffdy"
+
+
+SCHEMA = Path(__file__).with_name("junit.xsd")
+
+
+def validate(path: Path) -> None:
+    import xmlschema
+
+    xmlschema.XMLSchema(SCHEMA).validate(path)
+
+
+def test_junit_validates_against_the_shape_ci_tools_read(run_dir: Path) -> None:
+    write_reports(run_dir)
+    validate(run_dir / "junit.xml")
+    root = ET.parse(run_dir / "junit.xml").getroot()
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert suite.get("timestamp") == "2023-11-14T22:13:19+00:00"
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties == {
+        "scenario": "report-test",
+        "target": "http://127.0.0.1:9",
+        "run_dir": str(run_dir),
+    }
+
+
+def test_an_empty_run_and_group_checks_validate_too(empty_run_dir: Path, run_dir: Path) -> None:
+    write_reports(empty_run_dir)
+    validate(empty_run_dir / "junit.xml")
+    degradation = {
+        "points": [{"phase": "load", "compared": 4, "degraded": 2}],
+        "checks": [{"name": "degradation_under_load", "passed": False, "phase": "load"}],
+    }
+    (run_dir / "degradation.json").write_text(json.dumps(degradation), encoding="utf-8")
+    write_reports(run_dir)
+    validate(run_dir / "junit.xml")
+    found = suites(ET.parse(run_dir / "junit.xml").getroot())
+    assert failing(found["degradation_under_load"]) == ["load"]
+
+
+def test_the_schema_rejects_what_ci_tools_cannot_read(tmp_path: Path) -> None:
+    import xmlschema
+
+    # The schema is a real test: a suite without counts, or a case without a name, fails it.
+    path = tmp_path / "bad.xml"
+    path.write_text('<testsuites><testsuite name="x"><testcase/></testsuite></testsuites>')
+    with pytest.raises(xmlschema.XMLSchemaValidationError):
+        validate(path)
