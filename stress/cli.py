@@ -188,6 +188,7 @@ def history(directory: Path, out: Path | None, scenario: str | None, last: int |
     for note in document["notes"]:
         err.print(f"note: {escape(note)}")
     stdout.print(str(paths["html"]))
+    sys.exit(0)
 
 
 def _fraction(option: str, value: str, *, upper: float | None = 1.0) -> float:
