@@ -224,7 +224,8 @@ def read_comparison(run_dir: Path, notes: list[str]) -> dict[str, Any] | None:
     if not isinstance(document, dict) or not isinstance(document.get("regressed"), bool):
         notes.append(f"{path}: not a compare.json written by `stress compare`; not shown")
         return None
-    base = document.get("base") if isinstance(document.get("base"), dict) else {}
+    base = document.get("base")
+    base = base if isinstance(base, dict) else {}
     reasons = document.get("reasons")
     return {
         "base_run": str(base.get("run_dir", "")),
@@ -550,8 +551,9 @@ def _length_values(run: _Run, shared: set[str], source: str) -> np.ndarray:
     answered = (run.records["status"].to_numpy() // 100 == 2) & run.records["input_id"].isin(
         shared
     ).to_numpy()
-    values = run.extra[source].to_numpy(dtype=float, na_value=np.nan)[answered]
-    return values[np.isfinite(values)]
+    values: np.ndarray = run.extra[source].to_numpy(dtype=float, na_value=np.nan)[answered]
+    finite: np.ndarray = values[np.isfinite(values)]
+    return finite
 
 
 def _distribution(values: np.ndarray) -> dict[str, Any]:

@@ -113,18 +113,15 @@ def chart(figure: go.Figure, div_id: str) -> str:
     """One plotly figure as a div; the fixed id keeps two renderings byte-identical."""
     config = {"displaylogo": False, "responsive": True}
     height = figure.layout.height or CHART_HEIGHT
-    return (
-        '<div class="chart">'
-        + pio.to_html(
-            figure,
-            full_html=False,
-            include_plotlyjs=False,
-            config=config,
-            default_height=f"{height}px",
-            div_id=div_id,
-        )
-        + "</div>"
+    html_div: str = pio.to_html(
+        figure,
+        full_html=False,
+        include_plotlyjs=False,
+        config=config,
+        default_height=f"{height}px",
+        div_id=div_id,
     )
+    return f'<div class="chart">{html_div}</div>'
 
 
 def missing(message: str) -> str:

@@ -70,5 +70,6 @@ def streaming_summary(records: pd.DataFrame) -> dict[str, Any] | None:
 
 
 def _values(records: pd.DataFrame, column: str) -> np.ndarray:
-    values = records[column].to_numpy(dtype=float, na_value=np.nan)
-    return values[np.isfinite(values)]
+    values: np.ndarray = records[column].to_numpy(dtype=float, na_value=np.nan)
+    finite: np.ndarray = values[np.isfinite(values)]
+    return finite

@@ -145,6 +145,7 @@ def summarise(run: RunData) -> dict[str, Any]:
             "run.json does not mark the run complete: it was interrupted or crashed, so the "
             "numbers cover only what was recorded"
         )
+    families = _families(records, severities)
     summary = {
         "schema_version": SCHEMA_VERSION,
         "scenario": run.scenario.name,
@@ -159,7 +160,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "notes": notes,
         "totals": _totals(records, severities),
         "phases": _phases(run),
-        "families": _families(records, severities),
+        "families": families,
         "checks": checks,
         "slo": [asdict(result) for result in slo],
         "failures": {"stored": failures.stored, "inputs": len(failures.inputs)},
@@ -171,7 +172,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "invariance": invariance,
         "comparison": read_comparison(run.run_dir, notes),
     }
-    summary["groups"] = _groups(summary["families"])
+    summary["groups"] = _groups(families)
     safe: dict[str, Any] = json_safe(summary)
     return safe
 

@@ -1,4 +1,4 @@
-"""`stress report`, `stress compare` and `stress history` driven in-process: files and exit codes."""
+"""`stress report`, `compare` and `history` driven in-process: files and exit codes."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def test_compare_exits_1_on_regression_and_0_when_quiet(nights: Path, tmp_path: 
     assert quiet["regressed"] is False
     assert run_cli(["compare", night2, night3, "--out", str(tmp_path / "loud")]) == 1
     loud = json.loads((tmp_path / "loud" / "compare.json").read_text(encoding="utf-8"))
-    assert loud["totals"]["latency_regressed"] and loud["drift"]["regressed"]
+    assert loud["totals"]["latency_regressed"]
+    assert loud["drift"]["regressed"]
     for name in ("compare.html", "compare.md"):
         assert (tmp_path / "loud" / name).stat().st_size > 0
     # Lenient thresholds accept the same change.

@@ -1,4 +1,4 @@
-"""stress compare: flags planted regressions, stays quiet on identical and on noisy-but-same runs."""
+"""stress compare: flags planted regressions; quiet on identical and on noisy-but-same runs."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def test_new_consistent_failures_fixed_ones_and_output_shifts(tmp_path: Path) ->
     assert any("corpus.jsonl is missing" in note for note in document["notes"])
     paths = write_comparison(document, tmp_path / "out")
     page = paths["html"].read_text(encoding="utf-8")
-    assert "stress replay" in page and "in-003" in page
+    assert f"stress replay {new} --id in-003" in page
     assert "REGRESSED" in paths["md"].read_text(encoding="utf-8")
 
 
@@ -185,5 +185,5 @@ def test_psi() -> None:
 def test_errors_name_the_problem(tmp_path: Path, runs: dict[str, Path]) -> None:
     with pytest.raises(RunDirError, match="no such run directory"):
         compare_runs(runs["base"], tmp_path / "missing")
-    with pytest.raises(UsageError, match="--out .* is the BASE run directory"):
+    with pytest.raises(UsageError, match=r"--out .* is the BASE run directory"):
         check_distinct_outputs(runs["base"], runs["noise"], runs["base"])
