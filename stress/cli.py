@@ -103,6 +103,50 @@ def replay(run_dir: Path, failed: bool, input_id: str | None, target: str | None
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--id", "input_id", required=True, help="Input id of the stored failure.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["curl", "python", "pytest"]),
+    default="curl",
+    show_default=True,
+    help="curl command, standalone Python script, or pytest test.",
+)
+@click.option("--target", help="Base URL the reproducer sends to (default: the run's URL).")
+@click.option("--shrunk", is_flag=True, help="Export the minimal case `stress shrink` wrote.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+def repro(
+    run_dir: Path,
+    input_id: str,
+    fmt: str,
+    target: str | None,
+    shrunk: bool,
+    output: Path | None,
+) -> None:
+    """Export a stored failure of RUN_DIR as a curl command, Python script or pytest test."""
+    from stress.repro.cases import find_case
+    from stress.repro.export import Format, render, reproducer
+    from stress.scenario import from_path
+
+    case = find_case(run_dir, input_id, shrunk=shrunk)
+    scenario = from_path(run_dir / "scenario.yaml")
+    text = render(reproducer(case, scenario, run_dir, target=target), Format(fmt))
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    if fmt == "curl":
+        output.chmod(0o755)
+    err.print(f"wrote {output}", markup=False)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
 def report(run_dir: Path) -> None:
     """Rebuild summary.json, report.html and junit.xml from RUN_DIR."""
     from stress.console import print_summary
