@@ -103,6 +103,68 @@ def print_replay(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     console.print(table)
 
 
+def print_shrink(
+    console: Console,
+    case: dict[str, Any],
+    run_dir: str,
+    curl_text: str | None,
+    *,
+    original: bytes,
+    shrunk: bytes,
+) -> None:
+    """Before and after of `stress shrink`, or why there is no minimal case."""
+    info = case["shrink"]
+    status = info["status"]
+    input_id = case["input_id"]
+    if status == "flaky":
+        console.print(
+            f"[yellow]flaky[/]: {escape(input_id)} failed the same way "
+            f"({escape(info['signature'])}) {info['confirmed']} times, so it was not shrunk; "
+            f"replay it a few times with "
+            f"`stress replay {escape(run_dir)} --id {escape(input_id)}`"
+        )
+    elif status == "not_reproduced":
+        console.print(
+            f"[yellow]does not fail now[/]: {escape(input_id)} did not fail the same way "
+            f"({escape(info['signature'])}) in {info['confirmed']} sends; it was fixed, or it "
+            f"depends on load or state"
+        )
+    else:
+        table = Table(title=f"shrink {escape(input_id)}", title_justify="left")
+        for column in ("", "body bytes", "body"):
+            table.add_column(column)
+        table.add_row("before", str(len(original)), _preview(original))
+        table.add_row("after", str(len(shrunk)), _preview(shrunk))
+        console.print(table)
+        kept = "kept" if info["still_as_intended"] else "[red]NOT kept[/]"
+        violations = ", ".join(info["violations"]["original"]) or "none (a valid input)"
+        console.print(
+            f"fails the same way: {escape(info['signature'])}; protocol violations {kept}: "
+            f"{escape(violations)}"
+        )
+    for note in info.get("notes", []):
+        console.print(f"note: {escape(note)}")
+    console.print(
+        f"{info['requests']} requests in {info['seconds']:.1f}s"
+        + ("" if info.get("complete", True) else " [yellow](stopped at a bound)[/]")
+    )
+    if curl_text is not None:
+        path = f"{run_dir}/shrunk/{input_id}.json"
+        console.print(f"written to {escape(path)}; reproduce it with:")
+        for fmt in ("curl", "pytest"):
+            console.print(
+                f"  stress repro {escape(run_dir)} --id {escape(input_id)} --shrunk --format {fmt}",
+                markup=False,
+            )
+
+
+def _preview(body: bytes, limit: int = 240) -> str:
+    """A body as text with every non-printable character escaped, shortened to ``limit``."""
+    text = body.decode("utf-8", "backslashreplace")
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return escape(shown if len(shown) <= limit else shown[:limit] + "…")
+
+
 def _number(value: Any) -> str:
     return "-" if value is None else f"{value:.1f}"
 
