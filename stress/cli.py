@@ -39,6 +39,11 @@ def cli() -> None:
 @click.option("--seed", type=int, help="Seed of the input corpus.")
 @click.option("--count", type=int, help="Number of inputs in the corpus.")
 @click.option(
+    "--regressions",
+    type=click.Path(file_okay=False),
+    help="Folder of regression cases: replayed before the load, new failures saved into it.",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("reports"),
@@ -52,6 +57,11 @@ def run(scenario: Path, out: Path, **overrides: Any) -> None:
 
     result = run_scenario(scenario, out=out, on_event=RunConsole(err), **overrides)
     print_summary(err, result.summary, str(result.run_dir))
+    from stress.console import print_failure_commands, print_regressions
+    from stress.rundir import iter_failures
+
+    print_failure_commands(err, str(result.run_dir), list(iter_failures(result.run_dir)))
+    print_regressions(err, result.regressions)
     stdout.print(str(result.run_dir))
     sys.exit(result.exit_code)
 
@@ -210,6 +220,20 @@ def shrink(
     if curl_text is not None:
         sys.stdout.write(curl_text)
     sys.exit(0 if case["shrink"]["status"] == "shrunk" else 1)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="List the cases that would be deleted.")
+def prune(run_dir: Path, dry_run: bool) -> None:
+    """Delete from the regression corpus the cases RUN_DIR found fixed."""
+    from stress.repro.regressions import prune as prune_fixed
+
+    removed = prune_fixed(run_dir, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for path in removed:
+        err.print(f"{verb} {path}", markup=False)
+    err.print(f"{len(removed)} fixed regression case(s) {verb}", markup=False)
 
 
 @cli.command()
