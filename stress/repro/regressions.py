@@ -8,9 +8,10 @@ relative to the working directory). Every run then
    ``skipped``), so last night's failures are the first thing tried tonight;
 2. after the load, saves every new failing request of the run into DIR.
 
-One JSON file per case, named ``<family>-<12 hex of sha256(method, path, body)>.json``: the
-same request found again (same seed, or another run) maps to the same file, so the corpus
-does not grow with repeats, and files can be reviewed, committed or deleted one by one.
+One JSON file per case, named ``<family>-<12 hex of sha256(check, method, path, body)>.json``:
+the same request failing the same check again (same seed, or another run) maps to the same
+file, so the corpus does not grow with repeats, and files can be reviewed, committed or
+deleted one by one.
 ``stress prune RUN_DIR`` deletes the cases that run found fixed.
 """
 
@@ -44,10 +45,11 @@ SKIPPED = "skipped"
 
 
 def case_key(case: dict[str, Any]) -> str:
-    """The corpus name of a case: its family and a digest of the exact request."""
+    """The corpus name of a case: its family and a digest of its check and exact request."""
     request = case["request"]
     digest = hashlib.sha256()
-    for part in (request["method"].encode(), request["path"].encode(), body_of(request)):
+    check = str(case.get("check", "")).encode()
+    for part in (check, request["method"].encode(), request["path"].encode(), body_of(request)):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     family = str(case.get("family") or "case").replace("/", "_")

@@ -273,3 +273,103 @@ def test_repro_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_regression_corpus_replays_saved_failures_and_prunes_fixed_ones(tmp_path: Path) -> None:
+    from stress.repro import regressions
+
+    nul = b'{"messages": [{"role": "user", "content": "a\\u0000b"}]}'
+    ok = b'{"messages": [{"role": "user", "content": "fine"}]}'
+    corpus = tmp_path / "corpus"
+    with serving("faulty", tmp_path) as faulty, serving("echo", tmp_path) as echo:
+        first = write_run(
+            tmp_path / "first",
+            faulty.url,
+            [case(nul, input_id="nul-0001"), case(ok, input_id="ok-0001", family="other")],
+        )
+        added = regressions.save_failures(regressions.corpus_dir(corpus), first)
+        assert len(added) == 2
+        assert regressions.save_failures(corpus, first) == []  # the same cases are not re-added
+        scenario = from_path(first / "scenario.yaml")
+
+        second = write_run(tmp_path / "second", faulty.url, [])
+        rows = regressions.replay_first(
+            scenario.model_copy(update={"regressions": str(corpus)}), second, faulty.url
+        )
+        verdicts = {row["case"]["family"]: row["verdict"] for row in rows}
+        assert verdicts == {"unicode.bidi": "still fails", "other": "fixed"}
+        still = next(r for r in rows if r["verdict"] == "still fails")
+        # A still-failing regression is a stored case of the run: repro works on it.
+        command = export(second, still["input_id"], Format.CURL, echo.url)
+        subprocess.run(["/bin/sh", "-c", command], capture_output=True, timeout=30, check=True)
+        assert echo.bodies() == [nul]
+
+        assert [p.name for p in regressions.prune(second, dry_run=True)] == [
+            Path(next(r["file"] for r in rows if r["verdict"] == "fixed")).name
+        ]
+        assert len(list(corpus.glob("*.json"))) == 2
+        pruned = stress("prune", str(second), cwd=tmp_path)
+        assert pruned.returncode == 0, pruned.stderr
+        assert "1 fixed regression case(s) deleted" in pruned.stderr
+        assert [p.name for p in corpus.glob("*.json")] == [Path(still["file"]).name]
+
+
+REGRESSION_RUN = """\
+name: nightly
+target: {{url: "{url}", protocol: openai-chat, timeout: 5s}}
+inputs:
+  seed: 5
+  count: 12
+  families: {{unicode.control_chars: 1}}
+load:
+  phases:
+    - {{name: load, users: 2, spawn_rate: 2, duration: 1s}}
+slo: {{error_rate: 100%}}
+"""
+
+
+@pytest.mark.slow
+def test_runs_replay_the_regression_corpus_first_and_fail_while_it_still_fails(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "regressions"
+
+    def run(url: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+        path = tmp_path / "nightly.yaml"
+        path.write_text(REGRESSION_RUN.format(url=url))
+        result = stress(
+            "run",
+            str(path),
+            "--out",
+            str(tmp_path / "reports"),
+            "--regressions",
+            str(corpus),
+            cwd=tmp_path,
+        )
+        return result, Path(result.stdout.strip().splitlines()[-1])
+
+    with serving("faulty", tmp_path) as faulty, serving("echo", tmp_path) as echo:
+        first, first_dir = run(faulty.url)
+        assert first.returncode == 1, first.stderr
+        saved = sorted(corpus.glob("unicode.control_chars-*.json"))
+        assert saved
+        assert f"regressions: {len(saved)} new case(s) saved" in first.stderr
+        assert f"stress shrink {first_dir} --id unicode.control_chars-" in first.stderr
+
+        again, _ = run(faulty.url)
+        assert again.returncode == 1
+        assert f"{len(saved)} case(s) from {corpus} replayed first: {len(saved)} still fail" in (
+            again.stderr
+        )
+        assert "REGRESSION unicode.control_chars-" in again.stderr
+
+        fixed, fixed_dir = run(echo.url)
+        assert fixed.returncode == 0, fixed.stderr  # every regression fixed, nothing new
+        assert f"{len(saved)} fixed" in fixed.stderr
+        rows = [
+            json.loads(line) for line in (fixed_dir / "regressions.jsonl").read_text().splitlines()
+        ]
+        assert {row["verdict"] for row in rows} == {"fixed"}
+        pruned = stress("prune", str(fixed_dir), cwd=tmp_path)
+        assert pruned.returncode == 0
+        assert list(corpus.glob("*.json")) == []
