@@ -127,12 +127,6 @@ class Sender:
         return Observation(status, error_kind, findings, latency_ms, excerpt)
 
 
-def resolve_url(run_dir: Path, scenario: Scenario, target: str | None) -> str:
-    """The URL to send to: ``target`` if given, else the scenario's (maybe builtin:demo)."""
-    url = (target or scenario.target.url).rstrip("/")
-    return url
-
-
 @contextlib.contextmanager
 def open_sender(run_dir: Path, scenario: Scenario, target: str | None) -> Iterator[Sender]:
     """A Sender for ``target`` (default: the run's target), starting builtin:demo afresh.
@@ -140,7 +134,7 @@ def open_sender(run_dir: Path, scenario: Scenario, target: str | None) -> Iterat
     The demo server a run started is gone when the run ends (its port was random), so a
     builtin:demo target gets a new one for as long as the sender is open.
     """
-    url = resolve_url(run_dir, scenario, target)
+    url = (target or scenario.target.url).rstrip("/")
     adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
     checks = select(scenario.checks)
     with contextlib.ExitStack() as stack:
