@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,6 +51,16 @@ class RunConsole:
             out.print(f"[yellow]stopped early: {escape(event['reason'])}[/]")
         elif kind == "interrupted":
             out.print("[yellow]interrupted: stopping the load and writing the report[/]")
+        elif kind == "regressions":
+            rows = event["rows"]
+            counts = {v: sum(r["verdict"] == v for r in rows) for v in ("still fails", "fixed")}
+            out.print(
+                f"regressions: {len(rows)} case(s) from {escape(event['dir'])} replayed first: "
+                f"[red]{counts['still fails']} still fail[/], "
+                f"[green]{counts['fixed']} fixed[/]"
+            )
+        elif kind == "regressions_saved":
+            out.print(f"regressions: {event['added']} new case(s) saved to {escape(event['dir'])}")
         elif kind == "done":
             out.print(
                 f"load done: {event['requests']} requests in {event['duration_s']:.1f}s, "
@@ -101,6 +112,114 @@ def print_replay(console: Console, rows: Sequence[dict[str, Any]]) -> None:
             verdict,
         )
     console.print(table)
+
+
+def print_shrink(
+    console: Console,
+    case: dict[str, Any],
+    run_dir: str,
+    curl_text: str | None,
+    *,
+    original: bytes,
+    shrunk: bytes,
+) -> None:
+    """Before and after of `stress shrink`, or why there is no minimal case."""
+    info = case["shrink"]
+    status = info["status"]
+    input_id = case["input_id"]
+    if status == "flaky":
+        console.print(
+            f"[yellow]flaky[/]: {escape(input_id)} failed the same way "
+            f"({escape(info['signature'])}) {info['confirmed']} times, so it was not shrunk; "
+            f"replay it a few times with "
+            f"`stress replay {escape(run_dir)} --id {escape(input_id)}`"
+        )
+    elif status == "not_reproduced":
+        console.print(
+            f"[yellow]does not fail now[/]: {escape(input_id)} did not fail the same way "
+            f"({escape(info['signature'])}) in {info['confirmed']} sends; it was fixed, or it "
+            f"depends on load or state"
+        )
+    else:
+        table = Table(title=f"shrink {escape(input_id)}", title_justify="left")
+        for column in ("", "body bytes", "body"):
+            table.add_column(column)
+        table.add_row("before", str(len(original)), _preview(original))
+        table.add_row("after", str(len(shrunk)), _preview(shrunk))
+        console.print(table)
+        kept = "kept" if info["still_as_intended"] else "[red]NOT kept[/]"
+        violations = ", ".join(info["violations"]["original"]) or "none (a valid input)"
+        console.print(
+            f"fails the same way: {escape(info['signature'])}; protocol violations {kept}: "
+            f"{escape(violations)}"
+        )
+    for note in info.get("notes", []):
+        console.print(f"note: {escape(note)}")
+    console.print(
+        f"{info['requests']} requests in {info['seconds']:.1f}s"
+        + ("" if info.get("complete", True) else " [yellow](stopped at a bound)[/]")
+    )
+    if curl_text is not None:
+        path = f"{run_dir}/shrunk/{input_id}.json"
+        console.print(f"written to {escape(path)}; reproduce it with:")
+        for fmt in ("curl", "pytest"):
+            console.print(
+                f"  stress repro {shlex.quote(run_dir)} --id {shlex.quote(input_id)} --shrunk "
+                f"--format {fmt}",
+                markup=False,
+            )
+
+
+def _preview(body: bytes, limit: int = 240) -> str:
+    """A body as text with every non-printable character escaped, shortened to ``limit``."""
+    text = body.decode("utf-8", "backslashreplace")
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return escape(shown if len(shown) <= limit else shown[:limit] + "…")
+
+
+def print_failure_commands(
+    console: Console, run_dir: str, failures: Sequence[dict[str, Any]], *, limit: int = 5
+) -> None:
+    """For the first failures: the commands that replay, export and shrink each one."""
+    seen: dict[str, dict[str, Any]] = {}
+    for failure in failures:
+        seen.setdefault(str(failure.get("input_id")), failure)
+    if not seen:
+        return
+    shown = list(seen.items())[:limit]
+    console.print(
+        f"[bold]failures[/] ({len(shown)} of {len(seen)} failing inputs; "
+        f"every one has these commands):"
+    )
+    for input_id, failure in shown:
+        message = str(failure.get("message", ""))
+        console.print(
+            f"  {escape(input_id)}  {escape(str(failure.get('check')))}: {escape(message)}"
+        )
+        where, which = shlex.quote(run_dir), shlex.quote(input_id)
+        for command in (
+            f"stress replay {where} --id {which}",
+            f"stress repro {where} --id {which} --format curl",
+            f"stress shrink {where} --id {which}",
+        ):
+            console.print(f"    {command}", markup=False, highlight=False)
+
+
+def print_regressions(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+    """The regression cases that still fail (the run's exit code is 1 when there are any)."""
+    still = [row for row in rows if row.get("verdict") == "still fails"]
+    fixed = sum(row.get("verdict") == "fixed" for row in rows)
+    if not rows:
+        return
+    for row in still[:10]:
+        console.print(
+            f"[red]REGRESSION[/] {escape(str(row['input_id']))} still fails: "
+            f"{escape(str(row['now']))}"
+        )
+    if fixed:
+        console.print(
+            f"{fixed} regression case(s) fixed; `stress prune RUN_DIR` deletes them from the corpus"
+        )
 
 
 def _number(value: Any) -> str:

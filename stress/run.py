@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,8 @@ class RunResult:
     run_dir: Path
     summary: dict[str, Any]
     exit_code: int
+    # Rows of the regression corpus replayed before the load (stress.repro.regressions).
+    regressions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -123,6 +125,10 @@ def run(
     (exit 3) when nothing answers before the load begins.
     """
     scenario = load_scenario(scenario_path, **overrides)
+    if scenario.regressions is not None:
+        from stress.repro import regressions
+
+        regressions.corpus_dir(scenario.regressions)  # a bad path fails before anything runs
     run_dir = new_run_dir(out, scenario.name)
     on_event({"event": "run_dir", "path": str(run_dir)})
     (run_dir / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
@@ -154,6 +160,7 @@ def run(
         write_json(run_dir / "run.json", run_info)
         probe(url, adapter.health_path, timeout=scenario.target.timeout)
         on_event({"event": "target", "url": url})
+        replayed = _replay_regressions(scenario, run_dir, url, on_event)
         interrupted = _load(run_dir, url, on_event)
 
     run_info.update(finished_at=datetime.now(UTC).isoformat(), complete=not interrupted)
@@ -162,7 +169,35 @@ def run(
 
     summary = write_reports(run_dir)
     exit_code = INTERRUPTED if interrupted else (0 if summary.get("passed") else 1)
-    return RunResult(run_dir, summary, exit_code)
+    if scenario.regressions is not None:
+        from stress.repro import regressions
+
+        folder = regressions.corpus_dir(scenario.regressions)
+        added = regressions.save_failures(folder, run_dir)
+        on_event({"event": "regressions_saved", "added": len(added), "dir": str(folder)})
+        # A known failure that still fails is a failure of this run, as in any test suite.
+        if exit_code == 0 and any(r["verdict"] == regressions.STILL_FAILS for r in replayed):
+            exit_code = 1
+    return RunResult(run_dir, summary, exit_code, replayed)
+
+
+def _replay_regressions(
+    scenario: Scenario, run_dir: Path, url: str, on_event: EventHandler
+) -> list[dict[str, Any]]:
+    """Replay the regression corpus first (scenario key ``regressions``); its rows."""
+    if scenario.regressions is None:
+        return []
+    from stress.repro import regressions
+
+    rows = regressions.replay_first(scenario, run_dir, url)
+    on_event(
+        {
+            "event": "regressions",
+            "dir": scenario.regressions,
+            "rows": regressions.summary_rows(rows),
+        }
+    )
+    return rows
 
 
 def _load(run_dir: Path, url: str, on_event: EventHandler) -> bool:

@@ -191,6 +191,8 @@ class Scenario(_Model):
     load: Load
     checks: list[str] | None = None
     slo: Slo = Field(default_factory=Slo)
+    # Folder of regression cases replayed before the load (stress/repro/regressions.py).
+    regressions: Annotated[str, Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _features_for_tabular(self) -> Scenario:
@@ -507,6 +509,7 @@ def with_overrides(
     users: int | None = None,
     seed: int | None = None,
     count: int | None = None,
+    regressions: str | None = None,
 ) -> Scenario:
     """A copy with command-line overrides applied; raises UsageError naming the flag.
 
@@ -537,6 +540,8 @@ def with_overrides(
         if count <= 0:
             raise UsageError(f"--count: expected a positive integer, got {count}")
         data["inputs"]["count"] = count
+    if regressions is not None:
+        data["regressions"] = regressions
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -1,37 +1,35 @@
 """Replay: re-send stored failing requests byte-exact and say whether each still fails.
 
 The body bytes, method, path and headers are exactly those stored in failures.jsonl (secret
-headers, stored redacted, take their values from the scenario again). The answer goes
-through the same adapter and checks as during the run.
+headers, stored redacted, take their values from the scenario again, ``${VAR}`` expanded from
+the environment). The answer goes through the same adapter and checks as during the run.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from stress.checks.request import Exchange, run_checks, select
-from stress.errors import UsageError
+from stress.repro.cases import (
+    REDACTED,
+    StoredRequest,
+    find_case,
+    find_cases,
+    stored_request,
+)
+from stress.repro.sender import Observation, Sender, open_sender
 from stress.rundir import check_run_dir, iter_failures
 from stress.scenario import Scenario, from_path
-from stress.targets import adapter_for
-from stress.targets.base import Outcome
 
-REDACTED = "<redacted>"
-
-
-@dataclass(frozen=True)
-class StoredRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
+__all__ = [
+    "REDACTED",
+    "StoredRequest",
+    "read_failures",
+    "replay",
+    "replay_case",
+    "stored_request",
+]
 
 
 def read_failures(run_dir: Path) -> list[dict[str, Any]]:
@@ -40,96 +38,52 @@ def read_failures(run_dir: Path) -> list[dict[str, Any]]:
     return list(iter_failures(run_dir))
 
 
-def stored_request(failure: dict[str, Any], scenario: Scenario) -> StoredRequest:
-    """The exact request of a failure, with redacted secrets restored from the scenario."""
-    request = failure["request"]
-    if "body_b64" in request:
-        body = base64.b64decode(request["body_b64"])
-    else:
-        body = request["body"].encode("utf-8")
-    secrets = {name.lower(): value for name, value in scenario.target.headers.items()}
-    headers = {}
-    for name, value in request["headers"].items():
-        if value == REDACTED:
-            if name.lower() not in secrets:
-                continue  # the secret is not available here: send without it
-            value = secrets[name.lower()]
-        headers[name] = value
-    return StoredRequest(request["method"], request["path"], headers, body)
+def replay_case(sender: Sender, case: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """Send one case once; a row with ``before``, ``now`` and ``still_fails``.
+
+    A case still fails when the answer fails one of the checks it failed before.
+    """
+    request = stored_request(case, scenario)
+    observation = sender.send(request, case["expect"])
+    return replay_row(case, request, observation)
 
 
-def select_failures(
-    failures: list[dict[str, Any]], *, input_id: str | None
-) -> list[dict[str, Any]]:
-    if input_id is None:
-        return failures
-    chosen = [failure for failure in failures if failure["input_id"] == input_id]
-    if not chosen:
-        known = ", ".join(sorted({f["input_id"] for f in failures})[:10]) or "none"
-        raise UsageError(f"--id: no stored failure has input id {input_id!r} (some: {known})")
-    return chosen
-
-
-@contextlib.contextmanager
-def replay_target(run_dir: Path, scenario: Scenario, target: str | None) -> Iterator[str]:
-    """The URL to replay against: --target, else the run's target (restarting builtin:demo)."""
-    url = target or scenario.target.url
-    if url != "builtin:demo":
-        yield url.rstrip("/")
-        return
-    from stress.demo.process import DemoServerProcess
-
-    with DemoServerProcess(log_path=run_dir / "replay-demo-server.log") as server:
-        yield server.url
+def replay_row(
+    case: Mapping[str, Any], request: StoredRequest, observation: Observation
+) -> dict[str, Any]:
+    before = {f["check"] for f in case["findings"]}
+    again = [f for f in observation.findings if f.check in before]
+    return {
+        "input_id": case["input_id"],
+        "check": case["check"],
+        "before": case["message"],
+        "now": "; ".join(f.message for f in again) or f"passes (HTTP {observation.status})",
+        "still_fails": bool(again),
+        "status": observation.status,
+        "body_bytes": len(request.body),
+    }
 
 
 def replay(
-    run_dir: Path, *, input_id: str | None = None, target: str | None = None
+    run_dir: Path,
+    *,
+    input_id: str | None = None,
+    target: str | None = None,
+    shrunk: bool = False,
 ) -> list[dict[str, Any]]:
-    """Re-send the chosen failures; one row per failure with before/now and ``still_fails``."""
-    failures = select_failures(read_failures(run_dir), input_id=input_id)
+    """Re-send the chosen failures; one row per failure with before/now and ``still_fails``.
+
+    ``shrunk`` replays the minimal case `stress shrink` wrote for ``input_id`` instead.
+    """
+    if shrunk and input_id is not None:
+        cases = [find_case(run_dir, input_id, shrunk=True)]
+    else:
+        cases = find_cases(run_dir, input_id)
     scenario = from_path(run_dir / "scenario.yaml")
-    adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
-    checks = select(scenario.checks)
-    rows = []
-    with (
-        replay_target(run_dir, scenario, target) as url,
-        httpx.Client(base_url=url, timeout=scenario.target.timeout) as client,
-    ):
-        for failure in failures:
-            request = stored_request(failure, scenario)
-            status, error_kind, outcome = 0, None, Outcome()
-            try:
-                response = client.request(
-                    request.method, request.path, content=request.body, headers=request.headers
-                )
-                status = response.status_code
-                headers = {name.lower(): value for name, value in response.headers.items()}
-                outcome = adapter.parse(status, headers, response.content)
-                if status >= 500:
-                    error_kind = "http_5xx"
-                elif status >= 400:
-                    error_kind = "http_4xx"
-                elif outcome.problem:
-                    error_kind = "invalid_response"
-            except httpx.TimeoutException:
-                error_kind = "timeout"
-            except httpx.ConnectError:
-                error_kind = "connection_refused"
-            except httpx.HTTPError:
-                error_kind = "connection_error"
-            exchange = Exchange(failure["expect"], status, error_kind, outcome, 0.0)
-            findings = run_checks(exchange, checks)
-            before = {f["check"] for f in failure["findings"]}
-            again = [f for f in findings if f.check in before]
-            rows.append(
-                {
-                    "input_id": failure["input_id"],
-                    "check": failure["check"],
-                    "before": failure["message"],
-                    "now": "; ".join(f.message for f in again) or f"passes (HTTP {status})",
-                    "still_fails": bool(again),
-                    "body_bytes": len(request.body),
-                }
-            )
-    return rows
+    if not cases:
+        return []
+    # Secrets are restored before anything is started: a missing variable is a usage error.
+    for case in cases:
+        stored_request(case, scenario)
+    with open_sender(run_dir, scenario, target) as sender:
+        return [replay_case(sender, case, scenario) for case in cases]

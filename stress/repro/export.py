@@ -1,0 +1,533 @@
+"""Export a stored case as a reproducer someone else can run: curl, a Python script, a pytest test.
+
+All three send exactly the stored method, path, headers and body bytes, with nothing of
+stress needed to run them:
+
+    format   what it is                                  exit / result
+    curl     a POSIX shell command (sh, bash, zsh)        curl's; the answer is printed
+    python   a standalone script (standard library)      1 still fails, 0 fixed, 2 no answer
+    pytest   one test, standard library + pytest         fails while the bug exists
+
+The body is written so that every byte survives: in the shell command it is the format string
+of ``printf`` in single quotes, with every byte that is not a printable character written as
+an octal escape (NUL, invalid UTF-8, control and bidirectional characters included), so the
+command is shell-safe and shows no invisible characters. Secrets are never written out: a
+redacted header refers to the environment variable the scenario takes it from.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from stress.errors import UsageError
+from stress.repro import oracle
+from stress.repro.cases import ENV_REFERENCE, REDACTED, body_of, secret_value
+from stress.rundir import read_run_info
+from stress.scenario import Scenario
+
+BUILTIN_DEMO = "builtin:demo"
+# What `stress demo-server` listens on by default: where a builtin:demo repro points.
+DEMO_URL = "http://127.0.0.1:8000"
+# Source width of the body in exports: short enough to read, long enough to stay compact.
+LINE_CHARS = 88
+
+
+class Format(StrEnum):
+    CURL = "curl"
+    PYTHON = "python"
+    PYTEST = "pytest"
+
+
+@dataclass(frozen=True)
+class Header:
+    """One header of an export: literal text and environment variables, in order."""
+
+    name: str
+    parts: tuple[tuple[str, bool], ...]  # (text, is_env_variable)
+
+
+@dataclass(frozen=True)
+class Reproducer:
+    """Everything an export says, independent of its format."""
+
+    case_id: str
+    family: str
+    expect: str
+    check: str
+    message: str
+    checks: tuple[str, ...]
+    protocol: str
+    url: str
+    method: str
+    path: str
+    headers: tuple[Header, ...]
+    body: bytes
+    timeout: float
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def export_url(run_dir: Path, scenario: Scenario, target: str | None) -> tuple[str, list[str]]:
+    """The URL an export points at, and notes on where it came from.
+
+    ``target`` wins; a builtin:demo run points at ``stress demo-server``'s default address
+    (the run's own demo server lived on a random port and is gone); otherwise the URL the run
+    loaded, as run.json has it.
+    """
+    if target and target != BUILTIN_DEMO:
+        return target.rstrip("/"), []
+    if target == BUILTIN_DEMO or scenario.target.url == BUILTIN_DEMO:
+        return DEMO_URL, [
+            "The run's target was builtin:demo, the bundled demo server on a random port. Start",
+            "it with `stress demo-server --port 8000` (the default) before running this.",
+        ]
+    info = read_run_info(run_dir)
+    url = _run_json_url(run_dir) or info.target or scenario.target.url
+    return url.rstrip("/"), []
+
+
+def _run_json_url(run_dir: Path) -> str | None:
+    try:
+        data = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    url = data.get("url") if isinstance(data, dict) else None
+    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+
+
+def secret_variable(header: str) -> str:
+    """The variable an export reads a secret from when the scenario wrote it literally."""
+    return "STRESS_HEADER_" + re.sub(r"[^A-Za-z0-9]", "_", header).upper()
+
+
+def export_headers(
+    headers: Mapping[str, str], scenario: Scenario
+) -> tuple[tuple[Header, ...], list[str]]:
+    """Stored headers for an export; redacted ones refer to environment variables."""
+    out: list[Header] = []
+    notes: list[str] = []
+    for name, value in headers.items():
+        if value != REDACTED:
+            out.append(Header(name, ((value, False),)))
+            continue
+        configured = secret_value(name, scenario)
+        if configured is None:
+            notes.append(f"Header {name} was sent but is redacted and not in the scenario: add it.")
+            continue
+        if not ENV_REFERENCE.search(configured):
+            variable = secret_variable(name)
+            notes.append(f"Header {name} is a secret: set {variable} to the scenario's value.")
+            out.append(Header(name, ((variable, True),)))
+            continue
+        parts: list[tuple[str, bool]] = []
+        position = 0
+        for match in ENV_REFERENCE.finditer(configured):
+            if match.start() > position:
+                parts.append((configured[position : match.start()], False))
+            parts.append((match.group(1), True))
+            position = match.end()
+        if position < len(configured):
+            parts.append((configured[position:], False))
+        variables = ", ".join(text for text, is_env in parts if is_env)
+        notes.append(f"Header {name} is a secret taken from the environment: {variables}.")
+        out.append(Header(name, tuple(parts)))
+    return tuple(out), notes
+
+
+def reproducer(
+    case: Mapping[str, Any],
+    scenario: Scenario,
+    run_dir: Path,
+    *,
+    target: str | None = None,
+) -> Reproducer:
+    """The format-independent content of an export of ``case``."""
+    url, notes = export_url(run_dir, scenario, target)
+    request = case["request"]
+    headers, header_notes = export_headers(request["headers"], scenario)
+    shrink = case.get("shrink") or {}
+    if shrink.get("status") == "shrunk":
+        notes = [
+            f"Minimal case from `stress shrink`: {shrink.get('shrunk_bytes')} body bytes "
+            f"(the stored failure had {shrink.get('original_bytes')}).",
+            *notes,
+        ]
+    checks = tuple(
+        dict.fromkeys(f["check"] for f in case.get("findings", []) if f.get("check"))
+    ) or (str(case["check"]),)
+    return Reproducer(
+        case_id=str(case["input_id"]),
+        family=str(case.get("family", "")),
+        expect=str(case.get("expect", "accept")),
+        check=str(case["check"]),
+        message=str(case.get("message", "")),
+        checks=checks,
+        protocol=scenario.target.protocol.value,
+        url=url,
+        method=str(request["method"]),
+        path=str(request["path"]),
+        headers=headers,
+        body=body_of(request),
+        timeout=float(scenario.target.timeout),
+        notes=(*notes, *header_notes),
+    )
+
+
+def render(repro: Reproducer, fmt: Format) -> str:
+    if fmt is Format.CURL:
+        return curl(repro)
+    unsupported = [check for check in repro.checks if check not in oracle.STANDALONE_CHECKS]
+    if unsupported:
+        raise UsageError(
+            f"--format {fmt.value}: check {unsupported[0]!r} cannot be judged by a standalone "
+            f"script yet (it can: {', '.join(oracle.STANDALONE_CHECKS)}); use --format curl"
+        )
+    return python_script(repro) if fmt is Format.PYTHON else pytest_file(repro)
+
+
+# ------------------------------------------------------------------ curl
+
+
+def _printf_pieces(body: bytes) -> list[str]:
+    """``body`` as printf format-string pieces, one per character or byte.
+
+    Inside single quotes only ``'`` is special to the shell; printf then interprets ``\\``
+    and ``%``. Everything that is not a printable character (str.isprintable: controls, bidi
+    and other format characters, separators, unassigned) and every invalid UTF-8 byte becomes
+    a three-digit octal escape, which every POSIX printf reads the same way.
+    """
+    pieces: list[str] = []
+    for char in body.decode("utf-8", "surrogateescape"):
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
+            pieces.append(f"\\{code - 0xDC00:03o}")
+        elif char == "\\":
+            pieces.append("\\\\")
+        elif char == "%":
+            pieces.append("%%")
+        elif char == "\n":
+            pieces.append("\\n")
+        elif char == "\t":
+            pieces.append("\\t")
+        elif char != "'" and char.isprintable():
+            pieces.append(char)
+        else:
+            pieces.append("".join(f"\\{byte:03o}" for byte in char.encode("utf-8")))
+    return pieces
+
+
+def _lines(pieces: list[str], width: int) -> list[str]:
+    lines: list[str] = []
+    current: list[str] = []
+    size = 0
+    for piece in pieces:
+        if current and size + len(piece) > width:
+            lines.append("".join(current))
+            current, size = [], 0
+        current.append(piece)
+        size += len(piece)
+    if current or not lines:
+        lines.append("".join(current))
+    return lines
+
+
+def printf_command(body: bytes, *, width: int = LINE_CHARS) -> list[str]:
+    """Shell lines whose standard output is exactly ``body``: one printf, or a { } group."""
+    lines = []
+    for line in _lines(_printf_pieces(body), width):
+        if line.startswith("-"):  # printf would read it as an option
+            line = "\\055" + line[1:]
+        lines.append(f"printf '{line}'")
+    if len(lines) == 1:
+        return lines
+    return ["{", *(f"  {line}" for line in lines), "}"]
+
+
+def shell_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _shell_header(header: Header) -> str:
+    words = []
+    for index, (text, is_env) in enumerate(header.parts):
+        prefix = f"{header.name}: " if index == 0 else ""
+        if is_env:
+            if prefix:
+                words.append(shell_quote(prefix))
+            words.append(f'"${{{text}}}"')
+        else:
+            words.append(shell_quote(prefix + text))
+    if not header.parts or header.parts == (("", False),):
+        # "Name:" would make curl drop the header; "Name;" sends it with an empty value.
+        return shell_quote(f"{header.name};")
+    return "".join(words)
+
+
+def _comment(lines: list[str] | tuple[str, ...], prefix: str = "# ") -> list[str]:
+    return [(prefix + line).rstrip() for line in lines]
+
+
+def _about(repro: Reproducer) -> list[str]:
+    return [
+        f"Reproduces {repro.case_id} ({repro.family}):",
+        f"a healthy endpoint should {repro.expect} this input, but it failed",
+        f"{repro.check}: {_one_line(repro.message)}",
+        *repro.notes,
+    ]
+
+
+def _one_line(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def curl(repro: Reproducer) -> str:
+    """A shell command that sends the stored request byte for byte with curl."""
+    names = {header.name.lower() for header in repro.headers}
+    options = [
+        "--silent --show-error --include",
+        f"--max-time {repro.timeout:g}",
+        f"--request {shell_quote(repro.method)} {shell_quote(repro.url + repro.path)}",
+        *(f"-H {_shell_header(header)}" for header in repro.headers),
+    ]
+    if "content-type" not in names:
+        options.append("-H 'Content-Type:'")  # curl would otherwise add a form content type
+    if "expect" not in names:
+        options.append("-H 'Expect:'")  # no "100-continue" round trip for large bodies
+    options.append("--data-binary @-")
+    body = printf_command(repro.body)
+    lines = _comment(
+        [*_about(repro), f"Body: {len(repro.body)} bytes, written as printf octal escapes."]
+    )
+    lines += body[:-1]
+    lines.append(f"{body[-1]} | curl " + " \\\n    ".join(options))
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ python
+
+
+def _python_str_pieces(text: str, quote: str) -> list[str]:
+    pieces = []
+    for char in text:
+        if char in ("\\", quote):
+            pieces.append("\\" + char)
+        elif char.isprintable():
+            pieces.append(char)
+        elif char == "\n":
+            pieces.append("\\n")
+        elif ord(char) <= 0xFF:
+            pieces.append(f"\\x{ord(char):02x}")
+        elif ord(char) <= 0xFFFF:
+            pieces.append(f"\\u{ord(char):04x}")
+        else:
+            pieces.append(f"\\U{ord(char):08x}")
+    return pieces
+
+
+def _python_bytes_pieces(body: bytes, quote: str) -> list[str]:
+    pieces = []
+    for byte in body:
+        char = chr(byte)
+        if char in ("\\", quote):
+            pieces.append("\\" + char)
+        elif 0x20 <= byte < 0x7F:
+            pieces.append(char)
+        else:
+            pieces.append(f"\\x{byte:02x}")
+    return pieces
+
+
+def _quote_for(text: str) -> str:
+    # JSON is full of double quotes: single-quoted literals keep it readable.
+    return "'" if text.count('"') > text.count("'") else '"'
+
+
+def py_str(text: str) -> str:
+    """A Python string literal for ``text`` with every non-printable character escaped."""
+    quote = _quote_for(text)
+    return quote + "".join(_python_str_pieces(text, quote)) + quote
+
+
+def python_body(body: bytes, *, indent: str = "    ") -> str:
+    """A Python expression equal to ``body``: UTF-8 text when it is, else a bytes literal.
+
+    Non-printable characters (controls, bidi, zero-width) are written as escapes, so the
+    source shows every character that is there.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        quote = _quote_for(body.decode("latin-1"))
+        lines = _lines(_python_bytes_pieces(body, quote), LINE_CHARS)
+        inner = "\n".join(f"{indent}b{quote}{line}{quote}" for line in lines)
+        return f"(\n{inner}\n)"
+    quote = _quote_for(text)
+    lines = _lines(_python_str_pieces(text, quote), LINE_CHARS)
+    inner = "\n".join(f"{indent}{quote}{line}{quote}" for line in lines)
+    return f'(\n{inner}\n).encode("utf-8")'
+
+
+def _python_headers(headers: tuple[Header, ...]) -> str:
+    lines = ["{"]
+    for header in headers:
+        parts = [
+            f"secret({py_str(text)})" if is_env else py_str(text) for text, is_env in header.parts
+        ]
+        lines.append(f"    {py_str(header.name)}: {' + '.join(parts) or py_str('')},")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+_SEND = '''
+def secret(name: str) -> str:
+    """A secret header value from the environment (stress never writes secrets out)."""
+    value = os.environ.get(name)
+    if value is None:
+        raise SystemExit(f"set the environment variable {name}: a header of this request needs it")
+    return value
+
+
+def send() -> tuple[int, str, bytes, str | None]:
+    """Send the request once: (status, content type, body, error kind or None)."""
+    url = urllib.parse.urlsplit(URL)
+    if url.scheme == "https":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            url.hostname or "", url.port, timeout=TIMEOUT
+        )
+    else:
+        connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=TIMEOUT)
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        connection.request(METHOD, url.path.rstrip("/") + PATH, body=BODY, headers=HEADERS)
+        response = connection.getresponse()
+        chunks = []
+        while chunk := response.read1(65536):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                return 0, "", b"", "timeout"
+        content_type = response.getheader("Content-Type") or ""
+        return response.status, content_type, b"".join(chunks), None
+    except TimeoutError:
+        return 0, "", b"", "timeout"
+    except ConnectionRefusedError:
+        return 0, "", b"", "connection_refused"
+    except (ConnectionResetError, BrokenPipeError):
+        return 0, "", b"", "connection_reset"
+    except http.client.HTTPException:
+        return 0, "", b"", "invalid_http"
+    except OSError:
+        return 0, "", b"", "connection_error"
+    finally:
+        connection.close()
+'''
+
+
+def _constants(repro: Reproducer) -> str:
+    return "\n".join(
+        [
+            f'URL = os.environ.get("STRESS_TARGET", {py_str(repro.url)})',
+            f"METHOD = {py_str(repro.method)}",
+            f"PATH = {py_str(repro.path)}",
+            f"HEADERS = {_python_headers(repro.headers)}",
+            f"BODY = {python_body(repro.body)}",
+            f"TIMEOUT = {repro.timeout!r}",
+            "# What the answer is judged by: the checks this input failed in the run.",
+            f"CASE = {py_str(repro.case_id)}",
+            f"CHECKS = [{', '.join(py_str(check) for check in repro.checks)}]",
+            f"EXPECT = {py_str(repro.expect)}",
+            f"PROTOCOL = {py_str(repro.protocol)}",
+        ]
+    )
+
+
+def _oracle_source() -> str:
+    return "\n\n\n".join(inspect.getsource(function).strip() for function in oracle.EXPORTED)
+
+
+def _module(repro: Reproducer, docstring: list[str], imports: list[str], tail: str) -> str:
+    # Messages come from the endpoint's answers: nothing in them may end the docstring.
+    doc = "\n".join(docstring).replace("\\", "\\\\").replace('"', '\\"')
+    head = f'"""{doc}\n"""\n\nfrom __future__ import annotations\n\n' + "\n".join(imports)
+    parts = [
+        head + "\n\n" + _constants(repro),
+        "# The checks as stress runs them (copied from stress/repro/oracle.py).\n"
+        f"CONNECTION_KINDS = ({', '.join(py_str(k) for k in oracle.CONNECTION_KINDS)})",
+        _oracle_source(),
+        _SEND.strip(),
+        tail.strip(),
+    ]
+    return "\n\n\n".join(parts) + "\n"
+
+
+_IMPORTS = [
+    "import http.client",
+    "import json",
+    "import math",
+    "import os",
+    "import sys",
+    "import time",
+    "import urllib.parse",
+]
+
+_MAIN = """
+def main() -> int:
+    status, content_type, body, error = send()
+    verdict, messages = judge(CHECKS, EXPECT, PROTOCOL, status, content_type, body, error)
+    if verdict == "no_answer":
+        print(f"{CASE}: no answer from {URL}: {messages[0]}", file=sys.stderr)
+        return 2
+    print(f"HTTP {status}, {len(body)} bytes: {body[:300].decode('utf-8', 'replace')!r}")
+    if verdict == "fails":
+        print(f"{CASE} still fails: {'; '.join(messages)}")
+        return 1
+    print(f"{CASE} passes: {', '.join(CHECKS)} hold now")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+
+def python_script(repro: Reproducer) -> str:
+    """A standalone script: exit 1 while the failure reproduces, 0 once fixed, 2 no answer."""
+    docstring = [
+        *_about(repro),
+        "",
+        f"Run: python3 THIS_FILE (sends to {repro.url}; set STRESS_TARGET to change it).",
+        "Exit 1 while it still fails, 0 once it is fixed, 2 when no answer arrives.",
+        "Written by `stress repro --format python`; needs only the standard library.",
+    ]
+    return _module(repro, docstring, _IMPORTS, _MAIN)
+
+
+def test_name(case_id: str) -> str:
+    return "test_" + re.sub(r"\W", "_", case_id).strip("_")
+
+
+def pytest_file(repro: Reproducer) -> str:
+    """One pytest test that fails while the bug exists and passes once it is fixed."""
+    docstring = [
+        *_about(repro),
+        "",
+        f"Run: pytest THIS_FILE (sends to {repro.url}; set STRESS_TARGET to change it).",
+        "The test fails while the endpoint still fails this way and passes once it is fixed;",
+        "an endpoint that does not answer fails it too. Written by `stress repro --format",
+        "pytest`; needs only pytest and the standard library.",
+    ]
+    tail = f"""
+def {test_name(repro.case_id)}() -> None:
+    status, content_type, body, error = send()
+    verdict, messages = judge(CHECKS, EXPECT, PROTOCOL, status, content_type, body, error)
+    assert verdict != "no_answer", f"no answer from {{URL}}: {{messages[0]}}"
+    assert verdict == "passes", (
+        f"{{CASE}} still fails: {{'; '.join(messages)}} (HTTP {{status}}: {{body[:300]!r}})"
+    )
+"""
+    return _module(repro, docstring, _IMPORTS, tail)

@@ -1,0 +1,151 @@
+"""Exports: the printf body survives any shell byte for byte, Python literals evaluate back to
+the body, secrets are referred to and never written, generated code compiles."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from stress.errors import UsageError
+from stress.repro.export import (
+    Format,
+    Header,
+    export_headers,
+    printf_command,
+    python_body,
+    render,
+    reproducer,
+    shell_quote,
+)
+from stress.scenario import Scenario
+
+SHELLS = [shell for shell in ("/bin/sh", "/bin/bash") if Path(shell).exists()]
+
+
+def scenario(url: str = "http://127.0.0.1:8000", headers: dict[str, str] | None = None) -> Scenario:
+    return Scenario.model_validate(
+        {
+            "name": "t",
+            "target": {"url": url, "protocol": "openai-chat", "headers": headers or {}},
+            "inputs": {"families": {"realistic.chat_prompt": 1}},
+            "load": {"phases": [{"name": "p", "users": 1, "duration": "1s"}]},
+        }
+    )
+
+
+def case(body: str, *, headers: dict[str, str] | None = None, check: str = "not_a_server_error"):  # type: ignore[no-untyped-def]
+    return {
+        "input_id": "unicode.bidi-0001",
+        "family": "unicode.bidi",
+        "expect": "accept",
+        "check": check,
+        "message": 'server error: HTTP 500 """ \\ end',
+        "findings": [{"check": check, "message": "m", "severity": "error"}],
+        "request": {
+            "method": "POST",
+            "path": "/v1/chat/completions",
+            "headers": headers or {"Content-Type": "application/json"},
+            "body": body,
+        },
+        "response": {"status": 500},
+    }
+
+
+def shell_output(shell: str, lines: list[str]) -> bytes:
+    result = subprocess.run(
+        [shell, "-c", "\n".join(lines)], capture_output=True, timeout=10, check=True
+    )
+    return result.stdout
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    body=st.binary(max_size=300)
+    | st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+@example(body=b"")
+@example(body=b"-n leading dash")
+@example(body=b"\x00\x01\xff\xc0\x80'\"%s%%\\\\c\\n$HOME`id`\n\r\t\xe2\x80\xae")
+@example(body=b"12\x003")  # an octal escape followed by digits
+def test_printf_body_is_byte_exact_in_every_shell(shell: str, body: bytes) -> None:
+    assert shell_output(shell, printf_command(body, width=37)) == body
+
+
+def test_printf_body_has_only_printable_ascii_for_invisible_characters() -> None:
+    lines = printf_command("a\u202eb\u200bc\x00é中".encode())
+    text = "\n".join(lines)
+    assert "\u202e" not in text
+    assert "\u200b" not in text
+    assert "é中" in text  # printable non-ASCII stays readable
+
+
+@given(
+    st.binary(max_size=300)
+    | st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+@example("quote ' and \" and \\ and \u202e and \U0001f600".encode())
+def test_python_body_evaluates_to_the_body(body: bytes) -> None:
+    assert eval(python_body(body)) == body
+
+
+def test_shell_quote_survives_the_shell() -> None:
+    text = 'it\'s $HOME `id` \\ "x"'
+    assert shell_output("/bin/sh", [f"printf %s {shell_quote(text)}"]) == text.encode()
+
+
+def test_secret_headers_refer_to_the_environment_and_are_never_written() -> None:
+    stored = {
+        "Content-Type": "application/json",
+        "Authorization": "<redacted>",
+        "Cookie": "<redacted>",
+        "X-Key": "<redacted>",
+    }
+    headers, notes = export_headers(
+        stored, scenario(headers={"authorization": "Bearer ${API_KEY}", "Cookie": "literal-s3cret"})
+    )
+    assert headers[1] == Header("Authorization", (("Bearer ", False), ("API_KEY", True)))
+    assert headers[2] == Header("Cookie", (("STRESS_HEADER_COOKIE", True),))
+    assert [h.name for h in headers] == ["Content-Type", "Authorization", "Cookie"]
+    assert any("X-Key" in note for note in notes)
+    repro = reproducer(
+        case("{}", headers=stored),
+        scenario(headers={"Authorization": "Bearer ${API_KEY}", "Cookie": "literal-s3cret"}),
+        Path("/nonexistent"),
+    )
+    for fmt in Format:
+        text = render(repro, fmt)
+        assert "literal-s3cret" not in text
+    curl = render(repro, Format.CURL)
+    assert "-H 'Authorization: Bearer '\"${API_KEY}\"" in curl
+    assert "-H 'Cookie: '\"${STRESS_HEADER_COOKIE}\"" in curl
+    assert 'secret("API_KEY")' in render(repro, Format.PYTHON)
+
+
+@pytest.mark.parametrize("fmt", [Format.PYTHON, Format.PYTEST])
+def test_generated_code_compiles_whatever_the_message_says(fmt: Format) -> None:
+    repro = reproducer(case('{"a": "\u202e\\u0000"}'), scenario(), Path("/nonexistent"))
+    source = render(repro, fmt)
+    compile(source, "exported.py", "exec")
+    namespace: dict[str, object] = {"__name__": "exported"}
+    exec(compile(source, "exported.py", "exec"), namespace)
+    assert namespace["BODY"] == '{"a": "\u202e\\u0000"}'.encode()
+    assert namespace["CHECKS"] == ["not_a_server_error"]
+
+
+def test_builtin_demo_runs_point_at_the_demo_server_default_port() -> None:
+    repro = reproducer(case("{}"), scenario(url="builtin:demo"), Path("/nonexistent"))
+    assert repro.url == "http://127.0.0.1:8000"
+    assert any("stress demo-server" in note for note in repro.notes)
+    assert reproducer(case("{}"), scenario(), Path("/x"), target="http://h:1/").url == "http://h:1"
+
+
+def test_a_check_no_standalone_script_can_judge_is_a_usage_error() -> None:
+    repro = reproducer(case("{}", check="canary_leak"), scenario(), Path("/nonexistent"))
+    assert "curl" in render(repro, Format.CURL)
+    with pytest.raises(UsageError, match="check 'canary_leak' cannot be judged"):
+        render(repro, Format.PYTEST)
