@@ -7,6 +7,7 @@ BODY_DIR/<sha256>.bin so a test can prove that a replay sent exactly the stored 
 from __future__ import annotations
 
 import hashlib
+import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,7 +39,15 @@ def main() -> None:
             (body_dir / f"{hashlib.sha256(body).hexdigest()}.bin").write_bytes(body)
             self._answer(b'{"error": "internal"}' if status >= 400 else b'{"ok": true}')
 
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    class Server(ThreadingHTTPServer):
+        # Headers and body go out in two writes; without TCP_NODELAY, Nagle's algorithm and
+        # delayed ACKs add ~40 ms to every answer and distort the latencies tests see.
+        def get_request(self) -> tuple[socket.socket, object]:
+            connection, address = super().get_request()
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return connection, address
+
+    Server(("127.0.0.1", port), Handler).serve_forever()
 
 
 if __name__ == "__main__":
