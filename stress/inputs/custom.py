@@ -94,3 +94,12 @@ def family(name: str, spec: Mapping[str, Any]) -> Family:
         "defined by the scenario",
         custom=True,
     )
+
+
+def problem(reference: str) -> str | None:
+    """What is wrong with ``reference`` as a custom family's function (None: usable)."""
+    try:
+        load(reference)
+    except CustomFamilyError as exc:
+        return str(exc)
+    return None

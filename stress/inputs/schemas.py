@@ -388,3 +388,23 @@ def _string(schema: Mapping[str, Any], rng: random.Random) -> str:
     while len(text) < low:
         text += " " + rng.choice(words)
     return text[: rng.randint(max(low, min(high, 1)), min(high, len(text)))]
+
+
+def problems(schema: dict[str, Any]) -> list[str]:
+    """What is wrong with a scenario's body_schema: not a JSON Schema, not an object schema,
+    or keywords ``generate`` cannot honour."""
+    from jsonschema import exceptions, validators
+
+    try:
+        validators.validator_for(schema).check_schema(schema)
+    except exceptions.SchemaError as exc:
+        where = "/".join(str(part) for part in exc.absolute_path) or "(root)"
+        return [f"not a valid JSON Schema at {where}: {exc.message}"]
+    found = []
+    if "object" not in json_types(_resolve(schema, schema)):
+        found.append("the request body must be an object: add 'type: object' and properties")
+    found.extend(
+        f"keyword {place.rsplit('/', 1)[-1]!r} at {place} cannot be generated from; remove it "
+        f"or describe the body with a custom family" for place in unsupported(schema)
+    )
+    return found
