@@ -26,7 +26,7 @@ from stress import __version__
 from stress.checks.request import CHECKS
 from stress.errors import StressError, TargetUnreachable
 from stress.inputs import corpus as corpus_io
-from stress.inputs.families import Limits, catalog
+from stress.inputs.families import Context, Limits, catalog
 from stress.scenario import KnownNames, Scenario, from_path, with_overrides
 from stress.targets import adapter_for
 
@@ -71,19 +71,27 @@ def known_names() -> KnownNames:
 def build_corpus(scenario: Scenario, *, workers: int | None = None) -> list[corpus_io.Input]:
     """The scenario's corpus: its families, globs, excludes, counts, limits and schema."""
     inputs = scenario.inputs
-    families = catalog(
-        {name: spec.model_dump() for name, spec in inputs.custom.items()}
-    )
+    families = catalog({name: spec.model_dump() for name, spec in inputs.custom.items()})
     protocol = scenario.target.protocol.value
     available = {name: list(family.protocols) for name, family in families.items()}
+    features = {name: (f.min, f.max) for name, f in inputs.features.items()}
+    limits = Limits(**inputs.limits.model_dump())
+    context = Context(protocol, inputs.seed, features, limits, inputs.body_schema)
+    # A family a glob picked that cannot work here (no number field whose range includes 0,
+    # say) is left out; one named exactly is reported by corpus.build.
+    weights = {
+        name: weight
+        for name, weight in inputs.weights(available, protocol).items()
+        if name in inputs.families or families[name].misfit(context) is None
+    }
     return corpus_io.build(
         families,
-        inputs.weights(available, protocol),
+        weights,
         seed=inputs.seed,
         count=inputs.count,
         protocol=protocol,
-        features={name: (f.min, f.max) for name, f in inputs.features.items()},
-        limits=Limits(**inputs.limits.model_dump()),
+        features=features,
+        limits=limits,
         schema=inputs.body_schema,
         counts=inputs.counts,
         workers=workers,

@@ -533,6 +533,7 @@ def _check_families(
     available = _available(scenario, known)
     names = list(available)
     problems: list[tuple[str, tuple[str | int, ...]]] = []
+    where: tuple[str | int, ...]
     for name, spec in inputs.custom.items():
         where = ("inputs", "custom", name)
         if name in known.families:
@@ -555,7 +556,9 @@ def _check_families(
     for index, pattern in enumerate(inputs.exclude):
         where = ("inputs", "exclude", index)
         if is_glob(pattern) and not fnmatch.filter(names, pattern):
-            problems.append((f"inputs.exclude[{index}]: {pattern!r} matches no input family", where))
+            problems.append(
+                (f"inputs.exclude[{index}]: {pattern!r} matches no input family", where)
+            )
         elif not is_glob(pattern) and pattern not in available:
             message = _unknown(pattern, names, f"input family {pattern!r}")
             problems.append((f"inputs.exclude[{index}]: {message}", where))
@@ -570,10 +573,15 @@ def _check_families(
     for name in inputs.counts:
         where = ("inputs", "counts", name)
         if name not in available:
-            problems.append((f"inputs.counts.{name}: {_unknown(name, names, 'input family')}", where))
+            problems.append(
+                (f"inputs.counts.{name}: {_unknown(name, names, 'input family')}", where)
+            )
         elif protocol not in available[name]:
             problems.append(
-                (f"inputs.counts.{name}: this family does not apply to protocol {protocol!r}", where)
+                (
+                    f"inputs.counts.{name}: this family does not apply to protocol {protocol!r}",
+                    where,
+                )
             )
     if not problems and not inputs.weights(available, protocol) and not inputs.counts:
         problems.append(

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from stress.inputs.family import CHAT, Draw, Expect, Family, Kind
-from stress.inputs.realistic import prompt_payload, user
+from stress.inputs.realistic import prompt_payload, user, within_limit
 from stress.inputs.vocab import vocabulary
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u180e"
@@ -90,7 +90,7 @@ NORMALIZABLE = (
 def _edit(draw: Draw, change: Callable[[Draw, str], str]) -> dict[str, Any]:
     payload, _ = prompt_payload(draw)
     message = payload["messages"][-1]
-    message["content"] = change(draw, message["content"])
+    message["content"] = within_limit(draw, change(draw, message["content"]))
     return payload
 
 
@@ -118,9 +118,7 @@ def _zalgo(draw: Draw, text: str) -> str:
 
 def _homoglyphs(draw: Draw, text: str) -> str:
     rng = draw.random
-    return "".join(
-        HOMOGLYPHS[c] if c in HOMOGLYPHS and rng.random() < 0.4 else c for c in text
-    )
+    return "".join(HOMOGLYPHS[c] if c in HOMOGLYPHS and rng.random() < 0.4 else c for c in text)
 
 
 def _normalized(form: str) -> Callable[[Draw], dict[str, Any]]:

@@ -160,6 +160,14 @@ def build(
         schema=dict(schema) if schema is not None else None,
     )
     sizes = plan(weights, count, counts)
+    misfits = [(name, families[name].misfit(context)) for name in sizes]
+    problems = [
+        f"inputs.families.{name}: does not fit this target: {reason}; remove it"
+        for name, reason in misfits
+        if reason
+    ]
+    if problems:
+        raise ScenarioError(problems)
     total = sum(sizes.values())
     if workers is None:
         workers = (multiprocessing.cpu_count() or 1) if total >= PARALLEL_THRESHOLD else 1

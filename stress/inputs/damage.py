@@ -58,7 +58,7 @@ def encode(document: Any) -> bytes:
 def _text(value: Any, *, ascii_only: bool) -> str:
     if isinstance(value, Token):
         return str(value)
-    if isinstance(value, Pairs) or isinstance(value, dict):
+    if isinstance(value, Pairs | dict):
         items = value if isinstance(value, Pairs) else value.items()
         inner = ", ".join(
             f"{json.dumps(key, ensure_ascii=ascii_only)}: {_text(item, ascii_only=ascii_only)}"
@@ -87,7 +87,7 @@ def _parent(document: Any, path: Sequence[str | int]) -> tuple[Any, str | int]:
     node = document
     for part in path[:-1]:
         key = _step(node, part)
-        node = node[key]  # type: ignore[index]
+        node = node[key]
     return node, _step(node, path[-1])
 
 

@@ -45,7 +45,11 @@ def excerpt(item: Input, *, max_size: int = 60) -> str:
     if "mangle" in payload:
         return visible(f"body bytes: {payload['mangle']}", max_size=max_size)
     if "body" in payload:
-        return visible(f"body: {payload['body']!s}", max_size=max_size) if payload["body"] else "body: (empty)"
+        return (
+            visible(f"body: {payload['body']!s}", max_size=max_size)
+            if payload["body"]
+            else "body: (empty)"
+        )
     if "body_b64" in payload:
         return "body: (binary)"
     if "op" in payload:

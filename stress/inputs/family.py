@@ -183,6 +183,12 @@ class Family:
     why: str = ""
     # Defined by a scenario (inputs.custom), not built in.
     custom: bool = False
+    # Why the family cannot generate for a context (e.g. the schema has no number field),
+    # or None when it can. None here: it always can.
+    fits: Callable[[Context], str | None] | None = None
+
+    def misfit(self, context: Context) -> str | None:
+        return None if self.fits is None else self.fits(context)
 
     @property
     def group(self) -> str:

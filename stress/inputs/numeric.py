@@ -11,11 +11,11 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from stress.inputs.family import TABULAR, Draw, Expect, Family, Kind
 from stress.inputs.family import ALL_PROTOCOLS as BOTH
+from stress.inputs.family import TABULAR, Draw, Expect, Family, Kind
 from stress.inputs.realistic import row
 from stress.inputs.schemas import Field, bounds
-from stress.inputs.structure import reachable, targeted
+from stress.inputs.structure import fitting, reachable, targeted
 
 # Python refuses to parse integers longer than this many digits (CVE-2020-10735): a server
 # in Python answers such a number with whatever its JSON layer does with ValueError.
@@ -59,12 +59,10 @@ def _numbers(
     draw: Draw,
     tokens: Callable[[Draw, Field], str],
     choose: Callable[[Field, Sequence[Field]], bool] = _number,
+    prefer: Callable[[Field, Sequence[Field]], bool] | None = None,
 ) -> dict[str, Any]:
-    """Damage a number field matching ``choose`` (any number field when none does)."""
-    try:
-        return targeted(draw, choose, lambda d, f: _set(tokens(d, f)))
-    except ValueError:
-        return targeted(draw, _number, lambda d, f: _set(tokens(d, f)))
+    """Damage a number field matching ``choose`` (one matching ``prefer``, if any does)."""
+    return targeted(draw, choose, lambda d, f: _set(tokens(d, f)), prefer=prefer)
 
 
 def _nan(draw: Draw, field: Field) -> str:
@@ -153,7 +151,7 @@ def _boolean(draw: Draw, field: Field) -> str:
 
 def _negative(draw: Draw, field: Field) -> str:
     integer = "integer" in field.types
-    low, high = _range(field)
+    high = _range(field)[1]
     magnitude = draw.random.choice((1.0, max(high, 1.0), 1e-3 if not integer else 1.0))
     return _text(-magnitude, integer=integer)
 
@@ -166,6 +164,11 @@ def _non_finite_rows(draw: Draw) -> dict[str, Any]:
     return {"rows": rows}
 
 
+def _includes_zero(field: Field) -> bool:
+    low, high = _range(field)
+    return low <= 0 <= high
+
+
 def families() -> list[Family]:
     reject, accept = Expect.REJECT, Expect.ACCEPT
 
@@ -173,88 +176,113 @@ def families() -> list[Family]:
         name: str,
         description: str,
         expect: Expect,
-        generate: Callable[[Draw], dict[str, Any]],
+        tokens: Callable[[Draw, Field], str],
         why: str,
+        choose: Callable[[Field, Sequence[Field]], bool] = _number,
+        need: str = "number field",
+        prefer: Callable[[Field, Sequence[Field]], bool] | None = None,
     ) -> Family:
-        return Family(f"numbers.{name}", description, expect, Kind.RAW, BOTH, generate, why)
+        return Family(
+            f"numbers.{name}",
+            description,
+            expect,
+            Kind.RAW,
+            BOTH,
+            lambda d: _numbers(d, tokens, choose, prefer),
+            why,
+            fits=fitting(choose, need),
+        )
 
     return [
         family(
             "nan",
             "a number field set to the bare token NaN (not JSON, but Python and JS emit it)",
             reject,
-            lambda d: _numbers(d, _nan),
+            _nan,
             "NaN passes every < and > comparison, so range checks let it through to the model",
         ),
         family(
             "infinity",
             "a number field set to Infinity or -Infinity (not JSON)",
             reject,
-            lambda d: _numbers(d, _infinity),
+            _infinity,
             "lenient parsers accept it; arithmetic and int() on it then raise",
         ),
         family(
             "overflow",
             "a number field set to 1e400 and friends: valid JSON syntax, too big for a double",
             reject,
-            lambda d: _numbers(d, _overflow),
+            _overflow,
             "parses to infinity silently in most languages",
         ),
         family(
             "negative_zero",
             "a number field set to -0, -0.0 or -0e0 where zero is allowed",
             accept,
-            lambda d: _numbers(d, _negative_zero, _with(lambda f: _range(f)[0] <= 0 <= _range(f)[1])),
+            _negative_zero,
             "-0 is equal to 0 but prints, hashes and divides differently",
+            _with(_includes_zero),
+            "number field whose range includes 0",
         ),
         family(
             "huge_integer",
-            "an integer field set to 2**63, 2**64+1, 10**30 or a 4,300+ digit number",
+            "a number field (integers first) set to 2**63, 2**64+1, 10**30 or 4,300+ digits",
             reject,
-            lambda d: _numbers(d, _huge_integer, _only("integer")),
+            _huge_integer,
             "int64 overflow; Python refuses over 4,300 digits with ValueError",
+            _with(lambda f: _range(f)[1] < 2**63),
+            "number field bounded below 2**63",
+            prefer=_only("integer"),
         ),
         family(
             "float_edges",
             "a number field set to a subnormal, 0.30000000000000004 or a 40-digit decimal in range",
             accept,
-            lambda d: _numbers(d, _float_edge, _only("number")),
+            _float_edge,
             "valid values that round-trip badly; a healthy server answers normally",
+            _only("number"),
+            "non-integer number field",
         ),
         family(
             "at_bounds",
             "a number field set exactly to its declared minimum or maximum",
             accept,
-            lambda d: _numbers(d, _at_bound, _with(_declared)),
+            _at_bound,
             "off-by-one: the bounds themselves are valid and must be accepted",
+            _with(_declared),
+            "number field with declared bounds",
         ),
         family(
             "out_of_range",
             "a number field just outside its declared bounds (tabular: far outside the ranges)",
             reject,
-            lambda d: _numbers(d, _out_of_range, _with(_declared)),
+            _out_of_range,
             "off-by-one the other way; unchecked values reach the model",
+            _with(_declared),
+            "number field with declared bounds",
         ),
         family(
             "numeric_string",
             'a number field sent as a string: "0.5", " 48 ", "1e2", "0x10", "1_000"',
             reject,
-            lambda d: _numbers(d, _numeric_string),
+            _numeric_string,
             "lax coercion accepts some spellings and not others: behaviour depends on luck",
         ),
         family(
             "boolean_for_number",
             "a number field set to true or false",
             reject,
-            lambda d: _numbers(d, _boolean),
+            _boolean,
             "in Python True is an int: isinstance checks pass and True means 1",
         ),
         family(
             "negative",
             "a field that only makes sense positive (max_tokens, n, a length) set negative",
             reject,
-            lambda d: _numbers(d, _negative, _with(lambda f: _range(f)[0] >= 0)),
+            _negative,
             "negative counts turn into huge unsigned values or empty slices",
+            _with(lambda f: _range(f)[0] >= 0),
+            "number field with a minimum of 0 or more",
         ),
         Family(
             "numbers.non_finite",

@@ -35,7 +35,11 @@ def _neighbours() -> dict[str, str]:
             keys = [line[i] for i in (column - 1, column + 1) if 0 <= i < len(line)]
             for other in (row_index - 1, row_index + 1):
                 if 0 <= other < len(_QWERTY):
-                    keys += [_QWERTY[other][i] for i in (column - 1, column) if 0 <= i < len(_QWERTY[other])]
+                    keys += [
+                        _QWERTY[other][i]
+                        for i in (column - 1, column)
+                        if 0 <= i < len(_QWERTY[other])
+                    ]
             near[key] = "".join(keys)
     return near
 
@@ -53,7 +57,8 @@ class Seed:
         prompt = ask(rng, self.locale)
         self.signer = rng.choice(words.first_names)
         self.names = [self.signer] + ([prompt.slots["name"]] if "{name}" in prompt.template else [])
-        self.text = f"{prompt.text} {_THANKS[self.locale]} {self.signer}"
+        reference = f"{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}{rng.randint(1000, 99999)}"
+        self.text = f"{prompt.text} {_THANKS[self.locale]} {self.signer} ({reference})"
         self.rows = [row(draw, rng) for _ in range(rng.randint(1, 4))] if draw.features else []
 
 
@@ -113,10 +118,12 @@ def _punctuation(rng: random.Random, seed: Seed) -> str:
 
 
 def _homoglyphs(rng: random.Random, seed: Seed) -> str:
+    # Latin to Cyrillic/Greek look-alikes; Cyrillic text gets Latin ones instead.
+    swaps = {**{v: k for k, v in HOMOGLYPHS.items()}, **HOMOGLYPHS}
     chars = list(seed.text)
-    places = [i for i, c in enumerate(chars) if c in HOMOGLYPHS]
+    places = [i for i, c in enumerate(chars) if c in swaps]
     for i in rng.sample(places, k=min(len(places), rng.randint(1, 3))):
-        chars[i] = HOMOGLYPHS[chars[i]]
+        chars[i] = swaps[chars[i]]
     return "".join(chars)
 
 

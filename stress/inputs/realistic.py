@@ -26,6 +26,11 @@ def user(content: str) -> dict[str, str]:
     return {"role": "user", "content": content}
 
 
+def within_limit(draw: Draw, text: str) -> str:
+    """``text`` cut to the declared limits.max_prompt_chars: valid inputs stay valid."""
+    return text[: draw.context.limits.max_prompt_chars]
+
+
 def prompt_payload(draw: Draw, *, locale: str | None = None) -> tuple[dict[str, Any], Prompt]:
     """A one-message realistic request, with the Prompt it came from."""
     chosen = locale or pick_locale(draw.random)
@@ -130,9 +135,11 @@ def _support_ticket(draw: Draw) -> dict[str, Any]:
 def _long_document(draw: Draw) -> dict[str, Any]:
     rng = draw.random
     locale = pick_locale(rng)
-    # Documents people paste: log-normal, median ~3,000 characters, capped at 20,000.
-    size = min(20_000, max(500, int(rng.lognormvariate(8.0, 0.6))))
     request = rng.choice(("Summarise this document:", "What are the key points here?"))
+    # Documents people paste: log-normal, median ~3,000 characters, at most 20,000 and
+    # never over the declared limit (that is size.over_limit's job).
+    room = draw.context.limits.max_prompt_chars - len(request) - 2
+    size = min(20_000, room, max(500, int(rng.lognormvariate(8.0, 0.6))))
     return {"messages": [user(f"{request}\n\n{long_text(rng, locale, size)}")], "locale": locale}
 
 

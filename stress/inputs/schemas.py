@@ -1,4 +1,4 @@
-"""Request-body JSON Schemas: the protocols' own, the fields a schema has, and valid bodies from one.
+"""Request-body JSON Schemas: the protocols' own, the fields a schema has, valid bodies from one.
 
 The structure and numbers families break a valid body one field at a time. Which fields
 exist, which are required, which are numbers and what their bounds are comes from a JSON
@@ -15,11 +15,12 @@ inputs that are not valid after all.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stress.inputs.family import Limits
+from stress.inputs.family import Context, Limits
 from stress.inputs.vocab import vocabulary
 
 # A path element standing for "any item of this array": a family replaces it with an index,
@@ -69,7 +70,7 @@ def chat_schema(limits: Limits) -> dict[str, Any]:
                     "additionalProperties": False,
                     "properties": {
                         "role": {"type": "string", "enum": ["system", "user", "assistant"]},
-                        "content": {"type": "string"},
+                        "content": {"type": "string", "maxLength": limits.max_prompt_chars},
                     },
                 },
             },
@@ -136,6 +137,13 @@ def protocol_schema(
     return chat_schema(limits)
 
 
+def schema_for(context: Context) -> dict[str, Any]:
+    """The request schema families work from: the scenario's, else the protocol's."""
+    if context.schema is not None:
+        return dict(context.schema)
+    return protocol_schema(context.protocol, context.features, context.limits)
+
+
 @dataclass(frozen=True)
 class Field:
     """One field of a request body: where it is, its schema, and whether it must be there."""
@@ -200,14 +208,14 @@ def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str,
         seen += 1
     if "allOf" in schema:
         merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-        for part in schema["allOf"]:
-            part = _resolve(part, root)
-            merged["properties"] = {**merged.get("properties", {}), **part.get("properties", {})}
-            merged["required"] = [*merged.get("required", []), *part.get("required", [])]
-            merged.update({k: v for k, v in part.items() if k not in ("properties", "required")})
+        for branch in schema["allOf"]:
+            piece = _resolve(branch, root)
+            merged["properties"] = {**merged.get("properties", {}), **piece.get("properties", {})}
+            merged["required"] = [*merged.get("required", []), *piece.get("required", [])]
+            merged.update({k: v for k, v in piece.items() if k not in ("properties", "required")})
         schema = merged
     for key in ("anyOf", "oneOf"):
-        if key in schema and schema[key]:  # fields are read from the first alternative
+        if schema.get(key):  # fields are read from the first alternative
             first = _resolve(schema[key][0], root)
             schema = {**{k: v for k, v in schema.items() if k != key}, **first}
     return schema
@@ -358,22 +366,17 @@ def _number(schema: Mapping[str, Any], rng: random.Random, *, integer: bool) -> 
     return min(high, max(low, round(rng.uniform(low, high), 3)))
 
 
-_FORMATS = {
-    "date": lambda rng: f"{rng.randint(1990, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+_FORMATS: dict[str, Callable[[random.Random], str]] = {
+    "date": lambda rng: (
+        f"{rng.randint(1990, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    ),
     "date-time": lambda rng: (
         f"{rng.randint(1990, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
         f"T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z"
     ),
     "email": lambda rng: rng.choice(vocabulary("en_US").emails),
     "uri": lambda rng: f"https://example.com/{rng.choice(vocabulary('en_US').words).lower()}",
-    "uuid": lambda rng: "%08x-%04x-4%03x-8%03x-%012x"
-    % (
-        rng.getrandbits(32),
-        rng.getrandbits(16),
-        rng.getrandbits(12),
-        rng.getrandbits(12),
-        rng.getrandbits(48),
-    ),
+    "uuid": lambda rng: str(uuid.UUID(int=rng.getrandbits(128), version=4)),
 }
 
 
@@ -396,7 +399,8 @@ def problems(schema: dict[str, Any]) -> list[str]:
     from jsonschema import exceptions, validators
 
     try:
-        validators.validator_for(schema).check_schema(schema)
+        validator: Any = validators.validator_for(schema)
+        validator.check_schema(schema)
     except exceptions.SchemaError as exc:
         where = "/".join(str(part) for part in exc.absolute_path) or "(root)"
         return [f"not a valid JSON Schema at {where}: {exc.message}"]
@@ -405,6 +409,7 @@ def problems(schema: dict[str, Any]) -> list[str]:
         found.append("the request body must be an object: add 'type: object' and properties")
     found.extend(
         f"keyword {place.rsplit('/', 1)[-1]!r} at {place} cannot be generated from; remove it "
-        f"or describe the body with a custom family" for place in unsupported(schema)
+        f"or describe the body with a custom family"
+        for place in unsupported(schema)
     )
     return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from stress.inputs.family import ALL_PROTOCOLS, CHAT, TABULAR, Draw, Expect, Family, Kind
-from stress.inputs.realistic import prompt_payload, row, rows, user, valid
+from stress.inputs.realistic import prompt_payload, row, rows, user, valid, within_limit
 from stress.inputs.vocab import long_text, vocabulary
 
 WHITESPACE = (" ", "\t", "\n", "\r\n", "\u3000", "\u00a0")
@@ -31,8 +31,9 @@ def _empty_prompt(draw: Draw) -> dict[str, Any]:
 
 
 def _whitespace_only(draw: Draw) -> dict[str, Any]:
-    size = draw.random.randint(1, 5_000)
-    return {"messages": [user("".join(draw.random.choices(WHITESPACE, k=size)))]}
+    size = draw.random.randint(1, min(5_000, draw.context.limits.max_prompt_chars))
+    text = "".join(draw.random.choices(WHITESPACE, k=size))
+    return {"messages": [user(within_limit(draw, text))]}
 
 
 def _single_char(draw: Draw) -> dict[str, Any]:
@@ -101,7 +102,11 @@ def _long_conversation(draw: Draw) -> dict[str, Any]:
 
 
 def _deep_nesting(draw: Draw) -> dict[str, Any]:
-    return {"mangle": "deep_nesting", "mangle_seed": draw.random.randrange(1 << 30), "base": valid(draw)}
+    return {
+        "mangle": "deep_nesting",
+        "mangle_seed": draw.random.randrange(1 << 30),
+        "base": valid(draw),
+    }
 
 
 def _long_array(draw: Draw) -> dict[str, Any]:

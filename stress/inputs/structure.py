@@ -17,7 +17,7 @@ from typing import Any
 
 from stress.inputs import schemas
 from stress.inputs.damage import apply, encode
-from stress.inputs.family import ALL_PROTOCOLS, Draw, Expect, Family, Kind
+from stress.inputs.family import ALL_PROTOCOLS, Context, Draw, Expect, Family, Kind
 from stress.inputs.realistic import valid
 from stress.inputs.schemas import ANY, Field
 
@@ -33,15 +33,11 @@ SAMPLES: dict[str, tuple[Any, ...]] = {
 EXTRA_KEYS = ("x_unknown_field", "__proto__", "constructor", "debug", "admin", "$where")
 
 
+Choose = Callable[[Field, Sequence[Field]], bool]
+
+
 def schema_of(draw: Draw) -> dict[str, Any]:
-    context = draw.context
-
-    def make() -> dict[str, Any]:
-        if context.schema is not None:
-            return dict(context.schema)
-        return schemas.protocol_schema(context.protocol, context.features, context.limits)
-
-    return dict(draw.cache.memo("schema", make))
+    return dict(draw.cache.memo("schema", lambda: schemas.schema_for(draw.context)))
 
 
 def fields_of(draw: Draw) -> list[Field]:
@@ -59,17 +55,33 @@ def concrete(draw: Draw, path: Sequence[str | int]) -> list[str | int]:
     return [draw.random.randrange(1 << 16) if part == ANY else part for part in path]
 
 
+def fitting(choose: Choose, need: str) -> Callable[[Context], str | None]:
+    """A Family.fits: None when the context's request schema has a field ``choose`` accepts."""
+
+    def fits(context: Context) -> str | None:
+        everything = schemas.fields(schemas.schema_for(context))
+        if any(choose(field, everything) for field in everything):
+            return None
+        return f"the request schema has no {need}"
+
+    return fits
+
+
 def targeted(
     draw: Draw,
-    choose: Callable[[Field, Sequence[Field]], bool],
+    choose: Choose,
     damage: Callable[[Draw, Field], dict[str, Any]],
+    *,
+    prefer: Choose | None = None,
 ) -> dict[str, Any]:
-    """A raw payload damaging one field that ``choose`` accepts (``damage`` gives op and value).
+    """A raw payload damaging one field that ``choose`` (first ``prefer``, if any matches)
+    accepts; ``damage`` gives the op and value.
 
     Raises ValueError when the schema has no such field: the family does not fit this target.
     """
     everything = fields_of(draw)
-    candidates = [field for field in everything if choose(field, everything)]
+    candidates = [field for field in everything if prefer and prefer(field, everything)]
+    candidates = candidates or [field for field in everything if choose(field, everything)]
     if not candidates:
         raise ValueError(f"{draw.family}: the request schema has no field this family can damage")
     field = draw.random.choice(candidates)
@@ -88,14 +100,15 @@ def whole_body(draw: Draw, text: str) -> dict[str, Any]:
 
 def other_type_value(rng: random.Random, field: Field) -> Any:
     own = field.types
-    if "integer" in own:
-        own = own | {"number"}
+    if own & {"integer", "number"}:  # 1 is a valid number, 1.5 a number of the wrong kind
+        own = own | {"integer", "number"}
     options = [value for kind, values in SAMPLES.items() if kind not in own for value in values]
     return rng.choice(options)
 
 
 def _required(field: Field, everything: Sequence[Field]) -> bool:
-    return field.required
+    # One item of an array is not a field: dropping it may leave a valid, shorter array.
+    return field.required and field.path[-1] != ANY
 
 
 def _settable(field: Field, everything: Sequence[Field]) -> bool:
@@ -110,6 +123,21 @@ def _object(field: Field, everything: Sequence[Field]) -> bool:
     return field.required and "object" in field.types
 
 
+def _closed(field: Field, everything: Sequence[Field]) -> bool:
+    """A required object that allows no other keys (so an extra key makes it invalid)."""
+    return _object(field, everything) and field.schema.get("additionalProperties") is False
+
+
+def _extra_fits(context: Context) -> str | None:
+    schema = schemas.schema_for(context)
+    everything = schemas.fields(schema)
+    if schema.get("additionalProperties") is False or any(
+        _closed(f, everything) for f in everything
+    ):
+        return None
+    return "object with additionalProperties: false (extra keys are allowed everywhere)"
+
+
 def _keyed(field: Field, everything: Sequence[Field]) -> bool:
     return field.required and isinstance(field.path[-1], str) and field.path[-1] != ANY
 
@@ -120,7 +148,11 @@ def _enum(field: Field, everything: Sequence[Field]) -> bool:
 
 def _extra(draw: Draw) -> dict[str, Any]:
     rng = draw.random
-    targets = [(), *(f.path for f in fields_of(draw) if _object(f, fields_of(draw)))]
+    closed_root = schema_of(draw).get("additionalProperties") is False
+    everything = fields_of(draw)
+    targets = [() for _ in range(closed_root)] + [
+        f.path for f in everything if _closed(f, everything)
+    ]
     where = concrete(draw, rng.choice(targets))
     key = rng.choice(EXTRA_KEYS)
     value = rng.choice(("surprise", 1, True, {"nested": [1, 2]}, None))
@@ -145,36 +177,60 @@ def _non_object(draw: Draw) -> dict[str, Any]:
 def families() -> list[Family]:
     reject = Expect.REJECT
 
-    def family(name: str, description: str, generate: Any, why: str) -> Family:
+    def family(name: str, description: str, generate: Any, why: str, **extra: Any) -> Family:
         return Family(
-            f"structure.{name}", description, reject, Kind.RAW, ALL_PROTOCOLS, generate, why
+            f"structure.{name}",
+            description,
+            reject,
+            Kind.RAW,
+            ALL_PROTOCOLS,
+            generate,
+            why,
+            **extra,
+        )
+
+    def field_family(
+        name: str, description: str, choose: Choose, need: str, damage: Any, why: str
+    ) -> Family:
+        return family(
+            name,
+            description,
+            lambda d: targeted(d, choose, damage),
+            why,
+            fits=fitting(choose, need),
         )
 
     return [
-        family(
+        field_family(
             "missing_field",
             "a valid body with one required field removed (any depth, from the schema)",
-            lambda d: targeted(d, _required, lambda d, f: {"op": "delete"}),
+            _required,
+            "required field",
+            lambda d, f: {"op": "delete"},
             "servers that index a missing key answer 500 (KeyError) instead of 400",
         ),
-        family(
+        field_family(
             "null_field",
             "a valid body with one required field set to null",
-            lambda d: targeted(d, _required, lambda d, f: {"op": "set", "value": None}),
+            _required,
+            "required field",
+            lambda d, f: {"op": "set", "value": None},
             "null passes 'key present' checks and then fails where the value is used",
         ),
-        family(
+        field_family(
             "wrong_type",
             "a valid body with one field given a value of another JSON type",
-            lambda d: targeted(
-                d, _settable, lambda d, f: {"op": "set", "value": other_type_value(d.random, f)}
-            ),
+            _settable,
+            "field",
+            lambda d, f: {"op": "set", "value": other_type_value(d.random, f)},
             "type confusion: a string where a number is read, an object where a list is",
         ),
-        family(
+        field_family(
             "array_object_swap",
             "a required array sent as an object ({'0': ...}) or an object as an array",
-            lambda d: targeted(d, _container, lambda d, f: {"op": "swap"}),
+            _container,
+            "required array or object",
+            lambda d, f: {"op": "swap"},
             "iterating an object or indexing a list by name fails deep in handlers",
         ),
         family(
@@ -182,25 +238,22 @@ def families() -> list[Family]:
             "a valid body with an unknown key added (top level or nested, incl. __proto__)",
             _extra,
             "strict APIs refuse unknown keys; lenient ones must ignore, never crash on them",
+            fits=_extra_fits,
         ),
-        family(
+        field_family(
             "duplicate_key",
             "a required key written twice, the second time with a wrong-typed value",
-            lambda d: targeted(
-                d,
-                _keyed,
-                lambda d, f: {"op": "duplicate", "value": other_type_value(d.random, f)},
-            ),
+            _keyed,
+            "required object key",
+            lambda d, f: {"op": "duplicate", "value": other_type_value(d.random, f)},
             "parsers disagree on which copy wins: a proxy and a server may see different requests",
         ),
-        family(
+        field_family(
             "invalid_enum",
             "a field with a fixed set of values (e.g. role) given one outside the set",
-            lambda d: targeted(
-                d,
-                _enum,
-                lambda d, f: {"op": "set", "value": d.random.choice(("wizard", "ROOT", "", "0"))},
-            ),
+            _enum,
+            "field with an enum",
+            lambda d, f: {"op": "set", "value": d.random.choice(("wizard", "ROOT", "", "0"))},
             "unknown enum values fall through switch statements into undefined behaviour",
         ),
         family(

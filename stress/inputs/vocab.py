@@ -47,7 +47,7 @@ class Vocabulary:
         return f"{last}{first}" if self.locale in ("ja_JP", "zh_CN") else f"{first} {last}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def vocabulary(locale: str) -> Vocabulary:
     """The pools of ``locale``, built on first use (a few milliseconds) and kept."""
     fake = Faker(locale)

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from stress.inputs.corpus import Input
 from stress.inputs import damage
+from stress.inputs.corpus import Input
 from stress.record import EXCERPT_CHARS
 
 JSON = "application/json"
