@@ -168,7 +168,8 @@ class Inputs(_Model):
     features: dict[str, Feature] = Field(default_factory=dict)
     # Names or globs taken out of what `families` selects.
     exclude: list[str] = Field(default_factory=list)
-    # Exact number of inputs for these families, on top of the weighted `count`.
+    # Exact number of inputs for these families, taken out of `count`; the rest of `count`
+    # is split over `families` by weight.
     counts: dict[str, PositiveInt] = Field(default_factory=dict)
     custom: dict[str, CustomFamily] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)

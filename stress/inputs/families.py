@@ -74,6 +74,7 @@ def catalog(custom_families: Mapping[str, Mapping[str, Any]] | None = None) -> d
     """
     modules = (realistic, characters, sizes, numeric, structure, wire, injection, perturbation)
     families = [family for module in modules for family in module.families()]
+    families.sort(key=lambda family: GROUPS.index(family.group))  # stable: module order within
     found = {family.name: family for family in families}
     for name, spec in (custom_families or {}).items():
         found[name] = custom.family(name, spec)

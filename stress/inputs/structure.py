@@ -174,6 +174,39 @@ def _non_object(draw: Draw) -> dict[str, Any]:
     return {"body": text, "base": base}
 
 
+# Fields the protocol adapters set themselves (from the target), left alone by schema_body.
+ADAPTER_FIELDS = frozenset({"model", "max_tokens", "stream", "stream_options"})
+
+
+def _schema_body(draw: Draw) -> dict[str, Any]:
+    """A valid body from the scenario's schema, or the adapter's body with the protocol's
+    optional fields (temperature, top_p, stop, ...) set to valid values from its schema."""
+    schema = schema_of(draw)
+    if draw.context.schema is not None:
+        document = schemas.generate(schema, draw.random)
+        return {"body": encode(document).decode("utf-8"), "base": valid(draw)}
+    needed = set(schema.get("required", []))
+    optional = {
+        name: schemas.generate(child, draw.random, root=schema)
+        for name, child in (schema.get("properties") or {}).items()
+        if name not in needed and name not in ADAPTER_FIELDS and draw.random.random() < 0.5
+    }
+    return {"op": "merge", "path": [], "value": optional, "base": valid(draw)}
+
+
+def schema_body() -> Family:
+    return Family(
+        "realistic.schema_body",
+        "a valid body generated from the request JSON Schema (inputs.body_schema or the "
+        "protocol's optional fields)",
+        Expect.ACCEPT,
+        Kind.RAW,
+        ALL_PROTOCOLS,
+        _schema_body,
+        "every field the schema allows, at valid values: what documented clients may send",
+    )
+
+
 def families() -> list[Family]:
     reject = Expect.REJECT
 
@@ -201,6 +234,7 @@ def families() -> list[Family]:
         )
 
     return [
+        schema_body(),
         field_family(
             "missing_field",
             "a valid body with one required field removed (any depth, from the schema)",

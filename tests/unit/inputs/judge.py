@@ -34,9 +34,7 @@ def strict_json(body: bytes) -> Any:
     """The body parsed as RFC 8259 JSON in UTF-8; raises Invalid otherwise."""
     try:
         text = body.decode("utf-8")
-        return json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants
-        )
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise Invalid(str(exc)) from None
     except ValueError as exc:  # integers over Python's digit limit

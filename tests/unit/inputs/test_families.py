@@ -96,7 +96,11 @@ def test_every_family_encodes_and_keeps_its_expectation(seed: int, index: int) -
 def test_canaries_are_unique_per_probe() -> None:
     injection = {n: f for n, f in CATALOG.items() if f.group == "injection"}
     items = corpus.build(
-        injection, dict.fromkeys(injection, 1.0), seed=3, count=200, protocol="openai-chat",
+        injection,
+        dict.fromkeys(injection, 1.0),
+        seed=3,
+        count=200,
+        protocol="openai-chat",
         features={},
     )
     canaries = [item.payload["canary"] for item in items if "root:x" not in item.payload["canary"]]
@@ -105,16 +109,24 @@ def test_canaries_are_unique_per_probe() -> None:
     for item in items:
         assert item.expect == "resist"
         if item.kind == "prompt" and item.payload.get("technique") not in (
-            "base64", "rot13", "tags"
+            "base64",
+            "rot13",
+            "tags",
         ):
             text = json.dumps(item.payload["messages"], ensure_ascii=False)
             assert item.payload["canary"] in text, item.id
 
 
 def test_perturbations_share_a_seed_and_change_it() -> None:
-    names = [n for n, f in CATALOG.items() if f.group == "perturbation" and "openai-chat" in f.protocols]
+    names = [
+        n for n, f in CATALOG.items() if f.group == "perturbation" and "openai-chat" in f.protocols
+    ]
     items = corpus.build(
-        CATALOG, dict.fromkeys(names, 1.0), seed=8, count=len(names) * 5, protocol="openai-chat",
+        CATALOG,
+        dict.fromkeys(names, 1.0),
+        seed=8,
+        count=len(names) * 5,
+        protocol="openai-chat",
         features={},
     )
     by_group: dict[str, dict[str, str]] = {}
