@@ -116,15 +116,16 @@ def report(run_dir: Path) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@click.option("--markdown", is_flag=True, help="Print the tables of docs/catalog.md.")
 @click.option("--family", "pattern", default="*", help="Only families matching this glob.")
-def families(as_json: bool, pattern: str) -> None:
+def families(as_json: bool, markdown: bool, pattern: str) -> None:
     """List the input families: group, expectation, protocols, description, an example."""
     import fnmatch
     import json
 
     from rich.table import Table
 
-    from stress.inputs.examples import excerpt, sample
+    from stress.inputs.examples import catalog_markdown, excerpt, sample
     from stress.inputs.families import catalog
 
     chosen = [f for name, f in catalog().items() if fnmatch.fnmatchcase(name, pattern)]
@@ -132,6 +133,9 @@ def families(as_json: bool, pattern: str) -> None:
         from stress.errors import UsageError
 
         raise UsageError(f"--family: {pattern!r} matches no input family; try 'unicode.*'")
+    if markdown:
+        click.echo(catalog_markdown(chosen), nl=False)
+        return
     if as_json:
         for family in chosen:
             line = {
@@ -168,13 +172,25 @@ def families(as_json: bool, pattern: str) -> None:
 @click.option("--family", "pattern", help="Only families matching this glob (any that fit).")
 @click.option("--seed", type=int, help="Seed of the corpus (default: the scenario's).")
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes that generate the corpus.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write corpus.jsonl here instead of printing a preview.",
 )
 def generate(
-    scenario: Path, count: int | None, pattern: str | None, seed: int | None, output: Path | None
+    scenario: Path,
+    count: int | None,
+    pattern: str | None,
+    seed: int | None,
+    workers: int,
+    output: Path | None,
 ) -> None:
     """Preview or export the input corpus of SCENARIO, without sending anything."""
     import time
@@ -189,7 +205,7 @@ def generate(
     if pattern is not None:
         loaded = select_families(loaded, pattern, count=count)
     began = time.perf_counter()
-    inputs = build_corpus(loaded)
+    inputs = build_corpus(loaded, workers=workers)
     seconds = time.perf_counter() - began
     if output is not None:
         corpus_io.write(output, inputs)

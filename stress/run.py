@@ -68,7 +68,7 @@ def known_names() -> KnownNames:
     )
 
 
-def build_corpus(scenario: Scenario, *, workers: int | None = None) -> list[corpus_io.Input]:
+def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Input]:
     """The scenario's corpus: its families, globs, excludes, counts, limits and schema."""
     inputs = scenario.inputs
     families = catalog({name: spec.model_dump() for name, spec in inputs.custom.items()})

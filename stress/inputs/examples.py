@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 import unicodedata
 from typing import Any
 
@@ -52,6 +53,9 @@ def excerpt(item: Input, *, max_size: int = 60) -> str:
         )
     if "body_b64" in payload:
         return "body: (binary)"
+    if payload.get("op") == "merge":
+        added = json.dumps(payload.get("value"), ensure_ascii=False)
+        return visible(f"valid body + {added}", max_size=max_size)
     if "op" in payload:
         return visible(f"{payload['op']} {payload.get('path')}", max_size=max_size)
     if "rows" in payload:
@@ -78,3 +82,31 @@ def sample(family: Family, *, seed: int = 0, index: int = 0) -> Input:
     features = SAMPLE_FEATURES if protocol in TABULAR else {}
     context = Context(protocol=protocol, seed=seed, features=features)
     return generate(family, context, index, cache=Cache())
+
+
+def catalog_markdown(families: Iterable[Family]) -> str:
+    """The generated part of docs/catalog.md: one table per group."""
+    by_group: dict[str, list[Family]] = {}
+    for family in families:
+        by_group.setdefault(family.group, []).append(family)
+    lines: list[str] = []
+    for group, members in by_group.items():
+        lines += [
+            f"### {group} ({len(members)})",
+            "",
+            "| family | expect | protocols | what it sends | why it matters | example |",
+            "|---|---|---|---|---|---|",
+        ]
+        for family in members:
+            example = excerpt(sample(family), max_size=48).replace("|", "\\|").replace("`", "'")
+            cells = (
+                f"`{family.name}`",
+                family.expect.value,
+                ", ".join(family.protocols),
+                family.description.replace("|", "\\|"),
+                family.why.replace("|", "\\|"),
+                f"`{example}`",
+            )
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

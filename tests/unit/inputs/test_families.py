@@ -57,8 +57,11 @@ def test_every_family_is_described(name: str) -> None:
     family = CATALOG[name]
     assert family.group in GROUPS
     assert isinstance(family.expect, Expect)
-    assert family.description and family.why and family.protocols
-    assert name == name.lower() and name.count(".") == 1
+    assert family.description
+    assert family.why
+    assert family.protocols
+    assert name == name.lower()
+    assert name.count(".") == 1
 
 
 # The catalog draws Hypothesis examples itself (unicode.arbitrary): a nested @given.

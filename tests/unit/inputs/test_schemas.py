@@ -74,10 +74,14 @@ def test_generated_documents_are_valid(seed: int) -> None:
 
 def test_fields_know_paths_and_required() -> None:
     found = {f.name: f.required for f in fields(chat_schema(Limits()))}
-    assert found["messages"] and found[f"messages[{ANY}]"] and found[f"messages[{ANY}].role"]
-    assert found["temperature"] is False and found["model"] is False
+    assert found["messages"]
+    assert found[f"messages[{ANY}]"]
+    assert found[f"messages[{ANY}].role"]
+    assert found["temperature"] is False
+    assert found["model"] is False
     order = {f.name: f.required for f in fields(ORDER)}
-    assert order[f"items[{ANY}].quantity"] is True and order[f"items[{ANY}].price"] is False
+    assert order[f"items[{ANY}].quantity"] is True
+    assert order[f"items[{ANY}].price"] is False
 
 
 @pytest.mark.parametrize(
@@ -93,7 +97,8 @@ def test_fields_know_paths_and_required() -> None:
 )
 def test_schema_problems_name_the_place(schema: dict, message: str) -> None:
     found = problems(schema)
-    assert found and message in found[0]
+    assert found
+    assert message in found[0]
 
 
 def test_body_schema_drives_valid_and_broken_bodies() -> None:
@@ -115,7 +120,8 @@ def test_body_schema_drives_valid_and_broken_bodies() -> None:
             else:
                 assert why is not None, (item.id, item.payload["body"][:200])
         checked[name] = index + 1
-    assert "realistic.schema_body" in checked and "structure.missing_field" in checked
+    assert "realistic.schema_body" in checked
+    assert "structure.missing_field" in checked
     assert "numbers.negative_zero" not in checked  # no number field here allows 0
     assert len(checked) >= 15
 
@@ -129,6 +135,7 @@ def test_schema_body_sets_optional_protocol_fields() -> None:
             family, Context(protocol="openai-chat", seed=2), index, cache=Cache()
         )
         body = json.loads(adapter_for(target).request(item).body)
-        assert body["max_tokens"] == 16 and body["model"] == "demo-ngram"
+        assert body["max_tokens"] == 16
+        assert body["model"] == "demo-ngram"
         seen |= set(body)
     assert {"temperature", "top_p", "stop", "seed"} <= seen
