@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from stress.inputs.corpus import Input, generate
