@@ -149,21 +149,31 @@ def families(as_json: bool, markdown: bool, pattern: str) -> None:
             }
             stdout.print(json.dumps(line, ensure_ascii=False), markup=False, highlight=False)
         return
-    table = Table(title=f"{len(chosen)} input families")
-    for column in ("family", "group", "expect"):
-        table.add_column(column, no_wrap=True)
-    for column in ("protocols", "description", "example"):
-        table.add_column(column, overflow="fold")
+    from stress.inputs.families import ALL_PROTOCOLS
+
+    # Piped output gets a wide page instead of an 80-column squeeze.
+    out = stdout if stdout.is_terminal else Console(width=180, highlight=False, soft_wrap=True)
+    groups: dict[str, list[Any]] = {}
     for family in chosen:
-        table.add_row(
-            family.name,
-            family.group,
-            family.expect.value,
-            ", ".join(family.protocols),
-            family.description,
-            excerpt(sample(family), max_size=40),
-        )
-    stdout.print(table, markup=False)
+        groups.setdefault(family.group, []).append(family)
+    for group, members in groups.items():
+        table = Table(title=f"{group} ({len(members)})", title_justify="left")
+        for column in ("family", "expect", "protocols"):
+            table.add_column(column, no_wrap=True)
+        for column in ("description", "example"):
+            table.add_column(column, overflow="fold", ratio=1)
+        for family in members:
+            protocols = set(family.protocols)
+            table.add_row(
+                family.name,
+                family.expect.value,
+                "all" if protocols == set(ALL_PROTOCOLS) else ", ".join(family.protocols),
+                family.description,
+                excerpt(sample(family), max_size=48),
+            )
+        out.print(table, markup=False)
+    plural = "s" * (len(groups) != 1)
+    out.print(f"{len(chosen)} input families in {len(groups)} group{plural}", markup=False)
 
 
 @cli.command()

@@ -61,12 +61,14 @@ def excerpt(item: Input, *, max_size: int = 60) -> str:
     if "rows" in payload:
         rows = payload["rows"]
         first = json.dumps(rows[0], allow_nan=True) if rows else "[]"
-        return visible(f"{len(rows)} row(s): {first}", max_size=max_size)
+        return visible(f"{len(rows):,} row{'s' * (len(rows) != 1)}: {first}", max_size=max_size)
     messages = payload.get("messages") or []
     if not messages:
         return "messages: []"
     content = str(messages[-1].get("content", ""))
     size = f"{len(content):,} chars: " if len(content) > max_size else ""
+    if len(messages) > 4:
+        size = f"{len(messages):,} messages, last: {size}"
     canary = payload.get("canary")
     if canary and len(content) > max_size:
         # Show the probe, not the benign text it hides behind.

@@ -114,8 +114,10 @@ def _long_array(draw: Draw) -> dict[str, Any]:
     size = rng.randint(10_000, 50_000)
     if draw.context.tabular:
         path: list[str | int] = ["dataframe_split", "data", rng.randrange(1 << 16)]
-        return {"op": "set", "path": path, "value": [1.5] * size, "base": valid(draw)}
-    return {"op": "set", "path": ["stop"], "value": ["x"] * size, "base": valid(draw)}
+        change = {"field": "dataframe_split.data[*]", "path": path, "value": [1.5] * size}
+    else:
+        change = {"field": "stop", "path": ["stop"], "value": ["x"] * size}
+    return {"op": "set", **change, "base": valid(draw)}
 
 
 def families() -> list[Family]:
