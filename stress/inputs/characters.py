@@ -180,7 +180,10 @@ def _null_bytes(draw: Draw, text: str) -> str:
     return text[:position] + "\x00" * rng.randint(1, 3) + text[position:]
 
 
-_ANY_TEXT = st.text(min_size=1, max_size=400)
+# Every plane, no surrogates (lone_surrogates sends those) and no NUL (null_bytes does).
+_ANY_TEXT = st.text(
+    st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=400
+)
 
 
 def _arbitrary(draw: Draw) -> dict[str, Any]:
@@ -304,7 +307,7 @@ def families() -> list[Family]:
         ),
         family(
             "arbitrary",
-            "any Unicode text Hypothesis can draw, all planes",
+            "any Unicode text Hypothesis can draw, all planes (no NUL or lone surrogates)",
             accept,
             _arbitrary,
             "what no one thought of: Hypothesis favours the edge cases of each category",
