@@ -65,7 +65,25 @@ def known_names() -> KnownNames:
         checks=list(CHECKS),
         custom_problem=custom_problem,
         schema_problems=schema_problems,
+        family_misfit=family_misfit,
     )
+
+
+def _context(scenario: Scenario) -> Context:
+    inputs = scenario.inputs
+    return Context(
+        protocol=scenario.target.protocol.value,
+        seed=inputs.seed,
+        features={name: (f.min, f.max) for name, f in inputs.features.items()},
+        limits=Limits(**inputs.limits.model_dump()),
+        schema=inputs.body_schema,
+    )
+
+
+def family_misfit(scenario: Scenario, name: str) -> str | None:
+    """Why built-in family ``name`` cannot generate for this scenario's target (None: it can)."""
+    family = catalog().get(name)
+    return None if family is None else family.misfit(_context(scenario))
 
 
 def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Input]:
@@ -74,9 +92,7 @@ def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Inpu
     families = catalog({name: spec.model_dump() for name, spec in inputs.custom.items()})
     protocol = scenario.target.protocol.value
     available = {name: list(family.protocols) for name, family in families.items()}
-    features = {name: (f.min, f.max) for name, f in inputs.features.items()}
-    limits = Limits(**inputs.limits.model_dump())
-    context = Context(protocol, inputs.seed, features, limits, inputs.body_schema)
+    context = _context(scenario)
     # A family a glob picked that cannot work here (no number field whose range includes 0,
     # say) is left out; one named exactly is reported by corpus.build.
     weights = {
@@ -90,8 +106,8 @@ def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Inpu
         seed=inputs.seed,
         count=inputs.count,
         protocol=protocol,
-        features=features,
-        limits=limits,
+        features=context.features,
+        limits=context.limits,
         schema=inputs.body_schema,
         counts=inputs.counts,
         workers=workers,
@@ -188,6 +204,10 @@ def run(
     (exit 3) when nothing answers before the load begins.
     """
     scenario = load_scenario(scenario_path, **overrides)
+    # Generated before anything is written: an input family that cannot generate is exit 2.
+    began = time.monotonic()
+    inputs = build_corpus(scenario)
+    corpus_seconds = time.monotonic() - began
     run_dir = new_run_dir(out, scenario.name)
     on_event({"event": "run_dir", "path": str(run_dir)})
     (run_dir / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
@@ -200,10 +220,8 @@ def run(
     }
     write_json(run_dir / "run.json", run_info)
 
-    began = time.monotonic()
-    inputs = build_corpus(scenario)
     corpus_io.write(run_dir / "corpus.jsonl", inputs)
-    on_event({"event": "corpus", "inputs": len(inputs), "seconds": time.monotonic() - began})
+    on_event({"event": "corpus", "inputs": len(inputs), "seconds": corpus_seconds})
 
     adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
     interrupted = False

@@ -511,6 +511,8 @@ class KnownNames(BaseModel):
     checks: list[str]
     custom_problem: Callable[[str], str | None] | None = None
     schema_problems: Callable[[dict[str, Any]], list[str]] | None = None
+    # Why a family named exactly cannot work for this scenario's target (None: it can).
+    family_misfit: Callable[[Scenario, str], str | None] | None = None
 
 
 def _available(scenario: Scenario, known: KnownNames) -> dict[str, list[str]]:
@@ -592,6 +594,19 @@ def _check_families(
                 ("inputs", "families"),
             )
         )
+    if not problems and known.family_misfit is not None:
+        named = [n for n in inputs.families if not is_glob(n)] + list(inputs.counts)
+        for name in named:
+            if name in available and protocol in available[name]:
+                reason = known.family_misfit(scenario, name)
+                key = "counts" if name in inputs.counts else "families"
+                if reason:
+                    problems.append(
+                        (
+                            f"inputs.{key}.{name}: does not fit this target: {reason}; remove it",
+                            ("inputs", key, name),
+                        )
+                    )
     if inputs.body_schema is not None and known.schema_problems is not None:
         for problem in known.schema_problems(inputs.body_schema):
             problems.append((f"inputs.body_schema: {problem}", ("inputs", "body_schema")))

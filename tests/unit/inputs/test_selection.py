@@ -99,6 +99,11 @@ INVALID = [
         "and properties (line 7)",
     ),
     (
+        inputs("  families: {numbers.negative_zero: 1}\n  body_schema: {type: object}\n"),
+        "x.yaml: inputs.families.numbers.negative_zero: does not fit this target: the request "
+        "schema has no number field whose range includes 0; remove it (line 6)",
+    ),
+    (
         inputs("  families: {size.*: 1}\n  limits: {max_rows: 0}\n"),
         "x.yaml: inputs.limits.max_rows: expected a positive integer, got 0 (line 7)",
     ),
