@@ -8,6 +8,7 @@ versions. Payload kinds, which the target adapters turn into request bytes:
     prompt    {"messages": [{"role", "content"}, ...]}       chat-style protocols
     rows      {"rows": [{column: value, ...}, ...]}           tabular protocols
     mutation  {"op", "pick", "wrong_value", "base"}           a valid body broken by the adapter
+              (kept for older corpora: built-in families now damage fields as raw payloads)
     raw       {"base", ...damage}                             the valid body, damaged as bytes
               (see stress.inputs.damage for the damage a raw payload can describe)
 
