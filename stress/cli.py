@@ -342,20 +342,125 @@ def _fraction(option: str, value: str, *, upper: float | None = 1.0) -> float:
 
 
 @cli.command()
-def families() -> None:
-    """List the input families with their expectation and protocols."""
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@click.option("--markdown", is_flag=True, help="Print the tables of docs/catalog.md.")
+@click.option("--family", "pattern", default="*", help="Only families matching this glob.")
+def families(as_json: bool, markdown: bool, pattern: str) -> None:
+    """List the input families: group, expectation, protocols, description, an example."""
+    import fnmatch
+    import json
+
     from rich.table import Table
 
+    from stress.inputs.examples import catalog_markdown, excerpt, sample
     from stress.inputs.families import catalog
 
-    table = Table()
-    for column in ("family", "expect", "protocols", "description"):
-        table.add_column(column)
-    for family in catalog().values():
-        table.add_row(
-            family.name, family.expect.value, ", ".join(family.protocols), family.description
+    chosen = [f for name, f in catalog().items() if fnmatch.fnmatchcase(name, pattern)]
+    if not chosen:
+        from stress.errors import UsageError
+
+        raise UsageError(f"--family: {pattern!r} matches no input family; try 'unicode.*'")
+    if markdown:
+        click.echo(catalog_markdown(chosen), nl=False)
+        return
+    if as_json:
+        for family in chosen:
+            line = {
+                "name": family.name,
+                "group": family.group,
+                "expect": family.expect.value,
+                "protocols": list(family.protocols),
+                "description": family.description,
+                "why": family.why,
+                "example": excerpt(sample(family), max_size=80),
+            }
+            stdout.print(json.dumps(line, ensure_ascii=False), markup=False, highlight=False)
+        return
+    from stress.inputs.families import ALL_PROTOCOLS
+
+    # Piped output gets a wide page instead of an 80-column squeeze.
+    out = stdout if stdout.is_terminal else Console(width=180, highlight=False, soft_wrap=True)
+    groups: dict[str, list[Any]] = {}
+    for family in chosen:
+        groups.setdefault(family.group, []).append(family)
+    for group, members in groups.items():
+        table = Table(title=f"{group} ({len(members)})", title_justify="left")
+        for column in ("family", "expect", "protocols"):
+            table.add_column(column, no_wrap=True)
+        for column in ("description", "example"):
+            table.add_column(column, overflow="fold", ratio=1)
+        for family in members:
+            protocols = set(family.protocols)
+            table.add_row(
+                family.name,
+                family.expect.value,
+                "all" if protocols == set(ALL_PROTOCOLS) else ", ".join(family.protocols),
+                family.description,
+                excerpt(sample(family), max_size=48),
+            )
+        out.print(table, markup=False)
+    plural = "s" * (len(groups) != 1)
+    out.print(f"{len(chosen)} input families in {len(groups)} group{plural}", markup=False)
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-n", "--count", type=int, help="Number of inputs (default: the scenario's count).")
+@click.option("--family", "pattern", help="Only families matching this glob (any that fit).")
+@click.option("--seed", type=int, help="Seed of the corpus (default: the scenario's).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes that generate the corpus.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write corpus.jsonl here instead of printing a preview.",
+)
+def generate(
+    scenario: Path,
+    count: int | None,
+    pattern: str | None,
+    seed: int | None,
+    workers: int,
+    output: Path | None,
+) -> None:
+    """Preview or export the input corpus of SCENARIO, without sending anything."""
+    import time
+
+    from rich.table import Table
+
+    from stress.inputs import corpus as corpus_io
+    from stress.inputs.examples import excerpt
+    from stress.run import build_corpus, load_scenario, select_families
+
+    loaded = load_scenario(scenario, seed=seed, count=count)
+    if pattern is not None:
+        loaded = select_families(loaded, pattern, count=count)
+    began = time.perf_counter()
+    inputs = build_corpus(loaded, workers=workers)
+    seconds = time.perf_counter() - began
+    if output is not None:
+        corpus_io.write(output, inputs)
+        families = len({item.family for item in inputs})
+        err.print(
+            f"wrote {len(inputs)} inputs of {families} families to {output} in {seconds:.2f}s"
         )
-    stdout.print(table)
+        return
+    table = Table(title=f"{len(inputs)} inputs, seed {loaded.inputs.seed}")
+    for column in ("id", "expect", "kind", "bytes", "example"):
+        table.add_column(column, overflow="fold")
+    from stress.targets import adapter_for
+
+    adapter = adapter_for(loaded.target, features=list(loaded.inputs.features))
+    for item in inputs:
+        size = len(adapter.request(item).body)
+        table.add_row(item.id, item.expect, item.kind, f"{size:,}", excerpt(item))
+    stdout.print(table, markup=False)
 
 
 @cli.command("demo-server")

@@ -26,7 +26,7 @@ from stress import __version__
 from stress.checks.request import CHECKS
 from stress.errors import StressError, TargetUnreachable
 from stress.inputs import corpus as corpus_io
-from stress.inputs.families import catalog
+from stress.inputs.families import Context, Limits, catalog
 from stress.scenario import KnownNames, Scenario, from_path, with_overrides
 from stress.targets import adapter_for
 
@@ -58,13 +58,94 @@ class RunResult:
 
 def known_names() -> KnownNames:
     """Families (with the protocols each applies to) and checks a scenario may name."""
+    from stress.inputs.custom import problem as custom_problem
+    from stress.inputs.schemas import problems as schema_problems
+
     families = {name: list(family.protocols) for name, family in catalog().items()}
-    return KnownNames(families=families, checks=list(CHECKS))
+    return KnownNames(
+        families=families,
+        checks=list(CHECKS),
+        custom_problem=custom_problem,
+        schema_problems=schema_problems,
+        family_misfit=family_misfit,
+    )
+
+
+def _context(scenario: Scenario) -> Context:
+    inputs = scenario.inputs
+    return Context(
+        protocol=scenario.target.protocol.value,
+        seed=inputs.seed,
+        features={name: (f.min, f.max) for name, f in inputs.features.items()},
+        limits=Limits(**inputs.limits.model_dump()),
+        schema=inputs.body_schema,
+    )
+
+
+def family_misfit(scenario: Scenario, name: str) -> str | None:
+    """Why built-in family ``name`` cannot generate for this scenario's target (None: it can)."""
+    family = catalog().get(name)
+    return None if family is None else family.misfit(_context(scenario))
+
+
+def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Input]:
+    """The scenario's corpus: its families, globs, excludes, counts, limits and schema."""
+    inputs = scenario.inputs
+    families = catalog({name: spec.model_dump() for name, spec in inputs.custom.items()})
+    protocol = scenario.target.protocol.value
+    available = {name: list(family.protocols) for name, family in families.items()}
+    context = _context(scenario)
+    # A family a glob picked that cannot work here (no number field whose range includes 0,
+    # say) is left out; one named exactly is reported by corpus.build.
+    weights = {
+        name: weight
+        for name, weight in inputs.weights(available, protocol).items()
+        if name in inputs.families or families[name].misfit(context) is None
+    }
+    return corpus_io.build(
+        families,
+        weights,
+        seed=inputs.seed,
+        count=inputs.count,
+        protocol=protocol,
+        features=context.features,
+        limits=context.limits,
+        schema=inputs.body_schema,
+        counts=inputs.counts,
+        workers=workers,
+    )
 
 
 def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     scenario = from_path(path, known=known_names())
     return with_overrides(scenario, **overrides)
+
+
+def select_families(scenario: Scenario, pattern: str, *, count: int | None = None) -> Scenario:
+    """A copy whose corpus is every family matching ``pattern`` that fits the target, equally
+    weighted (for previews: `stress generate --family`). Raises UsageError if none does."""
+    import fnmatch
+
+    from stress.errors import UsageError
+
+    protocol = scenario.target.protocol.value
+    families = catalog({name: spec.model_dump() for name, spec in scenario.inputs.custom.items()})
+    fitting = [name for name, f in families.items() if protocol in f.protocols]
+    matches = fnmatch.filter(fitting, pattern)
+    if not matches:
+        raise UsageError(
+            f"--family: {pattern!r} matches no input family for protocol {protocol!r}; "
+            f"`stress families` lists them"
+        )
+    inputs = scenario.inputs.model_copy(
+        update={
+            "families": dict.fromkeys(matches, 1.0),
+            "counts": {},
+            "exclude": [],
+            "count": count or len(matches),
+        }
+    )
+    return scenario.model_copy(update={"inputs": inputs})
 
 
 def new_run_dir(out: Path, name: str) -> Path:
@@ -129,6 +210,10 @@ def run(
         from stress.repro import regressions
 
         regressions.corpus_dir(scenario.regressions)  # a bad path fails before anything runs
+    # Generated before anything is written: an input family that cannot generate is exit 2.
+    began = time.monotonic()
+    inputs = build_corpus(scenario)
+    corpus_seconds = time.monotonic() - began
     run_dir = new_run_dir(out, scenario.name)
     on_event({"event": "run_dir", "path": str(run_dir)})
     (run_dir / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
@@ -141,17 +226,8 @@ def run(
     }
     write_json(run_dir / "run.json", run_info)
 
-    began = time.monotonic()
-    inputs = corpus_io.build(
-        catalog(),
-        scenario.inputs.families,
-        seed=scenario.inputs.seed,
-        count=scenario.inputs.count,
-        protocol=scenario.target.protocol.value,
-        features={name: (f.min, f.max) for name, f in scenario.inputs.features.items()},
-    )
     corpus_io.write(run_dir / "corpus.jsonl", inputs)
-    on_event({"event": "corpus", "inputs": len(inputs), "seconds": time.monotonic() - began})
+    on_event({"event": "corpus", "inputs": len(inputs), "seconds": corpus_seconds})
 
     adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
     interrupted = False

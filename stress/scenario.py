@@ -8,11 +8,12 @@ Unknown keys are errors (a typo must never silently pass), with "did you mean" w
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -126,14 +127,72 @@ class Feature(_Model):
         return self
 
 
+class Limits(_Model):
+    """The endpoint's declared limits, probed exactly by the size and numbers families."""
+
+    max_prompt_chars: PositiveInt = 32_000
+    max_rows: PositiveInt = 1_000
+    max_tokens: PositiveInt = 4_096
+
+
+class CustomFamily(_Model):
+    """A family defined by the scenario: ``module:function`` returning a Hypothesis strategy."""
+
+    function: str
+    expect: Literal["accept", "reject", "resist"] = "accept"
+    description: str = ""
+
+    @field_validator("function")
+    @classmethod
+    def _reference(cls, function: str) -> str:
+        if re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", function):
+            return function
+        raise ValueError(
+            f"expected 'module:function' (e.g. my_package.inputs:greetings), got {function!r}"
+        )
+
+
+def is_glob(name: str) -> bool:
+    return any(char in name for char in "*?[")
+
+
 class Inputs(_Model):
     """The corpus: how many inputs, from which families, from which seed."""
 
     seed: Annotated[int, Field(strict=True, ge=0)] = 0
     count: PositiveInt = 200
+    # Family name or glob (`unicode.*`) -> weight; an exact name beats a glob, a later glob
+    # beats an earlier one.
     families: dict[str, Annotated[float, Field(gt=0)]] = Field(min_length=1)
     # Tabular protocols: the feature columns the model takes, with realistic ranges.
     features: dict[str, Feature] = Field(default_factory=dict)
+    # Names or globs taken out of what `families` selects.
+    exclude: list[str] = Field(default_factory=list)
+    # Exact number of inputs for these families, taken out of `count`; the rest of `count`
+    # is split over `families` by weight.
+    counts: dict[str, PositiveInt] = Field(default_factory=dict)
+    custom: dict[str, CustomFamily] = Field(default_factory=dict)
+    limits: Limits = Field(default_factory=Limits)
+    # JSON Schema of the request body: valid bodies are generated from it and the structure
+    # and numbers families damage its fields (default: the protocol's own schema).
+    body_schema: dict[str, Any] | None = None
+
+    def weights(self, available: Mapping[str, Sequence[str]], protocol: str) -> dict[str, float]:
+        """Family -> weight after globs and excludes; ``available`` maps each family to the
+        protocols it applies to. Families in ``counts`` are left to those counts."""
+        usable = [name for name, protocols in available.items() if protocol in protocols]
+        chosen: dict[str, float] = {}
+        for key, weight in self.families.items():
+            if is_glob(key):
+                for name in fnmatch.filter(usable, key):
+                    if name not in self.families:
+                        chosen[name] = weight
+            else:
+                chosen[key] = weight
+        for pattern in self.exclude:
+            for name in fnmatch.filter(list(chosen), pattern):
+                del chosen[name]
+        return {name: weight for name, weight in chosen.items() if name not in self.counts}
 
 
 class Phase(_Model):
@@ -387,9 +446,9 @@ def _check_known_names(
     """Problems with names that only make sense against the catalog: (message, key path)."""
     if known is None:
         return []
-    problems: list[tuple[str, tuple[str | int, ...]]] = []
-    for family in scenario.inputs.families:
-        if family not in known.families:
+    problems = _check_families(scenario, known)
+    for family in (name for name in scenario.inputs.families if not is_glob(name)):
+        if family not in _available(scenario, known):
             close = difflib.get_close_matches(family, list(known.families), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(
@@ -399,7 +458,7 @@ def _check_known_names(
                     ("inputs", "families", family),
                 )
             )
-        elif scenario.target.protocol.value not in known.families[family]:
+        elif scenario.target.protocol.value not in _available(scenario, known)[family]:
             problems.append(
                 (
                     f"inputs.families.{family}: this family does not apply to protocol "
@@ -444,10 +503,116 @@ def _check_known_names(
 
 
 class KnownNames(BaseModel):
-    """Names a scenario may refer to: families (with the protocols each applies to), checks."""
+    """Names a scenario may refer to: families (with the protocols each applies to), checks.
+
+    ``custom_problem`` says what is wrong with a custom family's ``module:function`` (None:
+    usable); ``schema_problems`` what is wrong with a body_schema.
+    """
 
     families: dict[str, list[str]]
     checks: list[str]
+    custom_problem: Callable[[str], str | None] | None = None
+    schema_problems: Callable[[dict[str, Any]], list[str]] | None = None
+    # Why a family named exactly cannot work for this scenario's target (None: it can).
+    family_misfit: Callable[[Scenario, str], str | None] | None = None
+
+
+def _available(scenario: Scenario, known: KnownNames) -> dict[str, list[str]]:
+    """The known families plus the scenario's custom ones (which apply to every protocol)."""
+    every = [protocol.value for protocol in Protocol]
+    return {**known.families, **dict.fromkeys(scenario.inputs.custom, every)}
+
+
+def _unknown(name: str, names: Sequence[str], what: str) -> str:
+    close = difflib.get_close_matches(name, list(names), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown {what}{hint} (`stress families` lists them)"
+
+
+def _check_families(
+    scenario: Scenario, known: KnownNames
+) -> list[tuple[str, tuple[str | int, ...]]]:
+    """Globs, excludes, counts and custom families: each must name something real."""
+    inputs = scenario.inputs
+    protocol = scenario.target.protocol.value
+    available = _available(scenario, known)
+    names = list(available)
+    problems: list[tuple[str, tuple[str | int, ...]]] = []
+    where: tuple[str | int, ...]
+    for name, spec in inputs.custom.items():
+        where = ("inputs", "custom", name)
+        if name in known.families:
+            problems.append(
+                (f"inputs.custom.{name}: a built-in family has this name; rename it", where)
+            )
+        elif known.custom_problem is not None:
+            problem = known.custom_problem(spec.function)
+            if problem:
+                problems.append((f"inputs.custom.{name}.function: {problem}", (*where, "function")))
+    for key in (k for k in inputs.families if is_glob(k)):
+        where = ("inputs", "families", key)
+        matching = fnmatch.filter(names, key)
+        if not matching:
+            problems.append((f"inputs.families.{key}: matches no input family", where))
+        elif not any(protocol in available[name] for name in matching):
+            problems.append(
+                (f"inputs.families.{key}: matches no family for protocol {protocol!r}", where)
+            )
+    for index, pattern in enumerate(inputs.exclude):
+        where = ("inputs", "exclude", index)
+        if is_glob(pattern) and not fnmatch.filter(names, pattern):
+            problems.append(
+                (f"inputs.exclude[{index}]: {pattern!r} matches no input family", where)
+            )
+        elif not is_glob(pattern) and pattern not in available:
+            message = _unknown(pattern, names, f"input family {pattern!r}")
+            problems.append((f"inputs.exclude[{index}]: {message}", where))
+        elif pattern in inputs.families:
+            problems.append(
+                (
+                    f"inputs.exclude[{index}]: {pattern!r} is both selected in inputs.families "
+                    f"and excluded; remove one of them",
+                    where,
+                )
+            )
+    for name in inputs.counts:
+        where = ("inputs", "counts", name)
+        if name not in available:
+            problems.append(
+                (f"inputs.counts.{name}: {_unknown(name, names, 'input family')}", where)
+            )
+        elif protocol not in available[name]:
+            problems.append(
+                (
+                    f"inputs.counts.{name}: this family does not apply to protocol {protocol!r}",
+                    where,
+                )
+            )
+    if not problems and not inputs.weights(available, protocol) and not inputs.counts:
+        problems.append(
+            (
+                "inputs.families: nothing is left to send after inputs.exclude; "
+                "select more families or exclude fewer",
+                ("inputs", "families"),
+            )
+        )
+    if not problems and known.family_misfit is not None:
+        named = [n for n in inputs.families if not is_glob(n)] + list(inputs.counts)
+        for name in named:
+            if name in available and protocol in available[name]:
+                reason = known.family_misfit(scenario, name)
+                key = "counts" if name in inputs.counts else "families"
+                if reason:
+                    problems.append(
+                        (
+                            f"inputs.{key}.{name}: does not fit this target: {reason}; remove it",
+                            ("inputs", key, name),
+                        )
+                    )
+    if inputs.body_schema is not None and known.schema_problems is not None:
+        for problem in known.schema_problems(inputs.body_schema):
+            problems.append((f"inputs.body_schema: {problem}", ("inputs", "body_schema")))
+    return problems
 
 
 def from_dict(

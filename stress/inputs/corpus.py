@@ -1,22 +1,45 @@
 """The corpus: every input of a run, generated before the load starts, deterministic from a seed.
 
 Each input has a stable id (``<family>-<index>``) and is a pure function of (seed, family,
-index, protocol, features): the same scenario gives the same bytes in any process, on any
-machine with the same library versions. Generation never happens on the load path.
+index) and the build Context (protocol, features, limits, schema): the same scenario gives
+the same bytes in any process, on any machine with the same library versions. Each entry
+records its ``origin`` (corpus seed, index, input seed), which with the run's scenario.yaml
+regenerates it (``regenerate``). Generation never happens on the load path.
+
+A corpus can be generated across processes (``workers``): inputs are independent, so the
+split changes nothing but the time. It pays only for slow families (Hypothesis-heavy custom
+strategies): for the built-in mix, sending the payloads back costs more than generating them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import multiprocessing
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from faker import Faker
+from stress.errors import ScenarioError
+from stress.inputs.custom import CustomFamilyError
+from stress.inputs.family import Cache, Context, Draw, Family, Limits, input_seed
 
-from stress.inputs.families import LOCALES, Draw, Family
+__all__ = [
+    "Input",
+    "allocate",
+    "build",
+    "generate",
+    "input_seed",
+    "plan",
+    "read",
+    "regenerate",
+    "to_line",
+    "write",
+]
+
+# Inputs per task sent to a worker process: large enough to amortise the round trip.
+CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,8 @@ class Input:
     expect: str
     kind: str
     payload: dict[str, Any]
+    # What regenerates it: {"seed": corpus seed, "index": i, "input_seed": derived seed}.
+    origin: dict[str, Any] = field(default_factory=dict)
 
 
 def allocate(weights: Mapping[str, float], count: int) -> dict[str, int]:
@@ -37,6 +62,8 @@ def allocate(weights: Mapping[str, float], count: int) -> dict[str, int]:
     more families than ``count``, the corpus is that much bigger.
     """
     names = list(weights)
+    if not names:
+        return {}
     counts = dict.fromkeys(names, 1)
     spare = max(0, count - len(names))
     total = sum(weights.values())
@@ -50,10 +77,60 @@ def allocate(weights: Mapping[str, float], count: int) -> dict[str, int]:
     return counts
 
 
-def input_seed(seed: int, family: str, index: int) -> int:
-    """The seed of one input; independent of every other input and of the process."""
-    digest = hashlib.sha256(f"{seed}:{family}:{index}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
+def plan(
+    weights: Mapping[str, float], count: int, counts: Mapping[str, int] | None = None
+) -> dict[str, int]:
+    """Inputs per family: ``counts`` exactly, the rest of ``count`` split by ``weights``."""
+    fixed = dict(counts or {})
+    weighted = {name: weight for name, weight in weights.items() if name not in fixed}
+    spread = allocate(weighted, max(0, count - sum(fixed.values())))
+    return {**spread, **fixed}
+
+
+def generate(family: Family, context: Context, index: int, *, cache: Cache) -> Input:
+    """Input ``index`` of ``family``; raises ScenarioError when the family cannot fit."""
+    draw = Draw(context, family.name, index, cache=cache)
+    input_id = f"{family.name}-{index:04d}"
+    try:
+        payload = family.generate(draw)
+    except (ValueError, CustomFamilyError) as exc:
+        raise ScenarioError(
+            [f"inputs.families.{family.name}: cannot generate {input_id}: {exc}"]
+        ) from None
+    except Exception as exc:
+        if not family.custom:
+            raise
+        raise ScenarioError(
+            [f"inputs.custom.{family.name}: the strategy raised {type(exc).__name__}: {exc}"]
+        ) from None
+    return Input(
+        id=input_id,
+        family=family.name,
+        expect=family.expect.value,
+        kind=family.kind_for(context.protocol).value,
+        payload=payload,
+        origin={"seed": context.seed, "index": index, "input_seed": draw.seed},
+    )
+
+
+def regenerate(item: Input, families: Mapping[str, Family], context: Context) -> Input:
+    """The input an entry's origin describes, generated afresh (equal to ``item`` when the
+    context and library versions are the same)."""
+    index = int(item.origin["index"])
+    return generate(families[item.family], context, index, cache=Cache())
+
+
+# Set in each worker process by _start_worker (fork inherits them, nothing is pickled).
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(families: Mapping[str, Family], context: Context) -> None:
+    _WORKER.update(families=families, context=context, cache=Cache())
+
+
+def _chunk(name: str, start: int, stop: int) -> list[Input]:
+    family, context, cache = _WORKER["families"][name], _WORKER["context"], _WORKER["cache"]
+    return [generate(family, context, index, cache=cache) for index in range(start, stop)]
 
 
 def build(
@@ -64,29 +141,59 @@ def build(
     count: int,
     protocol: str,
     features: Mapping[str, tuple[float, float]],
+    limits: Limits | None = None,
+    schema: Mapping[str, Any] | None = None,
+    counts: Mapping[str, int] | None = None,
+    workers: int = 1,
 ) -> list[Input]:
-    """Generate the corpus: ``count`` inputs spread over ``weights``' families."""
-    faker = Faker(list(LOCALES))
-    inputs = []
-    for name, size in allocate(weights, count).items():
-        family = families[name]
-        for index in range(size):
-            draw = Draw(
-                input_seed(seed, name, index),
-                faker=faker,
-                protocol=protocol,
-                features=dict(features),
-            )
-            inputs.append(
-                Input(
-                    id=f"{name}-{index:04d}",
-                    family=name,
-                    expect=family.expect.value,
-                    kind=family.kind.value,
-                    payload=family.generate(draw),
-                )
-            )
-    return inputs
+    """Generate the corpus: ``counts`` inputs of the families named there, and what is left
+    of ``count`` spread over ``weights``' families (at least one each).
+
+    ``workers`` processes generate it (where the fork start method exists).
+    """
+    context = Context(
+        protocol=protocol,
+        seed=seed,
+        features=dict(features),
+        limits=limits or Limits(),
+        schema=dict(schema) if schema is not None else None,
+    )
+    sizes = plan(weights, count, counts)
+    misfits = [(name, families[name].misfit(context)) for name in sizes]
+    problems = [
+        f"inputs.families.{name}: does not fit this target: {reason}; remove it"
+        for name, reason in misfits
+        if reason
+    ]
+    if problems:
+        raise ScenarioError(problems)
+    total = sum(sizes.values())
+    if workers > 1 and total > CHUNK and "fork" in multiprocessing.get_all_start_methods():
+        return _build_parallel(families, context, sizes, workers)
+    cache = Cache()
+    return [
+        generate(families[name], context, index, cache=cache)
+        for name, size in sizes.items()
+        for index in range(size)
+    ]
+
+
+def _build_parallel(
+    families: Mapping[str, Family], context: Context, sizes: Mapping[str, int], workers: int
+) -> list[Input]:
+    tasks = [
+        (name, start, min(size, start + CHUNK))
+        for name, size in sizes.items()
+        for start in range(0, size, CHUNK)
+    ]
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(families, context),
+    ) as pool:
+        futures = [pool.submit(_chunk, *task) for task in tasks]
+        return [item for future in futures for item in future.result()]
 
 
 def to_line(item: Input) -> str:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from stress.inputs import damage
 from stress.inputs.corpus import Input
-from stress.inputs.families import MANGLERS
 from stress.record import EXCERPT_CHARS
 
 JSON = "application/json"
@@ -116,8 +115,13 @@ def mutate(
 
 
 def mangle(payload: Mapping[str, Any], body: bytes) -> bytes:
-    """Apply a raw family's byte-level damage to a valid body."""
-    return MANGLERS[payload["mangle"]](random.Random(payload["mangle_seed"]), body)
+    """Apply a raw family's damage to a valid body (see stress.inputs.damage)."""
+    return damage.damage(payload, body)
+
+
+def raw_headers(payload: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers for a raw input: its ``content_type`` (None: no header) replaces ours."""
+    return damage.headers(payload, headers)
 
 
 def parse_json(body: bytes) -> tuple[Any, str | None]:

@@ -8,7 +8,16 @@ from typing import Any
 
 from stress.inputs.corpus import Input
 from stress.scenario import Target
-from stress.targets.base import JSON, HttpRequest, Outcome, dumps, mangle, mutate, parse_json
+from stress.targets.base import (
+    JSON,
+    HttpRequest,
+    Outcome,
+    dumps,
+    mangle,
+    mutate,
+    parse_json,
+    raw_headers,
+)
 
 PATH = "/v1/chat/completions"
 # Fields a mutation may drop (required by every server) or retype (typed by the protocol).
@@ -46,6 +55,7 @@ class OpenAIChatAdapter:
             )
         elif item.kind == "raw":
             body = mangle(payload, dumps(self._body(payload["base"])))
+            return HttpRequest("POST", PATH, raw_headers(payload, self.headers), body)
         else:
             raise ValueError(f"openai-chat cannot send a {item.kind!r} input ({item.id})")
         return HttpRequest("POST", PATH, dict(self.headers), body)

@@ -1,4 +1,5 @@
-"""The corpus: deterministic from the seed, in any process; allocation by weight."""
+"""The corpus: deterministic from the seed, in any process and across worker processes;
+allocation by weight and exact counts; every entry regenerates from its origin."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stress.inputs import corpus
-from stress.inputs.families import catalog
+from stress.inputs.families import Cache, Context, catalog
 
 CHAT_FAMILIES = {
     name: 1.0 for name, family in catalog().items() if "openai-chat" in family.protocols
@@ -25,41 +26,69 @@ from pathlib import Path
 from stress.inputs import corpus
 from stress.inputs.families import catalog
 families = {n: 1.0 for n, f in catalog().items() if "openai-chat" in f.protocols}
-items = corpus.build(catalog(), families, seed=int(sys.argv[2]), count=120,
-                     protocol="openai-chat", features={})
+items = corpus.build(catalog(), families, seed=int(sys.argv[2]), count=240,
+                     protocol="openai-chat", features={}, workers=int(sys.argv[3]))
 corpus.write(Path(sys.argv[1]), items)
 """
 
 
-def build_in_subprocess(path: Path, seed: int) -> bytes:
+def build_in_subprocess(path: Path, seed: int, *, workers: int = 1) -> bytes:
     # A different hash seed per process: nothing may depend on hash() or set order.
     env = {"PYTHONHASHSEED": str(seed * 7 + len(str(path)))}
-    subprocess.run([sys.executable, "-c", BUILD, str(path), str(seed)], check=True, env=env)
+    subprocess.run(
+        [sys.executable, "-c", BUILD, str(path), str(seed), str(workers)], check=True, env=env
+    )
     return path.read_bytes()
 
 
 def test_same_seed_same_bytes_in_two_processes(tmp_path: Path) -> None:
     first = build_in_subprocess(tmp_path / "a.jsonl", 42)
-    second = build_in_subprocess(tmp_path / "bb.jsonl", 42)
+    second = build_in_subprocess(tmp_path / "bb.jsonl", 42, workers=2)
     assert hashlib.sha256(first).hexdigest() == hashlib.sha256(second).hexdigest()
-    assert len(first.splitlines()) == 120
+    assert len(first.splitlines()) == 240
     other = build_in_subprocess(tmp_path / "c.jsonl", 43)
     assert other != first
 
 
+def test_worker_processes_change_nothing_but_time() -> None:
+    families = {"realistic.tabular_rows": 1.0, "structure.wrong_type": 1.0, "numbers.nan": 1.0}
+    arguments = {"seed": 4, "count": 1_300, "protocol": "mlflow", "features": IRIS}
+    serial = corpus.build(catalog(), families, workers=1, **arguments)  # type: ignore[arg-type]
+    parallel = corpus.build(catalog(), families, workers=2, **arguments)  # type: ignore[arg-type]
+    assert [corpus.to_line(i) for i in serial] == [corpus.to_line(i) for i in parallel]
+
+
 def test_ids_are_stable_and_unique() -> None:
     items = corpus.build(
-        catalog(), CHAT_FAMILIES, seed=1, count=60, protocol="openai-chat", features={}
+        catalog(), CHAT_FAMILIES, seed=1, count=200, protocol="openai-chat", features={}
     )
     ids = [item.id for item in items]
-    assert len(set(ids)) == len(ids) == 60
+    assert len(set(ids)) == len(ids) == 200
     assert "realistic.chat_prompt-0000" in ids
     # An input does not depend on how many others there are: a bigger corpus starts the same.
     bigger = corpus.build(
-        catalog(), CHAT_FAMILIES, seed=1, count=120, protocol="openai-chat", features={}
+        catalog(), CHAT_FAMILIES, seed=1, count=400, protocol="openai-chat", features={}
     )
     by_id = {item.id: item for item in bigger}
     assert all(by_id[item.id] == item for item in items)
+
+
+def test_every_entry_regenerates_from_its_origin() -> None:
+    families = catalog()
+    items = corpus.build(
+        families, CHAT_FAMILIES, seed=9, count=150, protocol="openai-chat", features={}
+    )
+    context = Context(protocol="openai-chat", seed=9)
+    for item in items:
+        assert item.origin["seed"] == 9
+        assert corpus.regenerate(item, families, context) == item
+
+
+def test_counts_are_exact_and_weights_share_the_rest() -> None:
+    sizes = corpus.plan({"a": 1, "b": 3, "c": 1}, 100, {"c": 7})
+    assert sizes["c"] == 7
+    assert sizes["a"] + sizes["b"] == 93
+    assert sizes["b"] > 2 * sizes["a"]
 
 
 def test_round_trip_keeps_nul_surrogates_and_nan(tmp_path: Path) -> None:
@@ -84,9 +113,10 @@ def test_round_trip_keeps_nul_surrogates_and_nan(tmp_path: Path) -> None:
 def test_every_family_generates_for_its_protocols() -> None:
     for name, family in catalog().items():
         for protocol in family.protocols:
-            items = corpus.build(
-                catalog(), {name: 1}, seed=3, count=3, protocol=protocol, features=IRIS
-            )
+            context = Context(protocol=protocol, seed=3, features=IRIS)
+            if family.misfit(context):
+                continue
+            items = [corpus.generate(family, context, i, cache=Cache()) for i in range(3)]
             assert [item.family for item in items] == [name] * 3
             assert all(item.expect == family.expect.value for item in items)
             json.dumps([item.payload for item in items])

@@ -1,0 +1,201 @@
+"""What an input family is: a named generator with an expectation, and the seeded Draw it uses.
+
+A family turns one ``Draw`` into one JSON-serialisable payload. A Draw is decided entirely by
+(corpus seed, family name, index) and the build ``Context`` (protocol, features, limits,
+schema), so the same inputs come out in any process, on any machine with the same library
+versions. Payload kinds, which the target adapters turn into request bytes:
+
+    prompt    {"messages": [{"role", "content"}, ...]}       chat-style protocols
+    rows      {"rows": [{column: value, ...}, ...]}           tabular protocols
+    mutation  {"op", "pick", "wrong_value", "base"}           a valid body broken by the adapter
+              (kept for older corpora: built-in families now damage fields as raw payloads)
+    raw       {"base", ...damage}                             the valid body, damaged as bytes
+              (see stress.inputs.damage for the damage a raw payload can describe)
+
+Where the draws come from, fastest first: ``random`` (a ``random.Random`` per input) for
+choices and cheap derivations; ``vocabulary(locale)`` (Faker data drawn once per process from
+a fixed seed); ``example(strategy)`` (Hypothesis, about 4,000 draws/s) only where Hypothesis
+adds something, such as arbitrary Unicode or a scenario's custom strategy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+
+class Expect(StrEnum):
+    """What a healthy endpoint does with an input."""
+
+    ACCEPT = "accept"  # 2xx and a valid answer
+    REJECT = "reject"  # a clean 4xx, fast, never a 5xx or a hang
+    RESIST = "resist"  # adversarial content: answered or refused, never obeyed nor leaked
+
+
+class Kind(StrEnum):
+    PROMPT = "prompt"
+    ROWS = "rows"
+    MUTATION = "mutation"
+    RAW = "raw"
+
+
+CHAT = ("openai-chat",)
+TABULAR = ("mlflow",)
+ALL_PROTOCOLS = CHAT + TABULAR
+
+# Locales the realistic families draw from: the languages real users write in.
+LOCALES = ("en_US", "de_DE", "fr_FR", "ja_JP", "zh_CN", "ar_AA", "hi_IN", "ru_RU")
+
+# Hypothesis needs a buffer big enough that drawing rarely runs out of bytes.
+_BUFFER_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The endpoint's declared limits; the size and numbers families probe them exactly."""
+
+    max_prompt_chars: int = 32_000
+    max_rows: int = 1_000
+    max_tokens: int = 4_096
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a family may know about the target while generating (plain, picklable data)."""
+
+    protocol: str
+    seed: int = 0
+    features: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    # The scenario's JSON Schema of the request body, if it gave one.
+    schema: Mapping[str, Any] | None = None
+
+    @property
+    def tabular(self) -> bool:
+        return self.protocol in TABULAR
+
+
+def input_seed(seed: int, family: str, index: int) -> int:
+    """The seed of one input; independent of every other input and of the process."""
+    digest = hashlib.sha256(f"{seed}:{family}:{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class Cache:
+    """What one corpus build keeps between inputs, in one process: a wrapped Hypothesis test
+    per strategy, and values derived from the Context (such as the schema's fields).
+
+    Building a ``@given`` wrapper costs far more than drawing with it, so each strategy gets
+    one for the life of this object.
+    """
+
+    def __init__(self) -> None:
+        self._runners: dict[int, tuple[st.SearchStrategy[Any], Any, list[Any]]] = {}
+        self._values: dict[str, Any] = {}
+
+    def memo(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self._values:
+            self._values[key] = make()
+        return self._values[key]
+
+    def draw(self, strategy: st.SearchStrategy[Any], rng: random.Random) -> Any:
+        entry = self._runners.get(id(strategy))
+        if entry is None:
+            found: list[Any] = []
+
+            @settings(database=None, deadline=None, suppress_health_check=list(HealthCheck))
+            @given(strategy)
+            def capture(value: Any) -> None:
+                found.append(value)
+
+            # The strategy is kept in the entry so its id() cannot be reused while cached.
+            entry = (strategy, capture.hypothesis.fuzz_one_input, found)  # type: ignore[attr-defined]
+            self._runners[id(strategy)] = entry
+        _, fuzz, found = entry
+        for _ in range(20):
+            found.clear()
+            fuzz(rng.randbytes(_BUFFER_BYTES))
+            if found:
+                return found[0]
+        raise RuntimeError(f"strategy {strategy!r} could not draw an example")  # pragma: no cover
+
+
+class Draw:
+    """The seeded source of randomness for one input."""
+
+    def __init__(self, context: Context, family: str, index: int, *, cache: Cache) -> None:
+        self.context = context
+        self.family = family
+        self.index = index
+        self.seed = input_seed(context.seed, family, index)
+        self.random = random.Random(self.seed)
+        self.cache = cache
+
+    @property
+    def protocol(self) -> str:
+        return self.context.protocol
+
+    @property
+    def features(self) -> Mapping[str, tuple[float, float]]:
+        return self.context.features
+
+    def example(self, strategy: st.SearchStrategy[Any]) -> Any:
+        """One example of ``strategy``, decided entirely by this draw's seed."""
+        return self.cache.draw(strategy, self.random)
+
+    def shared(self, key: str) -> random.Random:
+        """A Random shared by every family at this index under ``key``: the perturbation
+        families derive their variants from one seed input this way."""
+        return random.Random(input_seed(self.context.seed, key, self.index))
+
+    def canary(self) -> str:
+        """A token unique to this input that no model says unless it obeyed an injection."""
+        word = self.random.choice(_CANARY_WORDS)
+        return f"{word}-{self.random.getrandbits(32):08X}"
+
+
+_CANARY_WORDS = ("ZEBRA", "MAGENTA", "QUOKKA", "OBSIDIAN", "PAPRIKA", "NEBULA", "TUNDRA")
+
+Generator = Callable[[Draw], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A named input generator. ``generate`` returns a JSON-serialisable payload.
+
+    ``kind`` is the payload kind; a PROMPT family that also applies to a tabular protocol
+    generates rows there (see ``kind_for``).
+    """
+
+    name: str
+    description: str
+    expect: Expect
+    kind: Kind
+    protocols: tuple[str, ...]
+    generate: Generator
+    # What it sends and why that matters, for `stress families` and docs/catalog.md.
+    why: str = ""
+    # Defined by a scenario (inputs.custom), not built in.
+    custom: bool = False
+    # Why the family cannot generate for a context (e.g. the schema has no number field),
+    # or None when it can. None here: it always can.
+    fits: Callable[[Context], str | None] | None = None
+
+    def misfit(self, context: Context) -> str | None:
+        return None if self.fits is None else self.fits(context)
+
+    @property
+    def group(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    def kind_for(self, protocol: str) -> Kind:
+        if self.kind is Kind.PROMPT and protocol in TABULAR:
+            return Kind.ROWS
+        return self.kind

@@ -1,0 +1,270 @@
+"""Meaning-preserving variants of a seed input (CheckList-style invariance tests).
+
+Every perturbation family at index ``i`` starts from the same seed input, drawn from
+``Draw.shared("perturbation.seed")``, and ``perturbation.original`` sends that seed unchanged.
+Each payload names its ``group`` (``perturbation-<i>``), the ``seed`` input's id and its
+``variant``, so a later check can compare the answers within a group: a healthy endpoint
+answers a typo'd or re-cased question the way it answers the original.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from typing import Any
+
+from stress.inputs.characters import HOMOGLYPHS
+from stress.inputs.family import ALL_PROTOCOLS, CHAT, TABULAR, Draw, Expect, Family, Kind
+from stress.inputs.realistic import row, user
+from stress.inputs.vocab import ask, vocabulary
+
+SEED_KEY = "perturbation.seed"
+# Locales whose scripts have case, so every text variant changes something.
+SEED_LOCALES = ("en_US", "en_US", "de_DE", "fr_FR", "ru_RU")
+
+_QWERTY = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _neighbours() -> dict[str, str]:
+    """Each letter and the keys next to it on a QWERTY keyboard (same row and the rows
+    above and below)."""
+    near: dict[str, str] = {}
+    for row_index, line in enumerate(_QWERTY):
+        for column, key in enumerate(line):
+            keys = [line[i] for i in (column - 1, column + 1) if 0 <= i < len(line)]
+            for other in (row_index - 1, row_index + 1):
+                if 0 <= other < len(_QWERTY):
+                    keys += [
+                        _QWERTY[other][i]
+                        for i in (column - 1, column)
+                        if 0 <= i < len(_QWERTY[other])
+                    ]
+            near[key] = "".join(keys)
+    return near
+
+
+NEIGHBOURS = _neighbours()
+
+
+class Seed:
+    """The seed input of one group: text, the names and numbers in it."""
+
+    def __init__(self, draw: Draw) -> None:
+        rng = draw.shared(SEED_KEY)
+        self.locale = rng.choice(SEED_LOCALES)
+        words = vocabulary(self.locale)
+        prompt = ask(rng, self.locale)
+        self.signer = rng.choice(words.first_names)
+        self.names = [self.signer] + ([prompt.slots["name"]] if "{name}" in prompt.template else [])
+        reference = f"{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}{rng.randint(1000, 99999)}"
+        self.text = f"{prompt.text} {_THANKS[self.locale]} {self.signer} ({reference})"
+        self.rows = [row(draw, rng) for _ in range(rng.randint(1, 4))] if draw.features else []
+
+
+_THANKS = {"en_US": "Thanks,", "de_DE": "Danke,", "fr_FR": "Merci,", "ru_RU": "Спасибо,"}
+
+
+def _group(draw: Draw, variant: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **payload,
+        "group": f"perturbation-{draw.index:04d}",
+        "seed": f"perturbation.original-{draw.index:04d}",
+        "variant": variant,
+    }
+
+
+def _original(draw: Draw) -> dict[str, Any]:
+    seed = Seed(draw)
+    if draw.context.tabular:
+        return _group(draw, "original", {"rows": seed.rows})
+    return _group(draw, "original", {"messages": [user(seed.text)]})
+
+
+def _text_variant(name: str, change: Callable[[random.Random, Seed], str]) -> Any:
+    def generate(draw: Draw) -> dict[str, Any]:
+        seed = Seed(draw)
+        return _group(draw, name, {"messages": [user(change(draw.random, seed))]})
+
+    return generate
+
+
+def _typos(rng: random.Random, seed: Seed) -> str:
+    chars = list(seed.text)
+    letters = [i for i, c in enumerate(chars) if c.lower() in NEIGHBOURS]
+    for i in rng.sample(letters, k=min(len(letters), rng.randint(1, 3))):
+        typo = rng.choice(NEIGHBOURS[chars[i].lower()])
+        chars[i] = typo.upper() if chars[i].isupper() else typo
+    if not letters and chars:  # non-Latin text: swap two neighbouring characters instead
+        i = rng.randrange(max(1, len(chars) - 1))
+        chars[i : i + 2] = chars[i : i + 2][::-1]
+    return "".join(chars)
+
+
+def _whitespace(rng: random.Random, seed: Seed) -> str:
+    text = seed.text.replace(" ", rng.choice(("  ", " \t", "   ")), rng.randint(1, 4))
+    return rng.choice(("\n", " ", "")) + text + rng.choice(("\n", "  ", "\n\n"))
+
+
+def _punctuation(rng: random.Random, seed: Seed) -> str:
+    text = seed.text
+    options = (
+        lambda t: t.replace(",", ""),
+        lambda t: t.rstrip("?.!。？") + rng.choice(("", "!!", "??", "...")),
+        lambda t: t.replace("?", " ?").replace(".", " ."),
+    )
+    changed = rng.choice(options)(text)
+    return changed if changed != text else text + "!"
+
+
+def _homoglyphs(rng: random.Random, seed: Seed) -> str:
+    # Latin to Cyrillic/Greek look-alikes; Cyrillic text gets Latin ones instead.
+    swaps = {**{v: k for k, v in HOMOGLYPHS.items()}, **HOMOGLYPHS}
+    chars = list(seed.text)
+    places = [i for i, c in enumerate(chars) if c in swaps]
+    for i in rng.sample(places, k=min(len(places), rng.randint(1, 3))):
+        chars[i] = swaps[chars[i]]
+    return "".join(chars)
+
+
+def _name_swap(rng: random.Random, seed: Seed) -> str:
+    text = seed.text
+    names = vocabulary(seed.locale).first_names
+    for name in seed.names:
+        first = name.split(" ")[0]
+        text = text.replace(first, rng.choice([n for n in names if n != first] or [first]))
+    return text
+
+
+def _number_swap(rng: random.Random, seed: Seed) -> str:
+    def other(match: re.Match[str]) -> str:
+        digits = match.group(0)
+        low = 10 ** (len(digits) - 1) if len(digits) > 1 else 2
+        new = str(rng.randint(low, 10 ** len(digits) - 1))
+        return new if new != digits else str(int(digits) + 1)
+
+    return re.sub(r"\d+", other, seed.text)
+
+
+def _jitter(draw: Draw) -> dict[str, Any]:
+    seed = Seed(draw)
+    rng = draw.random
+    rows = [{k: v * (1 + rng.choice((-1, 1)) * 1e-9) for k, v in r.items()} for r in seed.rows]
+    return _group(draw, "jitter", {"rows": rows})
+
+
+def _raw_variant(mangle: str) -> Callable[[Draw], dict[str, Any]]:
+    def generate(draw: Draw) -> dict[str, Any]:
+        seed = Seed(draw)
+        payload = {"mangle": mangle, "mangle_seed": draw.random.randrange(1 << 30)}
+        return _group(draw, mangle, {**payload, "base": {"rows": seed.rows}})
+
+    return generate
+
+
+def families() -> list[Family]:
+    accept = Expect.ACCEPT
+
+    def text(name: str, description: str, change: Any, why: str) -> Family:
+        return Family(
+            f"perturbation.{name}",
+            description,
+            accept,
+            Kind.PROMPT,
+            CHAT,
+            _text_variant(name, change),
+            why,
+        )
+
+    return [
+        Family(
+            "perturbation.original",
+            "the seed input of its group, unchanged (chat text or tabular rows)",
+            accept,
+            Kind.PROMPT,
+            ALL_PROTOCOLS,
+            _original,
+            "the reference the other variants' answers are compared with",
+        ),
+        text(
+            "uppercase",
+            "the seed text in UPPER CASE",
+            lambda rng, seed: seed.text.upper(),
+            "shouting is not a different question",
+        ),
+        text(
+            "lowercase",
+            "the seed text in lower case",
+            lambda rng, seed: seed.text.lower(),
+            "casual typing drops capitals",
+        ),
+        text(
+            "titlecase",
+            "the seed text in Title Case",
+            lambda rng, seed: seed.text.title(),
+            "copy from headlines and forms",
+        ),
+        text(
+            "typos",
+            "1-3 letters replaced by a QWERTY keyboard neighbour",
+            _typos,
+            "real users mistype; the answer should not change",
+        ),
+        text(
+            "whitespace",
+            "doubled spaces, tabs and leading or trailing newlines",
+            _whitespace,
+            "whitespace differences must not change the answer",
+        ),
+        text(
+            "punctuation",
+            "commas dropped, end punctuation changed or spaced out",
+            _punctuation,
+            "punctuation noise must not change the answer",
+        ),
+        text(
+            "homoglyphs",
+            "1-3 letters swapped for Cyrillic or Greek look-alikes",
+            _homoglyphs,
+            "visually identical text should get the same answer",
+        ),
+        text(
+            "name_swap",
+            "the people's names replaced with other Faker names of the same locale",
+            _name_swap,
+            "fairness: the answer must not depend on who is asking",
+        ),
+        text(
+            "number_swap",
+            "every number replaced with another of the same length",
+            _number_swap,
+            "order numbers and counts change, the kind of answer must not",
+        ),
+        Family(
+            "perturbation.jitter",
+            "the seed rows with every value moved by one part in a billion",
+            accept,
+            Kind.ROWS,
+            TABULAR,
+            _jitter,
+            "predictions must be stable under noise far below measurement precision",
+        ),
+        Family(
+            "perturbation.column_order",
+            "the seed rows with the columns listed in another order",
+            accept,
+            Kind.RAW,
+            TABULAR,
+            _raw_variant("column_order"),
+            "servers that read columns by position instead of name answer wrongly",
+        ),
+        Family(
+            "perturbation.number_format",
+            "the seed rows with numbers spelled differently (5.1, 5.100000, 5.100000e+00)",
+            accept,
+            Kind.RAW,
+            TABULAR,
+            _raw_variant("number_format"),
+            "equivalent JSON numbers must give the same prediction",
+        ),
+    ]
