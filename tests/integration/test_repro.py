@@ -320,7 +320,7 @@ target: {{url: "{url}", protocol: openai-chat, timeout: 5s}}
 inputs:
   seed: 5
   count: 12
-  families: {{unicode.control_chars: 1}}
+  families: {{unicode.null_bytes: 1}}
 load:
   phases:
     - {{name: load, users: 2, spawn_rate: 2, duration: 1s}}
@@ -351,17 +351,17 @@ def test_runs_replay_the_regression_corpus_first_and_fail_while_it_still_fails(
     with serving("faulty", tmp_path) as faulty, serving("echo", tmp_path) as echo:
         first, first_dir = run(faulty.url)
         assert first.returncode == 1, first.stderr
-        saved = sorted(corpus.glob("unicode.control_chars-*.json"))
+        saved = sorted(corpus.glob("unicode.null_bytes-*.json"))
         assert saved
         assert f"regressions: {len(saved)} new case(s) saved" in first.stderr
-        assert f"stress shrink {first_dir} --id unicode.control_chars-" in first.stderr
+        assert f"stress shrink {first_dir} --id unicode.null_bytes-" in first.stderr
 
         again, _ = run(faulty.url)
         assert again.returncode == 1
         assert f"{len(saved)} case(s) from {corpus} replayed first: {len(saved)} still fail" in (
             again.stderr
         )
-        assert "REGRESSION unicode.control_chars-" in again.stderr
+        assert "REGRESSION unicode.null_bytes-" in again.stderr
 
         fixed, fixed_dir = run(echo.url)
         assert fixed.returncode == 0, fixed.stderr  # every regression fixed, nothing new
