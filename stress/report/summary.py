@@ -75,14 +75,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stress.checks.request import CHECKS
+from stress.checks.request import CHECKS, severity_of
 from stress.checks.slo import PERCENTILE_METHOD, SloResult, evaluate_slos
 from stress.rundir import RunData, iter_failures, load_run
+from stress.scenario import DEFAULT_CHECKS
 
 SCHEMA_VERSION = 1
 RUN_CHECK = "requests_recorded"
 ERROR = "error"
 WARNING = "warning"
+INFO = "info"
 
 _QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 # A failed verdict lists this many reasons in its one-line message; the rest are counted.
@@ -100,8 +102,13 @@ def summarise(run: RunData) -> dict[str, Any]:
     failures = _FailureIndex.read(run.run_dir)
     severities = _severities(run)
     slo = evaluate_slos(records, run.scenario)
+    from stress.checks import groups as group_checks
+
+    groups = group_checks.load(run.run_dir, run.scenario)
+    group_findings = group_checks.finding_counts(groups, run.scenario)
     checks = [
         *_request_checks(run, severities, failures),
+        *group_checks.check_entries(groups, run.scenario),
         *(_slo_check(result) for result in slo),
         _run_check(run),
     ]
@@ -130,7 +137,10 @@ def summarise(run: RunData) -> dict[str, Any]:
         "checks": checks,
         "slo": [asdict(result) for result in slo],
         "failures": {"stored": failures.stored, "inputs": len(failures.inputs)},
+        "fail_on": [str(severity) for severity in run.scenario.fail_on],
+        **group_checks.summary_sections(groups, run.scenario),
     }
+    _add_finding_counts(summary, severities, group_findings)
     safe: dict[str, Any] = json_safe(summary)
     return safe
 
@@ -195,7 +205,8 @@ class _FailureIndex:
                 if not isinstance(finding, dict) or not isinstance(finding.get("check"), str):
                     continue
                 check = finding["check"]
-                severity = WARNING if finding.get("severity") == WARNING else ERROR
+                severity = finding.get("severity")
+                severity = severity if severity in (WARNING, INFO) else ERROR
                 message = finding.get("message")
                 if isinstance(message, str):
                     index.examples.setdefault(check, {}).setdefault(severity, message)
@@ -206,12 +217,29 @@ class _FailureIndex:
 
 
 def _severities(run: RunData) -> pd.DataFrame:
-    """One row per (request, check) finding: row, check, severity, family, ok."""
+    """One row per (request, check) finding: row, check, severity, family, phase, ok."""
     pairs = run.findings.drop_duplicates(["row", "check"]).reset_index(drop=True)
     rows = pairs["row"].to_numpy()
-    for column in ("family", "ok"):
+    for column in ("family", "phase", "ok"):
         pairs[column] = run.records[column].to_numpy()[rows]
-    return pairs[["row", "check", "severity", "family", "ok"]]
+    return pairs[["row", "check", "severity", "family", "phase", "ok"]]
+
+
+def _add_finding_counts(
+    summary: dict[str, Any], severities: pd.DataFrame, group_findings: pd.DataFrame
+) -> None:
+    """Findings per check and severity into every phase and family entry, group ones too."""
+    columns = ["check", "severity", "family", "phase"]
+    every = pd.concat([severities[columns], group_findings[columns]], ignore_index=True)
+    keys = {ERROR: "checks", WARNING: "check_warnings", INFO: "check_info"}
+    for section, column in (("phases", "phase"), ("families", "family")):
+        counts = every.dropna(subset=[column]).groupby([column, "severity", "check"]).size()
+        for entry in summary[section]:
+            for severity, key in keys.items():
+                entry[key] = _per_check(counts, str(entry["name"]), severity)
+    summary["totals"]["info"] = int(
+        severities.loc[severities["severity"] == INFO, "row"].nunique()
+    )
 
 
 def _totals(records: pd.DataFrame, severities: pd.DataFrame) -> dict[str, Any]:
@@ -296,18 +324,35 @@ def _counts(values: pd.Series | pd.Index | np.ndarray) -> dict[str, int]:
     return {str(key): int(n) for key, n in ordered}
 
 
+def _request_check_names(run: RunData) -> list[str]:
+    """The per-request checks the scenario ran, in its order (``default`` expanded)."""
+    chosen = run.scenario.checks
+    if chosen is None:
+        return list(CHECKS)
+    names: list[str] = []
+    for name in chosen:
+        expanded = list(CHECKS) if name == DEFAULT_CHECKS else [name]
+        names.extend(n for n in expanded if n not in names and (n in CHECKS or ":" in n))
+    return names
+
+
 def _request_checks(
     run: RunData, severities: pd.DataFrame, failures: _FailureIndex
 ) -> list[dict[str, Any]]:
-    names = list(CHECKS) if run.scenario.checks is None else list(run.scenario.checks)
+    names = _request_check_names(run)
     names += sorted(set(severities["check"]) - set(names))
     counts = severities.groupby(["check", "severity"]).size()
     requests = len(run.records)
+    fail_on = {str(severity) for severity in run.scenario.fail_on}
     entries = []
     for name in names:
         errors = int(counts.get((name, ERROR), 0))
         warnings = int(counts.get((name, WARNING), 0))
-        example = failures.example(name, ERROR if errors else WARNING)
+        info = int(counts.get((name, INFO), 0))
+        failing = {ERROR: errors, WARNING: warnings, INFO: info}
+        passed = not any(failing[severity] for severity in fail_on if severity in failing)
+        shown = ERROR if errors else WARNING if warnings else INFO
+        example = failures.example(name, shown)
         first = f"; first: {example}" if example else ""
         if not requests:
             message = "not judged: no requests were recorded"
@@ -315,7 +360,11 @@ def _request_checks(
             more = f" ({warnings} more with warnings)" if warnings else ""
             message = f"{errors} of {requests} requests failed{more}{first}"
         elif warnings:
-            message = f"passed, with warnings on {warnings} of {requests} requests{first}"
+            verdict = "failed" if not passed else "passed"
+            message = f"{verdict}, with warnings on {warnings} of {requests} requests{first}"
+        elif info:
+            verdict = "failed" if not passed else "passed"
+            message = f"{verdict}, with notes on {info} of {requests} requests{first}"
         else:
             message = f"no findings in {requests} requests"
         entries.append(
@@ -323,9 +372,11 @@ def _request_checks(
                 "name": name,
                 "kind": "request",
                 "phase": None,
-                "passed": errors == 0,
+                "passed": passed,
                 "errors": errors,
                 "warnings": warnings,
+                "info": info,
+                "severity": severity_of(name, run.scenario),
                 "message": message,
             }
         )
@@ -340,6 +391,9 @@ def _slo_check(result: SloResult) -> dict[str, Any]:
         "passed": result.passed,
         "errors": 0 if result.passed else 1,
         "warnings": 0,
+        "info": 0,
+        "severity": ERROR,
+        "family": result.family,
         "message": result.message,
     }
 
@@ -360,6 +414,8 @@ def _run_check(run: RunData) -> dict[str, Any]:
         "passed": requests > 0,
         "errors": 0 if requests else 1,
         "warnings": 0,
+        "info": 0,
+        "severity": ERROR,
         "message": message,
     }
 
@@ -377,7 +433,8 @@ def _verdict(passed: bool, checks: Sequence[Mapping[str, Any]], requests: int) -
         if check["passed"]:
             continue
         if check["kind"] == "request":
-            reasons.append(f"{check['name']} failed {check['errors']} of {requests} requests")
+            found = check["errors"] or check["warnings"] or check["info"]
+            reasons.append(f"{check['name']} failed {found} of {requests} requests")
         else:
             reasons.append(f"{check['name']}: {check['message']}")
     shown = "; ".join(reasons[:_MAX_REASONS])
