@@ -18,6 +18,7 @@ the installed environment.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -52,7 +53,11 @@ def resolve(spec: str) -> Callable[..., Any]:
         ) from None
     function = getattr(module, attribute, None)
     if function is None:
-        public = sorted(n for n in vars(module) if callable(vars(module)[n]) and n[0] != "_")
+        public = sorted(
+            name
+            for name, value in vars(module).items()
+            if inspect.isfunction(value) and value.__module__ == module.__name__ and name[0] != "_"
+        )
         raise CustomCheckError(
             f"custom check {spec!r}: module {module_name!r} has no {attribute!r} "
             f"(its functions: {', '.join(public[:10]) or 'none'})"

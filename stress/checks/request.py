@@ -125,6 +125,7 @@ def response_shape(exchange: Exchange) -> Finding | None:
         and exchange.item.kind == "rows"
         and isinstance(rows, list)
         and isinstance(prediction, list)
+        and prediction  # no predictions at all is empty_answer's finding
         and len(prediction) != len(rows)
     ):
         return Finding(

@@ -66,6 +66,11 @@ def emit(event: str, **fields: Any) -> None:
 
 def classify(error: BaseException) -> str:
     """The error kind of a request that got no usable answer."""
+    # geventhttpclient wraps the real cause (RetriesExceeded(original=...)); a gevent.Timeout
+    # wrapped that way prints as "0.7 seconds", with no "timed out" to recognise it by.
+    original = getattr(error, "original", None)
+    if isinstance(original, BaseException) and original is not error:
+        return classify(original)
     if isinstance(error, gevent.Timeout | socket.timeout | TimeoutError):
         return "timeout"
     if isinstance(error, ConnectionRefusedError):

@@ -237,9 +237,7 @@ def _add_finding_counts(
         for entry in summary[section]:
             for severity, key in keys.items():
                 entry[key] = _per_check(counts, str(entry["name"]), severity)
-    summary["totals"]["info"] = int(
-        severities.loc[severities["severity"] == INFO, "row"].nunique()
-    )
+    summary["totals"]["info"] = int(severities.loc[severities["severity"] == INFO, "row"].nunique())
 
 
 def _totals(records: pd.DataFrame, severities: pd.DataFrame) -> dict[str, Any]:
