@@ -116,7 +116,7 @@ def prediction_values(exchange: Exchange) -> Finding | None:
         )
     if outcome.prediction is None:
         return None
-    numeric_labels = labels is not None and all(
+    numeric_labels = labels is not None and any(
         isinstance(label, int) and not isinstance(label, bool) for label in labels
     )
     for path, value in _leaves(outcome.prediction):
@@ -140,7 +140,7 @@ def prediction_values(exchange: Exchange) -> Finding | None:
         if isinstance(value, int | float):
             low, high = settings.min_value, settings.max_value
             if (low is not None and value < low) or (high is not None and value > high):
-                shown = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+                shown = f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
                 message = f"{where} is {value}, outside {shown}"
                 return _value(message, f"a number in {shown}", str(value))
     return None

@@ -58,7 +58,8 @@ _FILE_PATH = re.compile(
     r"(?<![\w/.])(?:"
     r"/(?:home|Users|root|srv|opt|var/(?:www|lib|app)|usr/(?:local/)?lib|app|workspace|mnt|tmp|etc)"
     r"(?:/[\w.@+-]+){2,}"
-    r"|[A-Za-z]:\\(?:[\w.$ -]+\\)+[\w.$ -]*"
+    # Windows paths, with backslashes single or JSON-escaped (doubled).
+    r"|[A-Za-z]:\\{1,2}(?:[\w.$ -]+\\{1,2})+[\w.$ -]*"
     r")"
 )
 _VERSION_HEADERS = ("server", "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version")
