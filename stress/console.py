@@ -50,6 +50,16 @@ class RunConsole:
             out.print(f"[yellow]stopped early: {escape(event['reason'])}[/]")
         elif kind == "interrupted":
             out.print("[yellow]interrupted: stopping the load and writing the report[/]")
+        elif kind == "resend":
+            out.print(
+                f"re-sending up to {event['requests']} requests alone "
+                f"(flakiness, degradation under load)"
+            )
+        elif kind == "groups":
+            out.print(
+                f"group checks: {event['resent']} re-sent, {event['degraded']} answers degraded "
+                f"under load, {event['flips']} flips under perturbation"
+            )
         elif kind == "done":
             out.print(
                 f"load done: {event['requests']} requests in {event['duration_s']:.1f}s, "

@@ -140,7 +140,9 @@ def prediction_values(exchange: Exchange) -> Finding | None:
         if isinstance(value, int | float):
             low, high = settings.min_value, settings.max_value
             if (low is not None and value < low) or (high is not None and value > high):
-                shown = f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+                lower = "-inf" if low is None else f"{low:g}"
+                upper = "inf" if high is None else f"{high:g}"
+                shown = f"[{lower}, {upper}]"
                 message = f"{where} is {value}, outside {shown}"
                 return _value(message, f"a number in {shown}", str(value))
     return None

@@ -18,10 +18,12 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
       "passed": bool,                     # every entry of "checks" passed
       "message": str,                     # one line: the verdict and why
       "notes": [str],                     # what was missing or odd in the run directory
+      "fail_on": [str],                   # severities that fail the run, e.g. ["error"]
       "totals": {
         "requests": int,
         "failed": int,                    # requests with an error-severity finding (ok false)
         "warnings": int,                  # requests not failed but with a warning finding
+        "info": int,                      # requests with an info finding
         "error_rate": float | null,       # failed / requests
         "duration_s": float | null,       # first send to last answer, from the records
         "rps": float | null,              # requests / duration_s
@@ -31,27 +33,68 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
         "name": str, "users": int, "requests": int, "duration_s": float | null,
         "rps": float | null, "error_rate": float | null, "latency_ms": LATENCY,
         "error_kinds": {kind: int},       # e.g. {"timeout": 3, "http_5xx": 1}
-        "status_classes": {cls: int}      # "2xx", "4xx", ..., "no_answer" (status 0)
+        "status_classes": {cls: int},     # "2xx", "4xx", ..., "no_answer" (status 0)
+        "checks": {check: int},           # findings in this phase per check, error severity
+        "check_warnings": {check: int},   # ... warning severity
+        "check_info": {check: int}        # ... info severity (group findings included)
       }],
       "families": [{                      # by name
         "name": str, "expect": str, "requests": int, "failed": int,
         "error_rate": float | null, "latency_ms": LATENCY,
         "checks": {check: int},           # requests this check failed (error severity)
-        "check_warnings": {check: int}    # requests this check warned about
+        "check_warnings": {check: int},   # requests this check warned about
+        "check_info": {check: int}        # info findings (group findings included)
       }],
       "checks": [{
-        "name": str,                      # check name, or "slo.error_rate" / "slo.p95_ms"
-        "kind": "request" | "slo" | "run",
-        "phase": str | null,              # the phase an SLO judged
-        "passed": bool,
-        "errors": int,                    # requests failed; 1 for a failed SLO or run check
-        "warnings": int,                  # requests warned about
+        "name": str,                      # check name, "module:function", or "slo.<metric>"
+        "kind": "request" | "group" | "slo" | "run",
+        "phase": str | null,              # the phase an SLO judged ("*": a family SLO)
+        "family": str | null,             # SLOs only: the family a family SLO judged
+        "passed": bool,                   # no finding of a fail_on severity (SLO: held)
+        "errors": int,                    # findings of error severity; 1 for a failed SLO
+        "warnings": int,                  # findings of warning severity
+        "info": int,                      # findings of info severity
+        "severity": str,                  # this check's severity in this scenario
         "message": str
       }],
       "slo": [{"phase": str, "metric": str, "limit": float, "actual": float | null,
-               "passed": bool, "message": str}],
+               "passed": bool, "message": str, "family": str | null}],
+               # metric: error_rate, p50_ms, p95_ms, p99_ms, ttft_p95_ms, goodput
       "failures": {"stored": int,         # objects in failures.jsonl
-                   "inputs": int}         # distinct input ids among them
+                   "inputs": int},        # distinct input ids among them
+      "degradation": [{                   # one per (phase after the baseline, users level)
+        "phase": str, "users": int,
+        "compared": int,                  # answers under load compared with the baseline's
+        "degraded": int,                  # changed under load AND matched again re-sent alone
+        "rate": float | null,             # degraded / compared
+        "by_method": {method: int},       # degraded answers per comparison method
+        "unstable": int,                  # changed, and changed again re-sent alone (noise)
+        "unverified": int                 # changed, not re-sent (budget): not counted
+      }],
+      "invariance": [{                    # one per perturbation kind (payload "perturbation")
+        "kind": str,
+        "groups": int,                    # seed inputs with a compared perturbation
+        "compared": int,                  # perturbed inputs compared with their seed
+        "flips": int,                     # ... whose answer differs from the seed's
+        "flip_rate": float | null,        # flips / compared
+        "by_method": {method: int},
+        "unanswered": int                 # perturbed inputs or seeds without a 2xx answer
+      }],
+      "flakiness": {
+        "counts": {"deterministic", "flaky", "load_only", "unknown", "not_resent": int},
+        "inputs": [{"input_id": str, "family": str, "checks": [str], "phases": [str],
+                    "requests": int, "class": str, "attempts": int,
+                    "failed_attempts": int, "checks_again": [str]}]
+      },
+      "group_checks": {
+        "degradation": {"judged": bool, "baseline": str, "methods": [str], "note": str,
+                        "compared": int, "degraded": int, "rate": float | null,
+                        "unstable": int, "unverified": int, "max_rate": float},
+        "invariance": {"judged": bool, "methods": [str], "note": str, "groups": int,
+                       "compared": int, "flips": int, "flip_rate": float | null,
+                       "max_flip_rate": float},
+        "flakiness": {"judged": bool, "retries": int, "max_inputs": int}
+      }
     }
 
     LATENCY = {"p50", "p90", "p95", "p99", "max", "mean": float | null}   # milliseconds
@@ -59,9 +102,11 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
 Latency statistics cover every request, failed ones included (a timeout is the latency the
 user felt). The "checks" list holds one entry per per-request check the scenario ran (its
 ``checks`` list, or every built-in check), any other check name found in the records, one
-entry per SLO result, and the run check ``requests_recorded`` (an empty run proves nothing
-and fails). A request check passes when no request got an error finding from it; warnings
-never fail a run.
+entry per group check (degradation, invariance, flakiness), one entry per SLO result, and
+the run check ``requests_recorded`` (an empty run proves nothing and fails). A check passes
+when none of its findings has a severity in ``fail_on`` (by default only errors fail);
+degradation and invariance pass while their rates stay within ``max_rate`` and
+``max_flip_rate``; flakiness only classifies and always passes.
 """
 
 from __future__ import annotations
