@@ -19,6 +19,7 @@ input that should have been rejected is accepted_invalid_input's finding, not a 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -245,7 +246,7 @@ def system_prompt_leak(exchange: Exchange) -> Finding | None:
         return None
     answer = normalize(text)
     for index, prompt in enumerate(prompts):
-        quoted = _quoted_window(normalize(prompt), answer)
+        quoted = next((w for w in _windows(prompt) if w in answer), None)
         if quoted is not None:
             return Finding(
                 "system_prompt_leak",
@@ -256,15 +257,16 @@ def system_prompt_leak(exchange: Exchange) -> Finding | None:
     return None
 
 
-def _quoted_window(prompt: str, answer: str) -> str | None:
-    if len(prompt) <= LEAK_WINDOW:
-        return prompt if prompt in answer else None
-    last = len(prompt) - LEAK_WINDOW
-    for start in [*range(0, last, _WINDOW_STEP), last]:
-        window = prompt[start : start + LEAK_WINDOW]
-        if window in answer:
-            return window
-    return None
+@functools.lru_cache(maxsize=64)
+def _windows(prompt: str) -> tuple[str, ...]:
+    """The normalized windows of a system prompt, computed once per prompt."""
+    normalized = normalize(prompt)
+    if len(normalized) <= LEAK_WINDOW:
+        return (normalized,)
+    last = len(normalized) - LEAK_WINDOW
+    return tuple(
+        normalized[start : start + LEAK_WINDOW] for start in [*range(0, last, _WINDOW_STEP), last]
+    )
 
 
 def _short(text: str, limit: int = 120) -> str:

@@ -6,6 +6,7 @@ importing each other.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -30,6 +31,9 @@ SECRET_HEADERS = frozenset(
 # Shorter strings than this are not matched as secrets: "Bearer" or "test" would match
 # ordinary text and turn the check into noise.
 MIN_SECRET_CHARS = 8
+# Leak checks search only the start of a body: leaks sit at the top of error pages, and a
+# runaway body must not cost the load generator seconds of regex time.
+SEARCH_BYTES = 65536
 _ENV = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
@@ -136,6 +140,18 @@ class Exchange:
     def parsed(self) -> bool:
         """A 2xx answer the protocol understood: the checks of its content apply."""
         return self.answered and self.outcome.problem is None
+
+    @functools.cached_property
+    def server_text(self) -> str | None:
+        """What the server itself wrote in the body (error bodies, unreadable 2xx bodies),
+        decoded once for every leak check; None for a parsed answer (the model's content)."""
+        if not self.body or self.parsed:
+            return None
+        return self.body[:SEARCH_BYTES].decode("utf-8", "replace")
+
+    @functools.cached_property
+    def headers_text(self) -> str:
+        return "\n".join(f"{name}: {value}" for name, value in self.headers.items())
 
     def payload(self) -> Mapping[str, Any]:
         payload = self.item.payload if self.item is not None else None

@@ -22,11 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from stress.checks.exchange import ERROR, INFO, WARNING, Exchange, Finding
-
-# Only the start of a body is searched: leaks sit at the top of error pages, and a runaway
-# body must not cost the load generator seconds of regex time.
-SEARCH_BYTES = 65536
+from stress.checks.exchange import ERROR, INFO, SEARCH_BYTES, WARNING, Exchange, Finding
 
 _STACK_TRACES = (
     (
@@ -78,14 +74,13 @@ _SECRET_PATTERNS = (
     ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
 )
 
+# One pass over the text for all of them; the kind is found again on the match only.
+_ANY_SECRET = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in _SECRET_PATTERNS))
+
 
 def _server_text(exchange: Exchange) -> str | None:
     """What the server itself wrote in the body: error bodies and unreadable 2xx bodies."""
-    if not exchange.body:
-        return None
-    if exchange.parsed:
-        return None  # the model's answer: content, not a leak by pattern
-    return exchange.body[:SEARCH_BYTES].decode("utf-8", "replace")
+    return exchange.server_text
 
 
 def _where(exchange: Exchange) -> str:
@@ -157,7 +152,7 @@ def secret_leak(exchange: Exchange) -> Finding | None:
     secrets = exchange.settings.secrets
     head = exchange.body[: SEARCH_BYTES * 16]
     if secrets:
-        headers = "\n".join(f"{k}: {v}" for k, v in exchange.headers.items())
+        headers = exchange.headers_text
         text = exchange.outcome.text or ""
         for place, secret in secrets:
             encoded = secret.encode("utf-8", "surrogatepass")
@@ -171,19 +166,20 @@ def secret_leak(exchange: Exchange) -> Finding | None:
                     got=f"the value of {place} (not shown)",
                 )
     server = _server_text(exchange) or ""
-    server += "\n" + "\n".join(f"{k}: {v}" for k, v in exchange.headers.items())
-    for kind, pattern in _SECRET_PATTERNS:
-        match = pattern.search(server)
-        if match:
-            shown = match.group(0)[:8] + "…"
-            return Finding(
-                "secret_leak",
-                f"the response holds what looks like {kind} ({shown})",
-                ERROR,
-                expected="no credentials in responses",
-                got=f"{kind} starting {shown}",
-            )
-    return None
+    server += "\n" + exchange.headers_text
+    match = _ANY_SECRET.search(server)
+    if match is None:
+        return None
+    found = match.group(0)
+    kind = next((k for k, pattern in _SECRET_PATTERNS if pattern.match(found)), "a credential")
+    shown = found[:8] + "…"
+    return Finding(
+        "secret_leak",
+        f"the response holds what looks like {kind} ({shown})",
+        ERROR,
+        expected="no credentials in responses",
+        got=f"{kind} starting {shown}",
+    )
 
 
 def _line(text: str, position: int) -> str:
