@@ -23,6 +23,7 @@ from stress.checks.groups import judge
 from stress.demo.process import DemoServerProcess
 from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
+from stress.record import read_records
 from stress.report import write_reports
 from stress.rundir import iter_failures
 from stress.scenario import from_path
@@ -246,6 +247,12 @@ def test_tabular_faults_and_invariance(tmp_path: Path, fault_server: str) -> Non
     assert found["perturb.round-0000"] == {"invariance"}
     for clean in ("clean-0000", "clean-0001", "clean-0002", "seed-0000", "perturb.noise-0000"):
         assert clean not in found, found.get(clean)
+    # The load phase starts by re-sending, in order, the inputs the baseline sent.
+    records = read_records(run_dir / "records").to_pandas().sort_values("seq")
+    sent = list(dict.fromkeys(records.loc[records["phase"] == "baseline", "input_id"]))
+    load_first = records.loc[records["phase"] == "load", "input_id"].head(len(sent))
+    assert list(load_first) == sent
+    assert records.loc[records["phase"] == "load", "output_text"].notna().any()
     summary = json.loads((run_dir / "summary.json").read_text())
     kinds = {k["kind"]: k for k in summary["invariance"]}
     assert (kinds["round"]["flips"], kinds["round"]["compared"], kinds["round"]["flip_rate"]) == (
