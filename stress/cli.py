@@ -146,7 +146,8 @@ def checks() -> None:
     stdout.print(table)
     stdout.print(
         "Set severities with `severity: {check: error|warn|info}` and which fail the run with "
-        "`fail_on: [error]`; add custom checks as module:function in `checks: [default, ...]`."
+        "`fail_on: [error]`; add custom checks as module:function in `checks: [default, ...]`.",
+        markup=False,
     )
 
 

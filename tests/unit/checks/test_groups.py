@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -11,7 +14,9 @@ import pytest
 from stress.checks import degradation, flakiness, invariance
 from stress.checks.compare import Answer, Comparer
 from stress.checks.resend import Resend
+from stress.errors import ScenarioError
 from stress.inputs.corpus import Input
+from stress.run import load_scenario
 from stress.scenario import CompareMethod, Comparison, Scenario, from_dict
 
 M = CompareMethod
@@ -365,3 +370,39 @@ def test_resend_lines_round_trip() -> None:
     line = json.loads(json.dumps(sent.to_json()))
     assert Resend.from_json(line) == sent
     assert Resend.from_json({"purpose": "x"}) is None
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("sentence_transformers") is not None,
+    reason="the semantic extra is installed here",
+)
+def test_semantic_without_the_extra_is_a_scenario_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\n"
+        "target: {url: 'http://127.0.0.1:9', protocol: openai-chat}\n"
+        "inputs: {families: {realistic.chat_prompt: 1}}\n"
+        "load: {phases: [{name: a, users: 1, duration: 1s}, {name: b, users: 2, duration: 1s}]}\n"
+        "degradation: {methods: [normalized, semantic]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert caught.value.problems == [
+        f"{path}: degradation.methods: the semantic method needs the optional extra: "
+        f"pip install 'stress[semantic]', or remove semantic"
+    ]
+
+
+def test_stress_checks_lists_every_check_with_its_severity() -> None:
+    from click.testing import CliRunner
+
+    from stress.checks.request import ALL_CHECKS
+    from stress.cli import cli
+
+    result = CliRunner().invoke(cli, ["checks"], terminal_width=200)
+    assert result.exit_code == 0
+    for name in ALL_CHECKS:
+        assert name in result.output
+    assert re.search(r"server_version_leak\s+│ info", result.output)
+    assert "checks: [default, ...]" in result.output
