@@ -133,7 +133,7 @@ class Exchange:
 
     @property
     def answered(self) -> bool:
-        """A 2xx answer arrived in full (no timeout or reset after the headers)."""
+        """A 2xx answer arrived in full (no hang or reset after the headers)."""
         return 200 <= self.status < 300 and self.error_kind in (None, "invalid_response")
 
     @property

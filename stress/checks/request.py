@@ -63,8 +63,10 @@ __all__ = [
     "select",
 ]
 
-# Error kinds for requests that got no usable HTTP answer.
+# Error kinds for requests that got no usable HTTP answer. A hang is a timeout after the
+# status line and headers arrived: the body stalled.
 TIMEOUT = "timeout"
+HANG = "hang"
 CONNECTION_KINDS = ("connection_refused", "connection_reset", "connection_error", "invalid_http")
 
 
@@ -82,9 +84,9 @@ def not_a_server_error(exchange: Exchange) -> Finding | None:
 
 def no_timeout(exchange: Exchange) -> Finding | None:
     """No complete answer within target.timeout; a body that stalls after the headers is a hang."""
-    if exchange.error_kind != TIMEOUT:
+    if exchange.error_kind not in (TIMEOUT, HANG):
         return None
-    if exchange.status:
+    if exchange.status or exchange.error_kind == HANG:
         # The status line arrived, then the body stalled: a hang, not a slow start.
         message = (
             f"hang: HTTP {exchange.status} headers arrived but the body did not complete "
@@ -145,7 +147,7 @@ def status_expectation(exchange: Exchange) -> Finding | None:
     must resist (injection probes) may be answered or refused.
     """
     status = exchange.status
-    if not status or status >= 500 or exchange.error_kind == TIMEOUT:
+    if not status or status >= 500 or exchange.error_kind in (TIMEOUT, HANG):
         return None
     if exchange.expect == "accept" and 400 <= status < 500:
         return Finding(

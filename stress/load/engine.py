@@ -32,7 +32,7 @@ from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 from locust import FastHttpUser, constant, task
 from locust.env import Environment
 
-from stress.checks.request import CheckSuite, Exchange, Finding
+from stress.checks.request import CheckSuite, Exchange, Finding, group_checks
 from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
 from stress.record import OUTPUT_TEXT_CHARS, Record, RecordWriter
@@ -217,7 +217,9 @@ class Plan:
         self._baseline_sent: dict[int, None] = {}  # indices, in send order
         self._queue_phase = self.phase
         self._queue: collections.deque[int] = collections.deque()
-        self._replay = scenario.degradation.enabled
+        self._replay = scenario.degradation.enabled and "degradation" in group_checks(
+            scenario.checks
+        )
         # Answers a group check compares keep their full text in the records.
         self.keep_text = _compared_ids(inputs)
 
@@ -259,6 +261,8 @@ class Plan:
         latency_ms = (done - started) * 1000
         outcome = Outcome()
         error_kind = answer.error_kind
+        if error_kind == "timeout" and answer.status:
+            error_kind = "hang"  # the headers came, then the body stalled
         if error_kind is None and answer.headers is not None:
             outcome = self.adapter.parse(answer.status, answer.headers, answer.body)
             if answer.status >= 500:

@@ -204,6 +204,8 @@ def test_each_chat_fault_is_found_by_its_check(tmp_path: Path, fault_server: str
     }
     phases = {p["name"]: p for p in summary["phases"]}
     assert phases["load"]["checks"]["degradation"] >= 1
+    kinds = phases["baseline"]["error_kinds"]
+    assert min(kinds["timeout"], kinds["hang"], kinds["connection_reset"]) >= 1
     assert phases["baseline"]["checks"]["not_a_server_error"] >= 1
     # Flakiness: plain bugs fail every re-send, the overload 503 only under load.
     classes = {f["input_id"]: f["class"] for f in summary["flakiness"]["inputs"]}

@@ -78,6 +78,7 @@ CASES: list[tuple[str, Exchange, str | None]] = [
     ("not_a_server_error", exchange(status=499, outcome=Outcome()), None),
     ("no_timeout", exchange(status=0, error_kind="timeout", outcome=Outcome()), "no answer"),
     ("no_timeout", exchange(status=200, error_kind="timeout", outcome=Outcome()), "hang"),
+    ("no_timeout", exchange(status=200, error_kind="hang", outcome=Outcome()), "hang"),
     ("no_timeout", exchange(status=0, error_kind="connection_reset"), None),
     ("no_connection_error", exchange(status=0, error_kind="connection_reset"), "reset"),
     ("no_connection_error", exchange(status=0, error_kind="invalid_http"), "invalid http"),
