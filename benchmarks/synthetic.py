@@ -163,6 +163,17 @@ def write_synthetic_run(
                 pa.array(np.zeros(size + 1, dtype="int32")), pa.array([], type=pa.string())
             ),
         }
+        # Columns this generator does not model (added by later features) get what a run
+        # without them records: empty lists, or nulls.
+        for field in SCHEMA:
+            if field.name not in columns:
+                if pa.types.is_list(field.type):
+                    columns[field.name] = pa.ListArray.from_arrays(
+                        pa.array(np.zeros(size + 1, dtype="int32")),
+                        pa.array([], type=field.type.value_type),
+                    )
+                else:
+                    columns[field.name] = pa.nulls(size, field.type)
         extra = {}
         if itl is not None:
             extra = {"itl_ms": itl[part], "tokens_per_s": 1000.0 / np.maximum(itl[part], 1e-3)}

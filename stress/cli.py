@@ -463,6 +463,26 @@ def generate(
     stdout.print(table, markup=False)
 
 
+@cli.command()
+def checks() -> None:
+    """List the checks a scenario can name, with their default severity."""
+    from rich.table import Table
+
+    from stress.checks.request import describe
+
+    table = Table()
+    for column in ("check", "severity", "finds"):
+        table.add_column(column)
+    for name, severity, summary in describe():
+        table.add_row(name, severity, summary)
+    stdout.print(table)
+    stdout.print(
+        "Set severities with `severity: {check: error|warn|info}` and which fail the run with "
+        "`fail_on: [error]`; add custom checks as module:function in `checks: [default, ...]`.",
+        markup=False,
+    )
+
+
 @cli.command("demo-server")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)

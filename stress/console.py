@@ -61,6 +61,16 @@ class RunConsole:
             )
         elif kind == "regressions_saved":
             out.print(f"regressions: {event['added']} new case(s) saved to {escape(event['dir'])}")
+        elif kind == "resend":
+            out.print(
+                f"re-sending up to {event['requests']} requests alone "
+                f"(flakiness, degradation under load)"
+            )
+        elif kind == "groups":
+            out.print(
+                f"group checks: {event['resent']} re-sent, {event['degraded']} answers degraded "
+                f"under load, {event['flips']} flips under perturbation"
+            )
         elif kind == "done":
             out.print(
                 f"load done: {event['requests']} requests in {event['duration_s']:.1f}s, "

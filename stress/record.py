@@ -41,11 +41,18 @@ SCHEMA = pa.schema(
         pa.field("ok", pa.bool_(), nullable=False),
         pa.field("failed_checks", pa.list_(pa.string()), nullable=False),
         pa.field("warned_checks", pa.list_(pa.string()), nullable=False),
+        # Added for group checks; nullable so that a reader may meet parts without them.
+        pa.field("info_checks", pa.list_(pa.string())),
+        pa.field("output_text", pa.string()),
+        pa.field("output_chars", pa.int32()),
     ]
 )
 
 # Long answers are cut to this many characters in the excerpt; the digest covers all of it.
 EXCERPT_CHARS = 200
+# output_text keeps this much of an answer that a group check compares (degradation,
+# invariance); other answers keep only the excerpt, so records stay small.
+OUTPUT_TEXT_CHARS = 8000
 
 
 @dataclass(slots=True)
@@ -73,6 +80,9 @@ class Record:
     output_excerpt: str | None = None
     failed_checks: list[str] = field(default_factory=list)
     warned_checks: list[str] = field(default_factory=list)
+    info_checks: list[str] = field(default_factory=list)
+    output_text: str | None = None
+    output_chars: int | None = None
 
 
 class RecordWriter:

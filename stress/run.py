@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 
 from stress import __version__
-from stress.checks.request import CHECKS
-from stress.errors import StressError, TargetUnreachable
+from stress.checks.request import ALL_CHECKS
+from stress.errors import ScenarioError, StressError, TargetUnreachable
 from stress.inputs import corpus as corpus_io
 from stress.inputs.families import Context, Limits, catalog
 from stress.scenario import KnownNames, Scenario, from_path, with_overrides
@@ -58,13 +58,15 @@ class RunResult:
 
 def known_names() -> KnownNames:
     """Families (with the protocols each applies to) and checks a scenario may name."""
+    from stress.checks.custom import problem as check_problem
     from stress.inputs.custom import problem as custom_problem
     from stress.inputs.schemas import problems as schema_problems
 
     families = {name: list(family.protocols) for name, family in catalog().items()}
     return KnownNames(
         families=families,
-        checks=list(CHECKS),
+        checks=list(ALL_CHECKS),
+        resolve_custom=check_problem,
         custom_problem=custom_problem,
         schema_problems=schema_problems,
         family_misfit=family_misfit,
@@ -118,7 +120,20 @@ def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Inpu
 
 def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     scenario = from_path(path, known=known_names())
-    return with_overrides(scenario, **overrides)
+    scenario = with_overrides(scenario, **overrides)
+    _check_semantic(scenario, str(path))
+    return scenario
+
+
+def _check_semantic(scenario: Scenario, source: str) -> None:
+    """The semantic comparison method needs an optional extra: say so before any load."""
+    from stress.checks.semantic import available
+    from stress.scenario import CompareMethod
+
+    for key in ("degradation", "invariance"):
+        methods = getattr(scenario, key).methods or []
+        if CompareMethod.SEMANTIC in methods and (problem := available()):
+            raise ScenarioError([f"{source}: {key}.methods: {problem}, or remove semantic"])
 
 
 def select_families(scenario: Scenario, pattern: str, *, count: int | None = None) -> Scenario:
@@ -238,6 +253,15 @@ def run(
         on_event({"event": "target", "url": url})
         replayed = _replay_regressions(scenario, run_dir, url, on_event)
         interrupted = _load(run_dir, url, on_event)
+        if not interrupted:
+            # Group checks re-send inputs alone, so they run while the target is still up.
+            from stress.checks.groups import judge
+
+            try:
+                judge(run_dir, scenario, url, on_event=on_event)
+            except KeyboardInterrupt:
+                interrupted = True
+                on_event({"event": "interrupted"})
 
     run_info.update(finished_at=datetime.now(UTC).isoformat(), complete=not interrupted)
     write_json(run_dir / "run.json", run_info)

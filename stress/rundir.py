@@ -65,8 +65,9 @@ class RunData:
     """What the report needs of a run, loaded once.
 
     ``records`` has one row per request (``report_columns()``). ``findings`` has one row per
-    (request, check) pair from the records' ``failed_checks`` and ``warned_checks``: columns
-    ``row`` (index into ``records``), ``check`` and ``severity`` ("error" or "warning").
+    (request, check) pair from the records' ``failed_checks``, ``warned_checks`` and
+    ``info_checks``: columns ``row`` (index into ``records``), ``check`` and ``severity``
+    ("error", "warning" or "info").
     """
 
     run_dir: Path
@@ -101,13 +102,14 @@ def load_run(run_dir: Path) -> RunData:
     check_run_dir(run_dir)
     scenario = from_path(run_dir / "scenario.yaml")
     info = read_run_info(run_dir)
-    lists = ["failed_checks", "warned_checks"]
+    lists = ["failed_checks", "warned_checks", "info_checks"]
     table = _read_table(run_dir / "records", [*report_columns(), *lists])
     records = table.drop_columns(lists).to_pandas()
     findings = pd.concat(
         [
             _findings(table.column("failed_checks"), "error"),
             _findings(table.column("warned_checks"), "warning"),
+            _findings(table.column("info_checks"), "info"),
         ],
         ignore_index=True,
     )

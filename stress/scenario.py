@@ -7,6 +7,7 @@ Unknown keys are errors (a typo must never silently pass), with "did you mean" w
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 import re
@@ -225,19 +226,165 @@ class Load(_Model):
         return self
 
 
+Milliseconds = Annotated[float, Field(gt=0)]
+
+
 class PhaseSlo(_Model):
-    """Limits that hold for one phase (overrides of the scenario-wide limits)."""
+    """Limits that hold for one phase or one family (overrides of the scenario-wide limits)."""
 
     error_rate: Fraction | None = None
-    p95_ms: Annotated[float, Field(gt=0)] | None = None
+    p95_ms: Milliseconds | None = None
+    p50_ms: Milliseconds | None = None
+    p99_ms: Milliseconds | None = None
+    # Streaming targets: the p95 of the time to first token.
+    ttft_p95_ms: Milliseconds | None = None
+    # The least share of requests that are "good": no error finding, latency within
+    # goodput_ms and time to first token within goodput_ttft_ms (when set).
+    goodput: Fraction | None = None
+    goodput_ms: Milliseconds | None = None
+    goodput_ttft_ms: Milliseconds | None = None
 
 
-class Slo(_Model):
-    """Service-level objectives, checked per phase."""
+class Slo(PhaseSlo):
+    """Service-level objectives, checked per phase (and per family where listed)."""
 
     error_rate: Fraction | None = 0.01
-    p95_ms: Annotated[float, Field(gt=0)] | None = None
     phases: dict[str, PhaseSlo] = Field(default_factory=dict)
+    # Per-family objectives, judged over the family's requests in every phase; a family
+    # not listed here is judged only through the phase objectives.
+    families: dict[str, PhaseSlo] = Field(default_factory=dict)
+
+
+class Severity(StrEnum):
+    """How much a finding matters. The scenario's ``fail_on`` says which fail the run."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+def parse_severity(value: object) -> Severity:
+    """``error``, ``warn`` (or ``warning``) or ``info``; raises ValueError naming the choices."""
+    if isinstance(value, Severity):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "warn":
+            return Severity.WARNING
+        with contextlib.suppress(ValueError):
+            return Severity(text)
+    raise ValueError(f"expected one of error, warn or info, got {value!r}")
+
+
+SeverityName = Annotated[
+    Severity, BeforeValidator(parse_severity), PlainSerializer(str, return_type=str)
+]
+
+
+class Answers(_Model):
+    """What a correct answer looks like: the settings of the answer and leak checks."""
+
+    # A JSON Schema the answer must satisfy: the chat answer text parsed as JSON, or the
+    # tabular predictions list.
+    json_schema: dict[str, Any] | None = None
+    # The values a prediction (or a whole chat answer) may take, e.g. class names.
+    labels: list[str | int] | None = None
+    # Every number in a prediction must lie in [min_value, max_value] (0 and 1 for
+    # probabilities).
+    min_value: float | None = None
+    max_value: float | None = None
+    # An answer body larger than this is oversize.
+    max_bytes: PositiveInt = 1_048_576
+    # The deployment's hidden system prompt(s): an answer quoting one leaks it.
+    system_prompt: list[str] = Field(default_factory=list)
+    # Strings that must never appear in any response (API keys, internal hostnames).
+    # ``${NAME}`` takes the value of the environment variable NAME.
+    secrets: list[str] = Field(default_factory=list)
+
+    @field_validator("system_prompt", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("json_schema")
+    @classmethod
+    def _valid_schema(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        if schema is None:
+            return None
+        from jsonschema.exceptions import SchemaError
+        from jsonschema.validators import validator_for
+
+        try:
+            validator_for(schema).check_schema(schema)
+        except SchemaError as exc:
+            where = "/".join(str(part) for part in exc.path) or "(top level)"
+            raise ValueError(
+                f"not a valid JSON Schema at {where}: {exc.message}; see json-schema.org"
+            ) from None
+        return schema
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Answers:
+        if (
+            self.min_value is not None
+            and self.max_value is not None
+            and self.min_value > self.max_value
+        ):
+            raise ValueError(
+                f"min_value ({self.min_value}) must not exceed max_value ({self.max_value}); "
+                f"swap them"
+            )
+        return self
+
+
+class CompareMethod(StrEnum):
+    """How two answers to the same input are compared (degradation, invariance)."""
+
+    EXACT = "exact"  # byte-identical output
+    NORMALIZED = "normalized"  # equal after case, whitespace and Unicode normalization
+    LABEL = "label"  # the same label per row (argmax of probabilities, class names)
+    NUMERIC = "numeric"  # every number within `tolerance`, everything else equal
+    LENGTH = "length"  # lengths within `min_length_ratio` of each other
+    SEMANTIC = "semantic"  # embedding cosine >= min_similarity (extra: stress[semantic])
+
+
+class Comparison(_Model):
+    # None: chosen by protocol (see stress.checks.compare.default_methods).
+    methods: list[CompareMethod] | None = None
+    tolerance: Annotated[float, Field(ge=0)] = 1e-6
+    min_length_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
+    min_similarity: Annotated[float, Field(ge=-1, le=1)] = 0.8
+    # sentence-transformers model name or local path, for the semantic method.
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Degradation(Comparison):
+    """Answers under load against the baseline phase's answers to the same inputs."""
+
+    enabled: bool = True
+    # The low-concurrency phase whose answers are the reference; None: the first phase.
+    baseline: str | None = None
+    # A confirmed degradation rate above this fails the check (per phase and users level).
+    max_rate: Fraction = 0.0
+    # Inputs whose answer changed under load are re-sent alone afterwards, at most this
+    # many, to tell a load effect from an endpoint that answers differently every time.
+    max_resends: Annotated[int, Field(strict=True, ge=0)] = 20
+
+
+class Invariance(Comparison):
+    """Perturbed inputs against their seed input: the answer must not change."""
+
+    enabled: bool = True
+    max_flip_rate: Fraction = 0.0
+
+
+class Flakiness(_Model):
+    """Failing inputs re-sent alone after the run: deterministic, flaky or load-only."""
+
+    retries: Annotated[int, Field(strict=True, ge=0)] = 3
+    max_inputs: Annotated[int, Field(strict=True, ge=0)] = 20
+    # Bounds the whole re-send step, however slow the target.
+    max_duration: Duration = 60.0
 
 
 class Scenario(_Model):
@@ -252,6 +399,14 @@ class Scenario(_Model):
     slo: Slo = Field(default_factory=Slo)
     # Folder of regression cases replayed before the load (stress/repro/regressions.py).
     regressions: Annotated[str, Field(min_length=1)] | None = None
+    # Per-check severity overrides, e.g. {accepted_invalid_input: error, strict_json: info}.
+    severity: dict[str, SeverityName] = Field(default_factory=dict)
+    # Findings of these severities fail the run.
+    fail_on: list[SeverityName] = Field(default_factory=lambda: [Severity.ERROR])
+    answers: Answers = Field(default_factory=Answers)
+    degradation: Degradation = Field(default_factory=Degradation)
+    invariance: Invariance = Field(default_factory=Invariance)
+    flakiness: Flakiness = Field(default_factory=Flakiness)
 
     @model_validator(mode="after")
     def _features_for_tabular(self) -> Scenario:
@@ -310,13 +465,18 @@ def _location(loc: Sequence[str | int]) -> str:
 def _field_names(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
     """The keys allowed at ``loc`` (used for "did you mean")."""
     current: Any = model
+    keyed = False  # the previous part named a mapping, so this part is one of its keys
     for part in loc:
         if isinstance(part, int) or current is None:
+            continue
+        if keyed:
+            keyed = False
             continue
         field = getattr(current, "model_fields", {}).get(part)
         if field is None:
             return []
         annotation = field.annotation
+        keyed = "dict[" in str(annotation)
         current = _model_in(annotation)
     return list(getattr(current, "model_fields", {}))
 
@@ -467,14 +627,41 @@ def _check_known_names(
                 )
             )
     for index, check in enumerate(scenario.checks or []):
-        if check not in known.checks:
-            close = difflib.get_close_matches(check, list(known.checks), n=1)
+        if ":" in check and known.resolve_custom is not None:
+            problem = known.resolve_custom(check)
+            if problem:
+                problems.append((f"checks[{index}]: {problem}", ("checks", index)))
+        elif check not in known.checks and check != DEFAULT_CHECKS:
+            close = difflib.get_close_matches(check, [*known.checks, DEFAULT_CHECKS], n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(
                 (
                     f"checks[{index}]: unknown check {check!r}{hint} "
-                    f"(known: {', '.join(known.checks)})",
+                    f"(`stress checks` lists them; custom checks are module:function)",
                     ("checks", index),
+                )
+            )
+    custom = [check for check in scenario.checks or [] if ":" in check]
+    for name in scenario.severity:
+        if name not in known.checks and name not in custom:
+            close = difflib.get_close_matches(name, [*known.checks, *custom], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                (
+                    f"severity.{name}: unknown check{hint} (`stress checks` lists them)",
+                    ("severity", name),
+                )
+            )
+    for family in scenario.slo.families:
+        if family not in scenario.inputs.families:
+            names = list(scenario.inputs.families)
+            close = difflib.get_close_matches(family, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                (
+                    f"slo.families.{family}: the scenario sends no input of this family{hint} "
+                    f"(families: {', '.join(names)})",
+                    ("slo", "families", family),
                 )
             )
     phase_names = [phase.name for phase in scenario.load.phases]
@@ -489,6 +676,17 @@ def _check_known_names(
                     ("slo", "phases", phase),
                 )
             )
+    baseline = scenario.degradation.baseline
+    if baseline is not None and baseline not in phase_names:
+        close = difflib.get_close_matches(baseline, phase_names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        problems.append(
+            (
+                f"degradation.baseline: no load phase is named {baseline!r}{hint} "
+                f"(phases: {', '.join(phase_names)})",
+                ("degradation", "baseline"),
+            )
+        )
     if scenario.total_duration > scenario.load.max_duration:
         total = format_duration(scenario.total_duration)
         problems.append(
@@ -502,15 +700,22 @@ def _check_known_names(
     return problems
 
 
+# In a scenario's `checks` list: every built-in check, so custom ones can be added to them.
+DEFAULT_CHECKS = "default"
+
+
 class KnownNames(BaseModel):
     """Names a scenario may refer to: families (with the protocols each applies to), checks.
 
     ``custom_problem`` says what is wrong with a custom family's ``module:function`` (None:
     usable); ``schema_problems`` what is wrong with a body_schema.
+    ``resolve_custom`` judges a custom check "module:function": None when it can be used,
+    else the problem and its fix.
     """
 
     families: dict[str, list[str]]
     checks: list[str]
+    resolve_custom: Callable[[str], str | None] | None = None
     custom_problem: Callable[[str], str | None] | None = None
     schema_problems: Callable[[dict[str, Any]], list[str]] | None = None
     # Why a family named exactly cannot work for this scenario's target (None: it can).

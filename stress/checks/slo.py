@@ -1,4 +1,9 @@
-"""Service-level objectives: error rate and p95 latency per load phase, judged from records.
+"""Service-level objectives per load phase and per family, judged from records.
+
+Objectives: ``error_rate`` (at most), ``p50_ms``/``p95_ms``/``p99_ms`` latency (at most),
+``ttft_p95_ms`` (p95 time to first token of streaming targets, at most) and ``goodput`` (at
+least this share of requests are good: no error finding, latency within ``goodput_ms`` and
+time to first token within ``goodput_ttft_ms`` where those are set).
 
 Limits come from the scenario's ``slo`` section; ``slo.phases[name]`` overrides a limit for
 one phase (a limit left unset there inherits the scenario-wide one):
@@ -12,6 +17,9 @@ one phase (a limit left unset there inherits the scenario-wide one):
     ``phases: {load: {p95_ms: 900}}`` (no ``p95_ms``)     not judged  900 ms
     ====================================================  ==========  ==========
 
+``slo.families[name]`` judges one family's requests over all phases, by the limits set there
+only (goodput_ms and goodput_ttft_ms fall back to the scenario-wide ones).
+
 An SLO result is data, like a per-request Finding: evaluating never raises for a bad verdict.
 """
 
@@ -24,10 +32,21 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from stress.scenario import Scenario
+from stress.scenario import PhaseSlo, Scenario
 
 ERROR_RATE = "error_rate"
 P95_MS = "p95_ms"
+P50_MS = "p50_ms"
+P99_MS = "p99_ms"
+TTFT_P95_MS = "ttft_p95_ms"
+GOODPUT = "goodput"
+# Latency objectives: (metric, quantile, column).
+_LATENCIES = (
+    (P50_MS, 0.50, "latency_ms"),
+    (P95_MS, 0.95, "latency_ms"),
+    (P99_MS, 0.99, "latency_ms"),
+    (TTFT_P95_MS, 0.95, "ttft_ms"),
+)
 
 # The only percentile method used anywhere in stress, so the report, the SLO verdict and a
 # user recomputing from the Parquet records with pandas' defaults agree to the last digit.
@@ -48,6 +67,8 @@ class SloResult:
     actual: float | None
     passed: bool
     message: str
+    # Set for a per-family objective (``phase`` is then "*", every phase).
+    family: str | None = None
 
 
 def percentile(values: np.ndarray | pd.Series, q: float) -> float | None:
@@ -83,7 +104,135 @@ def evaluate_slos(records: pd.DataFrame, scenario: Scenario) -> list[SloResult]:
             results.append(_error_rate(name, error_limit, group))
         if p95_limit is not None:
             results.append(_p95(name, p95_limit, group))
+        limits = _merged(scenario.slo, override)
+        results.extend(_more(name, limits, scenario.slo, group, family=None))
+    for family, limits in scenario.slo.families.items():
+        group = records[records["family"] == family] if "family" in records else None
+        results.extend(_family(family, limits, scenario.slo, group))
     return results
+
+
+def _merged(base: PhaseSlo, override: PhaseSlo | None) -> PhaseSlo:
+    if override is None:
+        return base
+    values = {
+        key: getattr(override, key) if getattr(override, key) is not None else getattr(base, key)
+        for key in PhaseSlo.model_fields
+    }
+    return PhaseSlo.model_construct(**values)
+
+
+def _family(
+    family: str, limits: PhaseSlo, base: PhaseSlo, group: pd.DataFrame | None
+) -> list[SloResult]:
+    results = []
+    if limits.error_rate is not None:
+        results.append(_for_family(_error_rate(family, limits.error_rate, group), family))
+    if limits.p95_ms is not None:
+        results.append(_for_family(_p95(family, limits.p95_ms, group), family))
+    results.extend(_more("*", limits, base, group, family=family))
+    return results
+
+
+def _for_family(result: SloResult, family: str) -> SloResult:
+    message = result.message.replace(f"phase {family!r}", f"family {family!r}", 1)
+    metric, limit, actual, passed = result.metric, result.limit, result.actual, result.passed
+    return SloResult("*", metric, limit, actual, passed, message, family)
+
+
+def _more(
+    phase: str,
+    limits: PhaseSlo,
+    base: PhaseSlo,
+    group: pd.DataFrame | None,
+    *,
+    family: str | None,
+) -> list[SloResult]:
+    """The objectives beyond error rate and p95: p50, p99, TTFT p95, goodput."""
+    label = f"family {family!r}" if family is not None else f"phase {phase!r}"
+    results = []
+    for metric, quantile, column in _LATENCIES:
+        limit = getattr(limits, metric)
+        if metric == P95_MS or limit is None:
+            continue
+        results.append(_quantile(phase, label, metric, quantile, column, limit, group, family))
+    if limits.goodput is not None:
+        goodput_ms = limits.goodput_ms if limits.goodput_ms is not None else base.goodput_ms
+        ttft_ms = (
+            limits.goodput_ttft_ms if limits.goodput_ttft_ms is not None else base.goodput_ttft_ms
+        )
+        results.append(_goodput(phase, label, limits.goodput, goodput_ms, ttft_ms, group, family))
+    return results
+
+
+def _quantile(
+    phase: str,
+    label: str,
+    metric: str,
+    quantile: float,
+    column: str,
+    limit: float,
+    group: pd.DataFrame | None,
+    family: str | None,
+) -> SloResult:
+    if group is None or group.empty:
+        return _no_requests(phase, metric, limit, label=label, family=family)
+    values = group[column].dropna().to_numpy() if column in group else np.array([])
+    actual = percentile(values, quantile)
+    if actual is None:
+        message = (
+            f"{label}: no request has a time to first token, so {metric} cannot be judged; "
+            f"TTFT needs a streaming target (target.stream: true)"
+        )
+        return SloResult(phase, metric, limit, None, False, message, family)
+    passed = _within(actual, limit)
+    verdict = "is within" if passed else "exceeds"
+    what = "time to first token" if column == "ttft_ms" else "latency"
+    message = (
+        f"{label}: p{round(quantile * 100)} {what} {actual:.6g} ms ({len(values)} requests) "
+        f"{verdict} the limit of {limit:.6g} ms"
+    )
+    return SloResult(phase, metric, limit, actual, passed, message, family)
+
+
+def good_requests(
+    group: pd.DataFrame, goodput_ms: float | None, ttft_ms: float | None
+) -> pd.Series:
+    """Which requests are good: ok, within goodput_ms and within goodput_ttft_ms (when set)."""
+    good = group["ok"].astype(bool)
+    if goodput_ms is not None:
+        good &= group["latency_ms"] <= goodput_ms
+    if ttft_ms is not None:
+        ttft = group["ttft_ms"] if "ttft_ms" in group else pd.Series(np.nan, index=group.index)
+        good &= ttft.notna() & (ttft <= ttft_ms)
+    return good
+
+
+def _goodput(
+    phase: str,
+    label: str,
+    limit: float,
+    goodput_ms: float | None,
+    ttft_ms: float | None,
+    group: pd.DataFrame | None,
+    family: str | None,
+) -> SloResult:
+    if group is None or group.empty:
+        return _no_requests(phase, GOODPUT, limit, label=label, family=family)
+    good = int(good_requests(group, goodput_ms, ttft_ms).sum())
+    actual = good / len(group)
+    passed = actual >= limit or math.isclose(actual, limit, rel_tol=_REL_TOLERANCE)
+    verdict = "meets" if passed else "is below"
+    rules = ["no error finding"]
+    if goodput_ms is not None:
+        rules.append(f"latency <= {goodput_ms:.6g} ms")
+    if ttft_ms is not None:
+        rules.append(f"TTFT <= {ttft_ms:.6g} ms")
+    message = (
+        f"{label}: goodput {_percent(actual)} ({good} of {len(group)} requests with "
+        f"{', '.join(rules)}) {verdict} the minimum of {_percent(limit)}"
+    )
+    return SloResult(phase, GOODPUT, limit, actual, passed, message, family)
 
 
 def _error_rate(phase: str, limit: float, group: pd.DataFrame | None) -> SloResult:
@@ -114,13 +263,15 @@ def _p95(phase: str, limit: float, group: pd.DataFrame | None) -> SloResult:
     return SloResult(phase, P95_MS, limit, actual, passed, message)
 
 
-def _no_requests(phase: str, metric: str, limit: float) -> SloResult:
+def _no_requests(
+    phase: str, metric: str, limit: float, *, label: str | None = None, family: str | None = None
+) -> SloResult:
     # Zero requests is not "zero errors": a phase that never ran proves nothing, so it fails.
     message = (
-        f"phase {phase!r}: no requests completed, so {metric} cannot be judged; check that the "
-        f"target answered and that the run was not stopped before this phase"
+        f"{label or f'phase {phase!r}'}: no requests completed, so {metric} cannot be judged; "
+        f"check that the target answered and that the run was not stopped before this phase"
     )
-    return SloResult(phase, metric, limit, None, False, message)
+    return SloResult(phase, metric, limit, None, False, message, family)
 
 
 def _within(actual: float, limit: float) -> bool:

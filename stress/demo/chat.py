@@ -83,6 +83,7 @@ def parse_chat_request(payload: object) -> ChatRequest:
     if stream is not None and not isinstance(stream, bool):
         raise _wrong_type("stream", "a boolean", stream)
     include_usage = _include_usage(payload.get("stream_options"), streaming=bool(stream))
+    _optional_parameters(payload)
     return ChatRequest(
         messages=messages,
         max_tokens=max_tokens,
@@ -91,6 +92,42 @@ def parse_chat_request(payload: object) -> ChatRequest:
         stream=bool(stream),
         include_usage=include_usage,
     )
+
+
+# Sampling parameters this model ignores but OpenAI type-checks: (kind, minimum, maximum).
+_NUMBERS = {
+    "top_p": ("a number", 0.0, 1.0),
+    "presence_penalty": ("a number", -2.0, 2.0),
+    "frequency_penalty": ("a number", -2.0, 2.0),
+    "n": ("an integer", 1, 128),
+}
+
+
+def _optional_parameters(payload: dict[str, Any]) -> None:
+    """Reject wrongly typed optional parameters as OpenAI does, even those the model ignores:
+    a client sending ``"n": true`` has a bug it should hear about."""
+    for name, (kind, low, high) in _NUMBERS.items():
+        value = payload.get(name)
+        if value is None:
+            continue
+        integer = kind == "an integer"
+        if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
+            raise _wrong_type(name, kind, value)
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ChatRequestError(
+                f"Invalid '{name}': must be between {low} and {high}, got {value}.",
+                param=name,
+                code="invalid_value",
+            )
+    user = payload.get("user")
+    if user is not None and not isinstance(user, str):
+        raise _wrong_type("user", "a string", user)
+    stop = payload.get("stop")
+    if stop is not None and not (
+        isinstance(stop, str)
+        or (isinstance(stop, list) and all(isinstance(item, str) for item in stop))
+    ):
+        raise _wrong_type("stop", "a string or an array of strings", stop)
 
 
 def _messages(value: object) -> tuple[tuple[str, str], ...]:

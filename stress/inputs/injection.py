@@ -3,7 +3,7 @@ output-handling payloads and classic injection strings in string fields.
 
 Every probe stores a unique ``canary`` in its payload: text that appears in an answer only if
 the endpoint obeyed the probe (or leaked what it was told to keep). A later check looks for
-``payload["canary"]`` in the answer (stress.checks.request.canary_leak). The probes tell the
+``payload["canary"]`` in the answer (stress.checks.answers.injection_obeyed). The probes tell the
 model, in a system message, to treat user text as data, so saying the canary means an
 injected instruction won over the operator's.
 """

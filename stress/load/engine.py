@@ -32,10 +32,10 @@ from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 from locust import FastHttpUser, constant, task
 from locust.env import Environment
 
-from stress.checks.request import Exchange, Finding, run_checks, select
+from stress.checks.request import CheckSuite, Exchange, Finding, group_checks
 from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
-from stress.record import Record, RecordWriter
+from stress.record import OUTPUT_TEXT_CHARS, Record, RecordWriter
 from stress.scenario import Scenario, from_path
 from stress.targets import HttpRequest, adapter_for
 from stress.targets.base import Adapter, Outcome
@@ -48,6 +48,9 @@ REDACTED = "<redacted>"
 # Reading an answer stops here: a runaway body must not exhaust the tester's memory.
 MAX_BODY_BYTES = 16 * 1024 * 1024
 # The same input failing the same checks again is counted in the records, stored once.
+# One noisy check (a version header on every answer) must not crowd out the others, so each
+# check gets at most this many of the stored lines.
+MAX_LINES_PER_CHECK = 200
 PROGRESS_SECONDS = 1.0
 # Latency window for the live p95 in the console.
 WINDOW_SECONDS = 5.0
@@ -63,6 +66,11 @@ def emit(event: str, **fields: Any) -> None:
 
 def classify(error: BaseException) -> str:
     """The error kind of a request that got no usable answer."""
+    # geventhttpclient wraps the real cause (RetriesExceeded(original=...)); a gevent.Timeout
+    # wrapped that way prints as "0.7 seconds", with no "timed out" to recognise it by.
+    original = getattr(error, "original", None)
+    if isinstance(original, BaseException) and original is not error:
+        return classify(original)
     if isinstance(error, gevent.Timeout | socket.timeout | TimeoutError):
         return "timeout"
     if isinstance(error, ConnectionRefusedError):
@@ -105,10 +113,14 @@ class Answer:
 class FailureLog:
     """Appends one JSON line per distinct failing (input, checks) pair to failures.jsonl."""
 
-    def __init__(self, path: Path, *, max_lines: int) -> None:
+    def __init__(
+        self, path: Path, *, max_lines: int, max_per_check: int = MAX_LINES_PER_CHECK
+    ) -> None:
         self._handle = path.open("a", encoding="utf-8")
         self._seen: set[tuple[str, tuple[str, ...]]] = set()
         self._max_lines = max_lines
+        self._max_per_check = max_per_check
+        self._per_check: collections.Counter[str] = collections.Counter()
         self.lines = 0
 
     def add(
@@ -122,7 +134,10 @@ class FailureLog:
         key = (item.id, tuple(finding.check for finding in findings))
         if key in self._seen or self.lines >= self._max_lines:
             return
+        if all(self._per_check[f.check] >= self._max_per_check for f in findings):
+            return
         self._seen.add(key)
+        self._per_check.update({f.check for f in findings})
         first = next((f for f in findings if f.severity == "error"), findings[0])
         line = {
             "input_id": item.id,
@@ -134,7 +149,14 @@ class FailureLog:
             "check": first.check,
             "message": first.message,
             "findings": [
-                {"check": f.check, "message": f.message, "severity": f.severity} for f in findings
+                {
+                    "check": f.check,
+                    "message": f.message,
+                    "severity": f.severity,
+                    "expected": f.expected,
+                    "got": f.got,
+                }
+                for f in findings
             ],
             "request": {
                 "method": request.method,
@@ -173,7 +195,8 @@ class Plan:
         self.adapter = adapter
         # Requests are built once, before the load: no generation or encoding on the hot path.
         self.items = [(item, adapter.request(item)) for item in inputs]
-        self.checks = select(scenario.checks)
+        self.suite = CheckSuite.from_scenario(scenario)
+        self.checks = self.suite.checks
         self.timeout = scenario.target.timeout
         self.max_requests = scenario.load.max_requests
         self.worker = worker
@@ -188,6 +211,17 @@ class Plan:
         # Set by SIGINT/SIGTERM: stop the load, keep every record written so far.
         self.stopping = False
         self.started = time.monotonic()
+        # Degradation: every phase after the baseline starts by re-sending, in order, the
+        # inputs the baseline sent, so their answers under load can be compared.
+        self.baseline = scenario.degradation.baseline or scenario.load.phases[0].name
+        self._baseline_sent: dict[int, None] = {}  # indices, in send order
+        self._queue_phase = self.phase
+        self._queue: collections.deque[int] = collections.deque()
+        self._replay = scenario.degradation.enabled and "degradation" in group_checks(
+            scenario.checks
+        )
+        # Answers a group check compares keep their full text in the records.
+        self.keep_text = _compared_ids(inputs)
 
     @property
     def exhausted(self) -> bool:
@@ -196,8 +230,19 @@ class Plan:
     def next(self) -> tuple[int, Input, HttpRequest] | None:
         if self.exhausted:
             return None
-        item, request = self.items[self.cursor]
-        self.cursor = (self.cursor + 1) % len(self.items)
+        if self.phase != self._queue_phase:
+            self._queue_phase = self.phase
+            if self._replay and self.phase != self.baseline:
+                self._queue = collections.deque(self._baseline_sent)
+        if self._queue:
+            index = self._queue.popleft()
+        else:
+            index = self.cursor
+            self.cursor = (self.cursor + 1) % len(self.items)
+        if self.phase == self.baseline and index not in self._baseline_sent:
+            self._baseline_sent[index] = None
+            self.keep_text.add(self.items[index][0].id)
+        item, request = self.items[index]
         self.seq += 1
         return self.seq, item, request
 
@@ -216,6 +261,8 @@ class Plan:
         latency_ms = (done - started) * 1000
         outcome = Outcome()
         error_kind = answer.error_kind
+        if error_kind == "timeout" and answer.status:
+            error_kind = "hang"  # the headers came, then the body stalled
         if error_kind is None and answer.headers is not None:
             outcome = self.adapter.parse(answer.status, answer.headers, answer.body)
             if answer.status >= 500:
@@ -224,9 +271,20 @@ class Plan:
                 error_kind = "http_4xx"
             elif outcome.problem:
                 error_kind = "invalid_response"
-        exchange = Exchange(item.expect, answer.status, error_kind, outcome, latency_ms)
-        findings = run_checks(exchange, self.checks)
+        exchange = Exchange(
+            item.expect,
+            answer.status,
+            error_kind,
+            outcome,
+            latency_ms,
+            headers=answer.headers or {},
+            body=answer.body,
+            item=item,
+            settings=self.suite.settings,
+        )
+        findings = self.suite.run(exchange)
         ok = not any(finding.severity == "error" for finding in findings)
+        output = outcome.output if item.id in self.keep_text else None
         ttft = None if answer.first_byte is None else (answer.first_byte - started) * 1000
         record = Record(
             seq=seq,
@@ -249,7 +307,10 @@ class Plan:
             output_excerpt=outcome.excerpt(),
             ok=ok,
             failed_checks=[f.check for f in findings if f.severity == "error"],
-            warned_checks=[f.check for f in findings if f.severity != "error"],
+            warned_checks=[f.check for f in findings if f.severity == "warning"],
+            info_checks=[f.check for f in findings if f.severity == "info"],
+            output_text=None if output is None else output[:OUTPUT_TEXT_CHARS],
+            output_chars=None if output is None else len(output),
         )
         self.writer.add(record)
         if findings:
@@ -258,6 +319,16 @@ class Plan:
         if not ok:
             self.errors += 1
         self.window.append((time.monotonic(), latency_ms, ok))
+
+
+def _compared_ids(inputs: list[Input]) -> set[str]:
+    """Ids of perturbed inputs and of their seeds (payload "seed_id"): invariance compares them."""
+    ids: set[str] = set()
+    for item in inputs:
+        seed = item.payload.get("seed_id") if isinstance(item.payload, dict) else None
+        if isinstance(seed, str):
+            ids.update((item.id, seed))
+    return ids
 
 
 def fetch(client: Any, request: HttpRequest, timeout: float) -> Answer:

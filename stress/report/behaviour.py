@@ -60,11 +60,51 @@ class _Invalid(ValueError):
 
 
 def read_behaviour(run_dir: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[str]]:
-    """(degradation, invariance, notes) for summary.json; None where not measured."""
+    """(degradation, invariance, notes) from files an external tool left in the run directory;
+    None where absent. The report prefers what stress's own group checks measured."""
     notes: list[str] = []
     degradation = _read(run_dir / DEGRADATION_FILE, _degradation, notes)
     invariance = _read(run_dir / INVARIANCE_FILE, _invariance, notes)
     return degradation, invariance, notes
+
+
+def from_group_checks(
+    sections: Mapping[str, Any],
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(degradation, invariance) in this module's shape from the group checks' summary
+    sections (stress.checks.groups.summary_sections); None for what they did not measure.
+
+    The group checks' own per-level and per-kind lists stay in summary.json under
+    ``degradation_levels`` and ``invariance_kinds``.
+    """
+    totals = sections.get("group_checks", {})
+    levels = sections.get("degradation") or []
+    degradation = None
+    if levels:
+        methods = totals.get("degradation", {}).get("methods") or []
+        degradation = _degradation(
+            {
+                "baseline_phase": totals.get("degradation", {}).get("baseline", ""),
+                "metric": "answers that changed under load and not when re-sent alone"
+                + (f" ({', '.join(methods)})" if methods else ""),
+                "points": [
+                    {key: level.get(key) for key in ("phase", "users", "compared", "degraded")}
+                    for level in levels
+                ],
+            }
+        )
+    kinds = sections.get("invariance") or []
+    invariance = None
+    if kinds:
+        invariance = _invariance(
+            {
+                "kinds": [
+                    {"kind": k.get("kind"), "pairs": k.get("compared"), "flips": k.get("flips")}
+                    for k in kinds
+                ]
+            }
+        )
+    return degradation, invariance
 
 
 def group_checks(document: Mapping[str, Any] | None) -> list[dict[str, Any]]:

@@ -47,9 +47,9 @@ def junit_tree(summary: Mapping[str, Any]) -> ET.Element:
         if suite is None:
             suite = suites[name] = _suite(root, name, summary)
         if check.get("kind") == "request":
-            _request_cases(suite, check, families)
+            _request_cases(suite, check, families, summary.get("fail_on") or ["error"])
         else:
-            case_name = check.get("phase") or check.get("kind") or name
+            case_name = check.get("family") or check.get("phase") or check.get("kind") or name
             _case(suite, name, str(case_name), failure=_failure(check), output=None)
     for suite in suites.values():
         _count(suite)
@@ -71,13 +71,21 @@ def _suite(root: ET.Element, name: str, summary: Mapping[str, Any]) -> ET.Elemen
 
 
 def _request_cases(
-    suite: ET.Element, check: Mapping[str, Any], families: Iterable[Mapping[str, Any]]
+    suite: ET.Element,
+    check: Mapping[str, Any],
+    families: Iterable[Mapping[str, Any]],
+    fail_on: Iterable[str] = ("error",),
 ) -> None:
     name = str(check.get("name", ""))
     for family in families:
         requests = family.get("requests", 0)
         errors = int(family.get("checks", {}).get(name, 0))
         warnings = int(family.get("check_warnings", {}).get(name, 0))
+        # The scenario's fail_on may make warnings (or info) fail the run: then they fail here.
+        if "warning" in fail_on:
+            errors, warnings = errors + warnings, 0
+        if "info" in fail_on:
+            errors += int(family.get("check_info", {}).get(name, 0))
         failure = None
         if errors:
             failure = (

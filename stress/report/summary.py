@@ -18,10 +18,12 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
       "passed": bool,                     # every entry of "checks" passed
       "message": str,                     # one line: the verdict and why
       "notes": [str],                     # what was missing or odd in the run directory
+      "fail_on": [str],                   # severities that fail the run, e.g. ["error"]
       "totals": {
         "requests": int,
         "failed": int,                    # requests with an error-severity finding (ok false)
         "warnings": int,                  # requests not failed but with a warning finding
+        "info": int,                      # requests with an info finding
         "error_rate": float | null,       # failed / requests
         "duration_s": float | null,       # first send to last answer, from the records
         "rps": float | null,              # requests / duration_s
@@ -31,25 +33,33 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
         "name": str, "users": int, "requests": int, "duration_s": float | null,
         "rps": float | null, "error_rate": float | null, "latency_ms": LATENCY,
         "error_kinds": {kind: int},       # e.g. {"timeout": 3, "http_5xx": 1}
-        "status_classes": {cls: int}      # "2xx", "4xx", ..., "no_answer" (status 0)
+        "status_classes": {cls: int},     # "2xx", "4xx", ..., "no_answer" (status 0)
+        "checks": {check: int},           # findings in this phase per check, error severity
+        "check_warnings": {check: int},   # ... warning severity
+        "check_info": {check: int}        # ... info severity (group findings included)
       }],
       "families": [{                      # by name
         "name": str, "expect": str, "requests": int, "failed": int,
         "error_rate": float | null, "latency_ms": LATENCY,
         "checks": {check: int},           # requests this check failed (error severity)
-        "check_warnings": {check: int}    # requests this check warned about
+        "check_warnings": {check: int},   # requests this check warned about
+        "check_info": {check: int}        # info findings (group findings included)
       }],
       "checks": [{
-        "name": str,                      # check name, or "slo.error_rate" / "slo.p95_ms"
-        "kind": "request" | "slo" | "run",
-        "phase": str | null,              # the phase an SLO judged
-        "passed": bool,
-        "errors": int,                    # requests failed; 1 for a failed SLO or run check
-        "warnings": int,                  # requests warned about
+        "name": str,                      # check name, "module:function", or "slo.<metric>"
+        "kind": "request" | "group" | "slo" | "run",
+        "phase": str | null,              # the phase an SLO judged ("*": a family SLO)
+        "family": str | null,             # SLOs only: the family a family SLO judged
+        "passed": bool,                   # no finding of a fail_on severity (SLO: held)
+        "errors": int,                    # findings of error severity; 1 for a failed SLO
+        "warnings": int,                  # findings of warning severity
+        "info": int,                      # findings of info severity
+        "severity": str,                  # this check's severity in this scenario
         "message": str
       }],
       "slo": [{"phase": str, "metric": str, "limit": float, "actual": float | null,
-               "passed": bool, "message": str}],
+               "passed": bool, "message": str, "family": str | null}],
+               # metric: error_rate, p50_ms, p95_ms, p99_ms, ttft_p95_ms, goodput
       "failures": {"stored": int,         # objects in failures.jsonl
                    "inputs": int},        # distinct input ids among them
       # Added in schema 1 without a version bump (fields are only ever added):
@@ -75,7 +85,40 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
       "streaming": STREAMING | null,      # stress.report.streaming; null: not a streaming run
       "degradation": DEGRADATION | null,  # stress.report.behaviour; null: not measured
       "invariance": INVARIANCE | null,    # stress.report.behaviour; null: not measured
-      "comparison": COMPARISON | null     # stress.report.compare: RUN_DIR/compare.json, if any
+      "comparison": COMPARISON | null     # stress.report.compare: RUN_DIR/compare.json, if any,
+      "degradation_levels": [{                   # one per (phase after the baseline, users level)
+        "phase": str, "users": int,
+        "compared": int,                  # answers under load compared with the baseline's
+        "degraded": int,                  # changed under load AND matched again re-sent alone
+        "rate": float | null,             # degraded / compared
+        "by_method": {method: int},       # degraded answers per comparison method
+        "unstable": int,                  # changed, and changed again re-sent alone (noise)
+        "unverified": int                 # changed, not re-sent (budget): not counted
+      }],
+      "invariance_kinds": [{                    # one per perturbation kind (payload "perturbation")
+        "kind": str,
+        "groups": int,                    # seed inputs with a compared perturbation
+        "compared": int,                  # perturbed inputs compared with their seed
+        "flips": int,                     # ... whose answer differs from the seed's
+        "flip_rate": float | null,        # flips / compared
+        "by_method": {method: int},
+        "unanswered": int                 # perturbed inputs or seeds without a 2xx answer
+      }],
+      "flakiness": {
+        "counts": {"deterministic", "flaky", "load_only", "unknown", "not_resent": int},
+        "inputs": [{"input_id": str, "family": str, "checks": [str], "phases": [str],
+                    "requests": int, "class": str, "attempts": int,
+                    "failed_attempts": int, "checks_again": [str]}]
+      },
+      "group_checks": {
+        "degradation": {"judged": bool, "baseline": str, "methods": [str], "note": str,
+                        "compared": int, "degraded": int, "rate": float | null,
+                        "unstable": int, "unverified": int, "max_rate": float},
+        "invariance": {"judged": bool, "methods": [str], "note": str, "groups": int,
+                       "compared": int, "flips": int, "flip_rate": float | null,
+                       "max_flip_rate": float},
+        "flakiness": {"judged": bool, "retries": int, "max_inputs": int}
+      }
     }
 
 Each family entry also has "group" (str). Group checks from the behaviour documents appear in
@@ -86,9 +129,11 @@ Each family entry also has "group" (str). Group checks from the behaviour docume
 Latency statistics cover every request, failed ones included (a timeout is the latency the
 user felt). The "checks" list holds one entry per per-request check the scenario ran (its
 ``checks`` list, or every built-in check), any other check name found in the records, one
-entry per SLO result, and the run check ``requests_recorded`` (an empty run proves nothing
-and fails). A request check passes when no request got an error finding from it; warnings
-never fail a run.
+entry per group check (degradation, invariance, flakiness), one entry per SLO result, and
+the run check ``requests_recorded`` (an empty run proves nothing and fails). A check passes
+when none of its findings has a severity in ``fail_on`` (by default only errors fail);
+degradation and invariance pass while their rates stay within ``max_rate`` and
+``max_flip_rate``; flakiness only classifies and always passes.
 """
 
 from __future__ import annotations
@@ -101,19 +146,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stress.checks.request import CHECKS
+from stress.checks.request import CHECKS, severity_of
 from stress.checks.slo import SloResult, evaluate_slos
-from stress.report.behaviour import group_checks, read_behaviour
+from stress.report.behaviour import from_group_checks, read_behaviour
+from stress.report.behaviour import group_checks as file_checks
 from stress.report.compare import read_comparison
 from stress.report.stats import json_safe, latency_stats, span_seconds
 from stress.report.streaming import streaming_summary
 from stress.rundir import RunData, iter_failures, load_run
-from stress.scenario import Scenario
+from stress.scenario import DEFAULT_CHECKS, Scenario
 
 SCHEMA_VERSION = 1
 RUN_CHECK = "requests_recorded"
 ERROR = "error"
 WARNING = "warning"
+INFO = "info"
 
 # A failed verdict lists this many reasons in its one-line message; the rest are counted.
 _MAX_REASONS = 4
@@ -130,12 +177,22 @@ def summarise(run: RunData) -> dict[str, Any]:
     failures = _FailureIndex.read(run.run_dir)
     severities = _severities(run)
     slo = evaluate_slos(records, run.scenario)
-    degradation, invariance, behaviour_notes = read_behaviour(run.run_dir)
+    from stress.checks import groups as group_checks
+
+    groups = group_checks.load(run.run_dir, run.scenario)
+    group_findings = group_checks.finding_counts(groups, run.scenario)
+    sections = group_checks.summary_sections(groups, run.scenario)
+    degradation, invariance = from_group_checks(sections)
+    # Documents another tool left in the run directory stand in for what was not measured.
+    from_files, invariance_files, behaviour_notes = read_behaviour(run.run_dir)
+    degradation = degradation or from_files
+    invariance = invariance or invariance_files
     checks = [
         *_request_checks(run, severities, failures),
+        *group_checks.check_entries(groups, run.scenario),
         *(_slo_check(result) for result in slo),
-        *group_checks(degradation),
-        *group_checks(invariance),
+        *(file_checks(degradation) if degradation is from_files else []),
+        *(file_checks(invariance) if invariance is invariance_files else []),
         _run_check(run),
     ]
     passed = all(check["passed"] for check in checks)
@@ -171,8 +228,14 @@ def summarise(run: RunData) -> dict[str, Any]:
         "degradation": degradation,
         "invariance": invariance,
         "comparison": read_comparison(run.run_dir, notes),
+        "fail_on": [str(severity) for severity in run.scenario.fail_on],
+        "degradation_levels": sections["degradation"],
+        "invariance_kinds": sections["invariance"],
+        "flakiness": sections["flakiness"],
+        "group_checks": sections["group_checks"],
     }
     summary["groups"] = _groups(families)
+    _add_finding_counts(summary, severities, group_findings)
     safe: dict[str, Any] = json_safe(summary)
     return safe
 
@@ -199,7 +262,8 @@ class _FailureIndex:
                 if not isinstance(finding, dict) or not isinstance(finding.get("check"), str):
                     continue
                 check = finding["check"]
-                severity = WARNING if finding.get("severity") == WARNING else ERROR
+                severity = finding.get("severity")
+                severity = severity if severity in (WARNING, INFO) else ERROR
                 message = finding.get("message")
                 if isinstance(message, str):
                     index.examples.setdefault(check, {}).setdefault(severity, message)
@@ -210,12 +274,27 @@ class _FailureIndex:
 
 
 def _severities(run: RunData) -> pd.DataFrame:
-    """One row per (request, check) finding: row, check, severity, family, ok."""
+    """One row per (request, check) finding: row, check, severity, family, phase, ok."""
     pairs = run.findings.drop_duplicates(["row", "check"]).reset_index(drop=True)
     rows = pairs["row"].to_numpy()
-    for column in ("family", "ok"):
+    for column in ("family", "phase", "ok"):
         pairs[column] = run.records[column].to_numpy()[rows]
-    return pairs[["row", "check", "severity", "family", "ok"]]
+    return pairs[["row", "check", "severity", "family", "phase", "ok"]]
+
+
+def _add_finding_counts(
+    summary: dict[str, Any], severities: pd.DataFrame, group_findings: pd.DataFrame
+) -> None:
+    """Findings per check and severity into every phase and family entry, group ones too."""
+    columns = ["check", "severity", "family", "phase"]
+    every = pd.concat([severities[columns], group_findings[columns]], ignore_index=True)
+    keys = {ERROR: "checks", WARNING: "check_warnings", INFO: "check_info"}
+    for section, column in (("phases", "phase"), ("families", "family")):
+        counts = every.dropna(subset=[column]).groupby([column, "severity", "check"]).size()
+        for entry in summary[section]:
+            for severity, key in keys.items():
+                entry[key] = _per_check(counts, str(entry["name"]), severity)
+    summary["totals"]["info"] = int(severities.loc[severities["severity"] == INFO, "row"].nunique())
 
 
 def _totals(records: pd.DataFrame, severities: pd.DataFrame) -> dict[str, Any]:
@@ -301,18 +380,35 @@ def _counts(values: pd.Series | pd.Index | np.ndarray) -> dict[str, int]:
     return {str(key): int(n) for key, n in ordered}
 
 
+def _request_check_names(run: RunData) -> list[str]:
+    """The per-request checks the scenario ran, in its order (``default`` expanded)."""
+    chosen = run.scenario.checks
+    if chosen is None:
+        return list(CHECKS)
+    names: list[str] = []
+    for name in chosen:
+        expanded = list(CHECKS) if name == DEFAULT_CHECKS else [name]
+        names.extend(n for n in expanded if n not in names and (n in CHECKS or ":" in n))
+    return names
+
+
 def _request_checks(
     run: RunData, severities: pd.DataFrame, failures: _FailureIndex
 ) -> list[dict[str, Any]]:
-    names = list(CHECKS) if run.scenario.checks is None else list(run.scenario.checks)
+    names = _request_check_names(run)
     names += sorted(set(severities["check"]) - set(names))
     counts = severities.groupby(["check", "severity"]).size()
     requests = len(run.records)
+    fail_on = {str(severity) for severity in run.scenario.fail_on}
     entries = []
     for name in names:
         errors = int(counts.get((name, ERROR), 0))
         warnings = int(counts.get((name, WARNING), 0))
-        example = failures.example(name, ERROR if errors else WARNING)
+        info = int(counts.get((name, INFO), 0))
+        failing = {ERROR: errors, WARNING: warnings, INFO: info}
+        passed = not any(failing[severity] for severity in fail_on if severity in failing)
+        shown = ERROR if errors else WARNING if warnings else INFO
+        example = failures.example(name, shown)
         first = f"; first: {example}" if example else ""
         if not requests:
             message = "not judged: no requests were recorded"
@@ -320,7 +416,11 @@ def _request_checks(
             more = f" ({warnings} more with warnings)" if warnings else ""
             message = f"{errors} of {requests} requests failed{more}{first}"
         elif warnings:
-            message = f"passed, with warnings on {warnings} of {requests} requests{first}"
+            verdict = "failed" if not passed else "passed"
+            message = f"{verdict}, with warnings on {warnings} of {requests} requests{first}"
+        elif info:
+            verdict = "failed" if not passed else "passed"
+            message = f"{verdict}, with notes on {info} of {requests} requests{first}"
         else:
             message = f"no findings in {requests} requests"
         entries.append(
@@ -328,9 +428,11 @@ def _request_checks(
                 "name": name,
                 "kind": "request",
                 "phase": None,
-                "passed": errors == 0,
+                "passed": passed,
                 "errors": errors,
                 "warnings": warnings,
+                "info": info,
+                "severity": severity_of(name, run.scenario),
                 "message": message,
             }
         )
@@ -345,6 +447,9 @@ def _slo_check(result: SloResult) -> dict[str, Any]:
         "passed": result.passed,
         "errors": 0 if result.passed else 1,
         "warnings": 0,
+        "info": 0,
+        "severity": ERROR,
+        "family": result.family,
         "message": result.message,
     }
 
@@ -365,6 +470,8 @@ def _run_check(run: RunData) -> dict[str, Any]:
         "passed": requests > 0,
         "errors": 0 if requests else 1,
         "warnings": 0,
+        "info": 0,
+        "severity": ERROR,
         "message": message,
     }
 
@@ -382,7 +489,8 @@ def _verdict(passed: bool, checks: Sequence[Mapping[str, Any]], requests: int) -
         if check["passed"]:
             continue
         if check["kind"] == "request":
-            reasons.append(f"{check['name']} failed {check['errors']} of {requests} requests")
+            found = check["errors"] or check["warnings"] or check["info"]
+            reasons.append(f"{check['name']} failed {found} of {requests} requests")
         else:
             reasons.append(f"{check['name']}: {check['message']}")
     shown = "; ".join(reasons[:_MAX_REASONS])

@@ -17,6 +17,7 @@ STANDALONE_CHECKS = (
     "no_connection_error",
     "response_shape",
     "status_expectation",
+    "accepted_invalid_input",
 )
 
 
@@ -47,11 +48,13 @@ def judge(
         problem = shape_problem(protocol, content_type, body)
         if problem:
             messages.append(problem)
-    if "status_expectation" in checks:
+    if "status_expectation" in checks and 0 < status < 500:
         if expect == "accept" and 400 <= status < 500:
             messages.append(f"rejected valid input: HTTP {status}")
-        if expect == "reject" and 200 <= status < 300:
-            messages.append(f"accepted invalid input: HTTP {status}")
+        if expect == "reject" and not (200 <= status < 300 or 400 <= status < 500):
+            messages.append(f"malformed input got HTTP {status}, not a clean 4xx")
+    if "accepted_invalid_input" in checks and expect == "reject" and 200 <= status < 300:
+        messages.append(f"accepted invalid input: HTTP {status}")
     return ("fails" if messages else "passes"), messages
 
 

@@ -77,8 +77,70 @@ INVALID = [
     (
         VALID + "checks: [not_a_server_eror]\n",
         "x.yaml: checks[0]: unknown check 'not_a_server_eror'; did you mean "
-        "'not_a_server_error'? (known: not_a_server_error, no_timeout, no_connection_error, "
-        "response_shape, status_expectation) (line 8)",
+        "'not_a_server_error'? (`stress checks` lists them; custom checks are module:function) "
+        "(line 8)",
+    ),
+    (
+        VALID + "checks: [degradaton]\n",
+        "x.yaml: checks[0]: unknown check 'degradaton'; did you mean 'degradation'? "
+        "(`stress checks` lists them; custom checks are module:function) (line 8)",
+    ),
+    (
+        VALID + "checks: ['no_such_module_xyz:check']\n",
+        "x.yaml: checks[0]: custom check 'no_such_module_xyz:check': cannot import module "
+        "'no_such_module_xyz' (ModuleNotFoundError: No module named 'no_such_module_xyz'); run "
+        "stress from the directory that holds it or add it to PYTHONPATH (line 8)",
+    ),
+    (
+        VALID + "checks: ['json:no_such_function']\n",
+        "x.yaml: checks[0]: custom check 'json:no_such_function': module 'json' has no "
+        "'no_such_function' (its functions: detect_encoding, dump, dumps, load, loads) (line 8)",
+    ),
+    (
+        VALID + "severity: {strict_jsn: info}\n",
+        "x.yaml: severity.strict_jsn: unknown check; did you mean 'strict_json'? "
+        "(`stress checks` lists them) (line 8)",
+    ),
+    (
+        VALID + "severity: {strict_json: fatal}\n",
+        "x.yaml: severity.strict_json: expected one of error, warn or info, got 'fatal' (line 8)",
+    ),
+    (
+        VALID + "fail_on: [error, warnings]\n",
+        "x.yaml: fail_on[1]: expected one of error, warn or info, got 'warnings' (line 8)",
+    ),
+    (
+        VALID + "slo: {p99_mss: 100}\n",
+        "x.yaml: slo.p99_mss: unknown key 'p99_mss'; did you mean 'p99_ms'? (line 8)",
+    ),
+    (
+        VALID + "slo: {phases: {load: {goodput_m: 100}}}\n",
+        "x.yaml: slo.phases.load.goodput_m: unknown key 'goodput_m'; did you mean "
+        "'goodput_ms'? (line 8)",
+    ),
+    (
+        VALID + "slo: {families: {realistic.chat_promt: {p95_ms: 100}}}\n",
+        "x.yaml: slo.families.realistic.chat_promt: the scenario sends no input of this family; "
+        "did you mean 'realistic.chat_prompt'? (families: realistic.chat_prompt) (line 8)",
+    ),
+    (
+        VALID + "degradation: {baseline: basline}\n",
+        "x.yaml: degradation.baseline: no load phase is named 'basline'; did you mean "
+        "'baseline'? (phases: baseline, load) (line 8)",
+    ),
+    (
+        VALID + "degradation: {methods: [normalised]}\n",
+        "x.yaml: degradation.methods[0]: expected one of 'exact', 'normalized', 'label', "
+        "'numeric', 'length' or 'semantic', got 'normalised' (line 8)",
+    ),
+    (
+        VALID + "answers: {json_schema: {type: 12}}\n",
+        "x.yaml: answers.json_schema: not a valid JSON Schema at type: 12 is not valid under "
+        "any of the given schemas; see json-schema.org (line 8)",
+    ),
+    (
+        VALID + "answers: {min_value: 1, max_value: 0}\n",
+        "x.yaml: answers: min_value (1.0) must not exceed max_value (0.0); swap them (line 8)",
     ),
     (
         VALID.replace("realistic.chat_prompt", "realistic.chat_promt"),

@@ -145,7 +145,7 @@ def test_builtin_demo_runs_point_at_the_demo_server_default_port() -> None:
 
 
 def test_a_check_no_standalone_script_can_judge_is_a_usage_error() -> None:
-    repro = reproducer(case("{}", check="canary_leak"), scenario(), Path("/nonexistent"))
+    repro = reproducer(case("{}", check="injection_obeyed"), scenario(), Path("/nonexistent"))
     assert "curl" in render(repro, Format.CURL)
-    with pytest.raises(UsageError, match="check 'canary_leak' cannot be judged"):
+    with pytest.raises(UsageError, match="check 'injection_obeyed' cannot be judged"):
         render(repro, Format.PYTEST)

@@ -57,7 +57,7 @@ def test_oracle_fails_exactly_the_checks_stress_fails(
     protocol: str, expect: str, status: int, content_type: str, body: bytes
 ) -> None:
     failed = stress_verdict(protocol, expect, status, content_type, body, None)
-    for check in CHECKS:
+    for check in oracle.STANDALONE_CHECKS:
         verdict, messages = oracle.judge(
             [check], expect, protocol, status, content_type, body, None
         )
@@ -69,10 +69,11 @@ def test_oracle_fails_exactly_the_checks_stress_fails(
 )
 def test_no_answer_fails_only_the_checks_about_it_and_is_never_a_pass(error: str) -> None:
     failed = stress_verdict("openai-chat", "accept", 0, "", b"", error)
-    for check in CHECKS:
+    for check in oracle.STANDALONE_CHECKS:
         verdict, _ = oracle.judge([check], "accept", "openai-chat", 0, "", b"", error)
         assert verdict == ("fails" if check in failed else "no_answer"), check
 
 
-def test_every_check_of_stress_is_judged_standalone() -> None:
-    assert set(oracle.STANDALONE_CHECKS) == set(CHECKS)
+def test_standalone_checks_are_checks_of_stress() -> None:
+    # The rest (answer, leak, strict-JSON checks) need stress: exports refuse them (exit 2).
+    assert set(oracle.STANDALONE_CHECKS) < set(CHECKS)

@@ -1,0 +1,158 @@
+"""What a per-request check sees (Exchange, Settings) and what it returns (Finding).
+
+Kept apart from the checks themselves so that every check module can import them without
+importing each other.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from stress.inputs.corpus import Input
+from stress.targets.base import Outcome
+
+if TYPE_CHECKING:
+    from stress.scenario import Scenario
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+# Header names whose values are credentials: a response echoing one leaks it.
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "openai-api-key"}
+)
+# Shorter strings than this are not matched as secrets: "Bearer" or "test" would match
+# ordinary text and turn the check into noise.
+MIN_SECRET_CHARS = 8
+# Leak checks search only the start of a body: leaks sit at the top of error pages, and a
+# runaway body must not cost the load generator seconds of regex time.
+SEARCH_BYTES = 65536
+_ENV = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A failed check: data, not an exception.
+
+    ``severity`` is "error" (the request counts as failed: error rate, exit code), "warning"
+    or "info"; the scenario may override it per check. ``expected`` and ``got`` are the
+    evidence, in words a reader of failures.jsonl understands.
+    """
+
+    check: str
+    message: str
+    severity: str = ERROR
+    expected: str | None = None
+    got: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the scenario says a correct answer looks like (see Scenario.answers)."""
+
+    protocol: str | None = None
+    max_tokens: int | None = None
+    json_schema: Mapping[str, Any] | None = None
+    labels: tuple[str | int, ...] | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    max_bytes: int = 1_048_576
+    system_prompts: tuple[str, ...] = ()
+    # (where it was declared, the secret): the place is reported, never the value.
+    secrets: tuple[tuple[str, str], ...] = ()
+    # A compiled validator for json_schema (jsonschema's), built once per run.
+    validator: Any = None
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> Settings:
+        answers = scenario.answers
+        validator = None
+        if answers.json_schema is not None:
+            from jsonschema.validators import validator_for
+
+            validator = validator_for(answers.json_schema)(answers.json_schema)
+        return cls(
+            protocol=scenario.target.protocol.value,
+            max_tokens=scenario.target.max_tokens,
+            json_schema=answers.json_schema,
+            labels=tuple(answers.labels) if answers.labels is not None else None,
+            min_value=answers.min_value,
+            max_value=answers.max_value,
+            max_bytes=answers.max_bytes,
+            system_prompts=tuple(p for p in answers.system_prompt if p.strip()),
+            secrets=_secrets(answers.secrets, scenario.target.headers),
+            validator=validator,
+        )
+
+
+def _secrets(declared: list[str], headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    found: list[tuple[str, str]] = []
+    for index, value in enumerate(declared):
+        match = _ENV.match(value.strip())
+        if match:
+            value = os.environ.get(match.group(1), "")
+        if len(value) >= MIN_SECRET_CHARS:
+            found.append((f"answers.secrets[{index}]", value))
+    for name, value in headers.items():
+        if name.lower() not in SECRET_HEADERS or "${" in value:
+            continue  # an unresolved ${ENV} reference is not the secret itself
+        # "Bearer sk-..." leaks as the token, not as the scheme word.
+        token = value.split(None, 1)[-1] if " " in value.strip() else value.strip()
+        if len(token) >= MIN_SECRET_CHARS:
+            found.append((f"target.headers.{name}", token))
+    return tuple(found)
+
+
+DEFAULT_SETTINGS = Settings()
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What the checks see of one request: the expectation, the status and the outcome.
+
+    ``headers`` (lower-case names) and ``body`` are the raw answer; ``item`` is the corpus
+    input that was sent (None when replaying a stored failure without its corpus).
+    """
+
+    expect: str
+    status: int
+    error_kind: str | None
+    outcome: Outcome
+    latency_ms: float
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    item: Input | None = None
+    settings: Settings = DEFAULT_SETTINGS
+
+    @property
+    def answered(self) -> bool:
+        """A 2xx answer arrived in full (no hang or reset after the headers)."""
+        return 200 <= self.status < 300 and self.error_kind in (None, "invalid_response")
+
+    @property
+    def parsed(self) -> bool:
+        """A 2xx answer the protocol understood: the checks of its content apply."""
+        return self.answered and self.outcome.problem is None
+
+    @functools.cached_property
+    def server_text(self) -> str | None:
+        """What the server itself wrote in the body (error bodies, unreadable 2xx bodies),
+        decoded once for every leak check; None for a parsed answer (the model's content)."""
+        if not self.body or self.parsed:
+            return None
+        return self.body[:SEARCH_BYTES].decode("utf-8", "replace")
+
+    @functools.cached_property
+    def headers_text(self) -> str:
+        return "\n".join(f"{name}: {value}" for name, value in self.headers.items())
+
+    def payload(self) -> Mapping[str, Any]:
+        payload = self.item.payload if self.item is not None else None
+        return payload if isinstance(payload, Mapping) else {}
