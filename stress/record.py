@@ -41,6 +41,15 @@ SCHEMA = pa.schema(
         pa.field("ok", pa.bool_(), nullable=False),
         pa.field("failed_checks", pa.list_(pa.string()), nullable=False),
         pa.field("warned_checks", pa.list_(pa.string()), nullable=False),
+        # Streaming LLM metrics (docs/metrics.md defines each; stress/targets/timing.py
+        # computes them). Null where they do not exist: no stream, fewer than two tokens.
+        pa.field("itl_ms", pa.float64()),
+        pa.field("tpot_ms", pa.float64()),
+        pa.field("max_token_gap_ms", pa.float64()),
+        pa.field("output_tokens_per_s", pa.float64()),
+        pa.field("tokens_estimated", pa.bool_()),
+        pa.field("prompt_tokens", pa.int32()),
+        pa.field("content_events", pa.int32()),
     ]
 )
 
@@ -73,6 +82,13 @@ class Record:
     output_excerpt: str | None = None
     failed_checks: list[str] = field(default_factory=list)
     warned_checks: list[str] = field(default_factory=list)
+    itl_ms: float | None = None
+    tpot_ms: float | None = None
+    max_token_gap_ms: float | None = None
+    output_tokens_per_s: float | None = None
+    tokens_estimated: bool | None = None
+    prompt_tokens: int | None = None
+    content_events: int | None = None
 
 
 class RecordWriter:

@@ -20,14 +20,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from stress import __version__
 from stress.checks.request import CHECKS
-from stress.errors import StressError, TargetUnreachable
+from stress.errors import ScenarioError, StressError
 from stress.inputs import corpus as corpus_io
 from stress.inputs.families import catalog
-from stress.scenario import KnownNames, Scenario, from_path, with_overrides
+from stress.preflight import preflight
+from stress.scenario import (
+    KnownNames,
+    Protocol,
+    Scenario,
+    check_environment,
+    from_path,
+    with_overrides,
+)
+from stress.secrets import Redactor
 from stress.targets import adapter_for
 
 EventHandler = Callable[[dict[str, Any]], None]
@@ -60,9 +67,54 @@ def known_names() -> KnownNames:
     return KnownNames(families=families, checks=list(CHECKS))
 
 
+# The protocols the bundled demo server (builtin:demo) speaks.
+DEMO_PROTOCOLS = (Protocol.OPENAI_CHAT, Protocol.MLFLOW)
+
+
 def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     scenario = from_path(path, known=known_names())
-    return with_overrides(scenario, **overrides)
+    scenario = with_overrides(scenario, **overrides)
+    check_environment(scenario, source=str(path))
+    check_target(scenario, source=str(path))
+    return scenario
+
+
+def check_target(scenario: Scenario, *, source: str) -> None:
+    """Raise ScenarioError when the target cannot send the scenario's inputs.
+
+    Builds one input of every family and turns it into a request, so a family that does not
+    fit the target (rows for a text template, a mutation of a template with no fields) is
+    reported before anything runs, naming the family.
+    """
+    target = scenario.target
+    if target.url == BUILTIN_DEMO and target.protocol not in DEMO_PROTOCOLS:
+        names = " and ".join(p.value for p in DEMO_PROTOCOLS)
+        raise ScenarioError(
+            [
+                f"{source}: target.url: builtin:demo speaks {names} only, not "
+                f"{target.protocol.value}; point target.url (or --target) at a "
+                f"{target.protocol.value} server (scenarios/{target.protocol.value}.yaml says "
+                f"how to start one)"
+            ]
+        )
+    families = list(scenario.inputs.families)
+    samples = corpus_io.build(
+        catalog(),
+        dict.fromkeys(families, 1.0),
+        seed=scenario.inputs.seed,
+        count=len(families),
+        protocol=target.protocol.value,
+        features={name: (f.min, f.max) for name, f in scenario.inputs.features.items()},
+    )
+    adapter = adapter_for(target, features=list(scenario.inputs.features))
+    problems = []
+    for item in samples:
+        try:
+            adapter.request(item)
+        except ValueError as exc:
+            problems.append(f"{source}: inputs.families.{item.family}: {exc}")
+    if problems:
+        raise ScenarioError(problems)
 
 
 def new_run_dir(out: Path, name: str) -> Path:
@@ -84,18 +136,6 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, path)
-
-
-def probe(url: str, health_path: str | None, *, timeout: float) -> None:
-    """Raise TargetUnreachable unless something answers HTTP at ``url`` (any status will do)."""
-    try:
-        httpx.get(url + (health_path or "/"), timeout=min(timeout, 5.0))
-    except httpx.HTTPError as exc:
-        reason = str(exc) or type(exc).__name__
-        raise TargetUnreachable(
-            f"target.url: cannot reach {url} ({reason}); start the server or point "
-            f"target.url (or --target) at a running endpoint"
-        ) from None
 
 
 @contextlib.contextmanager
@@ -152,7 +192,13 @@ def run(
     with target_url(scenario, run_dir) as url:
         run_info["url"] = url
         write_json(run_dir / "run.json", run_info)
-        probe(url, adapter.health_path, timeout=scenario.target.timeout)
+        preflight(
+            url,
+            adapter,
+            inputs,
+            timeout=scenario.target.timeout,
+            redactor=Redactor(scenario.target.secrets()),
+        )
         on_event({"event": "target", "url": url})
         interrupted = _load(run_dir, url, on_event)
 

@@ -65,6 +65,14 @@ def response_shape(exchange: Exchange) -> Finding | None:
     return None
 
 
+def stream_integrity(exchange: Exchange) -> Finding | None:
+    """A streamed answer must keep its protocol: well-formed chunks, no error event, a final
+    ``data: [DONE]``, and no stall longer than target.stall_timeout."""
+    if exchange.outcome.anomaly:
+        return Finding("stream_integrity", exchange.outcome.anomaly)
+    return None
+
+
 def status_expectation(exchange: Exchange) -> Finding | None:
     """Valid inputs must be answered (2xx); malformed ones cleanly refused (4xx).
 
@@ -88,6 +96,7 @@ CHECKS: dict[str, Check] = {
     "no_connection_error": no_connection_error,
     "response_shape": response_shape,
     "status_expectation": status_expectation,
+    "stream_integrity": stream_integrity,
 }
 
 

@@ -38,9 +38,10 @@ class Kind(StrEnum):
     RAW = "raw"
 
 
-CHAT = ("openai-chat",)
-TABULAR = ("mlflow",)
-ALL_PROTOCOLS = CHAT + TABULAR
+# http-json is in both: its request template decides whether it takes prompts or rows.
+CHAT = ("openai-chat", "openai-completions", "openai-embeddings", "http-json")
+TABULAR = ("mlflow", "kserve-v2", "kserve-v1", "http-json")
+ALL_PROTOCOLS = tuple(dict.fromkeys(CHAT + TABULAR))
 
 # Locales the realistic families draw from: the languages real users write in.
 LOCALES = ("en_US", "de_DE", "fr_FR", "ja_JP", "zh_CN", "ar_AA", "hi_IN", "ru_RU")
@@ -229,7 +230,9 @@ def _non_finite_rows(draw: Draw) -> dict[str, Any]:
 # ---------------------------------------------------------------- structure
 def _valid_base(draw: Draw) -> dict[str, Any]:
     """A realistic valid payload for the protocol being generated for."""
-    return _realistic_rows(draw) if draw.protocol in TABULAR else _realistic_prompt(draw)
+    # http-json takes rows only when its template does, which the declared features show.
+    tabular = draw.protocol in TABULAR and (draw.protocol != "http-json" or bool(draw.features))
+    return _realistic_rows(draw) if tabular else _realistic_prompt(draw)
 
 
 def _mutation(op: str) -> Callable[[Draw], dict[str, Any]]:

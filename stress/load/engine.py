@@ -37,14 +37,20 @@ from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
 from stress.record import Record, RecordWriter
 from stress.scenario import Scenario, from_path
+from stress.secrets import Redactor
 from stress.targets import HttpRequest, adapter_for
 from stress.targets.base import Adapter, Outcome
+from stress.targets.sse import Event, SseDecoder
+from stress.targets.timing import token_timing
 
 # Header names whose values are secrets; they are redacted in every stored failure.
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "openai-api-key"}
 )
 REDACTED = "<redacted>"
+# Error kinds of answers whose stream broke; the events that did arrive are still parsed.
+STREAM_STALL = "stream_stall"
+INVALID_STREAM = "invalid_stream"
 # Reading an answer stops here: a runaway body must not exhaust the tester's memory.
 MAX_BODY_BYTES = 16 * 1024 * 1024
 # The same input failing the same checks again is counted in the records, stored once.
@@ -76,11 +82,26 @@ def classify(error: BaseException) -> str:
     return "connection_error"
 
 
-def redact(headers: dict[str, str]) -> dict[str, str]:
+def redact(headers: dict[str, str], redactor: Redactor | None = None) -> dict[str, str]:
+    """Secret headers (by name) as <redacted>; any other value with a secret in it scrubbed."""
+    scrub = redactor.scrub if redactor else (lambda value: value)
     return {
-        name: (REDACTED if name.lower() in SECRET_HEADERS else value)
+        name: (REDACTED if name.lower() in SECRET_HEADERS else scrub(value))
         for name, value in headers.items()
     }
+
+
+def answer_error_kind(status: int, outcome: Outcome) -> str | None:
+    """The error kind of an HTTP answer: its status class, else what its content broke."""
+    if status >= 500:
+        return "http_5xx"
+    if status >= 400:
+        return "http_4xx"
+    if outcome.problem:
+        return "invalid_response"
+    if outcome.anomaly:
+        return INVALID_STREAM
+    return None
 
 
 def body_fields(body: bytes) -> dict[str, str]:
@@ -100,15 +121,24 @@ class Answer:
     body: bytes = b""
     error_kind: str | None = None
     first_byte: float | None = None
+    # A text/event-stream answer: its events, each timed when its bytes arrived.
+    events: list[Event] | None = None
+    # What went wrong with the stream while reading it (a stall, bytes that are not UTF-8).
+    anomaly: str | None = None
 
 
 class FailureLog:
-    """Appends one JSON line per distinct failing (input, checks) pair to failures.jsonl."""
+    """Appends one JSON line per distinct failing (input, checks) pair to failures.jsonl.
 
-    def __init__(self, path: Path, *, max_lines: int) -> None:
+    Secrets (the values of the scenario's ${ENV_VAR} references) are scrubbed from every
+    line; secret headers are stored as <redacted> and restored at replay.
+    """
+
+    def __init__(self, path: Path, *, max_lines: int, redactor: Redactor | None = None) -> None:
         self._handle = path.open("a", encoding="utf-8")
         self._seen: set[tuple[str, tuple[str, ...]]] = set()
         self._max_lines = max_lines
+        self._redactor = redactor or Redactor()
         self.lines = 0
 
     def add(
@@ -124,6 +154,7 @@ class FailureLog:
             return
         self._seen.add(key)
         first = next((f for f in findings if f.severity == "error"), findings[0])
+        scrub = self._redactor.scrub
         line = {
             "input_id": item.id,
             "family": item.family,
@@ -132,21 +163,22 @@ class FailureLog:
             "seq": record.seq,
             "sent_at": record.sent_at,
             "check": first.check,
-            "message": first.message,
+            "message": scrub(first.message),
             "findings": [
-                {"check": f.check, "message": f.message, "severity": f.severity} for f in findings
+                {"check": f.check, "message": scrub(f.message), "severity": f.severity}
+                for f in findings
             ],
             "request": {
                 "method": request.method,
-                "path": request.path,
-                "headers": redact(request.headers),
+                "path": scrub(request.path),
+                "headers": redact(request.headers, self._redactor),
                 **body_fields(request.body),
             },
             "response": {
                 "status": answer.status,
                 "error_kind": answer.error_kind,
                 "latency_ms": round(record.latency_ms, 3),
-                "body_excerpt": answer.body[:2048].decode("utf-8", "replace"),
+                "body_excerpt": scrub(answer.body[:2048].decode("utf-8", "replace")),
             },
         }
         self._handle.write(json.dumps(line, ensure_ascii=True) + "\n")
@@ -175,6 +207,10 @@ class Plan:
         self.items = [(item, adapter.request(item)) for item in inputs]
         self.checks = select(scenario.checks)
         self.timeout = scenario.target.timeout
+        self.stall = scenario.target.stall_timeout
+        self.redactor = Redactor(scenario.target.secrets())
+        # Locust's statistics (and its log lines) name requests by path: never with a secret.
+        self.names = {request.path: self.redactor.scrub(request.path) for _, request in self.items}
         self.max_requests = scenario.load.max_requests
         self.worker = worker
         self.phase = scenario.load.phases[0].name
@@ -182,7 +218,9 @@ class Plan:
         self.seq = 0
         self.cursor = 0
         self.writer = RecordWriter(run_dir / "records", prefix=f"w{worker}")
-        self.failures = FailureLog(run_dir / "failures.jsonl", max_lines=2000)
+        self.failures = FailureLog(
+            run_dir / "failures.jsonl", max_lines=2000, redactor=self.redactor
+        )
         self.window: collections.deque[tuple[float, float, bool]] = collections.deque()
         self.errors = 0
         # Set by SIGINT/SIGTERM: stop the load, keep every record written so far.
@@ -216,18 +254,23 @@ class Plan:
         latency_ms = (done - started) * 1000
         outcome = Outcome()
         error_kind = answer.error_kind
-        if error_kind is None and answer.headers is not None:
-            outcome = self.adapter.parse(answer.status, answer.headers, answer.body)
-            if answer.status >= 500:
-                error_kind = "http_5xx"
-            elif answer.status >= 400:
-                error_kind = "http_4xx"
-            elif outcome.problem:
-                error_kind = "invalid_response"
+        if error_kind in (None, STREAM_STALL) and answer.headers is not None:
+            if answer.events is not None:
+                outcome = self.adapter.parse_events(answer.events)
+            else:
+                outcome = self.adapter.parse(answer.status, answer.headers, answer.body)
+            outcome.anomaly = answer.anomaly or outcome.anomaly
+            error_kind = error_kind or answer_error_kind(answer.status, outcome)
         exchange = Exchange(item.expect, answer.status, error_kind, outcome, latency_ms)
         findings = run_checks(exchange, self.checks)
         ok = not any(finding.severity == "error" for finding in findings)
-        ttft = None if answer.first_byte is None else (answer.first_byte - started) * 1000
+        timing = token_timing(
+            started=started,
+            finished=done,
+            token_times=outcome.token_times,
+            output_tokens=outcome.output_tokens,
+        )
+        redactor = self.redactor
         record = Record(
             seq=seq,
             worker=self.worker,
@@ -238,7 +281,7 @@ class Plan:
             users=users,
             sent_at=sent_at,
             latency_ms=latency_ms,
-            ttft_ms=ttft if self.scenario.target.stream else None,
+            ttft_ms=timing.ttft_ms,
             status=answer.status,
             error_kind=error_kind,
             request_bytes=len(request.body),
@@ -246,10 +289,17 @@ class Plan:
             output_tokens=outcome.output_tokens,
             finish_reason=outcome.finish_reason,
             output_digest=outcome.digest(),
-            output_excerpt=outcome.excerpt(),
+            output_excerpt=redactor.scrub_optional(outcome.excerpt()),
             ok=ok,
             failed_checks=[f.check for f in findings if f.severity == "error"],
             warned_checks=[f.check for f in findings if f.severity != "error"],
+            itl_ms=timing.itl_ms,
+            tpot_ms=timing.tpot_ms,
+            max_token_gap_ms=timing.max_token_gap_ms,
+            output_tokens_per_s=timing.output_tokens_per_s,
+            tokens_estimated=outcome.tokens_estimated,
+            prompt_tokens=outcome.prompt_tokens,
+            content_events=len(outcome.token_times) if answer.events is not None else None,
         )
         self.writer.add(record)
         if findings:
@@ -260,8 +310,88 @@ class Plan:
         self.window.append((time.monotonic(), latency_ms, ok))
 
 
-def fetch(client: Any, request: HttpRequest, timeout: float) -> Answer:
-    """Send one request and read the whole answer (up to MAX_BODY_BYTES) within ``timeout``."""
+def arrived(raw: Any) -> bytes:
+    """The body bytes that have arrived, waiting for at least one; b"" when the body ended.
+
+    geventhttpclient's public ``read(n)`` waits for n bytes (or the end), which would hold a
+    whole stream back; its ``readline`` cannot be bounded in size. So this does what both do
+    inside, one socket read at a time: ``recv`` into the parser, take what it decoded
+    (chunked transfer coding removed). tests/integration/test_streaming.py pins the timing.
+    """
+    while True:
+        buffered = raw._body_buffer
+        if buffered:
+            data = bytes(buffered)
+            del buffered[:]
+            return data
+        if raw.message_complete:
+            return b""
+        sock = raw._sock
+        if sock is None:
+            raise HTTPConnectionClosed("the connection closed in the middle of the answer")
+        try:
+            chunk = sock.recv(raw.block_size)
+            raw.feed(chunk)
+        except BaseException:
+            raw.release()
+            raise
+        if not chunk and not raw.message_complete:
+            raw.release()
+            raise HTTPConnectionClosed("the connection closed in the middle of the answer")
+
+
+def read_stream(raw: Any, answer: Answer, stall: float | None) -> None:
+    """Read a text/event-stream answer, timing each event as its bytes arrive.
+
+    A gap with no bytes longer than ``stall`` seconds ends the request (error kind
+    stream_stall); the events before it are kept.
+    """
+    decoder = SseDecoder()
+    chunks: list[bytes] = []
+    size = 0
+    while size < MAX_BODY_BYTES:
+        if stall is None:
+            data: bytes | None = arrived(raw)
+        else:
+            data = None
+            with gevent.Timeout(stall, False):
+                data = arrived(raw)
+            if data is None:
+                raw.release()
+                answer.error_kind = STREAM_STALL
+                answer.anomaly = (
+                    f"stream stalled: no bytes for {stall:g} s (target.stall_timeout) after "
+                    f"{len(decoder.events)} events"
+                )
+                break
+        now = time.perf_counter()
+        if not data:
+            break
+        if answer.first_byte is None:
+            answer.first_byte = now
+        chunks.append(data)
+        size += len(data)
+        decoder.feed(data, now)
+    decoder.close(time.perf_counter())
+    answer.body = b"".join(chunks)
+    answer.events = decoder.events
+    if decoder.problem and answer.anomaly is None:
+        answer.anomaly = decoder.problem
+
+
+def fetch(
+    client: Any,
+    request: HttpRequest,
+    timeout: float,
+    *,
+    stall: float | None = None,
+    name: str | None = None,
+) -> Answer:
+    """Send one request and read the whole answer (up to MAX_BODY_BYTES) within ``timeout``.
+
+    An event stream is read event by event as it arrives (``read_stream``); ``name`` labels
+    the request in Locust's statistics (the path, with secrets scrubbed).
+    """
     answer = Answer()
     try:
         with gevent.Timeout(timeout):
@@ -271,7 +401,7 @@ def fetch(client: Any, request: HttpRequest, timeout: float) -> Answer:
                 data=request.body,
                 headers=request.headers,
                 stream=True,
-                name=request.path,
+                name=name or request.path,
             )
             raw = getattr(response, "_response", None)
             error = getattr(response, "error", None)
@@ -285,6 +415,9 @@ def fetch(client: Any, request: HttpRequest, timeout: float) -> Answer:
                 # body into the response, so the raw stream is empty: take it from there.
                 answer.body = response.content or b""
                 answer.first_byte = time.perf_counter()
+                return answer
+            if answer.headers.get("content-type", "").startswith("text/event-stream"):
+                read_stream(raw, answer, stall)
                 return answer
             chunks: list[bytes] = []
             size = 0
@@ -323,7 +456,9 @@ def make_user(plan: Plan, host: str) -> type[FastHttpUser]:
             phase, users = plan.phase, plan.users
             sent_at = time.time()
             started = time.perf_counter()
-            answer = fetch(self.client, request, plan.timeout)
+            answer = fetch(
+                self.client, request, plan.timeout, stall=plan.stall, name=plan.names[request.path]
+            )
             plan.finish(seq, item, request, sent_at, started, answer, users, phase)
 
     StressUser.host = host

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
@@ -20,6 +21,7 @@ from stress.checks.request import Exchange, run_checks, select
 from stress.errors import UsageError
 from stress.rundir import check_run_dir, iter_failures
 from stress.scenario import Scenario, from_path
+from stress.secrets import MissingVariable, resolve
 from stress.targets import adapter_for
 from stress.targets.base import Outcome
 
@@ -41,13 +43,21 @@ def read_failures(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def stored_request(failure: dict[str, Any], scenario: Scenario) -> StoredRequest:
-    """The exact request of a failure, with redacted secrets restored from the scenario."""
+    """The exact request of a failure, with redacted secrets restored from the scenario.
+
+    The scenario's ${ENV_VAR} references are resolved from this process's environment; a
+    header whose variable is not set here is left out, and so is a query parameter.
+    """
     request = failure["request"]
     if "body_b64" in request:
         body = base64.b64decode(request["body_b64"])
     else:
         body = request["body"].encode("utf-8")
-    secrets = {name.lower(): value for name, value in scenario.target.headers.items()}
+    secrets = {
+        name.lower(): resolve(value)
+        for name, value in scenario.target.headers.items()
+        if _resolvable(value)
+    }
     headers = {}
     for name, value in request["headers"].items():
         if value == REDACTED:
@@ -55,7 +65,32 @@ def stored_request(failure: dict[str, Any], scenario: Scenario) -> StoredRequest
                 continue  # the secret is not available here: send without it
             value = secrets[name.lower()]
         headers[name] = value
-    return StoredRequest(request["method"], request["path"], headers, body)
+    path = _restore_query(request["path"], scenario)
+    return StoredRequest(request["method"], path, headers, body)
+
+
+def _resolvable(value: str) -> bool:
+    try:
+        resolve(value)
+    except MissingVariable:
+        return False
+    return True
+
+
+def _restore_query(path: str, scenario: Scenario) -> str:
+    """The stored path with secrets in its query (stored as <redacted>) filled in again."""
+    if REDACTED not in path or "?" not in path:
+        return path
+    base, _, query = path.partition("?")
+    params = {k: v for k, v in scenario.target.params.items() if _resolvable(v)}
+    pairs = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if REDACTED in value:
+            if name not in params:
+                continue  # the secret is not available here: send without it
+            value = resolve(params[name])
+        pairs.append((name, value))
+    return f"{base}?{urlencode(pairs)}" if pairs else base
 
 
 def select_failures(

@@ -54,7 +54,9 @@ INVALID = [
     ),
     (
         VALID.replace("protocol: openai-chat", "protocol: grpc"),
-        "x.yaml: target.protocol: expected one of 'openai-chat' or 'mlflow', got 'grpc' (line 2)",
+        "x.yaml: target.protocol: expected one of 'openai-chat', 'mlflow', "
+        "'openai-completions', 'openai-embeddings', 'kserve-v2', 'kserve-v1' or 'http-json', "
+        "got 'grpc' (line 2)",
     ),
     (
         VALID.replace("http://127.0.0.1:9", "ftp://x"),
@@ -78,7 +80,7 @@ INVALID = [
         VALID + "checks: [not_a_server_eror]\n",
         "x.yaml: checks[0]: unknown check 'not_a_server_eror'; did you mean "
         "'not_a_server_error'? (known: not_a_server_error, no_timeout, no_connection_error, "
-        "response_shape, status_expectation) (line 8)",
+        "response_shape, status_expectation, stream_integrity) (line 8)",
     ),
     (
         VALID.replace("realistic.chat_prompt", "realistic.chat_promt"),

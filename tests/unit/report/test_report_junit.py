@@ -21,7 +21,7 @@ def test_suites_cases_and_failure_counts(run_dir: Path) -> None:
     write_reports(run_dir)
     root = ET.parse(run_dir / "junit.xml").getroot()
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("15", "3", "0")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("17", "3", "0")
     found = suites(root)
     assert list(found) == [
         "not_a_server_error",
@@ -29,6 +29,7 @@ def test_suites_cases_and_failure_counts(run_dir: Path) -> None:
         "no_connection_error",
         "response_shape",
         "status_expectation",
+        "stream_integrity",
         "slo.error_rate",
         "slo.p95_ms",
         "requests_recorded",

@@ -72,6 +72,7 @@ def test_checks_list_every_scenario_check_then_slos_then_the_run(run_dir: Path) 
         ("no_connection_error", "request", None),
         ("response_shape", "request", None),
         ("status_expectation", "request", None),
+        ("stream_integrity", "request", None),
         ("slo.error_rate", "slo", "baseline"),
         ("slo.p95_ms", "slo", "baseline"),
         ("slo.error_rate", "slo", "load"),
@@ -85,6 +86,7 @@ def test_checks_list_every_scenario_check_then_slos_then_the_run(run_dir: Path) 
         (True, 0, 0),
         (False, 1, 0),
         (True, 0, 2),  # warnings never fail a check
+        (True, 0, 0),  # stream_integrity: no streams here
         (True, 0, 0),
         (True, 0, 0),
         (True, 0, 0),  # 2 of 40 = exactly the 5% limit
