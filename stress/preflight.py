@@ -43,11 +43,15 @@ def preflight(
     *,
     timeout: float,
     redactor: Redactor | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> str:
-    """Probe the target; returns what passed (for the console), raises TargetUnreachable."""
+    """Probe the target; returns what passed (for the console), raises TargetUnreachable.
+
+    ``transport`` replaces the network (tests pass an httpx.MockTransport).
+    """
     scrub = (redactor or Redactor()).scrub
     hint = ""
-    with httpx.Client(base_url=url, timeout=timeout) as client:
+    with httpx.Client(base_url=url, timeout=timeout, transport=transport) as client:
         readiness = adapter.readiness()
         if readiness is not None:
             status, body = _send(client, readiness, url, scrub, min(timeout, READINESS_TIMEOUT))

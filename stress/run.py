@@ -92,9 +92,8 @@ def check_target(scenario: Scenario, *, source: str) -> None:
         raise ScenarioError(
             [
                 f"{source}: target.url: builtin:demo speaks {names} only, not "
-                f"{target.protocol.value}; point target.url (or --target) at a "
-                f"{target.protocol.value} server (scenarios/{target.protocol.value}.yaml says "
-                f"how to start one)"
+                f"{target.protocol.value}; point target.url (or --target) at a server that "
+                f"speaks it (scenarios/{target.protocol.value}.yaml says how to start one)"
             ]
         )
     families = list(scenario.inputs.families)

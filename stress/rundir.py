@@ -37,6 +37,10 @@ REPORT_COLUMNS = (
     "status",
     "error_kind",
     "ok",
+    # per-request SLOs (slo.per_request, goodput) read these streaming metrics
+    "ttft_ms",
+    "tpot_ms",
+    "itl_ms",
 )
 
 

@@ -431,6 +431,20 @@ class Scenario(_Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _stream_limits(self) -> Scenario:
+        limits = self.slo.per_request
+        if limits is None or self.target.stream:
+            return self
+        for key in ("ttft_ms", "tpot_ms", "itl_ms"):
+            if getattr(limits, key) is not None:
+                raise _KeyedError(
+                    ("slo", "per_request", key),
+                    f"{key} is measured on streamed answers only; set target.stream: true "
+                    f"(openai-chat, openai-completions) or use latency_ms",
+                )
+        return self
+
     @property
     def total_duration(self) -> float:
         return sum(phase.duration for phase in self.load.phases)

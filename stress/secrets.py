@@ -93,10 +93,16 @@ class Redactor:
         return bool(self.secrets)
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
+        # A replacement can join with its neighbours into the secret again (a secret starting
+        # with ">" right after another): repeat until none is left, and give up on the text
+        # rather than let one through.
+        for _ in range(8):
+            found = [secret for secret in self.secrets if secret in text]
+            if not found:
+                return text
+            for secret in found:
                 text = text.replace(secret, REDACTED)
-        return text
+        return REDACTED
 
     def scrub_optional(self, text: str | None) -> str | None:
         if text is None or not self.secrets:

@@ -24,10 +24,13 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from stress.scenario import Scenario
+from stress.checks.goodput import meets_request_slo
+from stress.scenario import RequestSlo, Scenario
 
 ERROR_RATE = "error_rate"
 P95_MS = "p95_ms"
+# Share of a phase's requests meeting every slo.per_request limit (stress/checks/goodput.py).
+ATTAINMENT = "attainment"
 
 # The only percentile method used anywhere in stress, so the report, the SLO verdict and a
 # user recomputing from the Parquet records with pandas' defaults agree to the last digit.
@@ -83,7 +86,32 @@ def evaluate_slos(records: pd.DataFrame, scenario: Scenario) -> list[SloResult]:
             results.append(_error_rate(name, error_limit, group))
         if p95_limit is not None:
             results.append(_p95(name, p95_limit, group))
+        per_request = scenario.slo.per_request
+        if per_request is not None and per_request.attainment is not None:
+            results.append(_attainment(name, per_request, group))
     return results
+
+
+def _attainment(phase: str, limits: RequestSlo, group: pd.DataFrame | None) -> SloResult:
+    assert limits.attainment is not None
+    minimum = limits.attainment
+    if group is None or group.empty:
+        return _no_requests(phase, ATTAINMENT, minimum)
+    good = int(meets_request_slo(group, limits).sum())
+    actual = good / len(group)
+    passed = actual >= minimum or math.isclose(actual, minimum, rel_tol=_REL_TOLERANCE)
+    verdict = "meets" if passed else "is below"
+    message = (
+        f"phase {phase!r}: {_percent(actual)} of requests ({good} of {len(group)}) met every "
+        f"per-request limit ({_limits(limits)}), which {verdict} the minimum of "
+        f"{_percent(minimum)}"
+    )
+    return SloResult(phase, ATTAINMENT, minimum, actual, passed, message)
+
+
+def _limits(limits: RequestSlo) -> str:
+    names = ("latency_ms", "ttft_ms", "tpot_ms", "itl_ms")
+    return ", ".join(f"{n} <= {getattr(limits, n):g}" for n in names if getattr(limits, n))
 
 
 def _error_rate(phase: str, limit: float, group: pd.DataFrame | None) -> SloResult:
