@@ -4,7 +4,9 @@ This is vLLM's definition (after DistServe): a request is *good* when it succeed
 no error-severity finding) and is within every limit of the scenario's ``slo.per_request``
 (``latency_ms``, ``ttft_ms``, ``tpot_ms``, ``itl_ms``). Goodput is good requests divided by the
 phase's span (first send to last answer, the same span summary.json's rps uses); attainment
-is good requests divided by all requests. docs/metrics.md defines the per-request metrics.
+is good requests divided by the requests counted. Only requests with valid inputs (``expect``
+accept) are counted: a malformed input cleanly refused is correct but serves no one, and the
+status checks judge it. docs/metrics.md defines the per-request metrics.
 
 A request without a TTFT (no output token arrived) does not meet a ``ttft_ms`` limit; one
 without a TPOT or ITL (a single output token) meets those limits, as in vLLM, since it had
@@ -20,7 +22,16 @@ import pandas as pd
 from stress.scenario import RequestSlo, Scenario
 
 # The record columns goodput reads.
-GOODPUT_COLUMNS = ("phase", "ok", "sent_at", "latency_ms", "ttft_ms", "tpot_ms", "itl_ms")
+GOODPUT_COLUMNS = (
+    "phase",
+    "expect",
+    "ok",
+    "sent_at",
+    "latency_ms",
+    "ttft_ms",
+    "tpot_ms",
+    "itl_ms",
+)
 # Limits a request without the metric fails (True) or meets (False).
 _MISSING_FAILS = {"latency_ms": True, "ttft_ms": True, "tpot_ms": False, "itl_ms": False}
 
@@ -55,6 +66,13 @@ def meets_request_slo(records: pd.DataFrame, limits: RequestSlo) -> pd.Series:
     return good
 
 
+def served(records: pd.DataFrame) -> pd.DataFrame:
+    """The records goodput counts: those whose input was valid (all, without ``expect``)."""
+    if "expect" not in records:
+        return records
+    return records[records["expect"] == "accept"]
+
+
 def goodput(records: pd.DataFrame, scenario: Scenario) -> list[Goodput]:
     """Goodput of every phase, in scenario order; empty without ``slo.per_request``."""
     limits = scenario.slo.per_request
@@ -69,9 +87,12 @@ def goodput(records: pd.DataFrame, scenario: Scenario) -> list[Goodput]:
         if group is None or group.empty:
             results.append(Goodput(name, 0, 0, None, None, None))
             continue
-        good = int(meets_request_slo(group, limits).sum())
+        # The span covers the whole phase (every request); the count only the valid inputs.
         ends = group["sent_at"] + group["latency_ms"] / 1000
         span = round(float(ends.max() - group["sent_at"].min()), 6)
+        counted = served(group)
+        good = int(meets_request_slo(counted, limits).sum())
         rate = good / span if span > 0 else None
-        results.append(Goodput(name, len(group), good, span, rate, good / len(group)))
+        share = good / len(counted) if len(counted) else None
+        results.append(Goodput(name, len(counted), good, span, rate, share))
     return results

@@ -24,7 +24,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from stress.checks.goodput import meets_request_slo
+from stress.checks.goodput import meets_request_slo, served
 from stress.scenario import RequestSlo, Scenario
 
 ERROR_RATE = "error_rate"
@@ -95,6 +95,7 @@ def evaluate_slos(records: pd.DataFrame, scenario: Scenario) -> list[SloResult]:
 def _attainment(phase: str, limits: RequestSlo, group: pd.DataFrame | None) -> SloResult:
     assert limits.attainment is not None
     minimum = limits.attainment
+    group = None if group is None else served(group)
     if group is None or group.empty:
         return _no_requests(phase, ATTAINMENT, minimum)
     good = int(meets_request_slo(group, limits).sum())
@@ -102,9 +103,9 @@ def _attainment(phase: str, limits: RequestSlo, group: pd.DataFrame | None) -> S
     passed = actual >= minimum or math.isclose(actual, minimum, rel_tol=_REL_TOLERANCE)
     verdict = "meets" if passed else "is below"
     message = (
-        f"phase {phase!r}: {_percent(actual)} of requests ({good} of {len(group)}) met every "
-        f"per-request limit ({_limits(limits)}), which {verdict} the minimum of "
-        f"{_percent(minimum)}"
+        f"phase {phase!r}: {_percent(actual)} of requests with valid inputs ({good} of "
+        f"{len(group)}) met every per-request limit ({_limits(limits)}), which {verdict} the "
+        f"minimum of {_percent(minimum)}"
     )
     return SloResult(phase, ATTAINMENT, minimum, actual, passed, message)
 

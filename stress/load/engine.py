@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import io
 import json
 import logging
 import random
@@ -31,11 +32,12 @@ import locust
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 from locust import FastHttpUser, constant, task
 from locust.env import Environment
+from pyarrow import Table, parquet
 
 from stress.checks.request import Exchange, Finding, run_checks, select
 from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
-from stress.record import Record, RecordWriter
+from stress.record import SCHEMA, Record, RecordWriter
 from stress.scenario import Scenario, from_path
 from stress.secrets import Redactor
 from stress.targets import HttpRequest, adapter_for
@@ -189,6 +191,35 @@ class FailureLog:
         self._handle.close()
 
 
+class Flusher:
+    """Writes record parts in a worker thread, one at a time.
+
+    Encoding and writing a Parquet part takes a millisecond or more; on the event loop that
+    would delay every answer in flight, and a token read late is a wrong TTFT or ITL. Parquet
+    encoding and file I/O release the GIL, so the loop keeps reading while a part is written.
+    """
+
+    def __init__(self, writer: RecordWriter) -> None:
+        self.writer = writer
+        self._pending: Any = None
+
+    def poll(self) -> None:
+        """Start a flush if one is due and none is running; raise what a finished one raised."""
+        if self._pending is not None:
+            if not self._pending.ready():
+                return
+            self._pending.get()
+            self._pending = None
+        if self.writer.due:
+            self._pending = gevent.get_hub().threadpool.spawn(self.writer.flush)
+
+    def close(self) -> None:
+        if self._pending is not None:
+            self._pending.get()
+            self._pending = None
+        self.writer.close()
+
+
 class Plan:
     """Shared state of one load process: what to send next, the phase, where records go."""
 
@@ -218,6 +249,7 @@ class Plan:
         self.seq = 0
         self.cursor = 0
         self.writer = RecordWriter(run_dir / "records", prefix=f"w{worker}")
+        self.flusher = Flusher(self.writer)
         self.failures = FailureLog(
             run_dir / "failures.jsonl", max_lines=2000, redactor=self.redactor
         )
@@ -225,6 +257,9 @@ class Plan:
         self.errors = 0
         # Set by SIGINT/SIGTERM: stop the load, keep every record written so far.
         self.stopping = False
+        # Set when the load ends: no new requests; the ones in flight finish and are recorded.
+        self.draining = False
+        self.in_flight = 0
         self.started = time.monotonic()
 
     @property
@@ -232,7 +267,7 @@ class Plan:
         return self.seq >= self.max_requests
 
     def next(self) -> tuple[int, Input, HttpRequest] | None:
-        if self.exhausted:
+        if self.exhausted or self.draining:
             return None
         item, request = self.items[self.cursor]
         self.cursor = (self.cursor + 1) % len(self.items)
@@ -454,12 +489,20 @@ def make_user(plan: Plan, host: str) -> type[FastHttpUser]:
                 return
             seq, item, request = step
             phase, users = plan.phase, plan.users
-            sent_at = time.time()
-            started = time.perf_counter()
-            answer = fetch(
-                self.client, request, plan.timeout, stall=plan.stall, name=plan.names[request.path]
-            )
-            plan.finish(seq, item, request, sent_at, started, answer, users, phase)
+            plan.in_flight += 1
+            try:
+                sent_at = time.time()
+                started = time.perf_counter()
+                answer = fetch(
+                    self.client,
+                    request,
+                    plan.timeout,
+                    stall=plan.stall,
+                    name=plan.names[request.path],
+                )
+                plan.finish(seq, item, request, sent_at, started, answer, users, phase)
+            finally:
+                plan.in_flight -= 1
 
     StressUser.host = host
     return StressUser
@@ -483,6 +526,29 @@ def progress(plan: Plan, phase: str, users: int) -> dict[str, Any]:
     }
 
 
+def warm_up() -> None:
+    """Pay one-time costs before the load, not while requests are being timed.
+
+    pyarrow imports pandas on its first table conversion (about 300 ms here); on the event
+    loop in the middle of the first phase, that stalls every request in flight, and every
+    streaming answer then looks as if its tokens came late and all at once.
+    """
+    table = Table.from_pydict({name: [] for name in SCHEMA.names}, schema=SCHEMA)
+    parquet.write_table(table, io.BytesIO())
+
+
+def drain(plan: Plan, sleep: Callable[[float], None], *, seconds: float) -> None:
+    """Stop sending and let the requests in flight finish (at most ``seconds``).
+
+    Locust's own stop does real work on the event loop (about 100 ms) while it waits for
+    users; answers still streaming then would be timed wrong, so none are left by then.
+    """
+    plan.draining = True
+    deadline = time.monotonic() + seconds
+    while plan.in_flight and time.monotonic() < deadline:
+        sleep(0.01)
+
+
 def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.sleep) -> int:
     """Run every phase of the scenario in ``run_dir`` against ``url``; returns requests sent."""
     scenario = from_path(run_dir / "scenario.yaml")
@@ -503,6 +569,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     gevent.signal_handler(signal.SIGINT, stop)
     gevent.signal_handler(signal.SIGTERM, stop)
     environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
+    warm_up()
     started = time.monotonic()
     hard_stop = started + scenario.load.max_duration
     try:
@@ -522,7 +589,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
             while time.monotonic() < end and not plan.exhausted and not plan.stopping:
                 sleep(0.1)
                 plan.users = runner.user_count
-                plan.writer.flush_if_due()
+                plan.flusher.poll()
                 if time.monotonic() >= next_progress:
                     next_progress += PROGRESS_SECONDS
                     emit("progress", **progress(plan, phase.name, plan.users))
@@ -535,10 +602,11 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
             if time.monotonic() >= hard_stop:
                 emit("limit", reason="load.max_duration reached")
                 break
+        drain(plan, sleep, seconds=min(plan.timeout, 10.0))
         runner.stop()
         runner.quit()
     finally:
-        plan.writer.close()
+        plan.flusher.close()
         plan.failures.close()
     emit(
         "done",

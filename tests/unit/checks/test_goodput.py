@@ -34,6 +34,7 @@ def scenario(per_request: dict[str, Any] | None, *, stream: bool = True) -> Scen
 RECORDS = pd.DataFrame(
     {
         "phase": ["a"] * 5,
+        "expect": ["accept"] * 5,
         "ok": [True, True, True, False, True],
         "sent_at": [100.0, 101.0, 102.0, 103.0, 104.0],
         "latency_ms": [400.0, 900.0, 300.0, 100.0, 500.0],
@@ -85,6 +86,27 @@ def test_attainment_is_judged_per_phase_when_asked_for() -> None:
     failing = evaluate_slos(RECORDS, scenario({"latency_ms": 500, "attainment": 0.61}))
     assert failing[0].passed is False
     assert "is below the minimum of 61%" in failing[0].message
+
+
+def test_only_valid_inputs_count_but_the_span_is_the_whole_phase() -> None:
+    refused = pd.DataFrame(
+        {
+            "phase": ["a"],
+            "expect": ["reject"],
+            "ok": [True],
+            "sent_at": [109.0],
+            "latency_ms": [500.0],
+            "ttft_ms": [NAN],
+            "tpot_ms": [NAN],
+            "itl_ms": [NAN],
+        }
+    )
+    records = pd.concat([RECORDS, refused], ignore_index=True)
+    (a, _) = goodput(records, scenario({"latency_ms": 500}))
+    assert (a.requests, a.good) == (5, 3)
+    assert a.duration_s == pytest.approx(9.5)
+    (result, _) = evaluate_slos(records, scenario({"latency_ms": 500, "attainment": 0.6}))
+    assert result.actual == pytest.approx(0.6)
 
 
 def test_records_from_before_the_streaming_columns_fail_stream_limits() -> None:
