@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check clean
+.PHONY: demo test lint check clean real-mlflow
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "stress needs Python >= 3.11; set PYTHON=python3.11")'
@@ -27,5 +27,20 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check stress tests benchmarks
 	$(BIN)/mypy stress
 
+# stress against a real third-party model server: MLflow's `mlflow models serve` with a
+# scikit-learn model. MLflow is not a dependency of stress; it gets a venv of its own here
+# (about a minute to install the first time).
+MLFLOW_VENV ?= .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
+
+$(MLFLOW_STAMP):
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet "mlflow-skinny>=3,<4" "scikit-learn>=1.5,<2" "pandas>=2.2,<4"
+	@touch $(MLFLOW_STAMP)
+
+real-mlflow: $(STAMP) $(MLFLOW_STAMP)
+	MLFLOW_PYTHON=$(abspath $(MLFLOW_VENV))/bin/python $(BIN)/python -m pytest -q -rs tests/real
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache
