@@ -1,7 +1,9 @@
 """KServe and friends: the Open Inference Protocol (v2) and the TF-Serving-style v1 protocol.
 
 kserve-v2 (KServe ModelServer, Triton, MLServer, Seldon): POST /v2/models/{model}/infer with
-one input tensor holding the feature rows, flattened row-major::
+one input tensor holding the feature rows, flattened row-major, and the input id as the
+request id (servers echo it; KServe's ModelServer fails to answer a request without one when
+the model sets ``response_id=payload.id``)::
 
     {"id": "<input id>", "inputs": [{"name": "input-0", "shape": [rows, columns],
                                      "datatype": "FP32", "data": [5.1, 3.5, ...]}]}
@@ -71,20 +73,20 @@ class _TabularAdapter(BaseAdapter):
         super().__init__(target, environ=environ)
         self.columns = columns
 
-    def body(self, rows: Mapping[str, Any]) -> dict[str, Any]:
+    def body(self, rows: Mapping[str, Any], item: Input) -> dict[str, Any]:
         raise NotImplementedError
 
-    def mutation(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def mutation(self, payload: Mapping[str, Any], item: Input) -> dict[str, Any]:
         raise NotImplementedError
 
     def request(self, item: Input) -> HttpRequest:
         payload = item.payload
         if item.kind == "rows":
-            body = dumps(self.body(payload))
+            body = dumps(self.body(payload, item))
         elif item.kind == "mutation":
-            body = dumps(self.mutation(payload))
+            body = dumps(self.mutation(payload, item))
         elif item.kind == "raw":
-            body = mangle(payload, dumps(self.body(payload["base"])))
+            body = mangle(payload, dumps(self.body(payload["base"], item)))
         else:
             raise ValueError(
                 f"{self.name} sends table rows and cannot send a {item.kind!r} input "
@@ -103,7 +105,7 @@ class KServeV2Adapter(_TabularAdapter):
     health_path: str | None = "/v2/health/ready"
     name = "kserve-v2"
 
-    def body(self, rows: Mapping[str, Any]) -> dict[str, Any]:
+    def body(self, rows: Mapping[str, Any], item: Input) -> dict[str, Any]:
         values = self.values(rows)
         flat = [value for row in values for value in row]
         if self.target.datatype.startswith(("INT", "UINT")):
@@ -114,14 +116,14 @@ class KServeV2Adapter(_TabularAdapter):
             "datatype": self.target.datatype,
             "data": flat,
         }
-        return {"inputs": [tensor]}
+        return {"id": item.id, "inputs": [tensor]}
 
-    def mutation(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        valid = self.body(payload["base"])
+    def mutation(self, payload: Mapping[str, Any], item: Input) -> dict[str, Any]:
+        valid = self.body(payload["base"], item)
         if payload["pick"] % 3 == 0:  # the envelope, a third of the time
             return mutate(valid, payload, required=["inputs"], typed=["inputs"])
         tensor = mutate(valid["inputs"][0], payload, required=TENSOR_FIELDS, typed=TENSOR_FIELDS)
-        return {"inputs": [tensor]}
+        return {"id": item.id, "inputs": [tensor]}
 
     def readiness(self) -> HttpRequest | None:
         if self.target.health is not None:
@@ -181,14 +183,14 @@ class KServeV1Adapter(_TabularAdapter):
         super().__init__(target, columns=columns, environ=environ)
         self.format = target.format or FORMATS[Protocol.KSERVE_V1][0]
 
-    def body(self, rows: Mapping[str, Any]) -> dict[str, Any]:
+    def body(self, rows: Mapping[str, Any], item: Input) -> dict[str, Any]:
         if self.format == "instances_records":
             values = self.values(rows)
             return {"instances": [dict(zip(self.columns, row, strict=True)) for row in values]}
         return {"instances": self.values(rows)}
 
-    def mutation(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        valid = self.body(payload["base"])
+    def mutation(self, payload: Mapping[str, Any], item: Input) -> dict[str, Any]:
+        valid = self.body(payload["base"], item)
         return mutate(valid, payload, required=["instances"], typed=["instances"])
 
     def readiness(self) -> HttpRequest | None:

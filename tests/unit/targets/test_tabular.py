@@ -31,8 +31,8 @@ def test_v2_sends_one_tensor_of_rows_row_major() -> None:
     request = adapter_for(V2, features=COLUMNS).request(item())
     assert (request.method, request.path) == ("POST", "/v2/models/iris/infer")
     assert request.body == (
-        b'{"inputs": [{"name": "input-0", "shape": [2, 2], "datatype": "FP32", '
-        b'"data": [5.1, 3.5, 6.0, 2.9]}]}'
+        b'{"id": "realistic.tabular_rows-0001", "inputs": [{"name": "input-0", "shape": [2, 2], '
+        b'"datatype": "FP32", "data": [5.1, 3.5, 6.0, 2.9]}]}'
     )
 
 
@@ -40,9 +40,8 @@ def test_v2_integer_datatypes_send_integers_and_keep_non_finite_values() -> None
     target = V2.model_copy(update={"datatype": "INT64", "input_name": "x"})
     rows = {"rows": [{"sepal_length": 5.6, "sepal_width": float("nan")}]}
     body = adapter_for(target, features=COLUMNS).request(item(payload=rows)).body
-    assert (
-        body
-        == b'{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "INT64", "data": [6, NaN]}]}'
+    assert body.endswith(
+        b'"inputs": [{"name": "x", "shape": [1, 2], "datatype": "INT64", "data": [6, NaN]}]}'
     )
 
 
@@ -50,8 +49,9 @@ def test_v2_integer_datatypes_send_integers_and_keep_non_finite_values() -> None
 def test_v2_mutations_break_the_envelope_or_one_tensor_field(pick: int) -> None:
     payload = {"op": "missing_field", "pick": pick, "wrong_value": None, "base": ROWS}
     body = json.loads(adapter_for(V2, features=COLUMNS).request(item("mutation", payload)).body)
+    assert body["id"] == "realistic.tabular_rows-0001"
     if pick % 3 == 0:
-        assert body == {}
+        assert "inputs" not in body
     else:
         (tensor,) = body["inputs"]
         assert len(tensor) == 3
