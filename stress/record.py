@@ -8,6 +8,7 @@ requests) and never leaves a half-written file that breaks the reader.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import time
@@ -112,7 +113,8 @@ class RecordWriter:
         self._prefix = prefix
         self._max_rows = max_rows
         self._max_seconds = max_seconds
-        self._rows: list[Record] = []
+        # A deque: append (event loop) and popleft (a flushing worker thread) are atomic.
+        self._rows: collections.deque[Record] = collections.deque()
         self._parts = itertools.count(1)
         self._last_flush = time.monotonic()
         self.written = 0
@@ -143,7 +145,7 @@ class RecordWriter:
         # The buffered rows are taken first and the part number drawn at once: the load engine
         # runs this in a worker thread while its event loop goes on adding records.
         self._last_flush = time.monotonic()
-        rows, self._rows = self._rows, []
+        rows = [self._rows.popleft() for _ in range(len(self._rows))]
         if not rows:
             return
         part = next(self._parts)
