@@ -6,10 +6,14 @@ One probe per target, in this order:
    for KServe v2, ``/v1/models/{m}`` for KServe v1, ``/health`` for MLflow, or
    ``target.health``): a clear yes or no ends the preflight;
 2. otherwise (no such endpoint, or it could not say) one valid input, as the load will send it:
-   any 2xx answer passes.
+   a 2xx answer passes; so do a 5xx, a 408 and a 429, because a server that fails or is busy
+   under a valid request is what the run is there to find and report (exit 1, with findings);
+   any other 4xx means the scenario does not fit the server (the model, the path, the key,
+   the format) and would only fill the run with refused valid inputs.
 
-Anything else raises TargetUnreachable (exit 3) with the URL, what was asked, what came back
-and what to change. Secret values never appear in the message.
+An unreachable target, a readiness endpoint that says no, and a refused valid request raise
+TargetUnreachable (exit 3) with the URL, what was asked, what came back and what to change.
+Secret values never appear in the message.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ def preflight(
             return f"GET / answered HTTP {status}"
         request = adapter.request(item)
         status, body = _send(client, request, url, scrub, timeout)
-        if 200 <= status < 300:
+        if 200 <= status < 300 or status >= 500 or status in (408, 429):
             return f"one valid request ({item.id}) answered HTTP {status}"
         raise TargetUnreachable(
             f"target: {url} answered HTTP {status} to one valid request "
@@ -85,8 +89,6 @@ def _fix(status: int) -> str:
         return "check target.model and target.path (the model or the endpoint is not there)"
     if status in (400, 422):
         return "check target.model, target.format and the request fields for this server"
-    if status >= 500:
-        return "the server is failing or still loading; start the load when it answers"
     return "check that target.url and target.protocol match this server"
 
 

@@ -105,6 +105,24 @@ def test_a_server_without_a_model_list_gets_one_request() -> None:
     assert seen == ["GET /v1/models", "POST /v1/chat/completions"]
 
 
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_a_failing_or_busy_server_is_loaded_and_reported_not_refused(status: int) -> None:
+    message = run(CHAT, lambda r: httpx.Response(404 if r.method == "GET" else status))
+    assert message == f"one valid request (realistic.chat_prompt-0000) answered HTTP {status}"
+
+
+@pytest.mark.parametrize(
+    ("status", "fix"),
+    [
+        (400, "check target.model, target.format and the request fields"),
+        (405, "check that target.url and target.protocol match this server"),
+    ],
+)
+def test_a_refused_valid_request_is_exit_3(status: int, fix: str) -> None:
+    with pytest.raises(TargetUnreachable, match=fix):
+        run(CHAT, lambda r: httpx.Response(404 if r.method == "GET" else status))
+
+
 def test_kserve_unknown_model_is_exit_3_without_a_request() -> None:
     target = Target(url=URL, protocol=Protocol.KSERVE_V2, model="iris")
     seen: list[str] = []
