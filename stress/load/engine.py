@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import io
 import json
 import logging
@@ -23,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import gevent
+import gevent.socket
 
 # Locust's import monkey-patches the process with gevent. It must come before the project's
 # own imports (pyarrow, pydantic, httpx-free code paths), which isort order guarantees here.
@@ -526,15 +529,19 @@ def progress(plan: Plan, phase: str, users: int) -> dict[str, Any]:
     }
 
 
-def warm_up() -> None:
+def warm_up(url: str) -> None:
     """Pay one-time costs before the load, not while requests are being timed.
 
     pyarrow imports pandas on its first table conversion (about 300 ms here); on the event
     loop in the middle of the first phase, that stalls every request in flight, and every
-    streaming answer then looks as if its tokens came late and all at once.
+    streaming answer then looks as if its tokens came late and all at once. gevent's resolver
+    starts its thread pool on the first lookup, which would land in the first request's time.
     """
     table = Table.from_pydict({name: [] for name in SCHEMA.names}, schema=SCHEMA)
     parquet.write_table(table, io.BytesIO())
+    parts = urlsplit(url)
+    with contextlib.suppress(OSError):
+        gevent.socket.getaddrinfo(parts.hostname, parts.port or 443, 0, socket.SOCK_STREAM)
 
 
 def drain(plan: Plan, sleep: Callable[[float], None], *, seconds: float) -> None:
@@ -569,7 +576,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     gevent.signal_handler(signal.SIGINT, stop)
     gevent.signal_handler(signal.SIGTERM, stop)
     environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
-    warm_up()
+    warm_up(url)
     started = time.monotonic()
     hard_stop = started + scenario.load.max_duration
     try:
