@@ -232,6 +232,23 @@ class Target(_Model):
                     f"{hint}expected one of {', '.join(allowed)} for {protocol.value}, "
                     f"got {self.format!r}",
                 )
+        if self.stall_timeout is not None and not self.stream:
+            raise _KeyedError(
+                ("stall_timeout",),
+                "a stall is a pause in a streamed answer; set stream: true "
+                "(openai-chat, openai-completions) or remove stall_timeout",
+            )
+        only = {"input_name": Protocol.KSERVE_V2, "datatype": Protocol.KSERVE_V2}
+        only["method"] = Protocol.HTTP_JSON
+        for key, owner in only.items():
+            # Compared with the default, not "was it written": a resolved scenario.yaml spells
+            # out every default.
+            if getattr(self, key) != type(self).model_fields[key].default and protocol is not owner:
+                raise _KeyedError(
+                    (key,),
+                    f"{key} applies to protocol {owner.value} only, not {protocol.value}; "
+                    f"remove it",
+                )
         if self.datatype not in DATATYPES:
             raise _KeyedError(
                 ("datatype",), f"expected one of {', '.join(DATATYPES)}, got {self.datatype!r}"

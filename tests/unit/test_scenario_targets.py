@@ -97,6 +97,25 @@ INVALID = [
         "features: {sepal_length: {min: 4.3, max: 7.9}} (line 3)",
     ),
     (
+        scenario("{url: 'http://h:1', protocol: openai-chat, stall_timeout: 5s}"),
+        "x.yaml: target.stall_timeout: a stall is a pause in a streamed answer; set stream: "
+        "true (openai-chat, openai-completions) or remove stall_timeout (line 2)",
+    ),
+    (
+        scenario(
+            "{url: 'http://h:1', protocol: mlflow, datatype: FP64}",
+            features=ROWS_FEATURES,
+            families="{realistic.tabular_rows: 1}",
+        ),
+        "x.yaml: target.datatype: datatype applies to protocol kserve-v2 only, not mlflow; "
+        "remove it (line 2)",
+    ),
+    (
+        scenario("{url: 'http://h:1', protocol: openai-chat, method: PUT}"),
+        "x.yaml: target.method: method applies to protocol http-json only, not openai-chat; "
+        "remove it (line 2)",
+    ),
+    (
         scenario("{url: 'http://h:1', protocol: openai-chat, path: v1/chat}"),
         "x.yaml: target.path: expected a path starting with /, got 'v1/chat' (line 2)",
     ),
