@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check clean
+.PHONY: demo test lint check clean real-mlflow real-kserve
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "stress needs Python >= 3.11; set PYTHON=python3.11")'
@@ -27,5 +27,34 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check stress tests benchmarks
 	$(BIN)/mypy stress
 
+# stress against a real third-party model server: MLflow's `mlflow models serve` with a
+# scikit-learn model. MLflow is not a dependency of stress; it gets a venv of its own here
+# (about a minute to install the first time).
+MLFLOW_VENV ?= .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
+
+$(MLFLOW_STAMP):
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet "mlflow-skinny>=3,<4" "scikit-learn>=1.5,<2" "pandas>=2.2,<4"
+	@touch $(MLFLOW_STAMP)
+
+real-mlflow: $(STAMP) $(MLFLOW_STAMP)
+	MLFLOW_PYTHON=$(abspath $(MLFLOW_VENV))/bin/python $(BIN)/python -m pytest -q -rs tests/real/test_mlflow_server.py
+
+# The same against KServe's ModelServer (kserve-v2 and kserve-v1 protocols), also in a venv of
+# its own (about a minute to install).
+KSERVE_VENV ?= .venv-kserve
+KSERVE_STAMP := $(KSERVE_VENV)/.installed
+
+$(KSERVE_STAMP):
+	$(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(KSERVE_VENV)/bin/python -m pip install --quiet "kserve>=0.14,<1" "scikit-learn>=1.5,<2"
+	@touch $(KSERVE_STAMP)
+
+real-kserve: $(STAMP) $(KSERVE_STAMP)
+	KSERVE_PYTHON=$(abspath $(KSERVE_VENV))/bin/python $(BIN)/python -m pytest -q -rs tests/real/test_kserve_server.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MLFLOW_VENV) $(KSERVE_VENV) .pytest_cache .mypy_cache .ruff_cache

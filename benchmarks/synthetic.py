@@ -176,7 +176,10 @@ def write_synthetic_run(
                     columns[field.name] = pa.nulls(size, field.type)
         extra = {}
         if itl is not None:
-            extra = {"itl_ms": itl[part], "tokens_per_s": 1000.0 / np.maximum(itl[part], 1e-3)}
+            extra = {
+                "itl_ms": itl[part],
+                "output_tokens_per_s": 1000.0 / np.maximum(itl[part], 1e-3),
+            }
         table = pa.Table.from_pydict(columns, schema=SCHEMA)
         for name, values in extra.items():
             if name in SCHEMA.names:

@@ -20,14 +20,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from stress import __version__
 from stress.checks.request import ALL_CHECKS
-from stress.errors import ScenarioError, StressError, TargetUnreachable
+from stress.errors import ScenarioError, StressError
 from stress.inputs import corpus as corpus_io
 from stress.inputs.families import Context, Limits, catalog
-from stress.scenario import KnownNames, Scenario, from_path, with_overrides
+from stress.preflight import preflight
+from stress.scenario import (
+    KnownNames,
+    Protocol,
+    Scenario,
+    check_environment,
+    from_path,
+    with_overrides,
+)
+from stress.secrets import Redactor
 from stress.targets import adapter_for
 
 EventHandler = Callable[[dict[str, Any]], None]
@@ -118,10 +125,16 @@ def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Inpu
     )
 
 
+# The protocols the bundled demo server (builtin:demo) speaks.
+DEMO_PROTOCOLS = (Protocol.OPENAI_CHAT, Protocol.MLFLOW)
+
+
 def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     scenario = from_path(path, known=known_names())
     scenario = with_overrides(scenario, **overrides)
     _check_semantic(scenario, str(path))
+    check_environment(scenario, source=str(path))
+    check_target(scenario, source=str(path))
     return scenario
 
 
@@ -163,6 +176,37 @@ def select_families(scenario: Scenario, pattern: str, *, count: int | None = Non
     return scenario.model_copy(update={"inputs": inputs})
 
 
+def check_target(scenario: Scenario, *, source: str) -> None:
+    """Raise ScenarioError when the target cannot send the scenario's inputs.
+
+    Builds one input of every family and turns it into a request, so a family that does not
+    fit the target (rows for a text template, a mutation of a template with no fields) is
+    reported before anything runs, naming the family.
+    """
+    target = scenario.target
+    if target.url == BUILTIN_DEMO and target.protocol not in DEMO_PROTOCOLS:
+        names = " and ".join(p.value for p in DEMO_PROTOCOLS)
+        raise ScenarioError(
+            [
+                f"{source}: target.url: builtin:demo speaks {names} only, not "
+                f"{target.protocol.value}; point target.url (or --target) at a server that "
+                f"speaks it (scenarios/{target.protocol.value}.yaml says how to start one)"
+            ]
+        )
+    first: dict[str, corpus_io.Input] = {}
+    for item in build_corpus(scenario):
+        first.setdefault(item.family, item)
+    adapter = adapter_for(target, features=list(scenario.inputs.features))
+    problems = []
+    for item in first.values():
+        try:
+            adapter.request(item)
+        except ValueError as exc:
+            problems.append(f"{source}: inputs.families.{item.family}: {exc}")
+    if problems:
+        raise ScenarioError(problems)
+
+
 def new_run_dir(out: Path, name: str) -> Path:
     """reports/<scenario-name>-<UTC timestamp>/, made unique if two runs start in one second."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -182,18 +226,6 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, path)
-
-
-def probe(url: str, health_path: str | None, *, timeout: float) -> None:
-    """Raise TargetUnreachable unless something answers HTTP at ``url`` (any status will do)."""
-    try:
-        httpx.get(url + (health_path or "/"), timeout=min(timeout, 5.0))
-    except httpx.HTTPError as exc:
-        reason = str(exc) or type(exc).__name__
-        raise TargetUnreachable(
-            f"target.url: cannot reach {url} ({reason}); start the server or point "
-            f"target.url (or --target) at a running endpoint"
-        ) from None
 
 
 @contextlib.contextmanager
@@ -249,7 +281,13 @@ def run(
     with target_url(scenario, run_dir) as url:
         run_info["url"] = url
         write_json(run_dir / "run.json", run_info)
-        probe(url, adapter.health_path, timeout=scenario.target.timeout)
+        preflight(
+            url,
+            adapter,
+            inputs,
+            timeout=scenario.target.timeout,
+            redactor=Redactor(scenario.target.secrets()),
+        )
         on_event({"event": "target", "url": url})
         replayed = _replay_regressions(scenario, run_dir, url, on_event)
         interrupted = _load(run_dir, url, on_event)

@@ -38,8 +38,9 @@ REPORT_COLUMNS = (
     "error_kind",
     "ok",
 )
-# Read when the record schema has them (streaming metrics; see stress.report.streaming).
-OPTIONAL_COLUMNS = ("ttft_ms", "itl_ms", "tokens_per_s")
+# Streaming metrics, read when the record schema has them: the report's streaming section
+# (stress.report.streaming) and per-request SLOs (slo.per_request, goodput) use them.
+OPTIONAL_COLUMNS = ("ttft_ms", "tpot_ms", "itl_ms", "output_tokens_per_s")
 
 
 def report_columns() -> list[str]:

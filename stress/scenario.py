@@ -28,7 +28,9 @@ from pydantic import (
     model_validator,
 )
 
+from stress import jsonpath
 from stress.errors import ScenarioError, UsageError
+from stress.secrets import MissingVariable, references, resolve, secret_values
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -88,10 +90,66 @@ class Protocol(StrEnum):
 
     OPENAI_CHAT = "openai-chat"
     MLFLOW = "mlflow"
+    OPENAI_COMPLETIONS = "openai-completions"
+    OPENAI_EMBEDDINGS = "openai-embeddings"
+    KSERVE_V2 = "kserve-v2"
+    KSERVE_V1 = "kserve-v1"
+    HTTP_JSON = "http-json"
+
+
+# Protocols whose answers can stream (SSE); the others reject `stream: true`.
+STREAMING_PROTOCOLS = frozenset({Protocol.OPENAI_CHAT, Protocol.OPENAI_COMPLETIONS})
+# Protocols that send table rows, so the scenario must declare the feature columns.
+TABULAR_PROTOCOLS = frozenset({Protocol.MLFLOW, Protocol.KSERVE_V2, Protocol.KSERVE_V1})
+# Body layouts a protocol offers (the first is the default); see stress/targets.
+FORMATS = {
+    Protocol.MLFLOW: ("dataframe_split", "dataframe_records", "instances", "inputs"),
+    Protocol.KSERVE_V1: ("instances", "instances_records"),
+}
+# Open Inference Protocol tensor types that can carry a numeric feature table.
+DATATYPES = ("FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8")
+# http-json request templates: "{{name}}" placeholders, by what input they need.
+PROMPT_PLACEHOLDERS = ("prompt", "messages")
+ROW_PLACEHOLDERS = ("rows", "row", "values", "columns")
+COMMON_PLACEHOLDERS = ("input_id", "model", "max_tokens")
+PLACEHOLDER_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True, use_enum_values=False)
+
+
+class ResponseMap(_Model):
+    """http-json: where the parts of an answer are (path expressions), and its JSON Schema."""
+
+    text: str | None = None
+    prediction: str | None = None
+    output_tokens: str | None = None
+    finish_reason: str | None = None
+    json_schema: dict[str, Any] | None = None
+
+    @field_validator("text", "prediction", "output_tokens", "finish_reason")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None:
+            jsonpath.parse(value)
+        return value
+
+    @field_validator("json_schema")
+    @classmethod
+    def _schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from jsonschema import exceptions, validators
+
+            try:
+                validators.validator_for(value).check_schema(value)
+            except exceptions.SchemaError as exc:
+                where = "/".join(str(part) for part in exc.path) or "(top)"
+                raise ValueError(
+                    f"not a valid JSON Schema: {exc.message} (at {where}); see json-schema.org"
+                ) from None
+        return value
 
 
 class Target(_Model):
@@ -104,6 +162,25 @@ class Target(_Model):
     model: str = "demo-ngram"
     max_tokens: PositiveInt = 64
     stream: bool = False
+    # Query parameters added to every request; like headers, values may use ${ENV_VAR}.
+    params: dict[str, str] = Field(default_factory=dict)
+    # The endpoint path (with {model} filled in) when it is not the protocol's usual one.
+    path: str | None = None
+    # The readiness path probed before load, when not the protocol's usual one.
+    health: str | None = None
+    # Every request names its input in this header (null: no header), for server logs.
+    input_id_header: str | None = "X-Stress-Input-Id"
+    # Streaming: a gap with no bytes longer than this ends the request as a stall finding.
+    stall_timeout: Duration | None = None
+    # mlflow and kserve-v1: the body layout (FORMATS); null takes the protocol's default.
+    format: str | None = None
+    # kserve-v2: name and datatype of the input tensor.
+    input_name: Annotated[str, Field(min_length=1)] = "input-0"
+    datatype: str = "FP32"
+    # http-json: the method, the request template with {{placeholders}}, and the answer map.
+    method: Annotated[str, Field(pattern=r"^[A-Z]+$")] = "POST"
+    request: Any = None
+    response: ResponseMap | None = None
 
     @field_validator("url")
     @classmethod
@@ -113,6 +190,151 @@ class Target(_Model):
         raise ValueError(
             f"expected http://host:port, https://host:port or builtin:demo, got {url!r}"
         )
+
+    @field_validator("headers", "params")
+    @classmethod
+    def _references(cls, values: dict[str, str]) -> dict[str, str]:
+        for key, value in values.items():
+            try:
+                references(value)
+            except ValueError as exc:
+                raise _KeyedError((key,), str(exc)) from None
+        return values
+
+    @model_validator(mode="after")
+    def _protocol_options(self) -> Target:
+        protocol = self.protocol
+        for key in ("path", "health"):
+            value = getattr(self, key)
+            if value is not None and not value.startswith("/"):
+                raise _KeyedError((key,), f"expected a path starting with /, got {value!r}")
+        if self.input_id_header is not None and not _HEADER_NAME_RE.match(self.input_id_header):
+            raise _KeyedError(
+                ("input_id_header",),
+                f"expected an HTTP header name like X-Stress-Input-Id (or null for none), "
+                f"got {self.input_id_header!r}",
+            )
+        if self.stream and protocol not in STREAMING_PROTOCOLS:
+            names = ", ".join(sorted(p.value for p in STREAMING_PROTOCOLS))
+            raise _KeyedError(
+                ("stream",), f"protocol {protocol.value} does not stream; only {names} do"
+            )
+        if self.format is not None:
+            allowed = FORMATS.get(protocol)
+            if allowed is None:
+                names = ", ".join(p.value for p in FORMATS)
+                raise _KeyedError(
+                    ("format",), f"protocol {protocol.value} has no formats; only {names} do"
+                )
+            if self.format not in allowed:
+                close = difflib.get_close_matches(self.format, allowed, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise _KeyedError(
+                    ("format",),
+                    f"{hint}expected one of {', '.join(allowed)} for {protocol.value}, "
+                    f"got {self.format!r}",
+                )
+        if self.stall_timeout is not None and not self.stream:
+            raise _KeyedError(
+                ("stall_timeout",),
+                "a stall is a pause in a streamed answer; set stream: true "
+                "(openai-chat, openai-completions) or remove stall_timeout",
+            )
+        only = {"input_name": Protocol.KSERVE_V2, "datatype": Protocol.KSERVE_V2}
+        only["method"] = Protocol.HTTP_JSON
+        for key, owner in only.items():
+            # Compared with the default, not "was it written": a resolved scenario.yaml spells
+            # out every default.
+            if getattr(self, key) != type(self).model_fields[key].default and protocol is not owner:
+                raise _KeyedError(
+                    (key,),
+                    f"{key} applies to protocol {owner.value} only, not {protocol.value}; "
+                    f"remove it",
+                )
+        if self.datatype not in DATATYPES:
+            raise _KeyedError(
+                ("datatype",), f"expected one of {', '.join(DATATYPES)}, got {self.datatype!r}"
+            )
+        if protocol is Protocol.HTTP_JSON:
+            self._check_template()
+        else:
+            for key in ("request", "response"):
+                if getattr(self, key) is not None:
+                    raise _KeyedError(
+                        (key,),
+                        f"only protocol http-json takes a {key} template; remove it or set "
+                        f"protocol: http-json",
+                    )
+        return self
+
+    def _check_template(self) -> None:
+        if self.request is None:
+            raise _KeyedError(
+                ("request",),
+                'protocol http-json needs a request template, e.g. request: {"text": "{{prompt}}"}',
+            )
+        names = self.placeholders()
+        known = (*PROMPT_PLACEHOLDERS, *ROW_PLACEHOLDERS, *COMMON_PLACEHOLDERS)
+        for name in names:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"did you mean {{{{{close[0]}}}}}? " if close else ""
+                raise _KeyedError(
+                    ("request",),
+                    f"unknown placeholder {{{{{name}}}}}; {hint}known: "
+                    + ", ".join("{{" + k + "}}" for k in known),
+                )
+        prompt = names & set(PROMPT_PLACEHOLDERS)
+        rows = names & set(ROW_PLACEHOLDERS)
+        if prompt and rows:
+            raise _KeyedError(
+                ("request",),
+                f"the template mixes prompt placeholders ({', '.join(sorted(prompt))}) with "
+                f"row placeholders ({', '.join(sorted(rows))}); a target takes one or the other",
+            )
+        if not prompt and not rows:
+            raise _KeyedError(
+                ("request",),
+                "the template has no placeholder for the input; put {{prompt}} or "
+                "{{messages}} (text models) or {{rows}}, {{row}}, {{values}} (tabular) in it",
+            )
+
+    def placeholders(self) -> set[str]:
+        """The {{placeholder}} names used anywhere in the http-json request template."""
+        found: set[str] = set()
+
+        def walk(value: Any) -> None:
+            if isinstance(value, str):
+                found.update(PLACEHOLDER_RE.findall(value))
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    walk(key)
+                    walk(item)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item)
+
+        walk(self.request)
+        return found
+
+    @property
+    def takes_rows(self) -> bool:
+        """Whether this target sends table rows (else prompts)."""
+        if self.protocol is Protocol.HTTP_JSON:
+            return bool(self.placeholders() & set(ROW_PLACEHOLDERS))
+        return self.protocol in TABULAR_PROTOCOLS
+
+    def resolved_headers(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Headers with ${ENV_VAR} references filled in; raises secrets.MissingVariable."""
+        return {name: resolve(value, environ) for name, value in self.headers.items()}
+
+    def resolved_params(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Query parameters with ${ENV_VAR} references filled in."""
+        return {name: resolve(value, environ) for name, value in self.params.items()}
+
+    def secrets(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """The values of every variable the headers and params refer to: never to be written."""
+        return secret_values([*self.headers.values(), *self.params.values()], environ)
 
 
 class Feature(_Model):
@@ -226,6 +448,18 @@ class Load(_Model):
         return self
 
 
+class RequestSlo(_Model):
+    """Per-request limits. A request meets them when it succeeded (no error finding) and is
+    within every limit set; goodput is how many such requests completed per second."""
+
+    latency_ms: Annotated[float, Field(gt=0)] | None = None
+    ttft_ms: Annotated[float, Field(gt=0)] | None = None
+    tpot_ms: Annotated[float, Field(gt=0)] | None = None
+    itl_ms: Annotated[float, Field(gt=0)] | None = None
+    # The share of requests that must meet them, per phase (null: report goodput, judge nothing).
+    attainment: Fraction | None = None
+
+
 Milliseconds = Annotated[float, Field(gt=0)]
 
 
@@ -253,6 +487,7 @@ class Slo(PhaseSlo):
     # Per-family objectives, judged over the family's requests in every phase; a family
     # not listed here is judged only through the phase objectives.
     families: dict[str, PhaseSlo] = Field(default_factory=dict)
+    per_request: RequestSlo | None = None
 
 
 class Severity(StrEnum):
@@ -410,12 +645,37 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _features_for_tabular(self) -> Scenario:
-        if self.target.protocol is Protocol.MLFLOW and not self.inputs.features:
+        if self.target.takes_rows and not self.inputs.features:
+            needs = f"protocol {self.target.protocol.value}"
+            if self.target.protocol is Protocol.HTTP_JSON:
+                needs = "an http-json template with row placeholders"
             raise _KeyedError(
                 ("inputs", "features"),
-                "protocol mlflow needs the model's feature columns, e.g. "
+                f"{needs} needs the model's feature columns, e.g. "
                 "features: {sepal_length: {min: 4.3, max: 7.9}}",
             )
+        http_json = self.target.protocol is Protocol.HTTP_JSON
+        if http_json and self.inputs.features and not self.target.takes_rows:
+            raise _KeyedError(
+                ("inputs", "features"),
+                "features are for table rows, but the http-json template takes text; "
+                "remove inputs.features or use {{rows}}, {{row}} or {{values}} in "
+                "target.request",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _stream_limits(self) -> Scenario:
+        limits = self.slo.per_request
+        if limits is None or self.target.stream:
+            return self
+        for key in ("ttft_ms", "tpot_ms", "itl_ms"):
+            if getattr(limits, key) is not None:
+                raise _KeyedError(
+                    ("slo", "per_request", key),
+                    f"{key} is measured on streamed answers only; set target.stream: true "
+                    f"(openai-chat, openai-completions) or use latency_ms",
+                )
         return self
 
     @property
@@ -844,6 +1104,29 @@ def from_dict(
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def check_environment(
+    scenario: Scenario, *, source: str, environ: Mapping[str, str] | None = None
+) -> None:
+    """Raise ScenarioError naming every ${ENV_VAR} the target refers to that is not set.
+
+    Separate from loading: a run directory's scenario.yaml keeps the references and must stay
+    readable (report, compare) where the secrets are not set.
+    """
+    problems = []
+    for section in ("headers", "params"):
+        for key, value in getattr(scenario.target, section).items():
+            try:
+                resolve(value, environ)
+            except MissingVariable as exc:
+                problems.append(
+                    f"{source}: target.{section}.{key}: environment variable {exc.name} is not "
+                    f"set; export it before running (export {exc.name}=...) or remove the "
+                    f"reference"
+                )
+    if problems:
+        raise ScenarioError(problems)
 
 
 def from_path(path: str | Path, *, known: KnownNames | None = None) -> Scenario:

@@ -139,6 +139,14 @@ def response_shape(exchange: Exchange) -> Finding | None:
     return None
 
 
+def stream_integrity(exchange: Exchange) -> Finding | None:
+    """A streamed answer must keep its protocol: well-formed chunks, no error event, a final
+    ``data: [DONE]``, and no stall longer than target.stall_timeout."""
+    if exchange.outcome.anomaly:
+        return Finding("stream_integrity", exchange.outcome.anomaly)
+    return None
+
+
 def status_expectation(exchange: Exchange) -> Finding | None:
     """Valid inputs must be answered (2xx); malformed ones cleanly refused (4xx).
 
@@ -234,6 +242,7 @@ CHECKS: dict[str, Check] = {
     "status_expectation": status_expectation,
     "accepted_invalid_input": accepted_invalid_input,
     "strict_json": strict_json,
+    "stream_integrity": stream_integrity,
     **answers.CHECKS,
     **leaks.CHECKS,
 }

@@ -32,7 +32,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from stress.scenario import PhaseSlo, Scenario
+from stress.checks.goodput import meets_request_slo, served
+from stress.scenario import PhaseSlo, RequestSlo, Scenario
 
 ERROR_RATE = "error_rate"
 P95_MS = "p95_ms"
@@ -47,6 +48,8 @@ _LATENCIES = (
     (P99_MS, 0.99, "latency_ms"),
     (TTFT_P95_MS, 0.95, "ttft_ms"),
 )
+# Share of a phase's requests meeting every slo.per_request limit (stress/checks/goodput.py).
+ATTAINMENT = "attainment"
 
 # The only percentile method used anywhere in stress, so the report, the SLO verdict and a
 # user recomputing from the Parquet records with pandas' defaults agree to the last digit.
@@ -106,6 +109,9 @@ def evaluate_slos(records: pd.DataFrame, scenario: Scenario) -> list[SloResult]:
             results.append(_p95(name, p95_limit, group))
         limits = _merged(scenario.slo, override)
         results.extend(_more(name, limits, scenario.slo, group, family=None))
+        per_request = scenario.slo.per_request
+        if per_request is not None and per_request.attainment is not None:
+            results.append(_attainment(name, per_request, group))
     for family, limits in scenario.slo.families.items():
         group = records[records["family"] == family] if "family" in records else None
         results.extend(_family(family, limits, scenario.slo, group))
@@ -233,6 +239,29 @@ def _goodput(
         f"{', '.join(rules)}) {verdict} the minimum of {_percent(limit)}"
     )
     return SloResult(phase, GOODPUT, limit, actual, passed, message, family)
+
+
+def _attainment(phase: str, limits: RequestSlo, group: pd.DataFrame | None) -> SloResult:
+    assert limits.attainment is not None
+    minimum = limits.attainment
+    group = None if group is None else served(group)
+    if group is None or group.empty:
+        return _no_requests(phase, ATTAINMENT, minimum)
+    good = int(meets_request_slo(group, limits).sum())
+    actual = good / len(group)
+    passed = actual >= minimum or math.isclose(actual, minimum, rel_tol=_REL_TOLERANCE)
+    verdict = "meets" if passed else "is below"
+    message = (
+        f"phase {phase!r}: {_percent(actual)} of requests with valid inputs ({good} of "
+        f"{len(group)}) met every per-request limit ({_limits(limits)}), which {verdict} the "
+        f"minimum of {_percent(minimum)}"
+    )
+    return SloResult(phase, ATTAINMENT, minimum, actual, passed, message)
+
+
+def _limits(limits: RequestSlo) -> str:
+    names = ("latency_ms", "ttft_ms", "tpot_ms", "itl_ms")
+    return ", ".join(f"{n} <= {getattr(limits, n):g}" for n in names if getattr(limits, n))
 
 
 def _error_rate(phase: str, limit: float, group: pd.DataFrame | None) -> SloResult:

@@ -46,9 +46,13 @@ class Kind(StrEnum):
     RAW = "raw"
 
 
-CHAT = ("openai-chat",)
-TABULAR = ("mlflow",)
-ALL_PROTOCOLS = CHAT + TABULAR
+# http-json is in both: its request template decides whether it takes prompts or rows.
+CHAT = ("openai-chat", "openai-completions", "openai-embeddings", "http-json")
+TABULAR = ("mlflow", "kserve-v2", "kserve-v1", "http-json")
+ALL_PROTOCOLS = tuple(dict.fromkeys(CHAT + TABULAR))
+# Protocols whose request JSON Schema stress knows (stress.inputs.schemas); schema-driven
+# families need it, or the scenario's inputs.body_schema.
+SCHEMA_PROTOCOLS = ("openai-chat", "mlflow")
 
 # Locales the realistic families draw from: the languages real users write in.
 LOCALES = ("en_US", "de_DE", "fr_FR", "ja_JP", "zh_CN", "ar_AA", "hi_IN", "ru_RU")
@@ -79,7 +83,8 @@ class Context:
 
     @property
     def tabular(self) -> bool:
-        return self.protocol in TABULAR
+        # http-json takes rows when the scenario declares features, else prompts.
+        return self.protocol in TABULAR and (self.protocol != "http-json" or bool(self.features))
 
 
 def input_seed(seed: int, family: str, index: int) -> int:

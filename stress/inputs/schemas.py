@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stress.inputs.family import Context, Limits
+from stress.inputs.family import SCHEMA_PROTOCOLS, Context, Limits
 from stress.inputs.vocab import vocabulary
 
 # A path element standing for "any item of this array": a family replaces it with an index,
@@ -135,6 +135,16 @@ def protocol_schema(
     if protocol == "mlflow":
         return mlflow_schema(features, limits)
     return chat_schema(limits)
+
+
+def unknown_schema(context: Context) -> str | None:
+    """Why schema-driven families cannot work here (None: they can)."""
+    if context.schema is None and context.protocol not in SCHEMA_PROTOCOLS:
+        return (
+            f"stress does not know the request schema of protocol {context.protocol!r}; "
+            f"give inputs.body_schema"
+        )
+    return None
 
 
 def schema_for(context: Context) -> dict[str, Any]:

@@ -59,6 +59,8 @@ def fitting(choose: Choose, need: str) -> Callable[[Context], str | None]:
     """A Family.fits: None when the context's request schema has a field ``choose`` accepts."""
 
     def fits(context: Context) -> str | None:
+        if (unknown := schemas.unknown_schema(context)) is not None:
+            return unknown
         everything = schemas.fields(schemas.schema_for(context))
         if any(choose(field, everything) for field in everything):
             return None
@@ -129,6 +131,8 @@ def _closed(field: Field, everything: Sequence[Field]) -> bool:
 
 
 def _extra_fits(context: Context) -> str | None:
+    if (unknown := schemas.unknown_schema(context)) is not None:
+        return unknown
     schema = schemas.schema_for(context)
     everything = schemas.fields(schema)
     if schema.get("additionalProperties") is False or any(

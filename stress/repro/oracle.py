@@ -18,6 +18,7 @@ STANDALONE_CHECKS = (
     "response_shape",
     "status_expectation",
     "accepted_invalid_input",
+    "stream_integrity",
 )
 
 
@@ -53,6 +54,15 @@ def judge(
             messages.append(f"rejected valid input: HTTP {status}")
         if expect == "reject" and not (200 <= status < 300 or 400 <= status < 500):
             messages.append(f"malformed input got HTTP {status}, not a clean 4xx")
+    if (
+        "stream_integrity" in checks
+        and 200 <= status < 300
+        and protocol == "openai-chat"
+        and content_type.startswith("text/event-stream")
+    ):
+        problem = stream_problem(body)
+        if problem:
+            messages.append(problem)
     if "accepted_invalid_input" in checks and expect == "reject" and 200 <= status < 300:
         messages.append(f"accepted invalid input: HTTP {status}")
     return ("fails" if messages else "passes"), messages
@@ -61,7 +71,7 @@ def judge(
 def shape_problem(protocol: str, content_type: str, body: bytes) -> str | None:
     """Why a 2xx answer does not have the protocol's shape, or None."""
     if protocol == "openai-chat" and content_type.startswith("text/event-stream"):
-        return stream_problem(body)
+        return None  # a broken stream is stream_integrity's finding, not a shape problem
     try:
         document = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -78,14 +88,27 @@ def shape_problem(protocol: str, content_type: str, body: bytes) -> str | None:
         if not isinstance(message, dict) or not isinstance(message.get("content"), str):
             return "choices[0].message.content is missing or not a string"
     if protocol == "mlflow":
+        if isinstance(document, list):  # MLflow 1.x answered with the bare list
+            document = {"predictions": document}
         if not isinstance(document, dict) or "predictions" not in document:
             return "answer has no 'predictions' key"
         predictions = document["predictions"]
-        if not isinstance(predictions, list):
-            return "'predictions' is not a list"
-        if any(isinstance(v, float) and not math.isfinite(v) for v in predictions):
+        if not isinstance(predictions, (list, dict)):
+            return "'predictions' is not a list (or a dict of columns)"
+        if not all_finite(predictions):
             return "predictions contain NaN or Infinity"
     return None
+
+
+def all_finite(value: object) -> bool:
+    """Whether every float anywhere in a JSON value is finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(all_finite(item) for item in value)
+    if isinstance(value, dict):
+        return all(all_finite(item) for item in value.values())
+    return True
 
 
 def stream_problem(body: bytes) -> str | None:
@@ -107,4 +130,4 @@ def stream_problem(body: bytes) -> str | None:
     return "stream ended without 'data: [DONE]'"
 
 
-EXPORTED = (judge, shape_problem, stream_problem)
+EXPORTED = (judge, shape_problem, all_finite, stream_problem)

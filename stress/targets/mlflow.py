@@ -1,4 +1,14 @@
-"""MLflow scoring servers (POST /invocations) with the dataframe_split request format."""
+"""MLflow scoring servers (``mlflow models serve``): POST /invocations.
+
+``target.format`` picks the request layout MLflow accepts (the first is the default):
+
+    dataframe_split     {"dataframe_split": {"columns": [...], "data": [[...], ...]}}
+    dataframe_records   {"dataframe_records": [{column: value, ...}, ...]}
+    instances           {"instances": [{column: value, ...}, ...]}   (tensor input, named)
+    inputs              {"inputs": {column: [value, ...], ...}}       (tensor input, columnar)
+
+The answer is ``{"predictions": [...]}`` (MLflow 2 and 3); MLflow 1's bare list is accepted.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +17,44 @@ from collections.abc import Mapping
 from typing import Any
 
 from stress.inputs.corpus import Input
-from stress.scenario import Target
+from stress.scenario import FORMATS, Protocol, Target
 from stress.targets.base import (
-    JSON,
+    BaseAdapter,
     HttpRequest,
     Outcome,
     dumps,
     mangle,
     mutate,
     parse_json,
-    raw_headers,
 )
 
 PATH = "/invocations"
 
 
-class MlflowAdapter:
+class MlflowAdapter(BaseAdapter):
+    default_path = PATH
     health_path: str | None = "/health"
 
-    def __init__(self, target: Target, *, columns: list[str]) -> None:
-        self.target = target
+    def __init__(
+        self,
+        target: Target,
+        *,
+        columns: list[str],
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(target, environ=environ)
         self.columns = columns
-        self.headers = {"Content-Type": JSON, "Accept": JSON, **target.headers}
+        self.format = target.format or FORMATS[Protocol.MLFLOW][0]
 
     def _body(self, rows: Mapping[str, Any]) -> dict[str, Any]:
-        data = [[row.get(column) for column in self.columns] for row in rows["rows"]]
+        records = [{column: row.get(column) for column in self.columns} for row in rows["rows"]]
+        if self.format == "dataframe_records":
+            return {"dataframe_records": records}
+        if self.format == "instances":
+            return {"instances": records}
+        if self.format == "inputs":
+            return {"inputs": {c: [record[c] for record in records] for c in self.columns}}
+        data = [[record[column] for column in self.columns] for record in records]
         return {"dataframe_split": {"columns": self.columns, "data": data}}
 
     def request(self, item: Input) -> HttpRequest:
@@ -39,21 +62,25 @@ class MlflowAdapter:
         if item.kind == "rows":
             body = dumps(self._body(payload))
         elif item.kind == "mutation":
-            valid = self._body(payload["base"])
-            fields = ["columns", "data"]
-            if payload["pick"] % 3 == 0:  # break the envelope itself, a third of the time
-                body = dumps(
-                    mutate(valid, payload, required=["dataframe_split"], typed=["dataframe_split"])
-                )
-            else:
-                inner = mutate(valid["dataframe_split"], payload, required=fields, typed=fields)
-                body = dumps({"dataframe_split": inner})
+            body = dumps(self._mutation(payload))
         elif item.kind == "raw":
             body = mangle(payload, dumps(self._body(payload["base"])))
-            return HttpRequest("POST", PATH, raw_headers(payload, self.headers), body)
         else:
-            raise ValueError(f"mlflow cannot send a {item.kind!r} input ({item.id})")
-        return HttpRequest("POST", PATH, dict(self.headers), body)
+            raise ValueError(
+                f"mlflow sends table rows and cannot send a {item.kind!r} input ({item.id}); "
+                f"use a family made for tabular models"
+            )
+        return self.http(item, body)
+
+    def _mutation(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        valid = self._body(payload["base"])
+        (key,) = valid
+        inner = valid[key]
+        if payload["pick"] % 3 == 0 or not isinstance(inner, dict):
+            # Break the envelope itself: a third of the time, and always for the list layouts.
+            return mutate(valid, payload, required=[key], typed=[key])
+        fields = list(inner)
+        return {key: mutate(inner, payload, required=fields, typed=fields)}
 
     def parse(self, status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
         if not 200 <= status < 300:
@@ -61,12 +88,24 @@ class MlflowAdapter:
         document, problem = parse_json(body)
         if problem:
             return Outcome(problem=problem)
+        if isinstance(document, list):  # MLflow 1.x answered with the bare list
+            document = {"predictions": document}
         if not isinstance(document, dict) or "predictions" not in document:
             return Outcome(problem="answer has no 'predictions' key")
         predictions = document["predictions"]
-        if not isinstance(predictions, list):
-            return Outcome(problem="'predictions' is not a list")
-        flat = [value for value in predictions if isinstance(value, float)]
-        if any(not math.isfinite(value) for value in flat):
+        if not isinstance(predictions, list | dict):
+            return Outcome(problem="'predictions' is not a list (or a dict of columns)")
+        if not all_finite(predictions):
             return Outcome(problem="predictions contain NaN or Infinity", prediction=predictions)
         return Outcome(prediction=predictions)
+
+
+def all_finite(value: Any) -> bool:
+    """Whether every float anywhere in a JSON value is finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(all_finite(item) for item in value)
+    if isinstance(value, dict):
+        return all(all_finite(item) for item in value.values())
+    return True

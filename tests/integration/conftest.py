@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -54,12 +57,67 @@ def error_server(tmp_path: Path) -> Iterator[FakeServer]:
         process.wait(timeout=10)
 
 
-def stress(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the stress CLI in a child process (the way a user does), bounded in time."""
+def stress(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the stress CLI in a child process (the way a user does), bounded in time.
+
+    ``env`` adds variables to this process's environment for the child.
+    """
     return subprocess.run(
         [sys.executable, "-m", "stress.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=240,
+        env={**os.environ, **(env or {})},
     )
+
+
+@dataclass
+class ModelServer:
+    """tests/integration/model_server.py running on ``url``; ``log`` has one line a request."""
+
+    url: str
+    log: Path
+    pid: int
+    options: list[str] = field(default_factory=list)
+
+    def requests(self) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line]
+
+
+@pytest.fixture
+def model_server(tmp_path: Path) -> Iterator[Callable[..., ModelServer]]:
+    """Start model servers with the given command-line options; each stops at the end."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(*options: str) -> ModelServer:
+        port = free_port()
+        log = tmp_path / f"model-server-{port}.jsonl"
+        process = subprocess.Popen(
+            [sys.executable, str(HERE / "model_server.py"), str(port), str(log), *options]
+        )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                # Any status (a 401 from a server that wants a key) shows it is up.
+                httpx.get(url + "/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("model server did not start") from None
+                time.sleep(0.05)
+        return ModelServer(url, log, process.pid, list(options))
+
+    try:
+        yield start
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)

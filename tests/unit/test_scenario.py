@@ -54,7 +54,9 @@ INVALID = [
     ),
     (
         VALID.replace("protocol: openai-chat", "protocol: grpc"),
-        "x.yaml: target.protocol: expected one of 'openai-chat' or 'mlflow', got 'grpc' (line 2)",
+        "x.yaml: target.protocol: expected one of 'openai-chat', 'mlflow', "
+        "'openai-completions', 'openai-embeddings', 'kserve-v2', 'kserve-v1' or 'http-json', "
+        "got 'grpc' (line 2)",
     ),
     (
         VALID.replace("http://127.0.0.1:9", "ftp://x"),

@@ -114,7 +114,7 @@ def test_streaming_values_render_the_streaming_section(tmp_path: Path) -> None:
     page = page_of(tmp_path / "run")
     assert 'id="chart-ttft_ms"' in page
     assert "Time to first token over time" in page
-    # The record schema has no itl_ms / tokens_per_s yet: those are said to be missing.
+    # Only TTFT was filled in: the other streaming metrics are said to be missing.
     assert "not measured in this run: inter-token latency (ms), output tokens per second" in page
 
 

@@ -122,8 +122,6 @@ def test_stream_is_joined_and_usage_read() -> None:
         (b"[]", JSON_HEADERS, "answer is not a JSON object"),
         (b'{"choices": []}', JSON_HEADERS, "answer has no 'choices' list"),
         (b'{"choices": [{"message": {"content": 3}}]}', JSON_HEADERS, "content is missing"),
-        (STREAM.replace(b"data: [DONE]\n\n", b""), SSE_HEADERS, "without 'data: [DONE]'"),
-        (b"data: {oops\n\n", SSE_HEADERS, "malformed stream chunk"),
     ],
 )
 def test_bad_chat_answers_name_the_problem(body: bytes, headers: dict, problem: str) -> None:
@@ -133,12 +131,30 @@ def test_bad_chat_answers_name_the_problem(body: bytes, headers: dict, problem: 
 
 
 @pytest.mark.parametrize(
+    ("body", "anomaly"),
+    [
+        (STREAM.replace(b"data: [DONE]\n\n", b""), "without 'data: [DONE]'"),
+        (b"data: {oops\n\n", "malformed stream chunk"),
+        (b'data: {"error": {"message": "out of memory"}}\n\n', "carried an error: out of memory"),
+        (b"data: \xff\n\n", "not valid UTF-8"),
+    ],
+)
+def test_broken_streams_are_anomalies_not_shape_problems(body: bytes, anomaly: str) -> None:
+    outcome = adapter_for(CHAT).parse(200, SSE_HEADERS, body)
+    assert outcome.problem is None
+    assert outcome.anomaly is not None
+    assert anomaly in outcome.anomaly
+
+
+@pytest.mark.parametrize(
     ("body", "problem"),
     [
         (b'{"predictions": [0, 1]}', None),
         (b'{"predictions": [0.5, NaN]}', "predictions contain NaN or Infinity"),
         (b'{"result": [1]}', "answer has no 'predictions' key"),
-        (b'{"predictions": 1}', "'predictions' is not a list"),
+        (b'{"predictions": 1}', "'predictions' is not a list (or a dict of columns)"),
+        (b"[0, 2]", None),  # MLflow 1.x answered with the bare list
+        (b'{"predictions": [[0.1, Infinity]]}', "predictions contain NaN or Infinity"),
     ],
 )
 def test_mlflow_answers(body: bytes, problem: str | None) -> None:

@@ -1,0 +1,114 @@
+"""stress against a real third-party server: MLflow's scoring server (`mlflow models serve`).
+
+MLflow is not a dependency of stress: `make real-mlflow` builds a venv of its own with
+mlflow-skinny and scikit-learn and runs this test with MLFLOW_PYTHON pointing at it. Without
+that variable the test is skipped. The server is started in its own process group (mlflow
+starts uvicorn as a child) and that group is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from stress.record import read_records
+from tests.integration.conftest import ROOT, free_port, stress
+from tests.integration.test_protocols import shortened
+
+MLFLOW_PYTHON = os.environ.get("MLFLOW_PYTHON")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not MLFLOW_PYTHON, reason="needs MLFLOW_PYTHON: run `make real-mlflow`"),
+]
+STARTUP_SECONDS = 120
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One model and one server for the module's tests."""
+    assert MLFLOW_PYTHON is not None
+    tmp_path = tmp_path_factory.mktemp("mlflow")
+    bin_dir = Path(MLFLOW_PYTHON).parent
+    model = tmp_path / "iris-model"
+    subprocess.run(
+        [MLFLOW_PYTHON, str(Path(__file__).parent / "mlflow_model.py"), str(model)],
+        check=True,
+        timeout=300,
+    )
+    port = free_port()
+    log = (tmp_path / "mlflow-serve.log").open("w")
+    server = subprocess.Popen(
+        [
+            str(bin_dir / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            str(model),
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        # mlflow execs uvicorn through bash, found on PATH
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"mlflow models serve did not start; see {log.name}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+@pytest.mark.parametrize("fmt", ["dataframe_split", "dataframe_records", "instances", "inputs"])
+def test_example_scenario_runs_against_mlflow_models_serve(
+    tmp_path: Path, mlflow_server: str, fmt: str
+) -> None:
+    example = yaml.safe_load((ROOT / "scenarios" / "mlflow.yaml").read_text())
+    example["target"]["format"] = fmt
+    scenario = shortened(example, mlflow_server, tmp_path / "mlflow.yaml")
+    result = stress("run", str(scenario), "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    # 0 when MLflow handled every input as it should, 1 when stress found something: both are
+    # finished runs with a report; 2, 3 or 4 would be stress failing.
+    assert result.returncode in (0, 1), result.stderr
+    run_dir = Path(result.stdout.strip().splitlines()[-1])
+    summary = json.loads((run_dir / "summary.json").read_text())
+    print(fmt, summary["message"])
+    assert (run_dir / "report.html").is_file()
+    records = read_records(run_dir / "records").to_pandas()
+    realistic = records[records["family"] == "realistic.tabular_rows"]
+    assert len(realistic) >= 5
+    assert (realistic["status"] == 200).all()
+    assert realistic["ok"].all()
+    assert realistic["output_digest"].notna().all()
+    refused = records[records["family"] == "numbers.non_finite"]
+    assert set(refused["status"]) <= {400, 422}  # MLflow refuses NaN and Infinity cleanly
