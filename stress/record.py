@@ -41,6 +41,12 @@ SCHEMA = pa.schema(
         pa.field("ok", pa.bool_(), nullable=False),
         pa.field("failed_checks", pa.list_(pa.string()), nullable=False),
         pa.field("warned_checks", pa.list_(pa.string()), nullable=False),
+        # Load engine (issue 6): open-loop timing and the step of a stepped phase.
+        pa.field("intended_at", pa.float64()),
+        pa.field("service_ms", pa.float64()),
+        pa.field("offered_rate", pa.float64()),
+        pa.field("late", pa.bool_()),
+        pa.field("step", pa.int32()),
     ]
 )
 
@@ -73,6 +79,11 @@ class Record:
     output_excerpt: str | None = None
     failed_checks: list[str] = field(default_factory=list)
     warned_checks: list[str] = field(default_factory=list)
+    intended_at: float | None = None
+    service_ms: float | None = None
+    offered_rate: float | None = None
+    late: bool | None = None
+    step: int | None = None
 
 
 class RecordWriter:

@@ -1,0 +1,50 @@
+"""Plain Locust FastHttpUser, as a library, for comparison: python benchmarks/plain_locust.py URL USERS SECONDS.
+
+Prints one JSON line: {"requests": n, "seconds": s, "rps": r}. Sends the same kind of POST body
+as a stress run (an OpenAI chat request) and reads the whole answer, as stress does.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import gevent
+import locust
+from locust import FastHttpUser, constant, task
+from locust.env import Environment
+
+BODY = json.dumps(
+    {"model": "demo", "messages": [{"role": "user", "content": "hello there"}], "max_tokens": 16}
+).encode()
+HEADERS = {"Content-Type": "application/json"}
+
+
+class Plain(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def send(self) -> None:
+        self.client.post("/v1/chat/completions", data=BODY, headers=HEADERS)
+
+
+def main() -> None:
+    assert locust.__version__
+    url, users, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    Plain.host = url
+    env = Environment(user_classes=[Plain], host=url)
+    runner = env.create_local_runner()
+    runner.start(users, spawn_rate=users * 10)
+    gevent.sleep(1.0)  # warm-up, not counted
+    before = env.stats.total.num_requests
+    started = time.monotonic()
+    gevent.sleep(seconds)
+    done = env.stats.total.num_requests - before
+    elapsed = time.monotonic() - started
+    runner.quit()
+    print(json.dumps({"requests": done, "seconds": elapsed, "rps": done / elapsed}))
+
+
+if __name__ == "__main__":
+    main()
