@@ -37,6 +37,11 @@ REPORT_COLUMNS = (
     "status",
     "error_kind",
     "ok",
+    # Load engine: open-loop timing and sweep steps (null in runs made before them).
+    "service_ms",
+    "offered_rate",
+    "late",
+    "step",
 )
 
 

@@ -109,7 +109,7 @@ class Target(_Model):
     @field_validator("url")
     @classmethod
     def _url(cls, url: str) -> str:
-        if url == "builtin:demo" or re.match(r"^https?://[^/\s]+", url):
+        if url in ("builtin:demo", "builtin:noop") or re.match(r"^https?://[^/\s]+", url):
             return url.rstrip("/")
         raise ValueError(
             f"expected http://host:port, https://host:port or builtin:demo, got {url!r}"

@@ -20,7 +20,11 @@ import asyncio
 import contextlib
 import json
 import signal
+import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 CHAT = json.dumps(
     {
@@ -149,6 +153,79 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     async with server:
         await stop.wait()
+
+
+class NoopServer:
+    """``python -m stress.demo.noop`` on a free loopback port, for a ``with`` block.
+
+    Entering waits until it answers (RuntimeError naming the log after ``startup_timeout``);
+    leaving stops exactly that process (SIGTERM, then SIGKILL).
+    """
+
+    def __init__(
+        self,
+        *,
+        delay_ms: float = 0.0,
+        stall_at: float | None = None,
+        stall_for: float = 0.0,
+        log_path: Path | None = None,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self.delay_ms = delay_ms
+        self.stall_at = stall_at
+        self.stall_for = stall_for
+        self.log_path = log_path
+        self.startup_timeout = startup_timeout
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def __enter__(self) -> NoopServer:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        command = [sys.executable, "-m", "stress.demo.noop", "--port", str(self.port)]
+        command += ["--delay-ms", str(self.delay_ms)]
+        if self.stall_at is not None:
+            command += ["--stall-at", str(self.stall_at), "--stall-for", str(self.stall_for)]
+        log = self.log_path.open("ab") if self.log_path is not None else subprocess.DEVNULL
+        try:
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            )
+        finally:
+            if not isinstance(log, int):
+                log.close()
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.__exit__(None, None, None)
+                    where = self.log_path or "its output"
+                    raise RuntimeError(f"the no-op server did not start; see {where}") from None
+                time.sleep(0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from stress.checks.sweep import StepResult, judge_step
@@ -144,6 +144,16 @@ class Driver:
                 for entry in self.phases:
                     if entry["kind"] == PhaseKind.SWEEP.value:
                         entry["stopped"] = "broken"
+        counts = self.fleet.counts()
+        for entry in self.phases:
+            total = Counts()
+            for (name, _index), step_counts in counts.items():
+                if name == entry["name"]:
+                    total.add(step_counts)
+            entry["counts"] = asdict(total)
+            for step_entry in entry["steps"]:
+                found = counts.get((entry["name"], step_entry["step"]), Counts())
+                step_entry["counts"] = asdict(found)
         return {
             "stopped_by": self.stopped_by,
             "phases": self.phases,

@@ -103,6 +103,7 @@ def render(
         _checks_table([c for c in summary.get("checks", []) if c.get("kind") != "slo"]),
         "<h2>Phases</h2>",
         _phases_table(summary.get("phases", [])),
+        *_load_sections(summary),
         "<h2>Input families</h2>",
         _families_table(summary.get("families", [])),
         "<h2>Charts</h2>",
@@ -212,6 +213,91 @@ def _phases_table(phases: Iterable[Mapping[str, Any]]) -> str:
     header = ["phase", "users", "requests", "duration", "req/s", "error rate"]
     header += ["p50 ms", "p90 ms", "p95 ms", "p99 ms", "max ms", "error kinds", "status"]
     return _table(header, rows)
+
+
+def _load_sections(summary: Mapping[str, Any]) -> list[str]:
+    """The sweep (when the scenario has one), the tester's own load and the workers."""
+    parts = []
+    sweep = summary.get("sweep")
+    if isinstance(sweep, Mapping):
+        rows = []
+        for step in sweep.get("steps", []):
+            rows.append(
+                [
+                    (_number((step.get("step") or 0) + 1), "num"),
+                    (_float(step.get("offered_rps")), "num"),
+                    (_number(step.get("users")), "num"),
+                    (_seconds(step.get("duration_s")), "num"),
+                    (_number(step.get("requests")), "num"),
+                    (_float(step.get("achieved_rps")), "num"),
+                    (_float(step.get("goodput")), "num"),
+                    *((_ms(step.get(q)), "num") for q in ("p50", "p95", "p99")),
+                    (_percent(step.get("error_rate")), "num"),
+                    (_number(step.get("late")), "num"),
+                    _verdict(bool(step.get("passed"))),
+                    (_text("; ".join(step.get("reasons") or [])), ""),
+                ]
+            )
+        header = ["step", "offered req/s", "users", "duration", "requests", "achieved req/s"]
+        header += ["goodput req/s", "p50 ms", "p95 ms", "p99 ms", "error rate", "late"]
+        header += ["verdict", "why"]
+        limits = ", ".join(f"{k} {v}" for k, v in (sweep.get("limits") or {}).items())
+        parts += [
+            f"<h2>Sweep: {_text(sweep.get('phase'))}</h2>",
+            f"<p><b>{_text(sweep.get('message'))}</b></p>",
+            f"<p>limits: {_text(limits)} · max sustainable: "
+            f"{_float(sweep.get('max_sustainable_rps'))} req/s"
+            + (
+                f" ({_number(sweep.get('max_sustainable_users'))} users)"
+                if sweep.get("variable") == "users"
+                else ""
+            )
+            + f" · latency bends after: {_float(sweep.get('knee_rps'))} req/s</p>",
+            _table(header, rows, empty="no sweep step ran"),
+        ]
+    tester = summary.get("tester")
+    if isinstance(tester, Mapping):
+        rows = [
+            [
+                (_text(process.get("process")), ""),
+                (_float(process.get("cpu_mean")), "num"),
+                (_float(process.get("cpu_max")), "num"),
+                (_ms(process.get("lag_max_ms")), "num"),
+                (
+                    _seconds(process.get("saturated_s")),
+                    "num bad" if process.get("saturated_s") else "num",
+                ),
+            ]
+            for process in tester.get("processes", [])
+        ]
+        css = "notes" if tester.get("saturated") else ""
+        parts += [
+            "<h2>Tester</h2>",
+            f'<p class="{css}">{_text(tester.get("message"))}</p>',
+            _table(
+                ["process", "CPU % mean", "CPU % max", "event-loop lag max ms", "saturated"],
+                rows,
+                empty="no samples",
+            ),
+        ]
+    load = summary.get("load")
+    workers = load.get("workers", []) if isinstance(load, Mapping) else []
+    if isinstance(load, Mapping) and load.get("mode") == "distributed":
+        rows = [
+            [
+                (_number(w.get("worker")), "num"),
+                (_text(w.get("host")), ""),
+                (_number(w.get("pid")), "num"),
+                (_number(w.get("records")), "num"),
+                ("lost", "bad") if w.get("lost") else ("ok", "good"),
+            ]
+            for w in workers
+        ]
+        parts += [
+            "<h2>Workers</h2>",
+            _table(["worker", "host", "pid", "records", "state"], rows, empty="no workers"),
+        ]
+    return parts
 
 
 def _families_table(families: Iterable[Mapping[str, Any]]) -> str:

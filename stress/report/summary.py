@@ -51,7 +51,10 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
       "slo": [{"phase": str, "metric": str, "limit": float, "actual": float | null,
                "passed": bool, "message": str}],
       "failures": {"stored": int,         # objects in failures.jsonl
-                   "inputs": int}         # distinct input ids among them
+                   "inputs": int},        # distinct input ids among them
+      "sweep": SWEEP | null,              # the load engine's parts: stress/report/load.py
+      "tester": TESTER,                   #   documents these and what "phases" gains
+      "load": LOAD                        #   (kind, offered_rps, late, unsent, service_ms)
     }
 
     LATENCY = {"p50", "p90", "p95", "p99", "max", "mean": float | null}   # milliseconds
@@ -77,6 +80,7 @@ import pandas as pd
 
 from stress.checks.request import CHECKS
 from stress.checks.slo import PERCENTILE_METHOD, SloResult, evaluate_slos
+from stress.report.load import load_report
 from stress.rundir import RunData, iter_failures, load_run
 
 SCHEMA_VERSION = 1
@@ -100,13 +104,18 @@ def summarise(run: RunData) -> dict[str, Any]:
     failures = _FailureIndex.read(run.run_dir)
     severities = _severities(run)
     slo = evaluate_slos(records, run.scenario)
+    load = load_report(run, latency_stats)
     checks = [
         *_request_checks(run, severities, failures),
         *(_slo_check(result) for result in slo),
+        *load.checks,
         _run_check(run),
     ]
     passed = all(check["passed"] for check in checks)
-    notes = list(run.info.notes)
+    notes = list(run.info.notes) + load.notes
+    phases = _phases(run)
+    for phase in phases:
+        phase.update(load.phases.get(phase["name"], {}))
     if not run.info.complete:
         notes.append(
             "run.json does not mark the run complete: it was interrupted or crashed, so the "
@@ -125,11 +134,14 @@ def summarise(run: RunData) -> dict[str, Any]:
         "message": _verdict(passed, checks, len(records)),
         "notes": notes,
         "totals": _totals(records, severities),
-        "phases": _phases(run),
+        "phases": phases,
         "families": _families(records, severities),
         "checks": checks,
         "slo": [asdict(result) for result in slo],
         "failures": {"stored": failures.stored, "inputs": len(failures.inputs)},
+        "sweep": load.sweep,
+        "tester": load.tester,
+        "load": load.load,
     }
     safe: dict[str, Any] = json_safe(summary)
     return safe
@@ -233,7 +245,11 @@ def _totals(records: pd.DataFrame, severities: pd.DataFrame) -> dict[str, Any]:
 def _phases(run: RunData) -> list[dict[str, Any]]:
     records = run.records
     groups = {str(name): group for name, group in records.groupby("phase", sort=False)}
-    configured = {phase.name: phase.users for phase in run.scenario.load.phases}
+    # Open-loop phases report their in-flight cap as users (the Locust users are its slots).
+    configured = {
+        phase.name: phase.users if phase.users is not None else phase.max_in_flight
+        for phase in run.scenario.load.phases
+    }
     names = [*configured, *sorted(name for name in groups if name not in configured)]
     phases = []
     for name in names:
