@@ -75,10 +75,12 @@ class Schedule:
 
 def _inverse(a: float, b: float, u: float) -> float | None:
     """The t ≥ 0 with a t² + b t = u; None when the rate is zero and stays zero."""
+    if a <= 0 and b <= 0:
+        return None
     if u <= 0:
         return 0.0
     if a == 0:
-        return u / b if b > 0 else None
+        return u / b
     discriminant = b * b + 4 * a * u
     if discriminant < 0:
         return None  # a falling rate that reaches zero before u arrivals
