@@ -7,8 +7,9 @@ HTTP/1.1 (keep-alive, Content-Length bodies) for the load engine; it is not a ge
 
     python -m stress.demo.noop --port 8001 [--delay-ms 20] [--stall-at 4 --stall-for 1]
 
-POST /invocations answers an MLflow prediction, any other POST an OpenAI chat completion, and
-GET answers ``{"status": "ok"}``. ``--stall-at S --stall-for D``: the answers to requests
+POST /invocations answers an MLflow prediction, any other POST an OpenAI chat completion;
+GET /stats answers ``{"posts": <POSTs answered so far>}`` and any other GET
+``{"status": "ok"}``. ``--stall-at S --stall-for D``: the answers to requests
 arriving in [S, S + D) seconds after the first POST are all held until S + D, as a server
 that froze for D seconds would do.
 """
@@ -65,6 +66,8 @@ class Timing:
         self.stall_at = stall_at
         self.stall_for = stall_for
         self.first: float | None = None
+        # POST requests answered so far (GET /stats): tests count what really arrived.
+        self.posts = 0
 
     def answer_at(self, arrived: float) -> float:
         """Monotonic time at which a request that arrived at ``arrived`` is answered."""
@@ -114,12 +117,17 @@ class NoopProtocol(asyncio.Protocol):
             self._answer(head)
 
     def _answer(self, head: bytes) -> None:
-        if head.startswith(b"GET"):
+        if head.startswith(b"GET /stats"):
+            body = json.dumps({"posts": self.timing.posts}).encode()
+            answer = response(body)
+        elif head.startswith(b"GET"):
             answer = ANSWERS["health"]
         elif head.startswith(b"POST /invocations"):
             answer = ANSWERS["mlflow"]
         else:
             answer = ANSWERS["chat"]
+        if head.startswith(b"POST"):
+            self.timing.posts += 1
         assert self.transport is not None
         if self.timing.delay_s <= 0 and self.timing.stall_at is None:
             self.transport.write(answer)

@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 Emit = Callable[..., None]
 # Open-loop slots are spawned this many times faster than their count per second: at once.
 _SLOT_SPAWN_FACTOR = 100
+# Spawning a few thousand users takes well under a second; never wait longer than this.
+_SPAWN_TIMEOUT = 10.0
 
 
 class WorkersMissing(Exception):
@@ -86,23 +88,28 @@ def spawn_users(
     if current is not None:
         current.kill(block=True)
     if step.open_loop:
-        rate = max(step.slots, 1) * _SLOT_SPAWN_FACTOR
-        if local:
-            runner.start(step.slots, spawn_rate=rate, wait=True)
-        else:
-            runner.start(step.slots, spawn_rate=rate)
+        _bring_at_once(runner, step.slots, local=local)
         return None
 
     def bring() -> None:
         if step.start_users is not None and step.start_users > 0:
-            jump = step.start_users * _SLOT_SPAWN_FACTOR
-            if local:
-                runner.start(step.start_users, spawn_rate=jump, wait=True)
-            else:
-                runner.start(step.start_users, spawn_rate=jump)
+            _bring_at_once(runner, step.start_users, local=local)
         runner.start(step.slots, spawn_rate=step.spawn_rate)
 
     return gevent.spawn(bring)
+
+
+def _bring_at_once(runner: Any, users: int, *, local: bool) -> None:
+    """Spawn (or stop) users to ``users`` as fast as Locust can, and wait until they run."""
+    runner.start(users, spawn_rate=max(users, 1) * _SLOT_SPAWN_FACTOR)
+    if not local:
+        return  # the master's start() returns once the workers report their users
+    # A LocalRunner spawns in a greenlet of its own (its wait=True waits for the users to
+    # *stop*): poll until they are all there, then let each reach its first task.
+    deadline = time.monotonic() + _SPAWN_TIMEOUT
+    while runner.user_count != users and time.monotonic() < deadline:
+        gevent.sleep(0.005)
+    gevent.sleep(0)
 
 
 class LocalFleet:

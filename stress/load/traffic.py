@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gevent
+import gevent.event
 import gevent.queue
 
 from stress.load.pacing import Counts, Pacer, Schedule, is_late
@@ -66,6 +67,8 @@ class Traffic:
         self._start = 0.0
         self._epoch = 0.0
         self._pacer: gevent.Greenlet[Any, Any] | None = None
+        # Set when the mode changes, so idle users start waiting for arrivals at once.
+        self._changed = gevent.event.Event()
 
     @property
     def phase(self) -> str:
@@ -84,6 +87,7 @@ class Traffic:
         self._stop_pacer()
         self._ticket = Ticket(phase=phase, step=step, users=users)
         self.mode = CLOSED
+        self._wake()
 
     def open(self, phase: str, step: int | None, users: int, schedule: Schedule) -> None:
         """Users send at ``schedule``'s times from now on (the schedule starts now)."""
@@ -93,6 +97,7 @@ class Traffic:
         self._start = time.perf_counter()
         self._epoch = time.time()
         self.mode = OPEN
+        self._wake()  # before the pacer starts: slots must be waiting for its first arrival
         pacer = Pacer(schedule.times(), self._start)
         self._pacer = gevent.spawn(self._pace, pacer, self._generation)
 
@@ -110,8 +115,10 @@ class Traffic:
     def acquire(self) -> Ticket | None:
         """The next request's ticket; None (after a short wait) when there is nothing to send."""
         if self.draining or self.mode == IDLE:
-            gevent.sleep(POLL_SECONDS / 2)
-            return None
+            self._changed.wait(timeout=POLL_SECONDS)
+            if self.draining or self.mode == IDLE:
+                return None
+            # Woken by a new step: go straight on to wait for its first arrival.
         if self.mode == CLOSED:
             ticket = self._ticket
             self.counts[(ticket.phase, ticket.step)].sent += 1
@@ -145,6 +152,10 @@ class Traffic:
             late=late,
             offered_rate=self._schedule.rate_at(offset),
         )
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = gevent.event.Event()
 
     def _pace(self, pacer: Pacer, generation: int) -> None:
         counts = self.counts[(self._ticket.phase, self._ticket.step)]
