@@ -1,7 +1,7 @@
-"""Plain Locust FastHttpUser, as a library, for comparison: python benchmarks/plain_locust.py URL USERS SECONDS.
+"""Plain Locust FastHttpUser as a library, for comparison: ``plain_locust.py URL USERS SECONDS``.
 
-Prints one JSON line: {"requests": n, "seconds": s, "rps": r}. Sends the same kind of POST body
-as a stress run (an OpenAI chat request) and reads the whole answer, as stress does.
+Prints one JSON line: {"requests", "seconds", "rps", "cpu_us_per_request"}. Sends the same kind
+of POST body as a stress run (an OpenAI chat request) and reads the whole answer, as stress does.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def main() -> None:
     Plain.host = url
     env = Environment(user_classes=[Plain], host=url)
     runner = env.create_local_runner()
+    cpu = time.process_time()
     runner.start(users, spawn_rate=users * 10)
     gevent.sleep(1.0)  # warm-up, not counted
     before = env.stats.total.num_requests
@@ -43,7 +44,18 @@ def main() -> None:
     done = env.stats.total.num_requests - before
     elapsed = time.monotonic() - started
     runner.quit()
-    print(json.dumps({"requests": done, "seconds": elapsed, "rps": done / elapsed}))
+    # CPU per request over the whole load, warm-up included (as stress's load.json cpu_s).
+    cpu_us = (time.process_time() - cpu) / env.stats.total.num_requests * 1e6
+    print(
+        json.dumps(
+            {
+                "requests": done,
+                "seconds": elapsed,
+                "rps": done / elapsed,
+                "cpu_us_per_request": cpu_us,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import json
+import operator
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +34,7 @@ WINDOW_SECONDS = 5.0
 MAX_FAILURE_LINES = 2000
 
 Sink = Callable[[pa.Table], None]
+_FIELDS = operator.attrgetter(*SCHEMA.names)
 
 
 def table_of(rows: Sequence[Record]) -> pa.Table:
@@ -41,9 +43,12 @@ def table_of(rows: Sequence[Record]) -> pa.Table:
     Built column by column: several times cheaper than dataclasses.asdict per row, which
     matters on the load process's hot path (it is a few microseconds per request).
     """
-    return pa.Table.from_pydict(
-        {name: [getattr(row, name) for row in rows] for name in SCHEMA.names}, schema=SCHEMA
-    )
+    if not rows:
+        return SCHEMA.empty_table()
+    # One C-level attrgetter call per row, then a transpose: about 1 µs a row in all.
+    columns = zip(*map(_FIELDS, rows), strict=True)
+    arrays = [pa.array(values, type=f.type) for values, f in zip(columns, SCHEMA, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
 class BatchWriter:
@@ -130,12 +135,14 @@ class Collector:
         self.errors += int((~ok).sum())
         self._window.append((self._clock(), latency, rows))
         phases = table.column("phase").to_numpy(zero_copy_only=False)
-        steps = table.column("step").to_pandas().to_numpy(dtype=float, na_value=np.nan)
-        for phase, step in set(zip(phases.tolist(), steps.tolist(), strict=True)):
-            index = None if np.isnan(step) else int(step)
-            mask = (phases == phase) & (steps == step if index is not None else np.isnan(steps))
-            self.by_step[(str(phase), index)] += int(mask.sum())
+        # -1 stands for "no step" (null): NaN would make every row a key of its own.
+        steps = table.column("step").fill_null(-1).to_numpy(zero_copy_only=False)
+        groups = collections.Counter(zip(phases.tolist(), steps.tolist(), strict=True))
+        for (phase, step), count in groups.items():
+            index = None if step < 0 else int(step)
+            self.by_step[(str(phase), index)] += count
             if phase in self._tracked and index is not None:
+                mask = (phases == phase) & (steps == step)
                 self._steps.setdefault((str(phase), index), []).append((latency[mask], ok[mask]))
 
     def step_data(self, phase: str, step: int) -> tuple[np.ndarray, np.ndarray]:

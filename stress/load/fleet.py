@@ -199,7 +199,12 @@ class LocalFleet:
                 }
             ],
             "processes": [
-                {"process": "load process", "worker": 0, **summarise(self.watch.samples)}
+                {
+                    "process": "load process",
+                    "worker": 0,
+                    "cpu_s": self.watch.cpu_seconds(),
+                    **summarise(self.watch.samples),
+                }
             ],
         }
 
@@ -217,6 +222,7 @@ class WorkerInfo:
     lost_at: float | None = None
     final: bool = False
     written: int | None = None
+    cpu_s: float | None = None
     counts: dict[StepKey, Counts] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
     saturation: Saturation = field(default_factory=Saturation)
@@ -316,6 +322,7 @@ class MasterFleet:
         if data.get("final"):
             info.final = True
             info.written = int(data["written"])
+            info.cpu_s = data.get("cpu_s")
 
     def _on_sample(self) -> None:
         sample = self.watch.samples[-1]
@@ -467,7 +474,14 @@ class MasterFleet:
 
     def describe(self) -> dict[str, Any]:
         workers = []
-        processes = [{"process": "master", "worker": None, **summarise(self.watch.samples)}]
+        processes = [
+            {
+                "process": "master",
+                "worker": None,
+                "cpu_s": self.watch.cpu_seconds(),
+                **summarise(self.watch.samples),
+            }
+        ]
         for info in sorted(self.workers.values(), key=lambda w: w.number):
             workers.append(
                 {
@@ -484,6 +498,7 @@ class MasterFleet:
                 {
                     "process": f"worker {info.number}",
                     "worker": info.number,
+                    "cpu_s": info.cpu_s,
                     **summarise(info.samples),
                 }
             )

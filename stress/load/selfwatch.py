@@ -50,10 +50,19 @@ class SelfWatch:
         self._process = process if process is not None else psutil.Process()
         self._clock = clock
         self._process.cpu_percent(None)  # the first reading only starts the interval
+        self._cpu_start = self._cpu_total()
         self._lag = 0.0
         self._run = 0
         self.samples: list[Sample] = []
         self.saturated = False
+
+    def _cpu_total(self) -> float:
+        times = self._process.cpu_times()
+        return float(times.user + times.system)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) this process used since the watch began."""
+        return round(self._cpu_total() - self._cpu_start, 3)
 
     def lag(self, ms: float) -> None:
         self._lag = max(self._lag, ms)

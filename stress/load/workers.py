@@ -222,6 +222,7 @@ class WorkerAgent:
                 "final": final,
                 "written": plan.writer.written + (0 if table is None else table.num_rows),
                 "sent": plan.seq,
+                "cpu_s": self.watch.cpu_seconds() if final else None,
             },
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from stress.load.fleet import Saturation
 from stress.load.selfwatch import Sample, SelfWatch, summarise
 
@@ -13,6 +15,10 @@ class FakeProcess:
     def cpu_percent(self, interval: object) -> float:
         return self.readings.pop(0)
 
+    def cpu_times(self) -> SimpleNamespace:
+        used = sum(self.readings)  # CPU time grows as readings are taken
+        return SimpleNamespace(user=1000 - used, system=0.5)
+
 
 def test_two_busy_seconds_in_a_row_make_a_saturated_process() -> None:
     clock = iter(range(100))
@@ -21,6 +27,7 @@ def test_two_busy_seconds_in_a_row_make_a_saturated_process() -> None:
     assert became == [False, False, False, True, False, False]
     assert not watch.saturated
     assert [s.cpu for s in watch.samples] == [95, 50, 97, 99, 99, 10]
+    assert watch.cpu_seconds() == 95 + 50 + 97 + 99 + 99 + 10
 
 
 def test_event_loop_lag_alone_saturates() -> None:
