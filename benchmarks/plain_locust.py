@@ -1,12 +1,14 @@
 """Plain Locust FastHttpUser as a library, for comparison: ``plain_locust.py URL USERS SECONDS``.
 
-Prints one JSON line: {"requests", "seconds", "rps", "cpu_us_per_request"}. Sends the same kind
-of POST body as a stress run (an OpenAI chat request) and reads the whole answer, as stress does.
+Prints one JSON line: {"requests", "seconds", "rps", "cpu_us_per_request", "p50_ms"}. Sends the
+same kind of POST body as a stress run (an OpenAI chat request) and reads the whole answer, as
+stress does.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 
@@ -35,6 +37,8 @@ def main() -> None:
     Plain.host = url
     env = Environment(user_classes=[Plain], host=url)
     runner = env.create_local_runner()
+    times: list[float] = []
+    env.events.request.add_listener(lambda response_time, **_: times.append(response_time))
     cpu = time.process_time()
     runner.start(users, spawn_rate=users * 10)
     gevent.sleep(1.0)  # warm-up, not counted
@@ -53,6 +57,7 @@ def main() -> None:
                 "seconds": elapsed,
                 "rps": done / elapsed,
                 "cpu_us_per_request": cpu_us,
+                "p50_ms": statistics.median(times),
             }
         )
     )

@@ -8,7 +8,8 @@ HTTP/1.1 (keep-alive, Content-Length bodies) for the load engine; it is not a ge
     python -m stress.demo.noop --port 8001 [--delay-ms 20] [--stall-at 4 --stall-for 1]
 
 POST /invocations answers an MLflow prediction, any other POST an OpenAI chat completion;
-GET /stats answers ``{"posts": <POSTs answered so far>}`` and any other GET
+GET /stats answers ``{"posts": <POSTs answered so far>, "hold_ms_p50": <median real delay>}``
+and any other GET
 ``{"status": "ok"}``. ``--stall-at S --stall-for D``: the answers to requests
 arriving in [S, S + D) seconds after the first POST are all held until S + D, as a server
 that froze for D seconds would do.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import signal
@@ -68,6 +70,8 @@ class Timing:
         self.first: float | None = None
         # POST requests answered so far (GET /stats): tests count what really arrived.
         self.posts = 0
+        # How long delayed answers were really held, in ms (the most recent million).
+        self.holds: collections.deque[float] = collections.deque(maxlen=1_000_000)
 
     def answer_at(self, arrived: float) -> float:
         """Monotonic time at which a request that arrived at ``arrived`` is answered."""
@@ -118,7 +122,9 @@ class NoopProtocol(asyncio.Protocol):
 
     def _answer(self, head: bytes) -> None:
         if head.startswith(b"GET /stats"):
-            body = json.dumps({"posts": self.timing.posts}).encode()
+            holds = sorted(self.timing.holds)
+            median = holds[len(holds) // 2] if holds else None
+            body = json.dumps({"posts": self.timing.posts, "hold_ms_p50": median}).encode()
             answer = response(body)
         elif head.startswith(b"GET"):
             answer = ANSWERS["health"]
@@ -135,9 +141,12 @@ class NoopProtocol(asyncio.Protocol):
         now = time.monotonic()
         wait = self.timing.answer_at(now) - now
         loop = asyncio.get_running_loop()
-        loop.call_later(max(wait, 0.0), self._write, answer)
+        loop.call_later(max(wait, 0.0), self._write, answer, now)
 
-    def _write(self, answer: bytes) -> None:
+    def _write(self, answer: bytes, arrived: float) -> None:
+        # The delay this answer really got (timers fire up to a millisecond late): the
+        # truth a latency measurement is compared with.
+        self.timing.holds.append((time.monotonic() - arrived) * 1000)
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(answer)
 
