@@ -594,13 +594,12 @@ def _stop_processes(processes: Iterable[subprocess.Popen[bytes]]) -> None:
                 process.wait()
 
 
-def worker(master: tuple[str, int], *, target: str | None = None) -> int:
-    """Join the run of the master at ``master`` as a Locust worker until it says quit."""
+def worker_user(*, target: str | None = None) -> tuple[type[FastHttpUser], Callable[[Any], None]]:
+    """A worker's user class, and the function that attaches a WorkerRunner to the master's
+    run (receives the scenario, follows the steps, ships the records)."""
     state = LoadState()
     # The timeout is the scenario's, known only once the master sends it: set in on_setup.
     user_class = make_user(state, target, timeout=10.0)
-    environment = Environment(user_classes=[user_class], host=None)
-    runner = environment.create_worker_runner(master[0], master[1])
 
     def on_setup(info: dict[str, Any]) -> None:
         user_class.host = info["url"]
@@ -612,7 +611,18 @@ def worker(master: tuple[str, int], *, target: str | None = None) -> int:
         settle()
         return plan
 
-    WorkerAgent(runner, state, build=build, on_setup=on_setup, target=target)
+    def attach(runner: Any) -> None:
+        WorkerAgent(runner, state, build=build, on_setup=on_setup, target=target)
+
+    return user_class, attach
+
+
+def worker(master: tuple[str, int], *, target: str | None = None) -> int:
+    """Join the run of the master at ``master`` as a Locust worker until it says quit."""
+    user_class, attach = worker_user(target=target)
+    environment = Environment(user_classes=[user_class], host=None)
+    runner = environment.create_worker_runner(master[0], master[1])
+    attach(runner)
     runner.greenlet.join()
     return 0
 

@@ -205,7 +205,7 @@ def test_a_lost_worker_is_reported_and_the_run_goes_on(tmp_path: Path, noop: Noo
     assert len(records) == pytest.approx(600, rel=0.1)
 
 
-def test_a_worker_joins_from_another_process_with_stress_worker(
+def test_workers_join_from_other_processes_with_stress_worker_and_locust(
     tmp_path: Path, noop: NoopServer
 ) -> None:
     port = free_port()
@@ -220,8 +220,6 @@ def test_a_worker_joins_from_another_process_with_stress_worker(
             str(path),
             "--target",
             noop.url,
-            "--workers",
-            "1",
             "--expect-workers",
             "2",
             "--master-bind",
@@ -234,18 +232,41 @@ def test_a_worker_joins_from_another_process_with_stress_worker(
         stderr=subprocess.PIPE,
         text=True,
     )
+    # Locust's own command line with the stress locustfile, as Kubernetes tooling runs it.
+    locustfile = Path(__file__).resolve().parents[2] / "stress" / "load" / "locustfile.py"
+    locust = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(locustfile),
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         joined = stress(
             "worker", "--master", f"127.0.0.1:{port}", "--target", noop.url, cwd=tmp_path
         )
         out, err = master.communicate(timeout=120)
+        locust_err = locust.communicate(timeout=30)[1]
     finally:
-        if master.poll() is None:
-            master.kill()
-            master.wait()
+        for process in (master, locust):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     assert master.returncode == 0, err
     assert joined.returncode == 0, joined.stderr
-    assert "start 1 more with `stress worker --master <this host>:" in err
+    assert locust.returncode == 0, locust_err
+    assert "start 2 more with `stress worker --master <this host>:" in err
     records = read_records(run_dir_of(out) / "records").to_pandas()
     assert set(records["worker"]) == {1, 2}
     assert len(records) == posts(noop.url) == 120
