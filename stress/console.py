@@ -86,10 +86,10 @@ class RunConsole:
             )
         elif kind == "tester":
             out.print(
-                f"[bold yellow]tester saturated[/]: {escape(event['process'])} at "
-                f"{event['cpu']:.0f}% CPU (event-loop lag {event['lag_ms']:.0f} ms); latencies "
-                f"and rates measured now are distorted: add --workers, lower the load, or use a "
-                f"bigger machine (`stress bench` measures this one)"
+                f"[bold yellow]tester overloaded[/]: {escape(event['process'])} used "
+                f"{event['cpu']:.0f}% of a CPU and its timers fired up to {event['lag_ms']:.0f} ms "
+                f"late; latencies and rates measured now are distorted: add --workers, lower the "
+                f"load, or use a bigger machine (`stress bench` measures this one)"
             )
         elif kind == "workers":
             remote = event["expect"] - event["local"]

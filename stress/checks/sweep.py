@@ -10,9 +10,11 @@ with the offered rate has not sustained it, whatever the latency of what it did 
 
     max_sustainable   the offered rate (users, closed loop) of the last step that held before
                       the first step that broke; None when the first step broke
-    knee              the offered rate (users) of the last step before p95 latency first rose
-                      above KNEE_FACTOR times the lowest p95 of the steps before it; None
-                      when latency never bent that much
+    knee              the offered rate (users) of the last step before median latency
+                      first rose above KNEE_FACTOR times the lowest median of the steps
+                      before it; None when latency never bent that much (the median, not
+                      the p95: a short step at a low rate has too few requests for a steady
+                      p95)
     goodput           per second of the step, requests that were ok and, when ``until`` has
                       latency limits, answered within the tightest of them (DistServe's
                       goodput: requests meeting every per-request objective)
@@ -31,7 +33,7 @@ from stress.scenario import Until
 
 # A step that sent fewer than this share of its offered requests did not sustain the rate.
 SUSTAINED_SHARE = 0.95
-# Latency has "bent" once a step's p95 exceeds this multiple of the best p95 before it.
+# Latency has "bent" once a step's median exceeds this multiple of the best one before it.
 KNEE_FACTOR = 1.5
 
 _QUANTILES = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
@@ -88,6 +90,7 @@ def judge_step(
     users: int | None = None,
     late: int = 0,
     unsent: int = 0,
+    scheduled: int | None = None,
     outstanding_ms: Sequence[float] = (),
 ) -> StepResult:
     """Judge one step from its requests' latencies and ok flags.
@@ -114,12 +117,15 @@ def judge_step(
     error_rate = float((~passed_ok).sum() / requests) if requests else None
     if limits.error_rate is not None and error_rate is not None and error_rate > limits.error_rate:
         reasons.append(f"error rate {error_rate:.4%} > {limits.error_rate:.4%}")
-    achieved = (requests + waited.size) / duration_s if duration_s > 0 else 0.0
+    sent = requests + waited.size
+    achieved = sent / duration_s if duration_s > 0 else 0.0
     if offered_rps is not None and offered_rps > 0:
-        offered = offered_rps * duration_s
-        if requests + waited.size < SUSTAINED_SHARE * offered:
+        # What the schedule released is the yardstick (a Poisson step offers a random
+        # count); the mean rate × duration only when that count is unknown.
+        offered = scheduled if scheduled is not None else offered_rps * duration_s
+        if sent < SUSTAINED_SHARE * offered:
             reasons.append(
-                f"sent {requests + waited.size} of {offered:.0f} offered requests "
+                f"sent {sent} of {offered:.0f} offered requests "
                 f"({achieved:.6g} of {offered_rps:.6g} req/s)"
             )
     if not values.size:
@@ -167,14 +173,14 @@ def max_sustainable(results: Sequence[StepResult]) -> float | None:
 
 
 def knee(results: Sequence[StepResult]) -> float | None:
-    """The load of the last step before p95 latency rose above KNEE_FACTOR × the best so far."""
+    """The load of the last step before median latency rose above KNEE_FACTOR × the best."""
     best: float | None = None
     previous: StepResult | None = None
     for result in results:
-        if result.p95 is None:
+        if result.p50 is None:
             continue
-        if best is not None and previous is not None and result.p95 > KNEE_FACTOR * best:
+        if best is not None and previous is not None and result.p50 > KNEE_FACTOR * best:
             return load_value(previous)
-        best = result.p95 if best is None else min(best, result.p95)
+        best = result.p50 if best is None else min(best, result.p50)
         previous = result
     return None

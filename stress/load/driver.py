@@ -258,6 +258,7 @@ class Driver:
             users=None if step.open_loop else step.users,
             late=counts.late,
             unsent=counts.unsent,
+            scheduled=counts.scheduled if step.open_loop else None,
             outstanding_ms=[waited] * outstanding,
         )
 

@@ -24,7 +24,7 @@ Summary keys (added to schema version 1; every one is present, null when it does
       "max_sustainable_rps": float | null,   # open loop: offered rate of the last step that
                                              #   held; closed loop: that step's achieved rate
       "max_sustainable_users": int | null,   # closed loop only
-      "knee_rps": float | null, "knee_users": int | null,   # where p95 bent (see
+      "knee_rps": float | null, "knee_users": int | null,   # where latency bent (see
                                              #   stress.checks.sweep for both definitions)
       "stopped": str | null,                 # "broken", "last step" or why the run stopped
       "passed": bool,                        # some step held
@@ -184,6 +184,7 @@ def _sweep(
                 users=None if phase.open_loop else users,
                 late=int(late or 0),
                 unsent=int(counts.get("unsent") or 0),
+                scheduled=counts.get("scheduled") if phase.open_loop else None,
             )
         )
     best = max_sustainable(results)

@@ -270,3 +270,23 @@ def test_workers_join_from_other_processes_with_stress_worker_and_locust(
     records = read_records(run_dir_of(out) / "records").to_pandas()
     assert set(records["worker"]) == {1, 2}
     assert len(records) == posts(noop.url) == 120
+
+
+def test_workers_that_never_join_stop_the_run_with_exit_3(tmp_path: Path) -> None:
+    phases = "    - {name: load, rate: 10, duration: 1s}\n"
+    result = stress(
+        "run",
+        str(scenario(tmp_path, "builtin:noop", phases)),
+        "--expect-workers",
+        "1",
+        "--master-bind",
+        f"127.0.0.1:{free_port()}",
+        "--join-timeout",
+        "1s",
+        "--out",
+        str(tmp_path / "reports"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "--workers: 0 of 1 workers joined within 1s; no load was sent" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -84,3 +84,11 @@ def test_knee_is_the_last_step_before_latency_bends() -> None:
     assert knee(rates([10, 11, 12, 30, 90], [True] * 5)) == 30
     assert knee(rates([10, 9, 12, 13], [True] * 4)) is None  # never 1.5 × the best
     assert knee(rates([10], [True])) is None
+
+
+def test_a_poisson_step_is_judged_against_what_its_schedule_released() -> None:
+    # 25 requests/s for 3 s is 75 on average; this Poisson step happened to release 68.
+    held = step([5.0] * 68, duration_s=3.0, offered_rps=25.0, scheduled=68)
+    assert held.passed
+    short = step([5.0] * 60, duration_s=3.0, offered_rps=25.0, scheduled=68)
+    assert short.reasons == ["sent 60 of 68 offered requests (20 of 25 req/s)"]

@@ -2,7 +2,7 @@
 
 Sweep (open loop, until p95_ms 50): steps of 100, 200, 300 requests/s, 1 s each.
   step 0: 100 requests, latencies 1..100 ms / 10  → p95 9.505 ms, holds
-  step 1: 200 requests, latencies 20 ms            → holds; p95 20 > 1.5 × 9.505: the knee
+  step 1: 200 requests, latencies 20 ms            → holds; p50 20 > 1.5 × 5.05: the knee
   step 2: 240 of 300 requests, latencies 80 ms     → breaks (p95 and rate not sustained)
 """
 
