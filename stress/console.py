@@ -188,15 +188,15 @@ def print_sweep(console: Console, sweep: dict[str, Any]) -> None:
 
 
 def print_bench(console: Console, results: dict[str, Any]) -> None:
-    """`stress bench`: the three runs side by side and what they mean for this machine."""
+    """`stress bench`: the runs side by side and what they mean for this machine."""
     table = Table(title=f"stress bench ({results['cpus']} CPUs)", title_justify="left")
     for column in ("run", "requests/s", "tester CPU %", "p50 ms", "p99 ms", "late"):
         table.add_column(column, justify="left" if column == "run" else "right")
     rows = [("one load process", results["single"])]
     if results.get("workers"):
         rows.append((f"{results['workers']['processes']} workers", results["workers"]))
-    open_loop = results["open_loop"]
-    rows.append((f"open loop, {open_loop['requested_rps']:g} req/s requested", open_loop))
+    for figures in results["open_loop"]:
+        rows.append((f"open loop at {figures['requested_rps']:g}/s", figures))
     for name, figures in rows:
         table.add_row(
             name,
@@ -208,12 +208,19 @@ def print_bench(console: Console, results: dict[str, Any]) -> None:
         )
     console.print(table)
     single = results["single"].get("rps") or 0.0
-    best = max(single, (results.get("workers") or {}).get("rps") or 0.0)
+    lines = [f"closed loop: about {single:,.0f} requests/s in one load process"]
+    if results.get("workers"):
+        lines.append(
+            f"{results['workers']['rps'] or 0:,.0f} with {results['workers']['processes']} workers"
+        )
+    ceiling = results.get("open_loop_ceiling_rps")
+    if ceiling:
+        lines.append(f"open loop: on time up to at least {ceiling:,.0f} requests/s per process")
+    else:
+        lines.append("open loop: late already at the lowest rate tried; use --workers")
     console.print(
-        f"ceiling: about {single:,.0f} requests/s per load process, {best:,.0f} with workers, "
-        f"against a target that answers at once on this machine. Keep open-loop rates below "
-        f"about {0.7 * best:,.0f} requests/s here, or the tester's own queueing shows up as "
-        f"latency (the console says when the tester is saturated)."
+        "; ".join(lines) + ". Measured against a target that answers at once on this machine "
+        "(it shares the CPUs); plan real runs below these figures."
     )
 
 

@@ -4,8 +4,9 @@
         single process: sink = Collector.add (same process)
         worker:         sink = ship over Locust's messaging ──► master's Collector.add
 
-The collector writes every batch as a Parquet part of ``records/`` (``w<worker>-<n>.parquet``,
-temporary name then rename, as stress.record's writer does), keeps the figures the live
+The collector writes the batches as Parquet parts of ``records/`` (``w<worker>-<n>.parquet``,
+temporary name then rename, as stress.record's writer does; about one a second per load
+process), keeps the figures the live
 console and the sweep need (a sliding window; per-step latencies of the phases it tracks),
 and appends failures to failures.jsonl, once per distinct (input, checks) pair. No Locust and
 no gevent here.
@@ -32,6 +33,13 @@ from stress.record import SCHEMA, Record
 WINDOW_SECONDS = 5.0
 # failures.jsonl keeps at most this many lines per run (as the single-process FailureLog).
 MAX_FAILURE_LINES = 2000
+# Load processes hand over small batches often (BATCH_SECONDS): building one stalls the event
+# loop for a moment, and a second's worth at once made 1% of open-loop sends late. Parts are
+# written from several batches, at most once a second per load process, so a long run does
+# not leave tens of thousands of tiny files.
+BATCH_SECONDS = 0.25
+PART_SECONDS = 1.0
+PART_ROWS = 20_000
 
 Sink = Callable[[pa.Table], None]
 _FIELDS = operator.attrgetter(*SCHEMA.names)
@@ -58,7 +66,9 @@ class BatchWriter:
     written), so the engine's Plan uses either.
     """
 
-    def __init__(self, sink: Sink, *, max_rows: int = 5000, max_seconds: float = 1.0) -> None:
+    def __init__(
+        self, sink: Sink, *, max_rows: int = 5000, max_seconds: float = BATCH_SECONDS
+    ) -> None:
         self._sink = sink
         self._max_rows = max_rows
         self._max_seconds = max_seconds
@@ -112,6 +122,9 @@ class Collector:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._parts: dict[int, int] = collections.Counter()
+        self._pending: dict[int, list[pa.Table]] = collections.defaultdict(list)
+        self._pending_rows: dict[int, int] = collections.Counter()
+        self._written_at: dict[int, float] = {}
         self._tracked = set(tracked)
         self._steps: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray]]] = {}
         self._window: collections.deque[tuple[float, np.ndarray, int]] = collections.deque()
@@ -122,12 +135,18 @@ class Collector:
         self.by_step: dict[tuple[str, int | None], int] = collections.Counter()
 
     def add(self, table: pa.Table, worker: int) -> None:
-        """Store one batch from load process ``worker``."""
+        """Take one batch from load process ``worker`` (written with others, see _store)."""
         rows = table.num_rows
         if not rows:
             return
-        self._parts[worker] += 1
-        write_part(self.directory / f"w{worker}-{self._parts[worker]:06d}.parquet", table)
+        self._pending[worker].append(table)
+        self._pending_rows[worker] += rows
+        now = self._clock()
+        if (
+            self._pending_rows[worker] >= PART_ROWS
+            or now - self._written_at.get(worker, self.started) >= PART_SECONDS
+        ):
+            self._store(worker, now)
         self.records += rows
         self.by_worker[worker] += rows
         ok = table.column("ok").to_numpy(zero_copy_only=False).astype(bool)
@@ -144,6 +163,22 @@ class Collector:
             if phase in self._tracked and index is not None:
                 mask = (phases == phase) & (steps == step)
                 self._steps.setdefault((str(phase), index), []).append((latency[mask], ok[mask]))
+
+    def _store(self, worker: int, now: float) -> None:
+        tables = self._pending.pop(worker, [])
+        self._pending_rows.pop(worker, None)
+        self._written_at[worker] = now
+        if not tables:
+            return
+        self._parts[worker] += 1
+        path = self.directory / f"w{worker}-{self._parts[worker]:06d}.parquet"
+        write_part(path, pa.concat_tables(tables))
+
+    def close(self) -> None:
+        """Write every batch still waiting to become a part."""
+        now = self._clock()
+        for worker in list(self._pending):
+            self._store(worker, now)
 
     def step_data(self, phase: str, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Latencies (ms) and ok flags of a tracked step's requests received so far."""

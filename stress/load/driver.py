@@ -29,8 +29,9 @@ from stress.scenario import PhaseKind, Scenario, Until
 
 PROGRESS_SECONDS = 1.0
 TICK_SECONDS = 0.1
-# Records reach the collector in batches about a second apart (BatchWriter's max_seconds).
-SHIPPING_SECONDS = 1.5
+# Records reach the collector in batches a quarter second apart (collect.BATCH_SECONDS),
+# plus the time a worker's batch takes to travel.
+SHIPPING_SECONDS = 0.75
 
 Emit = Callable[..., None]
 

@@ -477,6 +477,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     finally:
         plan.writer.close()
         plan.failures.close()
+        collector.close()
     runner.quit()
     write_json(run_dir / "load.json", log)
     emit(
@@ -539,6 +540,7 @@ def run_master(
         write_json(run_dir / "load.json", driver.run())
     finally:
         failures.close()
+        collector.close()
         runner.quit()
         _stop_processes(processes.values())
     emit(

@@ -127,8 +127,9 @@ class Counts:
     """What happened to one step's arrivals in one load process.
 
     ``scheduled``: released by the pacer; ``sent``: handed to a slot; ``late``: released while
-    every slot was busy, so it waited for one; ``unsent``: still waiting when the step ended or
-    after waiting longer than the target's timeout (k6's "dropped iterations").
+    every slot was busy, so it waited for one and left 2 ms or more after its time;
+    ``unsent``: still waiting when the step ended or after waiting longer than the target's
+    timeout (k6's "dropped iterations").
     """
 
     scheduled: int = 0

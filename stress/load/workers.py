@@ -12,7 +12,7 @@ path over loopback.
     master → worker   stress_step   a step message (step_message) with this worker's share
     master → worker   stress_users  {users}                            ramps: the users label
     worker → master   stress_batch  {number, records (Arrow IPC), failures, counts, samples,
-                                     final, written}                   about once a second
+                                     final, written}                   4 times a second
     master → worker   stress_drain  {}     stop sending, finish in-flight requests, send a
                                            final batch (final: true, written: records sent)
 
@@ -35,7 +35,7 @@ from typing import Any
 import gevent
 import pyarrow as pa
 
-from stress.load.collect import BatchWriter
+from stress.load.collect import BATCH_SECONDS, BatchWriter
 from stress.load.pacing import Schedule
 from stress.load.phases import Step
 from stress.load.selfwatch import SAMPLE_SECONDS, SelfWatch
@@ -50,9 +50,6 @@ STEP = "stress_step"
 USERS = "stress_users"
 BATCH = "stress_batch"
 DRAIN = "stress_drain"
-
-# Workers ship records at least this often (and every 5,000 records).
-BATCH_SECONDS = 1.0
 
 
 def encode_table(table: pa.Table) -> bytes:

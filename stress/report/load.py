@@ -10,7 +10,7 @@ Summary keys (added to schema version 1; every one is present, null when it does
       "open_loop": bool,
       "offered_rps": float | null,        # open loop: arrivals scheduled / phase duration
       "scheduled": int | null,            # open loop: arrivals the schedule released
-      "late": int | null,                 # sent after waiting for a free slot
+      "late": int | null,                 # sent ≥ 2 ms late, after waiting for a free slot
       "unsent": int | null,               # never sent (every slot busy past the timeout,
                                           #   or still waiting when the phase ended)
       "service_ms": LATENCY               # send → answer, without the wait for a slot

@@ -65,13 +65,17 @@ def test_batch_writer_hands_over_full_batches_and_the_rest_on_close() -> None:
 
 
 def test_the_collector_writes_parts_per_worker_and_counts_steps(tmp_path: Path) -> None:
-    collector = Collector(tmp_path, tracked=["sweep"])
+    now = [0.0]
+    collector = Collector(tmp_path, tracked=["sweep"], clock=lambda: now[0])
     collector.add(table_of([record(1), record(2, phase="sweep", step=0, ok=False)]), 1)
     collector.add(table_of([record(1, worker=2, phase="sweep", step=0, latency_ms=9.0)]), 2)
+    assert list((tmp_path / "records").iterdir()) == []  # batches wait to become a part
+    now[0] = 1.0
     collector.add(table_of([record(3, phase="sweep", step=1)]), 1)
+    assert [p.name for p in (tmp_path / "records").iterdir()] == ["w1-000001.parquet"]
+    collector.close()
     assert sorted(p.name for p in (tmp_path / "records").iterdir()) == [
         "w1-000001.parquet",
-        "w1-000002.parquet",
         "w2-000001.parquet",
     ]
     assert (collector.records, collector.errors) == (4, 1)
