@@ -11,7 +11,7 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.markup import escape
 
 from stress import __version__
 from stress.errors import StressError
+
+if TYPE_CHECKING:
+    from stress.run import Workers
 
 BUG = 4
 
@@ -39,6 +42,7 @@ def cli() -> None:
 @click.option("--users", type=int, help="Users in the last (load) phase.")
 @click.option("--seed", type=int, help="Seed of the input corpus.")
 @click.option("--count", type=int, help="Number of inputs in the corpus.")
+@click.option("--rate", type=float, help="Requests/s of the last phase (an open-loop phase).")
 @click.option(
     "--regressions",
     type=click.Path(file_okay=False),
@@ -51,12 +55,45 @@ def cli() -> None:
     show_default=True,
     help="Folder that receives the run directory.",
 )
-def run(scenario: Path, out: Path, **overrides: Any) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 256),
+    default=0,
+    show_default=True,
+    help="Locust worker processes to start on this machine (0: one load process).",
+)
+@click.option(
+    "--expect-workers",
+    type=click.IntRange(1, 1024),
+    help="Workers to wait for in all, counting --workers; the others join with "
+    "`stress worker --master HOST:PORT`.",
+)
+@click.option(
+    "--master-bind",
+    help="HOST:PORT the master listens on for workers (default 127.0.0.1 on a free port; "
+    "0.0.0.0:5557 when remote workers are expected).",
+)
+@click.option(
+    "--join-timeout",
+    default="60s",
+    show_default=True,
+    help="How long to wait for the expected workers to join.",
+)
+def run(
+    scenario: Path,
+    out: Path,
+    workers: int,
+    expect_workers: int | None,
+    master_bind: str | None,
+    join_timeout: str,
+    **overrides: Any,
+) -> None:
     """Run SCENARIO and write a run directory; prints its path last."""
     from stress.console import RunConsole, print_summary
     from stress.run import run as run_scenario
 
-    result = run_scenario(scenario, out=out, on_event=RunConsole(err), **overrides)
+    fleet = _workers(workers, expect_workers, master_bind, join_timeout)
+    result = run_scenario(scenario, out=out, on_event=RunConsole(err), workers=fleet, **overrides)
     print_summary(err, result.summary, str(result.run_dir))
     from stress.console import print_failure_commands, print_regressions
     from stress.rundir import iter_failures
@@ -495,6 +532,101 @@ def demo_server(port: int, host: str, slots: int, token_ms: float, no_quirks: bo
 
     err.print(f"demo model server on http://{host}:{port} (Ctrl-C stops it)")
     serve(host=host, port=port, slots=slots, token_ms=token_ms, quirks=not no_quirks)
+
+
+def _workers(local: int, expect: int | None, bind: str | None, join_timeout: str) -> Workers:
+    """The --workers, --expect-workers, --master-bind and --join-timeout flags, checked."""
+    from stress.errors import UsageError
+    from stress.run import Workers
+    from stress.scenario import parse_duration
+
+    if expect is not None and expect < local:
+        raise UsageError(
+            f"--expect-workers: {expect} is fewer than --workers {local}; it counts every "
+            f"worker, local ones included: pass at least {local}"
+        )
+    if bind is not None:
+        _host_port("--master-bind", bind)
+        if not local and expect is None:
+            raise UsageError(
+                "--master-bind: applies only with workers; add --workers N or --expect-workers N"
+            )
+    try:
+        timeout = parse_duration(join_timeout)
+    except ValueError as exc:
+        raise UsageError(f"--join-timeout: {exc}") from None
+    return Workers(local=local, expect=expect, bind=bind, join_timeout=timeout)
+
+
+def _host_port(flag: str, value: str) -> tuple[str, int]:
+    from stress.errors import UsageError
+
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"{flag}: expected HOST:PORT such as 10.0.0.5:5557, got {value!r}")
+    return host, int(port)
+
+
+@cli.command()
+@click.option("--master", required=True, help="HOST:PORT of the `stress run` master.")
+@click.option("--target", help="Base URL to load instead of the one the master sends.")
+def worker(master: str, target: str | None) -> None:
+    """Join a `stress run --expect-workers N` on another machine as a Locust worker.
+
+    The master sends the scenario and the corpus; this process sends requests and returns
+    the records. It runs until the master's run ends.
+    """
+    import subprocess
+
+    from stress.errors import UsageError
+    from stress.scenario import Target
+
+    _host_port("--master", master)
+    if target is not None:
+        try:
+            Target(url=target, protocol="openai-chat")  # type: ignore[arg-type]
+        except ValueError:
+            raise UsageError(f"--target: expected http://host:port, got {target!r}") from None
+    command = [sys.executable, "-m", "stress.load", "--worker", master]
+    if target is not None:
+        command += ["--target", target]
+    err.print(f"joining the master at {master} (Ctrl-C leaves)")
+    # Locust monkey-patches the process that imports it: the worker runs in a child.
+    sys.exit(subprocess.call(command))
+
+
+@cli.command()
+@click.option("--duration", default="5s", show_default=True, help="Length of each run.")
+@click.option("--users", type=click.IntRange(1, 10000), default=64, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    help="Worker processes for the second run (default: one per CPU).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the three run directories here (default: discarded).",
+)
+def bench(duration: str, users: int, workers: int | None, out: Path | None) -> None:
+    """Measure this machine's ceiling as a load generator against a built-in no-op target."""
+    from stress.console import print_bench
+    from stress.errors import UsageError
+    from stress.load.bench import bench as measure
+    from stress.scenario import parse_duration
+
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        raise UsageError(f"--duration: {exc}") from None
+    results = measure(
+        duration=seconds,
+        users=users,
+        workers=workers,
+        out=out,
+        on_run=lambda name: err.print(f"bench: {name} for {seconds:g}s ..."),
+    )
+    print_bench(stdout, results)
 
 
 def _save_bug(args: list[str]) -> Path:

@@ -31,8 +31,16 @@ class RunConsole:
             out.print(f"target: {escape(event['url'])} is up")
         elif kind == "phase":
             self._ticks = 0
+            if event.get("users") is None and event.get("rate") is not None:
+                load = (
+                    f"{event['rate']:g} requests/s (open loop, at most "
+                    f"{event.get('max_in_flight')} in flight)"
+                )
+            else:
+                load = f"{event['users']} users"
+            what = "" if event.get("kind") in (None, "steady") else f" ({event['kind']})"
             out.print(
-                f"[bold cyan]phase {escape(event['name'])}[/]: {event['users']} users "
+                f"[bold cyan]phase {escape(event['name'])}[/]{what}: {load} "
                 f"for {event['duration_s']:g}s"
             )
         elif kind == "progress":
@@ -42,10 +50,70 @@ class RunConsole:
             p95 = "-" if event["p95_ms"] is None else f"{event['p95_ms']:.0f} ms"
             errors = event["errors"]
             style = "red" if errors else "green"
+            offered = "" if event.get("rate") is None else f"  offered {event['rate']:>7.1f}"
+            late = f"  [yellow]late {event['late']}[/]" if event.get("late") else ""
             out.print(
                 f"  {escape(event['phase']):<10} users {event['users']:>4}  "
-                f"rps {event['rps']:>7.1f}  p95 {p95:>8}  requests {event['requests']:>7}  "
-                f"[{style}]errors {errors}[/]"
+                f"rps {event['rps']:>7.1f}{offered}  p95 {p95:>8}  "
+                f"requests {event['requests']:>7}  [{style}]errors {errors}[/]{late}"
+            )
+        elif kind == "step":
+            self._ticks = 0
+            load = (
+                f"{event['rate']:g} requests/s"
+                if event.get("rate") is not None
+                else f"{event['users']} users"
+            )
+            out.print(
+                f"  [cyan]step {event['step'] + 1}[/] of {escape(event['phase'])}: {load} "
+                f"for {event['duration_s']:g}s"
+            )
+        elif kind == "step_result":
+            load = (
+                f"{event['offered_rps']:g} requests/s"
+                if event.get("offered_rps") is not None
+                else f"{event['users']} users"
+            )
+            p95 = "-" if event.get("p95") is None else f"{event['p95']:.1f} ms"
+            verdict = (
+                "[green]held[/]"
+                if event["passed"]
+                else f"[red]broke[/] ({escape('; '.join(event['reasons']))})"
+            )
+            out.print(
+                f"  step {event['step'] + 1} at {load}: {verdict}: p95 {p95}, "
+                f"{_percent(event.get('error_rate'))} errors, "
+                f"{event['achieved_rps']:.1f} requests/s achieved"
+            )
+        elif kind == "tester":
+            out.print(
+                f"[bold yellow]tester overloaded[/]: {escape(event['process'])} used "
+                f"{event['cpu']:.0f}% of a CPU and its timers fired up to {event['lag_ms']:.0f} ms "
+                f"late; latencies and rates measured now are distorted: add --workers, lower the "
+                f"load, or use a bigger machine (`stress bench` measures this one)"
+            )
+        elif kind == "workers":
+            remote = event["expect"] - event["local"]
+            joining = (
+                f"; start {remote} more with `stress worker --master <this host>:"
+                f"{escape(event['bind'].rpartition(':')[2])}`"
+                if remote > 0
+                else ""
+            )
+            out.print(
+                f"waiting for {event['expect']} workers ({event['local']} local) on "
+                f"{escape(event['bind'])}{joining}"
+            )
+        elif kind == "worker":
+            out.print(
+                f"worker {event['number']} joined ({escape(str(event['host']))}, "
+                f"pid {event['pid']})"
+            )
+        elif kind == "worker_lost":
+            out.print(
+                f"[bold red]worker {event['number']} lost[/] ({escape(str(event['host']))}, "
+                f"pid {event['pid']}): {escape(event['reason'])}; its {event['records']} "
+                f"records are kept and the run goes on with the other workers"
             )
         elif kind == "limit":
             out.print(f"[yellow]stopped early: {escape(event['reason'])}[/]")
@@ -96,6 +164,13 @@ def print_summary(console: Console, summary: dict[str, Any], run_dir: str) -> No
             _number(latency.get("p99")),
         )
     console.print(table)
+    if summary.get("sweep"):
+        print_sweep(console, summary["sweep"])
+    tester = summary.get("tester") or {}
+    if tester.get("saturated"):
+        console.print(f"[bold yellow]WARN[/] {escape(str(tester.get('message')))}")
+    for lost in (summary.get("load") or {}).get("lost_workers", []):
+        console.print(f"[bold yellow]WARN[/] {escape(str(lost))}")
     failed = [check for check in summary.get("checks", []) if not check.get("passed")]
     for check in failed:
         console.print(f"[red]FAIL[/] {escape(check['name'])}: {escape(str(check.get('message')))}")
@@ -106,6 +181,68 @@ def print_summary(console: Console, summary: dict[str, Any], run_dir: str) -> No
         )
     verdict = "[bold green]PASSED[/]" if summary.get("passed") else "[bold red]FAILED[/]"
     console.print(f"{verdict}  report: {escape(run_dir)}/report.html")
+
+
+def print_sweep(console: Console, sweep: dict[str, Any]) -> None:
+    """The sweep's steps and its answer: the most it sustained, and where latency bent."""
+    table = Table(title=f"sweep {escape(str(sweep.get('phase')))}", title_justify="left")
+    columns = ("step", "offered req/s", "users", "achieved req/s", "goodput", "p50 ms")
+    for column in (*columns, "p95 ms", "p99 ms", "error rate", "late", "verdict"):
+        table.add_column(column, justify="left" if column == "verdict" else "right")
+    for step in sweep.get("steps", []):
+        verdict = "[green]held[/]" if step.get("passed") else "[red]broke[/]"
+        table.add_row(
+            str(step["step"] + 1),
+            _number(step.get("offered_rps")),
+            "-" if step.get("users") is None else str(step["users"]),
+            _number(step.get("achieved_rps")),
+            _number(step.get("goodput")),
+            _number(step.get("p50")),
+            _number(step.get("p95")),
+            _number(step.get("p99")),
+            _percent(step.get("error_rate")),
+            str(step.get("late") or 0),
+            verdict,
+        )
+    console.print(table)
+    console.print(escape(str(sweep.get("message", ""))))
+
+
+def print_bench(console: Console, results: dict[str, Any]) -> None:
+    """`stress bench`: the runs side by side and what they mean for this machine."""
+    table = Table(title=f"stress bench ({results['cpus']} CPUs)", title_justify="left")
+    for column in ("run", "requests/s", "tester CPU %", "p50 ms", "p99 ms", "late"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    rows = [("one load process", results["single"])]
+    if results.get("workers"):
+        rows.append((f"{results['workers']['processes']} workers", results["workers"]))
+    for figures in results["open_loop"]:
+        rows.append((f"open loop at {figures['requested_rps']:g}/s", figures))
+    for name, figures in rows:
+        table.add_row(
+            name,
+            _number(figures.get("rps")),
+            _number(figures.get("tester_cpu")),
+            _number(figures.get("p50_ms")),
+            _number(figures.get("p99_ms")),
+            "-" if figures.get("late") is None else str(figures["late"]),
+        )
+    console.print(table)
+    single = results["single"].get("rps") or 0.0
+    lines = [f"closed loop: about {single:,.0f} requests/s in one load process"]
+    if results.get("workers"):
+        lines.append(
+            f"{results['workers']['rps'] or 0:,.0f} with {results['workers']['processes']} workers"
+        )
+    ceiling = results.get("open_loop_ceiling_rps")
+    if ceiling:
+        lines.append(f"open loop: on time up to at least {ceiling:,.0f} requests/s per process")
+    else:
+        lines.append("open loop: late already at the lowest rate tried; use --workers")
+    console.print(
+        "; ".join(lines) + ". Measured against a target that answers at once on this machine "
+        "(it shares the CPUs); plan real runs below these figures."
+    )
 
 
 def print_replay(console: Console, rows: Sequence[dict[str, Any]]) -> None:

@@ -56,6 +56,12 @@ SCHEMA = pa.schema(
         pa.field("tokens_estimated", pa.bool_()),
         pa.field("prompt_tokens", pa.int32()),
         pa.field("content_events", pa.int32()),
+        # Load engine (issue 6): open-loop timing and the step of a stepped phase.
+        pa.field("intended_at", pa.float64()),
+        pa.field("service_ms", pa.float64()),
+        pa.field("offered_rate", pa.float64()),
+        pa.field("late", pa.bool_()),
+        pa.field("step", pa.int32()),
     ]
 )
 
@@ -101,6 +107,11 @@ class Record:
     tokens_estimated: bool | None = None
     prompt_tokens: int | None = None
     content_events: int | None = None
+    intended_at: float | None = None
+    service_ms: float | None = None
+    offered_rate: float | None = None
+    late: bool | None = None
+    step: int | None = None
 
 
 class RecordWriter:

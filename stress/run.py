@@ -40,6 +40,7 @@ from stress.targets import adapter_for
 EventHandler = Callable[[dict[str, Any]], None]
 
 BUILTIN_DEMO = "builtin:demo"
+BUILTIN_NOOP = "builtin:noop"
 # Exit code of a run stopped by Ctrl-C or SIGTERM (the shell convention 128 + SIGINT).
 INTERRUPTED = 130
 
@@ -48,6 +49,41 @@ class LoadProcessFailed(StressError):
     """The load process died: a bug in stress. Its log is saved in the run directory."""
 
     exit_code = 4
+
+
+class WorkersUnavailable(StressError):
+    """Fewer Locust workers joined than the run expected, so the load never began."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Where the load runs: ``local`` worker processes here, ``expect`` workers in all
+    (others join with ``stress worker --master``), the master listening on ``bind``.
+    The default, no workers, runs the load in one process."""
+
+    local: int = 0
+    expect: int | None = None
+    bind: str | None = None
+    join_timeout: float = 60.0
+
+    def arguments(self) -> list[str]:
+        expect = self.expect if self.expect is not None else self.local
+        if expect <= 0:
+            return []
+        # Remote workers need the master on a reachable interface (Locust's port 5557).
+        bind = self.bind or ("127.0.0.1:0" if expect <= self.local else "0.0.0.0:5557")
+        return [
+            "--workers",
+            str(self.local),
+            "--expect-workers",
+            str(expect),
+            "--bind",
+            bind,
+            "--join-timeout",
+            str(self.join_timeout),
+        ]
 
 
 @dataclass(frozen=True)
@@ -231,6 +267,12 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
 @contextlib.contextmanager
 def target_url(scenario: Scenario, run_dir: Path) -> Iterator[str]:
     """The base URL to load; starts the bundled demo server for ``builtin:demo``."""
+    if scenario.target.url == BUILTIN_NOOP:
+        from stress.demo.noop import NoopServer
+
+        with NoopServer(log_path=run_dir / "noop-server.log") as noop:
+            yield noop.url
+        return
     if scenario.target.url != BUILTIN_DEMO:
         yield scenario.target.url
         return
@@ -245,12 +287,14 @@ def run(
     *,
     out: Path = Path("reports"),
     on_event: EventHandler = lambda event: None,
+    workers: Workers | None = None,
     **overrides: Any,
 ) -> RunResult:
     """Run a scenario file; returns the run directory, the summary and the exit code.
 
     Raises ScenarioError/UsageError (exit 2) before anything is written, TargetUnreachable
-    (exit 3) when nothing answers before the load begins.
+    (exit 3) when nothing answers before the load begins, WorkersUnavailable (exit 3) when
+    fewer ``workers`` joined than expected.
     """
     scenario = load_scenario(scenario_path, **overrides)
     if scenario.regressions is not None:
@@ -281,16 +325,19 @@ def run(
     with target_url(scenario, run_dir) as url:
         run_info["url"] = url
         write_json(run_dir / "run.json", run_info)
-        preflight(
-            url,
-            adapter,
-            inputs,
-            timeout=scenario.target.timeout,
-            redactor=Redactor(scenario.target.secrets()),
-        )
+        # builtin:noop was health-checked when it started; a probe request would be one
+        # POST more than the records, which the engine's exactly-once tests count.
+        if scenario.target.url != BUILTIN_NOOP:
+            preflight(
+                url,
+                adapter,
+                inputs,
+                timeout=scenario.target.timeout,
+                redactor=Redactor(scenario.target.secrets()),
+            )
         on_event({"event": "target", "url": url})
         replayed = _replay_regressions(scenario, run_dir, url, on_event)
-        interrupted = _load(run_dir, url, on_event)
+        interrupted = _load(run_dir, url, on_event, workers or Workers())
         if not interrupted:
             # Group checks re-send inputs alone, so they run while the target is still up.
             from stress.checks.groups import judge
@@ -338,12 +385,19 @@ def _replay_regressions(
     return rows
 
 
-def _load(run_dir: Path, url: str, on_event: EventHandler) -> bool:
+def _load(run_dir: Path, url: str, on_event: EventHandler, workers: Workers) -> bool:
     """Run the load process to the end, relaying its events; True if it was interrupted."""
     log_path = run_dir / "load.log"
+    errors: list[str] = []
+
+    def relay(event: dict[str, Any]) -> None:
+        if event.get("event") == "error":
+            errors.append(str(event.get("message")))
+        on_event(event)
+
     with log_path.open("w", encoding="utf-8") as log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "stress.load", str(run_dir), url],
+            [sys.executable, "-m", "stress.load", str(run_dir), url, *workers.arguments()],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
@@ -355,7 +409,7 @@ def _load(run_dir: Path, url: str, on_event: EventHandler) -> bool:
             assert child.stdout is not None
             for line in child.stdout:
                 with contextlib.suppress(json.JSONDecodeError):
-                    on_event(json.loads(line))
+                    relay(json.loads(line))
         except KeyboardInterrupt:
             interrupted = True
             child.send_signal(signal.SIGINT)
@@ -366,6 +420,11 @@ def _load(run_dir: Path, url: str, on_event: EventHandler) -> bool:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+    if child.returncode == WorkersUnavailable.exit_code and errors and not interrupted:
+        raise WorkersUnavailable(
+            f"--workers: {errors[-1]}; no load was sent. Start the workers with "
+            f"`stress worker --master HOST:PORT` or lower --expect-workers"
+        )
     if child.returncode != 0 and not interrupted:
         raise LoadProcessFailed(
             f"the load process exited with code {child.returncode}; this is a bug in stress, "

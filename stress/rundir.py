@@ -37,6 +37,11 @@ REPORT_COLUMNS = (
     "status",
     "error_kind",
     "ok",
+    # Load engine: open-loop timing and sweep steps (null in runs made before them).
+    "service_ms",
+    "offered_rate",
+    "late",
+    "step",
 )
 # Streaming metrics, read when the record schema has them: the report's streaming section
 # (stress.report.streaming) and per-request SLOs (slo.per_request, goodput) use them.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fnmatch
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
@@ -23,8 +24,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -185,7 +188,7 @@ class Target(_Model):
     @field_validator("url")
     @classmethod
     def _url(cls, url: str) -> str:
-        if url == "builtin:demo" or re.match(r"^https?://[^/\s]+", url):
+        if url in ("builtin:demo", "builtin:noop") or re.match(r"^https?://[^/\s]+", url):
             return url.rstrip("/")
         raise ValueError(
             f"expected http://host:port, https://host:port or builtin:demo, got {url!r}"
@@ -418,13 +421,153 @@ class Inputs(_Model):
         return {name: weight for name, weight in chosen.items() if name not in self.counts}
 
 
+class PhaseKind(StrEnum):
+    """How a phase's load moves over time (stress.load.phases turns each into steps)."""
+
+    STEADY = "steady"  # the same users or rate for the whole phase
+    RAMP = "ramp"  # linearly from start_users / start_rate to users / rate
+    STEP = "step"  # `steps` equal steps up to users / rate, step_duration each
+    SOAK = "soak"  # steady, for long: reported like steady, named for what it looks for
+    SWEEP = "sweep"  # steps up until a step breaks the `until` limits (or the last step)
+
+
+class Arrival(StrEnum):
+    """Open-loop arrival process: when the requests of a ``rate`` phase are due."""
+
+    CONSTANT = "constant"  # evenly spaced, 1/rate apart
+    POISSON = "poisson"  # exponential gaps (gamma gaps when burstiness != 1)
+
+
+class Until(_Model):
+    """Where a sweep stops: the first step that breaks any of these limits."""
+
+    p50_ms: Annotated[float, Field(gt=0)] | None = None
+    p95_ms: Annotated[float, Field(gt=0)] | None = None
+    p99_ms: Annotated[float, Field(gt=0)] | None = None
+    error_rate: Fraction | None = None
+
+    @model_serializer(mode="wrap")
+    def _set_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
+
+
+# Keys that only closed-loop (users) phases take, and those only open-loop (rate) phases take.
+_USERS_KEYS = ("start_users", "spawn_rate")
+_RATE_KEYS = ("start_rate", "arrival", "burstiness", "max_in_flight")
+_STEPPED = ("steps", "step_duration")
+
+
 class Phase(_Model):
-    """One load phase: ``users`` closed-loop users, reached at ``spawn_rate`` users/s."""
+    """One load phase: closed-loop ``users`` or an open-loop ``rate`` (requests/s).
+
+    ========================================  =================================================
+    ``{users: 20, duration: 1m}``             20 users send back to back (reached at spawn_rate)
+    ``{rate: 200, duration: 1m}``             200 requests/s whatever the answers' latency
+    ``{kind: ramp, rate: 200, duration: 1m}`` 0 → 200 requests/s (from start_rate if given)
+    ``{kind: step, users: 50, steps: 5, ...}`` 10, 20, ... 50 users, step_duration each
+    ``{kind: sweep, rate: 2000, steps: 10,``  200, 400, ... 2000 requests/s until a step breaks
+    ``step_duration: 20s, until: {...}}``     ``until`` (default: the phase's SLO limits)
+    ========================================  =================================================
+    """
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
-    users: PositiveInt
+    kind: PhaseKind = PhaseKind.STEADY
+    users: PositiveInt | None = None
     spawn_rate: Annotated[float, Field(gt=0)] = 10.0
-    duration: Duration
+    duration: Duration | None = None
+    start_users: Annotated[int, Field(strict=True, ge=0)] | None = None
+    rate: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    start_rate: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    arrival: Arrival = Arrival.CONSTANT
+    # Gamma shape of the gaps between arrivals: 1 is Poisson, below 1 burstier (as vLLM's).
+    burstiness: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+    # Open loop: at most this many requests in flight; an arrival finding every slot busy
+    # waits (and is counted late), its latency still measured from its intended send time.
+    max_in_flight: PositiveInt = 100
+    steps: Annotated[int, Field(strict=True, ge=2)] | None = None
+    step_duration: Duration | None = None
+    until: Until | None = None
+
+    @property
+    def open_loop(self) -> bool:
+        """True for an arrival-rate phase (``rate``), False for closed-loop users."""
+        return self.rate is not None
+
+    @model_serializer(mode="wrap")
+    def _only_what_applies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The resolved scenario shows the keys this kind of phase uses, defaults filled in,
+        # and none of the others, so that it loads again exactly as it was.
+        data: dict[str, Any] = handler(self)
+        drop = set(_USERS_KEYS if self.open_loop else _RATE_KEYS)
+        if self.arrival is not Arrival.POISSON:
+            drop.add("burstiness")
+        if self.kind not in (PhaseKind.STEP, PhaseKind.SWEEP):
+            drop.update((*_STEPPED, "until"))
+        return {k: v for k, v in data.items() if k not in drop and v is not None}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Phase:
+        given = self.model_fields_set
+        if (self.users is None) == (self.rate is None):
+            which = "both" if self.users is not None else "neither"
+            raise _KeyedError(
+                ("users",),
+                f"a phase takes users (closed loop) or rate (open loop, requests/s), got {which};"
+                f" e.g. users: 20 or rate: 200",
+            )
+        wrong = _USERS_KEYS if self.open_loop else _RATE_KEYS
+        for key in wrong:
+            if key in given:
+                loop = "an open-loop (rate)" if self.open_loop else "a closed-loop (users)"
+                raise _KeyedError((key,), f"does not apply to {loop} phase; remove it")
+        if "burstiness" in given and self.arrival is not Arrival.POISSON:
+            raise _KeyedError(
+                ("burstiness",), "applies to arrival: poisson only; add that or remove burstiness"
+            )
+        stepped = self.kind in (PhaseKind.STEP, PhaseKind.SWEEP)
+        if not stepped:
+            for key in (*_STEPPED, "until"):
+                if key in given:
+                    raise _KeyedError(
+                        (key,), f"applies to kind step or sweep, not {self.kind.value}; remove it"
+                    )
+            if self.kind is not PhaseKind.RAMP:
+                for key in ("start_users", "start_rate"):
+                    if key in given:
+                        raise _KeyedError(
+                            (key,), f"applies to kind ramp, step or sweep, not {self.kind.value}"
+                        )
+            if self.duration is None:
+                raise _KeyedError(("duration",), "required key is missing")
+            return self
+        if self.steps is None:
+            raise _KeyedError(("steps",), f"a {self.kind.value} phase needs steps, e.g. steps: 5")
+        if self.step_duration is None and self.duration is None:
+            raise _KeyedError(
+                ("step_duration",), f"a {self.kind.value} phase needs step_duration, e.g. 30s"
+            )
+        if self.step_duration is None:
+            assert self.duration is not None
+            self.step_duration = self.duration / self.steps
+        elif self.duration is None:
+            self.duration = self.step_duration * self.steps
+        elif not math.isclose(self.duration, self.step_duration * self.steps, rel_tol=1e-9):
+            raise _KeyedError(
+                ("duration",),
+                f"{format_duration(self.duration)} is not steps × step_duration "
+                f"({self.steps} × {format_duration(self.step_duration)}); give one of them",
+            )
+        start = self.start_rate if self.open_loop else self.start_users
+        top = self.rate if self.open_loop else self.users
+        assert top is not None
+        if start is not None and start >= top:
+            key = "start_rate" if self.open_loop else "start_users"
+            target = "rate" if self.open_loop else "users"
+            raise _KeyedError(
+                (key,), f"must be below {target} ({top:g}) so the steps go up, got {start:g}"
+            )
+        return self
 
 
 class Load(_Model):
@@ -678,9 +821,40 @@ class Scenario(_Model):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _sweeps(self) -> Scenario:
+        sweeps = [i for i, p in enumerate(self.load.phases) if p.kind is PhaseKind.SWEEP]
+        if len(sweeps) > 1:
+            raise _KeyedError(
+                ("load", "phases", sweeps[1], "kind"),
+                "one sweep per scenario (its answer is one maximum rate); "
+                "split the sweeps into two scenarios",
+            )
+        for index in sweeps:
+            limits = self.sweep_limits(self.load.phases[index])
+            if not any(value is not None for value in limits.model_dump().values()):
+                raise _KeyedError(
+                    ("load", "phases", index, "until"),
+                    "a sweep needs a limit to stop at: set until (e.g. until: {p95_ms: 500}) "
+                    "or slo.p95_ms / slo.error_rate",
+                )
+        return self
+
+    def sweep_limits(self, phase: Phase) -> Until:
+        """The limits a sweep step must hold: ``until``, else the phase's SLO limits."""
+        if phase.until is not None:
+            return phase.until
+        override = self.slo.phases.get(phase.name)
+        error_rate = self.slo.error_rate
+        p95_ms = self.slo.p95_ms
+        if override is not None:
+            error_rate = override.error_rate if override.error_rate is not None else error_rate
+            p95_ms = override.p95_ms if override.p95_ms is not None else p95_ms
+        return Until(p95_ms=p95_ms, error_rate=error_rate)
+
     @property
     def total_duration(self) -> float:
-        return sum(phase.duration for phase in self.load.phases)
+        return sum(phase.duration or 0.0 for phase in self.load.phases)
 
     def to_yaml(self) -> str:
         """The resolved scenario (defaults filled in) as YAML, as written to a run directory."""
@@ -1163,14 +1337,30 @@ def with_overrides(
     seed: int | None = None,
     count: int | None = None,
     regressions: str | None = None,
+    rate: float | None = None,
 ) -> Scenario:
     """A copy with command-line overrides applied; raises UsageError naming the flag.
 
-    ``duration`` and ``users`` apply to the last (main load) phase; earlier phases, such as the
-    low-concurrency baseline, stay as the scenario says.
+    ``duration``, ``users`` and ``rate`` apply to the last (main load) phase; earlier phases,
+    such as the low-concurrency baseline, stay as the scenario says.
     """
     data = scenario.model_dump(mode="json")
     phases = data["load"]["phases"]
+    last = scenario.load.phases[-1]
+    if users is not None and last.open_loop:
+        raise UsageError(
+            f"--users: the last phase {last.name!r} is open-loop (rate: {last.rate:g}); "
+            f"pass --rate instead"
+        )
+    if rate is not None and not last.open_loop:
+        raise UsageError(
+            f"--rate: the last phase {last.name!r} is closed-loop (users: {last.users}); "
+            f"pass --users instead"
+        )
+    if rate is not None:
+        if not rate > 0 or rate == float("inf"):
+            raise UsageError(f"--rate: expected a positive number of requests/s, got {rate}")
+        phases[-1]["rate"] = rate
     if target is not None:
         data["target"]["url"] = target
     if duration is not None:
@@ -1178,6 +1368,8 @@ def with_overrides(
             phases[-1]["duration"] = parse_duration(duration)
         except ValueError as exc:
             raise UsageError(f"--duration: {exc}") from None
+        # A stepped phase divides the new duration into its steps.
+        phases[-1].pop("step_duration", None)
         # An explicit --duration is a deliberate choice: lift the runaway guard to fit it.
         total = sum(parse_duration(phase["duration"]) for phase in phases)
         data["load"]["max_duration"] = max(parse_duration(data["load"]["max_duration"]), total)

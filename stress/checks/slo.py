@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from stress.checks.goodput import meets_request_slo, served
-from stress.scenario import PhaseSlo, RequestSlo, Scenario
+from stress.scenario import PhaseKind, PhaseSlo, RequestSlo, Scenario
 
 ERROR_RATE = "error_rate"
 P95_MS = "p95_ms"
@@ -91,9 +91,12 @@ def evaluate_slos(records: pd.DataFrame, scenario: Scenario) -> list[SloResult]:
     A phase with no requests fails each of its objectives. Records of a phase the scenario
     does not name (a renamed phase) are judged by the scenario-wide limits, listed last.
     """
-    names = [phase.name for phase in scenario.load.phases]
+    # A sweep is judged step by step by its own limits (stress.checks.sweep): its last step
+    # breaks them by design, so the phase as a whole is not judged here.
+    sweeps = {phase.name for phase in scenario.load.phases if phase.kind is PhaseKind.SWEEP}
+    names = [phase.name for phase in scenario.load.phases if phase.name not in sweeps]
     by_phase = {str(name): group for name, group in records.groupby("phase", sort=False)}
-    names += sorted(name for name in by_phase if name not in names)
+    names += sorted(name for name in by_phase if name not in names and name not in sweeps)
     results: list[SloResult] = []
     for name in names:
         override = scenario.slo.phases.get(name)

@@ -9,18 +9,21 @@ progress, the end) for the parent process to display; it never talks to the term
 
 from __future__ import annotations
 
+import argparse
 import base64
 import collections
 import contextlib
+import gc
 import io
 import json
 import logging
 import random
 import signal
 import socket
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +43,13 @@ from pyarrow import Table, parquet
 from stress.checks.request import CheckSuite, Exchange, Finding, group_checks
 from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
+from stress.load.collect import BatchWriter, Collector, FailureSink, write_json
+from stress.load.driver import Driver
+from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing, worker_log
+from stress.load.traffic import Ticket, Traffic
+from stress.load.workers import WorkerAgent
 from stress.record import OUTPUT_TEXT_CHARS, SCHEMA, Record, RecordWriter
-from stress.scenario import Scenario, from_path
+from stress.scenario import PhaseKind, Scenario, from_path
 from stress.secrets import Redactor
 from stress.targets import HttpRequest, adapter_for
 from stress.targets.base import Adapter, Outcome
@@ -62,9 +70,9 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 # One noisy check (a version header on every answer) must not crowd out the others, so each
 # check gets at most this many of the stored lines.
 MAX_LINES_PER_CHECK = 200
-PROGRESS_SECONDS = 1.0
-# Latency window for the live p95 in the console.
-WINDOW_SECONDS = 5.0
+
+# Exit code of a load process whose workers did not all join (stress.run reports it).
+WORKERS_MISSING = 3
 
 assert locust.__version__  # the import above is deliberate, not unused
 
@@ -186,6 +194,7 @@ class FailureLog:
             "expect": item.expect,
             "phase": record.phase,
             "seq": record.seq,
+            "worker": record.worker,
             "sent_at": record.sent_at,
             "check": first.check,
             "message": scrub(first.message),
@@ -212,41 +221,26 @@ class FailureLog:
                 "body_excerpt": scrub(answer.body[:2048].decode("utf-8", "replace")),
             },
         }
+        self._write(line)
+        self.lines += 1
+
+    def _write(self, line: dict[str, Any]) -> None:
         self._handle.write(json.dumps(line, ensure_ascii=True) + "\n")
         self._handle.flush()
-        self.lines += 1
 
     def close(self) -> None:
         self._handle.close()
 
 
-class Flusher:
-    """Writes record parts in a worker thread, one at a time.
+class ShippedFailureLog(FailureLog):
+    """A worker's failures: kept for the next batch to the master instead of written."""
 
-    Encoding and writing a Parquet part takes a millisecond or more; on the event loop that
-    would delay every answer in flight, and a token read late is a wrong TTFT or ITL. Parquet
-    encoding and file I/O release the GIL, so the loop keeps reading while a part is written.
-    """
+    def __init__(self, path: Path, *, max_lines: int, redactor: Redactor | None = None) -> None:
+        super().__init__(path, max_lines=max_lines, redactor=redactor)
+        self.pending: list[dict[str, Any]] = []
 
-    def __init__(self, writer: RecordWriter) -> None:
-        self.writer = writer
-        self._pending: Any = None
-
-    def poll(self) -> None:
-        """Start a flush if one is due and none is running; raise what a finished one raised."""
-        if self._pending is not None:
-            if not self._pending.ready():
-                return
-            self._pending.get()
-            self._pending = None
-        if self.writer.due:
-            self._pending = gevent.get_hub().threadpool.spawn(self.writer.flush)
-
-    def close(self) -> None:
-        if self._pending is not None:
-            self._pending.get()
-            self._pending = None
-        self.writer.close()
+    def _write(self, line: dict[str, Any]) -> None:
+        self.pending.append(line)
 
 
 class Plan:
@@ -278,18 +272,16 @@ class Plan:
         self.users = 0
         self.seq = 0
         self.cursor = 0
-        self.writer = RecordWriter(run_dir / "records", prefix=f"w{worker}")
-        self.flusher = Flusher(self.writer)
+        self.writer: RecordWriter | BatchWriter = RecordWriter(
+            run_dir / "records", prefix=f"w{worker}"
+        )
         self.failures = FailureLog(
             run_dir / "failures.jsonl", max_lines=2000, redactor=self.redactor
         )
-        self.window: collections.deque[tuple[float, float, bool]] = collections.deque()
         self.errors = 0
         # Set by SIGINT/SIGTERM: stop the load, keep every record written so far.
         self.stopping = False
         # Set when the load ends: no new requests; the ones in flight finish and are recorded.
-        self.draining = False
-        self.in_flight = 0
         self.started = time.monotonic()
         # Degradation: every phase after the baseline starts by re-sending, in order, the
         # inputs the baseline sent, so their answers under load can be compared.
@@ -308,7 +300,7 @@ class Plan:
         return self.seq >= self.max_requests
 
     def next(self) -> tuple[int, Input, HttpRequest] | None:
-        if self.exhausted or self.draining:
+        if self.exhausted:
             return None
         if self.phase != self._queue_phase:
             self._queue_phase = self.phase
@@ -336,9 +328,18 @@ class Plan:
         answer: Answer,
         users: int,
         phase: str,
+        *,
+        ticket: Ticket | None = None,
     ) -> None:
         done = time.perf_counter()
         latency_ms = (done - started) * 1000
+        # Open loop: the user-felt latency runs from when the request was due, not from when
+        # a busy tester got round to sending it (no coordinated omission). Checks judge the
+        # request itself, by its service time.
+        intended_at, total_ms = sent_at, latency_ms
+        if ticket is not None and ticket.intended is not None:
+            intended_at = ticket.intended_at or sent_at
+            total_ms = (done - ticket.intended) * 1000
         outcome = Outcome()
         error_kind = answer.error_kind
         if error_kind == "timeout" and answer.status:
@@ -380,7 +381,7 @@ class Plan:
             phase=phase,
             users=users,
             sent_at=sent_at,
-            latency_ms=latency_ms,
+            latency_ms=total_ms,
             ttft_ms=timing.ttft_ms,
             status=answer.status,
             error_kind=error_kind,
@@ -403,6 +404,11 @@ class Plan:
             tokens_estimated=outcome.tokens_estimated,
             prompt_tokens=outcome.prompt_tokens,
             content_events=len(outcome.token_times) if answer.events is not None else None,
+            intended_at=intended_at,
+            service_ms=latency_ms,
+            offered_rate=None if ticket is None else ticket.offered_rate,
+            late=None if ticket is None else ticket.late,
+            step=None if ticket is None else ticket.step,
         )
         self.writer.add(record)
         if findings:
@@ -410,7 +416,6 @@ class Plan:
             self.failures.add(item, record, request, answer, findings)
         if not ok:
             self.errors += 1
-        self.window.append((time.monotonic(), latency_ms, ok))
 
 
 def _compared_ids(inputs: list[Input]) -> set[str]:
@@ -550,24 +555,65 @@ def fetch(
     return answer
 
 
-def make_user(plan: Plan, host: str) -> type[FastHttpUser]:
-    """A closed-loop FastHttpUser class that sends the plan's requests back to back."""
+class _Silent:
+    """An event hook that drops what it is given (see StressUser.__init__)."""
+
+    def fire(self, **kwargs: Any) -> None:
+        pass
+
+
+_SILENT = _Silent()
+
+
+def settle() -> None:
+    """Freeze what exists before the load starts (modules, corpus, plan) out of the garbage
+    collector's way: its full collections would otherwise scan those objects again and again,
+    which costs the load process several microseconds per request."""
+    gc.collect()
+    gc.freeze()
+
+
+@dataclass
+class LoadState:
+    """What the Locust users of this process read: the plan and the traffic (a worker gets
+    them only once the master has sent the scenario, hence a holder)."""
+
+    plan: Plan | None = None
+    traffic: Traffic | None = None
+
+
+def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[FastHttpUser]:
+    """The FastHttpUser class whose users send the plan's requests when the traffic says so:
+    back to back (closed loop) or at their arrivals' intended times (open loop)."""
 
     class StressUser(FastHttpUser):
         wait_time = constant(0)
-        network_timeout = plan.timeout
-        connection_timeout = plan.timeout
+        network_timeout = timeout
+        connection_timeout = timeout
         max_retries = 0
+
+        def __init__(self, environment: Environment) -> None:
+            super().__init__(environment)
+            # stress records every request itself, exactly; Locust's bucketed statistics
+            # would cost a few microseconds per request for figures nobody reads.
+            self.client.request_event = _SILENT
 
         @task
         def send(self) -> None:
-            step = plan.next()
-            if step is None:
+            plan, traffic = state.plan, state.traffic
+            if plan is None or traffic is None or plan.exhausted:
                 gevent.sleep(0.05)
                 return
+            ticket = traffic.acquire()
+            if ticket is None:
+                return
+            # The degradation check's re-sends start when the first ticket of a new phase does.
+            plan.phase = ticket.phase
+            step = plan.next()
+            if step is None:
+                return
             seq, item, request = step
-            phase, users = plan.phase, plan.users
-            plan.in_flight += 1
+            traffic.in_flight += 1
             try:
                 sent_at = time.time()
                 started = time.perf_counter()
@@ -578,30 +624,53 @@ def make_user(plan: Plan, host: str) -> type[FastHttpUser]:
                     stall=plan.stall,
                     name=plan.names[request.path],
                 )
-                plan.finish(seq, item, request, sent_at, started, answer, users, phase)
+                plan.finish(
+                    seq,
+                    item,
+                    request,
+                    sent_at,
+                    started,
+                    answer,
+                    ticket.users,
+                    ticket.phase,
+                    ticket=ticket,
+                )
             finally:
-                plan.in_flight -= 1
+                traffic.in_flight -= 1
 
     StressUser.host = host
     return StressUser
 
 
-def progress(plan: Plan, phase: str, users: int) -> dict[str, Any]:
-    """Live figures over the last WINDOW_SECONDS: rps, p95 and the error count so far."""
-    now = time.monotonic()
-    while plan.window and plan.window[0][0] < now - WINDOW_SECONDS:
-        plan.window.popleft()
-    latencies = sorted(latency for _, latency, _ in plan.window)
-    span = min(WINDOW_SECONDS, max(now - plan.started, 0.5))
-    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else None
-    return {
-        "phase": phase,
-        "users": users,
-        "requests": plan.seq,
-        "rps": round(len(latencies) / span, 1),
-        "p95_ms": None if p95 is None else round(p95, 1),
-        "errors": plan.errors,
-    }
+def build_plan(
+    run_dir: Path,
+    *,
+    number: int = 0,
+    workers: int = 1,
+    max_requests: int | None = None,
+) -> Plan:
+    """The Plan of load process ``number`` (0: the only one) of ``workers``.
+
+    Each worker sends its own slice of the shuffled corpus (every ``workers``-th input from
+    its own offset), so together they cover it as one process would.
+    """
+    scenario = from_path(run_dir / "scenario.yaml")
+    inputs = corpus_io.read(run_dir / "corpus.jsonl")
+    # A seeded shuffle, so families interleave and every run sends the same order.
+    random.Random(scenario.inputs.seed).shuffle(inputs)
+    if number > 0 and workers > 1:
+        inputs = inputs[number - 1 :: workers] or inputs
+    features = list(scenario.inputs.features)
+    adapter = adapter_for(scenario.target, features=features)
+    plan = Plan(scenario, inputs, adapter, run_dir, worker=number)
+    if max_requests is not None:
+        plan.max_requests = max_requests
+    if number > 0:
+        plan.failures.close()
+        plan.failures = ShippedFailureLog(
+            run_dir / "failures.jsonl", max_lines=2000, redactor=plan.redactor
+        )
+    return plan
 
 
 def warm_up(url: str) -> None:
@@ -619,90 +688,234 @@ def warm_up(url: str) -> None:
         gevent.socket.getaddrinfo(parts.hostname, parts.port or 443, 0, socket.SOCK_STREAM)
 
 
-def drain(plan: Plan, sleep: Callable[[float], None], *, seconds: float) -> None:
-    """Stop sending and let the requests in flight finish (at most ``seconds``).
-
-    Locust's own stop does real work on the event loop (about 100 ms) while it waits for
-    users; answers still streaming then would be timed wrong, so none are left by then.
-    """
-    plan.draining = True
-    deadline = time.monotonic() + seconds
-    while plan.in_flight and time.monotonic() < deadline:
-        sleep(0.01)
+def _stop_timeout(scenario: Scenario) -> float:
+    return min(scenario.target.timeout, 10.0)
 
 
 def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.sleep) -> int:
-    """Run every phase of the scenario in ``run_dir`` against ``url``; returns requests sent."""
-    scenario = from_path(run_dir / "scenario.yaml")
-    inputs = corpus_io.read(run_dir / "corpus.jsonl")
-    # A seeded shuffle, so families interleave and every run sends the same order.
-    random.Random(scenario.inputs.seed).shuffle(inputs)
-    features = list(scenario.inputs.features)
-    plan = Plan(scenario, inputs, adapter_for(scenario.target, features=features), run_dir)
-    user_class = make_user(plan, url)
+    """Run every phase of the scenario in ``run_dir`` against ``url`` in this process.
+
+    Returns the number of requests recorded.
+    """
+    plan = build_plan(run_dir)
+    scenario = plan.scenario
+    collector = Collector(run_dir, tracked=_sweeps(scenario))
+    plan.writer = BatchWriter(lambda table: collector.add(table, 0))
+    traffic = Traffic(max_wait=plan.timeout)
+    user_class = make_user(LoadState(plan, traffic), url, timeout=plan.timeout)
     environment = Environment(
-        user_classes=[user_class], host=url, stop_timeout=min(plan.timeout, 10.0)
+        user_classes=[user_class], host=url, stop_timeout=_stop_timeout(scenario)
     )
     runner = environment.create_local_runner()
-
-    def stop(*_: object) -> None:
-        plan.stopping = True
-
-    gevent.signal_handler(signal.SIGINT, stop)
-    gevent.signal_handler(signal.SIGTERM, stop)
     environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     warm_up(url)
+    fleet = LocalFleet(runner, plan, traffic, collector, seed=scenario.inputs.seed, emit=emit)
+    driver = Driver(scenario, fleet, collector, emit, sleep=sleep)
+    _on_signals(driver)
     started = time.monotonic()
-    hard_stop = started + scenario.load.max_duration
+    settle()
     try:
-        for phase in scenario.load.phases:
-            plan.phase = phase.name
-            phase_start = time.monotonic()
-            emit(
-                "phase",
-                name=phase.name,
-                users=phase.users,
-                duration_s=phase.duration,
-                at=time.time(),
-            )
-            runner.start(phase.users, spawn_rate=phase.spawn_rate)
-            end = min(phase_start + phase.duration, hard_stop)
-            next_progress = phase_start + PROGRESS_SECONDS
-            while time.monotonic() < end and not plan.exhausted and not plan.stopping:
-                sleep(0.1)
-                plan.users = runner.user_count
-                plan.flusher.poll()
-                if time.monotonic() >= next_progress:
-                    next_progress += PROGRESS_SECONDS
-                    emit("progress", **progress(plan, phase.name, plan.users))
-            if plan.stopping:
-                emit("limit", reason="interrupted")
-                break
-            if plan.exhausted:
-                emit("limit", reason=f"load.max_requests ({plan.max_requests}) reached")
-                break
-            if time.monotonic() >= hard_stop:
-                emit("limit", reason="load.max_duration reached")
-                break
-        drain(plan, sleep, seconds=min(plan.timeout, 10.0))
-        runner.stop()
-        runner.quit()
+        log = driver.run()
     finally:
-        plan.flusher.close()
+        plan.writer.close()
         plan.failures.close()
+        collector.close()
+    runner.quit()
+    write_json(run_dir / "load.json", log)
     emit(
         "done",
-        requests=plan.seq,
-        errors=plan.errors,
-        records=plan.writer.written,
+        requests=collector.records,
+        errors=collector.errors,
+        records=collector.records,
         failures=plan.failures.lines,
         duration_s=round(time.monotonic() - started, 3),
     )
-    return plan.seq
+    return collector.records
+
+
+def run_master(
+    run_dir: Path,
+    url: str,
+    *,
+    workers: int,
+    expect: int,
+    bind: tuple[str, int],
+    join_timeout: float,
+    sleep: Callable[[float], None] = gevent.sleep,
+) -> int:
+    """Run the scenario on Locust workers: ``workers`` started here, ``expect`` in all."""
+    scenario = from_path(run_dir / "scenario.yaml")
+    scenario_text = (run_dir / "scenario.yaml").read_text(encoding="utf-8")
+    corpus = (run_dir / "corpus.jsonl").read_bytes()
+    collector = Collector(run_dir, tracked=_sweeps(scenario))
+    user_class = make_user(LoadState(), None, timeout=scenario.target.timeout)
+    # host=None: each worker keeps the URL it was given (``stress worker --target``).
+    environment = Environment(
+        user_classes=[user_class], host=None, stop_timeout=_stop_timeout(scenario)
+    )
+    runner = environment.create_master_runner(bind[0], bind[1])
+    port = runner.server.port
+    emit("workers", bind=f"{bind[0]}:{port}", local=workers, expect=expect)
+    failures = FailureSink(run_dir / "failures.jsonl")
+    processes: dict[int, subprocess.Popen[bytes]] = {}
+    started = time.monotonic()
+    try:
+        for number in range(1, workers + 1):
+            processes[number] = _start_worker(run_dir, number, port)
+        fleet = MasterFleet(
+            runner,
+            collector,
+            failures,
+            scenario_text=scenario_text,
+            corpus=corpus,
+            url=url,
+            seed=scenario.inputs.seed,
+            expect=expect,
+            max_requests=scenario.load.max_requests,
+            emit=emit,
+            processes=processes,
+        )
+        driver = Driver(scenario, fleet, collector, emit, sleep=sleep)
+        _on_signals(driver)
+        fleet.wait_ready(join_timeout)
+        settle()
+        write_json(run_dir / "load.json", driver.run())
+    finally:
+        failures.close()
+        collector.close()
+        runner.quit()
+        _stop_processes(processes.values())
+    emit(
+        "done",
+        requests=collector.records,
+        errors=collector.errors,
+        records=collector.records,
+        failures=failures.lines,
+        duration_s=round(time.monotonic() - started, 3),
+    )
+    return collector.records
+
+
+def _sweeps(scenario: Scenario) -> list[str]:
+    return [phase.name for phase in scenario.load.phases if phase.kind is PhaseKind.SWEEP]
+
+
+def _on_signals(driver: Driver) -> None:
+    def stop(*_: object) -> None:
+        driver.stopping = True
+
+    gevent.signal_handler(signal.SIGINT, stop)
+    gevent.signal_handler(signal.SIGTERM, stop)
+
+
+def _start_worker(run_dir: Path, number: int, port: int) -> subprocess.Popen[bytes]:
+    log = worker_log(run_dir, number).open("ab")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "stress.load", "--worker", f"127.0.0.1:{port}"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            # Its own session: a Ctrl-C at the terminal reaches `stress run`, which stops the
+            # master, which stops the workers in order.
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+
+
+def _stop_processes(processes: Iterable[subprocess.Popen[bytes]]) -> None:
+    """Wait for the local workers to leave (the master told them to quit); then end them."""
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def worker_user(*, target: str | None = None) -> tuple[type[FastHttpUser], Callable[[Any], None]]:
+    """A worker's user class, and the function that attaches a WorkerRunner to the master's
+    run (receives the scenario, follows the steps, ships the records)."""
+    state = LoadState()
+    # The timeout is the scenario's, known only once the master sends it: set in on_setup.
+    user_class = make_user(state, target, timeout=10.0)
+
+    def on_setup(info: dict[str, Any]) -> None:
+        user_class.host = info["url"]
+        user_class.network_timeout = info["timeout"]
+        user_class.connection_timeout = info["timeout"]
+
+    def build(directory: Path, url: str, **kwargs: Any) -> Plan:
+        plan = build_plan(directory, **kwargs)
+        settle()
+        return plan
+
+    def attach(runner: Any) -> None:
+        WorkerAgent(runner, state, build=build, on_setup=on_setup, target=target)
+
+    return user_class, attach
+
+
+def worker(master: tuple[str, int], *, target: str | None = None) -> int:
+    """Join the run of the master at ``master`` as a Locust worker until it says quit."""
+    user_class, attach = worker_user(target=target)
+    environment = Environment(user_classes=[user_class], host=None)
+    runner = environment.create_worker_runner(master[0], master[1])
+    attach(runner)
+    runner.greenlet.join()
+    return 0
+
+
+class _QuietSpawnWarning(logging.Filter):
+    """Open-loop slots are spawned all at once on purpose; Locust's warning is noise here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "spawn rate is very high" not in record.getMessage()
+
+
+def _address(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host or "127.0.0.1", int(port)
 
 
 def main(argv: list[str]) -> int:
+    """``RUN_DIR URL [--workers N] [--expect-workers M] [--bind HOST:PORT]`` runs a scenario;
+    ``--worker HOST:PORT [--target URL]`` joins a master as a worker."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    run_dir, url = Path(argv[0]), argv[1]
-    run(run_dir, url)
+    logging.getLogger("locust.runners").addFilter(_QuietSpawnWarning())
+    parser = argparse.ArgumentParser(prog="python -m stress.load")
+    parser.add_argument("run_dir", nargs="?")
+    parser.add_argument("url", nargs="?")
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--expect-workers", type=int, default=None)
+    parser.add_argument("--bind", default="127.0.0.1:0")
+    parser.add_argument("--join-timeout", type=float, default=60.0)
+    parser.add_argument("--worker", dest="master", default=None)
+    parser.add_argument("--target", default=None)
+    args = parser.parse_args(argv)
+    if args.master is not None:
+        return worker(_address(args.master), target=args.target)
+    run_dir, url = Path(args.run_dir), args.url
+    expect = args.expect_workers if args.expect_workers is not None else args.workers
+    if expect <= 0:
+        run(run_dir, url)
+        return 0
+    try:
+        run_master(
+            run_dir,
+            url,
+            workers=args.workers,
+            expect=expect,
+            bind=_address(args.bind),
+            join_timeout=args.join_timeout,
+        )
+    except WorkersMissing as exc:
+        local = f"; see worker-N.log in {run_dir}" if args.workers else ""
+        emit("error", message=f"{exc}{local}")
+        return WORKERS_MISSING
     return 0

@@ -148,6 +148,7 @@ def render(
         chart(figures[3], "chart-histogram"),
         "<h3>Phases</h3>",
         _phases_table(summary.get("phases", [])),
+        *_load_sections(summary),
         _heading("family-latency"),
         _family_latency(families),
         _heading("degradation"),
@@ -319,6 +320,91 @@ def _phases_table(phases: Iterable[Mapping[str, Any]]) -> str:
     header = ["phase", "users", "requests", "duration", "req/s", "error rate"]
     header += ["p50 ms", "p90 ms", "p95 ms", "p99 ms", "max ms", "error kinds", "status"]
     return table(header, rows)
+
+
+def _load_sections(summary: Mapping[str, Any]) -> list[str]:
+    """The sweep (when the scenario has one), the tester's own load and the workers."""
+    parts = []
+    sweep = summary.get("sweep")
+    if isinstance(sweep, Mapping):
+        rows = []
+        for step in sweep.get("steps", []):
+            rows.append(
+                [
+                    (number((step.get("step") or 0) + 1), "num"),
+                    (decimal(step.get("offered_rps")), "num"),
+                    (number(step.get("users")), "num"),
+                    (seconds(step.get("duration_s")), "num"),
+                    (number(step.get("requests")), "num"),
+                    (decimal(step.get("achieved_rps")), "num"),
+                    (decimal(step.get("goodput")), "num"),
+                    *((ms(step.get(q)), "num") for q in ("p50", "p95", "p99")),
+                    (percent(step.get("error_rate")), "num"),
+                    (number(step.get("late")), "num"),
+                    verdict(bool(step.get("passed"))),
+                    (text("; ".join(step.get("reasons") or [])), ""),
+                ]
+            )
+        header = ["step", "offered req/s", "users", "duration", "requests", "achieved req/s"]
+        header += ["goodput req/s", "p50 ms", "p95 ms", "p99 ms", "error rate", "late"]
+        header += ["verdict", "why"]
+        limits = ", ".join(f"{k} {v}" for k, v in (sweep.get("limits") or {}).items())
+        parts += [
+            f'<h2 id="sweep">Sweep: {text(sweep.get("phase"))}</h2>',
+            f"<p><b>{text(sweep.get('message'))}</b></p>",
+            f"<p>limits: {text(limits)} · max sustainable: "
+            f"{decimal(sweep.get('max_sustainable_rps'))} req/s"
+            + (
+                f" ({number(sweep.get('max_sustainable_users'))} users)"
+                if sweep.get("variable") == "users"
+                else ""
+            )
+            + f" · latency bends after: {decimal(sweep.get('knee_rps'))} req/s</p>",
+            table(header, rows, empty="no sweep step ran"),
+        ]
+    tester = summary.get("tester")
+    if isinstance(tester, Mapping):
+        rows = [
+            [
+                (text(process.get("process")), ""),
+                (decimal(process.get("cpu_mean")), "num"),
+                (decimal(process.get("cpu_max")), "num"),
+                (ms(process.get("lag_max_ms")), "num"),
+                (
+                    seconds(process.get("saturated_s")),
+                    "num bad" if process.get("saturated_s") else "num",
+                ),
+            ]
+            for process in tester.get("processes", [])
+        ]
+        css = "notes" if tester.get("saturated") else ""
+        parts += [
+            "<h2>Tester</h2>",
+            f'<p class="{css}">{text(tester.get("message"))}</p>',
+            table(
+                ["process", "CPU % mean", "CPU % max", "event-loop lag max ms", "saturated"],
+                rows,
+                empty="no samples",
+            ),
+        ]
+    load = summary.get("load")
+    workers = load.get("workers", []) if isinstance(load, Mapping) else []
+    if isinstance(load, Mapping) and load.get("mode") == "distributed":
+        rows = [
+            [
+                (number(w.get("worker")), "num"),
+                (text(w.get("host")), ""),
+                (number(w.get("pid")), "num"),
+                (number(w.get("records")), "num"),
+                ("lost", "bad") if w.get("lost") else ("ok", "good"),
+            ]
+            for w in workers
+        ]
+        parts += [
+            "<h2>Workers</h2>",
+            table(["worker", "host", "pid", "records", "state"], rows, empty="no workers"),
+        ]
+    return parts
 
 
 def _families_table(families: Iterable[Mapping[str, Any]]) -> str:

@@ -118,7 +118,10 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
                        "compared": int, "flips": int, "flip_rate": float | null,
                        "max_flip_rate": float},
         "flakiness": {"judged": bool, "retries": int, "max_inputs": int}
-      }
+      },
+      "sweep": SWEEP | null,              # the load engine's parts: stress/report/load.py
+      "tester": TESTER,                   #   documents these and what "phases" gains
+      "load": LOAD                        #   (kind, offered_rps, late, unsent, service_ms)
     }
 
 Each family entry also has "group" (str). Group checks from the behaviour documents appear in
@@ -151,6 +154,7 @@ from stress.checks.slo import SloResult, evaluate_slos
 from stress.report.behaviour import from_group_checks, read_behaviour
 from stress.report.behaviour import group_checks as file_checks
 from stress.report.compare import read_comparison
+from stress.report.load import load_report
 from stress.report.stats import json_safe, latency_stats, span_seconds
 from stress.report.streaming import streaming_summary
 from stress.rundir import RunData, iter_failures, load_run
@@ -187,16 +191,21 @@ def summarise(run: RunData) -> dict[str, Any]:
     from_files, invariance_files, behaviour_notes = read_behaviour(run.run_dir)
     degradation = degradation or from_files
     invariance = invariance or invariance_files
+    load = load_report(run, latency_stats)
     checks = [
         *_request_checks(run, severities, failures),
         *group_checks.check_entries(groups, run.scenario),
         *(_slo_check(result) for result in slo),
         *(file_checks(degradation) if degradation is from_files else []),
         *(file_checks(invariance) if invariance is invariance_files else []),
+        *load.checks,
         _run_check(run),
     ]
     passed = all(check["passed"] for check in checks)
-    notes = [*run.info.notes, *behaviour_notes]
+    notes = [*run.info.notes, *behaviour_notes, *load.notes]
+    phases = _phases(run)
+    for phase in phases:
+        phase.update(load.phases.get(phase["name"], {}))
     if not run.info.complete:
         notes.append(
             "run.json does not mark the run complete: it was interrupted or crashed, so the "
@@ -216,7 +225,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "message": _verdict(passed, checks, len(records)),
         "notes": notes,
         "totals": _totals(records, severities),
-        "phases": _phases(run),
+        "phases": phases,
         "families": families,
         "checks": checks,
         "slo": [asdict(result) for result in slo],
@@ -233,6 +242,9 @@ def summarise(run: RunData) -> dict[str, Any]:
         "invariance_kinds": sections["invariance"],
         "flakiness": sections["flakiness"],
         "group_checks": sections["group_checks"],
+        "sweep": load.sweep,
+        "tester": load.tester,
+        "load": load.load,
     }
     summary["groups"] = _groups(families)
     _add_finding_counts(summary, severities, group_findings)
@@ -316,7 +328,11 @@ def _totals(records: pd.DataFrame, severities: pd.DataFrame) -> dict[str, Any]:
 def _phases(run: RunData) -> list[dict[str, Any]]:
     records = run.records
     groups = {str(name): group for name, group in records.groupby("phase", sort=False)}
-    configured = {phase.name: phase.users for phase in run.scenario.load.phases}
+    # Open-loop phases report their in-flight cap as users (the Locust users are its slots).
+    configured = {
+        phase.name: phase.users if phase.users is not None else phase.max_in_flight
+        for phase in run.scenario.load.phases
+    }
     names = [*configured, *sorted(name for name in groups if name not in configured)]
     phases = []
     for name in names:

@@ -7,7 +7,6 @@ to that over a table of answers. Nothing here may import anything but json and m
 """
 
 import json
-import math
 
 CONNECTION_KINDS = ("connection_refused", "connection_reset", "connection_error", "invalid_http")
 # The checks an exported script can judge without stress installed.
@@ -95,20 +94,7 @@ def shape_problem(protocol: str, content_type: str, body: bytes) -> str | None:
         predictions = document["predictions"]
         if not isinstance(predictions, (list, dict)):
             return "'predictions' is not a list (or a dict of columns)"
-        if not all_finite(predictions):
-            return "predictions contain NaN or Infinity"
     return None
-
-
-def all_finite(value: object) -> bool:
-    """Whether every float anywhere in a JSON value is finite."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, list):
-        return all(all_finite(item) for item in value)
-    if isinstance(value, dict):
-        return all(all_finite(item) for item in value.values())
-    return True
 
 
 def stream_problem(body: bytes) -> str | None:
@@ -130,4 +116,4 @@ def stream_problem(body: bytes) -> str | None:
     return "stream ended without 'data: [DONE]'"
 
 
-EXPORTED = (judge, shape_problem, all_finite, stream_problem)
+EXPORTED = (judge, shape_problem, stream_problem)

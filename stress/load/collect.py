@@ -1,0 +1,239 @@
+"""Where records go: batched into Arrow tables by each load process, gathered by one collector.
+
+    load process (users) ──Record──► BatchWriter ──pa.Table──► sink
+        single process: sink = Collector.add (same process)
+        worker:         sink = ship over Locust's messaging ──► master's Collector.add
+
+The collector writes the batches as Parquet parts of ``records/`` (``w<worker>-<n>.parquet``,
+temporary name then rename, as stress.record's writer does; about one a second per load
+process), keeps the figures the live
+console and the sweep need (a sliding window; per-step latencies of the phases it tracks),
+and appends failures to failures.jsonl, once per distinct (input, checks) pair. No Locust and
+no gevent here.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import operator
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from stress.record import SCHEMA, Record
+
+# Latency window for the live rps and p95 in the console.
+WINDOW_SECONDS = 5.0
+# failures.jsonl keeps at most this many lines per run (as the single-process FailureLog).
+MAX_FAILURE_LINES = 2000
+# Load processes hand over small batches often (BATCH_SECONDS): building one stalls the event
+# loop for a moment, and a second's worth at once made 1% of open-loop sends late. Parts are
+# written from several batches, at most once a second per load process, so a long run does
+# not leave tens of thousands of tiny files.
+BATCH_SECONDS = 0.25
+PART_SECONDS = 1.0
+PART_ROWS = 20_000
+
+Sink = Callable[[pa.Table], None]
+_FIELDS = operator.attrgetter(*SCHEMA.names)
+
+
+def table_of(rows: Sequence[Record]) -> pa.Table:
+    """Records as an Arrow table with the record schema.
+
+    Built column by column: several times cheaper than dataclasses.asdict per row, which
+    matters on the load process's hot path (it is a few microseconds per request).
+    """
+    if not rows:
+        return SCHEMA.empty_table()
+    # One C-level attrgetter call per row, then a transpose: about 1 µs a row in all.
+    columns = zip(*map(_FIELDS, rows), strict=True)
+    arrays = [pa.array(values, type=f.type) for values, f in zip(columns, SCHEMA, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+class BatchWriter:
+    """Buffers records and hands a table to ``sink`` every ``max_seconds`` or ``max_rows``.
+
+    The same interface as stress.record.RecordWriter (add, flush_if_due, flush, close,
+    written), so the engine's Plan uses either.
+    """
+
+    def __init__(
+        self, sink: Sink, *, max_rows: int = 5000, max_seconds: float = BATCH_SECONDS
+    ) -> None:
+        self._sink = sink
+        self._max_rows = max_rows
+        self._max_seconds = max_seconds
+        self._rows: list[Record] = []
+        self._last_flush = time.monotonic()
+        self.written = 0
+
+    def add(self, record: Record) -> None:
+        self._rows.append(record)
+        if len(self._rows) >= self._max_rows:
+            self.flush()
+
+    def flush_if_due(self) -> None:
+        if self._rows and time.monotonic() - self._last_flush >= self._max_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not self._rows:
+            return
+        rows, self._rows = self._rows, []
+        self._sink(table_of(rows))
+        self.written += len(rows)
+
+    def close(self) -> None:
+        self.flush()
+
+
+def write_part(path: Path, table: pa.Table) -> None:
+    """One complete Parquet part: written to a temporary name, then renamed."""
+    temporary = path.with_suffix(".tmp")
+    pq.write_table(table, temporary)
+    os.replace(temporary, path)
+
+
+class Collector:
+    """Gathers every load process's records in the run directory, and the live figures.
+
+    ``tracked`` names the phases whose per-step latencies are kept in memory (sweeps, which
+    are judged while they run); others only pass through the window.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        tracked: Iterable[str] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.directory = run_dir / "records"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._parts: dict[int, int] = collections.Counter()
+        self._pending: dict[int, list[pa.Table]] = collections.defaultdict(list)
+        self._pending_rows: dict[int, int] = collections.Counter()
+        self._written_at: dict[int, float] = {}
+        self._tracked = set(tracked)
+        self._steps: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._window: collections.deque[tuple[float, np.ndarray, int]] = collections.deque()
+        self.started = clock()
+        self.records = 0
+        self.errors = 0
+        self.by_worker: dict[int, int] = collections.Counter()
+        self.by_step: dict[tuple[str, int | None], int] = collections.Counter()
+
+    def add(self, table: pa.Table, worker: int) -> None:
+        """Take one batch from load process ``worker`` (written with others, see _store)."""
+        rows = table.num_rows
+        if not rows:
+            return
+        self._pending[worker].append(table)
+        self._pending_rows[worker] += rows
+        now = self._clock()
+        if (
+            self._pending_rows[worker] >= PART_ROWS
+            or now - self._written_at.get(worker, self.started) >= PART_SECONDS
+        ):
+            self._store(worker, now)
+        self.records += rows
+        self.by_worker[worker] += rows
+        ok = table.column("ok").to_numpy(zero_copy_only=False).astype(bool)
+        latency = table.column("latency_ms").to_numpy(zero_copy_only=False).astype(float)
+        self.errors += int((~ok).sum())
+        self._window.append((self._clock(), latency, rows))
+        phases = table.column("phase").to_numpy(zero_copy_only=False)
+        # -1 stands for "no step" (null): NaN would make every row a key of its own.
+        steps = table.column("step").fill_null(-1).to_numpy(zero_copy_only=False)
+        groups = collections.Counter(zip(phases.tolist(), steps.tolist(), strict=True))
+        for (phase, step), count in groups.items():
+            index = None if step < 0 else int(step)
+            self.by_step[(str(phase), index)] += count
+            if phase in self._tracked and index is not None:
+                mask = (phases == phase) & (steps == step)
+                self._steps.setdefault((str(phase), index), []).append((latency[mask], ok[mask]))
+
+    def _store(self, worker: int, now: float) -> None:
+        tables = self._pending.pop(worker, [])
+        self._pending_rows.pop(worker, None)
+        self._written_at[worker] = now
+        if not tables:
+            return
+        self._parts[worker] += 1
+        path = self.directory / f"w{worker}-{self._parts[worker]:06d}.parquet"
+        write_part(path, pa.concat_tables(tables))
+
+    def close(self) -> None:
+        """Write every batch still waiting to become a part."""
+        now = self._clock()
+        for worker in list(self._pending):
+            self._store(worker, now)
+
+    def step_data(self, phase: str, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Latencies (ms) and ok flags of a tracked step's requests received so far."""
+        parts = self._steps.get((phase, step), [])
+        if not parts:
+            return np.array([], dtype=float), np.array([], dtype=bool)
+        return (
+            np.concatenate([latency for latency, _ in parts]),
+            np.concatenate([ok for _, ok in parts]),
+        )
+
+    def progress(self) -> dict[str, Any]:
+        """Requests per second and exact p95 over the last WINDOW_SECONDS of batches."""
+        now = self._clock()
+        while self._window and self._window[0][0] < now - WINDOW_SECONDS:
+            self._window.popleft()
+        count = sum(n for _, _, n in self._window)
+        span = min(WINDOW_SECONDS, max(now - self.started, 0.5))
+        latencies = (
+            np.concatenate([values for _, values, _ in self._window]) if self._window else None
+        )
+        p95 = None if latencies is None else float(np.quantile(latencies, 0.95, method="linear"))
+        return {
+            "rps": round(count / span, 1),
+            "p95_ms": None if p95 is None else round(p95, 1),
+            "errors": self.errors,
+        }
+
+
+class FailureSink:
+    """failures.jsonl on the master: lines from every worker, once per (input, checks)."""
+
+    def __init__(self, path: Path, *, max_lines: int = MAX_FAILURE_LINES) -> None:
+        self._handle = path.open("a", encoding="utf-8")
+        self._seen: set[tuple[str, tuple[str, ...]]] = set()
+        self._max_lines = max_lines
+        self.lines = 0
+
+    def add(self, lines: Iterable[dict[str, Any]]) -> None:
+        for line in lines:
+            findings = line.get("findings") or []
+            key = (str(line.get("input_id")), tuple(str(f.get("check")) for f in findings))
+            if key in self._seen or self.lines >= self._max_lines:
+                continue
+            self._seen.add(key)
+            self._handle.write(json.dumps(line, ensure_ascii=True) + "\n")
+            self.lines += 1
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    """A JSON file, replaced atomically (a reader never sees half of it)."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)

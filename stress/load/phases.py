@@ -1,0 +1,125 @@
+"""Phases as steps: what load to apply, when. Pure (no Locust, no clock of its own).
+
+Every phase kind becomes a list of steps the driver applies in order:
+
+    ======  =================================================================
+    steady  one step: ``users`` (closed loop) or ``rate`` (open loop)
+    soak    the same as steady; the name says it runs long, looking for drift
+    ramp    one step whose users or rate move linearly from the start value
+            (``start_users``/``start_rate``, default: where the previous phase
+            ended, or 0) to ``users``/``rate``
+    step    ``steps`` steps of ``step_duration`` going up in equal increments
+            to ``users``/``rate`` (from ``start_*`` when given)
+    sweep   the steps of ``step``; the driver stops at the first step that
+            breaks the sweep's limits
+    ======  =================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from stress.scenario import Phase, PhaseKind
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stretch of load within a phase.
+
+    Closed loop: ``users`` at the end of the step, reached from ``start_users`` (None: from
+    however many run now) at ``spawn_rate`` users/s. Open loop: ``rate`` requests/s at the
+    end, ``start_rate`` at the start (equal except in a ramp), at most ``max_in_flight``
+    requests in flight. ``index`` numbers the steps of a step or sweep phase from 0.
+    """
+
+    phase: str
+    kind: PhaseKind
+    duration: float
+    index: int | None = None
+    users: int | None = None
+    start_users: int | None = None
+    spawn_rate: float = 10.0
+    rate: float | None = None
+    start_rate: float | None = None
+    arrival: str = "constant"
+    burstiness: float = 1.0
+    max_in_flight: int = 0
+
+    @property
+    def open_loop(self) -> bool:
+        return self.rate is not None
+
+    @property
+    def slots(self) -> int:
+        """Locust users this step needs: the users, or the open loop's in-flight cap."""
+        return self.max_in_flight if self.open_loop else int(self.users or 0)
+
+
+def steps_of(phase: Phase, previous: Step | None = None) -> list[Step]:
+    """The steps of ``phase``; ``previous`` is the last step of the phase before it."""
+    assert phase.duration is not None  # the scenario model fills it in for every kind
+    base = Step(
+        phase=phase.name,
+        kind=phase.kind,
+        duration=phase.duration,
+        users=phase.users,
+        spawn_rate=phase.spawn_rate,
+        rate=phase.rate,
+        start_rate=phase.rate,
+        arrival=phase.arrival.value,
+        burstiness=phase.burstiness,
+        max_in_flight=phase.max_in_flight if phase.open_loop else 0,
+    )
+    if phase.kind in (PhaseKind.STEP, PhaseKind.SWEEP):
+        assert phase.step_duration is not None
+        if phase.open_loop:
+            return [
+                replace(base, duration=phase.step_duration, index=i, rate=value, start_rate=value)
+                for i, value in enumerate(step_values(phase))
+            ]
+        return [
+            replace(base, duration=phase.step_duration, index=i, users=max(1, round(value)))
+            for i, value in enumerate(step_values(phase))
+        ]
+    if phase.kind is not PhaseKind.RAMP:
+        return [base]
+    if phase.open_loop:
+        start_rate = phase.start_rate if phase.start_rate is not None else _end_rate(previous)
+        return [replace(base, start_rate=start_rate)]
+    assert phase.users is not None
+    start = phase.start_users
+    if start is None:
+        start = previous.users if previous is not None and previous.users is not None else 0
+    # Locust spawns (or stops) users at spawn_rate: the ramp's slope is the spawn rate.
+    slope = max(abs(phase.users - start) / phase.duration, 1e-3)
+    return [replace(base, start_users=start, spawn_rate=slope)]
+
+
+def step_values(phase: Phase) -> list[float]:
+    """Users or rate of each step of a step or sweep phase, ascending to the phase's value."""
+    assert phase.steps is not None
+    value = phase.rate if phase.open_loop else phase.users
+    assert value is not None
+    top = float(value)
+    start = phase.start_rate if phase.open_loop else phase.start_users
+    n = phase.steps
+    if start is None:
+        return [top * (i + 1) / n for i in range(n)]
+    return [start + (top - start) * i / (n - 1) for i in range(n)]
+
+
+def _end_rate(previous: Step | None) -> float:
+    if previous is None or previous.rate is None:
+        return 0.0
+    return previous.rate
+
+
+def plan(phases: list[Phase]) -> list[list[Step]]:
+    """The steps of every phase, in order (ramps start where the phase before ended)."""
+    out: list[list[Step]] = []
+    previous: Step | None = None
+    for phase in phases:
+        steps = steps_of(phase, previous)
+        out.append(steps)
+        previous = steps[-1]
+    return out
