@@ -124,6 +124,7 @@ def _context(scenario: Scenario) -> Context:
         features={name: (f.min, f.max) for name, f in inputs.features.items()},
         limits=Limits(**inputs.limits.model_dump()),
         schema=inputs.body_schema,
+        body_format=scenario.target.format,
     )
 
 
@@ -158,6 +159,7 @@ def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Inpu
         schema=inputs.body_schema,
         counts=inputs.counts,
         workers=workers,
+        body_format=context.body_format,
     )
 
 

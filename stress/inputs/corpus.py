@@ -145,6 +145,7 @@ def build(
     schema: Mapping[str, Any] | None = None,
     counts: Mapping[str, int] | None = None,
     workers: int = 1,
+    body_format: str | None = None,
 ) -> list[Input]:
     """Generate the corpus: ``counts`` inputs of the families named there, and what is left
     of ``count`` spread over ``weights``' families (at least one each).
@@ -157,6 +158,7 @@ def build(
         features=dict(features),
         limits=limits or Limits(),
         schema=dict(schema) if schema is not None else None,
+        body_format=body_format,
     )
     sizes = plan(weights, count, counts)
     misfits = [(name, families[name].misfit(context)) for name in sizes]

@@ -80,6 +80,8 @@ class Context:
     limits: Limits = field(default_factory=Limits)
     # The scenario's JSON Schema of the request body, if it gave one.
     schema: Mapping[str, Any] | None = None
+    # The target's body layout where a protocol has several (mlflow: dataframe_split, ...).
+    body_format: str | None = None
 
     @property
     def tabular(self) -> bool:

@@ -92,10 +92,34 @@ def chat_schema(limits: Limits) -> dict[str, Any]:
     }
 
 
-def mlflow_schema(features: Mapping[str, tuple[float, float]], limits: Limits) -> dict[str, Any]:
-    """MLflow's dataframe_split body for the declared columns, values in the declared ranges."""
+def mlflow_schema(
+    features: Mapping[str, tuple[float, float]], limits: Limits, body_format: str | None = None
+) -> dict[str, Any]:
+    """MLflow's body in ``body_format`` (dataframe_split by default, as the mlflow adapter
+    sends it) for the declared columns, values in the declared ranges."""
     columns = list(features)
     cells = [{"type": "number", "minimum": low, "maximum": high} for low, high in features.values()]
+    if body_format in ("dataframe_records", "instances"):
+        record = {
+            "type": "object",
+            "required": columns,
+            "additionalProperties": False,
+            "properties": dict(zip(columns, cells, strict=True)),
+        }
+        rows = {"type": "array", "minItems": 1, "maxItems": limits.max_rows, "items": record}
+        return _envelope(body_format, rows)
+    if body_format == "inputs":
+        series = {
+            column: {"type": "array", "minItems": 1, "maxItems": limits.max_rows, "items": cell}
+            for column, cell in zip(columns, cells, strict=True)
+        }
+        table = {
+            "type": "object",
+            "required": columns,
+            "additionalProperties": False,
+            "properties": series,
+        }
+        return _envelope("inputs", table)
     return {
         "type": "object",
         "required": ["dataframe_split"],
@@ -129,11 +153,23 @@ def mlflow_schema(features: Mapping[str, tuple[float, float]], limits: Limits) -
     }
 
 
+def _envelope(key: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": [key],
+        "additionalProperties": False,
+        "properties": {key: value},
+    }
+
+
 def protocol_schema(
-    protocol: str, features: Mapping[str, tuple[float, float]], limits: Limits
+    protocol: str,
+    features: Mapping[str, tuple[float, float]],
+    limits: Limits,
+    body_format: str | None = None,
 ) -> dict[str, Any]:
     if protocol == "mlflow":
-        return mlflow_schema(features, limits)
+        return mlflow_schema(features, limits, body_format)
     return chat_schema(limits)
 
 
@@ -151,7 +187,7 @@ def schema_for(context: Context) -> dict[str, Any]:
     """The request schema families work from: the scenario's, else the protocol's."""
     if context.schema is not None:
         return dict(context.schema)
-    return protocol_schema(context.protocol, context.features, context.limits)
+    return protocol_schema(context.protocol, context.features, context.limits, context.body_format)
 
 
 @dataclass(frozen=True)
