@@ -93,7 +93,14 @@ def run(
     from stress.run import run as run_scenario
 
     fleet = _workers(workers, expect_workers, master_bind, join_timeout)
-    result = run_scenario(scenario, out=out, on_event=RunConsole(err), workers=fleet, **overrides)
+    console = RunConsole(err)
+    try:
+        result = run_scenario(scenario, out=out, on_event=console, workers=fleet, **overrides)
+    except Exception as exc:
+        # main() saves the traceback of a bug in stress into the run directory, if any.
+        if console.run_dir:
+            exc.add_note(f"{_RUN_DIR_NOTE}{console.run_dir}")
+        raise
     print_summary(err, result.summary, str(result.run_dir))
     from stress.console import print_failure_commands, print_regressions
     from stress.rundir import iter_failures
@@ -629,9 +636,16 @@ def bench(duration: str, users: int, workers: int | None, out: Path | None) -> N
     print_bench(stdout, results)
 
 
-def _save_bug(args: list[str]) -> Path:
-    """Write the traceback of an internal error where the user can find it."""
-    run_dir = next((Path(a) for a in args if (Path(a) / "scenario.yaml").is_file()), None)
+_RUN_DIR_NOTE = "stress run directory: "
+
+
+def _save_bug(args: list[str], error: BaseException) -> Path:
+    """Write the traceback of an internal error where the user can find it: the run directory
+    the failing run had made, or one named on the command line, else a temporary folder."""
+    notes = [n for n in getattr(error, "__notes__", []) if n.startswith(_RUN_DIR_NOTE)]
+    made = Path(notes[0][len(_RUN_DIR_NOTE) :]) if notes else None
+    named = next((Path(a) for a in args if (Path(a) / "scenario.yaml").is_file()), None)
+    run_dir = made if made is not None and made.is_dir() else named
     folder = run_dir if run_dir is not None else Path(tempfile.mkdtemp(prefix="stress-bug-"))
     path = folder / "stress-crash.txt"
     path.write_text(traceback.format_exc(), encoding="utf-8")
@@ -657,8 +671,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception:
-        path = _save_bug(args)
+    except Exception as error:
+        path = _save_bug(args, error)
         err.print(
             f"internal error: this is a bug in stress, please report it with {path}", markup=False
         )

@@ -19,11 +19,14 @@ class RunConsole:
         self.console = console
         self._every = 1 if console.is_terminal else quiet_every
         self._ticks = 0
+        # The run directory once the run has made one: where a crash's traceback belongs.
+        self.run_dir: str | None = None
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         out = self.console
         if kind == "run_dir":
+            self.run_dir = event["path"]
             out.print(f"[bold]run directory[/] {escape(event['path'])}")
         elif kind == "corpus":
             out.print(f"corpus: {event['inputs']} inputs generated in {event['seconds']:.1f}s")
