@@ -100,8 +100,16 @@ class BaseAdapter:
     default_path = "/"
     health_path: str | None = None
 
-    def __init__(self, target: Target, *, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        *,
+        columns: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self.target = target
+        # Tabular protocols: the model's feature columns, in order (empty for text protocols).
+        self.columns = list(columns)
         # identity: the bytes the server sends are the bytes we parse and time; Locust would
         # otherwise ask for gzip and hand us compressed bodies.
         self.headers = {

@@ -52,8 +52,7 @@ class HttpJsonAdapter(BaseAdapter):
         columns: list[str],
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(target, environ=environ)
-        self.columns = columns
+        super().__init__(target, columns=columns, environ=environ)
         self.method = target.method
         self.takes_rows = bool(target.placeholders() & set(ROW_PLACEHOLDERS))
         response = target.response

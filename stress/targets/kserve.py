@@ -63,16 +63,6 @@ TENSOR_FIELDS = ["name", "shape", "datatype", "data"]
 class _TabularAdapter(BaseAdapter):
     name = "kserve"
 
-    def __init__(
-        self,
-        target: Target,
-        *,
-        columns: list[str],
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(target, environ=environ)
-        self.columns = columns
-
     def body(self, rows: Mapping[str, Any], item: Input) -> dict[str, Any]:
         raise NotImplementedError
 

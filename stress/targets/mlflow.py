@@ -42,8 +42,7 @@ class MlflowAdapter(BaseAdapter):
         columns: list[str],
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(target, environ=environ)
-        self.columns = columns
+        super().__init__(target, columns=columns, environ=environ)
         self.format = target.format or FORMATS[Protocol.MLFLOW][0]
 
     def _body(self, rows: Mapping[str, Any]) -> dict[str, Any]:
