@@ -80,6 +80,27 @@ PROMPT_NAMES = (
 )
 
 
+# Names model servers give the answer in a response, most telling first.
+ANSWER_NAMES = (
+    "predictions",
+    "prediction",
+    "label",
+    "labels",
+    "answer",
+    "text",
+    "output",
+    "outputs",
+    "result",
+    "generated_text",
+    "completion",
+    "response",
+    "score",
+    "scores",
+)
+# Of those, the ones that hold text when they are strings.
+TEXT_NAMES = ("answer", "text", "output", "generated_text", "completion", "response")
+
+
 @dataclass(frozen=True)
 class Operation:
     """One operation with a JSON request body, its schemas converted to JSON Schema."""
@@ -132,6 +153,8 @@ def expand(data: dict[str, Any], scenario: Scenario, folder: Path) -> dict[str, 
     if operation.response_schema is not None:
         response = dict(written.get("response") or {})
         response.setdefault("json_schema", operation.response_schema)
+        if not {"text", "prediction"} & set(response):
+            response.update(answer_paths(operation.response_schema))
         written["response"] = response
     out["target"] = written
     inputs = out.get("inputs")
@@ -454,6 +477,31 @@ def _check_generable(schema: dict[str, Any], method: str, path: str) -> None:
             f"the request schema of {method} {path}: {text}; or write inputs.body_schema "
             f"(it replaces the document's request schema)"
         )
+
+
+def answer_paths(schema: dict[str, Any]) -> dict[str, str]:
+    """Where the answer is in a response: a required top-level field a model server names
+    its output with (``text`` for strings such as ``answer``, else ``prediction``), else the
+    first required field that cannot be null. Empty: the whole answer is the prediction.
+
+    A field, not the whole document: a nullable field left null is the schema's business
+    (it is checked against it), not a null prediction.
+    """
+    from stress.inputs import schemas
+
+    root = schemas._resolve(schema, schema)
+    needed = [n for n in root.get("required", []) if n in (root.get("properties") or {})]
+    kinds = {n: schemas.json_types(schemas._resolve(root["properties"][n], schema)) for n in needed}
+    for name in sorted(needed, key=lambda n: _rank(n, ANSWER_NAMES)):
+        if _rank(name, ANSWER_NAMES) < len(ANSWER_NAMES) or "null" not in kinds[name]:
+            text = kinds[name] == {"string"} and name.lower() in TEXT_NAMES
+            return {"text" if text else "prediction": f"$.{name}"}
+    return {}
+
+
+def _rank(name: str, names: tuple[str, ...]) -> int:
+    lowered = name.lower()
+    return names.index(lowered) if lowered in names else len(names)
 
 
 def _path(document: Mapping[str, Any], operation: Operation) -> str:
