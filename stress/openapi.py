@@ -205,11 +205,19 @@ def fetch(url: str, target: Target) -> str:
     """GET the document with the target's headers; exit 3 when the target does not serve it."""
     import httpx
 
-    from stress.secrets import Redactor
+    from stress.secrets import MissingVariable, Redactor
 
+    try:
+        headers = target.resolved_headers()
+    except MissingVariable as exc:
+        raise ScenarioKeyError(
+            ("target", "headers"),
+            f"environment variable {exc.name} is not set, and fetching the OpenAPI document "
+            f"needs it; export it (export {exc.name}=...) or use openapi.file",
+        ) from None
     scrub = Redactor(target.secrets()).scrub
     try:
-        response = httpx.get(url, headers=target.resolved_headers(), timeout=target.timeout)
+        response = httpx.get(url, headers=headers, timeout=target.timeout)
     except httpx.HTTPError as exc:
         reason = scrub(str(exc) or type(exc).__name__)
         raise TargetUnreachable(

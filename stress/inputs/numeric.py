@@ -292,7 +292,5 @@ def families() -> list[Family]:
             TABULAR,
             _non_finite_rows,
             "scikit-learn and numpy raise on non-finite input: a 500 unless validated",
-            # http-json is tabular only with a row template; a text template has no cells.
-            fits=lambda context: None if context.tabular else "it sends table rows",
         ),
     ]
