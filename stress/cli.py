@@ -589,6 +589,9 @@ def init(
     written = dict(scaffold.parse_header(text, environ) for text in headers)
     resolved = {k: scaffold.resolve(v, environ) for k, v in written.items()}
     chosen = scaffold.protocol(protocol) if protocol else None
+    columns = dict(scaffold.parse_feature(text) for text in features)
+    if chosen not in (None, Protocol.HTTP_JSON) and (openapi or operation):
+        raise UsageError("--openapi/--operation: for --protocol http-json only")
     detected = scaffold.detect(url, resolved)
     chosen = chosen or detected.protocol
     if chosen is None:
@@ -601,7 +604,6 @@ def init(
         model = detected.model if chosen is detected.protocol else None
         if model is None:
             model = need("--model", f"{chosen.value} requests name a model", "Model name")
-    columns = dict(scaffold.parse_feature(text) for text in features)
     if chosen in TABULAR_PROTOCOLS and not columns:
         answer = need(
             "--feature",
