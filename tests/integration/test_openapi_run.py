@@ -84,3 +84,25 @@ def test_a_run_checks_answers_against_the_documents_response_schema(
         "language",
         "options",
     ]
+
+
+def test_init_finds_the_document_and_writes_a_scenario_from_it(
+    openapi_server: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "reviews.yaml"
+    made = stress(
+        "init",
+        openapi_server,
+        "--operation",
+        "scoreReview",
+        "-o",
+        str(path),
+        "--no-input",
+        cwd=ROOT,
+    )
+    assert made.returncode == 0, made.stderr
+    assert "detected http-json (GET /openapi.json: HTTP 200)" in made.stderr
+    written = yaml.safe_load(path.read_text())
+    assert written["target"]["openapi"] == {"url": "/openapi.json", "operation": "scoreReview"}
+    checked = stress("validate", str(path), cwd=ROOT)
+    assert checked.returncode == 0, checked.stderr
