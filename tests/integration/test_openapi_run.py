@@ -8,17 +8,13 @@ nothing else, since the server refuses every malformed body cleanly.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
-from tests.integration.conftest import HERE, ROOT, free_port, stress
+from tests.integration.conftest import ROOT, script_server, stress
 
 pytestmark = pytest.mark.slow
 
@@ -42,23 +38,8 @@ flakiness: {{retries: 1, max_inputs: 3}}
 
 @pytest.fixture
 def openapi_server() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, str(HERE / "openapi_server.py"), str(port)])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(url + "/api/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("openapi server did not start") from None
-                time.sleep(0.05)
+    with script_server("openapi_server.py", health="/api/health") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_a_run_checks_answers_against_the_documents_response_schema(
