@@ -159,6 +159,7 @@ def expand(data: dict[str, Any], scenario: Scenario, folder: Path) -> dict[str, 
     out["target"] = written
     inputs = out.get("inputs")
     if isinstance(inputs, dict) and "body_schema" not in inputs:
+        _check_generable(operation.request_schema, operation.name)
         out["inputs"] = {**inputs, "body_schema": operation.request_schema}
     return out
 
@@ -319,7 +320,6 @@ def choose(document: dict[str, Any], wanted: str | None, origin: str) -> Operati
                 where = f"{pointer}/responses/{status}"
                 response = convert(document, body["schema"], where, "response")
                 break
-    _check_generable(request, method, path)
     return Operation(method, path, operation.get("operationId"), request, response, pointer)
 
 
@@ -474,7 +474,7 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def _check_generable(schema: dict[str, Any], method: str, path: str) -> None:
+def _check_generable(schema: dict[str, Any], operation: str) -> None:
     """The request schema's keywords the generator cannot honour, named in the document."""
     from stress.inputs.schemas import problems
 
@@ -482,7 +482,7 @@ def _check_generable(schema: dict[str, Any], method: str, path: str) -> None:
     if found:
         text = found[0].replace("#/$defs/", "#/components/schemas/")
         raise DocumentError(
-            f"the request schema of {method} {path}: {text}; or write inputs.body_schema "
+            f"the request schema of {operation}: {text}; or write inputs.body_schema "
             f"(it replaces the document's request schema)"
         )
 

@@ -1335,7 +1335,15 @@ def _with_openapi(
     where = ("target", "openapi")
     if known is None or known.openapi is None:
         raise ScenarioError(
-            [_with_line(f"{source}: target.openapi: cannot be resolved here", where, lines)]
+            [
+                _with_line(
+                    f"{source}: target.openapi: this command reads resolved scenarios (a run "
+                    f"directory's scenario.yaml); load the file with `stress validate` or "
+                    f"`stress run`",
+                    where,
+                    lines,
+                )
+            ]
         )
     try:
         expanded = known.openapi(data, scenario, Path(source).parent)

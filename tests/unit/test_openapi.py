@@ -320,3 +320,21 @@ def test_the_response_field_that_holds_the_answer() -> None:
         "prediction": "$.b"
     }
     assert openapi.answer_paths(schema({"a": text}, [])) == {}
+
+
+def test_a_written_body_schema_replaces_one_the_generator_cannot_use(tmp_path: Path) -> None:
+    patterned = spec_with(
+        {"components": {"schemas": {"Weight": {"properties": {"name": {"pattern": "^[a-z]+$"}}}}}}
+    )
+    body = "{type: object, required: [text], properties: {text: {type: string}}}"
+    path = write(tmp_path, spec=patterned)
+    path.write_text(path.read_text().replace("inputs:\n", f"inputs:\n  body_schema: {body}\n"))
+    scenario = load_scenario(path)
+    assert scenario.inputs.body_schema == yaml.safe_load(body)
+    assert scenario.target.response is not None  # the answer schema still comes from the spec
+    assert scenario.target.response.json_schema is not None
+
+
+def test_a_command_that_reads_run_directories_does_not_resolve_documents(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match=r"target.openapi: this command reads resolved"):
+        from_dict(yaml.safe_load(write(tmp_path).read_text()), source="s.yaml")
