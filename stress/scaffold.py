@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -130,8 +131,6 @@ def protocol(value: str) -> Protocol:
 
 def resolve(value: str, environ: Mapping[str, str]) -> str:
     """A header value as the probe sends it: ${VAR}s from ``environ``, else the environment."""
-    import os
-
     from stress.secrets import MissingVariable
     from stress.secrets import resolve as fill
 
@@ -376,8 +375,6 @@ def probe(
 @contextlib.contextmanager
 def _environment(values: Mapping[str, str]) -> Iterator[None]:
     """``values`` in os.environ for the duration (the scenario's ${VAR}s, to validate it)."""
-    import os
-
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -390,9 +387,19 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = old
 
 
+def document_reference(openapi: str, output: Path) -> str:
+    """``--openapi`` as the scenario writes it: a path or URL on the target as given, a file
+    relative to the scenario's folder (which is where stress looks for it)."""
+    if openapi.startswith(("/", "http://", "https://")) and not Path(openapi).is_file():
+        return openapi
+    return os.path.relpath(Path(openapi).resolve(), output.parent.resolve())
+
+
 def write(plan: Plan, output: Path) -> Probe:
     """Render, validate, probe, render again with the probe's figures, validate, write."""
     source = str(output)
+    if plan.openapi is not None:
+        plan.openapi = document_reference(plan.openapi, output)
     with _environment(plan.environ):
         scenario = check(render(plan), source=source)
         found = probe(scenario, plan.environ)

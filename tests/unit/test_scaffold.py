@@ -169,3 +169,18 @@ def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture
     assert exited.value.code == 2
     assert f"--output: {existing} exists; pass --force" in capsys.readouterr().err
     assert existing.read_text() == "keep me"
+
+
+def test_an_openapi_file_is_written_relative_to_the_scenario(tmp_path: Path) -> None:
+    spec = tmp_path / "specs" / "api.yaml"
+    spec.parent.mkdir()
+    spec.write_text("openapi: 3.1.0\n")
+    output = tmp_path / "scenarios" / "x.yaml"
+    assert scaffold.document_reference(str(spec), output) == "../specs/api.yaml"
+    assert scaffold.document_reference("/openapi.json", output) == "/openapi.json"
+    plan = scaffold.Plan(
+        url="http://h:1", protocol=Protocol.HTTP_JSON, name="n", openapi="../specs/api.yaml"
+    )
+    assert yaml.safe_load(scaffold.render(plan))["target"]["openapi"] == {
+        "file": "../specs/api.yaml"
+    }
