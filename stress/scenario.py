@@ -296,8 +296,9 @@ class Target(_Model):
                 if getattr(self, key) is not None:
                     raise _KeyedError(
                         (key,),
-                        f"only protocol http-json takes a {key} template; remove it or set "
-                        f"protocol: http-json",
+                        f"only protocol http-json takes "
+                        f"{'an OpenAPI document' if key == 'openapi' else f'a {key} template'}; "
+                        f"remove it or set protocol: http-json",
                     )
         return self
 

@@ -338,3 +338,10 @@ def test_a_written_body_schema_replaces_one_the_generator_cannot_use(tmp_path: P
 def test_a_command_that_reads_run_directories_does_not_resolve_documents(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"target.openapi: this command reads resolved"):
         from_dict(yaml.safe_load(write(tmp_path).read_text()), source="s.yaml")
+
+
+def test_only_http_json_takes_a_document(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    path.write_text(path.read_text().replace("protocol: http-json", "protocol: openai-chat"))
+    message = errors(path)
+    assert "target.openapi: only protocol http-json takes an OpenAPI document; remove it" in message
