@@ -541,6 +541,117 @@ def demo_server(port: int, host: str, slots: int, token_ms: float, no_quirks: bo
     serve(host=host, port=port, slots=slots, token_ms=token_ms, quirks=not no_quirks)
 
 
+@cli.command()
+@click.argument("url", required=False)
+@click.option("--protocol", help="openai-chat, mlflow, http-json, ... (default: detected).")
+@click.option("--model", help="The model the requests name (OpenAI, KServe).")
+@click.option(
+    "--header", "headers", multiple=True, help="'Name: value'; credentials become ${VAR}."
+)
+@click.option("--feature", "features", multiple=True, help="Tabular: NAME=MIN:MAX, per column.")
+@click.option("--openapi", help="http-json: the OpenAPI document, a path on the target or a file.")
+@click.option("--operation", help="http-json: the operation, 'POST /predict' or an operationId.")
+@click.option("--name", help="Scenario name (default: protocol-host).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write."
+)
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option("--yes", "--no-input", "no_input", is_flag=True, help="Never prompt; flags only.")
+def init(
+    url: str | None,
+    protocol: str | None,
+    model: str | None,
+    headers: tuple[str, ...],
+    features: tuple[str, ...],
+    openapi: str | None,
+    operation: str | None,
+    name: str | None,
+    output: Path | None,
+    force: bool,
+    no_input: bool,
+) -> None:
+    """Probe the endpoint at URL and write a ready, commented scenario for it."""
+    from stress import scaffold
+    from stress.errors import UsageError
+    from stress.scenario import TABULAR_PROTOCOLS, Protocol
+
+    ask = not no_input and scaffold.interactive()
+
+    def need(flag: str, why: str, prompt: str, **options: Any) -> Any:
+        if not ask:
+            raise UsageError(f"{flag}: {why}; pass {flag} (or run `stress init` in a terminal)")
+        return click.prompt(prompt, **options)
+
+    if url is None:
+        url = need("URL", "which endpoint to probe", "Endpoint URL (http://host:port)")
+    url = scaffold.check_url(str(url))
+    environ: dict[str, str] = {}
+    written = dict(scaffold.parse_header(text, environ) for text in headers)
+    resolved = {k: scaffold.resolve(v, environ) for k, v in written.items()}
+    chosen = scaffold.protocol(protocol) if protocol else None
+    columns = dict(scaffold.parse_feature(text) for text in features)
+    if chosen not in (None, Protocol.HTTP_JSON) and (openapi or operation):
+        raise UsageError("--openapi/--operation: for --protocol http-json only")
+    detected = scaffold.detect(url, resolved)
+    chosen = chosen or detected.protocol
+    if chosen is None:
+        names = [p.value for p in Protocol]
+        why = f"could not tell the protocol ({', '.join(detected.answers)})"
+        chosen = Protocol(need("--protocol", why, "Protocol", type=click.Choice(names)))
+    elif protocol is None:
+        err.print(f"detected {chosen.value} ({detected.answers[-1]})")
+    if chosen in scaffold.MODEL_PROTOCOLS and model is None:
+        model = detected.model if chosen is detected.protocol else None
+        if model is None:
+            model = need("--model", f"{chosen.value} requests name a model", "Model name")
+    if chosen in TABULAR_PROTOCOLS and not columns:
+        answer = need(
+            "--feature",
+            f"{chosen.value} takes table rows: name each column with its range (NAME=MIN:MAX)",
+            "Feature columns (NAME=MIN:MAX, comma-separated)",
+        )
+        columns = dict(scaffold.parse_feature(text) for text in str(answer).split(","))
+    if chosen is Protocol.HTTP_JSON:
+        openapi = openapi or (detected.openapi if chosen is detected.protocol else None)
+        if openapi is None:
+            openapi = need(
+                "--openapi",
+                "http-json needs the request's shape: an OpenAPI document (or write the "
+                "template by hand from scenarios/http-json.yaml)",
+                "OpenAPI document (path on the target, e.g. /openapi.json, or a file)",
+            )
+    elif openapi is not None or operation is not None:
+        raise UsageError("--openapi/--operation: for --protocol http-json only")
+    plan = scaffold.Plan(
+        url=url,
+        protocol=chosen,
+        name=name or scaffold.default_name(url, chosen),
+        model=model,
+        headers=written,
+        environ=environ,
+        features=columns,
+        openapi=openapi,
+        operation=operation,
+    )
+    if output is None:
+        output = Path("scenarios") / f"{plan.name}.yaml"
+        if ask:
+            output = Path(click.prompt("Write the scenario to", default=str(output)))
+    exists = output.exists() and not force
+    if exists and not (ask and click.confirm(f"{output} exists; overwrite?", default=False)):
+        raise UsageError(f"--output: {output} exists; pass --force to overwrite it")
+    probe = scaffold.write(plan, output)
+    if probe.preflight.startswith("GET"):
+        stdout.print(f"readiness: {escape(probe.preflight)}")
+    stdout.print(
+        f"probe: one valid request ({probe.input_id}) answered HTTP {probe.status} in "
+        f"{probe.latency_ms:.0f} ms: {escape(probe.excerpt)}"
+    )
+    for variable in environ:
+        stdout.print(f"export {variable}=... before `stress run` (the file keeps ${{{variable}}})")
+    stdout.print(f"wrote {output}; next: stress run {output}")
+
+
 def _workers(local: int, expect: int | None, bind: str | None, join_timeout: str) -> Workers:
     """The --workers, --expect-workers, --master-bind and --join-timeout flags, checked."""
     from stress.errors import UsageError

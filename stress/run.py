@@ -104,6 +104,7 @@ def known_names() -> KnownNames:
     from stress.checks.custom import problem as check_problem
     from stress.inputs.custom import problem as custom_problem
     from stress.inputs.schemas import problems as schema_problems
+    from stress.openapi import expand as expand_openapi
 
     families = {name: list(family.protocols) for name, family in catalog().items()}
     return KnownNames(
@@ -113,6 +114,7 @@ def known_names() -> KnownNames:
         custom_problem=custom_problem,
         schema_problems=schema_problems,
         family_misfit=family_misfit,
+        openapi=expand_openapi,
     )
 
 

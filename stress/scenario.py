@@ -155,6 +155,35 @@ class ResponseMap(_Model):
         return value
 
 
+class OpenApi(_Model):
+    """http-json: the OpenAPI document to import (a file, or a URL on the target's own host)
+    and the operation (``POST /predict`` or an operationId) whose schemas drive the run.
+
+    Resolved when the scenario is loaded (stress.openapi, through ``KnownNames.openapi``): the
+    operation's path, method, request and response schemas fill the keys the scenario leaves
+    out, and the resolved scenario keeps them inline instead of this key.
+    """
+
+    file: Annotated[str, Field(min_length=1)] | None = None
+    url: Annotated[str, Field(min_length=1)] | None = None
+    operation: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OpenApi:
+        if (self.file is None) == (self.url is None):
+            raise ValueError(
+                "give exactly one of file (a path, relative to the scenario) or url (a path "
+                "on the target such as /openapi.json), e.g. openapi: {url: /openapi.json}"
+            )
+        if self.url is not None and not re.match(r"^(/|https?://)", self.url):
+            raise _KeyedError(
+                ("url",),
+                f"expected a path on the target (/openapi.json) or an http(s) URL on the "
+                f"target's host, got {self.url!r}; a local document is openapi.file",
+            )
+        return self
+
+
 class Target(_Model):
     """Where requests go and how they are spoken."""
 
@@ -184,6 +213,8 @@ class Target(_Model):
     method: Annotated[str, Field(pattern=r"^[A-Z]+$")] = "POST"
     request: Any = None
     response: ResponseMap | None = None
+    # http-json: an OpenAPI operation that fills path, method, request and schemas.
+    openapi: OpenApi | None = None
 
     @field_validator("url")
     @classmethod
@@ -261,16 +292,19 @@ class Target(_Model):
         if protocol is Protocol.HTTP_JSON:
             self._check_template()
         else:
-            for key in ("request", "response"):
+            for key in ("request", "response", "openapi"):
                 if getattr(self, key) is not None:
                     raise _KeyedError(
                         (key,),
-                        f"only protocol http-json takes a {key} template; remove it or set "
-                        f"protocol: http-json",
+                        f"only protocol http-json takes "
+                        f"{'an OpenAPI document' if key == 'openapi' else f'a {key} template'}; "
+                        f"remove it or set protocol: http-json",
                     )
         return self
 
     def _check_template(self) -> None:
+        if self.request is None and self.openapi is not None:
+            return  # derived from the OpenAPI request schema when the scenario is loaded
         if self.request is None:
             raise _KeyedError(
                 ("request",),
@@ -1154,6 +1188,10 @@ class KnownNames(BaseModel):
     schema_problems: Callable[[dict[str, Any]], list[str]] | None = None
     # Why a family named exactly cannot work for this scenario's target (None: it can).
     family_misfit: Callable[[Scenario, str], str | None] | None = None
+    # Resolves target.openapi: (scenario data, validated scenario, the scenario file's folder)
+    # -> the data with the operation's path, method, template and schemas filled in; raises
+    # ScenarioKeyError (exit 2) or TargetUnreachable (exit 3). See stress.openapi.
+    openapi: Callable[[dict[str, Any], Scenario, Path], dict[str, Any]] | None = None
 
 
 def _available(scenario: Scenario, known: KnownNames) -> dict[str, list[str]]:
@@ -1271,6 +1309,8 @@ def from_dict(
     except ValidationError as exc:
         raise ScenarioError(_problems(exc, source, _line_map(text))) from None
     lines = _line_map(text)
+    if scenario.target.openapi is not None:
+        scenario = _with_openapi(data, scenario, source, lines, known)
     problems = [
         _with_line(f"{source}: {problem}", loc, lines)
         for problem, loc in _check_known_names(scenario, known)
@@ -1278,6 +1318,46 @@ def from_dict(
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+class ScenarioKeyError(_KeyedError):
+    """A problem with one key of a scenario, found by a loading hook (KnownNames.openapi):
+    ``loc`` is the key path from the top, the message says what is wrong and the fix."""
+
+
+def _with_openapi(
+    data: dict[str, Any],
+    scenario: Scenario,
+    source: str,
+    lines: Mapping[tuple[str | int, ...], int],
+    known: KnownNames | None,
+) -> Scenario:
+    """The scenario with target.openapi resolved into plain http-json keys."""
+    where = ("target", "openapi")
+    if known is None or known.openapi is None:
+        raise ScenarioError(
+            [
+                _with_line(
+                    f"{source}: target.openapi: this command reads resolved scenarios (a run "
+                    f"directory's scenario.yaml); load the file with `stress validate` or "
+                    f"`stress run`",
+                    where,
+                    lines,
+                )
+            ]
+        )
+    try:
+        expanded = known.openapi(data, scenario, Path(source).parent)
+    except ScenarioKeyError as exc:
+        loc = exc.loc
+        raise ScenarioError(
+            [_with_line(f"{source}: {_location(loc)}: {exc}", loc, lines)]
+        ) from None
+    try:
+        return Scenario.model_validate(expanded)
+    except ValidationError as exc:
+        problems = _problems(exc, source, lines)
+        raise ScenarioError([f"{p} (from target.openapi)" for p in problems]) from None
 
 
 def check_environment(

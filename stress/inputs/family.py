@@ -196,6 +196,12 @@ class Family:
     fits: Callable[[Context], str | None] | None = None
 
     def misfit(self, context: Context) -> str | None:
+        if context.protocol == "http-json":  # its template takes either text or rows
+            others = set(self.protocols) - {"http-json"}
+            if context.tabular and others and not others & set(TABULAR):
+                return "it sends prompts, and the http-json template takes table rows"
+            if not context.tabular and others and not others & set(CHAT):
+                return "it sends table rows, and the http-json template takes text"
         return None if self.fits is None else self.fits(context)
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stress.inputs.family import ALL_PROTOCOLS, CHAT, TABULAR, Draw, Expect, Family, Kind
+from stress.inputs.family import ALL_PROTOCOLS, CHAT, TABULAR, Context, Draw, Expect, Family, Kind
 from stress.inputs.realistic import prompt_payload, row, rows, user, valid, within_limit
 from stress.inputs.vocab import long_text, vocabulary
 
@@ -118,6 +118,15 @@ def _long_array(draw: Draw) -> dict[str, Any]:
     else:
         change = {"field": "stop", "path": ["stop"], "value": ["x"] * size}
     return {"op": "set", **change, "base": valid(draw)}
+
+
+def _long_array_fits(context: Context) -> str | None:
+    """The array it lengthens: MLflow's dataframe_split rows or OpenAI's stop list."""
+    if context.protocol == "mlflow" and context.body_format in (None, "dataframe_split"):
+        return None
+    if context.protocol in ("openai-chat", "openai-completions"):
+        return None
+    return "it lengthens MLflow's dataframe_split rows or OpenAI's stop list, not in this body"
 
 
 def families() -> list[Family]:
@@ -239,5 +248,6 @@ def families() -> list[Family]:
             ALL_PROTOCOLS,
             _long_array,
             "unbounded arrays cost memory and time in validation and the model",
+            fits=_long_array_fits,
         ),
     ]

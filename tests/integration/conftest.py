@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -32,29 +33,35 @@ class FakeServer:
     bodies: Path
 
 
-@pytest.fixture
-def error_server(tmp_path: Path) -> Iterator[FakeServer]:
-    """A local target that answers every POST with HTTP 500."""
+@contextlib.contextmanager
+def script_server(script: str, *args: str, health: str = "/health") -> Iterator[str]:
+    """Run ``python tests/integration/SCRIPT PORT ARGS...`` on a free loopback port; yield its
+    URL once ``health`` answers (at most 15 s); stop exactly that process afterwards."""
     port = free_port()
-    bodies = tmp_path / "bodies"
-    process = subprocess.Popen(
-        [sys.executable, str(HERE / "fake_server.py"), str(port), "500", str(bodies)]
-    )
+    process = subprocess.Popen([sys.executable, str(HERE / script), str(port), *args])
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 15
         while True:
             try:
-                httpx.get(url + "/health", timeout=1)
+                httpx.get(url + health, timeout=1)
                 break
             except httpx.HTTPError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("fake server did not start") from None
+                    raise RuntimeError(f"{script} did not start") from None
                 time.sleep(0.05)
-        yield FakeServer(url, bodies)
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def error_server(tmp_path: Path) -> Iterator[FakeServer]:
+    """A local target that answers every POST with HTTP 500."""
+    bodies = tmp_path / "bodies"
+    with script_server("fake_server.py", "500", str(bodies)) as url:
+        yield FakeServer(url, bodies)
 
 
 def stress(

@@ -1,0 +1,410 @@
+"""`stress init`: find out what an endpoint speaks, probe it, and write a commented scenario.
+
+    detect(url)        GET a few well-known paths: /v1/models (OpenAI), /v2/health/ready
+                       (KServe v2), /openapi.json (any JSON API, via stress.openapi), /ping or
+                       /version (MLflow); the first clear answer names the protocol
+    render(plan)       the scenario as YAML text, every section commented
+    check(text)        validated as `stress validate` would (the OpenAPI document resolved)
+    probe(scenario)    the preflight, then one valid request, timed: status, latency, excerpt
+
+The written SLOs come from the probe: ``p95_ms`` is ten times its latency, at least one
+second, since one quiet request says little about the tail under load. A credential given
+with ``--header`` is written as a ``${VAR}`` reference, never as its value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from stress.checks.exchange import SECRET_HEADERS
+from stress.errors import TargetUnreachable, UsageError
+from stress.scenario import TABULAR_PROTOCOLS, Protocol, Scenario
+
+# A probe GET needs no more than this, whatever the target's own timeout.
+PROBE_TIMEOUT = 5.0
+# Protocols whose requests name a model the server must serve.
+MODEL_PROTOCOLS = (
+    Protocol.OPENAI_CHAT,
+    Protocol.OPENAI_COMPLETIONS,
+    Protocol.OPENAI_EMBEDDINGS,
+    Protocol.KSERVE_V2,
+    Protocol.KSERVE_V1,
+)
+# The written SLO: p95 = max(P95_FACTOR x the probe's latency, P95_FLOOR_MS).
+P95_FACTOR = 10
+P95_FLOOR_MS = 1000
+# target.timeout = max(TIMEOUT_FACTOR x the probe's latency, 10 s).
+TIMEOUT_FACTOR = 30
+
+# Family groups a new scenario starts with, per kind of target, with the comment each gets.
+TEXT_GROUPS = (
+    ("realistic.*", 6, "what real users send: any failure here is an outage"),
+    ("unicode.*", 1, "messy but valid text: emoji, right-to-left, control characters"),
+    ("size.*", 0.5, "at and past the declared limits (inputs.limits)"),
+    ("structure.*", 0.5, "malformed bodies: a clean 4xx, never a 5xx"),
+    ("encoding.*", 0.5, "broken bytes, truncated JSON, a wrong Content-Type"),
+    ("injection.*", 1, "prompt injection: must not be obeyed"),
+    ("perturbation.*", 1, "small edits that must not change the answer"),
+)
+TABLE_GROUPS = (
+    ("realistic.*", 6, "rows inside the declared feature ranges"),
+    ("numbers.*", 1, "NaN, Infinity, huge and out-of-range numbers"),
+    ("size.*", 0.5, "empty and oversized batches"),
+    ("structure.*", 0.5, "malformed bodies: a clean 4xx, never a 5xx"),
+    ("encoding.*", 0.5, "broken bytes, truncated JSON, a wrong Content-Type"),
+    ("perturbation.*", 1, "small edits that must not change the prediction"),
+)
+SCHEMA_GROUPS = (
+    ("realistic.*", 6, "prompts in the template, and valid bodies from the request schema"),
+    ("unicode.*", 1, "messy but valid text: emoji, right-to-left, control characters"),
+    ("structure.*", 1, "each field of the request schema broken in turn: a clean 4xx"),
+    ("numbers.*", 1, "the schema's number fields at and past their bounds"),
+    ("encoding.*", 0.5, "broken bytes, truncated JSON, a wrong Content-Type"),
+    ("injection.*", 1, "prompt injection: must not be obeyed"),
+)
+
+
+@dataclass
+class Plan:
+    """What the scenario will say. ``headers`` are as written (credentials as ``${VAR}``);
+    ``environ`` holds the values of those variables for the probe only."""
+
+    url: str
+    protocol: Protocol
+    name: str
+    model: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    environ: dict[str, str] = field(default_factory=dict)
+    features: dict[str, tuple[float, float]] = field(default_factory=dict)
+    openapi: str | None = None
+    operation: str | None = None
+
+
+@dataclass
+class Detected:
+    """What the well-known paths said: a protocol (None: could not tell), a model, a document."""
+
+    protocol: Protocol | None
+    model: str | None = None
+    openapi: str | None = None
+    answers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Probe:
+    """The one valid request: what the preflight said, the status, latency and an excerpt."""
+
+    preflight: str
+    status: int
+    latency_ms: float
+    excerpt: str
+    input_id: str
+
+
+def interactive() -> bool:
+    """Whether to prompt for what the flags leave out: only at a terminal."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
+def protocol(value: str) -> Protocol:
+    try:
+        return Protocol(value)
+    except ValueError:
+        names = ", ".join(p.value for p in Protocol)
+        raise UsageError(f"--protocol: expected one of {names}, got {value!r}") from None
+
+
+def resolve(value: str, environ: Mapping[str, str]) -> str:
+    """A header value as the probe sends it: ${VAR}s from ``environ``, else the environment."""
+    from stress.secrets import MissingVariable
+    from stress.secrets import resolve as fill
+
+    try:
+        return fill(value, {**os.environ, **environ})
+    except MissingVariable as exc:
+        raise UsageError(
+            f"--header: environment variable {exc.name} is not set; export it first"
+        ) from None
+
+
+def check_url(url: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise UsageError(f"URL: expected http://host:port or https://host, got {url!r}")
+    return url.rstrip("/")
+
+
+def default_name(url: str, protocol: Protocol) -> str:
+    host = urlsplit(url).hostname or "endpoint"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{protocol.value}-{host}").strip("-")
+
+
+def parse_header(text: str, plan_environ: dict[str, str]) -> tuple[str, str]:
+    """``"Name: value"`` -> (name, value as written). A credential header's value is replaced
+    by a ``${VAR}`` reference (its value goes into ``plan_environ`` for the probe)."""
+    name, sep, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not sep or not name or not value:
+        raise UsageError(f"--header: expected 'Name: value', got {text!r}")
+    if name.lower() not in SECRET_HEADERS or "${" in value:
+        return name, value
+    variable = "API_KEY" if name.lower() == "authorization" else re.sub(r"\W", "_", name).upper()
+    scheme, _, token = value.partition(" ")
+    if token and scheme.lower() in ("bearer", "basic", "token"):
+        plan_environ[variable] = token.strip()
+        return name, f"{scheme} ${{{variable}}}"
+    plan_environ[variable] = value
+    return name, f"${{{variable}}}"
+
+
+def parse_feature(text: str) -> tuple[str, tuple[float, float]]:
+    """``"name=min:max"`` -> (name, (min, max))."""
+    match = re.match(r"^\s*([^=\s]+)\s*=\s*([^:]+):(.+)$", text)
+    try:
+        if match is None:
+            raise ValueError
+        low, high = float(match.group(2)), float(match.group(3))
+    except ValueError:
+        raise UsageError(
+            f"--feature: expected NAME=MIN:MAX with the column's realistic range, e.g. "
+            f"sepal_length=4.3:7.9, got {text!r}"
+        ) from None
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        raise UsageError(f"--feature: {text!r}: MIN must be a finite number not above MAX")
+    return match.group(1), (low, high)
+
+
+def detect(
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> Detected:
+    """Ask the well-known paths which protocol ``url`` speaks; exit 3 if nothing answers."""
+    found = Detected(None)
+    with httpx.Client(base_url=url, timeout=PROBE_TIMEOUT, transport=transport) as client:
+        for path in ("/v1/models", "/v2/health/ready", "/openapi.json", "/ping", "/version"):
+            try:
+                response = client.get(path, headers=dict(headers))
+            except httpx.HTTPError as exc:
+                raise TargetUnreachable(
+                    f"URL: cannot reach {url} ({exc or type(exc).__name__}); start the server "
+                    f"or check the URL"
+                ) from None
+            found.answers.append(f"GET {path}: HTTP {response.status_code}")
+            if response.status_code != 200:
+                continue
+            document = _json(response.content)
+            if path == "/v1/models" and isinstance(document, dict):
+                models = [m.get("id") for m in document.get("data") or [] if isinstance(m, dict)]
+                found.protocol = Protocol.OPENAI_CHAT
+                found.model = str(models[0]) if models and models[0] else None
+            elif path == "/v2/health/ready":
+                found.protocol = Protocol.KSERVE_V2
+            elif path == "/openapi.json" and isinstance(document, dict) and "openapi" in document:
+                found.protocol, found.openapi = Protocol.HTTP_JSON, path
+            elif path in ("/ping", "/version"):
+                found.protocol = Protocol.MLFLOW
+            if found.protocol is not None:
+                return found
+    return found
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _q(value: str) -> str:
+    """A YAML scalar for ``value`` (a JSON string is valid YAML)."""
+    return (
+        value
+        if re.match(r"^[A-Za-z0-9_./:-]+$", value) and value[0].isalpha()
+        else json.dumps(value)
+    )
+
+
+def _c(code: str, comment: str) -> str:
+    """A YAML line with its comment in the comment column."""
+    return f"{code:<28} # {comment}"
+
+
+def render(plan: Plan, *, probe: Probe | None = None) -> str:
+    """The scenario as commented YAML. Without a probe, placeholder SLOs (for validation)."""
+    protocol = plan.protocol
+    latency = probe.latency_ms if probe is not None else 100.0
+    p95 = max(P95_FACTOR * latency, P95_FLOOR_MS)
+    p95 = math.ceil(p95 / 100) * 100
+    timeout = max(10, math.ceil(TIMEOUT_FACTOR * latency / 1000))
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    lines = [f"# Written by `stress init` on {stamp} for {plan.url} ({protocol.value})."]
+    if probe is not None:
+        lines.append(
+            f"# The probe: one valid request answered HTTP {probe.status} in "
+            f"{probe.latency_ms:.0f} ms."
+        )
+    lines += [
+        "# Edit freely: `stress validate FILE` checks it, `stress run FILE` runs it, and",
+        "# README.md and docs/catalog.md explain every key.",
+        f"name: {plan.name}",
+        f"description: {_q(f'{protocol.value} endpoint at {plan.url}')}",
+        _c("target:", "where requests go and how they are spoken"),
+        f"  url: {_q(plan.url)}",
+        f"  protocol: {protocol.value}",
+    ]
+    if plan.model is not None:
+        lines.append(f"  model: {_q(plan.model)}")
+    lines.append(_c(f"  timeout: {timeout}s", "no complete answer by then: a no_timeout finding"))
+    if plan.headers:
+        lines.append(_c("  headers:", "${VAR}: read from the environment, never stored"))
+        lines += [f"    {_q(k)}: {_q(v)}" for k, v in plan.headers.items()]
+    if plan.openapi is not None:
+        key = "url" if plan.openapi.startswith(("/", "http://", "https://")) else "file"
+        operation = f", operation: {_q(plan.operation)}" if plan.operation else ""
+        lines += [
+            "  # The request and response schemas, path and method come from this document",
+            "  # (docs/openapi.md); keys written here win over it.",
+            f"  openapi: {{{key}: {_q(plan.openapi)}{operation}}}",
+        ]
+    tabular = protocol in TABULAR_PROTOCOLS
+    groups = SCHEMA_GROUPS if plan.openapi else (TABLE_GROUPS if tabular else TEXT_GROUPS)
+    lines += [
+        _c("inputs:", "the corpus, generated from the seed before any load"),
+        _c("  seed: 1", "same seed, same inputs, byte for byte"),
+        "  count: 300",
+    ]
+    if plan.features:
+        lines.append(_c("  features:", "the model's columns, with realistic ranges"))
+        lines += [
+            f"    {_q(n)}: {{min: {lo:g}, max: {hi:g}}}" for n, (lo, hi) in plan.features.items()
+        ]
+    lines.append(_c("  families:", "name or glob: weight (`stress families` lists them)"))
+    for pattern, weight, why in groups:
+        lines.append(_c(f"    {pattern}: {weight:g}", why))
+    lines += [
+        "load:",
+        _c("  phases:", "in order; the first is the low-concurrency baseline"),
+        "    - {name: baseline, users: 2, spawn_rate: 2, duration: 15s}",
+        "    - {name: load, users: 8, spawn_rate: 4, duration: 45s}",
+        "# checks: every built-in check runs (`stress checks` lists them); severity: and fail_on:",
+        "# tune what fails the run.",
+        _c("slo:", f"from the probe ({latency:.0f} ms): p95 = max({P95_FACTOR} x probe, 1 s)"),
+        "  error_rate: 1%",
+        f"  p95_ms: {p95:g}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def check(text: str, *, source: str, inputs: bool = True) -> Scenario:
+    """The rendered scenario, validated as `stress validate` does (but for unset ${VAR}s,
+    which hold the credentials given on the command line); ``inputs=False`` skips building
+    one input of every family (when only the SLOs changed since the last check)."""
+    import yaml
+
+    from stress.run import check_target, known_names
+    from stress.scenario import from_dict
+
+    scenario = from_dict(yaml.safe_load(text), source=source, text=text, known=known_names())
+    if inputs:
+        check_target(scenario, source=source)
+    return scenario
+
+
+def probe(
+    scenario: Scenario,
+    environ: Mapping[str, str],
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> Probe:
+    """The preflight (exit 3 when the target is down or refuses), then one valid request."""
+    from stress.preflight import preflight, probe_input
+    from stress.run import build_corpus
+    from stress.secrets import Redactor
+    from stress.targets import adapter_for
+    from stress.targets.base import excerpt
+
+    target = scenario.target
+    adapter = adapter_for(target, features=list(scenario.inputs.features), environ=environ)
+    inputs = build_corpus(scenario)
+    redactor = Redactor(target.secrets(environ))
+    passed = preflight(
+        target.url,
+        adapter,
+        inputs,
+        timeout=target.timeout,
+        redactor=redactor,
+        transport=transport,
+    )
+    item = probe_input(inputs)
+    if item is None:
+        raise UsageError("the scenario has no valid input to probe with")
+    request = adapter.request(item)
+    with httpx.Client(base_url=target.url, timeout=target.timeout, transport=transport) as client:
+        began = time.perf_counter()
+        try:
+            response = client.request(
+                request.method, request.path, content=request.body, headers=request.headers
+            )
+        except httpx.HTTPError as exc:
+            raise TargetUnreachable(
+                f"URL: {target.url} did not answer one valid request ({exc or type(exc).__name__})"
+            ) from None
+        latency = (time.perf_counter() - began) * 1000
+    outcome = adapter.parse(response.status_code, response.headers, response.content)
+    shown = outcome.excerpt() if 200 <= response.status_code < 300 else None
+    text = " ".join((shown or excerpt(response.content)).split())[:120]
+    return Probe(passed, response.status_code, latency, redactor.scrub(text), item.id)
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in os.environ for the duration (the scenario's ${VAR}s, to validate it)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+def document_reference(openapi: str, output: Path) -> str:
+    """``--openapi`` as the scenario writes it: a path or URL on the target as given, a file
+    relative to the scenario's folder (which is where stress looks for it)."""
+    if openapi.startswith(("/", "http://", "https://")) and not Path(openapi).is_file():
+        return openapi
+    return os.path.relpath(Path(openapi).resolve(), output.parent.resolve())
+
+
+def write(plan: Plan, output: Path) -> Probe:
+    """Render, validate, probe, render again with the probe's figures, validate, write."""
+    source = str(output)
+    if plan.openapi is not None:
+        plan.openapi = document_reference(plan.openapi, output)
+    with _environment(plan.environ):
+        scenario = check(render(plan), source=source)
+        found = probe(scenario, plan.environ)
+        text = render(plan, probe=found)
+        check(text, source=source, inputs=False)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    return found

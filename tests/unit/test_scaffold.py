@@ -1,0 +1,186 @@
+"""`stress init` without a server: flags, protocol detection (httpx.MockTransport), the
+written scenario for every protocol, and the SLOs it derives from the probe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from stress import scaffold
+from stress.cli import main
+from stress.errors import TargetUnreachable, UsageError
+from stress.scenario import Protocol
+
+
+def test_a_credential_header_is_written_as_a_reference() -> None:
+    environ: dict[str, str] = {}
+    assert scaffold.parse_header("Authorization: Bearer sk-abc123", environ) == (
+        "Authorization",
+        "Bearer ${API_KEY}",
+    )
+    assert scaffold.parse_header("X-Api-Key: k-999", environ) == ("X-Api-Key", "${X_API_KEY}")
+    assert environ == {"API_KEY": "sk-abc123", "X_API_KEY": "k-999"}
+    # Not a credential, or already a reference: written as given.
+    assert scaffold.parse_header("X-Team: ml", environ) == ("X-Team", "ml")
+    assert scaffold.parse_header("Authorization: Bearer ${TOKEN}", environ)[1] == "Bearer ${TOKEN}"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: scaffold.parse_header("no colon", {}), "--header: expected 'Name: value'"),
+        (lambda: scaffold.parse_feature("a=1"), "--feature: expected NAME=MIN:MAX"),
+        (lambda: scaffold.parse_feature("a=2:1"), "MIN must be a finite number not above MAX"),
+        (lambda: scaffold.protocol("grpc"), "--protocol: expected one of openai-chat, mlflow"),
+        (lambda: scaffold.check_url("localhost:8000"), "URL: expected http://host:port"),
+    ],
+)
+def test_bad_flags_say_which_and_how(call: Callable[[], object], message: str) -> None:
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call()
+
+
+def server(routes: dict[str, tuple[int, object]]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        status, body = routes.get(request.url.path, (404, {"detail": "Not Found"}))
+        return httpx.Response(status, json=body)
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize(
+    ("routes", "protocol", "model", "document"),
+    [
+        (
+            {"/v1/models": (200, {"data": [{"id": "llama-3"}]})},
+            Protocol.OPENAI_CHAT,
+            "llama-3",
+            None,
+        ),
+        ({"/v2/health/ready": (200, {})}, Protocol.KSERVE_V2, None, None),
+        ({"/openapi.json": (200, {"openapi": "3.1.0"})}, Protocol.HTTP_JSON, None, "/openapi.json"),
+        ({"/ping": (200, "")}, Protocol.MLFLOW, None, None),
+        ({"/openapi.json": (200, {"swagger": "2.0"})}, None, None, None),
+        ({}, None, None, None),
+    ],
+)
+def test_detection_by_well_known_paths(
+    routes: dict[str, tuple[int, object]],
+    protocol: Protocol | None,
+    model: str | None,
+    document: str | None,
+) -> None:
+    found = scaffold.detect("http://model.test", {}, transport=server(routes))
+    assert (found.protocol, found.model, found.openapi) == (protocol, model, document)
+    assert found.answers[0] in ("GET /v1/models: HTTP 200", "GET /v1/models: HTTP 404")
+
+
+def test_detection_of_a_server_that_is_not_there() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused")
+
+    with pytest.raises(TargetUnreachable, match=r"cannot reach http://model\.test"):
+        scaffold.detect("http://model.test", {}, transport=httpx.MockTransport(refuse))
+
+
+PLANS = {
+    Protocol.OPENAI_CHAT: {"model": "m"},
+    Protocol.OPENAI_COMPLETIONS: {"model": "m"},
+    Protocol.OPENAI_EMBEDDINGS: {"model": "m"},
+    Protocol.KSERVE_V2: {"model": "m", "features": {"a": (0.0, 1.0), "b": (-5.0, 5.0)}},
+    Protocol.KSERVE_V1: {"model": "m", "features": {"a": (0.0, 1.0)}},
+    Protocol.MLFLOW: {"features": {"sepal length": (4.3, 7.9)}},
+}
+
+
+@pytest.mark.parametrize("protocol", list(PLANS))
+def test_the_written_scenario_validates_for_every_protocol(
+    protocol: Protocol, tmp_path: Path
+) -> None:
+    environ: dict[str, str] = {}
+    headers = dict([scaffold.parse_header("Authorization: Bearer sk-secret-value", environ)])
+    plan = scaffold.Plan(
+        url="http://127.0.0.1:9",
+        protocol=protocol,
+        name=scaffold.default_name("http://127.0.0.1:9", protocol),
+        headers=headers,
+        environ=environ,
+        **PLANS[protocol],  # type: ignore[arg-type]
+    )
+    probe = scaffold.Probe("GET /health answered HTTP 200", 200, 250.0, "ok", "x-0")
+    text = scaffold.render(plan, probe=probe)
+    assert "sk-secret-value" not in text
+    with scaffold._environment(environ):
+        scenario = scaffold.check(text, source=str(tmp_path / "s.yaml"))
+    assert scenario.target.protocol is protocol
+    assert scenario.target.headers == {"Authorization": "Bearer ${API_KEY}"}
+    assert scenario.slo.p95_ms == 2500  # ten times the probe's 250 ms
+    assert [phase.name for phase in scenario.load.phases] == ["baseline", "load"]
+    # Every line but the document's own comments explains itself.
+    data = yaml.safe_load(text)
+    assert set(data) == {"name", "description", "target", "inputs", "load", "slo"}
+
+
+@pytest.mark.parametrize(("latency", "p95", "timeout"), [(20.0, 1000, "10s"), (900.0, 9000, "27s")])
+def test_slos_follow_the_probe(latency: float, p95: int, timeout: str) -> None:
+    plan = scaffold.Plan(url="http://h:1", protocol=Protocol.OPENAI_CHAT, name="n", model="m")
+    data = yaml.safe_load(scaffold.render(plan, probe=scaffold.Probe("", 200, latency, "", "i")))
+    assert data["slo"]["p95_ms"] == p95
+    assert data["target"]["timeout"] == timeout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["init", "--no-input"], "error: URL: which endpoint to probe; pass URL"),
+        (
+            ["init", "http://127.0.0.1:9", "--protocol", "mlflow", "--no-input", "--openapi", "/o"],
+            "error: --openapi/--operation: for --protocol http-json only",
+        ),
+        (["init", "http://127.0.0.1:9", "--protocol", "x"], "error: --protocol: expected one of"),
+    ],
+)
+def test_init_flag_errors_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    existing = tmp_path / "s.yaml"
+    existing.write_text("keep me")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scaffold, "detect", lambda url, headers: scaffold.Detected(None))
+        with pytest.raises(SystemExit) as exited:
+            main(
+                [
+                    *("init", "http://127.0.0.1:9", "--protocol", "openai-chat"),
+                    *("--model", "m", "-o", str(existing), "--no-input"),
+                ]
+            )
+    assert exited.value.code == 2
+    assert f"--output: {existing} exists; pass --force" in capsys.readouterr().err
+    assert existing.read_text() == "keep me"
+
+
+def test_an_openapi_file_is_written_relative_to_the_scenario(tmp_path: Path) -> None:
+    spec = tmp_path / "specs" / "api.yaml"
+    spec.parent.mkdir()
+    spec.write_text("openapi: 3.1.0\n")
+    output = tmp_path / "scenarios" / "x.yaml"
+    assert scaffold.document_reference(str(spec), output) == "../specs/api.yaml"
+    assert scaffold.document_reference("/openapi.json", output) == "/openapi.json"
+    plan = scaffold.Plan(
+        url="http://h:1", protocol=Protocol.HTTP_JSON, name="n", openapi="../specs/api.yaml"
+    )
+    assert yaml.safe_load(scaffold.render(plan))["target"]["openapi"] == {
+        "file": "../specs/api.yaml"
+    }
