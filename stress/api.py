@@ -235,7 +235,9 @@ class RunResult(orchestration.RunResult):
                 f"with `stress report {run_dir}`"
             ) from None
         except (OSError, ValueError) as exc:
-            raise RunDirError(f"{path}: unreadable ({exc}); rebuild it with `stress report`")
+            raise RunDirError(
+                f"{path}: unreadable ({exc}); rebuild it with `stress report {run_dir}`"
+            ) from None
         return cls(Path(run_dir), summary, 0 if summary.get("passed") else 1)
 
     @property
