@@ -438,6 +438,9 @@ def _load(run_dir: Path, url: str, on_event: EventHandler, workers: Workers) -> 
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+            # A caller that lives on (stress.api, pytest) must not leak the pipe.
+            if child.stdout is not None:
+                child.stdout.close()
     if child.returncode == WorkersUnavailable.exit_code and errors and not interrupted:
         raise WorkersUnavailable(
             f"--workers: {errors[-1]}; no load was sent. Start the workers with "
