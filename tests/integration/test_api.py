@@ -16,30 +16,16 @@ from typing import Any
 import pytest
 
 import stress
+from examples.test_my_endpoint import SMOKE
 from stress.api import RunFailed, RunResult
 from tests.integration.conftest import free_port
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.slow
 
-# Realistic prompts and NUL-holding ones, 1 s + 1 s of load: a few hundred requests.
-SCENARIO: dict[str, Any] = {
-    "name": "api-smoke",
-    "target": {"url": "builtin:demo", "protocol": "openai-chat", "timeout": "5s"},
-    "inputs": {
-        "seed": 7,
-        "count": 24,
-        "families": {"realistic.chat_prompt": 1, "unicode.null_bytes": 1},
-    },
-    "load": {
-        "phases": [
-            {"name": "baseline", "users": 1, "duration": "1s"},
-            {"name": "load", "users": 2, "duration": "1s"},
-        ]
-    },
-    # Half the inputs fail on the buggy server: the check, not the error-rate SLO, says so.
-    "slo": {"error_rate": "80%", "p95_ms": 5000},
-}
+# The example's scenario: realistic prompts and NUL-holding ones, 1 s + 1 s of load.
+SCENARIO = SMOKE
+EXAMPLE = Path(__file__).parents[2] / "examples" / "test_my_endpoint.py"
 
 
 def test_a_run_against_a_buggy_server_fails_with_its_findings(
@@ -50,7 +36,7 @@ def test_a_run_against_a_buggy_server_fails_with_its_findings(
 
     assert (result.passed, result.exit_code, result.interrupted) == (False, 1, False)
     assert result.run_dir.parent == tmp_path / "stress"
-    assert result.run_dir.name.startswith("api-smoke-")
+    assert result.run_dir.name.startswith("smoke-")
     assert [check.name for check in result.failed_checks] == ["not_a_server_error"]
     errors = [finding for finding in result.findings if finding.severity == "error"]
     assert errors, result.explain()
@@ -107,37 +93,26 @@ def test_an_unreachable_target_raises_target_unreachable(
         stress_run(SCENARIO, target=url)
 
 
-# How a team writes it: their endpoint started by a fixture, a short scenario, one assert.
-TEAM_TEST = """
-import pytest
-
-SCENARIO = {scenario!r}
-
-
-@pytest.mark.parametrize("quirks", [False, True], ids=["fixed", "buggy"])
-def test_endpoint_survives_messy_inputs(stress_run, stress_demo_server, quirks):
-    server = stress_demo_server(quirks=quirks)
-    stress_run(SCENARIO, target=server.url).assert_passed()
-"""
-
-
-def test_the_plugin_fails_a_teams_test_on_findings_and_passes_it_without(
+def test_the_plugin_passes_the_example_and_fails_it_on_a_buggy_server(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile(test_endpoint=TEAM_TEST.format(scenario=SCENARIO))
+    example = EXAMPLE.read_text(encoding="utf-8")
+    buggy = example.replace("quirks=False", "quirks=True")
+    assert buggy != example
+    pytester.makepyfile(test_example=example, test_buggy=buggy)
     kept = pytester.path / "kept"
     outcome = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--stress-out={kept}")
     outcome.assert_outcomes(passed=1, failed=1)
     outcome.stdout.fnmatch_lines(
         [
-            "*RunFailed: stress run 'api-smoke' exit 1: FAILED: not_a_server_error failed *",
+            "*RunFailed: stress run 'smoke' exit 1: FAILED: not_a_server_error failed *",
             "*failed checks:*",
             "*error not_a_server_error on unicode.null_bytes-* (expected no 5xx*",
-            f"*stress replay {kept}/api-smoke-* --id unicode.null_bytes-*",
+            f"*stress replay {kept}/smoke-* --id unicode.null_bytes-*",
             "*Captured stress call*",
-            f"*run directory: {kept}/api-smoke-*",
-            "FAILED test_endpoint.py::test_endpoint_survives_messy_inputs[[]buggy[]]*",
+            f"*run directory: {kept}/smoke-*",
+            "FAILED test_buggy.py::test_endpoint_survives_messy_inputs - *",
         ]
     )
     # --stress-out kept both run directories.
-    assert len(list(kept.glob("api-smoke-*/summary.json"))) == 2
+    assert len(list(kept.glob("smoke-*/summary.json"))) == 2
