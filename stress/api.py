@@ -15,6 +15,7 @@ The load runs in a child process, as with the CLI, so Locust never enters the ca
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -23,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from stress import overrides as key_paths
 from stress import run as orchestration
@@ -37,6 +38,20 @@ if TYPE_CHECKING:
 
 ScenarioLike = str | os.PathLike[str] | Mapping[str, Any] | Scenario
 
+
+class Flags(TypedDict, total=False):
+    """The keywords that mirror ``stress run``'s flags (and the scenario's name)."""
+
+    target: str
+    duration: str | float
+    users: int
+    rate: float
+    seed: int
+    count: int
+    regressions: str | os.PathLike[str]
+    name: str
+
+
 # How many findings RunFailed lists: enough to see the pattern, short enough to read.
 SHOWN_FINDINGS = 5
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -46,14 +61,7 @@ def validate(
     scenario: ScenarioLike,
     *,
     overrides: Mapping[str, Any] | None = None,
-    target: str | None = None,
-    duration: str | float | None = None,
-    users: int | None = None,
-    rate: float | None = None,
-    seed: int | None = None,
-    count: int | None = None,
-    regressions: str | os.PathLike[str] | None = None,
-    name: str | None = None,
+    **flags: Unpack[Flags],
 ) -> Scenario:
     """The scenario, validated as ``stress validate`` does, with the overrides applied.
 
@@ -64,6 +72,12 @@ def validate(
     Raises ScenarioError naming the file or mapping, the key path and the fix, or UsageError
     naming the keyword.
     """
+    for keyword in flags:
+        if keyword not in Flags.__annotations__:
+            # A typo must not pass silently (k6#1526): **flags would otherwise take anything.
+            close = difflib.get_close_matches(keyword, [*Flags.__annotations__, "overrides"], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"unexpected keyword argument {keyword!r}{hint}")
     known = orchestration.known_names()
     if isinstance(scenario, Scenario):
         source = "<scenario>"
@@ -80,22 +94,23 @@ def validate(
             f"got {type(scenario).__name__}"
         )
     paths = dict(overrides or {})
-    if name is not None:
+    if (name := flags.get("name")) is not None:
         paths["name"] = name
     if paths:
         data = key_paths.apply(loaded.model_dump(mode="json"), paths)
         loaded = from_dict(data, source=key_paths.SOURCE, known=known)
-    flags = {
-        "target": target,
+    duration, regressions = flags.get("duration"), flags.get("regressions")
+    cli_flags = {
+        "target": flags.get("target"),
         "duration": None if duration is None else str(duration),
-        "users": users,
-        "rate": rate,
-        "seed": seed,
-        "count": count,
+        "users": flags.get("users"),
+        "rate": flags.get("rate"),
+        "seed": flags.get("seed"),
+        "count": flags.get("count"),
         "regressions": None if regressions is None else os.fspath(regressions),
     }
     try:
-        loaded = with_overrides(loaded, **flags)  # type: ignore[arg-type]
+        loaded = with_overrides(loaded, **cli_flags)  # type: ignore[arg-type]
     except UsageError as exc:
         # The messages name the CLI's flags; here they are keywords.
         raise UsageError(re.sub(r"--([a-z]+)\b", r"\1=", str(exc))) from None
@@ -106,17 +121,10 @@ def run(
     scenario: ScenarioLike,
     *,
     overrides: Mapping[str, Any] | None = None,
-    target: str | None = None,
-    duration: str | float | None = None,
-    users: int | None = None,
-    rate: float | None = None,
-    seed: int | None = None,
-    count: int | None = None,
-    regressions: str | os.PathLike[str] | None = None,
-    name: str | None = None,
     out_dir: str | os.PathLike[str] = "reports",
     workers: int = 0,
     progress: bool = False,
+    **flags: Unpack[Flags],
 ) -> RunResult:
     """Run a scenario as ``stress run`` does and return its RunResult.
 
@@ -125,18 +133,7 @@ def run(
     that many local Locust worker processes (``--workers``). ``progress`` prints the CLI's live
     progress and summary to standard error; by default nothing is printed.
     """
-    loaded = validate(
-        scenario,
-        overrides=overrides,
-        target=target,
-        duration=duration,
-        users=users,
-        rate=rate,
-        seed=seed,
-        count=count,
-        regressions=regressions,
-        name=name,
-    )
+    loaded = validate(scenario, overrides=overrides, **flags)
     if workers < 0:
         raise UsageError(f"workers=: expected 0 or more worker processes, got {workers}")
     on_event = _progress() if progress else (lambda event: None)

@@ -82,6 +82,13 @@ def test_a_scenario_object_is_accepted_and_not_changed() -> None:
     assert (original.inputs.seed, again.inputs.seed) == (1, 9)
 
 
+def test_a_misspelt_keyword_is_a_type_error_not_ignored() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'duraton'; did you mean"):
+        validate(SCENARIO, duraton="1s")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'overide'; did you mean 'overrides'"):
+        stress.run(SCENARIO, overide={"name": "x"})
+
+
 def test_anything_else_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="expected a path, a mapping or a"):
         validate(42)  # type: ignore[arg-type]
