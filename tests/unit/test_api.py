@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -279,3 +280,23 @@ def test_records_are_read_as_a_dataframe(tmp_path: Path) -> None:
     assert len(records) == 300
     assert {"input_id", "latency_ms", "failed_checks"} <= set(records.columns)
     assert list(result.records(["status"]).columns) == ["status"]
+
+
+def test_an_interrupted_run_raises_keyboard_interrupt_after_its_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during a run: run.py writes the reports and returns 130; the API re-raises, so
+    pytest (or a notebook) stops instead of carrying on with the next test."""
+    import stress.run as orchestration
+
+    run_dir = write_run(tmp_path / "r", passed=False, failures=[])
+    calls: list[Scenario] = []
+
+    def interrupted(scenario: Scenario, **options: Any) -> orchestration.RunResult:
+        calls.append(scenario)
+        return orchestration.RunResult(run_dir, {}, orchestration.INTERRUPTED)
+
+    monkeypatch.setattr(orchestration, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt, match=re.escape(f"reports of what ran: {run_dir}")):
+        stress.run(SCENARIO, users=2)
+    assert calls[0].load.phases[-1].users == 2
