@@ -14,11 +14,12 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stress import __version__
 from stress.checks.request import ALL_CHECKS
@@ -36,6 +37,9 @@ from stress.scenario import (
 )
 from stress.secrets import Redactor
 from stress.targets import adapter_for
+
+if TYPE_CHECKING:
+    from stress import api
 
 EventHandler = Callable[[dict[str, Any]], None]
 
@@ -172,9 +176,15 @@ DEMO_PROTOCOLS = (Protocol.OPENAI_CHAT, Protocol.MLFLOW)
 def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     scenario = from_path(path, known=known_names())
     scenario = with_overrides(scenario, **overrides)
-    _check_semantic(scenario, str(path))
-    check_environment(scenario, source=str(path))
-    check_target(scenario, source=str(path))
+    return checked(scenario, source=str(path))
+
+
+def checked(scenario: Scenario, *, source: str) -> Scenario:
+    """``scenario`` if it can run here: the semantic extra, ${ENV_VAR}s, the target's fit
+    (ScenarioError otherwise). stress.api checks scenarios it got as dicts this way too."""
+    _check_semantic(scenario, source)
+    check_environment(scenario, source=source)
+    check_target(scenario, source=source)
     return scenario
 
 
@@ -287,7 +297,7 @@ def target_url(scenario: Scenario, run_dir: Path) -> Iterator[str]:
 
 
 def run(
-    scenario_path: str | Path,
+    scenario_path: str | Path | Scenario,
     *,
     out: Path = Path("reports"),
     on_event: EventHandler = lambda event: None,
@@ -296,11 +306,17 @@ def run(
 ) -> RunResult:
     """Run a scenario file; returns the run directory, the summary and the exit code.
 
+    A Scenario is run as it is (stress.api loaded, overrode and checked it already).
     Raises ScenarioError/UsageError (exit 2) before anything is written, TargetUnreachable
     (exit 3) when nothing answers before the load begins, WorkersUnavailable (exit 3) when
     fewer ``workers`` joined than expected.
     """
-    scenario = load_scenario(scenario_path, **overrides)
+    if isinstance(scenario_path, Scenario):
+        if overrides:
+            raise TypeError("overrides apply to a scenario file; apply them to a Scenario first")
+        scenario = scenario_path
+    else:
+        scenario = load_scenario(scenario_path, **overrides)
     if scenario.regressions is not None:
         from stress.repro import regressions
 
@@ -424,6 +440,9 @@ def _load(run_dir: Path, url: str, on_event: EventHandler, workers: Workers) -> 
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+            # A caller that lives on (stress.api, pytest) must not leak the pipe.
+            if child.stdout is not None:
+                child.stdout.close()
     if child.returncode == WorkersUnavailable.exit_code and errors and not interrupted:
         raise WorkersUnavailable(
             f"--workers: {errors[-1]}; no load was sent. Start the workers with "
@@ -435,3 +454,17 @@ def _load(run_dir: Path, url: str, on_event: EventHandler, workers: Workers) -> 
             f"please report it with {log_path}"
         )
     return interrupted
+
+
+class _CallableModule(types.ModuleType):
+    """This module, which can also be called: ``stress.run(...)`` is the Python API
+    (stress.api.run). A package attribute cannot be both a submodule and a function, and
+    ``from stress.run import ...`` must keep working, so the submodule is callable."""
+
+    def __call__(self, scenario: Any, **options: Any) -> api.RunResult:
+        from stress.api import run as run_api
+
+        return run_api(scenario, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule
