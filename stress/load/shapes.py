@@ -175,9 +175,16 @@ class ShapedSchedule:
         return heapq.merge(self._rate_times(), self._burst_times())
 
     def _rate_times(self) -> Iterator[float]:
-        units = unit_points(self.arrival, self.burstiness, self.seed, self.offset)
-        for unit in units:
-            t = self.shape.inverse(unit / self.share)
+        position, count = self._position
+        if self.arrival == CONSTANT:
+            # Whole numbers (process i of n takes points i, i + n, ...): no rounding can
+            # move a point across the step's end, so the processes add up to the whole.
+            points: Iterator[float] = (float(k) for k in itertools.count(position, count))
+        else:
+            units = unit_points(self.arrival, self.burstiness, self.seed, self.offset)
+            points = (unit / self.share for unit in units)
+        for point in points:
+            t = self.shape.inverse(point)
             if t is None or t >= self.duration:
                 return
             yield t
