@@ -101,7 +101,8 @@ class Driver:
                 name=phase.name,
                 kind=phase.kind.value,
                 users=phase.users,
-                rate=phase.rate,
+                # A trace has no rate of its own: its busiest moment (shaped steps' peak).
+                rate=phase.rate if phase.rate is not None else steps[0].rate,
                 max_in_flight=phase.max_in_flight if phase.open_loop else None,
                 duration_s=phase.duration,
                 at=self.wall(),
