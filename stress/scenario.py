@@ -1499,6 +1499,12 @@ def with_overrides(
     data = scenario.model_dump(mode="json")
     phases = data["load"]["phases"]
     last = scenario.load.phases[-1]
+    if last.kind is PhaseKind.TRACE and (users is not None or rate is not None):
+        flag = "--users" if users is not None else "--rate"
+        raise UsageError(
+            f"{flag}: the last phase {last.name!r} replays a trace, whose log sets when each "
+            f"request is due; change its speed in the scenario instead"
+        )
     if users is not None and last.open_loop:
         raise UsageError(
             f"--users: the last phase {last.name!r} is open-loop (rate: {last.rate:g}); "

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from stress.errors import ScenarioError
+from stress.errors import ScenarioError, UsageError
 from stress.load.trace import TraceError, load_traces, parse_time, read_arrivals, resolve
 from stress.run import load_scenario
-from stress.scenario import PhaseKind, from_path
+from stress.scenario import PhaseKind, from_path, with_overrides
 from tests.unit.load.test_driver import drive
 
 HEAD = """\
@@ -245,3 +245,13 @@ def test_the_driver_runs_a_trace_phase_for_its_length(tmp_path: Path) -> None:
     assert step.shape.times == pytest.approx((0, 1, 2, 3))
     assert log["phases"][0]["kind"] == "trace"
     assert fleet.clock() - start == pytest.approx(4.0, abs=0.11)
+
+
+@pytest.mark.parametrize("flag", ["users", "rate"])
+def test_users_or_rate_flags_on_a_trace_say_to_change_its_speed(tmp_path: Path, flag: str) -> None:
+    path = write_scenario(tmp_path, "    - {name: replay, kind: trace, path: t.txt}\n")
+    (path.parent / "t.txt").write_text("0\n1\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=f"--{flag}: the last phase 'replay' replays a trace"):
+        with_overrides(load_scenario(path), **{flag: 5})
+    # --duration is a cap on the replay.
+    assert with_overrides(load_scenario(path), duration="1s").load.phases[0].duration == 1.0
