@@ -255,3 +255,13 @@ def test_users_or_rate_flags_on_a_trace_say_to_change_its_speed(tmp_path: Path, 
         with_overrides(load_scenario(path), **{flag: 5})
     # --duration is a cap on the replay.
     assert with_overrides(load_scenario(path), duration="1s").load.phases[0].duration == 1.0
+
+
+def test_the_example_scenarios_load() -> None:
+    folder = Path(__file__).parents[3] / "scenarios"
+    day = load_scenario(folder / "daily.yaml").load.phases
+    assert [p.kind for p in day] == [PhaseKind.DAILY, PhaseKind.STEADY]
+    [replay] = load_scenario(folder / "trace.yaml").load.phases
+    assert replay.path == str((folder / "logs" / "arrivals_sample.jsonl").resolve())
+    # Five minutes of log at speed 5: about a minute.
+    assert 55 < (replay.duration or 0) < 61
