@@ -440,18 +440,22 @@ class Arrival(StrEnum):
     POISSON = "poisson"  # exponential gaps (gamma gaps when burstiness != 1)
 
 
-class Until(_Model):
+class _SetOnly(_Model):
+    """A model whose resolved form shows only the keys that are set."""
+
+    @model_serializer(mode="wrap")
+    def _set_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
+
+
+class Until(_SetOnly):
     """Where a sweep stops: the first step that breaks any of these limits."""
 
     p50_ms: Annotated[float, Field(gt=0)] | None = None
     p95_ms: Annotated[float, Field(gt=0)] | None = None
     p99_ms: Annotated[float, Field(gt=0)] | None = None
     error_rate: Fraction | None = None
-
-    @model_serializer(mode="wrap")
-    def _set_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if v is not None}
 
 
 class TraceFormat(StrEnum):
@@ -464,18 +468,13 @@ class TraceFormat(StrEnum):
     TEXT = "text"  # one timestamp a line
 
 
-class Spike(_Model):
+class Spike(_SetOnly):
     """A window of a phase where the rate is ``rate``, or ``factor`` × the phase's rate."""
 
     at: Duration
     duration: Duration
     rate: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     factor: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-
-    @model_serializer(mode="wrap")
-    def _set_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if v is not None}
 
     @model_validator(mode="after")
     def _one_level(self) -> Spike:
@@ -489,18 +488,13 @@ class Spike(_Model):
         return self
 
 
-class Bursts(_Model):
+class Bursts(_SetOnly):
     """``size`` requests due at the same instant, every ``every`` from ``start`` (default:
     ``every``)."""
 
     every: Duration
     size: PositiveInt
     start: Duration | None = None
-
-    @model_serializer(mode="wrap")
-    def _set_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if v is not None}
 
 
 # Keys that only closed-loop (users) phases take, and those only open-loop (rate) phases take.
