@@ -18,18 +18,9 @@ from stress.load.trace import read_arrivals
 from stress.record import read_records
 from stress.scenario import from_path
 from tests.integration.conftest import stress
+from tests.integration.test_load_engine import run_dir_of, scenario
 
 pytestmark = pytest.mark.slow
-
-SCENARIO = """\
-name: arrivals
-target: {{url: "{url}", protocol: openai-chat, timeout: 5s, max_tokens: 8}}
-inputs: {{seed: 5, count: 30, families: {{realistic.chat_prompt: 1}}}}
-load:
-  phases:
-{phases}
-slo: {{error_rate: 1%}}
-"""
 
 # A log of 40 requests over 6 s: uneven gaps, two at the same instant, a quick burst.
 LOG_TIMES = sorted(
@@ -47,11 +38,10 @@ def noop(tmp_path: Path) -> Iterator[NoopServer]:
 
 
 def run(tmp_path: Path, url: str, phases: str, *extra: str) -> tuple[Path, Path]:
-    path = tmp_path / "arrivals.yaml"
-    path.write_text(SCENARIO.format(url=url, phases=phases), encoding="utf-8")
+    path = scenario(tmp_path, url, phases)
     result = stress("run", str(path), "--out", str(tmp_path / "reports"), *extra, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    return path, Path(result.stdout.strip().splitlines()[-1])
+    return path, run_dir_of(result.stdout)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
