@@ -35,8 +35,9 @@ class RunConsole:
         elif kind == "phase":
             self._ticks = 0
             if event.get("users") is None and event.get("rate") is not None:
+                peak = "up to " if event.get("kind") in ("daily", "trace") else ""
                 load = (
-                    f"{event['rate']:g} requests/s (open loop, at most "
+                    f"{peak}{event['rate']:g} requests/s (open loop, at most "
                     f"{event.get('max_in_flight')} in flight)"
                 )
             else:

@@ -174,7 +174,10 @@ DEMO_PROTOCOLS = (Protocol.OPENAI_CHAT, Protocol.MLFLOW)
 
 
 def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
+    from stress.load import trace
+
     scenario = from_path(path, known=known_names())
+    scenario = trace.resolve(scenario, path)  # trace phases: the log's path and length
     scenario = with_overrides(scenario, **overrides)
     return checked(scenario, source=str(path))
 

@@ -463,6 +463,8 @@ class PhaseKind(StrEnum):
     STEP = "step"  # `steps` equal steps up to users / rate, step_duration each
     SOAK = "soak"  # steady, for long: reported like steady, named for what it looks for
     SWEEP = "sweep"  # steps up until a step breaks the `until` limits (or the last step)
+    DAILY = "daily"  # a day's traffic curve (night trough, afternoon peak) in `duration`
+    TRACE = "trace"  # replays the timestamps of a request log, `speed` times faster
 
 
 class Arrival(StrEnum):
@@ -472,13 +474,8 @@ class Arrival(StrEnum):
     POISSON = "poisson"  # exponential gaps (gamma gaps when burstiness != 1)
 
 
-class Until(_Model):
-    """Where a sweep stops: the first step that breaks any of these limits."""
-
-    p50_ms: Annotated[float, Field(gt=0)] | None = None
-    p95_ms: Annotated[float, Field(gt=0)] | None = None
-    p99_ms: Annotated[float, Field(gt=0)] | None = None
-    error_rate: Fraction | None = None
+class _SetOnly(_Model):
+    """A model whose resolved form shows only the keys that are set."""
 
     @model_serializer(mode="wrap")
     def _set_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -486,10 +483,62 @@ class Until(_Model):
         return {k: v for k, v in data.items() if v is not None}
 
 
+class Until(_SetOnly):
+    """Where a sweep stops: the first step that breaks any of these limits."""
+
+    p50_ms: Annotated[float, Field(gt=0)] | None = None
+    p95_ms: Annotated[float, Field(gt=0)] | None = None
+    p99_ms: Annotated[float, Field(gt=0)] | None = None
+    error_rate: Fraction | None = None
+
+
+class TraceFormat(StrEnum):
+    """How a trace phase's log gives its timestamps (stress.load.trace reads them)."""
+
+    AUTO = "auto"  # from the extension (.har, .jsonl/.ndjson, .csv, .txt), else the content
+    JSONL = "jsonl"  # one JSON object a line, the time in `timestamp_field` (or a usual name)
+    HAR = "har"  # a browser/proxy HAR file: log.entries[].startedDateTime
+    CSV = "csv"  # a column named `timestamp_field` (or a usual name), or a single column
+    TEXT = "text"  # one timestamp a line
+
+
+class Spike(_SetOnly):
+    """A window of a phase where the rate is ``rate``, or ``factor`` × the phase's rate."""
+
+    at: Duration
+    duration: Duration
+    rate: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    factor: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _one_level(self) -> Spike:
+        if (self.rate is None) == (self.factor is None):
+            which = "both" if self.rate is not None else "neither"
+            raise _KeyedError(
+                ("rate",),
+                f"a spike takes rate (requests/s) or factor (× the phase's rate), got {which};"
+                f" e.g. rate: 200 or factor: 5",
+            )
+        return self
+
+
+class Bursts(_SetOnly):
+    """``size`` requests due at the same instant, every ``every`` from ``start`` (default:
+    ``every``)."""
+
+    every: Duration
+    size: PositiveInt
+    start: Duration | None = None
+
+
 # Keys that only closed-loop (users) phases take, and those only open-loop (rate) phases take.
 _USERS_KEYS = ("start_users", "spawn_rate")
 _RATE_KEYS = ("start_rate", "arrival", "burstiness", "max_in_flight")
 _STEPPED = ("steps", "step_duration")
+# Keys of one kind each (stress.load.shapes): a day's curve, a trace, extras on a rate.
+_DAILY_KEYS = ("min_rate", "peak_at", "trough_at")
+_TRACE_KEYS = ("path", "speed", "format", "timestamp_field")
+_EXTRA_KEYS = ("spikes", "bursts")
 
 
 class Phase(_Model):
@@ -502,6 +551,13 @@ class Phase(_Model):
     ``{kind: step, users: 50, steps: 5, ...}`` 10, 20, ... 50 users, step_duration each
     ``{kind: sweep, rate: 2000, steps: 10,``  200, 400, ... 2000 requests/s until a step breaks
     ``step_duration: 20s, until: {...}}``     ``until`` (default: the phase's SLO limits)
+    ``{kind: daily, rate: 50, min_rate: 5,``  a day in 10 minutes: 5 requests/s at the night
+    ``duration: 10m}``                        trough (04:00), 50 at the peak (peak_at 0.6)
+    ``{rate: 20, duration: 2m, spikes:``      20 requests/s, 200 for 5 s from 30 s in, and
+    ``[{at: 30s, duration: 5s, rate: 200}],`` 50 requests at once every 20 s (spikes and
+    ``bursts: {every: 20s, size: 50}}``       bursts go on steady, soak, ramp, daily phases)
+    ``{kind: trace, path: logs/a.jsonl,``     the log's timestamps replayed 10 times faster
+    ``speed: 10}``                            (path relative to the scenario file)
     ========================================  =================================================
     """
 
@@ -522,11 +578,25 @@ class Phase(_Model):
     steps: Annotated[int, Field(strict=True, ge=2)] | None = None
     step_duration: Duration | None = None
     until: Until | None = None
+    # kind daily: the rate at the night trough (default a tenth of `rate`, the peak), and
+    # where in the day (0 midnight, 0.5 noon) the peak and the trough fall.
+    min_rate: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    peak_at: Fraction | None = None
+    trough_at: Fraction | None = None
+    # Open-loop steady, soak, ramp and daily phases: windows of another rate, and bursts.
+    spikes: list[Spike] | None = None
+    bursts: Bursts | None = None
+    # kind trace: the log whose timestamps are replayed, how many times faster, its format
+    # and the field or column holding the time (default: timestamp, time, ts, created...).
+    path: Annotated[str, Field(min_length=1)] | None = None
+    speed: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+    format: TraceFormat = TraceFormat.AUTO
+    timestamp_field: Annotated[str, Field(min_length=1)] | None = None
 
     @property
     def open_loop(self) -> bool:
-        """True for an arrival-rate phase (``rate``), False for closed-loop users."""
-        return self.rate is not None
+        """True for an arrival-rate phase (``rate``, or a trace), False for closed-loop users."""
+        return self.rate is not None or self.kind is PhaseKind.TRACE
 
     @model_serializer(mode="wrap")
     def _only_what_applies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -538,11 +608,18 @@ class Phase(_Model):
             drop.add("burstiness")
         if self.kind not in (PhaseKind.STEP, PhaseKind.SWEEP):
             drop.update((*_STEPPED, "until"))
+        if self.kind is not PhaseKind.TRACE:
+            drop.update(_TRACE_KEYS)
+        else:
+            drop.update(("arrival", "burstiness"))
         return {k: v for k, v in data.items() if k not in drop and v is not None}
 
     @model_validator(mode="after")
     def _consistent(self) -> Phase:
         given = self.model_fields_set
+        _check_shaped(self, given)
+        if self.kind is PhaseKind.TRACE:
+            return self
         if (self.users is None) == (self.rate is None):
             which = "both" if self.users is not None else "neither"
             raise _KeyedError(
@@ -602,6 +679,75 @@ class Phase(_Model):
                 (key,), f"must be below {target} ({top:g}) so the steps go up, got {start:g}"
             )
         return self
+
+
+def _check_shaped(phase: Phase, given: set[str]) -> None:
+    """The keys of the daily, trace, spikes and bursts shapes: where they apply, and that
+    they fit the phase (stress.load.shapes draws them)."""
+    kind = phase.kind.value
+    for keys, owner in ((_DAILY_KEYS, PhaseKind.DAILY), (_TRACE_KEYS, PhaseKind.TRACE)):
+        for key in keys:
+            if key in given and phase.kind is not owner:
+                raise _KeyedError((key,), f"applies to kind {owner.value}, not {kind}; remove it")
+    if phase.kind is PhaseKind.TRACE:
+        wrong = ("users", "rate", *_USERS_KEYS, "start_rate", "arrival", "burstiness")
+        for key in (*wrong, *_STEPPED, "until", *_EXTRA_KEYS):
+            if key in given:
+                raise _KeyedError(
+                    (key,),
+                    "does not apply to a trace phase: its log's timestamps say when each "
+                    "request is due; remove it (speed: N replays N times faster)",
+                )
+        if phase.path is None:
+            raise _KeyedError(
+                ("path",), "a trace phase needs the log to replay, e.g. path: logs/requests.jsonl"
+            )
+    if phase.kind is PhaseKind.DAILY:
+        if phase.rate is None:
+            raise _KeyedError(
+                ("rate",),
+                "a daily phase is open-loop: give rate, the peak's requests/s (e.g. rate: 50)",
+            )
+        if phase.min_rate is None:
+            phase.min_rate = phase.rate / 10
+        if phase.min_rate >= phase.rate:
+            raise _KeyedError(
+                ("min_rate",),
+                f"must be below rate ({phase.rate:g}), the peak, got {phase.min_rate:g}",
+            )
+        phase.peak_at = 0.6 if phase.peak_at is None else phase.peak_at
+        phase.trough_at = 1 / 6 if phase.trough_at is None else phase.trough_at
+        if phase.peak_at % 1.0 == phase.trough_at % 1.0:
+            raise _KeyedError(
+                ("peak_at",),
+                f"must differ from trough_at ({phase.trough_at:g}); e.g. peak_at: 0.6 "
+                f"(14:24) and trough_at: 0.17 (04:00)",
+            )
+    extras = [key for key in _EXTRA_KEYS if key in given]
+    if not extras:
+        return
+    shaped = (PhaseKind.STEADY, PhaseKind.SOAK, PhaseKind.RAMP, PhaseKind.DAILY)
+    if phase.kind not in shaped or phase.rate is None:
+        raise _KeyedError(
+            (extras[0],),
+            f"applies to open-loop (rate) steady, soak, ramp and daily phases, not "
+            f"{'a closed-loop' if phase.rate is None else 'a'} {kind} phase; remove it",
+        )
+    if phase.duration is None:
+        return  # reported as missing by the caller
+    for index, spike in enumerate(phase.spikes or []):
+        if spike.at + spike.duration > phase.duration + 1e-9:
+            raise _KeyedError(
+                ("spikes", index, "at"),
+                f"the spike ({format_duration(spike.at)} + {format_duration(spike.duration)}) "
+                f"ends after the phase ({format_duration(phase.duration)}); move it or shorten it",
+            )
+    if phase.bursts is not None and phase.bursts.every >= phase.duration:
+        raise _KeyedError(
+            ("bursts", "every"),
+            f"{format_duration(phase.bursts.every)} is not shorter than the phase "
+            f"({format_duration(phase.duration)}): no burst would happen; use a shorter every",
+        )
 
 
 class Load(_Model):
@@ -1427,6 +1573,12 @@ def with_overrides(
     data = scenario.model_dump(mode="json")
     phases = data["load"]["phases"]
     last = scenario.load.phases[-1]
+    if last.kind is PhaseKind.TRACE and (users is not None or rate is not None):
+        flag = "--users" if users is not None else "--rate"
+        raise UsageError(
+            f"{flag}: the last phase {last.name!r} replays a trace, whose log sets when each "
+            f"request is due; change its speed in the scenario instead"
+        )
     if users is not None and last.open_loop:
         raise UsageError(
             f"--users: the last phase {last.name!r} is open-loop (rate: {last.rate:g}); "

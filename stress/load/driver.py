@@ -16,7 +16,7 @@ ends the sweep (the step running at that moment is cut short) and the run moves 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -69,6 +69,8 @@ class Driver:
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
     sleep: Callable[[float], Any] = time.sleep
+    # Each trace phase's arrival times, by phase name (stress.load.trace.offsets).
+    traces: Mapping[str, Sequence[float]] = field(default_factory=dict)
     stopping: bool = False
     stopped_by: str | None = None
     phases: list[dict[str, Any]] = field(default_factory=list)
@@ -80,7 +82,7 @@ class Driver:
         started = self.clock()
         hard_stop = started + load.max_duration
         next_progress = started + PROGRESS_SECONDS
-        for phase, steps in zip(load.phases, plan(load.phases), strict=True):
+        for phase, steps in zip(load.phases, plan(load.phases, self.traces), strict=True):
             if self.stopped_by is not None:
                 break
             sweep = phase.kind is PhaseKind.SWEEP
@@ -99,7 +101,8 @@ class Driver:
                 name=phase.name,
                 kind=phase.kind.value,
                 users=phase.users,
-                rate=phase.rate,
+                # A trace has no rate of its own: its busiest moment (shaped steps' peak).
+                rate=phase.rate if phase.rate is not None else steps[0].rate,
                 max_in_flight=phase.max_in_flight if phase.open_loop else None,
                 duration_s=phase.duration,
                 at=self.wall(),
@@ -210,7 +213,7 @@ class Driver:
             phase=step.phase,
             step=step.index,
             users=_planned_users(step, elapsed),
-            rate=step.rate,
+            rate=step.rate_at(elapsed) if step.shape is not None else step.rate,
             requests=self.collector.records,
             late=counts.late,
             unsent=counts.unsent,

@@ -46,6 +46,7 @@ from stress.inputs.corpus import Input
 from stress.load.collect import BatchWriter, Collector, FailureSink, write_json
 from stress.load.driver import Driver
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing, worker_log
+from stress.load.trace import load_traces
 from stress.load.traffic import Ticket, Traffic
 from stress.load.workers import WorkerAgent
 from stress.record import OUTPUT_TEXT_CHARS, SCHEMA, Record, RecordWriter
@@ -710,7 +711,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     warm_up(url)
     fleet = LocalFleet(runner, plan, traffic, collector, seed=scenario.inputs.seed, emit=emit)
-    driver = Driver(scenario, fleet, collector, emit, sleep=sleep)
+    driver = Driver(scenario, fleet, collector, emit, sleep=sleep, traces=load_traces(scenario))
     _on_signals(driver)
     started = time.monotonic()
     settle()
@@ -775,7 +776,7 @@ def run_master(
             emit=emit,
             processes=processes,
         )
-        driver = Driver(scenario, fleet, collector, emit, sleep=sleep)
+        driver = Driver(scenario, fleet, collector, emit, sleep=sleep, traces=load_traces(scenario))
         _on_signals(driver)
         fleet.wait_ready(join_timeout)
         settle()

@@ -53,27 +53,36 @@ class Schedule:
         a = self.share * (self.end_rate - self.start_rate) / (2 * self.duration)
         b = self.share * self.start_rate
         for unit in self._units():
-            t = _inverse(a, b, unit)
+            t = inverse_quadratic(a, b, unit)
             if t is None or t >= self.duration:
                 return
             yield t
 
     def _units(self) -> Iterator[float]:
-        if self.arrival == CONSTANT:
-            k = 0
-            while True:
-                yield k + self.offset
-                k += 1
-        rng = random.Random(self.seed)
-        shape = self.burstiness
-        total = 0.0
+        return unit_points(self.arrival, self.burstiness, self.seed, self.offset)
+
+
+def unit_points(arrival: str, burstiness: float, seed: int, offset: float) -> Iterator[float]:
+    """Unit-mean arrival points: evenly spaced from ``offset`` (constant) or with exponential
+    or gamma (shape ``burstiness``) gaps drawn from ``seed``; time rescaling maps them."""
+    if arrival == CONSTANT:
+        k = 0
         while True:
-            gap = rng.expovariate(1.0) if shape == 1.0 else rng.gammavariate(shape, 1.0 / shape)
-            total += gap
-            yield total
+            yield k + offset
+            k += 1
+    rng = random.Random(seed)
+    total = 0.0
+    while True:
+        gap = (
+            rng.expovariate(1.0)
+            if burstiness == 1.0
+            else rng.gammavariate(burstiness, 1.0 / burstiness)
+        )
+        total += gap
+        yield total
 
 
-def _inverse(a: float, b: float, u: float) -> float | None:
+def inverse_quadratic(a: float, b: float, u: float) -> float | None:
     """The t ≥ 0 with a t² + b t = u; None when the rate is zero and stays zero."""
     if a <= 0 and b <= 0:
         return None

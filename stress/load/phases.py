@@ -12,13 +12,19 @@ Every phase kind becomes a list of steps the driver applies in order:
             to ``users``/``rate`` (from ``start_*`` when given)
     sweep   the steps of ``step``; the driver stops at the first step that
             breaks the sweep's limits
+    daily   one step whose rate follows a day's curve (stress.load.shapes)
+    trace   one step that sends at the times of a log's timestamps ÷ speed
     ======  =================================================================
+
+Spikes and bursts turn a steady, soak, ramp or daily step into a shaped one (Step.shape).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from stress.load import shapes
 from stress.scenario import Phase, PhaseKind
 
 
@@ -44,10 +50,22 @@ class Step:
     arrival: str = "constant"
     burstiness: float = 1.0
     max_in_flight: int = 0
+    # A rate that is not a line (daily, spikes, bursts) or a trace's arrival times; ``rate``
+    # is then its peak, ``start_rate`` its rate at the start.
+    shape: shapes.Shape | None = None
 
     @property
     def open_loop(self) -> bool:
         return self.rate is not None
+
+    def rate_at(self, elapsed: float) -> float | None:
+        """The offered rate ``elapsed`` s into the step (None in a closed loop)."""
+        if self.shape is not None:
+            return self.shape.rate_at(elapsed)
+        if self.rate is None or self.start_rate is None:
+            return self.rate
+        fraction = min(max(elapsed / self.duration, 0.0), 1.0)
+        return self.start_rate + (self.rate - self.start_rate) * fraction
 
     @property
     def slots(self) -> int:
@@ -55,9 +73,13 @@ class Step:
         return self.max_in_flight if self.open_loop else int(self.users or 0)
 
 
-def steps_of(phase: Phase, previous: Step | None = None) -> list[Step]:
-    """The steps of ``phase``; ``previous`` is the last step of the phase before it."""
-    assert phase.duration is not None  # the scenario model fills it in for every kind
+def steps_of(
+    phase: Phase, previous: Step | None = None, trace: Sequence[float] | None = None
+) -> list[Step]:
+    """The steps of ``phase``; ``previous`` is the last step of the phase before it, ``trace``
+    a trace phase's arrival times (stress.load.trace.offsets)."""
+    # The scenario model fills it in for every kind; stress.load.trace for a trace.
+    assert phase.duration is not None
     base = Step(
         phase=phase.name,
         kind=phase.kind,
@@ -81,6 +103,12 @@ def steps_of(phase: Phase, previous: Step | None = None) -> list[Step]:
             replace(base, duration=phase.step_duration, index=i, users=max(1, round(value)))
             for i, value in enumerate(step_values(phase))
         ]
+    if phase.kind is PhaseKind.TRACE:
+        assert trace is not None, f"phase {phase.name}: a trace phase needs its arrival times"
+        shape = shapes.trace_shape(trace, phase.duration)
+        return [replace(base, shape=shape, rate=shape.peak, start_rate=shape.rate_at(0))]
+    if phase.open_loop and (phase.kind is PhaseKind.DAILY or phase.spikes or phase.bursts):
+        return [_shaped(phase, base, previous)]
     if phase.kind is not PhaseKind.RAMP:
         return [base]
     if phase.open_loop:
@@ -93,6 +121,40 @@ def steps_of(phase: Phase, previous: Step | None = None) -> list[Step]:
     # Locust spawns (or stops) users at spawn_rate: the ramp's slope is the spawn rate.
     slope = max(abs(phase.users - start) / phase.duration, 1e-3)
     return [replace(base, start_users=start, spawn_rate=slope)]
+
+
+def _shaped(phase: Phase, base: Step, previous: Step | None) -> Step:
+    """The one step of a daily phase, or of a steady, soak or ramp phase with spikes or
+    bursts."""
+    assert phase.rate is not None
+    assert phase.duration is not None
+    if phase.kind is PhaseKind.DAILY:
+        assert phase.min_rate is not None
+        assert phase.peak_at is not None
+        assert phase.trough_at is not None
+        knots = shapes.daily_knots(
+            phase.rate,
+            phase.min_rate,
+            phase.duration,
+            peak_at=phase.peak_at,
+            trough_at=phase.trough_at,
+        )
+    else:
+        start = phase.rate
+        if phase.kind is PhaseKind.RAMP:
+            start = phase.start_rate if phase.start_rate is not None else _end_rate(previous)
+        knots = shapes.constant_knots(start, phase.rate, phase.duration)
+    spikes = [
+        shapes.Spike(s.at, s.duration, rate=s.rate, factor=s.factor) for s in phase.spikes or []
+    ]
+    bursts = phase.bursts
+    shape = shapes.Shape(
+        knots=shapes.with_spikes(knots, spikes),
+        bursts=()
+        if bursts is None
+        else shapes.bursts_every(bursts.every, bursts.size, phase.duration, bursts.start),
+    )
+    return replace(base, shape=shape, rate=shape.peak, start_rate=shape.rate_at(0))
 
 
 def step_values(phase: Phase) -> list[float]:
@@ -111,15 +173,20 @@ def step_values(phase: Phase) -> list[float]:
 def _end_rate(previous: Step | None) -> float:
     if previous is None or previous.rate is None:
         return 0.0
+    if previous.shape is not None:
+        return previous.shape.rate_at(previous.duration)
     return previous.rate
 
 
-def plan(phases: list[Phase]) -> list[list[Step]]:
-    """The steps of every phase, in order (ramps start where the phase before ended)."""
+def plan(
+    phases: list[Phase], traces: Mapping[str, Sequence[float]] | None = None
+) -> list[list[Step]]:
+    """The steps of every phase, in order (ramps start where the phase before ended);
+    ``traces`` holds each trace phase's arrival times by phase name."""
     out: list[list[Step]] = []
     previous: Step | None = None
     for phase in phases:
-        steps = steps_of(phase, previous)
+        steps = steps_of(phase, previous, (traces or {}).get(phase.name))
         out.append(steps)
         previous = steps[-1]
     return out

@@ -23,6 +23,7 @@ import gevent.event
 import gevent.queue
 
 from stress.load.pacing import Counts, Pacer, Schedule, is_late
+from stress.load.shapes import ShapedSchedule
 
 IDLE = "idle"
 CLOSED = "closed"
@@ -72,7 +73,7 @@ class Traffic:
         self._queue: gevent.queue.Queue[tuple[float, bool, int]] = gevent.queue.Queue()
         self._idle = 0
         self._generation = 0
-        self._schedule: Schedule | None = None
+        self._schedule: Schedule | ShapedSchedule | None = None
         self._start = 0.0
         self._epoch = 0.0
         self._pacer: gevent.Greenlet[Any, Any] | None = None
@@ -98,7 +99,9 @@ class Traffic:
         self.mode = CLOSED
         self._wake()
 
-    def open(self, phase: str, step: int | None, users: int, schedule: Schedule) -> None:
+    def open(
+        self, phase: str, step: int | None, users: int, schedule: Schedule | ShapedSchedule
+    ) -> None:
         """Users send at ``schedule``'s times from now on (the schedule starts now)."""
         self._stop_pacer()
         self._ticket = Ticket(phase=phase, step=step, users=users)

@@ -39,6 +39,7 @@ from stress.load.collect import BATCH_SECONDS, BatchWriter
 from stress.load.pacing import Schedule
 from stress.load.phases import Step
 from stress.load.selfwatch import SAMPLE_SECONDS, SelfWatch
+from stress.load.shapes import Shape, ShapedSchedule
 from stress.load.traffic import Traffic
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def step_message(
         assert step.start_rate is not None
         fraction = min(elapsed / step.duration, 1.0)
         start_rate = step.start_rate + (step.rate - step.start_rate) * fraction
-    return {
+    message: dict[str, Any] = {
         "phase": step.phase,
         "index": step.index,
         "open": step.open_loop,
@@ -95,6 +96,15 @@ def step_message(
         "share": share,
         "offset": offset,
     }
+    if step.shape is not None:
+        # The rest of the shape from now; a trace's times are split here (this process's
+        # every n-th), the rate's and the bursts' by the schedule from share and offset.
+        count = max(1, round(1 / share))
+        shape = step.shape.after(elapsed).share(round(offset * count), count)
+        message["knots"] = [list(knot) for knot in shape.knots]
+        message["bursts"] = [list(burst) for burst in shape.bursts]
+        message["times"] = None if shape.times is None else list(shape.times)
+    return message
 
 
 def apply_step(traffic: Traffic, message: dict[str, Any]) -> None:
@@ -102,17 +112,32 @@ def apply_step(traffic: Traffic, message: dict[str, Any]) -> None:
     if not message["open"]:
         traffic.closed(message["phase"], message["index"], int(message["users"]))
         return
-    schedule = Schedule(
-        start_rate=float(message["start_rate"]),
-        end_rate=float(message["rate"]),
-        duration=float(message["duration"]),
-        arrival=str(message["arrival"]),
-        burstiness=float(message["burstiness"]),
-        seed=int(message["seed"]),
-        share=float(message["share"]),
-        offset=float(message["offset"]),
+    traffic.open(message["phase"], message["index"], int(message["users"]), schedule_of(message))
+
+
+def schedule_of(message: dict[str, Any]) -> Schedule | ShapedSchedule:
+    """The arrival schedule of an open-loop step message, for this process."""
+    duration, arrival = float(message["duration"]), str(message["arrival"])
+    burstiness, seed = float(message["burstiness"]), int(message["seed"])
+    share, offset = float(message["share"]), float(message["offset"])
+    if message.get("knots") is None:
+        return Schedule(
+            start_rate=float(message["start_rate"]),
+            end_rate=float(message["rate"]),
+            duration=duration,
+            arrival=arrival,
+            burstiness=burstiness,
+            seed=seed,
+            share=share,
+            offset=offset,
+        )
+    times = message["times"]
+    shape = Shape(
+        knots=tuple((float(t), float(r)) for t, r in message["knots"]),
+        bursts=tuple((float(t), int(n)) for t, n in message["bursts"]),
+        times=None if times is None else tuple(float(t) for t in times),
     )
-    traffic.open(message["phase"], message["index"], int(message["users"]), schedule)
+    return ShapedSchedule(shape, duration, arrival, burstiness, seed, share, offset)
 
 
 def watch_loop(watch: SelfWatch, on_sample: Callable[[], None] | None = None) -> None:

@@ -74,6 +74,9 @@ def timeline(records: pd.DataFrame) -> Timeline:
     frame.columns = pd.Index(["p50", "p90", "p99"])
     frame["requests"] = grouped.size().reindex(index, fill_value=0)
     frame["users"] = grouped["users"].max().reindex(index)
+    if "offered_rate" in records.columns and records["offered_rate"].notna().any():
+        # Open loop: the arrival rate the schedule offered (a daily curve, spikes, a trace).
+        frame["offered"] = grouped["offered_rate"].mean().reindex(index)
     failed = ~records["ok"].astype(bool).to_numpy()
     # A failed request with no transport error was answered, but the answer failed a check.
     kinds = records["error_kind"].astype(object).where(records["error_kind"].notna(), FAILED_CHECK)
@@ -128,6 +131,10 @@ def _throughput(line: Timeline) -> go.Figure:
     x = line.frame.index.to_numpy()
     rate = line.frame["requests"].to_numpy() / line.width
     figure.add_trace(go.Scatter(x=x, y=rate, name="requests/s", line={"shape": "hv"}))
+    if "offered" in line.frame.columns:
+        offered = line.frame["offered"].to_numpy()
+        style = {"shape": "hv", "dash": "dot", "color": "grey"}
+        figure.add_trace(go.Scatter(x=x, y=offered, name="offered requests/s", line=style))
     for kind in sorted(line.errors.columns, key=str):
         failed = line.errors[kind].to_numpy() / line.width
         figure.add_trace(

@@ -117,8 +117,8 @@ INVALID = [
     ),
     (
         "    - {name: a, kind: swep, rate: 5, duration: 1s}\n",
-        "x.yaml: load.phases[1].kind: expected one of 'steady', 'ramp', 'step', 'soak' or "
-        "'sweep', got 'swep' (line 7)",
+        "x.yaml: load.phases[1].kind: expected one of 'steady', 'ramp', 'step', 'soak', "
+        "'sweep', 'daily' or 'trace', got 'swep' (line 7)",
     ),
     (
         "    - {name: a, rate: 5, arrival: gamma, duration: 1s}\n",
