@@ -78,6 +78,8 @@ def validate(
             close = difflib.get_close_matches(keyword, [*Flags.__annotations__, "overrides"], n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise TypeError(f"unexpected keyword argument {keyword!r}{hint}")
+    from stress.load import trace
+
     known = orchestration.known_names()
     if isinstance(scenario, Scenario):
         source = "<scenario>"
@@ -85,9 +87,12 @@ def validate(
     elif isinstance(scenario, Mapping):
         source = "<scenario>"
         loaded = from_dict(dict(scenario), source=source, known=known)
+        # A mapping has no folder: relative trace paths are from the working directory.
+        loaded = trace.resolve(loaded, Path.cwd() / source, text="")
     elif isinstance(scenario, str | os.PathLike):
         source = os.fspath(scenario)
         loaded = from_path(source, known=known)
+        loaded = trace.resolve(loaded, source)  # trace phases: the log's path and length
     else:
         raise TypeError(
             f"scenario: expected a path, a mapping or a stress.scenario.Scenario, "

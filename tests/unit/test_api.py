@@ -300,3 +300,21 @@ def test_an_interrupted_run_raises_keyboard_interrupt_after_its_reports(
     with pytest.raises(KeyboardInterrupt, match=re.escape(f"reports of what ran: {run_dir}")):
         stress.run(SCENARIO, users=2)
     assert calls[0].load.phases[-1].users == 2
+
+
+def test_a_trace_phase_in_a_file_is_resolved_like_the_cli_does(tmp_path: Path) -> None:
+    """stress.validate(path) fills in a trace phase's absolute path and length, as `stress run`."""
+    (tmp_path / "log.jsonl").write_text(
+        "".join(f'{{"timestamp": {1_700_000_000 + 2 * i}}}\n' for i in range(6))
+    )
+    scenario_file = tmp_path / "s.yaml"
+    scenario_file.write_text(
+        "name: t\ntarget: {url: 'http://127.0.0.1:9', protocol: openai-chat}\n"
+        "inputs: {families: {realistic.chat_prompt: 1}}\n"
+        "load:\n  phases:\n    - {name: replay, kind: trace, path: log.jsonl, speed: 2}\n"
+    )
+    import stress.api
+
+    phase = stress.api.validate(scenario_file).load.phases[0]
+    assert phase.path == str((tmp_path / "log.jsonl").resolve())
+    assert phase.duration is not None and phase.duration > 5.0  # 10 s of log at speed 2
