@@ -196,6 +196,10 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     scenario = with_overrides(scenario, **overrides)
     _check_semantic(scenario, str(path))
     check_environment(scenario, source=str(path))
+    if scenario.inputs.from_log is not None:
+        from stress.logs import seeds
+
+        seeds.load(scenario, source=str(path))  # a log that cannot be used is exit 2, here
     check_target(scenario, source=str(path))
     return scenario
 

@@ -1007,7 +1007,7 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"expected at least {ctx.get('min_length')} item(s){got}"
     if kind == "string_pattern_mismatch":
         return f"expected letters, digits, '.', '_' or '-' only{got}"
-    if kind == "enum":
+    if kind in ("enum", "literal_error"):
         return f"expected one of {ctx.get('expected')}{got}"
     if kind in _EXPECTED:
         return f"{_EXPECTED[kind]}{got}"

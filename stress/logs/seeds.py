@@ -45,14 +45,16 @@ def load(scenario: Scenario, *, source: str = "scenario") -> LogSeeds:
         version = (stat.st_mtime_ns, stat.st_size)
     except OSError:
         version = (0, 0)
-    return _load(
-        log.model_dump_json(),
-        version,
-        scenario.target.protocol.value,
-        tuple(scenario.inputs.features),
-        scenario.inputs.seed,
-        source,
-    )
+    try:
+        return _load(
+            log.model_dump_json(),
+            version,
+            scenario.target.protocol.value,
+            tuple(scenario.inputs.features),
+            scenario.inputs.seed,
+        )
+    except ScenarioError as exc:
+        raise ScenarioError([f"{source}: {problem}" for problem in exc.problems]) from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -62,10 +64,9 @@ def _load(
     protocol: str,
     columns: tuple[str, ...],
     seed: int,
-    source: str,
 ) -> LogSeeds:
     log = FromLog.model_validate_json(spec)
-    key = f"{source}: inputs.from_log"
+    key = "inputs.from_log"
     if log.scrub.region not in phonenumbers.SUPPORTED_REGIONS:
         raise ScenarioError(
             [
