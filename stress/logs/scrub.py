@@ -83,21 +83,28 @@ _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,32}")
 _IPV4 = re.compile(r"(?<!\d)(?<!\d\.)(?:\d{1,3}\.){3}\d{1,3}(?!\d)(?!\.\d)")
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
-_US_SUFFIX = (
-    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|"
-    r"Terrace|Ter|Parkway|Pkwy|Circle|Cir|Square|Sq|Highway|Hwy|Trail|Trl|Crescent|Close|"
-    r"Alley|Loop|Plaza|Bridge|Row"
-)
+# Street suffixes: the USPS list Faker's en_US provider carries, and common abbreviations.
+_ABBREVIATIONS = "St Ave Rd Blvd Ln Dr Ct Pl Ter Pkwy Cir Sq Hwy Trl Close Row"
+
+
+@functools.cache
+def _address_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    suffixes = sorted(
+        {*_provider_list("en_US", "address", "street_suffixes"), *_ABBREVIATIONS.split()},
+        key=len,
+        reverse=True,
+    )
+    us_suffix = "|".join(map(re.escape, suffixes))
+    us = re.compile(
+        r"\b\d{1,6}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:(?:[A-Z][\w'.-]*|\d+(?:st|nd|rd|th))\s+)"
+        rf"{{1,4}}?(?:{us_suffix})\b\.?"
+        r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*[\w-]+)?"
+        r"(?:,?\s*[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3},\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
+    )
+    return (("en_US", us), *_ADDRESSES)
+
+
 _ADDRESSES = (
-    (
-        "en_US",
-        re.compile(
-            r"\b\d{1,6}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:(?:[A-Z][\w'.-]*|\d+(?:st|nd|rd|th))\s+)"
-            rf"{{1,4}}(?:{_US_SUFFIX})\b\.?"
-            r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*[\w-]+)?"
-            r"(?:,\s*[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3},\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
-        ),
-    ),
     (
         "de_DE",
         re.compile(
@@ -164,14 +171,20 @@ class _Span:
     detail: str = ""
 
 
+def _provider_list(locale: str, provider: str, attribute: str) -> list[str]:
+    """A word list of one of Faker's providers for ``locale`` (first_names, street_suffixes)."""
+    for found in _faker(locale).get_providers():
+        values = getattr(found, attribute, None)
+        if values is not None and f".{provider}." in f"{type(found).__module__}.":
+            return [str(value) for value in values]
+    return []
+
+
 @functools.cache
 def _first_names() -> frozenset[str]:
-    names: set[str] = set()
-    for locale in NAME_LOCALES:
-        for provider in Faker(locale).get_providers():
-            found = getattr(provider, "first_names", None)
-            if found is not None and "person" in type(provider).__module__:
-                names.update(str(name) for name in found)
+    names = {
+        name for locale in NAME_LOCALES for name in _provider_list(locale, "person", "first_names")
+    }
     return frozenset(name for name in names if len(name) > 1 and name not in _NOT_NAMES)
 
 
@@ -444,7 +457,7 @@ def _addresses(text: str) -> list[_Span]:
         return []
     return [
         _Span(m.start(), m.end(), "address", locale)
-        for locale, pattern in _ADDRESSES
+        for locale, pattern in _address_patterns()
         for m in pattern.finditer(text)
     ]
 
