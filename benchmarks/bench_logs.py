@@ -17,8 +17,10 @@ import argparse
 import json
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import TypeVar
 
 from faker import Faker
 
@@ -28,6 +30,8 @@ from stress.logs import bodies, seeds
 from stress.logs.readers import read_log
 from stress.logs.scrub import Scrubber
 from stress.scenario import from_dict
+
+T = TypeVar("T")
 
 
 def synthetic_log(path: Path, entries: int) -> int:
@@ -62,7 +66,7 @@ def synthetic_log(path: Path, entries: int) -> int:
     return chars
 
 
-def timed(action):  # type: ignore[no-untyped-def]
+def timed(action: Callable[[], T]) -> tuple[T, float]:
     began = time.perf_counter()
     result = action()
     return result, time.perf_counter() - began

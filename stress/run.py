@@ -144,7 +144,9 @@ def family_misfit(scenario: Scenario, name: str) -> str | None:
     if family is None:
         return None
     # The log is read after validation; here it matters only whether there is one.
-    placeholder = ({"payload": {}},) if scenario.inputs.from_log is not None else ()
+    placeholder: tuple[dict[str, Any], ...] = ()
+    if scenario.inputs.from_log is not None:
+        placeholder = ({"payload": {}},)
     return family.misfit(_context(scenario, placeholder))
 
 

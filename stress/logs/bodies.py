@@ -49,8 +49,9 @@ def _content(value: Any) -> str | None:
         return value
     if isinstance(value, list):
         texts = [part.get("text") for part in value if isinstance(part, dict)]
-        if texts and all(isinstance(text, str) for text in texts) and len(texts) == len(value):
-            return "\n".join(texts)
+        strings = [text for text in texts if isinstance(text, str)]
+        if strings and len(strings) == len(value):
+            return "\n".join(strings)
     return None
 
 
