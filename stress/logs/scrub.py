@@ -46,6 +46,7 @@ import hashlib
 import ipaddress
 import random
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ from faker import Faker
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
+# Numbers are matched with ASCII digits only: \d also matches other scripts' digits, which
+# the validators (and card issuers) do not know.
 # In the order they win when two overlap (an e-mail beats the name inside it).
 KINDS = ("email", "iban", "card", "ssn", "ip", "phone", "address", "name")
 
@@ -77,10 +80,10 @@ NAME_LOCALES = (
 )
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
-_SSN = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,32}")
-_IPV4 = re.compile(r"(?<!\d)(?<!\d\.)(?:\d{1,3}\.){3}\d{1,3}(?!\d)(?!\.\d)")
+_CARD = re.compile(r"(?<![0-9-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9-])")
+_SSN = re.compile(r"(?<![0-9-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9-])")
+_IBAN = re.compile(r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}")
+_IPV4 = re.compile(r"(?<![0-9])(?<![0-9]\.)(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9])(?!\.[0-9])")
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 # Street suffixes: the USPS list Faker's en_US provider carries, and common abbreviations.
@@ -287,9 +290,12 @@ class Scrubber:
                 "address": _addresses,
                 "name": _names,
             }
+            # Digits of other scripts (٤١٥) read as ASCII ones; one character each, so the
+            # positions found are the text's own.
+            plain = _ascii_digits(text)
             for kind, detect in detectors.items():
                 if kind not in self.skip:
-                    found += detect(text)
+                    found += detect(plain)
             self._found[text] = found
         return found
 
@@ -313,7 +319,8 @@ class Scrubber:
     def _replace(self, original: str, span: _Span) -> str:
         if span.kind == "name":
             return _WORD.sub(lambda m: self._word(m.group(0)), original)
-        return self._substitute(span.kind, original, lambda rng: self._make(span, original, rng))
+        plain = _ascii_digits(original)  # substitutes are written with ASCII digits
+        return self._substitute(span.kind, original, lambda rng: self._make(span, plain, rng))
 
     def _word(self, word: str) -> str:
         if _is_title(word):
@@ -334,12 +341,12 @@ class Scrubber:
             return known
         digest = hashlib.sha256(f"{self.seed}\0{kind}\0{original}".encode()).digest()
         rng = random.Random(int.from_bytes(digest[:8], "big"))
-        for attempt in range(1000):
+        for _ in range(1000):
             candidate = make(rng)
             if candidate not in self._used and candidate not in self._originals:
                 break
-            if attempt == 999:  # pragma: no cover - a kind with too few substitutes left
-                candidate = f"{candidate}-{len(self._used)}"
+        else:  # a kind with no substitute left: a placeholder, never the original
+            candidate = f"<{kind}-{len(self._used)}>"
         self._used.add(candidate)
         self._substitutes[key] = candidate
         return candidate
@@ -370,6 +377,15 @@ class Scrubber:
         fake = _faker("en_US")
         fake.seed_instance(rng.getrandbits(64))
         return str(fake.bothify(pattern.replace))
+
+
+def _ascii_digits(text: str) -> str:
+    if text.isascii() or not any(char.isdecimal() for char in text):
+        return text
+    return "".join(
+        str(unicodedata.decimal(char)) if char.isdecimal() and not char.isascii() else char
+        for char in text
+    )
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -403,7 +419,7 @@ def _emails(text: str) -> list[_Span]:
 def _cards(text: str) -> list[_Span]:
     spans = []
     for m in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", m.group(0))
+        digits = re.sub(r"[^0-9]", "", m.group(0))
         if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
             spans.append(_Span(m.start(), m.end(), "card"))
     return spans
@@ -505,7 +521,7 @@ def _redraw(original: str, rng: random.Random, *, keep: int = 0, letters: bool =
     ASCII letter replaced by a random one of its class; everything else kept."""
     out, seen = [], 0
     for char in original:
-        if char.isdigit() and char.isascii():
+        if char.isdecimal() and char.isascii():
             seen += 1
             if seen > keep:
                 low = 1 if seen == keep + 1 else 0  # no leading zero where there was none

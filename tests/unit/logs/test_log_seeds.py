@@ -253,3 +253,21 @@ def test_log_problems_are_scenario_errors(
         load_scenario(write(tmp_path, log=log, extra=extra))
     assert caught.value.exit_code == 2
     assert str(tmp_path / "scenario.yaml") in str(caught.value)
+
+
+def test_the_cli_exits_2_naming_the_log_line_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stress.cli import main
+
+    path = write(tmp_path)
+    log = tmp_path / "logs" / "chat.jsonl"
+    log.write_text(log.read_text() + '{"messages": "Margaret Okafor\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as exited:
+        main(["run", str(path), "--out", str(tmp_path / "reports")])
+    assert exited.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"inputs.from_log.path: {log}: line 10: not valid JSON" in err
+    assert "Traceback" not in err
+    assert "Okafor" not in err
+    assert not (tmp_path / "reports").exists()  # nothing was written

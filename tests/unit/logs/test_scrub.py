@@ -167,3 +167,39 @@ def test_text_without_capitals_digits_or_at_signs_is_unchanged(text: str) -> Non
     scrubber = Scrubber(seed=0)
     scrubber.learn(text)
     assert scrubber.scrub_text(text) == text
+
+
+EMAILS = st.from_regex(r"[a-z]{1,8}\.[a-z]{1,8}@[a-z]{2,8}\.(com|org|de)", fullmatch=True)
+
+
+@given(st.lists(EMAILS, min_size=1, max_size=8, unique=True), st.integers(0, 2**32))
+def test_substitution_is_a_consistent_one_to_one_map(emails: list[str], seed: int) -> None:
+    scrubber = Scrubber(seed=seed)
+    text = " ".join(emails + emails)
+    scrubber.learn(text)
+    words = scrubber.scrub_text(text).split(" ")
+    first, second = words[: len(emails)], words[len(emails) :]
+    assert first == second
+    assert len(set(first)) == len(emails)
+    assert not set(first) & set(emails)
+
+
+@given(st.from_regex(r"[3-6][0-9]{11,17}", fullmatch=True), st.integers(0, 2**32))
+def test_every_luhn_valid_card_number_is_replaced_by_one(digits: str, seed: int) -> None:
+    number = digits + luhn.calc_check_digit(digits)
+    scrubber = Scrubber(seed=seed, skip=["phone"])
+    text = f"card {number} ok"
+    scrubber.learn(text)
+    clean = scrubber.scrub_text(text)
+    substitute = clean.split(" ")[1]
+    assert substitute != number
+    assert len(substitute) == len(number)
+    assert luhn.is_valid(substitute)
+
+
+def test_numbers_in_the_digits_of_other_scripts_are_found_too() -> None:
+    originals = ["٤١١١١١١١١١١١١١١١", "٥٣٦-٩٠-٤٣٩٩", "٨٤.٢٣.١١٧.٩", "+٤٤ ٢٠ ٧٩٤٦ ٠٩٥٨"]
+    (text,), scrubber = scrubbed(" and ".join(originals))
+    assert not [value for value in originals if value in text]
+    assert scrubber.counts == {"card": 1, "ssn": 1, "ip": 1, "phone": 1}
+    assert text.isascii()
