@@ -238,7 +238,7 @@ class Scrubber:
                 self._originals.add(original)
                 if span.kind == "name":
                     words = [w for w in _WORD.findall(original) if not _is_title(w)]
-                    self._tokens.update(w for w in words if len(w) > 1)
+                    self._tokens.update(w for w in words if len(w) > 1 and w not in _NOT_NAMES)
                     self._originals.update(words)
         self._token_re = None
 
@@ -483,11 +483,12 @@ def _is_title(word: str) -> bool:
 
 
 def _names(text: str) -> list[_Span]:
-    spans = [
-        _Span(m.start(), m.end(), "name")
-        for m in _TITLED.finditer(text)
-        if m.group(1) not in _NOT_NAMES
-    ]
+    spans = []
+    for m in _TITLED.finditer(text):
+        if m.group(1) in _NOT_NAMES:
+            continue
+        end = m.end(1) if m.group(2) is None or m.group(2) in _NOT_NAMES else m.end(2)
+        spans.append(_Span(m.start(), end, "name"))
     first = _first_names()
     words = list(_WORD.finditer(text))
     for i, word in enumerate(words):

@@ -152,6 +152,14 @@ def test_values_are_scrubbed_recursively_and_keys_are_kept() -> None:
     assert clean["a@gmail.com"][1]["n"] == 3
 
 
+def test_common_words_after_a_title_are_not_taken_for_names() -> None:
+    texts, _ = scrubbed("Ask Dr. Okafor And the team.", "And then Okafor left.")
+    assert texts[0].startswith("Ask Dr. ")
+    assert texts[0].endswith(" And the team.")
+    assert "Okafor" not in texts[0]
+    assert texts[1].startswith("And then ")
+
+
 def test_ordinary_text_is_not_touched() -> None:
     text = (
         "What is your return policy for worn shoes? Will you ship to Paris in May? "
