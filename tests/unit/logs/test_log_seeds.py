@@ -271,3 +271,24 @@ def test_the_cli_exits_2_naming_the_log_line_without_a_traceback(
     assert "Traceback" not in err
     assert "Okafor" not in err
     assert not (tmp_path / "reports").exists()  # nothing was written
+
+
+def test_the_corpus_bytes_do_not_depend_on_the_process(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = write(tmp_path)
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"corpus-{hash_seed}.jsonl"
+        subprocess.run(
+            [sys.executable, "-m", "stress.cli", "generate", str(path), "-o", str(out)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert b"realistic.logged" in outputs[0]
