@@ -278,7 +278,7 @@ class Scrubber:
         if found is None:
             found = []
             for pattern in self.patterns:
-                matches = pattern.regex.finditer(text)
+                matches = [m for m in pattern.regex.finditer(text) if m.end() > m.start()]
                 found += [_Span(m.start(), m.end(), pattern.name) for m in matches]
             detectors: dict[str, Callable[[str], list[_Span]]] = {
                 "email": _emails,
