@@ -407,8 +407,8 @@ class Scrub(_Model):
     """Personal data replaced in logged requests before anything is written."""
 
     # Kinds to leave alone (e.g. [ip] when the log has no personal IP addresses).
-    skip: list[Literal["email", "iban", "card", "ssn", "ip", "phone", "address", "name"]] = (
-        Field(default_factory=list)
+    skip: list[Literal["email", "iban", "card", "ssn", "ip", "phone", "address", "name"]] = Field(
+        default_factory=list
     )
     patterns: list[ScrubPattern] = Field(default_factory=list)
     # Phone numbers without a +country code are read as numbers of this region (ISO 3166).

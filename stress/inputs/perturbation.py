@@ -74,7 +74,6 @@ class Seed:
         self.text = f"{prompt.text} {_THANKS[self.locale]} {self.signer} ({reference})"
         self.rows = [row(draw, rng) for _ in range(rng.randint(1, 4))] if draw.features else []
 
-
     def messages(self, text: str) -> list[dict[str, Any]]:
         """The seed's messages with ``text`` as the last one."""
         return [*self.history, {"role": self.role, "content": text}]
