@@ -488,6 +488,11 @@ def generate(
     began = time.perf_counter()
     inputs = build_corpus(loaded, workers=workers)
     seconds = time.perf_counter() - began
+    if loaded.inputs.from_log is not None:
+        from stress.logs import seeds
+        from stress.logs.report import describe
+
+        err.print(f"log: {describe(seeds.load(loaded).report)}", markup=False)
     if output is not None:
         corpus_io.write(output, inputs)
         families = len({item.family for item in inputs})

@@ -30,6 +30,10 @@ class RunConsole:
             out.print(f"[bold]run directory[/] {escape(event['path'])}")
         elif kind == "corpus":
             out.print(f"corpus: {event['inputs']} inputs generated in {event['seconds']:.1f}s")
+        elif kind == "from_log":
+            from stress.logs.report import describe
+
+            out.print(f"log: {escape(describe(event))}")
         elif kind == "target":
             out.print(f"target: {escape(event['url'])} is up")
         elif kind == "phase":

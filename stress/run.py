@@ -25,7 +25,7 @@ from stress import __version__
 from stress.checks.request import ALL_CHECKS
 from stress.errors import ScenarioError, StressError
 from stress.inputs import corpus as corpus_io
-from stress.inputs.families import Context, Limits, catalog
+from stress.inputs.families import Context, Family, Limits, catalog
 from stress.preflight import preflight
 from stress.scenario import (
     KnownNames,
@@ -122,7 +122,7 @@ def known_names() -> KnownNames:
     )
 
 
-def _context(scenario: Scenario) -> Context:
+def _context(scenario: Scenario, logged: tuple[dict[str, Any], ...] = ()) -> Context:
     inputs = scenario.inputs
     return Context(
         protocol=scenario.target.protocol.value,
@@ -131,13 +131,29 @@ def _context(scenario: Scenario) -> Context:
         limits=Limits(**inputs.limits.model_dump()),
         schema=inputs.body_schema,
         body_format=scenario.target.format,
+        logged=logged,
     )
+
+
+def log_seeds(scenario: Scenario) -> tuple[dict[str, Any], ...]:
+    """The scrubbed seeds of the scenario's inputs.from_log (none without one)."""
+    if scenario.inputs.from_log is None:
+        return ()
+    from stress.logs import seeds
+
+    return seeds.load(scenario).seeds
 
 
 def family_misfit(scenario: Scenario, name: str) -> str | None:
     """Why built-in family ``name`` cannot generate for this scenario's target (None: it can)."""
     family = catalog().get(name)
-    return None if family is None else family.misfit(_context(scenario))
+    if family is None:
+        return None
+    # The log is read after validation; here it matters only whether there is one.
+    placeholder: tuple[dict[str, Any], ...] = ()
+    if scenario.inputs.from_log is not None:
+        placeholder = ({"payload": {}},)
+    return family.misfit(_context(scenario, placeholder))
 
 
 def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Input]:
@@ -146,13 +162,18 @@ def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Inpu
     families = catalog({name: spec.model_dump() for name, spec in inputs.custom.items()})
     protocol = scenario.target.protocol.value
     available = {name: list(family.protocols) for name, family in families.items()}
-    context = _context(scenario)
+    context = _context(scenario, log_seeds(scenario))
     # A family a glob picked that cannot work here (no number field whose range includes 0,
-    # say) is left out; one named exactly is reported by corpus.build.
+    # say) is left out; one named exactly is reported by corpus.build. With a log, the
+    # logged requests are the realistic inputs: globs leave the Faker-made ones out.
     weights = {
         name: weight
         for name, weight in inputs.weights(available, protocol).items()
-        if name in inputs.families or families[name].misfit(context) is None
+        if name in inputs.families
+        or (
+            families[name].misfit(context) is None
+            and not (context.logged and _synthetic_realistic(families[name]))
+        )
     }
     return corpus_io.build(
         families,
@@ -166,7 +187,12 @@ def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Inpu
         counts=inputs.counts,
         workers=workers,
         body_format=context.body_format,
+        logged=context.logged,
     )
+
+
+def _synthetic_realistic(family: Family) -> bool:
+    return family.group == "realistic" and family.name != "realistic.logged" and not family.custom
 
 
 # The protocols the bundled demo server (builtin:demo) speaks.
@@ -183,10 +209,15 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
 
 
 def checked(scenario: Scenario, *, source: str) -> Scenario:
-    """``scenario`` if it can run here: the semantic extra, ${ENV_VAR}s, the target's fit
-    (ScenarioError otherwise). stress.api checks scenarios it got as dicts this way too."""
+    """``scenario`` if it can run here: the semantic extra, ${ENV_VAR}s, a usable request log,
+    the target's fit (ScenarioError otherwise). stress.api checks scenarios it got as dicts
+    this way too."""
     _check_semantic(scenario, source)
     check_environment(scenario, source=source)
+    if scenario.inputs.from_log is not None:
+        from stress.logs import seeds
+
+        seeds.load(scenario, source=source)  # a log that cannot be used is exit 2, here
     check_target(scenario, source=source)
     return scenario
 
@@ -342,6 +373,12 @@ def run(
 
     corpus_io.write(run_dir / "corpus.jsonl", inputs)
     on_event({"event": "corpus", "inputs": len(inputs), "seconds": corpus_seconds})
+    if scenario.inputs.from_log is not None:
+        from stress.logs import seeds
+
+        report = seeds.load(scenario).report
+        write_json(run_dir / "logs.json", report)
+        on_event({"event": "from_log", **report})
 
     adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
     interrupted = False

@@ -412,6 +412,68 @@ class CustomFamily(_Model):
         )
 
 
+# Kinds of personal data scrubbed from logged requests (stress.logs.scrub.KINDS).
+PII_KINDS = ("email", "iban", "card", "ssn", "ip", "phone", "address", "name")
+
+
+class ScrubPattern(_Model):
+    """A scenario's own kind of personal data: a regular expression and its substitute."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    regex: str
+    # A Faker bothify template (# a digit, ? a letter); default: the match with each digit
+    # and letter redrawn.
+    replace: str | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, regex: str) -> str:
+        try:
+            compiled = re.compile(regex)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc}), got {regex!r}") from None
+        if compiled.fullmatch(""):
+            raise ValueError(f"the pattern matches the empty string, got {regex!r}; tighten it")
+        return regex
+
+
+class Scrub(_Model):
+    """Personal data replaced in logged requests before anything is written."""
+
+    # Kinds to leave alone (e.g. [ip] when the log has no personal IP addresses).
+    skip: list[Literal["email", "iban", "card", "ssn", "ip", "phone", "address", "name"]] = Field(
+        default_factory=list
+    )
+    patterns: list[ScrubPattern] = Field(default_factory=list)
+    # Phone numbers without a +country code are read as numbers of this region (ISO 3166).
+    region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
+    # The Faker locale substitute names come from.
+    locale: Annotated[str, Field(pattern=r"^[a-z]{2}_[A-Z]{2}$")] = "en_US"
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Scrub:
+        names = [p.name for p in self.patterns]
+        for index, name in enumerate(names):
+            if name in PII_KINDS or name in names[:index]:
+                raise _KeyedError(
+                    ("patterns", index, "name"),
+                    f"{name!r} is already a kind of personal data; give the pattern its own name",
+                )
+        return self
+
+
+class FromLog(_Model):
+    """Real requests as the corpus's seeds (stress.logs): the realistic inputs, and what the
+    perturbation and messy families vary."""
+
+    # Relative to the scenario file.
+    path: str
+    format: Literal["auto", "jsonl", "har", "openai-batch"] = "auto"
+    # At most this many logged requests, a random sample decided by inputs.seed.
+    max: PositiveInt = 500
+    scrub: Scrub = Field(default_factory=Scrub)
+
+
 def is_glob(name: str) -> bool:
     return any(char in name for char in "*?[")
 
@@ -436,6 +498,8 @@ class Inputs(_Model):
     # JSON Schema of the request body: valid bodies are generated from it and the structure
     # and numbers families damage its fields (default: the protocol's own schema).
     body_schema: dict[str, Any] | None = None
+    # Logged requests to start from (docs/logs.md).
+    from_log: FromLog | None = None
 
     def weights(self, available: Mapping[str, Sequence[str]], protocol: str) -> dict[str, float]:
         """Family -> weight after globs and excludes; ``available`` maps each family to the
@@ -1123,7 +1187,7 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"expected at least {ctx.get('min_length')} item(s){got}"
     if kind == "string_pattern_mismatch":
         return f"expected letters, digits, '.', '_' or '-' only{got}"
-    if kind == "enum":
+    if kind in ("enum", "literal_error"):
         return f"expected one of {ctx.get('expected')}{got}"
     if kind in _EXPECTED:
         return f"{_EXPECTED[kind]}{got}"
@@ -1551,7 +1615,16 @@ def from_path(path: str | Path, *, known: KnownNames | None = None) -> Scenario:
         raise ScenarioError(
             [f"{source}: not valid YAML{where}: {problem}; fix the syntax"]
         ) from None
-    return from_dict(data, source=source, text=text, known=known)
+    scenario = from_dict(data, source=source, text=text, known=known)
+    log = scenario.inputs.from_log
+    if log is not None and not Path(log.path).is_absolute():
+        # The log's path is relative to the scenario file; a run's scenario.yaml keeps it whole.
+        whole = str((Path(path).parent / log.path).resolve())
+        inputs = scenario.inputs.model_copy(
+            update={"from_log": log.model_copy(update={"path": whole})}
+        )
+        scenario = scenario.model_copy(update={"inputs": inputs})
+    return scenario
 
 
 def with_overrides(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -146,11 +146,13 @@ def build(
     counts: Mapping[str, int] | None = None,
     workers: int = 1,
     body_format: str | None = None,
+    logged: Sequence[Mapping[str, Any]] = (),
 ) -> list[Input]:
     """Generate the corpus: ``counts`` inputs of the families named there, and what is left
     of ``count`` spread over ``weights``' families (at least one each).
 
-    ``workers`` processes generate it (where the fork start method exists).
+    ``workers`` processes generate it (where the fork start method exists). ``logged`` are
+    the scrubbed seeds of a log (stress.logs.seeds), see Context.logged.
     """
     context = Context(
         protocol=protocol,
@@ -159,6 +161,7 @@ def build(
         limits=limits or Limits(),
         schema=dict(schema) if schema is not None else None,
         body_format=body_format,
+        logged=tuple(logged),
     )
     sizes = plan(weights, count, counts)
     misfits = [(name, families[name].misfit(context)) for name in sizes]

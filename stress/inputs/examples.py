@@ -12,6 +12,14 @@ from stress.inputs.family import TABULAR, Cache, Context, Family
 
 # Columns used to show tabular families when no scenario declares any.
 SAMPLE_FEATURES = {"sepal_length": (4.3, 7.9), "sepal_width": (2.0, 4.4)}
+# A logged request, to show the families that start from a log (inputs.from_log).
+SAMPLE_LOG = (
+    {
+        "payload": {"messages": [{"role": "user", "content": "Where is my order A58213?"}]},
+        "line": 1,
+        "names": [],
+    },
+)
 # Characters a terminal would act on or hide: shown as escapes instead.
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
@@ -83,6 +91,8 @@ def sample(family: Family, *, seed: int = 0, index: int = 0) -> Input:
     protocol = family.protocols[0]
     features = SAMPLE_FEATURES if protocol in TABULAR else {}
     context = Context(protocol=protocol, seed=seed, features=features)
+    if family.misfit(context) and not family.misfit(Context(protocol, logged=SAMPLE_LOG)):
+        context = Context(protocol=protocol, seed=seed, features=features, logged=SAMPLE_LOG)
     return generate(family, context, index, cache=Cache())
 
 

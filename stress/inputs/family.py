@@ -82,6 +82,9 @@ class Context:
     schema: Mapping[str, Any] | None = None
     # The target's body layout where a protocol has several (mlflow: dataframe_split, ...).
     body_format: str | None = None
+    # Scrubbed logged requests (stress.logs.seeds): {"payload", "line", "names"} each. When
+    # present they are the realistic inputs and the seeds the other families vary.
+    logged: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def tabular(self) -> bool:

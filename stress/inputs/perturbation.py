@@ -16,7 +16,7 @@ from typing import Any
 
 from stress.inputs.characters import HOMOGLYPHS
 from stress.inputs.family import ALL_PROTOCOLS, CHAT, TABULAR, Draw, Expect, Family, Kind
-from stress.inputs.realistic import row, user
+from stress.inputs.realistic import row
 from stress.inputs.vocab import ask, vocabulary
 
 SEED_KEY = "perturbation.seed"
@@ -48,10 +48,23 @@ NEIGHBOURS = _neighbours()
 
 
 class Seed:
-    """The seed input of one group: text, the names and numbers in it."""
+    """The seed input of one group: text, the names and numbers in it. With a log, a logged
+    request: its last message is the text varied, the messages before it are kept."""
 
     def __init__(self, draw: Draw) -> None:
         rng = draw.shared(SEED_KEY)
+        self.history: list[dict[str, Any]] = []
+        self.role = "user"
+        if draw.context.logged:
+            entry = rng.choice(draw.context.logged)
+            payload = entry["payload"]
+            self.locale = "en_US"
+            self.names = list(entry.get("names", []))
+            self.rows = [dict(r) for r in payload.get("rows", [])]
+            messages = [dict(m) for m in payload.get("messages", [{"role": "user", "content": ""}])]
+            self.history, last = messages[:-1], messages[-1]
+            self.role, self.text = last["role"], str(last["content"])
+            return
         self.locale = rng.choice(SEED_LOCALES)
         words = vocabulary(self.locale)
         prompt = ask(rng, self.locale)
@@ -60,6 +73,10 @@ class Seed:
         reference = f"{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}{rng.randint(1000, 99999)}"
         self.text = f"{prompt.text} {_THANKS[self.locale]} {self.signer} ({reference})"
         self.rows = [row(draw, rng) for _ in range(rng.randint(1, 4))] if draw.features else []
+
+    def messages(self, text: str) -> list[dict[str, Any]]:
+        """The seed's messages with ``text`` as the last one."""
+        return [*self.history, {"role": self.role, "content": text}]
 
 
 _THANKS = {"en_US": "Thanks,", "de_DE": "Danke,", "fr_FR": "Merci,", "ru_RU": "Спасибо,"}
@@ -78,13 +95,13 @@ def _original(draw: Draw) -> dict[str, Any]:
     seed = Seed(draw)
     if draw.context.tabular:
         return _group(draw, "original", {"rows": seed.rows})
-    return _group(draw, "original", {"messages": [user(seed.text)]})
+    return _group(draw, "original", {"messages": seed.messages(seed.text)})
 
 
 def _text_variant(name: str, change: Callable[[random.Random, Seed], str]) -> Any:
     def generate(draw: Draw) -> dict[str, Any]:
         seed = Seed(draw)
-        return _group(draw, name, {"messages": [user(change(draw.random, seed))]})
+        return _group(draw, name, {"messages": seed.messages(change(draw.random, seed))})
 
     return generate
 

@@ -3,11 +3,22 @@ from the declared feature ranges with the correlations real measurements have.""
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from typing import Any
 
-from stress.inputs.family import CHAT, LOCALES, TABULAR, Draw, Expect, Family, Kind
+from stress.inputs.family import (
+    ALL_PROTOCOLS,
+    CHAT,
+    LOCALES,
+    TABULAR,
+    Context,
+    Draw,
+    Expect,
+    Family,
+    Kind,
+)
 from stress.inputs.vocab import Prompt, ask, long_text, pick_locale, vocabulary
 
 SYSTEM_PROMPTS = (
@@ -31,8 +42,21 @@ def within_limit(draw: Draw, text: str) -> str:
     return text[: draw.context.limits.max_prompt_chars]
 
 
+def logged(draw: Draw) -> dict[str, Any] | None:
+    """A copy of one logged request's payload, chosen by the draw (None: no log given)."""
+    if not draw.context.logged:
+        return None
+    return copy.deepcopy(dict(draw.random.choice(draw.context.logged)["payload"]))
+
+
 def prompt_payload(draw: Draw, *, locale: str | None = None) -> tuple[dict[str, Any], Prompt]:
-    """A one-message realistic request, with the Prompt it came from."""
+    """A realistic request, with the Prompt it came from: a logged one when the scenario
+    gives a log (and no ``locale`` is asked for), else one Faker message."""
+    seed = logged(draw) if locale is None else None
+    if seed is not None and "messages" in seed:
+        # Logged text has no known language: the families that add text add English.
+        text = str(seed["messages"][-1]["content"])
+        return {**seed, "locale": "en_US"}, Prompt("{text}", {"text": text})
     chosen = locale or pick_locale(draw.random)
     prompt = ask(draw.random, chosen)
     return {"messages": [user(prompt.text)], "locale": chosen}, prompt
@@ -78,7 +102,11 @@ def rows(draw: Draw, size: int) -> dict[str, Any]:
 
 
 def valid(draw: Draw) -> dict[str, Any]:
-    """A realistic valid payload for the protocol being generated for."""
+    """A realistic valid payload for the protocol being generated for (a logged one when the
+    scenario gives a log)."""
+    seed = logged(draw)
+    if seed is not None:
+        return seed
     if draw.context.tabular:
         return rows(draw, 1)
     payload, _ = prompt_payload(draw)
@@ -160,9 +188,34 @@ def _code_question(draw: Draw) -> dict[str, Any]:
     return {"messages": [user(f"{question}\n\n```\n{rng.choice(_CODE)}\n```")], "locale": "en_US"}
 
 
+def _logged(draw: Draw) -> dict[str, Any]:
+    # In log order, so a corpus with as many of these as logged requests sends each once.
+    seeds = draw.context.logged
+    if not seeds:
+        raise ValueError("no inputs.from_log in the scenario")
+    seed = seeds[draw.index % len(seeds)]
+    return {**copy.deepcopy(dict(seed["payload"])), "log_line": seed["line"]}
+
+
+def _needs_log(context: Context) -> str | None:
+    if context.logged:
+        return None
+    return "it sends logged requests and the scenario has no inputs.from_log"
+
+
 def families() -> list[Family]:
     accept = Expect.ACCEPT
     return [
+        Family(
+            "realistic.logged",
+            "the logged requests of inputs.from_log, scrubbed of personal data, in log order",
+            accept,
+            Kind.PROMPT,
+            ALL_PROTOCOLS,
+            _logged,
+            "production traffic as it is: the realistic baseline when a log is given",
+            fits=_needs_log,
+        ),
         Family(
             "realistic.chat_prompt",
             "Faker prompts in eight locales, some multi-turn",

@@ -230,6 +230,7 @@ def _setup(summary: Mapping[str, Any]) -> str:
             "inputs",
             f"{number(setup.get('inputs'))} inputs from seed {text(setup.get('seed'))}: {families}",
         ),
+        *_log_row(summary.get("from_log")),
         ("load phases", phases),
         ("checks", ", ".join(text(c) for c in setup.get("checks", []))),
         ("SLOs", "; ".join(limit for limit in limits if limit) or "none"),
@@ -247,6 +248,15 @@ def _setup(summary: Mapping[str, Any]) -> str:
         ),
     ]
     return facts(rows)
+
+
+def _log_row(log: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The "logged requests" row: what inputs.from_log gave (stress.logs)."""
+    if not log:
+        return []
+    from stress.logs.report import describe
+
+    return [("logged requests", f"{text(log.get('path'))}: {text(describe(log))}")]
 
 
 def _limits(slo: Mapping[str, Any]) -> str:

@@ -86,6 +86,11 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
       "degradation": DEGRADATION | null,  # stress.report.behaviour; null: not measured
       "invariance": INVARIANCE | null,    # stress.report.behaviour; null: not measured
       "comparison": COMPARISON | null     # stress.report.compare: RUN_DIR/compare.json, if any,
+      "from_log": {                       # RUN_DIR/logs.json: inputs.from_log, null without one
+        "path": str, "format": str, "entries": int, "usable": int, "used": int,
+        "skipped": {reason: int}, "scrubbed": {kind: int},   # values replaced, per kind
+        "scrub_skip": [kind], "patterns": [name]
+      },
       "degradation_levels": [{                   # one per (phase after the baseline, users level)
         "phase": str, "users": int,
         "compared": int,                  # answers under load compared with the baseline's
@@ -141,6 +146,7 @@ degradation and invariance pass while their rates stay within ``max_rate`` and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -237,6 +243,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "degradation": degradation,
         "invariance": invariance,
         "comparison": read_comparison(run.run_dir, notes),
+        "from_log": _from_log(run.run_dir),
         "fail_on": [str(severity) for severity in run.scenario.fail_on],
         "degradation_levels": sections["degradation"],
         "invariance_kinds": sections["invariance"],
@@ -552,6 +559,18 @@ def _setup(run: RunData) -> dict[str, Any]:
         },
         "stress_version": run.info.stress_version,
     }
+
+
+def _from_log(run_dir: Path) -> dict[str, Any] | None:
+    """RUN_DIR/logs.json (stress.logs.seeds): the logged requests used and what was scrubbed."""
+    path = run_dir / "logs.json"
+    if not path.exists():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _groups(families: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -317,4 +317,5 @@ def test_a_trace_phase_in_a_file_is_resolved_like_the_cli_does(tmp_path: Path) -
 
     phase = stress.api.validate(scenario_file).load.phases[0]
     assert phase.path == str((tmp_path / "log.jsonl").resolve())
-    assert phase.duration is not None and phase.duration > 5.0  # 10 s of log at speed 2
+    assert phase.duration is not None
+    assert phase.duration > 5.0  # 10 s of log at speed 2

@@ -1,0 +1,131 @@
+"""A scenario's ``inputs.from_log``: the log read, fitted to the target's protocol, sampled
+with the run seed and scrubbed of personal data: the seeds the corpus is built from.
+
+Only scrubbed values leave this module. ``LogSeeds.report`` (written to RUN_DIR/logs.json
+and summary.json's ``from_log``) says what was read, used, skipped and scrubbed.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+
+from stress.errors import ScenarioError
+from stress.logs import bodies
+from stress.logs.readers import LogError, read_log
+from stress.logs.scrub import Pattern, Scrubber
+from stress.scenario import FromLog, Scenario
+
+
+@dataclass(frozen=True)
+class LogSeeds:
+    """The scrubbed seeds: ``seeds[i]`` is {"payload", "line", "names"} (names: the
+    substitute names in it), ``timestamps[i]`` its logged time (epoch seconds) or None."""
+
+    seeds: tuple[dict[str, Any], ...]
+    timestamps: tuple[float | None, ...]
+    report: dict[str, Any]
+
+
+def load(scenario: Scenario, *, source: str = "scenario") -> LogSeeds:
+    """The seeds of ``scenario.inputs.from_log`` (which must be set); raises ScenarioError
+    naming the scenario key, the log file, its line and the fix."""
+    log = scenario.inputs.from_log
+    assert log is not None
+    path = Path(log.path)
+    try:
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = (0, 0)
+    try:
+        return _load(
+            log.model_dump_json(),
+            version,
+            scenario.target.protocol.value,
+            tuple(scenario.inputs.features),
+            scenario.inputs.seed,
+        )
+    except ScenarioError as exc:
+        raise ScenarioError([f"{source}: {problem}" for problem in exc.problems]) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _load(
+    spec: str,
+    version: tuple[int, int],
+    protocol: str,
+    columns: tuple[str, ...],
+    seed: int,
+) -> LogSeeds:
+    log = FromLog.model_validate_json(spec)
+    key = "inputs.from_log"
+    if log.scrub.region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ScenarioError(
+            [
+                f"{key}.scrub.region: unknown region {log.scrub.region!r}; use an ISO 3166 "
+                f"country code such as US, GB or DE"
+            ]
+        )
+    try:
+        sample = read_log(log.path, None if log.format == "auto" else log.format)
+    except LogError as exc:
+        raise ScenarioError([f"{key}.path: {problem}" for problem in exc.problems]) from None
+    skipped: Counter[str] = Counter(sample.skipped)
+    usable = []
+    for entry in sample.entries:
+        payload, reason = bodies.payload(entry.body, protocol, columns=columns)
+        if payload is None:
+            skipped[str(reason)] += 1
+        else:
+            usable.append((entry, payload))
+    if not usable:
+        reasons = "; ".join(f"{reason} ({n})" for reason, n in skipped.most_common(3))
+        raise ScenarioError(
+            [
+                f"{key}.path: {log.path}: no logged request fits protocol {protocol!r} "
+                f"({reasons or 'the log has no entries'}); point inputs.from_log.path at a log "
+                f"of {protocol} requests or set inputs.from_log.format"
+            ]
+        )
+    if len(usable) > log.max:
+        chosen = sorted(random.Random(seed).sample(range(len(usable)), log.max))
+        usable = [usable[i] for i in chosen]
+    scrubber = Scrubber(
+        seed=seed,
+        skip=log.scrub.skip,
+        patterns=[Pattern(p.name, re.compile(p.regex), p.replace) for p in log.scrub.patterns],
+        region=log.scrub.region,
+        locale=log.scrub.locale,
+    )
+    for _, payload in usable:
+        scrubber.learn(payload)
+    seeds = []
+    for entry, payload in usable:
+        clean = scrubber.scrub(payload)
+        seeds.append({"payload": clean, "line": entry.line, "names": _names(scrubber, clean)})
+    report = {
+        "path": log.path,
+        "format": sample.format,
+        "entries": sample.total,
+        "usable": sample.total - sum(skipped.values()),
+        "used": len(seeds),
+        "skipped": dict(skipped.most_common()),
+        "scrubbed": dict(sorted(scrubber.counts.items())),
+        "scrub_skip": list(log.scrub.skip),
+        "patterns": [p.name for p in log.scrub.patterns],
+    }
+    return LogSeeds(tuple(seeds), tuple(e.timestamp for e, _ in usable), report)
+
+
+def _names(scrubber: Scrubber, payload: dict[str, Any]) -> list[str]:
+    messages = payload.get("messages") or []
+    text = messages[-1]["content"] if messages else ""
+    return list(dict.fromkeys(scrubber.names(text)))
