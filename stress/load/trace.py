@@ -17,13 +17,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from stress.errors import ScenarioError
 from stress.load import shapes
+from stress.logs.readers import parse_time
 from stress.scenario import Phase, PhaseKind, Scenario, TraceFormat, _line_map, _with_line
 
 # Fields (JSONL) or columns (CSV) tried for the time, in order, when timestamp_field is unset.
@@ -89,36 +88,6 @@ def _detect(path: Path, text: str) -> TraceFormat:
         )
     first = stripped.split("\n", 1)[0]
     return TraceFormat.CSV if "," in first else TraceFormat.TEXT
-
-
-def parse_time(value: object) -> float:
-    """Unix seconds from a number or a string (see read_arrivals); ValueError otherwise."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a time, got {value!r}")
-    number: float | None = None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            try:
-                moment = datetime.fromisoformat(value.strip())
-            except ValueError:
-                raise ValueError(
-                    f"expected Unix seconds or an ISO 8601 time, got {value!r}"
-                ) from None
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            return moment.timestamp()
-    else:
-        raise ValueError(f"expected Unix seconds or an ISO 8601 time, got {value!r}")
-    if not math.isfinite(number):
-        raise ValueError(f"expected a finite time, got {value!r}")
-    for limit, scale in ((1e17, 1e-9), (1e14, 1e-6), (1e11, 1e-3)):
-        if abs(number) > limit:
-            return number * scale
-    return number
 
 
 def _field(entry: dict[str, Any], name: str) -> object:

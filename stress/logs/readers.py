@@ -21,11 +21,12 @@ file, the line and the fix. Error messages never quote a logged value: logs carr
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -148,18 +149,44 @@ def _parse_line(path: Path, number: int, line: str, example: str) -> Any:
         ) from None
 
 
-def timestamp(value: Any) -> float | None:
-    """Epoch seconds from a number (seconds) or an ISO 8601 string; None if neither."""
+def parse_time(value: object) -> float:
+    """Unix seconds from a number or a string (seconds; milliseconds, microseconds or
+    nanoseconds when too large to be seconds: over 1e11, 1e14, 1e17) or an ISO 8601 string (UTC
+    when it has no offset); ValueError otherwise."""
     if isinstance(value, bool):
-        return None
+        raise ValueError(f"expected a time, got {value!r}")
+    number: float | None = None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            number = float(value.strip())
         except ValueError:
-            return None
-    return None
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(
+                    f"expected Unix seconds or an ISO 8601 time, got {value!r}"
+                ) from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return moment.timestamp()
+    else:
+        raise ValueError(f"expected Unix seconds or an ISO 8601 time, got {value!r}")
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite time, got {value!r}")
+    for limit, scale in ((1e17, 1e-9), (1e14, 1e-6), (1e11, 1e-3)):
+        if abs(number) > limit:
+            return number * scale
+    return number
+
+
+def timestamp(value: Any) -> float | None:
+    """Epoch seconds (parse_time) from a logged time; None if it is not one."""
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
 
 
 _JSONL_EXAMPLE = '{"messages": [{"role": "user", "content": "Hi"}]}'
