@@ -14,8 +14,8 @@ from stress.repro.cases import (
     expand_env,
     find_case,
     path_parts,
-    restore_path,
     restore_headers,
+    restore_path,
     signature,
 )
 from stress.scenario import Scenario
@@ -100,5 +100,5 @@ def test_redacted_query_parameters_are_restored_url_encoded_from_the_environment
     restored = restore_path(stored, scenario, environ={"API_KEY": "a/b+c=="})
     assert restored == "/v1/chat/completions?api_key=k-a%2Fb%2Bc%3D%3D&version=2024"
     assert restore_path("/v1/x?version=2024", scenario, environ={}) == "/v1/x?version=2024"
-    with pytest.raises(UsageError, match="target.params: environment variable API_KEY is not"):
+    with pytest.raises(UsageError, match=r"target\.params: environment variable API_KEY is not"):
         restore_path(stored, scenario, environ={})
