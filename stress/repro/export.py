@@ -268,31 +268,27 @@ def shell_quote(text: str) -> str:
 def _shell_url(repro: Reproducer) -> str:
     """The URL as a shell word; a secret query value is ``"${VAR}"``, inserted as it is (a
     value with characters other than letters, digits and -._~ must be URL-encoded first)."""
-    words = []
-    for index, (text, is_env) in enumerate(repro.path_pieces()):
-        prefix = repro.url if index == 0 else ""
-        if is_env:
-            if prefix:
-                words.append(shell_quote(prefix))
-            words.append(f'"${{{text}}}"')
-        else:
-            words.append(shell_quote(prefix + text))
-    return "".join(words)
+    return _shell_word(repro.url, repro.path_pieces())
 
 
 def _shell_header(header: Header) -> str:
-    words = []
-    for index, (text, is_env) in enumerate(header.parts):
-        prefix = f"{header.name}: " if index == 0 else ""
-        if is_env:
-            if prefix:
-                words.append(shell_quote(prefix))
-            words.append(f'"${{{text}}}"')
-        else:
-            words.append(shell_quote(prefix + text))
     if not header.parts or header.parts == (("", False),):
         # "Name:" would make curl drop the header; "Name;" sends it with an empty value.
         return shell_quote(f"{header.name};")
+    return _shell_word(f"{header.name}: ", header.parts)
+
+
+def _shell_word(prefix: str, parts: tuple[tuple[str, bool], ...]) -> str:
+    """``prefix`` and ``parts`` as one shell word; variables expand as ``"${VAR}"``."""
+    words = []
+    for index, (text, is_env) in enumerate(parts):
+        lead = prefix if index == 0 else ""
+        if is_env:
+            if lead:
+                words.append(shell_quote(lead))
+            words.append(f'"${{{text}}}"')
+        else:
+            words.append(shell_quote(lead + text))
     return "".join(words)
 
 

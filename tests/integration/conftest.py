@@ -42,19 +42,25 @@ def error_server(tmp_path: Path) -> Iterator[FakeServer]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("fake server did not start") from None
-                time.sleep(0.05)
+        wait_until_up(url, process, "fake server")
         yield FakeServer(url, bodies)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], name: str) -> None:
+    """Wait (at most 15 s) until ``url``/health answers with any status; RuntimeError if the
+    server's ``process`` exits first or it never does."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            httpx.get(url + "/health", timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{name} did not start") from None
+            time.sleep(0.05)
 
 
 def stress(
@@ -102,16 +108,8 @@ def model_server(tmp_path: Path) -> Iterator[Callable[..., ModelServer]]:
         )
         processes.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                # Any status (a 401 from a server that wants a key) shows it is up.
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("model server did not start") from None
-                time.sleep(0.05)
+        # Any status (a 401 from a server that wants a key) shows it is up.
+        wait_until_up(url, process, "model server")
         return ModelServer(url, log, process.pid, list(options))
 
     try:

@@ -11,18 +11,16 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
-import httpx
 import pyarrow.parquet as pq
 import pytest
 
 from stress.repro.oracle import STANDALONE_CHECKS
-from tests.integration.conftest import HERE, free_port, stress
+from tests.integration.conftest import HERE, free_port, stress, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -77,15 +75,7 @@ def echo(tmp_path: Path) -> Iterator[Echo]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("echo server did not start") from None
-                time.sleep(0.05)
+        wait_until_up(url, process, "echo server")
         yield Echo(url, log)
     finally:
         process.terminate()
