@@ -410,15 +410,6 @@ def _load(
     log_path = run_dir / "load.log"
     errors: list[str] = []
 
-    def overran() -> None:
-        on_event(
-            {
-                "event": "limit",
-                "reason": f"the load process ran {deadline:g}s, past load.max_duration; "
-                f"stress run stopped it",
-            }
-        )
-
     def relay(event: dict[str, Any]) -> None:
         if event.get("event") == "error":
             errors.append(str(event.get("message")))
@@ -436,7 +427,7 @@ def _load(
             preexec_fn=die_with_parent(),
         )
         interrupted: int | None = None
-        backstop = Deadline(child, deadline, on_fire=overran)
+        backstop = Deadline(child, deadline)
         try:
             with backstop:
                 assert child.stdout is not None
@@ -454,6 +445,8 @@ def _load(
                 child.kill()
                 child.wait()
     if backstop.fired and not interrupted:
+        reason = f"the load process ran {deadline:g}s, past load.max_duration; stress run ended it"
+        on_event({"event": "limit", "reason": reason})
         if child.returncode != 0:
             raise LoadProcessFailed(
                 f"the load process did not stop at load.max_duration and had to be killed; "
