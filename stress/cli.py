@@ -2,7 +2,8 @@
 
 Exit codes: 0 every check and SLO passed; 1 a check or SLO failed (or a replayed failure still
 fails); 2 the scenario or the command line is wrong; 3 the target could not be reached before
-the load began; 4 a bug in stress (the traceback is saved); 130 interrupted.
+the load began; 4 a bug in stress (the traceback is saved); 130 interrupted (Ctrl-C, SIGINT),
+143 terminated (SIGTERM): the load stopped and the report was written from what was recorded.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rich.markup import escape
 
 from stress import __version__
 from stress.errors import StressError
+from stress.lifeline import interrupt_exit_code, sigterm_interrupts
 
 if TYPE_CHECKING:
     from stress.run import Workers
@@ -771,22 +773,24 @@ def _save_bug(args: list[str], error: BaseException) -> Path:
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        cli.main(args=args, prog_name="stress", standalone_mode=False)
+        with sigterm_interrupts():
+            cli.main(args=args, prog_name="stress", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except click.Abort:
-        err.print("aborted")
-        sys.exit(130)
+    except click.Abort as exc:
+        # click turns a KeyboardInterrupt (Ctrl-C, or SIGTERM as Terminated) into Abort.
+        err.print("interrupted")
+        sys.exit(interrupt_exit_code(exc.__cause__ or exc))
     except StressError as exc:
         for line in str(exc).splitlines():
             err.print(f"error: {line}", markup=False)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         err.print("interrupted")
-        sys.exit(130)
+        sys.exit(interrupt_exit_code(exc))
     except Exception as error:
         path = _save_bug(args, error)
         err.print(

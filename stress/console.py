@@ -187,6 +187,8 @@ def print_summary(console: Console, summary: dict[str, Any], run_dir: str) -> No
         console.print(
             f"[yellow]WARN[/] {escape(check['name'])}: {escape(str(check.get('message')))}"
         )
+    if summary.get("incomplete"):
+        console.print(f"[bold yellow]{escape(str(summary['incomplete']))}[/]")
     verdict = "[bold green]PASSED[/]" if summary.get("passed") else "[bold red]FAILED[/]"
     console.print(f"{verdict}  report: {escape(run_dir)}/report.html")
 

@@ -26,6 +26,7 @@ from stress.checks.request import ALL_CHECKS
 from stress.errors import ScenarioError, StressError
 from stress.inputs import corpus as corpus_io
 from stress.inputs.families import Context, Family, Limits, catalog
+from stress.lifeline import Deadline, die_with_parent, interrupt_exit_code, signal_name
 from stress.preflight import preflight
 from stress.scenario import (
     KnownNames,
@@ -45,8 +46,11 @@ EventHandler = Callable[[dict[str, Any]], None]
 
 BUILTIN_DEMO = "builtin:demo"
 BUILTIN_NOOP = "builtin:noop"
-# Exit code of a run stopped by Ctrl-C or SIGTERM (the shell convention 128 + SIGINT).
+# Exit code of a run stopped by Ctrl-C (the shell convention 128 + SIGINT); SIGTERM is 143.
 INTERRUPTED = 130
+# The parent's backstop: a load process still running this long after load.max_duration
+# (plus the target's timeout for the last answers) is stopped by `stress run` (lifeline.Deadline).
+OVERRUN_GRACE_S = 60.0
 
 
 class LoadProcessFailed(StressError):
@@ -381,7 +385,8 @@ def run(
         on_event({"event": "from_log", **report})
 
     adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
-    interrupted = False
+    # The exit code of an interruption (130 SIGINT, 143 SIGTERM), None while not interrupted.
+    interrupted: int | None = None
     with target_url(scenario, run_dir) as url:
         run_info["url"] = url
         write_json(run_dir / "run.json", run_info)
@@ -397,23 +402,27 @@ def run(
             )
         on_event({"event": "target", "url": url})
         replayed = _replay_regressions(scenario, run_dir, url, on_event)
-        interrupted = _load(run_dir, url, on_event, workers or Workers())
+        fleet = workers or Workers()
+        deadline = _load_deadline(scenario, fleet)
+        interrupted = _load(run_dir, url, on_event, fleet, deadline=deadline)
         if not interrupted:
             # Group checks re-send inputs alone, so they run while the target is still up.
             from stress.checks.groups import judge
 
             try:
                 judge(run_dir, scenario, url, on_event=on_event)
-            except KeyboardInterrupt:
-                interrupted = True
+            except KeyboardInterrupt as interrupt:
+                interrupted = interrupt_exit_code(interrupt)
                 on_event({"event": "interrupted"})
 
     run_info.update(finished_at=datetime.now(UTC).isoformat(), complete=not interrupted)
+    if interrupted:
+        run_info["interrupted"] = signal_name(interrupted)
     write_json(run_dir / "run.json", run_info)
     from stress.report import write_reports
 
     summary = write_reports(run_dir)
-    exit_code = INTERRUPTED if interrupted else (0 if summary.get("passed") else 1)
+    exit_code = interrupted if interrupted else (0 if summary.get("passed") else 1)
     if scenario.regressions is not None:
         from stress.repro import regressions
 
@@ -445,8 +454,17 @@ def _replay_regressions(
     return rows
 
 
-def _load(run_dir: Path, url: str, on_event: EventHandler, workers: Workers) -> bool:
-    """Run the load process to the end, relaying its events; True if it was interrupted."""
+def _load_deadline(scenario: Scenario, workers: Workers) -> float:
+    """Seconds after which `stress run` stops a load process that has not stopped itself."""
+    joining = workers.join_timeout if workers.arguments() else 0.0
+    return scenario.load.max_duration + 2 * scenario.target.timeout + joining + OVERRUN_GRACE_S
+
+
+def _load(
+    run_dir: Path, url: str, on_event: EventHandler, workers: Workers, *, deadline: float
+) -> int | None:
+    """Run the load process to the end, relaying its events; the exit code of an
+    interruption (130 SIGINT, 143 SIGTERM), None if it ran to its end."""
     log_path = run_dir / "load.log"
     errors: list[str] = []
 
@@ -463,15 +481,19 @@ def _load(run_dir: Path, url: str, on_event: EventHandler, workers: Workers) -> 
             text=True,
             # Its own process group: Ctrl-C reaches only us, and we stop the child in order.
             start_new_session=True,
+            # If we are killed (SIGKILL, OOM), it gets SIGTERM: stops, writes its records, exits.
+            preexec_fn=die_with_parent(),
         )
-        interrupted = False
+        interrupted: int | None = None
+        backstop = Deadline(child, deadline)
         try:
-            assert child.stdout is not None
-            for line in child.stdout:
-                with contextlib.suppress(json.JSONDecodeError):
-                    relay(json.loads(line))
-        except KeyboardInterrupt:
-            interrupted = True
+            with backstop:
+                assert child.stdout is not None
+                for line in child.stdout:
+                    with contextlib.suppress(json.JSONDecodeError):
+                        relay(json.loads(line))
+        except KeyboardInterrupt as interrupt:
+            interrupted = interrupt_exit_code(interrupt)
             child.send_signal(signal.SIGINT)
             on_event({"event": "interrupted"})
         finally:
@@ -483,6 +505,15 @@ def _load(run_dir: Path, url: str, on_event: EventHandler, workers: Workers) -> 
             # A caller that lives on (stress.api, pytest) must not leak the pipe.
             if child.stdout is not None:
                 child.stdout.close()
+    if backstop.fired and not interrupted:
+        reason = f"the load process ran {deadline:g}s, past load.max_duration; stress run ended it"
+        on_event({"event": "limit", "reason": reason})
+        if child.returncode != 0:
+            raise LoadProcessFailed(
+                f"the load process did not stop at load.max_duration and had to be killed; "
+                f"this is a bug in stress, please report it with {log_path}"
+            )
+        return None
     if child.returncode == WorkersUnavailable.exit_code and errors and not interrupted:
         raise WorkersUnavailable(
             f"--workers: {errors[-1]}; no load was sent. Start the workers with "

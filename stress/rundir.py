@@ -63,6 +63,8 @@ class RunInfo:
     target: str | None = None
     url: str | None = None
     stress_version: str | None = None
+    # "SIGINT" / "SIGTERM" when a signal stopped the run (`complete` is then false).
+    interrupted: str | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -150,6 +152,7 @@ def read_run_info(run_dir: Path) -> RunInfo:
         target=text("target"),
         url=text("url"),
         stress_version=text("stress_version"),
+        interrupted=text("interrupted"),
     )
 
 

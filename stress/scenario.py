@@ -1604,8 +1604,17 @@ def from_path(path: str | Path, *, known: KnownNames | None = None) -> Scenario:
         ) from None
     except IsADirectoryError:
         raise ScenarioError([f"{source}: is a directory; pass a scenario .yaml file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([f"{source}: cannot read the file: {exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            [f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"]
+        ) from None
+    except OSError as exc:
+        raise ScenarioError(
+            [
+                f"{source}: cannot read the file ({exc.strerror or exc}); check that it exists "
+                f"and that you may read it"
+            ]
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -12,9 +12,11 @@ This module imports nothing of ours, so the scenario model and the adapters can 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
+from urllib.parse import quote, quote_plus
 
 REDACTED = "<redacted>"
 _TOKEN = re.compile(r"\$\$|\$\{([^}]*)\}?")
@@ -81,12 +83,26 @@ def secret_values(values: Iterable[str], environ: Mapping[str, str] | None = Non
     return found
 
 
+def encodings(secret: str) -> set[str]:
+    """``secret`` as it is and as it appears URL-encoded or JSON-escaped."""
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+
+
 class Redactor:
     """Replaces known secret values in text. Cheap when there are none (the common case)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Each secret also in the forms it takes on the way: URL-encoded in a query string
+        # ("a+b/c=" is "a%2Bb%2Fc%3D" there) and escaped inside a JSON string.
+        unique = {form for s in secrets if len(s) >= MIN_SECRET_CHARS for form in encodings(s)}
         # Longest first, so a secret that contains another is replaced whole.
-        unique = {s for s in secrets if len(s) >= MIN_SECRET_CHARS}
         self.secrets = sorted(unique, key=len, reverse=True)
 
     def __bool__(self) -> bool:

@@ -11,6 +11,7 @@ inputs that failed, writes every re-send to resends.jsonl, and appends the group
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +31,7 @@ from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
 from stress.rundir import load_records
 from stress.scenario import Scenario
+from stress.secrets import Redactor
 from stress.targets import adapter_for
 
 RESENDS = "resends.jsonl"
@@ -72,6 +74,9 @@ def judge(
     retries = scenario.flakiness.retries
     planned = len(candidates) + retries * len(failing)
     resends: list[Resend] = []
+    # Answers are scrubbed of the scenario's secrets as the load process scrubs the records',
+    # so the two compare alike and resends.jsonl never holds a secret an endpoint echoed.
+    redactor = Redactor(scenario.target.secrets())
     if planned:
         on_event({"event": "resend", "requests": planned})
         deadline = time.monotonic() + scenario.flakiness.max_duration
@@ -86,7 +91,11 @@ def judge(
                 if job[0] == degradation.DEGRADATION and streak >= _UNSTABLE_STREAK:
                     continue
                 for sent in resend(client, adapter, suite, [job], deadline=deadline):
-                    handle.write(json.dumps(sent.to_json(), ensure_ascii=True) + "\n")
+                    sent = dataclasses.replace(
+                        sent, output_text=redactor.scrub_optional(sent.output_text)
+                    )
+                    text = json.dumps(sent.to_json(), ensure_ascii=True)
+                    handle.write(redactor.scrub(text) + "\n")
                     resends.append(sent)
                     if sent.purpose == degradation.DEGRADATION:
                         streak = _streak(streak, sent, baseline, comparer)
@@ -95,7 +104,7 @@ def judge(
     if lines:
         with (run_dir / "failures.jsonl").open("a", encoding="utf-8") as handle:
             for line in lines:
-                handle.write(json.dumps(line, ensure_ascii=True) + "\n")
+                handle.write(redactor.scrub(json.dumps(line, ensure_ascii=True)) + "\n")
     on_event(
         {
             "event": "groups",

@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from stress.lifeline import die_with_parent
+
 CHAT = json.dumps(
     {
         "id": "noop",
@@ -216,7 +218,11 @@ class NoopServer:
         log = self.log_path.open("ab") if self.log_path is not None else subprocess.DEVNULL
         try:
             self._process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                preexec_fn=die_with_parent(),  # no orphaned server if we are SIGKILLed
             )
         finally:
             if not isinstance(log, int):

@@ -20,6 +20,8 @@ from typing import IO
 
 import httpx
 
+from stress.lifeline import die_with_parent
+
 __all__ = ["DemoServerProcess"]
 
 # Short enough that start-up is noticed within a few tens of milliseconds of being ready.
@@ -105,7 +107,13 @@ class DemoServerProcess:
         if self.log_path is not None:
             self._log = output = self.log_path.open("ab")
         self._process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=output, stderr=output, env=_child_env()
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            env=_child_env(),
+            # SIGTERM when whoever started it dies, even by SIGKILL: no orphaned server.
+            preexec_fn=die_with_parent(),
         )
         try:
             self._wait_healthy()

@@ -193,10 +193,20 @@ def _banner(summary: Mapping[str, Any]) -> str:
     )
     return (
         f'<header class="verdict {"passed" if passed else "failed"}">'
-        f"<h1>{'PASSED' if passed else 'FAILED'}</h1>"
+        f"<h1>{'PASSED' if passed else 'FAILED'}{_incomplete(summary)}</h1>"
         f"<p>{' · '.join(items)}</p>"
         f"<p>{text(summary.get('message'))}</p></header>{note_html}"
     )
+
+
+def _incomplete(summary: Mapping[str, Any]) -> str:
+    """ " · INCOMPLETE (interrupted)" / "(killed)" after the verdict of a run cut short."""
+    why = summary.get("incomplete")
+    if not why:
+        return ""
+    # summary._incomplete says "INCOMPLETE: interrupted by ..." or "INCOMPLETE: killed: ...".
+    how = str(why).removeprefix("INCOMPLETE: ").split(" ", 1)[0].rstrip(":")
+    return f" · INCOMPLETE ({text(how)})"
 
 
 def _setup(summary: Mapping[str, Any]) -> str:

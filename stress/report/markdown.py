@@ -38,8 +38,10 @@ def render_markdown(summary: Mapping[str, Any], failures: Sequence[Mapping[str, 
     run_dir = str(summary.get("run_dir", "RUN_DIR"))
     lines = [
         f"## {'✅' if passed else '❌'} stress: {escape(summary.get('scenario'))} "
-        f"{'PASSED' if passed else 'FAILED'}",
+        f"{'PASSED' if passed else 'FAILED'}"
+        + (" (INCOMPLETE)" if summary.get("incomplete") else ""),
         "",
+        *([f"**{escape(summary.get('incomplete'))}**", ""] if summary.get("incomplete") else []),
         escape(summary.get("message")),
         "",
         "| requests | failed | error rate | p50 ms | p95 ms | p99 ms | duration |",

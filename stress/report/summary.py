@@ -13,6 +13,7 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
       "started_at": str | null,           # ISO 8601 from run.json
       "finished_at": str | null,          # null when the run did not finish
       "complete": bool,                   # run.json says the run finished normally
+      "incomplete": str | null,           # why not: interrupted (SIGINT/SIGTERM) or killed
       "target": str,                      # URL the run hit
       "protocol": str,                    # e.g. "openai-chat"
       "passed": bool,                     # every entry of "checks" passed
@@ -163,7 +164,7 @@ from stress.report.compare import read_comparison
 from stress.report.load import load_report
 from stress.report.stats import json_safe, latency_stats, span_seconds
 from stress.report.streaming import streaming_summary
-from stress.rundir import RunData, iter_failures, load_run
+from stress.rundir import RunData, RunInfo, iter_failures, load_run
 from stress.scenario import DEFAULT_CHECKS, Scenario
 
 SCHEMA_VERSION = 1
@@ -212,11 +213,9 @@ def summarise(run: RunData) -> dict[str, Any]:
     phases = _phases(run)
     for phase in phases:
         phase.update(load.phases.get(phase["name"], {}))
-    if not run.info.complete:
-        notes.append(
-            "run.json does not mark the run complete: it was interrupted or crashed, so the "
-            "numbers cover only what was recorded"
-        )
+    incomplete = _incomplete(run.info)
+    if incomplete is not None:
+        notes.append(incomplete)
     families = _families(records, severities)
     summary = {
         "schema_version": SCHEMA_VERSION,
@@ -225,6 +224,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "started_at": run.info.started_at,
         "finished_at": run.info.finished_at,
         "complete": run.info.complete,
+        "incomplete": incomplete,
         "target": run.info.target or run.scenario.target.url,
         "protocol": run.scenario.target.protocol.value,
         "passed": passed,
@@ -497,6 +497,26 @@ def _run_check(run: RunData) -> dict[str, Any]:
         "severity": ERROR,
         "message": message,
     }
+
+
+def _incomplete(info: RunInfo) -> str | None:
+    """Why the run did not finish normally, in words (None: it did)."""
+    if info.complete:
+        return None
+    if info.interrupted:
+        return (
+            f"INCOMPLETE: interrupted by {info.interrupted}; the load was stopped early, so the "
+            f"numbers cover only what was recorded"
+        )
+    if info.started_at is not None and info.finished_at is None:
+        return (
+            "INCOMPLETE: killed: `stress run` ended without finishing (killed, e.g. SIGKILL or "
+            "out of memory, or crashed), so the numbers cover only what was recorded until then"
+        )
+    return (
+        "INCOMPLETE: run.json does not mark the run complete: it was interrupted or crashed, so "
+        "the numbers cover only what was recorded"
+    )
 
 
 def _verdict(passed: bool, checks: Sequence[Mapping[str, Any]], requests: int) -> str:

@@ -9,9 +9,10 @@ A run directory holds them in three places, searched in this order by ``--id``:
     shrunk/<id>.json         what `stress shrink` made of one (``--shrunk`` picks it)
     regressions.jsonl        regression cases replayed before the load (see regressions.py)
 
-Secret headers are stored as ``<redacted>``. At replay time they take the value the scenario
-gives them, with every ``${VAR}`` in it expanded from the environment of the replaying
-process, so a secret never has to be written into a run directory or an export.
+Secret headers and query parameters are stored as ``<redacted>``. At replay time they take the
+value the scenario gives them (``target.headers``, ``target.params``), with every ``${VAR}`` in
+it expanded from the environment of the replaying process, so a secret never has to be
+written into a run directory or an export.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus, unquote_plus
 
 from stress.errors import RunDirError, UsageError
 from stress.rundir import check_run_dir, iter_failures
@@ -130,13 +132,66 @@ def restore_headers(
     return restored, missing
 
 
+def path_parts(path: str, scenario: Scenario) -> tuple[tuple[str, bool], ...]:
+    """``path`` as (text, is_env_variable) pieces: each redacted query parameter that
+    ``target.params`` sets gets the scenario's value back, its ``${VAR}``s as variables.
+
+    A variable's value goes into the query URL-encoded (``quote_plus``, as the adapters'
+    ``urlencode`` wrote it); literal pieces are already encoded.
+    """
+    base, question, query = path.partition("?")
+    if not question or REDACTED not in unquote_plus(query):
+        return ((path, False),)
+    parts: list[tuple[str, bool]] = [(base + "?", False)]
+    for index, segment in enumerate(query.split("&")):
+        name, equals, value = segment.partition("=")
+        configured = scenario.target.params.get(unquote_plus(name))
+        parts.append(("&" if index else "", False))
+        if not equals or unquote_plus(value) != REDACTED or configured is None:
+            parts.append((segment, False))
+            continue
+        parts.append((name + "=", False))
+        position = 0
+        for match in ENV_REFERENCE.finditer(configured):
+            parts.append((quote_plus(configured[position : match.start()]), False))
+            parts.append((match.group(1), True))
+            position = match.end()
+        parts.append((quote_plus(configured[position:]), False))
+    merged: list[tuple[str, bool]] = []
+    for text, is_env in parts:
+        if merged and not is_env and not merged[-1][1]:
+            merged[-1] = (merged[-1][0] + text, False)
+        elif is_env or text:
+            merged.append((text, is_env))
+    return tuple(merged)
+
+
+def restore_path(path: str, scenario: Scenario, *, environ: Mapping[str, str] | None = None) -> str:
+    """The stored path with its redacted query parameters restored from the environment."""
+    env = os.environ if environ is None else environ
+    pieces = []
+    for text, is_env in path_parts(path, scenario):
+        if not is_env:
+            pieces.append(text)
+            continue
+        if text not in env:
+            raise UsageError(
+                f"target.params: environment variable {text} is not set; the run sent this "
+                f"query parameter but stored it redacted, so export {text}=... (the value the "
+                f"run used) and try again"
+            )
+        pieces.append(quote_plus(env[text]))
+    return "".join(pieces)
+
+
 def stored_request(
     case: Mapping[str, Any], scenario: Scenario, *, environ: Mapping[str, str] | None = None
 ) -> StoredRequest:
     """The exact request of a case, with redacted secrets restored from the scenario."""
     request = case["request"]
     headers, _ = restore_headers(request["headers"], scenario, environ=environ)
-    return StoredRequest(request["method"], request["path"], headers, body_of(request))
+    path = restore_path(request["path"], scenario, environ=environ)
+    return StoredRequest(request["method"], path, headers, body_of(request))
 
 
 def check_case_id(input_id: str) -> str:

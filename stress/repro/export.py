@@ -28,7 +28,7 @@ from typing import Any
 
 from stress.errors import UsageError
 from stress.repro import oracle
-from stress.repro.cases import ENV_REFERENCE, REDACTED, body_of, secret_value
+from stress.repro.cases import ENV_REFERENCE, REDACTED, body_of, path_parts, secret_value
 from stress.rundir import read_run_info
 from stress.scenario import Scenario
 
@@ -71,6 +71,12 @@ class Reproducer:
     body: bytes
     timeout: float
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # ``path`` as (text, is_env_variable) pieces: redacted query parameters read their
+    # value from the environment (URL-encoded when put in).
+    path_parts: tuple[tuple[str, bool], ...] = ()
+
+    def path_pieces(self) -> tuple[tuple[str, bool], ...]:
+        return self.path_parts or ((self.path, False),)
 
 
 def export_url(run_dir: Path, scenario: Scenario, target: str | None) -> tuple[str, list[str]]:
@@ -161,6 +167,11 @@ def reproducer(
     checks = tuple(
         dict.fromkeys(f["check"] for f in case.get("findings", []) if f.get("check"))
     ) or (str(case["check"]),)
+    pieces = path_parts(str(request["path"]), scenario)
+    if variables := [text for text, is_env in pieces if is_env]:
+        header_notes.append(
+            f"Query parameters are secrets taken from the environment: {', '.join(variables)}."
+        )
     return Reproducer(
         case_id=str(case["input_id"]),
         family=str(case.get("family", "")),
@@ -176,6 +187,7 @@ def reproducer(
         body=body_of(request),
         timeout=float(scenario.target.timeout),
         notes=(*notes, *header_notes),
+        path_parts=pieces,
     )
 
 
@@ -253,19 +265,30 @@ def shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
+def _shell_url(repro: Reproducer) -> str:
+    """The URL as a shell word; a secret query value is ``"${VAR}"``, inserted as it is (a
+    value with characters other than letters, digits and -._~ must be URL-encoded first)."""
+    return _shell_word(repro.url, repro.path_pieces())
+
+
 def _shell_header(header: Header) -> str:
-    words = []
-    for index, (text, is_env) in enumerate(header.parts):
-        prefix = f"{header.name}: " if index == 0 else ""
-        if is_env:
-            if prefix:
-                words.append(shell_quote(prefix))
-            words.append(f'"${{{text}}}"')
-        else:
-            words.append(shell_quote(prefix + text))
     if not header.parts or header.parts == (("", False),):
         # "Name:" would make curl drop the header; "Name;" sends it with an empty value.
         return shell_quote(f"{header.name};")
+    return _shell_word(f"{header.name}: ", header.parts)
+
+
+def _shell_word(prefix: str, parts: tuple[tuple[str, bool], ...]) -> str:
+    """``prefix`` and ``parts`` as one shell word; variables expand as ``"${VAR}"``."""
+    words = []
+    for index, (text, is_env) in enumerate(parts):
+        lead = prefix if index == 0 else ""
+        if is_env:
+            if lead:
+                words.append(shell_quote(lead))
+            words.append(f'"${{{text}}}"')
+        else:
+            words.append(shell_quote(lead + text))
     return "".join(words)
 
 
@@ -292,7 +315,7 @@ def curl(repro: Reproducer) -> str:
     options = [
         "--silent --show-error --include",
         f"--max-time {repro.timeout:g}",
-        f"--request {shell_quote(repro.method)} {shell_quote(repro.url + repro.path)}",
+        f"--request {shell_quote(repro.method)} {_shell_url(repro)}",
         *(f"-H {_shell_header(header)}" for header in repro.headers),
     ]
     if "content-type" not in names:
@@ -384,14 +407,25 @@ def _python_headers(headers: tuple[Header, ...]) -> str:
     return "\n".join(lines)
 
 
-_SEND = '''
+def _python_path(repro: Reproducer) -> str:
+    parts = [
+        f"urllib.parse.quote_plus(secret({py_str(text)}))" if is_env else py_str(text)
+        for text, is_env in repro.path_pieces()
+    ]
+    return " + ".join(parts)
+
+
+# Defined before the constants, which call it for secret headers and query parameters.
+_SECRET = '''
 def secret(name: str) -> str:
-    """A secret header value from the environment (stress never writes secrets out)."""
+    """A secret value from the environment (stress never writes secrets out)."""
     value = os.environ.get(name)
     if value is None:
-        raise SystemExit(f"set the environment variable {name}: a header of this request needs it")
+        raise SystemExit(f"set the environment variable {name}: this request needs it")
     return value
+'''
 
+_SEND = '''
 
 def send() -> tuple[int, str, bytes, str | None]:
     """Send the request once: (status, content type, body, error kind or None)."""
@@ -433,7 +467,7 @@ def _constants(repro: Reproducer) -> str:
         [
             f'URL = os.environ.get("STRESS_TARGET", {py_str(repro.url)})',
             f"METHOD = {py_str(repro.method)}",
-            f"PATH = {py_str(repro.path)}",
+            f"PATH = {_python_path(repro)}",
             f"HEADERS = {_python_headers(repro.headers)}",
             f"BODY = {python_body(repro.body)}",
             f"TIMEOUT = {repro.timeout!r}",
@@ -455,7 +489,8 @@ def _module(repro: Reproducer, docstring: list[str], imports: list[str], tail: s
     doc = "\n".join(docstring).replace("\\", "\\\\").replace('"', '\\"')
     head = f'"""{doc}\n"""\n\nfrom __future__ import annotations\n\n' + "\n".join(imports)
     parts = [
-        head + "\n\n" + _constants(repro),
+        head + "\n\n\n" + _SECRET.strip(),
+        _constants(repro),
         "# The checks as stress runs them (copied from stress/repro/oracle.py).\n"
         f"CONNECTION_KINDS = ({', '.join(py_str(k) for k in oracle.CONNECTION_KINDS)})",
         _oracle_source(),

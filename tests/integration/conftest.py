@@ -41,15 +41,7 @@ def script_server(script: str, *args: str, health: str = "/health") -> Iterator[
     process = subprocess.Popen([sys.executable, str(HERE / script), str(port), *args])
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(url + health, timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"{script} did not start") from None
-                time.sleep(0.05)
+        wait_until_up(url, process, script, health=health)
         yield url
     finally:
         process.terminate()
@@ -62,6 +54,22 @@ def error_server(tmp_path: Path) -> Iterator[FakeServer]:
     bodies = tmp_path / "bodies"
     with script_server("fake_server.py", "500", str(bodies)) as url:
         yield FakeServer(url, bodies)
+
+
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], name: str, *, health: str = "/health"
+) -> None:
+    """Wait (at most 15 s) until ``url`` + ``health`` answers with any status; RuntimeError if
+    the server's ``process`` exits first or it never does."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            httpx.get(url + health, timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{name} did not start") from None
+            time.sleep(0.05)
 
 
 def stress(
@@ -109,16 +117,8 @@ def model_server(tmp_path: Path) -> Iterator[Callable[..., ModelServer]]:
         )
         processes.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                # Any status (a 401 from a server that wants a key) shows it is up.
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("model server did not start") from None
-                time.sleep(0.05)
+        # Any status (a 401 from a server that wants a key) shows it is up.
+        wait_until_up(url, process, "model server")
         return ModelServer(url, log, process.pid, list(options))
 
     try:

@@ -73,3 +73,11 @@ def test_redactor_replaces_longest_secret_first_and_ignores_tiny_values() -> Non
 def test_no_secret_survives_scrubbing(secret: str, before: str, after: str) -> None:
     text = before + secret + after + secret
     assert secret not in Redactor([secret]).scrub(text)
+
+
+def test_url_encoded_and_json_escaped_forms_are_scrubbed_too() -> None:
+    secret = 'key/8c+6e=SE"CRET=='
+    redactor = Redactor([secret])
+    query = "/v1/chat?api_key=key%2F8c%2B6e%3DSE%22CRET%3D%3D&x=1"
+    assert redactor.scrub(query) == "/v1/chat?api_key=<redacted>&x=1"
+    assert redactor.scrub('{"echo": "key/8c+6e=SE\\"CRET=="}') == '{"echo": "<redacted>"}'

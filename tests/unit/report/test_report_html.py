@@ -119,7 +119,8 @@ def test_binary_request_bodies_show_their_bytes(tmp_path: Path) -> None:
 def test_an_empty_run_renders(empty_run_dir: Path) -> None:
     write_reports(empty_run_dir)
     page = (empty_run_dir / "report.html").read_text(encoding="utf-8")
-    assert "<h1>FAILED</h1>" in page
+    # The fixture's run.json is that of a killed run: never marked complete, no finish time.
+    assert "<h1>FAILED · INCOMPLETE (killed)</h1>" in page
     assert "no requests were recorded" in page
     # One per timeline chart; the heatmap, family and concurrency charts say so instead.
     assert page.count("no requests recorded") == 7

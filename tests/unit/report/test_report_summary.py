@@ -168,7 +168,18 @@ def test_an_empty_run_fails_with_a_message(empty_run_dir: Path) -> None:
     assert all("no requests completed" in s["message"] for s in summary["slo"])
     assert not any(s["passed"] for s in summary["slo"])
     assert summary["complete"] is False
-    assert any("interrupted" in note for note in summary["notes"])
+    # run.json of a killed run: started, never finished, never marked complete.
+    assert summary["incomplete"].startswith("INCOMPLETE: killed: `stress run` ended")
+    assert summary["incomplete"] in summary["notes"]
+
+
+def test_an_interrupted_run_says_which_signal(run_dir: Path) -> None:
+    assert build_summary(run_dir)["incomplete"] is None  # the fixture finished normally
+    info = json.loads((run_dir / "run.json").read_text())
+    info.update(complete=False, interrupted="SIGTERM")
+    (run_dir / "run.json").write_text(json.dumps(info))
+    summary = build_summary(run_dir)
+    assert summary["incomplete"].startswith("INCOMPLETE: interrupted by SIGTERM")
 
 
 def test_an_empty_run_without_slos_still_fails(tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ from stress.repro.cases import (
     body_of,
     expand_env,
     find_case,
+    path_parts,
     restore_headers,
+    restore_path,
     signature,
 )
 from stress.scenario import Scenario
@@ -82,3 +84,21 @@ def test_find_case_errors(tmp_path: Path) -> None:
         find_case(run_dir, "../../etc/passwd")
     with pytest.raises(UsageError, match="run `stress shrink"):
         find_case(run_dir, "a-0001", shrunk=True)
+
+
+def test_redacted_query_parameters_are_restored_url_encoded_from_the_environment() -> None:
+    target = SCENARIO.target.model_copy(
+        update={"params": {"api_key": "k-${API_KEY}", "version": "2024"}}
+    )
+    scenario = SCENARIO.model_copy(update={"target": target})
+    stored = "/v1/chat/completions?api_key=<redacted>&version=2024"
+    assert path_parts(stored, scenario) == (
+        ("/v1/chat/completions?api_key=k-", False),
+        ("API_KEY", True),
+        ("&version=2024", False),
+    )
+    restored = restore_path(stored, scenario, environ={"API_KEY": "a/b+c=="})
+    assert restored == "/v1/chat/completions?api_key=k-a%2Fb%2Bc%3D%3D&version=2024"
+    assert restore_path("/v1/x?version=2024", scenario, environ={}) == "/v1/x?version=2024"
+    with pytest.raises(UsageError, match=r"target\.params: environment variable API_KEY is not"):
+        restore_path(stored, scenario, environ={})
