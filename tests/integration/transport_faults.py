@@ -4,10 +4,13 @@
 
 It speaks just enough HTTP/1.1 to break it on purpose (asyncio streams, no HTTP library,
 since every library would refuse to send most of these answers). Every GET gets a clean
-OpenAI model list (the preflight passes). A POST names its fault in the ``X-Fault`` header
-(the scenario's ``target.headers``); every other POST of that mode (the 1st, 3rd, 5th...)
-gets the fault, the rest a clean chat completion, so a run shows that the requests after a
-fault still go through. ``X-Fault: ok`` or no header: always clean.
+OpenAI model list (the preflight passes). A POST's fault mode is its ``X-Fault`` header
+(the scenario's ``target.headers``), else picked by its input's number (the
+``X-Stress-Input-Id`` header ``family-NNNN``): ``CYCLE[NNNN % len(CYCLE)]``, so one run of a
+corpus of ``len(CYCLE)`` inputs meets every mode. The 1st, 3rd, 5th... POST of each (mode,
+input) gets the fault, the others a clean chat completion, so a run shows that requests
+after a fault still go through, and a replay of a stored failure meets it again first.
+``ok``: always clean.
 
 | mode | the faulty answer |
 |---|---|
@@ -22,8 +25,9 @@ fault still go through. ``X-Fault: ok`` or no header: always clean.
 | invalid_utf8 | 200 application/json whose body is not UTF-8 |
 | invalid_utf8_error | 500 whose body is not UTF-8 |
 | wrong_content_type | 200 text/html: a proxy's error page instead of JSON |
-| close | every answer is clean, then the server closes the connection (no |
-|       | Connection: close header): every POST of this mode, not every other one |
+| close_announced | a clean answer with Connection: close, then the server closes |
+| close | every answer is clean, then the server closes the connection without saying so |
+|       | (no Connection: close header): every POST of this mode, not every other one |
 
 Endless answers stop when the reader goes away. The server never holds more than one chunk
 per connection in memory.
@@ -65,12 +69,18 @@ MODES = (
     "invalid_utf8",
     "invalid_utf8_error",
     "wrong_content_type",
+    "close_announced",
     "close",
 )
+# Modes picked by input number: "close" poisons the next request on the connection, whatever
+# its input, so it is only ever asked for by header.
+CYCLE = tuple(mode for mode in MODES if mode != "close")
 CHUNK = b"x" * 65536
 # Bytes that no HTTP parser takes for a status line.
 GARBAGE = bytes(range(256)) * 4
-BAD_UTF8 = b'{"choices": [{"index": 0, "message": {"role": "assistant", "content": "\xff\xfe\xc3("}}]}'
+BAD_UTF8 = (
+    b'{"choices": [{"index": 0, "message": {"role": "assistant", "content": "\xff\xfe\xc3("}}]}'
+)
 HTML = b"<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
 
 
@@ -81,21 +91,27 @@ def answer(
     content_type: str = "application/json",
 ) -> bytes:
     head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 
 
 class Faults:
-    """How many POSTs each mode has had (odd ones get the fault)."""
+    """How many POSTs each (mode, input) has had (odd ones get the fault)."""
 
     def __init__(self) -> None:
-        self.posts: collections.Counter[str] = collections.Counter()
+        self.posts: collections.Counter[tuple[str, str]] = collections.Counter()
 
-    def faulty(self, mode: str) -> bool:
-        self.posts[mode] += 1
-        return mode == "close" or self.posts[mode] % 2 == 1
+    def mode(self, headers: dict[str, str]) -> str:
+        if "x-fault" in headers:
+            return headers["x-fault"]
+        number = headers.get("x-stress-input-id", "").rpartition("-")[2]
+        return CYCLE[int(number) % len(CYCLE)] if number.isdigit() else "ok"
+
+    def faulty(self, mode: str, headers: dict[str, str]) -> bool:
+        key = (mode, headers.get("x-stress-input-id", ""))
+        self.posts[key] += 1
+        return mode == "close" or self.posts[key] % 2 == 1
 
 
 async def read_request(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]] | None:
@@ -167,6 +183,10 @@ async def fault(mode: str, writer: asyncio.StreamWriter) -> bool:
         writer.write(answer(b"error: \xff\xfe\xc3(", status="500 Internal Server Error"))
     elif mode == "wrong_content_type":
         writer.write(answer(HTML, content_type="text/html"))
+    elif mode == "close_announced":
+        writer.write(answer(CHAT).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+        await writer.drain()
+        return False
     elif mode == "close":
         writer.write(answer(CHAT))
         await writer.drain()
@@ -187,10 +207,10 @@ async def serve_connection(
                 writer.write(answer(MODELS))
                 await writer.drain()
                 continue
-            mode = headers.get("x-fault", "ok")
+            mode = faults.mode(headers)
             if mode not in MODES:
                 writer.write(answer(b"unknown X-Fault mode", status="400 Bad Request"))
-            elif mode != "ok" and faults.faulty(mode):
+            elif mode != "ok" and faults.faulty(mode, headers):
                 if not await fault(mode, writer):
                     break
             else:
