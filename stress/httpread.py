@@ -56,11 +56,44 @@ def send(
     timeout: float,
     max_bytes: int,
 ) -> Reply:
-    """Send one request; read its answer (raw bytes, as sent) within ``timeout`` seconds."""
+    """Send one request; read its answer (raw bytes, as sent) within ``timeout`` seconds.
+
+    Never raises for a network failure: ``error_kind`` names it (``classify``).
+    """
     reply = Reply()
+    started = time.perf_counter()
+    try:
+        read(
+            reply,
+            client,
+            method,
+            path,
+            content=content,
+            headers=headers,
+            timeout=timeout,
+            max_bytes=max_bytes,
+        )
+    except httpx.HTTPError as exc:
+        reply.error_kind = classify(exc, answered=bool(reply.status))
+    reply.latency_ms = (time.perf_counter() - started) * 1000
+    return reply
+
+
+def read(
+    reply: Reply,
+    client: httpx.Client,
+    method: str,
+    path: str,
+    *,
+    content: bytes | None,
+    headers: Mapping[str, str],
+    timeout: float,
+    max_bytes: int,
+) -> None:
+    """``send`` without the classification: fills ``reply`` as the answer arrives (status,
+    headers, the body read so far) and raises httpx's error when one comes."""
     chunks: list[bytes] = []
     size = 0
-    started = time.perf_counter()
     deadline = time.monotonic() + timeout
     token = _DEADLINE.set(deadline)
     try:
@@ -69,7 +102,10 @@ def send(
         ) as response:
             reply.status = response.status_code
             reply.headers = {name.lower(): value for name, value in response.headers.items()}
-            for chunk in response.iter_raw():
+            # The raw bytes as they arrive (no decompression: the bytes the server sent); a
+            # transport that read the answer already (httpx.MockTransport) hands it whole.
+            pieces = [response.content] if response.is_stream_consumed else response.iter_raw()
+            for chunk in pieces:
                 if size + len(chunk) > max_bytes:
                     chunks.append(chunk[: max_bytes - size])
                     reply.error_kind = errorkinds.BODY_TOO_LARGE
@@ -78,13 +114,9 @@ def send(
                 size += len(chunk)
                 if time.monotonic() > deadline:
                     raise httpx.ReadTimeout("no complete answer within the timeout")
-    except httpx.HTTPError as exc:
-        reply.error_kind = classify(exc, answered=bool(reply.status))
     finally:
         _DEADLINE.reset(token)
-    reply.body = b"".join(chunks)
-    reply.latency_ms = (time.perf_counter() - started) * 1000
-    return reply
+        reply.body = b"".join(chunks)
 
 
 def classify(error: httpx.HTTPError, *, answered: bool = False) -> str:
