@@ -44,17 +44,8 @@ import socket
 import struct
 import sys
 
-CHAT = json.dumps(
-    {
-        "id": "transport-faults",
-        "object": "chat.completion",
-        "model": "demo-ngram",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
-        ],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
-    }
-).encode()
+from stress.demo.noop import CHAT
+
 MODELS = json.dumps({"object": "list", "data": [{"id": "demo-ngram", "object": "model"}]}).encode()
 MODES = (
     "ok",
