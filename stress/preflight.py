@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
+from stress import httpread
 from stress.errors import TargetUnreachable
 from stress.inputs.corpus import Input
 from stress.secrets import Redactor
@@ -30,6 +31,8 @@ from stress.targets.base import excerpt
 
 # The readiness probe is a cheap GET: it needs no more than this, whatever the target timeout.
 READINESS_TIMEOUT = 10.0
+# A probe's answer is read up to this many bytes (the load's default target.max_body_bytes).
+PROBE_BYTES = 16 * 1024 * 1024
 
 
 def probe_input(inputs: Sequence[Input]) -> Input | None:
@@ -55,6 +58,7 @@ def preflight(
     """
     scrub = (redactor or Redactor()).scrub
     hint = ""
+    transport = transport or httpread.transport()
     with httpx.Client(base_url=url, timeout=timeout, transport=transport) as client:
         readiness = adapter.readiness()
         if readiness is not None:
@@ -99,13 +103,19 @@ def _send(
     scrub: Callable[[str], str],
     timeout: float,
 ) -> tuple[int, bytes]:
+    # Bounded like every other read of the target: a server that dribbles its headers or
+    # streams an endless body must not hold the run before it starts.
+    reply = httpread.Reply()
     try:
-        response = client.request(
+        httpread.read(
+            reply,
+            client,
             request.method,
             request.path,
             content=request.body or None,
             headers=request.headers,
             timeout=timeout,
+            max_bytes=PROBE_BYTES,
         )
     except httpx.TimeoutException:
         raise TargetUnreachable(
@@ -118,4 +128,4 @@ def _send(
             f"target.url: cannot reach {url} ({reason}); start the server or point "
             f"target.url (or --target) at a running endpoint"
         ) from None
-    return response.status_code, response.content
+    return reply.status, reply.body

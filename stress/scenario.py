@@ -21,10 +21,12 @@ import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
+    ByteSize,
     ConfigDict,
     Field,
     PlainSerializer,
     SerializerFunctionWrapHandler,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_serializer,
@@ -80,6 +82,23 @@ def format_duration(seconds: float) -> str:
         return f"{int(seconds // 60)}m"
     return f"{seconds:g}s"
 
+
+_BYTE_SIZE = TypeAdapter(ByteSize)
+
+
+def parse_size(value: object) -> int:
+    """Bytes from ``1048576``, ``"16MiB"``, ``"512KB"``; raises ValueError."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return int(_BYTE_SIZE.validate_python(value))
+    except (ValueError, ValidationError):
+        raise ValueError(
+            f"expected a size like 16MiB, 512KB or 1048576 (bytes), got {value!r}"
+        ) from None
+
+
+Size = Annotated[int, BeforeValidator(parse_size)]
 
 Duration = Annotated[
     float, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
@@ -204,6 +223,9 @@ class Target(_Model):
     input_id_header: str | None = "X-Stress-Input-Id"
     # Streaming: a gap with no bytes longer than this ends the request as a stall finding.
     stall_timeout: Duration | None = None
+    # Reading an answer stops here (error kind body_too_large): an endless or huge body must
+    # not exhaust the tester's memory. Bytes, or a size like 16MiB, 512KB.
+    max_body_bytes: Annotated[Size, Field(ge=1024)] = 16 * 1024 * 1024
     # mlflow and kserve-v1: the body layout (FORMATS); null takes the protocol's default.
     format: str | None = None
     # kserve-v2: name and datatype of the input tensor.

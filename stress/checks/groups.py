@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from stress import httpread
 from stress.checks import degradation, flakiness, invariance
 from stress.checks.compare import Answer, Comparer
 from stress.checks.exchange import SECRET_HEADERS
@@ -81,7 +82,12 @@ def judge(
         on_event({"event": "resend", "requests": planned})
         deadline = time.monotonic() + scenario.flakiness.max_duration
         with (
-            httpx.Client(base_url=url, timeout=scenario.target.timeout, trust_env=False) as client,
+            httpx.Client(
+                base_url=url,
+                timeout=scenario.target.timeout,
+                trust_env=False,
+                transport=httpread.transport(),
+            ) as client,
             (run_dir / RESENDS).open("w", encoding="utf-8") as handle,
         ):
             baseline = {pair.input_id: pair.baseline for pair in first.pairs} if first else {}
@@ -90,7 +96,15 @@ def judge(
             for job in _jobs(candidates, failing, items, retries):
                 if job[0] == degradation.DEGRADATION and streak >= _UNSTABLE_STREAK:
                     continue
-                for sent in resend(client, adapter, suite, [job], deadline=deadline):
+                for sent in resend(
+                    client,
+                    adapter,
+                    suite,
+                    [job],
+                    deadline=deadline,
+                    timeout=scenario.target.timeout,
+                    max_bytes=scenario.target.max_body_bytes,
+                ):
                     sent = dataclasses.replace(
                         sent, output_text=redactor.scrub_optional(sent.output_text)
                     )

@@ -18,6 +18,8 @@ accepted_invalid_input a 2xx for an input that must be rejected                 
 no_timeout             no complete answer within target.timeout (a hang after    error
                        the headers is said so)
 no_connection_error    refused, reset, broken HTTP                               error
+body_limit             a body longer than target.max_body_bytes (reading         error
+                       stopped there: error kind body_too_large)
 response_shape         a 2xx the protocol cannot read; a row count mismatch      error
 strict_json            a 2xx with NaN/Infinity, duplicate keys, trailing data,   warning
                        or a Content-Type that is not JSON
@@ -32,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from stress import errorkinds
 from stress.checks import answers, leaks
 from stress.checks.exchange import (
     DEFAULT_SETTINGS,
@@ -65,9 +68,9 @@ __all__ = [
 
 # Error kinds for requests that got no usable HTTP answer. A hang is a timeout after the
 # status line and headers arrived: the body stalled.
-TIMEOUT = "timeout"
-HANG = "hang"
-CONNECTION_KINDS = ("connection_refused", "connection_reset", "connection_error", "invalid_http")
+TIMEOUT = errorkinds.TIMEOUT
+HANG = errorkinds.HANG
+CONNECTION_KINDS = errorkinds.CONNECTION_KINDS
 
 
 def not_a_server_error(exchange: Exchange) -> Finding | None:
@@ -107,6 +110,21 @@ def no_connection_error(exchange: Exchange) -> Finding | None:
             "no_connection_error", message, expected="an HTTP answer", got=exchange.error_kind
         )
     return None
+
+
+def body_limit(exchange: Exchange) -> Finding | None:
+    """An answer longer than target.max_body_bytes: the tester stopped reading it."""
+    if exchange.error_kind != errorkinds.BODY_TOO_LARGE:
+        return None
+    read = len(exchange.body)
+    status = f"HTTP {exchange.status} " if exchange.status else ""
+    return Finding(
+        "body_limit",
+        f"{status}answer body longer than target.max_body_bytes: reading stopped after "
+        f"{read} bytes",
+        expected="an answer of at most target.max_body_bytes",
+        got=f"more than {read} bytes",
+    )
 
 
 def response_shape(exchange: Exchange) -> Finding | None:
@@ -238,6 +256,7 @@ CHECKS: dict[str, Check] = {
     "not_a_server_error": not_a_server_error,
     "no_timeout": no_timeout,
     "no_connection_error": no_connection_error,
+    "body_limit": body_limit,
     "response_shape": response_shape,
     "status_expectation": status_expectation,
     "accepted_invalid_input": accepted_invalid_input,

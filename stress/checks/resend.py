@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from stress import errorkinds, httpread
 from stress.checks.request import CheckSuite, Exchange
 from stress.inputs.corpus import Input
 from stress.record import OUTPUT_TEXT_CHARS
@@ -76,18 +77,23 @@ def resend(
     work: Sequence[tuple[str, Input, int]],
     *,
     deadline: float,
+    timeout: float = 10.0,
+    max_bytes: int = 16 * 1024 * 1024,
 ) -> Iterator[Resend]:
     """Send each (purpose, input, attempts) job's input ``attempts`` times, one at a time.
 
     Stops when the monotonic clock passes ``deadline``, so a slow or dead target cannot hold
-    the run: at most ``sum(attempts)`` requests, each bounded by the client's timeout.
+    the run: at most ``sum(attempts)`` requests, each answer read within ``timeout`` seconds
+    and ``max_bytes`` (stress.httpread, as the load reads them).
     """
     for purpose, item, attempts in work:
         request = adapter.request(item)
         for attempt in range(1, attempts + 1):
             if time.monotonic() >= deadline:
                 return
-            yield _send_one(client, adapter, suite, purpose, item, request, attempt)
+            yield _send_one(
+                client, adapter, suite, purpose, item, request, attempt, timeout, max_bytes
+            )
 
 
 def _send_one(
@@ -98,42 +104,31 @@ def _send_one(
     item: Input,
     request: HttpRequest,
     attempt: int,
+    timeout: float,
+    max_bytes: int,
 ) -> Resend:
-    status, error_kind, outcome = 0, None, Outcome()
-    headers: dict[str, str] = {}
-    body = b""
-    started = time.perf_counter()
-    try:
-        response = client.request(
-            request.method, request.path, content=request.body, headers=request.headers
-        )
-        status = response.status_code
-        headers = {name.lower(): value for name, value in response.headers.items()}
-        body = response.content
-        outcome = adapter.parse(status, headers, body)
-        if status >= 500:
-            error_kind = "http_5xx"
-        elif status >= 400:
-            error_kind = "http_4xx"
-        elif outcome.problem:
-            error_kind = "invalid_response"
-    except httpx.TimeoutException:
-        error_kind = "timeout"
-    except httpx.ConnectError:
-        error_kind = "connection_refused"
-    except httpx.RemoteProtocolError:
-        error_kind = "connection_reset"
-    except httpx.HTTPError:
-        error_kind = "connection_error"
-    latency_ms = (time.perf_counter() - started) * 1000
+    reply = httpread.send(
+        client,
+        request.method,
+        request.path,
+        content=request.body,
+        headers=request.headers,
+        timeout=timeout,
+        max_bytes=max_bytes,
+    )
+    status, error_kind, outcome = reply.status, reply.error_kind, Outcome()
+    if error_kind is None:
+        outcome = adapter.parse(status, reply.headers, reply.body)
+        error_kind = errorkinds.of_answer(status, problem=bool(outcome.problem))
+    latency_ms = reply.latency_ms
     exchange = Exchange(
         item.expect,
         status,
         error_kind,
         outcome,
         latency_ms,
-        headers=headers,
-        body=body,
+        headers=reply.headers,
+        body=reply.body,
         item=item,
         settings=suite.settings,
     )

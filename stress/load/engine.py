@@ -40,9 +40,11 @@ from locust import FastHttpUser, constant, task
 from locust.env import Environment
 from pyarrow import Table, parquet
 
+from stress import errorkinds
 from stress.checks.request import CheckSuite, Exchange, Finding, group_checks
 from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
+from stress.lifeline import die_with_parent
 from stress.load.collect import BatchWriter, Collector, FailureSink, write_json
 from stress.load.driver import Driver
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing, worker_log
@@ -63,10 +65,15 @@ SECRET_HEADERS = frozenset(
 )
 REDACTED = "<redacted>"
 # Error kinds of answers whose stream broke; the events that did arrive are still parsed.
-STREAM_STALL = "stream_stall"
-INVALID_STREAM = "invalid_stream"
-# Reading an answer stops here: a runaway body must not exhaust the tester's memory.
+STREAM_STALL = errorkinds.STREAM_STALL
+INVALID_STREAM = errorkinds.INVALID_STREAM
+# Reading an answer stops here unless the scenario says otherwise (target.max_body_bytes): a
+# runaway body must not exhaust the tester's memory.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# Every status is an answer to read (through the same capped path) and judge: Locust's
+# client would otherwise raise on a 4xx/5xx after reading the whole body, unbounded, and
+# decoding it as UTF-8 (an error body that is not UTF-8 then lost the request).
+ANY_STATUS = frozenset(range(1000))
 # The same input failing the same checks again is counted in the records, stored once.
 # One noisy check (a version header on every answer) must not crowd out the others, so each
 # check gets at most this many of the stored lines.
@@ -92,16 +99,16 @@ def classify(error: BaseException) -> str:
     if isinstance(original, BaseException) and original is not error:
         return classify(original)
     if isinstance(error, gevent.Timeout | socket.timeout | TimeoutError):
-        return "timeout"
+        return errorkinds.TIMEOUT
     if isinstance(error, ConnectionRefusedError):
-        return "connection_refused"
+        return errorkinds.CONNECTION_REFUSED
     if isinstance(error, ConnectionResetError | BrokenPipeError | HTTPConnectionClosed):
-        return "connection_reset"
+        return errorkinds.CONNECTION_RESET
     if isinstance(error, HTTPParseError):
-        return "invalid_http"
+        return errorkinds.INVALID_HTTP
     if "timed out" in str(error).lower():
-        return "timeout"
-    return "connection_error"
+        return errorkinds.TIMEOUT
+    return errorkinds.CONNECTION_ERROR
 
 
 def redact(headers: dict[str, str], redactor: Redactor | None = None) -> dict[str, str]:
@@ -115,15 +122,9 @@ def redact(headers: dict[str, str], redactor: Redactor | None = None) -> dict[st
 
 def answer_error_kind(status: int, outcome: Outcome) -> str | None:
     """The error kind of an HTTP answer: its status class, else what its content broke."""
-    if status >= 500:
-        return "http_5xx"
-    if status >= 400:
-        return "http_4xx"
-    if outcome.problem:
-        return "invalid_response"
-    if outcome.anomaly:
-        return INVALID_STREAM
-    return None
+    return errorkinds.of_answer(
+        status, problem=bool(outcome.problem), anomaly=bool(outcome.anomaly)
+    )
 
 
 def body_fields(body: bytes) -> dict[str, str]:
@@ -264,6 +265,7 @@ class Plan:
         self.checks = self.suite.checks
         self.timeout = scenario.target.timeout
         self.stall = scenario.target.stall_timeout
+        self.max_body_bytes = scenario.target.max_body_bytes
         self.redactor = Redactor(scenario.target.secrets())
         # Locust's statistics (and its log lines) name requests by path: never with a secret.
         self.names = {request.path: self.redactor.scrub(request.path) for _, request in self.items}
@@ -343,8 +345,8 @@ class Plan:
             total_ms = (done - ticket.intended) * 1000
         outcome = Outcome()
         error_kind = answer.error_kind
-        if error_kind == "timeout" and answer.status:
-            error_kind = "hang"  # the headers came, then the body stalled
+        if error_kind == errorkinds.TIMEOUT and answer.status:
+            error_kind = errorkinds.HANG  # the headers came, then the body stalled
         if error_kind in (None, STREAM_STALL) and answer.headers is not None:
             if answer.events is not None:
                 outcome = self.adapter.parse_events(answer.events)
@@ -459,16 +461,19 @@ def arrived(raw: Any) -> bytes:
             raise HTTPConnectionClosed("the connection closed in the middle of the answer")
 
 
-def read_stream(raw: Any, answer: Answer, stall: float | None) -> None:
+def read_stream(
+    raw: Any, answer: Answer, stall: float | None, max_bytes: int = MAX_BODY_BYTES
+) -> None:
     """Read a text/event-stream answer, timing each event as its bytes arrive.
 
     A gap with no bytes longer than ``stall`` seconds ends the request (error kind
-    stream_stall); the events before it are kept.
+    stream_stall); the events before it are kept. More than ``max_bytes`` ends it too
+    (body_too_large).
     """
     decoder = SseDecoder()
     chunks: list[bytes] = []
     size = 0
-    while size < MAX_BODY_BYTES:
+    while True:
         if stall is None:
             data: bytes | None = arrived(raw)
         else:
@@ -488,6 +493,11 @@ def read_stream(raw: Any, answer: Answer, stall: float | None) -> None:
             break
         if answer.first_byte is None:
             answer.first_byte = now
+        if size + len(data) > max_bytes:
+            chunks.append(data[: max_bytes - size])
+            raw.release()
+            answer.error_kind = errorkinds.BODY_TOO_LARGE
+            break
         chunks.append(data)
         size += len(data)
         decoder.feed(data, now)
@@ -505,13 +515,17 @@ def fetch(
     *,
     stall: float | None = None,
     name: str | None = None,
+    max_bytes: int = MAX_BODY_BYTES,
 ) -> Answer:
-    """Send one request and read the whole answer (up to MAX_BODY_BYTES) within ``timeout``.
+    """Send one request and read the whole answer within ``timeout``, whatever its status.
 
     An event stream is read event by event as it arrives (``read_stream``); ``name`` labels
-    the request in Locust's statistics (the path, with secrets scrubbed).
+    the request in Locust's statistics (the path, with secrets scrubbed). Reading stops after
+    ``max_bytes`` body bytes (error kind body_too_large; the body keeps the first
+    ``max_bytes``), so a huge or endless answer costs at most that much memory.
     """
     answer = Answer()
+    raw = None
     try:
         with gevent.Timeout(timeout):
             response = client.request(
@@ -525,35 +539,41 @@ def fetch(
             raw = getattr(response, "_response", None)
             error = getattr(response, "error", None)
             if raw is None:
-                answer.error_kind = classify(error) if error else "connection_error"
+                answer.error_kind = classify(error) if error else errorkinds.CONNECTION_ERROR
                 return answer
             answer.status = response.status_code
             answer.headers = {name.lower(): value for name, value in response.headers.items()}
-            if error is not None:
-                # geventhttpclient raised on an HTTP error status and has already read the
-                # body into the response, so the raw stream is empty: take it from there.
-                answer.body = response.content or b""
-                answer.first_byte = time.perf_counter()
-                return answer
             if answer.headers.get("content-type", "").startswith("text/event-stream"):
-                read_stream(raw, answer, stall)
+                read_stream(raw, answer, stall, max_bytes)
                 return answer
-            chunks: list[bytes] = []
-            size = 0
-            while size < MAX_BODY_BYTES:
-                chunk = raw.read(65536)
-                if not chunk:
-                    break
-                if answer.first_byte is None:
-                    answer.first_byte = time.perf_counter()
-                chunks.append(chunk)
-                size += len(chunk)
-            answer.body = b"".join(chunks)
+            answer.body = read_body(raw, answer, max_bytes)
     except gevent.Timeout as exc:
         answer.error_kind = classify(exc)
     except (OSError, HTTPConnectionClosed, HTTPParseError) as exc:
         answer.error_kind = classify(exc)
+    finally:
+        if raw is not None:
+            raw.release()  # closes a connection whose answer was not read to its end
     return answer
+
+
+def read_body(raw: Any, answer: Answer, max_bytes: int) -> bytes:
+    """The body, up to ``max_bytes``: past that, reading stops (error kind body_too_large)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = raw.read(65536)
+        if not chunk:
+            break
+        if answer.first_byte is None:
+            answer.first_byte = time.perf_counter()
+        if size + len(chunk) > max_bytes:
+            chunks.append(chunk[: max_bytes - size])
+            answer.error_kind = errorkinds.BODY_TOO_LARGE
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 class _Silent:
@@ -598,6 +618,7 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
             # stress records every request itself, exactly; Locust's bucketed statistics
             # would cost a few microseconds per request for figures nobody reads.
             self.client.request_event = _SILENT
+            self.client.client.valid_response_codes = ANY_STATUS  # type: ignore[misc]
 
         @task
         def send(self) -> None:
@@ -624,6 +645,7 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
                     plan.timeout,
                     stall=plan.stall,
                     name=plan.names[request.path],
+                    max_bytes=plan.max_body_bytes,
                 )
                 plan.finish(
                     seq,
@@ -820,6 +842,8 @@ def _start_worker(run_dir: Path, number: int, port: int) -> subprocess.Popen[byt
             # Its own session: a Ctrl-C at the terminal reaches `stress run`, which stops the
             # master, which stops the workers in order.
             start_new_session=True,
+            # If the master is killed (SIGKILL, OOM), the workers get SIGTERM and stop too.
+            preexec_fn=die_with_parent(),
         )
     finally:
         log.close()

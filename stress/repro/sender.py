@@ -8,13 +8,13 @@ judged by the scenario's checks, exactly as the load process does it.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from stress import errorkinds, httpread
 from stress.checks.request import Check, Exchange, Finding, run_checks, select
 from stress.repro.cases import Signature, StoredRequest
 from stress.scenario import Scenario
@@ -22,7 +22,7 @@ from stress.targets import adapter_for
 from stress.targets.base import Adapter, Outcome
 
 BUILTIN_DEMO = "builtin:demo"
-# As in the load engine: a runaway answer must not exhaust the tester's memory.
+# As in the load engine (target.max_body_bytes): a runaway answer must not exhaust memory.
 MAX_BODY_BYTES = 16 * 1024 * 1024
 EXCERPT_BYTES = 2048
 
@@ -65,11 +65,13 @@ class Sender:
         checks: Sequence[Check],
         *,
         timeout: float,
+        max_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.client = client
         self.adapter = adapter
         self.checks = list(checks)
         self.timeout = timeout
+        self.max_bytes = max_bytes
         self.sent = 0
 
     def send(
@@ -78,49 +80,20 @@ class Sender:
         """Send ``request`` once; ``timeout`` (seconds, default the scenario's) bounds it all."""
         limit = self.timeout if timeout is None else timeout
         self.sent += 1
-        status, error_kind, outcome, body = 0, None, Outcome(), b""
-        started = time.perf_counter()
-        try:
-            with self.client.stream(
-                request.method,
-                request.path,
-                content=request.body,
-                headers=request.headers,
-                timeout=limit,
-            ) as response:
-                status = response.status_code
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    # httpx times each read, not the whole answer: a server that dribbles
-                    # bytes must still count as a timeout, as in the load engine.
-                    if size >= MAX_BODY_BYTES or time.perf_counter() - started > limit:
-                        break
-                body = b"".join(chunks)
-                if time.perf_counter() - started > limit:
-                    raise httpx.ReadTimeout("answer not complete within the timeout")
-                headers = {name.lower(): value for name, value in response.headers.items()}
-            outcome = self.adapter.parse(status, headers, body)
-            if status >= 500:
-                error_kind = "http_5xx"
-            elif status >= 400:
-                error_kind = "http_4xx"
-            elif outcome.problem:
-                error_kind = "invalid_response"
-        except httpx.TimeoutException:
-            status, error_kind = 0, "timeout"
-        except httpx.ConnectError:
-            status, error_kind = 0, "connection_refused"
-        except (httpx.ReadError, httpx.WriteError):
-            status, error_kind = 0, "connection_reset"
-        except httpx.RemoteProtocolError as exc:
-            status = 0
-            error_kind = "connection_reset" if "disconnected" in str(exc) else "invalid_http"
-        except httpx.HTTPError:
-            status, error_kind = 0, "connection_error"
-        latency_ms = (time.perf_counter() - started) * 1000
+        reply = httpread.send(
+            self.client,
+            request.method,
+            request.path,
+            content=request.body,
+            headers=request.headers,
+            timeout=limit,
+            max_bytes=self.max_bytes,
+        )
+        status, error_kind, outcome, body = reply.status, reply.error_kind, Outcome(), reply.body
+        if error_kind is None:
+            outcome = self.adapter.parse(status, reply.headers, body)
+            error_kind = errorkinds.of_answer(status, problem=bool(outcome.problem))
+        latency_ms = reply.latency_ms
         exchange = Exchange(expect, status, error_kind, outcome, latency_ms)
         findings = tuple(run_checks(exchange, self.checks))
         excerpt = body[:EXCERPT_BYTES].decode("utf-8", "replace")
@@ -146,6 +119,17 @@ def open_sender(run_dir: Path, scenario: Scenario, target: str | None) -> Iterat
             )
             url = server.url
         client = stack.enter_context(
-            httpx.Client(base_url=url, timeout=scenario.target.timeout, follow_redirects=False)
+            httpx.Client(
+                base_url=url,
+                timeout=scenario.target.timeout,
+                follow_redirects=False,
+                transport=httpread.transport(),
+            )
         )
-        yield Sender(client, adapter, checks, timeout=scenario.target.timeout)
+        yield Sender(
+            client,
+            adapter,
+            checks,
+            timeout=scenario.target.timeout,
+            max_bytes=scenario.target.max_body_bytes,
+        )

@@ -442,7 +442,7 @@ def shrink(
             timeout = min(sender.timeout, seconds_left)
             candidate = dataclasses.replace(request, body=body)
             observation = sender.send(candidate, case["expect"], timeout=timeout)
-            if observation.error_kind == "timeout" and timeout < sender.timeout:
+            if observation.error_kind in ("timeout", "hang") and timeout < sender.timeout:
                 raise Exhausted(f"stopped at the time bound ({limits.max_seconds:g}s)")
             answers.append(observation)
             return judge(observation, wanted)

@@ -202,7 +202,28 @@ INVALID = [
         "x.yaml: slo.per_request.attainment: expected a fraction between 0 and 1 (or 0% to "
         "100%), got '120%' (line 7)",
     ),
+    (
+        scenario("{url: 'http://h:1', protocol: openai-chat, max_body_bytes: 12 parsecs}"),
+        "x.yaml: target.max_body_bytes: expected a size like 16MiB, 512KB or 1048576 (bytes), "
+        "got '12 parsecs' (line 2)",
+    ),
+    (
+        scenario("{url: 'http://h:1', protocol: openai-chat, max_body_bytes: 100}"),
+        "x.yaml: target.max_body_bytes: expected a number of at least 1024, got 100 (line 2)",
+    ),
 ]
+
+
+@pytest.mark.parametrize(
+    ("value", "size"), [("2MiB", 2 * 1024 * 1024), ("512KB", 512_000), (4096, 4096)]
+)
+def test_max_body_bytes_takes_sizes(tmp_path: Path, value: object, size: int) -> None:
+    target = f"{{url: 'http://h:1', protocol: openai-chat, max_body_bytes: {value}}}"
+    loaded = load_scenario(write(tmp_path, scenario(target)))
+    assert loaded.target.max_body_bytes == size
+    # The resolved scenario.yaml of a run says it in bytes and reads back the same.
+    dumped = loaded.model_dump(mode="json")["target"]["max_body_bytes"]
+    assert dumped == size
 
 
 @pytest.mark.parametrize(("text", "message"), INVALID)

@@ -83,6 +83,15 @@ CASES: list[tuple[str, Exchange, str | None]] = [
     ("no_connection_error", exchange(status=0, error_kind="connection_reset"), "reset"),
     ("no_connection_error", exchange(status=0, error_kind="invalid_http"), "invalid http"),
     ("no_connection_error", exchange(status=0, error_kind="timeout"), None),
+    ("no_connection_error", exchange(status=200, error_kind="body_too_large"), None),
+    (
+        "body_limit",
+        exchange(status=200, error_kind="body_too_large", body=b"x" * 2048),
+        "HTTP 200 answer body longer than target.max_body_bytes: reading stopped after 2048",
+    ),
+    ("body_limit", exchange(status=500, error_kind="body_too_large"), "HTTP 500"),
+    ("body_limit", exchange(status=200, body=b"x" * 5000), None),
+    ("body_limit", exchange(status=0, error_kind="hang"), None),
     ("response_shape", exchange(outcome=Outcome(problem="no 'choices' list")), "choices"),
     ("response_shape", exchange(status=400, outcome=Outcome(problem="x")), None),
     (
