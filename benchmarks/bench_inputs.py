@@ -17,7 +17,7 @@ from tempfile import TemporaryDirectory
 
 from stress.inputs import corpus
 from stress.inputs.families import Cache, Context, Limits, catalog
-from stress.run import build_corpus, load_scenario
+from stress.runner import build_corpus, load_scenario
 
 
 def main() -> None:

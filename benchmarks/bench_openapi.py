@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from stress.run import build_corpus, load_scenario
+from stress.runner import build_corpus, load_scenario
 
 ROOT = Path(__file__).parent.parent
 SCENARIO = """\

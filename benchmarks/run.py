@@ -30,7 +30,7 @@ import yaml
 
 from stress.demo.noop import NoopServer
 from stress.record import read_records
-from stress.run import Workers, run
+from stress.runner import Workers, run
 
 HERE = Path(__file__).parent
 BASE: dict[str, Any] = {

@@ -35,13 +35,10 @@ __all__ = [
 ]
 
 # Names served by stress.api, imported when first asked for (pydantic, pandas: not at import).
-_API = ("Finding", "RunFailed", "RunResult", "validate")
+_API = ("Finding", "RunFailed", "RunResult", "run", "validate")
 
 
 def __getattr__(name: str) -> Any:
-    if name == "run":
-        # The submodule stress.run is callable: stress.run(...) is stress.api.run(...).
-        return importlib.import_module("stress.run")
     if name in _API:
         return getattr(importlib.import_module("stress.api"), name)
     raise AttributeError(f"module 'stress' has no attribute {name!r}")

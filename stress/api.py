@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from stress import overrides as key_paths
-from stress import run as orchestration
+from stress import runner as orchestration
 from stress.errors import RunDirError, UsageError
 from stress.scenario import Scenario, from_dict, from_path, with_overrides
 

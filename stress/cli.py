@@ -23,7 +23,7 @@ from stress.errors import StressError
 from stress.lifeline import interrupt_exit_code, sigterm_interrupts
 
 if TYPE_CHECKING:
-    from stress.run import Workers
+    from stress.runner import Workers
 
 BUG = 4
 
@@ -92,7 +92,7 @@ def run(
 ) -> None:
     """Run SCENARIO and write a run directory; prints its path last."""
     from stress.console import RunConsole, print_summary
-    from stress.run import run as run_scenario
+    from stress.runner import run as run_scenario
 
     fleet = _workers(workers, expect_workers, master_bind, join_timeout)
     console = RunConsole(err)
@@ -118,7 +118,7 @@ def run(
 def validate(files: tuple[Path, ...]) -> None:
     """Check scenario FILES without running them."""
     from stress.errors import ScenarioError
-    from stress.run import load_scenario
+    from stress.runner import load_scenario
 
     problems: list[str] = []
     for path in files:
@@ -482,7 +482,7 @@ def generate(
 
     from stress.inputs import corpus as corpus_io
     from stress.inputs.examples import excerpt
-    from stress.run import build_corpus, load_scenario, select_families
+    from stress.runner import build_corpus, load_scenario, select_families
 
     loaded = load_scenario(scenario, seed=seed, count=count)
     if pattern is not None:
@@ -662,7 +662,7 @@ def init(
 def _workers(local: int, expect: int | None, bind: str | None, join_timeout: str) -> Workers:
     """The --workers, --expect-workers, --master-bind and --join-timeout flags, checked."""
     from stress.errors import UsageError
-    from stress.run import Workers
+    from stress.runner import Workers
     from stress.scenario import parse_duration
 
     if expect is not None and expect < local:

@@ -130,7 +130,7 @@ class _OrphanSafe:
 def orphan_safe_stdout() -> None:
     """Make sys.stdout survive the reader's death (the load process's events to its parent)."""
     if not isinstance(sys.stdout, _OrphanSafe):
-        sys.stdout = _OrphanSafe(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = _OrphanSafe(sys.stdout)
 
 
 class Deadline:

@@ -317,7 +317,7 @@ def check(text: str, *, source: str, inputs: bool = True) -> Scenario:
     one input of every family (when only the SLOs changed since the last check)."""
     import yaml
 
-    from stress.run import check_target, known_names
+    from stress.runner import check_target, known_names
     from stress.scenario import from_dict
 
     scenario = from_dict(yaml.safe_load(text), source=source, text=text, known=known_names())
@@ -334,7 +334,7 @@ def probe(
 ) -> Probe:
     """The preflight (exit 3 when the target is down or refuses), then one valid request."""
     from stress.preflight import preflight, probe_input
-    from stress.run import build_corpus
+    from stress.runner import build_corpus
     from stress.secrets import Redactor
     from stress.targets import adapter_for
     from stress.targets.base import excerpt

@@ -73,7 +73,7 @@ def bench(
     on_run: Callable[[str], None] = lambda name: None,
 ) -> dict[str, Any]:
     """Measure the ceiling; returns {"cpus", "single", "workers", "open_loop"} figures."""
-    from stress.run import Workers, run
+    from stress.runner import Workers, run
 
     cpus = os.cpu_count() or 1
     processes = workers if workers is not None else cpus

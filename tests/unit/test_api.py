@@ -95,12 +95,10 @@ def test_anything_else_is_a_type_error() -> None:
         validate(42)  # type: ignore[arg-type]
 
 
-def test_the_stress_run_module_is_callable_and_still_a_module() -> None:
-    import stress.run as orchestration
+def test_stress_run_is_the_api_function() -> None:
+    import stress.api
 
-    assert stress.run is orchestration
-    assert callable(stress.run)
-    assert orchestration.load_scenario is not None
+    assert stress.run is stress.api.run
     with pytest.raises(ScenarioError, match="expected a positive integer, got 0"):
         stress.run({**SCENARIO, "inputs": {**SCENARIO["inputs"], "count": 0}})
 
@@ -108,7 +106,7 @@ def test_the_stress_run_module_is_callable_and_still_a_module() -> None:
 @pytest.mark.parametrize(
     ("module", "absent"),
     [
-        ("stress", ["pydantic", "pandas", "locust", "stress.run", "stress.api"]),
+        ("stress", ["pydantic", "pandas", "locust", "stress.runner", "stress.api"]),
         ("stress.pytest_plugin", ["pydantic", "pandas", "locust", "stress.api"]),
     ],
 )
@@ -287,7 +285,7 @@ def test_an_interrupted_run_raises_keyboard_interrupt_after_its_reports(
 ) -> None:
     """Ctrl-C during a run: run.py writes the reports and returns 130; the API re-raises, so
     pytest (or a notebook) stops instead of carrying on with the next test."""
-    import stress.run as orchestration
+    import stress.runner as orchestration
 
     run_dir = write_run(tmp_path / "r", passed=False, failures=[])
     calls: list[Scenario] = []

@@ -20,7 +20,7 @@ print(",".join(bad))
     [
         "stress",
         "stress.cli",
-        "stress.run",
+        "stress.runner",
         "stress.load",
         "stress.repro.replay",
         "stress.repro.shrink",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from stress import lifeline
-from stress.run import Workers, _load_deadline
+from stress.runner import Workers, _load_deadline
 from stress.scenario import from_dict
 
 ROOT = Path(__file__).resolve().parents[2]

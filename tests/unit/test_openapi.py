@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from stress import openapi
 from stress.errors import ScenarioError, TargetUnreachable
 from stress.inputs.corpus import Input
-from stress.run import build_corpus, load_scenario
+from stress.runner import build_corpus, load_scenario
 from stress.scenario import Scenario, from_dict
 from stress.targets import adapter_for
 from tests.integration.openapi_server import problem

@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from stress.errors import ScenarioError, UsageError
-from stress.run import known_names, load_scenario
+from stress.runner import known_names, load_scenario
 from stress.scenario import from_path, parse_duration, parse_fraction, with_overrides
 
 VALID = """\

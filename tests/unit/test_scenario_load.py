@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from stress.errors import ScenarioError, UsageError
-from stress.run import load_scenario
+from stress.runner import load_scenario
 from stress.scenario import Arrival, PhaseKind, with_overrides
 
 HEAD = """\

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from stress.errors import ScenarioError
-from stress.run import load_scenario
+from stress.runner import load_scenario
 
 BASE = """\
 name: t

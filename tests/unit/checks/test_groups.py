@@ -16,7 +16,7 @@ from stress.checks.compare import Answer, Comparer
 from stress.checks.resend import Resend
 from stress.errors import ScenarioError
 from stress.inputs.corpus import Input
-from stress.run import load_scenario
+from stress.runner import load_scenario
 from stress.scenario import CompareMethod, Comparison, Scenario, from_dict
 
 M = CompareMethod

@@ -12,7 +12,7 @@ import pytest
 from stress.cli import main
 from stress.errors import ScenarioError
 from stress.inputs.families import GROUPS
-from stress.run import build_corpus, load_scenario
+from stress.runner import build_corpus, load_scenario
 
 ROOT = Path(__file__).resolve().parents[3]
 

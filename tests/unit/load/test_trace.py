@@ -10,7 +10,7 @@ import pytest
 
 from stress.errors import ScenarioError, UsageError
 from stress.load.trace import TraceError, load_traces, parse_time, read_arrivals, resolve
-from stress.run import load_scenario
+from stress.runner import load_scenario
 from stress.scenario import PhaseKind, from_path, with_overrides
 from tests.unit.load.test_driver import drive
 

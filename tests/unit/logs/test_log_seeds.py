@@ -12,7 +12,7 @@ import pytest
 from stress.errors import ScenarioError
 from stress.inputs import corpus as corpus_io
 from stress.logs import seeds
-from stress.run import build_corpus, load_scenario
+from stress.runner import build_corpus, load_scenario
 
 LOGS = Path(__file__).parents[2] / "fixtures" / "logs"
 PII = [line for line in (LOGS / "pii.txt").read_text(encoding="utf-8").splitlines() if line]

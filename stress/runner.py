@@ -14,12 +14,11 @@ import signal
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stress import __version__
 from stress.checks.request import ALL_CHECKS
@@ -38,9 +37,6 @@ from stress.scenario import (
 )
 from stress.secrets import Redactor
 from stress.targets import adapter_for
-
-if TYPE_CHECKING:
-    from stress import api
 
 EventHandler = Callable[[dict[str, Any]], None]
 
@@ -525,17 +521,3 @@ def _load(
             f"please report it with {log_path}"
         )
     return interrupted
-
-
-class _CallableModule(types.ModuleType):
-    """This module, which can also be called: ``stress.run(...)`` is the Python API
-    (stress.api.run). A package attribute cannot be both a submodule and a function, and
-    ``from stress.run import ...`` must keep working, so the submodule is callable."""
-
-    def __call__(self, scenario: Any, **options: Any) -> api.RunResult:
-        from stress.api import run as run_api
-
-        return run_api(scenario, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule
