@@ -5,7 +5,8 @@ It behaves like a model server under load so that a demo run has something to me
 - ``GET /health``: ``{"status": "ok", "slots": N, "in_use": k, "queued": q}``; never waits
   for a slot, so it stays fast while inference is saturated.
 - ``POST /v1/chat/completions``: OpenAI-compatible, streaming or not, answered by a word
-  trigram model (lm.py) one token at a time.
+  trigram model (lm.py) one token at a time; ``GET /v1/models`` lists that one model, as
+  OpenAI-compatible servers do (`stress init` finds the protocol and model there).
 - ``POST /invocations``: MLflow-compatible scoring by an iris classifier (tabular.py).
 
 Slots and queue. An inference (a whole chat answer, or one scoring batch) holds one of
@@ -55,6 +56,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .chat import (
+    MODEL_NAME,
     ChatRequest,
     ChatRequestError,
     chunk_body,
@@ -193,6 +195,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/health", server.health, methods=["GET"]),
+            Route("/v1/models", server.models, methods=["GET"]),
             Route("/v1/chat/completions", server.chat_completions, methods=["POST"]),
             Route("/invocations", server.invocations, methods=["POST"]),
         ]
@@ -237,6 +240,10 @@ class _DemoServer:
         return _json(
             {"status": "ok", "slots": pool.size, "in_use": pool.in_use, "queued": pool.queued}
         )
+
+    async def models(self, request: Request) -> Response:
+        model = {"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "stress"}
+        return _json({"object": "list", "data": [model]})
 
     async def chat_completions(self, request: Request) -> Response:
         try:

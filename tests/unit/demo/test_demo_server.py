@@ -60,6 +60,13 @@ def test_health(client: TestClient) -> None:
     assert response.json() == {"status": "ok", "slots": 4, "in_use": 0, "queued": 0}
 
 
+def test_models_lists_the_one_model_answers_report(client: TestClient) -> None:
+    listed = client.get("/v1/models").json()
+    chat = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 3}
+    answered = client.post("/v1/chat/completions", json=chat).json()
+    assert [model["id"] for model in listed["data"]] == [answered["model"]]
+
+
 def test_chat_answer_has_openai_shape_and_usage(client: TestClient) -> None:
     body = {
         "model": "anything",
