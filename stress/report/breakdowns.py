@@ -82,9 +82,13 @@ def failure_heatmap(
             ygap=2,
         )
     )
-    figure.update_xaxes(side="top")
+    # The check names stand slanted above the grid; a layout title would sit on them, so the
+    # title is the top axis's own, which plotly places above its labels.
+    figure.update_xaxes(side="top", automargin=True, title={"text": HEATMAP_TITLE})
     figure.update_yaxes(automargin=True)
-    return _layout(figure, HEATMAP_TITLE, rows=len(rows), legend=False)
+    _layout(figure, "", rows=len(rows), legend=False)
+    figure.update_layout(margin={"t": 40})
+    return figure
 
 
 def _cell_text(errors: int, warnings: int, requests: int) -> str:
