@@ -591,7 +591,9 @@ class TraceFormat(StrEnum):
 class TraceInputs(StrEnum):
     """What a trace phase's arrivals send (docs/load.md, "Replaying a log as it happened")."""
 
-    CORPUS = "corpus"  # the corpus's inputs, in its usual seeded order: only the timing is the log's
+    CORPUS = (
+        "corpus"  # the corpus's inputs, in its usual seeded order: only the timing is the log's
+    )
     LOGGED = "logged"  # arrival i sends logged request i (realistic.logged of inputs.from_log)
 
 

@@ -84,7 +84,9 @@ class Driver:
         started = self.clock()
         hard_stop = started + load.max_duration
         next_progress = started + PROGRESS_SECONDS
-        for phase, steps in zip(load.phases, plan(load.phases, self.traces, self.entries), strict=True):
+        for phase, steps in zip(
+            load.phases, plan(load.phases, self.traces, self.entries), strict=True
+        ):
             if self.stopped_by is not None:
                 break
             sweep = phase.kind is PhaseKind.SWEEP

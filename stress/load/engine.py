@@ -765,14 +765,14 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     warm_up(url)
     fleet = LocalFleet(runner, plan, traffic, collector, seed=scenario.inputs.seed, emit=emit)
     driver = Driver(
-            scenario,
-            fleet,
-            collector,
-            emit,
-            sleep=sleep,
-            traces=load_traces(scenario),
-            entries=load_entries(scenario),
-        )
+        scenario,
+        fleet,
+        collector,
+        emit,
+        sleep=sleep,
+        traces=load_traces(scenario),
+        entries=load_entries(scenario),
+    )
     _on_signals(driver)
     started = time.monotonic()
     settle()

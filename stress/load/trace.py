@@ -240,9 +240,7 @@ def load_entries(scenario: Scenario) -> dict[str, tuple[int, ...]]:
     """Of each trace phase with inputs: logged, the log entry each arrival sends (the
     realistic.logged input of that index), by phase name."""
     return {
-        phase.name: _logged(scenario, phase)[1]
-        for phase in scenario.load.phases
-        if phase.logged
+        phase.name: _logged(scenario, phase)[1] for phase in scenario.load.phases if phase.logged
     }
 
 
@@ -322,7 +320,7 @@ def _resolve_logged(
             f"{key}.inputs: logged replays each logged request at its logged time, got an "
             f"entry without one: {log.path}: line {exc.line} ({exc.missing} of "
             f"{len(lines)} sampled entries have none); use a log whose entries carry "
-            f"timestamps (a JSON-lines wrapper {{\"body\": {{...}}, \"timestamp\": ...}}, "
+            f'timestamps (a JSON-lines wrapper {{"body": {{...}}, "timestamp": ...}}, '
             f"HAR startedDateTime) or remove inputs: logged",
         )
     if phase.duration is None:

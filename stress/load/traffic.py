@@ -73,9 +73,7 @@ class Traffic:
         self.counts: dict[StepKey, Counts] = collections.defaultdict(Counts)
         self._ticket = Ticket(phase="", step=None, users=0)
         # (intended time, found every slot busy, step generation, log entry or None)
-        self._queue: gevent.queue.Queue[tuple[float, bool, int, int | None]] = (
-            gevent.queue.Queue()
-        )
+        self._queue: gevent.queue.Queue[tuple[float, bool, int, int | None]] = gevent.queue.Queue()
         self._idle = 0
         self._generation = 0
         self._schedule: Schedule | ShapedSchedule | None = None
