@@ -275,3 +275,14 @@ def test_the_traffic_queue_hands_each_arrival_its_entry() -> None:
     traffic.idle()
     assert [t.entry for t in tickets] == [2, 0, 3, 1]
     assert [t.phase for t in tickets] == ["replay"] * 4
+
+
+def test_the_example_scenario_replays_its_sample_log() -> None:
+    folder = Path(__file__).parents[3] / "scenarios"
+    scenario = load_scenario(folder / "replay_log.yaml")
+    replay, variants = scenario.load.phases
+    assert replay.logged
+    assert not variants.logged
+    # chat_sample.jsonl: 12 requests over 12 s, at speed 2: 6 s plus one mean gap.
+    assert replay.duration == pytest.approx(6 * 12 / 11, abs=1e-4)
+    assert load_entries(scenario)["replay"] == tuple(range(12))
