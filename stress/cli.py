@@ -558,6 +558,12 @@ def demo_server(port: int, host: str, slots: int, token_ms: float, no_quirks: bo
 @click.option("--feature", "features", multiple=True, help="Tabular: NAME=MIN:MAX, per column.")
 @click.option("--openapi", help="http-json: the OpenAPI document, a path on the target or a file.")
 @click.option("--operation", help="http-json: the operation, 'POST /predict' or an operationId.")
+@click.option(
+    "--from-log",
+    "from_log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A log of real requests: the seeds (inputs.from_log), replayed if it has timestamps.",
+)
 @click.option("--name", help="Scenario name (default: protocol-host).")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write."
@@ -572,6 +578,7 @@ def init(
     features: tuple[str, ...],
     openapi: str | None,
     operation: str | None,
+    from_log: Path | None,
     name: str | None,
     output: Path | None,
     force: bool,
@@ -639,6 +646,7 @@ def init(
         features=columns,
         openapi=openapi,
         operation=operation,
+        from_log=None if from_log is None else str(from_log),
     )
     if output is None:
         output = Path("scenarios") / f"{plan.name}.yaml"

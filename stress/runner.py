@@ -175,6 +175,13 @@ def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Inpu
             and not (context.logged and _synthetic_realistic(families[name]))
         )
     }
+    counts = dict(inputs.counts)
+    if any(phase.logged for phase in scenario.load.phases):
+        # A trace with inputs: logged sends arrival i's log entry: realistic.logged input i.
+        # So the corpus holds every sampled entry once, in log order (the scenario model
+        # refuses a count of its own for it); the rest of inputs.count goes to the others.
+        counts["realistic.logged"] = len(context.logged)
+        weights.pop("realistic.logged", None)
     return corpus_io.build(
         families,
         weights,
@@ -184,7 +191,7 @@ def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Inpu
         features=context.features,
         limits=context.limits,
         schema=inputs.body_schema,
-        counts=inputs.counts,
+        counts=counts,
         workers=workers,
         body_format=context.body_format,
         logged=context.logged,

@@ -3,6 +3,8 @@
     detect(url)        GET a few well-known paths: /v1/models (OpenAI), /v2/health/ready
                        (KServe v2), /openapi.json (any JSON API, via stress.openapi), /ping or
                        /version (MLflow); the first clear answer names the protocol
+    inspect_log(path)  a request log given with --from-log: its entries and, when each has a
+                       timestamp, their span (the written replay phase's speed comes from it)
     render(plan)       the scenario as YAML text, every section commented
     check(text)        validated as `stress validate` would (the OpenAPI document resolved)
     probe(scenario)    the preflight, then one valid request, timed: status, latency, excerpt
@@ -48,6 +50,9 @@ P95_FACTOR = 10
 P95_FLOOR_MS = 1000
 # target.timeout = max(TIMEOUT_FACTOR x the probe's latency, 10 s).
 TIMEOUT_FACTOR = 30
+# The replay phase written for a log with timestamps lasts about this long at most: a first
+# run should take a minute, not the hours a production log spans (speed: span / this).
+REPLAY_SECONDS = 60
 
 # Family groups a new scenario starts with, per kind of target, with the comment each gets.
 TEXT_GROUPS = (
@@ -91,6 +96,23 @@ class Plan:
     features: dict[str, tuple[float, float]] = field(default_factory=dict)
     openapi: str | None = None
     operation: str | None = None
+    # --from-log: the log as the scenario names it (relative to its folder), and what it holds.
+    from_log: str | None = None
+    log: LogInfo | None = None
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    """A request log's entries, and the seconds between its first and last timestamp (None
+    when some entry has none: it cannot be replayed as it happened)."""
+
+    entries: int
+    span: float | None
+
+    @property
+    def speed(self) -> int:
+        """The replay speed that fits the log into about REPLAY_SECONDS."""
+        return max(1, math.ceil((self.span or 0.0) / REPLAY_SECONDS))
 
 
 @dataclass
@@ -294,13 +316,22 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
         lines += [
             f"    {_q(n)}: {{min: {lo:g}, max: {hi:g}}}" for n, (lo, hi) in plan.features.items()
         ]
+    if plan.from_log is not None:
+        lines += [
+            _c("  from_log:", "real requests as seeds, scrubbed of personal data (docs/logs.md)"),
+            _c(f"    path: {_q(plan.from_log)}", "relative to this file"),
+            _c("    max: 500", "a sample of this many, decided by the seed"),
+        ]
     lines.append(_c("  families:", "name or glob: weight (`stress families` lists them)"))
     for pattern, weight, why in groups:
+        if plan.from_log is not None and pattern == "realistic.*":
+            why = "with a log: realistic.logged, the logged requests"
         lines.append(_c(f"    {pattern}: {weight:g}", why))
     lines += [
         "load:",
         _c("  phases:", "in order; the first is the low-concurrency baseline"),
         "    - {name: baseline, users: 2, spawn_rate: 2, duration: 15s}",
+        *_replay_lines(plan),
         "    - {name: load, users: 8, spawn_rate: 4, duration: 45s}",
         "# checks: every built-in check runs (`stress checks` lists them); severity: and fail_on:",
         "# tune what fails the run.",
@@ -309,6 +340,26 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
         f"  p95_ms: {p95:g}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _replay_lines(plan: Plan) -> list[str]:
+    """The phase that replays --from-log as it happened, or why there is none."""
+    log = plan.log
+    if plan.from_log is None or log is None:
+        return []
+    if log.span is None:
+        return [
+            "    # The log's entries do not all carry a timestamp, so it cannot be replayed as it",
+            "    # happened (a trace phase with inputs: logged, docs/load.md).",
+        ]
+    speed = log.speed
+    lasts = log.span / speed
+    return [
+        f"    # The log as it happened: its {log.entries} requests over {log.span:.0f} s, each "
+        f"sent at its",
+        f"    # logged time ÷ speed (about {lasts:.0f} s here); arrival i sends logged request i.",
+        f"    - {{name: replay, kind: trace, inputs: logged, speed: {speed}, max_in_flight: 50}}",
+    ]
 
 
 def check(text: str, *, source: str, inputs: bool = True) -> Scenario:
@@ -321,6 +372,16 @@ def check(text: str, *, source: str, inputs: bool = True) -> Scenario:
     from stress.scenario import from_dict
 
     scenario = from_dict(yaml.safe_load(text), source=source, text=text, known=known_names())
+    log = scenario.inputs.from_log
+    if log is not None:
+        # As `stress validate` reads the file: the log's path is from the scenario's folder,
+        # and a replay phase takes its length from the log.
+        from stress.load import trace
+
+        whole = str((Path(source).parent / log.path).resolve())
+        update = {"from_log": log.model_copy(update={"path": whole})}
+        scenario = scenario.model_copy(update={"inputs": scenario.inputs.model_copy(update=update)})
+        scenario = trace.resolve(scenario, source, text)
     if inputs:
         check_target(scenario, source=source)
     return scenario
@@ -387,6 +448,31 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = old
 
 
+def inspect_log(path: str | Path) -> LogInfo:
+    """What the log at ``path`` holds (UsageError naming --from-log when it cannot be read)."""
+    from stress.logs.readers import LogError, read_log
+
+    try:
+        sample = read_log(path)
+    except LogError as exc:
+        problems = [p.replace("check inputs.from_log.path", "check the path") for p in exc.problems]
+        raise UsageError("\n".join(f"--from-log: {p}" for p in problems)) from None
+    if not sample.entries:
+        raise UsageError(
+            f"--from-log: {path}: no logged POST request with a JSON body found; pass a "
+            f"JSON-lines, HAR or OpenAI batch file of requests (docs/logs.md)"
+        )
+    times = [entry.timestamp for entry in sample.entries]
+    known = [t for t in times if t is not None]
+    span = max(known) - min(known) if len(known) == len(times) else None
+    return LogInfo(len(sample.entries), span)
+
+
+def log_reference(log: str | Path, output: Path) -> str:
+    """``--from-log`` as the scenario writes it: relative to the scenario's folder."""
+    return os.path.relpath(Path(log).resolve(), output.parent.resolve())
+
+
 def document_reference(openapi: str, output: Path) -> str:
     """``--openapi`` as the scenario writes it: a path or URL on the target as given, a file
     relative to the scenario's folder (which is where stress looks for it)."""
@@ -400,6 +486,9 @@ def write(plan: Plan, output: Path) -> Probe:
     source = str(output)
     if plan.openapi is not None:
         plan.openapi = document_reference(plan.openapi, output)
+    if plan.from_log is not None:
+        plan.log = inspect_log(plan.from_log)
+        plan.from_log = log_reference(plan.from_log, output)
     with _environment(plan.environ):
         scenario = check(render(plan), source=source)
         found = probe(scenario, plan.environ)

@@ -588,6 +588,15 @@ class TraceFormat(StrEnum):
     TEXT = "text"  # one timestamp a line
 
 
+class TraceInputs(StrEnum):
+    """What a trace phase's arrivals send (docs/load.md, "Replaying a log as it happened")."""
+
+    CORPUS = (
+        "corpus"  # the corpus's inputs, in its usual seeded order: only the timing is the log's
+    )
+    LOGGED = "logged"  # arrival i sends logged request i (realistic.logged of inputs.from_log)
+
+
 class Spike(_SetOnly):
     """A window of a phase where the rate is ``rate``, or ``factor`` × the phase's rate."""
 
@@ -623,7 +632,7 @@ _RATE_KEYS = ("start_rate", "arrival", "burstiness", "max_in_flight")
 _STEPPED = ("steps", "step_duration")
 # Keys of one kind each (stress.load.shapes): a day's curve, a trace, extras on a rate.
 _DAILY_KEYS = ("min_rate", "peak_at", "trough_at")
-_TRACE_KEYS = ("path", "speed", "format", "timestamp_field")
+_TRACE_KEYS = ("path", "speed", "format", "timestamp_field", "inputs")
 _EXTRA_KEYS = ("spikes", "bursts")
 
 
@@ -644,6 +653,8 @@ class Phase(_Model):
     ``bursts: {every: 20s, size: 50}}``       bursts go on steady, soak, ramp, daily phases)
     ``{kind: trace, path: logs/a.jsonl,``     the log's timestamps replayed 10 times faster
     ``speed: 10}``                            (path relative to the scenario file)
+    ``{kind: trace, inputs: logged,``         inputs.from_log's requests, each sent at its
+    ``speed: 2}``                             logged time ÷ 2 (the log replayed as it happened)
     ========================================  =================================================
     """
 
@@ -678,6 +689,13 @@ class Phase(_Model):
     speed: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
     format: TraceFormat = TraceFormat.AUTO
     timestamp_field: Annotated[str, Field(min_length=1)] | None = None
+    # kind trace: `logged` sends logged request i at arrival i (times from inputs.from_log).
+    inputs: TraceInputs = TraceInputs.CORPUS
+
+    @property
+    def logged(self) -> bool:
+        """True for a trace phase that replays inputs.from_log's requests at their times."""
+        return self.kind is PhaseKind.TRACE and self.inputs is TraceInputs.LOGGED
 
     @property
     def open_loop(self) -> bool:
@@ -698,6 +716,8 @@ class Phase(_Model):
             drop.update(_TRACE_KEYS)
         else:
             drop.update(("arrival", "burstiness"))
+            if self.logged:
+                drop.update(("format", "timestamp_field"))
         return {k: v for k, v in data.items() if k not in drop and v is not None}
 
     @model_validator(mode="after")
@@ -784,9 +804,19 @@ def _check_shaped(phase: Phase, given: set[str]) -> None:
                     "does not apply to a trace phase: its log's timestamps say when each "
                     "request is due; remove it (speed: N replays N times faster)",
                 )
-        if phase.path is None:
+        if phase.inputs is TraceInputs.LOGGED:
+            for key in ("format", "timestamp_field"):
+                if key in given:
+                    raise _KeyedError(
+                        (key,),
+                        "does not apply with inputs: logged: the times are the logged "
+                        "requests' own, read with inputs.from_log.format; remove it",
+                    )
+        elif phase.path is None:
             raise _KeyedError(
-                ("path",), "a trace phase needs the log to replay, e.g. path: logs/requests.jsonl"
+                ("path",),
+                "a trace phase needs the log to replay, e.g. path: logs/requests.jsonl (or "
+                "inputs: logged to replay inputs.from_log's requests at their times)",
             )
     if phase.kind is PhaseKind.DAILY:
         if phase.rate is None:
@@ -1104,6 +1134,28 @@ class Scenario(_Model):
                     "a sweep needs a limit to stop at: set until (e.g. until: {p95_ms: 500}) "
                     "or slo.p95_ms / slo.error_rate",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _logged_traces(self) -> Scenario:
+        logged = [i for i, p in enumerate(self.load.phases) if p.logged]
+        if not logged:
+            return self
+        if self.inputs.from_log is None:
+            raise _KeyedError(
+                ("load", "phases", logged[0], "inputs"),
+                "replays the logged requests of inputs.from_log, got logged but the scenario "
+                "has no inputs.from_log; add inputs.from_log: {path: logs/requests.jsonl} "
+                "or remove inputs: logged",
+            )
+        if "realistic.logged" in self.inputs.counts:
+            raise _KeyedError(
+                ("inputs", "counts", "realistic.logged"),
+                f"a trace phase with inputs: logged sends every sampled logged request once, "
+                f"so the corpus holds each of them once, got "
+                f"{self.inputs.counts['realistic.logged']}; remove this count "
+                f"(inputs.from_log.max sets how many are sampled)",
+            )
         return self
 
     def sweep_limits(self, phase: Phase) -> Until:

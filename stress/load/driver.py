@@ -71,6 +71,8 @@ class Driver:
     sleep: Callable[[float], Any] = time.sleep
     # Each trace phase's arrival times, by phase name (stress.load.trace.offsets).
     traces: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    # Of the trace phases with inputs: logged, the log entry each arrival sends.
+    entries: Mapping[str, Sequence[int]] = field(default_factory=dict)
     stopping: bool = False
     stopped_by: str | None = None
     phases: list[dict[str, Any]] = field(default_factory=list)
@@ -82,7 +84,9 @@ class Driver:
         started = self.clock()
         hard_stop = started + load.max_duration
         next_progress = started + PROGRESS_SECONDS
-        for phase, steps in zip(load.phases, plan(load.phases, self.traces), strict=True):
+        for phase, steps in zip(
+            load.phases, plan(load.phases, self.traces, self.entries), strict=True
+        ):
             if self.stopped_by is not None:
                 break
             sweep = phase.kind is PhaseKind.SWEEP

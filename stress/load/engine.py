@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from stress.lifeline import die_with_parent
 from stress.load.collect import BatchWriter, Collector, FailureSink, write_json
 from stress.load.driver import Driver
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing, worker_log
-from stress.load.trace import load_traces
+from stress.load.trace import load_entries, load_traces
 from stress.load.traffic import Ticket, Traffic
 from stress.load.workers import WorkerAgent
 from stress.record import OUTPUT_TEXT_CHARS, SCHEMA, Record, RecordWriter
@@ -256,11 +256,15 @@ class Plan:
         run_dir: Path,
         *,
         worker: int = 0,
+        logged: Sequence[Input] = (),
     ) -> None:
         self.scenario = scenario
         self.adapter = adapter
         # Requests are built once, before the load: no generation or encoding on the hot path.
         self.items = [(item, adapter.request(item)) for item in inputs]
+        # A trace with inputs: logged sends log entry i at its arrival i: realistic.logged
+        # input i (the whole corpus's, whatever slice of it this worker cycles through).
+        self.logged = {int(item.origin["index"]): (item, adapter.request(item)) for item in logged}
         self.suite = CheckSuite.from_scenario(scenario)
         self.checks = self.suite.checks
         self.timeout = scenario.target.timeout
@@ -268,7 +272,10 @@ class Plan:
         self.max_body_bytes = scenario.target.max_body_bytes
         self.redactor = Redactor(scenario.target.secrets())
         # Locust's statistics (and its log lines) name requests by path: never with a secret.
-        self.names = {request.path: self.redactor.scrub(request.path) for _, request in self.items}
+        self.names = {
+            request.path: self.redactor.scrub(request.path)
+            for _, request in [*self.items, *self.logged.values()]
+        }
         self.max_requests = scenario.load.max_requests
         self.worker = worker
         self.phase = scenario.load.phases[0].name
@@ -302,13 +309,21 @@ class Plan:
     def exhausted(self) -> bool:
         return self.seq >= self.max_requests
 
-    def next(self) -> tuple[int, Input, HttpRequest] | None:
+    def next(self, entry: int | None = None) -> tuple[int, Input, HttpRequest] | None:
+        """The next request to send: log entry ``entry``'s (an arrival of a trace with
+        inputs: logged), else the degradation re-sends, else the corpus in order."""
         if self.exhausted:
             return None
         if self.phase != self._queue_phase:
             self._queue_phase = self.phase
             if self._replay and self.phase != self.baseline:
                 self._queue = collections.deque(self._baseline_sent)
+        if entry is not None:
+            item, request = self.logged[entry]
+            if self.phase == self.baseline:
+                self.keep_text.add(item.id)
+            self.seq += 1
+            return self.seq, item, request
         if self._queue:
             index = self._queue.popleft()
         else:
@@ -631,7 +646,7 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
                 return
             # The degradation check's re-sends start when the first ticket of a new phase does.
             plan.phase = ticket.phase
-            step = plan.next()
+            step = plan.next(ticket.entry)
             if step is None:
                 return
             seq, item, request = step
@@ -679,13 +694,14 @@ def build_plan(
     """
     scenario = from_path(run_dir / "scenario.yaml")
     inputs = corpus_io.read(run_dir / "corpus.jsonl")
+    logged = logged_inputs(scenario, inputs)
     # A seeded shuffle, so families interleave and every run sends the same order.
     random.Random(scenario.inputs.seed).shuffle(inputs)
     if number > 0 and workers > 1:
         inputs = inputs[number - 1 :: workers] or inputs
     features = list(scenario.inputs.features)
     adapter = adapter_for(scenario.target, features=features)
-    plan = Plan(scenario, inputs, adapter, run_dir, worker=number)
+    plan = Plan(scenario, inputs, adapter, run_dir, worker=number, logged=logged)
     if max_requests is not None:
         plan.max_requests = max_requests
     if number > 0:
@@ -694,6 +710,21 @@ def build_plan(
             run_dir / "failures.jsonl", max_lines=2000, redactor=plan.redactor
         )
     return plan
+
+
+def logged_inputs(scenario: Scenario, inputs: Sequence[Input]) -> list[Input]:
+    """The corpus's realistic.logged inputs when a trace phase sends them (inputs: logged):
+    input i is log entry i, one each (stress.runner.build_corpus makes it so)."""
+    if not any(phase.logged for phase in scenario.load.phases):
+        return []
+    logged = [item for item in inputs if item.family == "realistic.logged"]
+    indices = sorted(int(item.origin["index"]) for item in logged)
+    if indices != list(range(len(indices))):
+        raise RuntimeError(
+            "corpus.jsonl does not hold realistic.logged-0000 onwards once each; "
+            "a trace phase with inputs: logged needs every sampled entry"
+        )
+    return logged
 
 
 def warm_up(url: str) -> None:
@@ -733,7 +764,15 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     warm_up(url)
     fleet = LocalFleet(runner, plan, traffic, collector, seed=scenario.inputs.seed, emit=emit)
-    driver = Driver(scenario, fleet, collector, emit, sleep=sleep, traces=load_traces(scenario))
+    driver = Driver(
+        scenario,
+        fleet,
+        collector,
+        emit,
+        sleep=sleep,
+        traces=load_traces(scenario),
+        entries=load_entries(scenario),
+    )
     _on_signals(driver)
     started = time.monotonic()
     settle()
@@ -798,7 +837,15 @@ def run_master(
             emit=emit,
             processes=processes,
         )
-        driver = Driver(scenario, fleet, collector, emit, sleep=sleep, traces=load_traces(scenario))
+        driver = Driver(
+            scenario,
+            fleet,
+            collector,
+            emit,
+            sleep=sleep,
+            traces=load_traces(scenario),
+            entries=load_entries(scenario),
+        )
         _on_signals(driver)
         fleet.wait_ready(join_timeout)
         settle()

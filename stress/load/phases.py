@@ -74,10 +74,14 @@ class Step:
 
 
 def steps_of(
-    phase: Phase, previous: Step | None = None, trace: Sequence[float] | None = None
+    phase: Phase,
+    previous: Step | None = None,
+    trace: Sequence[float] | None = None,
+    entries: Sequence[int] | None = None,
 ) -> list[Step]:
     """The steps of ``phase``; ``previous`` is the last step of the phase before it, ``trace``
-    a trace phase's arrival times (stress.load.trace.offsets)."""
+    a trace phase's arrival times (stress.load.trace.offsets), ``entries`` the log entry each
+    of them sends (a trace with inputs: logged)."""
     # The scenario model fills it in for every kind; stress.load.trace for a trace.
     assert phase.duration is not None
     base = Step(
@@ -105,7 +109,8 @@ def steps_of(
         ]
     if phase.kind is PhaseKind.TRACE:
         assert trace is not None, f"phase {phase.name}: a trace phase needs its arrival times"
-        shape = shapes.trace_shape(trace, phase.duration)
+        assert entries is not None or not phase.logged, f"phase {phase.name}: needs entries"
+        shape = shapes.trace_shape(trace, phase.duration, entries)
         return [replace(base, shape=shape, rate=shape.peak, start_rate=shape.rate_at(0))]
     if phase.open_loop and (phase.kind is PhaseKind.DAILY or phase.spikes or phase.bursts):
         return [_shaped(phase, base, previous)]
@@ -179,14 +184,18 @@ def _end_rate(previous: Step | None) -> float:
 
 
 def plan(
-    phases: list[Phase], traces: Mapping[str, Sequence[float]] | None = None
+    phases: list[Phase],
+    traces: Mapping[str, Sequence[float]] | None = None,
+    entries: Mapping[str, Sequence[int]] | None = None,
 ) -> list[list[Step]]:
     """The steps of every phase, in order (ramps start where the phase before ended);
-    ``traces`` holds each trace phase's arrival times by phase name."""
+    ``traces`` holds each trace phase's arrival times by phase name, ``entries`` the log
+    entries of those with inputs: logged."""
     out: list[list[Step]] = []
     previous: Step | None = None
     for phase in phases:
-        steps = steps_of(phase, previous, (traces or {}).get(phase.name))
+        name = phase.name
+        steps = steps_of(phase, previous, (traces or {}).get(name), (entries or {}).get(name))
         out.append(steps)
         previous = steps[-1]
     return out

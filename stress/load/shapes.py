@@ -55,6 +55,8 @@ class Shape:
     knots: Knots
     bursts: tuple[tuple[float, int], ...] = ()
     times: tuple[float, ...] | None = None
+    # A trace of logged requests (inputs: logged): the log entry each of ``times`` sends.
+    entries: tuple[int, ...] | None = None
     _starts: tuple[float, ...] = field(init=False, repr=False, compare=False)
     _ends: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
@@ -118,12 +120,17 @@ class Shape:
         knots += [(t - elapsed, r) for t, r in self.knots if t > elapsed]
         if len(knots) == 1:
             knots.append((0.0, knots[0][1]))
+        times, entries = None, None
+        if self.times is not None:
+            # The times are sorted: the rest is a tail, and so is its entries'.
+            first = bisect.bisect_left(self.times, elapsed)
+            times = tuple(t - elapsed for t in self.times[first:])
+            entries = None if self.entries is None else self.entries[first:]
         return Shape(
             knots=tuple(knots),
             bursts=tuple((t - elapsed, s) for t, s in self.bursts if t >= elapsed),
-            times=None
-            if self.times is None
-            else tuple(t - elapsed for t in self.times if t >= elapsed),
+            times=times,
+            entries=entries,
         )
 
     def share(self, position: int, count: int) -> Shape:
@@ -131,7 +138,8 @@ class Shape:
         rate and the bursts are split by ShapedSchedule, which knows its points)."""
         if self.times is None or count <= 1:
             return self
-        return Shape(self.knots, self.bursts, self.times[position::count])
+        entries = None if self.entries is None else self.entries[position::count]
+        return Shape(self.knots, self.bursts, self.times[position::count], entries)
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,12 @@ class ShapedSchedule:
             len(range(position, size, count)) for t, size in self.shape.bursts if t < self.duration
         )
         return self.share * self.shape.cumulative(self.duration) + bursts
+
+    def entry(self, k: int) -> int | None:
+        """The log entry the ``k``-th arrival of ``times()`` sends (a trace of logged
+        requests); None when the arrival takes its input from the corpus."""
+        entries = self.shape.entries
+        return None if entries is None else entries[k]
 
     def times(self) -> Iterator[float]:
         """Intended send times in [0, duration), ascending."""
@@ -294,6 +308,12 @@ def trace_offsets(timestamps: Sequence[float], speed: float) -> tuple[float, ...
     return tuple((t - ordered[0]) / speed for t in ordered)
 
 
+def trace_order(timestamps: Sequence[float]) -> tuple[int, ...]:
+    """Which entry each of ``trace_offsets(timestamps)`` is: the stable sort by time, so a log
+    in time order maps arrival i to entry i, and equal times keep their log order."""
+    return tuple(sorted(range(len(timestamps)), key=timestamps.__getitem__))
+
+
 def trace_length(offsets: Sequence[float]) -> float:
     """How long a trace's replay lasts: its span plus one mean gap, so the last arrival falls
     inside the phase and n arrivals over the phase make its mean rate n / duration."""
@@ -303,10 +323,14 @@ def trace_length(offsets: Sequence[float]) -> float:
     return span * len(offsets) / (len(offsets) - 1)
 
 
-def trace_shape(offsets: Sequence[float], duration: float) -> Shape:
+def trace_shape(
+    offsets: Sequence[float], duration: float, entries: Sequence[int] | None = None
+) -> Shape:
     """A trace step: its arrivals before ``duration``, and their rate in bins as the offered
-    rate (what the records' offered_rate and the report's offered line show)."""
+    rate (what the records' offered_rate and the report's offered line show). ``entries``
+    (a trace of logged requests) names the log entry each offset sends."""
     times = tuple(t for t in offsets if t < duration)
+    kept = None if entries is None else tuple(entries[: len(times)])
     width = max(duration / TRACE_BINS, MIN_TRACE_BIN)
     bins = max(1, math.ceil(duration / width))
     counts = [0] * bins
@@ -317,4 +341,4 @@ def trace_shape(offsets: Sequence[float], duration: float) -> Shape:
         t0, t1 = i * width, min((i + 1) * width, duration)
         rate = n / (t1 - t0) if t1 > t0 else 0.0
         knots += [(t0, rate), (t1, rate)]
-    return Shape(knots=_tidy(knots), times=times)
+    return Shape(knots=_tidy(knots), times=times, entries=kept)

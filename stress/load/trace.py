@@ -7,9 +7,10 @@ loaded: it finds the log (relative to the scenario file), reads it so that a bad
 scenario error (exit 2) before anything runs, and fills in the phase's duration; the load
 process then reads the log again from the absolute path the resolved scenario.yaml holds.
 
-Inputs still come from the corpus. Hook for logs that are also the input source: the times
-are returned in log order, and trace_offsets sorts them stably, so arrival i can be mapped
-to log entry i when the corpus is built from the same log.
+Inputs come from the corpus, unless the phase says ``inputs: logged``: then the times are
+those of inputs.from_log's sampled entries (stress.logs.seeds, the same entries the corpus's
+realistic.logged holds, in the same order), and arrival i sends the entry whose time it is
+(``logged_arrivals``: sorted stably, so a log in time order maps arrival i to entry i).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -195,12 +197,50 @@ def offsets(phase: Phase) -> tuple[float, ...]:
     return shapes.trace_offsets(times, phase.speed)
 
 
+class MissingTimestamp(ValueError):
+    """A logged request without a time, in a trace that replays logged requests."""
+
+    def __init__(self, line: int, missing: int, total: int) -> None:
+        self.line = line
+        self.missing = missing
+        super().__init__(f"line {line}: no timestamp ({missing} of {total} sampled entries)")
+
+
+def logged_arrivals(
+    times: Sequence[float | None], speed: float, lines: Sequence[int] | None = None
+) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """A trace of logged requests: the send offsets ((t - t_0) / speed, ascending) and the
+    entry each of them sends. ``times`` are the sampled entries' timestamps in seed order;
+    raises MissingTimestamp naming the first entry without one (its log line, from
+    ``lines``)."""
+    missing = [i for i, t in enumerate(times) if t is None]
+    if missing:
+        line = lines[missing[0]] if lines is not None else missing[0] + 1
+        raise MissingTimestamp(line, len(missing), len(times))
+    known = [t for t in times if t is not None]
+    return shapes.trace_offsets(known, speed), shapes.trace_order(known)
+
+
+def _logged(scenario: Scenario, phase: Phase) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    from stress.logs import seeds
+
+    return logged_arrivals(seeds.timestamps(scenario), phase.speed)
+
+
 def load_traces(scenario: Scenario) -> dict[str, tuple[float, ...]]:
     """Every trace phase's send times, by phase name (the load process's driver needs them)."""
     return {
-        phase.name: offsets(phase)
+        phase.name: _logged(scenario, phase)[0] if phase.logged else offsets(phase)
         for phase in scenario.load.phases
         if phase.kind is PhaseKind.TRACE
+    }
+
+
+def load_entries(scenario: Scenario) -> dict[str, tuple[int, ...]]:
+    """Of each trace phase with inputs: logged, the log entry each arrival sends (the
+    realistic.logged input of that index), by phase name."""
+    return {
+        phase.name: _logged(scenario, phase)[1] for phase in scenario.load.phases if phase.logged
     }
 
 
@@ -217,6 +257,13 @@ def resolve(scenario: Scenario, source: str | Path, text: str | None = None) -> 
     problems = []
     for index in traces:
         phase = phases[index]
+        if phase.logged:
+            resolved, problem = _resolve_logged(scenario, phase, index, folder, str(source))
+            if problem is not None:
+                key, message = problem
+                problems.append(_with_line(message, ("load", "phases", index, key), lines))
+            phases[index] = resolved
+            continue
         assert phase.path is not None
         path = Path(phase.path)
         if not path.is_absolute():
@@ -238,6 +285,47 @@ def resolve(scenario: Scenario, source: str | Path, text: str | None = None) -> 
         raise ScenarioError(problems)
     load = scenario.load.model_copy(update={"phases": phases})
     return scenario.model_copy(update={"load": load})
+
+
+def _resolve_logged(
+    scenario: Scenario, phase: Phase, index: int, folder: Path, source: str
+) -> tuple[Phase, tuple[str, str] | None]:
+    """A trace phase with inputs: logged, its duration filled in from inputs.from_log's
+    sampled entries' times; or the problem, as (key, message): a path that is not
+    inputs.from_log's, a log entry without a timestamp."""
+    from stress.logs import seeds
+
+    log = scenario.inputs.from_log
+    assert log is not None  # Scenario._logged_traces
+    key = f"{source}: load.phases[{index}]"
+    if phase.path is not None:
+        path = Path(phase.path)
+        path = (path if path.is_absolute() else folder / path).resolve()
+        if path != Path(log.path).resolve():
+            return phase, (
+                "path",
+                f"{key}.path: with inputs: logged the trace replays inputs.from_log's "
+                f"requests, got {phase.path!r}, which is not inputs.from_log.path "
+                f"({log.path}); remove path (the times come from inputs.from_log) or point "
+                f"it at the same file",
+            )
+        phase = phase.model_copy(update={"path": str(path)})
+    sample = seeds.load(scenario, source=source)
+    lines = [int(seed["line"]) for seed in sample.seeds]
+    try:
+        times, _ = logged_arrivals(sample.timestamps, phase.speed, lines)
+    except MissingTimestamp as exc:
+        return phase, (
+            "inputs",
+            f"{key}.inputs: logged replays each logged request at its logged time, got an "
+            f"entry without one: {log.path}: line {exc.line} ({exc.missing} of "
+            f"{len(lines)} sampled entries have none); use a log whose entries carry "
+            f'timestamps (a JSON-lines wrapper {{"body": {{...}}, "timestamp": ...}}, '
+            f"HAR startedDateTime) or remove inputs: logged",
+        )
+    if phase.duration is None:
+        phase = phase.model_copy(update={"duration": shapes.trace_length(times)})
+    return phase, None
 
 
 def _read(source: str | Path) -> str:

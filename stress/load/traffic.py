@@ -46,6 +46,7 @@ class Ticket:
 
     ``intended`` is a time.perf_counter reading (open loop), ``intended_at`` the same instant
     as Unix time; both None in the closed loop, where a request is due when it is sent.
+    ``entry``: the log entry this arrival sends (a trace with inputs: logged), else None.
     """
 
     phase: str
@@ -55,6 +56,7 @@ class Ticket:
     intended_at: float | None = None
     late: bool | None = None
     offered_rate: float | None = None
+    entry: int | None = None
 
 
 StepKey = tuple[str, int | None]
@@ -70,7 +72,8 @@ class Traffic:
         self.draining = False
         self.counts: dict[StepKey, Counts] = collections.defaultdict(Counts)
         self._ticket = Ticket(phase="", step=None, users=0)
-        self._queue: gevent.queue.Queue[tuple[float, bool, int]] = gevent.queue.Queue()
+        # (intended time, found every slot busy, step generation, log entry or None)
+        self._queue: gevent.queue.Queue[tuple[float, bool, int, int | None]] = gevent.queue.Queue()
         self._idle = 0
         self._generation = 0
         self._schedule: Schedule | ShapedSchedule | None = None
@@ -137,7 +140,7 @@ class Traffic:
             return ticket
         self._idle += 1
         try:
-            intended, queued, generation = self._queue.get(timeout=POLL_SECONDS)
+            intended, queued, generation, entry = self._queue.get(timeout=POLL_SECONDS)
         except gevent.queue.Empty:
             return None
         finally:
@@ -166,6 +169,7 @@ class Traffic:
             intended_at=self._epoch + offset,
             late=late,
             offered_rate=self._schedule.rate_at(offset),
+            entry=entry,
         )
 
     def _wake(self) -> None:
@@ -175,10 +179,16 @@ class Traffic:
     def _pace(self, pacer: Pacer, generation: int) -> None:
         counts = self.counts[(self._ticket.phase, self._ticket.step)]
         queue = self._queue
+        schedule = self._schedule
+        # Arrival k of a trace of logged requests sends the schedule's k-th entry.
+        entry_of = schedule.entry if isinstance(schedule, ShapedSchedule) else None
+        released = 0
         while generation == self._generation:
             for intended in pacer.due(time.perf_counter()):
                 counts.scheduled += 1
-                queue.put((intended, is_late(self._idle, queue.qsize()), generation))
+                entry = None if entry_of is None else entry_of(released)
+                released += 1
+                queue.put((intended, is_late(self._idle, queue.qsize()), generation, entry))
             upcoming = pacer.next_at()
             if upcoming is None:
                 return

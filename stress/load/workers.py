@@ -104,6 +104,7 @@ def step_message(
         message["knots"] = [list(knot) for knot in shape.knots]
         message["bursts"] = [list(burst) for burst in shape.bursts]
         message["times"] = None if shape.times is None else list(shape.times)
+        message["entries"] = None if shape.entries is None else list(shape.entries)
     return message
 
 
@@ -131,11 +132,12 @@ def schedule_of(message: dict[str, Any]) -> Schedule | ShapedSchedule:
             share=share,
             offset=offset,
         )
-    times = message["times"]
+    times, entries = message["times"], message.get("entries")
     shape = Shape(
         knots=tuple((float(t), float(r)) for t, r in message["knots"]),
         bursts=tuple((float(t), int(n)) for t, n in message["bursts"]),
         times=None if times is None else tuple(float(t) for t in times),
+        entries=None if entries is None else tuple(int(e) for e in entries),
     )
     return ShapedSchedule(shape, duration, arrival, burstiness, seed, share, offset)
 

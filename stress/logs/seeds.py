@@ -19,7 +19,7 @@ import phonenumbers
 
 from stress.errors import ScenarioError
 from stress.logs import bodies
-from stress.logs.readers import LogError, read_log
+from stress.logs.readers import LogEntry, LogError, LogSample, read_log
 from stress.logs.scrub import Pattern, Scrubber
 from stress.scenario import FromLog, Scenario
 
@@ -37,43 +37,51 @@ class LogSeeds:
 def load(scenario: Scenario, *, source: str = "scenario") -> LogSeeds:
     """The seeds of ``scenario.inputs.from_log`` (which must be set); raises ScenarioError
     naming the scenario key, the log file, its line and the fix."""
-    log = scenario.inputs.from_log
-    assert log is not None
-    path = Path(log.path)
     try:
-        stat = path.stat()
-        version = (stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        version = (0, 0)
-    try:
-        return _load(
-            log.model_dump_json(),
-            version,
-            scenario.target.protocol.value,
-            tuple(scenario.inputs.features),
-            scenario.inputs.seed,
-        )
+        return _load(*_key(scenario))
     except ScenarioError as exc:
         raise ScenarioError([f"{source}: {problem}" for problem in exc.problems]) from None
 
 
+def timestamps(scenario: Scenario, *, source: str = "scenario") -> tuple[float | None, ...]:
+    """``load(scenario).timestamps`` without scrubbing: the logged times of the sampled
+    entries, in the seeds' order (a load process replaying them needs nothing else)."""
+    try:
+        _, usable, _ = _sample(*_key(scenario))
+    except ScenarioError as exc:
+        raise ScenarioError([f"{source}: {problem}" for problem in exc.problems]) from None
+    return tuple(entry.timestamp for entry, _ in usable)
+
+
+def _key(scenario: Scenario) -> tuple[str, tuple[int, int], str, tuple[str, ...], int]:
+    log = scenario.inputs.from_log
+    assert log is not None
+    try:
+        stat = Path(log.path).stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = (0, 0)
+    return (
+        log.model_dump_json(),
+        version,
+        scenario.target.protocol.value,
+        tuple(scenario.inputs.features),
+        scenario.inputs.seed,
+    )
+
+
 @functools.lru_cache(maxsize=8)
-def _load(
+def _sample(
     spec: str,
     version: tuple[int, int],
     protocol: str,
     columns: tuple[str, ...],
     seed: int,
-) -> LogSeeds:
+) -> tuple[LogSample, list[tuple[LogEntry, dict[str, Any]]], Counter[str]]:
+    """The log read, each body fitted to ``protocol``, and ``max`` of them sampled with
+    ``seed`` (in log order): what load and timestamps share, so both see the same entries."""
     log = FromLog.model_validate_json(spec)
     key = "inputs.from_log"
-    if log.scrub.region not in phonenumbers.SUPPORTED_REGIONS:
-        raise ScenarioError(
-            [
-                f"{key}.scrub.region: unknown region {log.scrub.region!r}; use an ISO 3166 "
-                f"country code such as US, GB or DE"
-            ]
-        )
     try:
         sample = read_log(log.path, None if log.format == "auto" else log.format)
     except LogError as exc:
@@ -98,6 +106,27 @@ def _load(
     if len(usable) > log.max:
         chosen = sorted(random.Random(seed).sample(range(len(usable)), log.max))
         usable = [usable[i] for i in chosen]
+    return sample, usable, skipped
+
+
+@functools.lru_cache(maxsize=8)
+def _load(
+    spec: str,
+    version: tuple[int, int],
+    protocol: str,
+    columns: tuple[str, ...],
+    seed: int,
+) -> LogSeeds:
+    log = FromLog.model_validate_json(spec)
+    key = "inputs.from_log"
+    if log.scrub.region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ScenarioError(
+            [
+                f"{key}.scrub.region: unknown region {log.scrub.region!r}; use an ISO 3166 "
+                f"country code such as US, GB or DE"
+            ]
+        )
+    sample, usable, skipped = _sample(spec, version, protocol, columns, seed)
     scrubber = Scrubber(
         seed=seed,
         skip=log.scrub.skip,

@@ -6,6 +6,7 @@ The written baseline phase lasts 15 s; the tests cut it to 1 s (and the load to 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,3 +89,38 @@ def test_init_asks_for_what_the_flags_leave_out(
     )
     assert "exists; overwrite?" in again.output
     assert "pass --force to overwrite it" in str(again.exception)
+
+
+def test_init_from_a_log_writes_a_replay_of_it_that_runs(demo: str, tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "chat.jsonl"
+    log.parent.mkdir()
+    log.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "timestamp": 1_767_261_600 + 0.25 * i,
+                    "body": {"messages": [{"role": "user", "content": f"Hi {i}"}]},
+                }
+            )
+            + "\n"
+            for i in range(8)
+        ),
+        encoding="utf-8",
+    )
+    path = tmp_path / "scenarios" / "chat.yaml"
+    made = stress(
+        *("init", demo, "--protocol", "openai-chat", "--model", "demo-ngram"),
+        *("--from-log", str(log), "-o", str(path), "--no-input"),
+        cwd=ROOT,
+    )
+    assert made.returncode == 0, made.stderr
+    # The probe sends a logged request; the scenario names the log from its own folder.
+    assert "probe: one valid request (realistic.logged-0000)" in made.stdout
+    text = path.read_text()
+    assert "path: ../logs/chat.jsonl" in text.replace('"', "")
+    assert "- {name: replay, kind: trace, inputs: logged, speed: 1, max_in_flight: 50}" in text
+    runs(path, tmp_path)
+    [run_dir] = (tmp_path / "reports").iterdir()
+    load = json.loads((run_dir / "load.json").read_text())
+    replay = next(phase for phase in load["phases"] if phase["name"] == "replay")
+    assert replay["counts"]["sent"] == 8

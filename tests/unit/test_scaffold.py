@@ -3,6 +3,7 @@ written scenario for every protocol, and the SLOs it derives from the probe."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -184,3 +185,79 @@ def test_an_openapi_file_is_written_relative_to_the_scenario(tmp_path: Path) -> 
     assert yaml.safe_load(scaffold.render(plan))["target"]["openapi"] == {
         "file": "../specs/api.yaml"
     }
+
+
+def _chat_log(path: Path, stamps: list[float | None]) -> Path:
+    lines = []
+    for i, stamp in enumerate(stamps):
+        body = {"messages": [{"role": "user", "content": f"Question {i}: open today?"}]}
+        lines.append(json.dumps(body if stamp is None else {"body": body, "timestamp": stamp}))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("stamps", "speed"),
+    [([1e9, 1e9 + 12, 1e9 + 30], 1), ([1e9 + k * 100 for k in range(10)], 15)],
+)
+def test_from_log_with_timestamps_adds_a_replay_phase_that_validates(
+    tmp_path: Path, stamps: list[float | None], speed: int
+) -> None:
+    log = _chat_log(tmp_path / "logs" / "chat.jsonl", stamps)
+    output = tmp_path / "scenarios" / "s.yaml"
+    plan = scaffold.Plan(
+        url="http://127.0.0.1:9",
+        protocol=Protocol.OPENAI_CHAT,
+        name="n",
+        model="m",
+        from_log=scaffold.log_reference(log, output),
+        log=scaffold.inspect_log(log),
+    )
+    text = scaffold.render(plan)
+    data = yaml.safe_load(text)
+    assert data["inputs"]["from_log"] == {"path": "../logs/chat.jsonl", "max": 500}
+    # Between the baseline and the main load, so --users/--duration still mean the load.
+    baseline, replay, load = data["load"]["phases"]
+    assert (baseline["name"], load["name"]) == ("baseline", "load")
+    assert replay == {
+        "name": "replay",
+        "kind": "trace",
+        "inputs": "logged",
+        "speed": speed,
+        "max_in_flight": 50,
+    }
+    # At most about a minute of replay, however long the log.
+    scenario = scaffold.check(text, source=str(output))
+    phase = scenario.load.phases[1]
+    assert phase.logged
+    assert phase.duration is not None
+    assert phase.duration <= scaffold.REPLAY_SECONDS * 1.2
+
+
+def test_from_log_without_timestamps_says_why_there_is_no_replay(tmp_path: Path) -> None:
+    log = _chat_log(tmp_path / "chat.jsonl", [1e9, None, 1e9 + 3])
+    assert scaffold.inspect_log(log) == scaffold.LogInfo(entries=3, span=None)
+    output = tmp_path / "s.yaml"
+    plan = scaffold.Plan(
+        url="http://127.0.0.1:9",
+        protocol=Protocol.OPENAI_CHAT,
+        name="n",
+        model="m",
+        from_log=scaffold.log_reference(log, output),
+        log=scaffold.inspect_log(log),
+    )
+    text = scaffold.render(plan)
+    assert "do not all carry a timestamp" in text
+    scenario = scaffold.check(text, source=str(output))
+    assert [p.name for p in scenario.load.phases] == ["baseline", "load"]
+    assert scenario.inputs.from_log is not None
+
+
+def test_from_log_that_cannot_be_read_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"^--from-log: .*nope.jsonl: file not found; check the"):
+        scaffold.inspect_log(tmp_path / "nope.jsonl")
+    empty = tmp_path / "get.jsonl"
+    empty.write_text('{"method": "GET", "body": {}, "url": "/x"}\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"--from-log: .*no logged POST request"):
+        scaffold.inspect_log(empty)
