@@ -7,7 +7,9 @@ dribbles header bytes, or streams an endless body, would hold it forever. So:
 
 ==================  ==========================================================
 ``send``            reads at most ``max_bytes`` of the body (then stops:
-                    body_too_large) within ``timeout`` for the whole answer
+                    body_too_large) within ``timeout`` for the whole answer; an
+                    event stream silent for longer than ``stall`` seconds ends
+                    as stream_stall (as the load engine's read_stream does)
 ``transport()``     an httpx transport whose sockets never wait past the
                     deadline of the ``send`` in progress (with another
                     transport, ``send`` checks the time between body chunks only)
@@ -18,14 +20,17 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
 
 from stress import errorkinds
+
+if TYPE_CHECKING:
+    from stress.targets.base import Adapter, Outcome
 
 # The monotonic time by which the answer being read must be complete (None: no bound).
 _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -44,6 +49,8 @@ class Reply:
     body: bytes = b""
     error_kind: str | None = None
     latency_ms: float = 0.0
+    # What went wrong with an event stream while reading it (a stall), for stream_integrity.
+    anomaly: str | None = None
 
 
 def send(
@@ -55,6 +62,7 @@ def send(
     headers: Mapping[str, str],
     timeout: float,
     max_bytes: int,
+    stall: float | None = None,
 ) -> Reply:
     """Send one request; read its answer (raw bytes, as sent) within ``timeout`` seconds.
 
@@ -72,7 +80,10 @@ def send(
             headers=headers,
             timeout=timeout,
             max_bytes=max_bytes,
+            stall=stall,
         )
+    except _Stalled as exc:
+        reply.error_kind, reply.anomaly = errorkinds.STREAM_STALL, str(exc)
     except httpx.HTTPError as exc:
         reply.error_kind = classify(exc, answered=bool(reply.status))
     reply.latency_ms = (time.perf_counter() - started) * 1000
@@ -89,9 +100,11 @@ def read(
     headers: Mapping[str, str],
     timeout: float,
     max_bytes: int,
+    stall: float | None = None,
 ) -> None:
     """``send`` without the classification: fills ``reply`` as the answer arrives (status,
-    headers, the body read so far) and raises httpx's error when one comes."""
+    headers, the body read so far) and raises httpx's error when one comes (_Stalled when an
+    event stream is silent for longer than ``stall`` seconds)."""
     chunks: list[bytes] = []
     size = 0
     deadline = time.monotonic() + timeout
@@ -105,7 +118,9 @@ def read(
             # The raw bytes as they arrive (no decompression: the bytes the server sent); a
             # transport that read the answer already (httpx.MockTransport) hands it whole.
             pieces = [response.content] if response.is_stream_consumed else response.iter_raw()
-            for chunk in pieces:
+            streamed = reply.headers.get("content-type", "").startswith("text/event-stream")
+            watch = stall if streamed else None
+            for chunk in _gaps(iter(pieces), watch, deadline, size=lambda: len(chunks)):
                 if size + len(chunk) > max_bytes:
                     chunks.append(chunk[: max_bytes - size])
                     reply.error_kind = errorkinds.BODY_TOO_LARGE
@@ -117,6 +132,48 @@ def read(
     finally:
         _DEADLINE.reset(token)
         reply.body = b"".join(chunks)
+
+
+def judge(adapter: Adapter, reply: Reply) -> tuple[Outcome, str | None]:
+    """The adapter's reading of an answer that came (whole, or up to a stall) and its error
+    kind, as the load engine names them: a stall stays stream_stall, its anomaly kept for
+    stream_integrity; otherwise the status class or what the content broke."""
+    outcome = adapter.parse(reply.status, reply.headers, reply.body)
+    if reply.error_kind == errorkinds.STREAM_STALL:
+        outcome.anomaly = reply.anomaly or outcome.anomaly
+        return outcome, reply.error_kind
+    return outcome, errorkinds.of_answer(reply.status, problem=bool(outcome.problem))
+
+
+class _Stalled(Exception):
+    """An event stream sent no bytes for longer than target.stall_timeout."""
+
+
+def _gaps(
+    chunks: Iterator[bytes], stall: float | None, deadline: float, *, size: Callable[[], int]
+) -> Iterator[bytes]:
+    """``chunks``, each awaited at most ``stall`` seconds (and never past ``deadline``): a
+    longer silence raises _Stalled naming the gap and how many chunks came before it."""
+    if stall is None:
+        yield from chunks
+        return
+    while True:
+        until = min(deadline, time.monotonic() + stall)
+        token = _DEADLINE.set(until)
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except httpx.TimeoutException:
+            if until < deadline:
+                raise _Stalled(
+                    f"stream stalled: no bytes for {stall:g} s (target.stall_timeout) after "
+                    f"{size()} reads"
+                ) from None
+            raise
+        finally:
+            _DEADLINE.reset(token)
+        yield chunk
 
 
 def classify(error: httpx.HTTPError, *, answered: bool = False) -> str:

@@ -104,6 +104,7 @@ def judge(
                     deadline=deadline,
                     timeout=scenario.target.timeout,
                     max_bytes=scenario.target.max_body_bytes,
+                    stall=scenario.target.stall_timeout,
                 ):
                     sent = dataclasses.replace(
                         sent, output_text=redactor.scrub_optional(sent.output_text)

@@ -79,12 +79,14 @@ def resend(
     deadline: float,
     timeout: float = 10.0,
     max_bytes: int = 16 * 1024 * 1024,
+    stall: float | None = None,
 ) -> Iterator[Resend]:
     """Send each (purpose, input, attempts) job's input ``attempts`` times, one at a time.
 
     Stops when the monotonic clock passes ``deadline``, so a slow or dead target cannot hold
     the run: at most ``sum(attempts)`` requests, each answer read within ``timeout`` seconds
-    and ``max_bytes`` (stress.httpread, as the load reads them).
+    and ``max_bytes``, an event stream silent for over ``stall`` seconds ended as a stall
+    (stress.httpread, as the load reads them).
     """
     for purpose, item, attempts in work:
         request = adapter.request(item)
@@ -92,7 +94,7 @@ def resend(
             if time.monotonic() >= deadline:
                 return
             yield _send_one(
-                client, adapter, suite, purpose, item, request, attempt, timeout, max_bytes
+                client, adapter, suite, purpose, item, request, attempt, (timeout, max_bytes, stall)
             )
 
 
@@ -104,9 +106,9 @@ def _send_one(
     item: Input,
     request: HttpRequest,
     attempt: int,
-    timeout: float,
-    max_bytes: int,
+    bounds: tuple[float, int, float | None],
 ) -> Resend:
+    timeout, max_bytes, stall = bounds
     reply = httpread.send(
         client,
         request.method,
@@ -115,11 +117,11 @@ def _send_one(
         headers=request.headers,
         timeout=timeout,
         max_bytes=max_bytes,
+        stall=stall,
     )
     status, error_kind, outcome = reply.status, reply.error_kind, Outcome()
-    if error_kind is None:
-        outcome = adapter.parse(status, reply.headers, reply.body)
-        error_kind = errorkinds.of_answer(status, problem=bool(outcome.problem))
+    if error_kind in (None, errorkinds.STREAM_STALL):
+        outcome, error_kind = httpread.judge(adapter, reply)
     latency_ms = reply.latency_ms
     exchange = Exchange(
         item.expect,

@@ -187,14 +187,22 @@ def replay_first(scenario: Scenario, run_dir: Path, url: str) -> list[dict[str, 
         return []
     import httpx
 
+    from stress import httpread
     from stress.checks.request import select
     from stress.targets import adapter_for
 
     folder = corpus_dir(scenario.regressions)
     adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
     timeout = scenario.target.timeout
-    with httpx.Client(base_url=url, timeout=timeout) as client:
-        sender = Sender(client, adapter, select(scenario.checks), timeout=timeout)
+    with httpx.Client(base_url=url, timeout=timeout, transport=httpread.transport()) as client:
+        sender = Sender(
+            client,
+            adapter,
+            select(scenario.checks),
+            timeout=timeout,
+            max_bytes=scenario.target.max_body_bytes,
+            stall=scenario.target.stall_timeout,
+        )
         rows = replay_corpus(folder, sender, scenario)
     write_rows(run_dir, rows)
     return rows

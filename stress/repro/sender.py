@@ -66,12 +66,14 @@ class Sender:
         *,
         timeout: float,
         max_bytes: int = MAX_BODY_BYTES,
+        stall: float | None = None,
     ) -> None:
         self.client = client
         self.adapter = adapter
         self.checks = list(checks)
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.stall = stall
         self.sent = 0
 
     def send(
@@ -88,11 +90,11 @@ class Sender:
             headers=request.headers,
             timeout=limit,
             max_bytes=self.max_bytes,
+            stall=self.stall,
         )
         status, error_kind, outcome, body = reply.status, reply.error_kind, Outcome(), reply.body
-        if error_kind is None:
-            outcome = self.adapter.parse(status, reply.headers, body)
-            error_kind = errorkinds.of_answer(status, problem=bool(outcome.problem))
+        if error_kind in (None, errorkinds.STREAM_STALL):
+            outcome, error_kind = httpread.judge(self.adapter, reply)
         latency_ms = reply.latency_ms
         exchange = Exchange(expect, status, error_kind, outcome, latency_ms)
         findings = tuple(run_checks(exchange, self.checks))
@@ -132,4 +134,5 @@ def open_sender(run_dir: Path, scenario: Scenario, target: str | None) -> Iterat
             checks,
             timeout=scenario.target.timeout,
             max_bytes=scenario.target.max_body_bytes,
+            stall=scenario.target.stall_timeout,
         )

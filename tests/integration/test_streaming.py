@@ -150,6 +150,12 @@ def test_a_stall_longer_than_the_limit_ends_the_request_as_a_finding(
     assert records["latency_ms"].between(300, 600).all()
     failure = json.loads((run_dir / "failures.jsonl").read_text().splitlines()[0])
     assert failure["message"].startswith("stream stalled: no bytes for 0.3 s")
+    # Re-sent alone (flakiness), the same stall ends each request the same way: deterministic,
+    # not "passes alone" because the re-send waited the silence out.
+    resends = [json.loads(line) for line in (run_dir / "resends.jsonl").read_text().splitlines()]
+    assert resends
+    assert {row["error_kind"] for row in resends} == {"stream_stall"}
+    assert all(row["latency_ms"] < 1000 for row in resends)
 
 
 SECRET = "sk-test-SECRET-4815162342"

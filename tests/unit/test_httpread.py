@@ -169,3 +169,43 @@ def test_an_endless_body_ends_at_max_bytes(endless: str) -> None:
     with httpx.Client(base_url=endless, transport=httpread.transport()) as client:
         reply = httpread.send(client, "GET", "/", content=b"", headers={}, timeout=5, max_bytes=MiB)
     assert (reply.status, reply.error_kind, len(reply.body)) == (200, "body_too_large", MiB)
+
+
+@pytest.fixture
+def stalling() -> Iterator[str]:
+    """An event stream: two events at once, then 1 s of silence, then the end."""
+    sent = []
+
+    def answer(connection: socket.socket) -> None:
+        if not sent:
+            head = (
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 40\r\n\r\n"
+            )
+            connection.sendall(head + b'data: {"a": 1}\n\n' + b'data: {"b": 2}\n\n')
+            sent.append(True)
+            time.sleep(1.0)
+            connection.sendall(b"data: [DONE]\n\n"[:8])
+        time.sleep(0.05)
+
+    yield from serve_once(answer)
+
+
+def test_an_event_stream_silent_past_the_stall_limit_is_a_stall(stalling: str) -> None:
+    with httpx.Client(base_url=stalling, transport=httpread.transport()) as client:
+        started = time.monotonic()
+        reply = httpread.send(
+            client, "GET", "/", content=b"", headers={}, timeout=5, max_bytes=MiB, stall=0.3
+        )
+        elapsed = time.monotonic() - started
+    assert (reply.status, reply.error_kind) == (200, "stream_stall")
+    assert reply.anomaly is not None
+    assert reply.anomaly.startswith("stream stalled: no bytes for 0.3 s")
+    assert reply.body.count(b"data:") == 2  # what came before the silence is kept
+    assert 0.25 < elapsed < 0.9
+
+
+def test_without_a_stall_limit_the_same_stream_is_waited_for(stalling: str) -> None:
+    with httpx.Client(base_url=stalling, transport=httpread.transport()) as client:
+        reply = httpread.send(client, "GET", "/", content=b"", headers={}, timeout=5, max_bytes=MiB)
+    assert (reply.status, reply.error_kind) == (200, None)
+    assert len(reply.body) == 40
