@@ -49,7 +49,7 @@ class RunConsole:
             what = "" if event.get("kind") in (None, "steady") else f" ({event['kind']})"
             out.print(
                 f"[bold cyan]phase {escape(event['name'])}[/]{what}: {load} "
-                f"for {event['duration_s']:g}s"
+                f"for {round(event['duration_s'], 1):g}s"
             )
         elif kind == "progress":
             self._ticks += 1
@@ -74,7 +74,7 @@ class RunConsole:
             )
             out.print(
                 f"  [cyan]step {event['step'] + 1}[/] of {escape(event['phase'])}: {load} "
-                f"for {event['duration_s']:g}s"
+                f"for {round(event['duration_s'], 1):g}s"
             )
         elif kind == "step_result":
             load = (
