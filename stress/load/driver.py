@@ -74,6 +74,8 @@ class Driver:
     # Of the trace phases with inputs: logged, the log entry each arrival sends.
     entries: Mapping[str, Sequence[int]] = field(default_factory=dict)
     stopping: bool = False
+    # Why the load was stopped from outside (a signal), for load.json and the report.
+    stop_reason: str = "interrupted"
     stopped_by: str | None = None
     phases: list[dict[str, Any]] = field(default_factory=list)
     _pending: list[_Pending] = field(default_factory=list)
@@ -196,7 +198,7 @@ class Driver:
             return True
         reason = None
         if self.stopping:
-            reason = "interrupted"
+            reason = self.stop_reason
         elif self.fleet.lost_all():
             reason = "every worker was lost"
         elif self.fleet.exhausted():

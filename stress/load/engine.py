@@ -17,6 +17,7 @@ import gc
 import io
 import json
 import logging
+import os
 import random
 import signal
 import socket
@@ -871,7 +872,13 @@ def _sweeps(scenario: Scenario) -> list[str]:
 
 
 def _on_signals(driver: Driver) -> None:
+    parent = os.getppid()
+
     def stop(*_: object) -> None:
+        # SIGTERM with a new parent: `stress run` died (kill -9, OOM) and the kernel told us
+        # (lifeline.die_with_parent); say so rather than "interrupted".
+        if os.getppid() != parent:
+            driver.stop_reason = "stress run was killed; the load process stopped with it"
         driver.stopping = True
 
     gevent.signal_handler(signal.SIGINT, stop)

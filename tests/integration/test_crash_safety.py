@@ -170,6 +170,8 @@ def test_sigkill_keeps_all_but_the_last_second_and_report_says_killed(
     assert summary["totals"]["requests"] == survived
     page = (directory / "report.html").read_text(encoding="utf-8")
     assert "INCOMPLETE (killed)" in page
+    # The orphaned load process knew why it was stopped: not "interrupted".
+    assert "stress run was killed; the load process stopped with it" in page
     assert "(INCOMPLETE)" in (directory / "summary.md").read_text(encoding="utf-8")
 
 
