@@ -888,15 +888,14 @@ class Load(_Model):
 
 
 class RequestSlo(_Model):
-    """Per-request limits. A request meets them when it succeeded (no error finding) and is
-    within every limit set; goodput is how many such requests completed per second."""
+    """What a good request is: its input was valid, it succeeded (no error finding) and it
+    is within every limit set here. ``slo.goodput`` is the least share of good requests;
+    goodput is how many completed per second (stress/checks/goodput.py)."""
 
     latency_ms: Annotated[float, Field(gt=0)] | None = None
     ttft_ms: Annotated[float, Field(gt=0)] | None = None
     tpot_ms: Annotated[float, Field(gt=0)] | None = None
     itl_ms: Annotated[float, Field(gt=0)] | None = None
-    # The share of requests that must meet them, per phase (null: report goodput, judge nothing).
-    attainment: Fraction | None = None
 
 
 Milliseconds = Annotated[float, Field(gt=0)]
@@ -911,11 +910,8 @@ class PhaseSlo(_Model):
     p99_ms: Milliseconds | None = None
     # Streaming targets: the p95 of the time to first token.
     ttft_p95_ms: Milliseconds | None = None
-    # The least share of requests that are "good": no error finding, latency within
-    # goodput_ms and time to first token within goodput_ttft_ms (when set).
+    # The least share of requests with valid inputs that are good (slo.per_request).
     goodput: Fraction | None = None
-    goodput_ms: Milliseconds | None = None
-    goodput_ttft_ms: Milliseconds | None = None
 
 
 class Slo(PhaseSlo):
@@ -927,6 +923,53 @@ class Slo(PhaseSlo):
     # not listed here is judged only through the phase objectives.
     families: dict[str, PhaseSlo] = Field(default_factory=dict)
     per_request: RequestSlo | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            moved = _moved_goodput_key(data)
+            if moved is not None:
+                raise _KeyedError(*moved)
+        return data
+
+
+# Keys that once defined a good request beside slo.goodput, and where each went.
+_MOVED_LIMITS = {"goodput_ms": "latency_ms", "goodput_ttft_ms": "ttft_ms"}
+
+
+def _moved_goodput_key(slo: Mapping[str, Any]) -> tuple[tuple[str | int, ...], str] | None:
+    """The first key of the old goodput form in a raw ``slo`` mapping: (path below slo,
+    the problem and its replacement), or None."""
+    places: list[tuple[tuple[str, ...], Any]] = [((), slo)]
+    for section in ("phases", "families"):
+        entries = slo.get(section)
+        if isinstance(entries, Mapping):
+            places += [((section, str(name)), v) for name, v in entries.items()]
+    for path, limits in places:
+        if not isinstance(limits, Mapping):
+            continue
+        where = "".join(f".{part}" for part in path)
+        for old, new in _MOVED_LIMITS.items():
+            if old in limits:
+                value = limits[old]
+                scope = "" if not path else ", one for every phase and family"
+                return (
+                    (*path, old),
+                    f"moved, got {value!r}: write slo.per_request.{new}: {value} (the limit "
+                    f"of a good request{scope}); slo{where}.goodput stays the least share of "
+                    f"good requests",
+                )
+    per_request = slo.get("per_request")
+    if isinstance(per_request, Mapping) and "attainment" in per_request:
+        value = per_request["attainment"]
+        return (
+            ("per_request", "attainment"),
+            f"moved, got {value!r}: write slo.goodput: {value} (the least share of good "
+            f"requests in each phase; slo.phases.<name>.goodput and slo.families.<name>.goodput "
+            f"override it); slo.per_request keeps only the limits of a good request",
+        )
+    return None
 
 
 class Severity(StrEnum):

@@ -2,8 +2,9 @@
 
 Objectives: ``error_rate`` (at most), ``p50_ms``/``p95_ms``/``p99_ms`` latency (at most),
 ``ttft_p95_ms`` (p95 time to first token of streaming targets, at most) and ``goodput`` (at
-least this share of requests are good: no error finding, latency within ``goodput_ms`` and
-time to first token within ``goodput_ttft_ms`` where those are set).
+least this share of the requests with valid inputs are good: no error finding and within
+every ``slo.per_request`` limit; stress/checks/goodput.py defines a good request). A goodput
+result also carries the good requests per second.
 
 Limits come from the scenario's ``slo`` section; ``slo.phases[name]`` overrides a limit for
 one phase (a limit left unset there inherits the scenario-wide one):
@@ -18,7 +19,7 @@ one phase (a limit left unset there inherits the scenario-wide one):
     ====================================================  ==========  ==========
 
 ``slo.families[name]`` judges one family's requests over all phases, by the limits set there
-only (goodput_ms and goodput_ttft_ms fall back to the scenario-wide ones).
+only (a good request is the same everywhere: ``slo.per_request`` is scenario-wide).
 
 An SLO result is data, like a per-request Finding: evaluating never raises for a bad verdict.
 """
@@ -32,7 +33,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from stress.checks.goodput import meets_request_slo, served
+from stress.checks.goodput import measure
 from stress.scenario import PhaseKind, PhaseSlo, RequestSlo, Scenario
 
 ERROR_RATE = "error_rate"
@@ -48,8 +49,6 @@ _LATENCIES = (
     (P99_MS, 0.99, "latency_ms"),
     (TTFT_P95_MS, 0.95, "ttft_ms"),
 )
-# Share of a phase's requests meeting every slo.per_request limit (stress/checks/goodput.py).
-ATTAINMENT = "attainment"
 
 # The only percentile method used anywhere in stress, so the report, the SLO verdict and a
 # user recomputing from the Parquet records with pandas' defaults agree to the last digit.
@@ -72,6 +71,8 @@ class SloResult:
     message: str
     # Set for a per-family objective (``phase`` is then "*", every phase).
     family: str | None = None
+    # Goodput results only: good requests per second (None when nothing was good or timed).
+    goodput_rps: float | None = None
 
 
 def percentile(values: np.ndarray | pd.Series, q: float) -> float | None:
@@ -111,13 +112,10 @@ def evaluate_slos(records: pd.DataFrame, scenario: Scenario) -> list[SloResult]:
         if p95_limit is not None:
             results.append(_p95(name, p95_limit, group))
         limits = _merged(scenario.slo, override)
-        results.extend(_more(name, limits, scenario.slo, group, family=None))
-        per_request = scenario.slo.per_request
-        if per_request is not None and per_request.attainment is not None:
-            results.append(_attainment(name, per_request, group))
+        results.extend(_more(name, limits, scenario.slo.per_request, group, family=None))
     for family, limits in scenario.slo.families.items():
         group = records[records["family"] == family] if "family" in records else None
-        results.extend(_family(family, limits, scenario.slo, group))
+        results.extend(_family(family, limits, scenario.slo.per_request, group))
     return results
 
 
@@ -132,14 +130,14 @@ def _merged(base: PhaseSlo, override: PhaseSlo | None) -> PhaseSlo:
 
 
 def _family(
-    family: str, limits: PhaseSlo, base: PhaseSlo, group: pd.DataFrame | None
+    family: str, limits: PhaseSlo, per_request: RequestSlo | None, group: pd.DataFrame | None
 ) -> list[SloResult]:
     results = []
     if limits.error_rate is not None:
         results.append(_for_family(_error_rate(family, limits.error_rate, group), family))
     if limits.p95_ms is not None:
         results.append(_for_family(_p95(family, limits.p95_ms, group), family))
-    results.extend(_more("*", limits, base, group, family=family))
+    results.extend(_more("*", limits, per_request, group, family=family))
     return results
 
 
@@ -152,7 +150,7 @@ def _for_family(result: SloResult, family: str) -> SloResult:
 def _more(
     phase: str,
     limits: PhaseSlo,
-    base: PhaseSlo,
+    per_request: RequestSlo | None,
     group: pd.DataFrame | None,
     *,
     family: str | None,
@@ -166,11 +164,7 @@ def _more(
             continue
         results.append(_quantile(phase, label, metric, quantile, column, limit, group, family))
     if limits.goodput is not None:
-        goodput_ms = limits.goodput_ms if limits.goodput_ms is not None else base.goodput_ms
-        ttft_ms = (
-            limits.goodput_ttft_ms if limits.goodput_ttft_ms is not None else base.goodput_ttft_ms
-        )
-        results.append(_goodput(phase, label, limits.goodput, goodput_ms, ttft_ms, group, family))
+        results.append(_goodput(phase, label, limits.goodput, per_request, group, family))
     return results
 
 
@@ -204,67 +198,43 @@ def _quantile(
     return SloResult(phase, metric, limit, actual, passed, message, family)
 
 
-def good_requests(
-    group: pd.DataFrame, goodput_ms: float | None, ttft_ms: float | None
-) -> pd.Series:
-    """Which requests are good: ok, within goodput_ms and within goodput_ttft_ms (when set)."""
-    good = group["ok"].astype(bool)
-    if goodput_ms is not None:
-        good &= group["latency_ms"] <= goodput_ms
-    if ttft_ms is not None:
-        ttft = group["ttft_ms"] if "ttft_ms" in group else pd.Series(np.nan, index=group.index)
-        good &= ttft.notna() & (ttft <= ttft_ms)
-    return good
-
-
 def _goodput(
     phase: str,
     label: str,
-    limit: float,
-    goodput_ms: float | None,
-    ttft_ms: float | None,
+    minimum: float,
+    per_request: RequestSlo | None,
     group: pd.DataFrame | None,
     family: str | None,
 ) -> SloResult:
-    if group is None or group.empty:
-        return _no_requests(phase, GOODPUT, limit, label=label, family=family)
-    good = int(good_requests(group, goodput_ms, ttft_ms).sum())
-    actual = good / len(group)
-    passed = actual >= limit or math.isclose(actual, limit, rel_tol=_REL_TOLERANCE)
-    verdict = "meets" if passed else "is below"
-    rules = ["no error finding"]
-    if goodput_ms is not None:
-        rules.append(f"latency <= {goodput_ms:.6g} ms")
-    if ttft_ms is not None:
-        rules.append(f"TTFT <= {ttft_ms:.6g} ms")
-    message = (
-        f"{label}: goodput {_percent(actual)} ({good} of {len(group)} requests with "
-        f"{', '.join(rules)}) {verdict} the minimum of {_percent(limit)}"
-    )
-    return SloResult(phase, GOODPUT, limit, actual, passed, message, family)
-
-
-def _attainment(phase: str, limits: RequestSlo, group: pd.DataFrame | None) -> SloResult:
-    assert limits.attainment is not None
-    minimum = limits.attainment
-    group = None if group is None else served(group)
-    if group is None or group.empty:
-        return _no_requests(phase, ATTAINMENT, minimum)
-    good = int(meets_request_slo(group, limits).sum())
-    actual = good / len(group)
+    measured = measure(group, per_request, phase=phase, family=family)
+    if measured.share is None:
+        if group is None or group.empty:
+            return _no_requests(phase, GOODPUT, minimum, label=label, family=family)
+        message = (
+            f"{label}: no request had a valid input, so goodput cannot be judged; goodput "
+            f"counts the requests with valid inputs (families with expect: accept)"
+        )
+        return SloResult(phase, GOODPUT, minimum, None, False, message, family)
+    actual = measured.share
     passed = actual >= minimum or math.isclose(actual, minimum, rel_tol=_REL_TOLERANCE)
     verdict = "meets" if passed else "is below"
+    rate = measured.goodput_rps
+    per_second = "n/a" if rate is None else f"{rate:.4g}"
     message = (
-        f"phase {phase!r}: {_percent(actual)} of requests with valid inputs ({good} of "
-        f"{len(group)}) met every per-request limit ({_limits(limits)}), which {verdict} the "
-        f"minimum of {_percent(minimum)}"
+        f"{label}: {_percent(actual)} of requests with valid inputs were good ({measured.good} "
+        f"of {measured.requests}: {describe_good(per_request)}), which {verdict} the minimum "
+        f"of {_percent(minimum)}; goodput {per_second} requests/s"
     )
-    return SloResult(phase, ATTAINMENT, minimum, actual, passed, message)
+    return SloResult(phase, GOODPUT, minimum, actual, passed, message, family, rate)
 
 
-def _limits(limits: RequestSlo) -> str:
-    names = ("latency_ms", "ttft_ms", "tpot_ms", "itl_ms")
-    return ", ".join(f"{n} <= {getattr(limits, n):g}" for n in names if getattr(limits, n))
+def describe_good(limits: RequestSlo | None) -> str:
+    """What made a request good, for messages: "no error finding, latency_ms <= 800"."""
+    rules = ["no error finding"]
+    if limits is not None:
+        names = ("latency_ms", "ttft_ms", "tpot_ms", "itl_ms")
+        rules += [f"{n} <= {getattr(limits, n):.6g}" for n in names if getattr(limits, n)]
+    return ", ".join(rules)
 
 
 def _error_rate(phase: str, limit: float, group: pd.DataFrame | None) -> SloResult:

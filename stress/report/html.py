@@ -130,7 +130,8 @@ def render(
         _heading("run"),
         _setup(summary),
         _heading("slo"),
-        _slo_table(summary.get("slo", [])),
+        _slo_table(summary.get("slo", []), bool(summary.get("goodput"))),
+        _goodput_table(summary.get("goodput", [])),
         _heading("checks"),
         _checks_table([c for c in checks if c.get("kind") != "slo"]),
         _heading("families"),
@@ -278,10 +279,13 @@ def _limits(slo: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _slo_table(results: Iterable[Mapping[str, Any]]) -> str:
+def _slo_table(results: Iterable[Mapping[str, Any]], goodput: bool = False) -> str:
     rows = []
     for result in results:
         metric = result.get("metric")
+        if metric == "goodput":
+            continue  # a row of the goodput table
+
         show = percent if metric == "error_rate" else ms
         rows.append(
             [
@@ -294,7 +298,31 @@ def _slo_table(results: Iterable[Mapping[str, Any]]) -> str:
             ]
         )
     header = ["phase", "metric", "limit", "actual", "verdict", "message"]
+    if not rows and goodput:
+        return ""
     return table(header, rows, empty="no SLOs configured (slo.error_rate and slo.p95_ms unset)")
+
+
+def _goodput_table(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Good requests per phase and SLO family (slo.per_request), judged where slo.goodput is."""
+    cells = []
+    for row in rows:
+        judged = row.get("passed")
+        where = row.get("phase") if row.get("family") is None else f"family {row.get('family')}"
+        cells.append(
+            [
+                (text(where), ""),
+                (f"{number(row.get('good'))} of {number(row.get('requests'))}", "num"),
+                (percent(row.get("share")), "num"),
+                (percent(row.get("limit")) if judged is not None else "not judged", "num"),
+                (decimal(row.get("goodput_rps")), "num"),
+                verdict(bool(judged)) if judged is not None else ("", ""),
+            ]
+        )
+    if not cells:
+        return ""
+    header = ["goodput of", "good requests", "share good", "least share", "goodput req/s", ""]
+    return "<h3>Good requests</h3>" + table(header, cells)
 
 
 def _checks_table(checks: Iterable[Mapping[str, Any]]) -> str:

@@ -2,9 +2,10 @@
 
 One ``<testsuite>`` per check, named after it. A per-request check has one ``<testcase>`` per
 input family (it fails when a request of that family got an error finding from the check);
-an SLO (``slo.error_rate``, ``slo.p95_ms``) has one per phase; the run check
-``requests_recorded`` has one; a group check (degradation, invariance) one per phase it
-judged, else one. Warnings never fail a test case; they appear in its ``<system-out>``.
+an SLO (``slo.error_rate``, ``slo.p95_ms``, ``slo.goodput``, ...) has one per phase and per
+family it judged; the run check ``requests_recorded`` has one; a group check (degradation,
+invariance) one per phase it judged, else one. Warnings never fail a test case; they appear
+in its ``<system-out>``.
 Each suite carries the run's start as ``timestamp`` and, as ``<properties>``, the scenario,
 target and run directory, so a CI dashboard can link a red case back to its run.
 The shape is tested against tests/unit/report/junit.xsd (what CI reporters read).

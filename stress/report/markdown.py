@@ -62,6 +62,7 @@ def render_markdown(summary: Mapping[str, Any], failures: Sequence[Mapping[str, 
             )
         lines.append("")
     lines += _phases(summary.get("phases", []))
+    lines += _goodput(summary.get("goodput", []))
     lines += _families(summary.get("families", []))
     lines += _repro(failures, run_dir)
     comparison = summary.get("comparison")
@@ -101,6 +102,30 @@ def _phases(phases: Iterable[Mapping[str, Any]]) -> list[str]:
         "| phase | users | requests | req/s | error rate | p50 ms | p95 ms | p99 ms |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
+        "",
+    ]
+
+
+def _goodput(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Good requests per phase and SLO family (slo.per_request), judged where slo.goodput is."""
+    lines = []
+    for row in rows:
+        where = row.get("phase") if row.get("family") is None else f"family {row.get('family')}"
+        judged = row.get("passed")
+        verdict = "not judged" if judged is None else ("✅" if judged else "❌")
+        lines.append(
+            f"| {escape(where)} | {_n(row.get('good'))} of {_n(row.get('requests'))} "
+            f"| {_pct(row.get('share'))} | {_pct(row.get('limit'))} "
+            f"| {_dec(row.get('goodput_rps'))} | {verdict} |"
+        )
+    if not lines:
+        return []
+    return [
+        "### Good requests",
+        "",
+        "| goodput of | good requests | share good | least share | goodput req/s | verdict |",
+        "|---|---:|---:|---:|---:|---|",
+        *lines,
         "",
     ]
 

@@ -61,6 +61,15 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
       "slo": [{"phase": str, "metric": str, "limit": float, "actual": float | null,
                "passed": bool, "message": str, "family": str | null}],
                # metric: error_rate, p50_ms, p95_ms, p99_ms, ttft_p95_ms, goodput
+               # (a goodput entry also has "goodput_rps": good requests per second)
+      "goodput": [{                       # with slo.per_request or a goodput minimum set:
+        "phase": str, "family": str | null,   # a family row has phase "*"
+        "requests": int, "good": int,     # requests with valid inputs; good ones among them
+        "share": float | null,            # good / requests
+        "goodput_rps": float | null,      # good requests per second of the span
+        "limit": float | null,            # the slo goodput minimum (null: not judged)
+        "passed": bool | null             # its verdict, also the check slo.goodput (null: none)
+      }],
       "failures": {"stored": int,         # objects in failures.jsonl
                    "inputs": int},        # distinct input ids among them
       # Added in schema 1 without a version bump (fields are only ever added):
@@ -157,7 +166,7 @@ import numpy as np
 import pandas as pd
 
 from stress.checks.request import CHECKS, severity_of
-from stress.checks.slo import SloResult, evaluate_slos
+from stress.checks.slo import GOODPUT, SloResult, evaluate_slos
 from stress.report.behaviour import from_group_checks, read_behaviour
 from stress.report.behaviour import group_checks as file_checks
 from stress.report.compare import read_comparison
@@ -235,6 +244,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "families": families,
         "checks": checks,
         "slo": [asdict(result) for result in slo],
+        "goodput": _goodput(records, run.scenario, slo),
         "failures": {"stored": failures.stored, "inputs": len(failures.inputs)},
         "setup": _setup(run),
         "groups": [],
@@ -460,6 +470,31 @@ def _request_checks(
             }
         )
     return entries
+
+
+def _goodput(
+    records: pd.DataFrame, scenario: Scenario, slo: list[SloResult]
+) -> list[dict[str, Any]]:
+    """One row per phase and per SLO family: share good, its minimum and goodput (req/s)."""
+    from stress.checks.goodput import goodput
+
+    judged = {(r.phase, r.family): r for r in slo if r.metric == GOODPUT}
+    rows = []
+    for measured in goodput(records, scenario):
+        result = judged.get((measured.phase, measured.family))
+        rows.append(
+            {
+                "phase": measured.phase,
+                "family": measured.family,
+                "requests": measured.requests,
+                "good": measured.good,
+                "share": measured.share,
+                "goodput_rps": measured.goodput_rps,
+                "limit": None if result is None else result.limit,
+                "passed": None if result is None else result.passed,
+            }
+        )
+    return rows
 
 
 def _slo_check(result: SloResult) -> dict[str, Any]:

@@ -116,9 +116,34 @@ INVALID = [
         "x.yaml: slo.p99_mss: unknown key 'p99_mss'; did you mean 'p99_ms'? (line 8)",
     ),
     (
-        VALID + "slo: {phases: {load: {goodput_m: 100}}}\n",
-        "x.yaml: slo.phases.load.goodput_m: unknown key 'goodput_m'; did you mean "
-        "'goodput_ms'? (line 8)",
+        VALID + "slo: {phases: {load: {goodpt: 90%}}}\n",
+        "x.yaml: slo.phases.load.goodpt: unknown key 'goodpt'; did you mean 'goodput'? (line 8)",
+    ),
+    # The old goodput form: each key says what to write instead.
+    (
+        VALID + "slo:\n  goodput: 90%\n  goodput_ms: 800\n",
+        "x.yaml: slo.goodput_ms: moved, got 800: write slo.per_request.latency_ms: 800 (the "
+        "limit of a good request); slo.goodput stays the least share of good requests (line 10)",
+    ),
+    (
+        VALID + "slo: {phases: {load: {goodput: 80%, goodput_ttft_ms: 300}}}\n",
+        "x.yaml: slo.phases.load.goodput_ttft_ms: moved, got 300: write "
+        "slo.per_request.ttft_ms: 300 (the limit of a good request, one for every phase and "
+        "family); slo.phases.load.goodput stays the least share of good requests (line 8)",
+    ),
+    (
+        VALID + "slo: {families: {realistic.chat_prompt: {goodput_ms: 1.5}}}\n",
+        "x.yaml: slo.families.realistic.chat_prompt.goodput_ms: moved, got 1.5: write "
+        "slo.per_request.latency_ms: 1.5 (the limit of a good request, one for every phase "
+        "and family); slo.families.realistic.chat_prompt.goodput stays the least share of good "
+        "requests (line 8)",
+    ),
+    (
+        VALID + "slo:\n  per_request:\n    latency_ms: 800\n    attainment: 90%\n",
+        "x.yaml: slo.per_request.attainment: moved, got '90%': write slo.goodput: 90% (the "
+        "least share of good requests in each phase; slo.phases.<name>.goodput and "
+        "slo.families.<name>.goodput override it); slo.per_request keeps only the limits of a "
+        "good request (line 11)",
     ),
     (
         VALID + "slo: {families: {realistic.chat_promt: {p95_ms: 100}}}\n",

@@ -198,8 +198,8 @@ INVALID = [
         "target.stream: true (openai-chat, openai-completions) or use latency_ms (line 7)",
     ),
     (
-        scenario(extra="slo: {per_request: {latency_ms: 500, attainment: 120%}}\n"),
-        "x.yaml: slo.per_request.attainment: expected a fraction between 0 and 1 (or 0% to "
+        scenario(extra="slo: {per_request: {latency_ms: 500}, goodput: 120%}\n"),
+        "x.yaml: slo.goodput: expected a fraction between 0 and 1 (or 0% to "
         "100%), got '120%' (line 7)",
     ),
     (

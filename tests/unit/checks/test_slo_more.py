@@ -16,7 +16,7 @@ def scenario(slo: dict[str, Any]) -> Scenario:
     return from_dict(
         {
             "name": "slo-more",
-            "target": {"url": "http://127.0.0.1:9", "protocol": "openai-chat"},
+            "target": {"url": "http://127.0.0.1:9", "protocol": "openai-chat", "stream": True},
             "inputs": {"families": {"realistic.chat_prompt": 1, "size.long_prompt": 1}},
             "load": {"phases": [{"name": "load", "users": 1, "duration": "5s"}]},
             "slo": {"error_rate": None, **slo},
@@ -72,9 +72,10 @@ def test_ttft_without_streaming_cannot_pass() -> None:
     [
         ({"goodput": 0.9}, 0.9, True),  # only the 10 failed requests are not good
         ({"goodput": 0.91}, 0.9, False),
-        ({"goodput": 0.5, "goodput_ms": 60}, 0.5, True),  # ok and <= 60 ms: 11..60
-        ({"goodput": 0.5, "goodput_ms": 59}, 0.49, False),
-        ({"goodput": 0.4, "goodput_ms": 60, "goodput_ttft_ms": 5}, 0.4, True),  # TTFT <= 5: 11..50
+        ({"goodput": 0.5, "per_request": {"latency_ms": 60}}, 0.5, True),  # ok, <= 60 ms: 11..60
+        ({"goodput": 0.5, "per_request": {"latency_ms": 59}}, 0.49, False),
+        # TTFT <= 5 ms: 11..50
+        ({"goodput": 0.4, "per_request": {"latency_ms": 60, "ttft_ms": 5}}, 0.4, True),
     ],
 )
 def test_goodput(slo: dict[str, Any], actual: float, passed: bool) -> None:
