@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import collections
 import itertools
+import operator
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,8 +115,32 @@ class Record:
     step: int | None = None
 
 
-class RecordWriter:
-    """Buffers records and writes a Parquet part when ``max_rows`` or ``max_seconds`` is hit.
+_FIELDS = operator.attrgetter(*SCHEMA.names)
+
+
+def table_of(rows: Sequence[Record]) -> pa.Table:
+    """Records as an Arrow table with the record schema.
+
+    Built column by column: one C-level attrgetter call per row, then a transpose, about 1 µs
+    a row; several times cheaper than dataclasses.asdict per row, which matters on the load
+    process's hot path.
+    """
+    if not rows:
+        return SCHEMA.empty_table()
+    columns = zip(*map(_FIELDS, rows), strict=True)
+    arrays = [pa.array(values, type=f.type) for values, f in zip(columns, SCHEMA, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def write_part(path: Path, table: pa.Table) -> None:
+    """One complete Parquet part: written to a temporary name, then renamed."""
+    temporary = path.with_suffix(".tmp")
+    pq.write_table(table, temporary)
+    os.replace(temporary, path)
+
+
+class BatchWriter:
+    """Buffers records and hands a table to ``sink`` every ``max_seconds`` or ``max_rows``.
 
     Memory stays bounded by ``max_rows`` however long the run. Call ``close()`` at the end
     (it flushes); ``flush_if_due()`` is cheap enough to call after every record.
@@ -123,20 +148,16 @@ class RecordWriter:
 
     def __init__(
         self,
-        directory: Path,
+        sink: Callable[[pa.Table], None],
         *,
-        prefix: str = "part",
         max_rows: int = 5000,
         max_seconds: float = 1.0,
     ) -> None:
-        self.directory = directory
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._prefix = prefix
+        self._sink = sink
         self._max_rows = max_rows
         self._max_seconds = max_seconds
         # A deque: append (event loop) and popleft (a flushing worker thread) are atomic.
         self._rows: collections.deque[Record] = collections.deque()
-        self._parts = itertools.count(1)
         self._last_flush = time.monotonic()
         self.written = 0
 
@@ -163,27 +184,40 @@ class RecordWriter:
             self.flush()
 
     def flush(self) -> None:
-        # The buffered rows are taken first and the part number drawn at once: the load engine
-        # runs this in a worker thread while its event loop goes on adding records.
+        # The buffered rows are taken first: the load engine may run this in a worker thread
+        # while its event loop goes on adding records.
         self._last_flush = time.monotonic()
         rows = [self._rows.popleft() for _ in range(len(self._rows))]
         if not rows:
             return
-        part = next(self._parts)
-        # Column by column with getattr: about 30 times faster than dataclasses.asdict per row
-        # (which deep-copies).
-        table = pa.Table.from_pydict(
-            {name: [getattr(row, name) for row in rows] for name in SCHEMA.names},
-            schema=SCHEMA,
-        )
-        final = self.directory / f"{self._prefix}-{part:06d}.parquet"
-        temporary = final.with_suffix(".tmp")
-        pq.write_table(table, temporary)
-        os.replace(temporary, final)
+        self._sink(table_of(rows))
         self.written += len(rows)
 
     def close(self) -> None:
         self.flush()
+
+
+class RecordWriter(BatchWriter):
+    """A BatchWriter whose batches are Parquet parts of ``directory``:
+    ``<prefix>-000001.parquet``, ... (write_part: complete or absent)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        prefix: str = "part",
+        max_rows: int = 5000,
+        max_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(self._write, max_rows=max_rows, max_seconds=max_seconds)
+        self.directory = directory
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._prefix = prefix
+        # Drawn when a batch is written, so parts made from a worker thread never share one.
+        self._parts = itertools.count(1)
+
+    def _write(self, table: pa.Table) -> None:
+        write_part(self.directory / f"{self._prefix}-{next(self._parts):06d}.parquet", table)
 
 
 def part_files(directory: Path) -> list[Path]:

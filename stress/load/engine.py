@@ -46,8 +46,8 @@ from stress.checks.request import CheckSuite, Exchange, Finding, group_checks
 from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
 from stress.lifeline import die_with_parent
-from stress.load.collect import BatchWriter, Collector, FailureSink, write_json
-from stress.load.driver import Driver
+from stress.load.collect import BATCH_SECONDS, BatchWriter, Collector, FailureSink, write_json
+from stress.load.driver import Driver, Emit, Fleet
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing, worker_log
 from stress.load.trace import load_entries, load_traces
 from stress.load.traffic import Ticket, Traffic
@@ -283,9 +283,7 @@ class Plan:
         self.users = 0
         self.seq = 0
         self.cursor = 0
-        self.writer: RecordWriter | BatchWriter = RecordWriter(
-            run_dir / "records", prefix=f"w{worker}"
-        )
+        self.writer: BatchWriter = RecordWriter(run_dir / "records", prefix=f"w{worker}")
         self.failures = FailureLog(
             run_dir / "failures.jsonl", max_lines=2000, redactor=self.redactor
         )
@@ -755,7 +753,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     plan = build_plan(run_dir)
     scenario = plan.scenario
     collector = Collector(run_dir, tracked=_sweeps(scenario))
-    plan.writer = BatchWriter(lambda table: collector.add(table, 0))
+    plan.writer = BatchWriter(lambda table: collector.add(table, 0), max_seconds=BATCH_SECONDS)
     traffic = Traffic(max_wait=plan.timeout)
     user_class = make_user(LoadState(plan, traffic), url, timeout=plan.timeout)
     environment = Environment(
@@ -765,15 +763,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     warm_up(url)
     fleet = LocalFleet(runner, plan, traffic, collector, seed=scenario.inputs.seed, emit=emit)
-    driver = Driver(
-        scenario,
-        fleet,
-        collector,
-        emit,
-        sleep=sleep,
-        traces=load_traces(scenario),
-        entries=load_entries(scenario),
-    )
+    driver = _driver(scenario, fleet, collector, emit, sleep)
     _on_signals(driver)
     started = time.monotonic()
     settle()
@@ -838,15 +828,7 @@ def run_master(
             emit=emit,
             processes=processes,
         )
-        driver = Driver(
-            scenario,
-            fleet,
-            collector,
-            emit,
-            sleep=sleep,
-            traces=load_traces(scenario),
-            entries=load_entries(scenario),
-        )
+        driver = _driver(scenario, fleet, collector, emit, sleep)
         _on_signals(driver)
         fleet.wait_ready(join_timeout)
         settle()
@@ -869,6 +851,25 @@ def run_master(
 
 def _sweeps(scenario: Scenario) -> list[str]:
     return [phase.name for phase in scenario.load.phases if phase.kind is PhaseKind.SWEEP]
+
+
+def _driver(
+    scenario: Scenario,
+    fleet: Fleet,
+    collector: Collector,
+    emit: Emit,
+    sleep: Callable[[float], Any],
+) -> Driver:
+    """The driver of this load process's phases, with its trace phases' arrivals."""
+    return Driver(
+        scenario,
+        fleet,
+        collector,
+        emit,
+        sleep=sleep,
+        traces=load_traces(scenario),
+        entries=load_entries(scenario),
+    )
 
 
 def _on_signals(driver: Driver) -> None:

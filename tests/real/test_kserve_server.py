@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
 from stress.record import read_records
 from tests.integration.conftest import ROOT, free_port, stress
 from tests.integration.test_protocols import shortened
+from tests.real.serving import serving
 
 KSERVE_PYTHON = os.environ.get("KSERVE_PYTHON")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not KSERVE_PYTHON, reason="needs KSERVE_PYTHON: run `make real-kserve`"),
 ]
-STARTUP_SECONDS = 120
 
 
 @pytest.fixture(scope="module")
@@ -36,33 +32,10 @@ def kserve_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert KSERVE_PYTHON is not None
     port = free_port()
     log_path = tmp_path_factory.mktemp("kserve") / "model-server.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [KSERVE_PYTHON, str(Path(__file__).parent / "kserve_model.py"), str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + STARTUP_SECONDS
-            while True:
-                try:
-                    if httpx.get(url + "/v2/models/iris/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"the KServe model server did not start; see {log_path}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+    command = [KSERVE_PYTHON, str(Path(__file__).parent / "kserve_model.py"), str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with serving(command, url, "/v2/models/iris/ready", log_path, name="the KServe model server"):
+        yield url
 
 
 @pytest.mark.parametrize("protocol", ["kserve-v2", "kserve-v1"])

@@ -10,26 +10,23 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
 from stress.record import read_records
 from tests.integration.conftest import ROOT, free_port, stress
 from tests.integration.test_protocols import shortened
+from tests.real.serving import serving
 
 MLFLOW_PYTHON = os.environ.get("MLFLOW_PYTHON")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not MLFLOW_PYTHON, reason="needs MLFLOW_PYTHON: run `make real-mlflow`"),
 ]
-STARTUP_SECONDS = 120
 
 
 @pytest.fixture(scope="module")
@@ -45,48 +42,25 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         timeout=300,
     )
     port = free_port()
-    log = (tmp_path / "mlflow-serve.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(bin_dir / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            str(model),
-            "--env-manager",
-            "local",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # mlflow execs uvicorn through bash, found on PATH
-        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
-        start_new_session=True,
-    )
+    command = [
+        str(bin_dir / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        str(model),
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
+    # mlflow execs uvicorn through bash, found on PATH
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"mlflow models serve did not start; see {log.name}")
-            time.sleep(0.2)
+    log_path = tmp_path / "mlflow-serve.log"
+    with serving(command, url, "/health", log_path, name="mlflow models serve", env=env):
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
 
 
 @pytest.mark.parametrize("fmt", ["dataframe_split", "dataframe_records", "instances", "inputs"])
