@@ -169,9 +169,23 @@ def _cjk(draw: Draw) -> dict[str, Any]:
 def _lone_surrogates(draw: Draw, text: str) -> str:
     rng = draw.random
     for _ in range(rng.randint(1, 3)):
-        position = rng.randint(0, len(text))
+        # Never beside another inserted surrogate: a high one followed by a low one is a
+        # valid pair (one ordinary character), not a lone surrogate.
+        free = [
+            position
+            for position in range(len(text) + 1)
+            if not _surrogate(text[position - 1 : position])
+            and not _surrogate(text[position : position + 1])
+        ]
+        if not free:
+            break  # a text of surrogates already (the first one went into an empty text)
+        position = rng.choice(free)
         text = text[:position] + chr(rng.randint(0xD800, 0xDFFF)) + text[position:]
     return text
+
+
+def _surrogate(char: str) -> bool:
+    return bool(char) and 0xD800 <= ord(char) <= 0xDFFF
 
 
 def _null_bytes(draw: Draw, text: str) -> str:
