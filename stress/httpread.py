@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +28,14 @@ import httpcore
 import httpx
 
 from stress import errorkinds
+from stress.bodyread import Body, Stalled, kind_of, stall_message
 
 if TYPE_CHECKING:
     from stress.targets.base import Adapter, Outcome
 
+# Methods whose empty body is still announced (Content-Length: 0), as geventhttpclient and
+# curl do.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # The monotonic time by which the answer being read must be complete (None: no bound).
 _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "stress_httpread_deadline", default=None
@@ -82,7 +86,7 @@ def send(
             max_bytes=max_bytes,
             stall=stall,
         )
-    except _Stalled as exc:
+    except Stalled as exc:
         reply.error_kind, reply.anomaly = errorkinds.STREAM_STALL, str(exc)
     except httpx.HTTPError as exc:
         reply.error_kind = classify(exc, answered=bool(reply.status))
@@ -103,16 +107,16 @@ def read(
     stall: float | None = None,
 ) -> None:
     """``send`` without the classification: fills ``reply`` as the answer arrives (status,
-    headers, the body read so far) and raises httpx's error when one comes (_Stalled when an
-    event stream is silent for longer than ``stall`` seconds)."""
-    chunks: list[bytes] = []
-    size = 0
+    headers, the body read so far) and raises httpx's error when one comes (bodyread.Stalled
+    when an event stream is silent for longer than ``stall`` seconds)."""
+    body = Body(max_bytes)
     deadline = time.monotonic() + timeout
     token = _DEADLINE.set(deadline)
     try:
-        with client.stream(
-            method, path, content=content, headers=dict(headers), timeout=timeout
-        ) as response:
+        request = exact_request(client, method, path, content=content, headers=headers)
+        request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
+        response = client.send(request, stream=True)
+        try:
             reply.status = response.status_code
             reply.headers = {name.lower(): value for name, value in response.headers.items()}
             # The raw bytes as they arrive (no decompression: the bytes the server sent); a
@@ -120,18 +124,40 @@ def read(
             pieces = [response.content] if response.is_stream_consumed else response.iter_raw()
             streamed = reply.headers.get("content-type", "").startswith("text/event-stream")
             watch = stall if streamed else None
-            for chunk in _gaps(iter(pieces), watch, deadline, size=lambda: len(chunks)):
-                if size + len(chunk) > max_bytes:
-                    chunks.append(chunk[: max_bytes - size])
-                    reply.error_kind = errorkinds.BODY_TOO_LARGE
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
+
+            def on_time(_: bytes) -> None:
                 if time.monotonic() > deadline:
                     raise httpx.ReadTimeout("no complete answer within the timeout")
+
+            body.read(_gaps(iter(pieces), watch, deadline, size=lambda: len(body.chunks)), on_time)
+            if body.too_large:
+                reply.error_kind = errorkinds.BODY_TOO_LARGE
+        finally:
+            response.close()
     finally:
         _DEADLINE.reset(token)
-        reply.body = b"".join(chunks)
+        reply.body = body.bytes()
+
+
+def exact_request(
+    client: httpx.Client,
+    method: str,
+    path: str,
+    *,
+    content: bytes | None,
+    headers: Mapping[str, str],
+) -> httpx.Request:
+    """The request exactly as the input gives it (docs: the wire contract): request line,
+    Host, the input's headers in its order and case, Content-Length when there is a body (or
+    the method carries one) unless the input gave its own. None of the client's default
+    headers (User-Agent, Accept, Accept-Encoding, Connection) and no cookies are added."""
+    # The URL as httpx's own build_request makes it (the base URL's path, then ``path``).
+    url = client._merge_url(path)
+    fields = list(headers.items())
+    given = any(name.lower() == "content-length" for name, _ in fields)
+    if not content and method.upper() in BODY_METHODS and not given:
+        fields.append(("Content-Length", "0"))  # httpx would put it before the input's
+    return httpx.Request(method, url, content=content or b"", headers=fields)
 
 
 def judge(adapter: Adapter, reply: Reply) -> tuple[Outcome, str | None]:
@@ -145,15 +171,11 @@ def judge(adapter: Adapter, reply: Reply) -> tuple[Outcome, str | None]:
     return outcome, errorkinds.of_answer(reply.status, problem=bool(outcome.problem))
 
 
-class _Stalled(Exception):
-    """An event stream sent no bytes for longer than target.stall_timeout."""
-
-
 def _gaps(
     chunks: Iterator[bytes], stall: float | None, deadline: float, *, size: Callable[[], int]
 ) -> Iterator[bytes]:
     """``chunks``, each awaited at most ``stall`` seconds (and never past ``deadline``): a
-    longer silence raises _Stalled naming the gap and how many chunks came before it."""
+    longer silence raises bodyread.Stalled naming the gap and how many chunks came before it."""
     if stall is None:
         yield from chunks
         return
@@ -166,10 +188,7 @@ def _gaps(
             return
         except httpx.TimeoutException:
             if until < deadline:
-                raise _Stalled(
-                    f"stream stalled: no bytes for {stall:g} s (target.stall_timeout) after "
-                    f"{size()} reads"
-                ) from None
+                raise Stalled(stall_message(stall, size(), "reads")) from None
             raise
         finally:
             _DEADLINE.reset(token)
@@ -178,30 +197,19 @@ def _gaps(
 
 def classify(error: httpx.HTTPError, *, answered: bool = False) -> str:
     """The error kind of an httpx failure; ``answered``: the status line had arrived."""
-    if isinstance(error, httpx.TimeoutException):
-        return errorkinds.HANG if answered else errorkinds.TIMEOUT
-    causes = list(_causes(error))
-    if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
-        return errorkinds.CONNECTION_REFUSED
-    if any(isinstance(cause, ConnectionResetError | BrokenPipeError) for cause in causes):
-        return errorkinds.CONNECTION_RESET
-    if isinstance(error, httpx.RemoteProtocolError):
+    kind = kind_of(
+        error,
+        timeouts=(httpx.TimeoutException,),
+        resets=(httpx.ReadError, httpx.WriteError),
+        invalid=(httpx.RemoteProtocolError,),
+        answered=answered,
+    )
+    if kind == errorkinds.INVALID_HTTP:
         # h11's words for a connection closed early; any other complaint is about the bytes.
         text = str(error).lower()
-        closed = "disconnected" in text or "peer closed" in text
-        return errorkinds.CONNECTION_RESET if closed else errorkinds.INVALID_HTTP
-    if isinstance(error, httpx.ReadError | httpx.WriteError):
-        return errorkinds.CONNECTION_RESET
-    return errorkinds.CONNECTION_ERROR
-
-
-def _causes(error: BaseException) -> Iterable[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
+        if "disconnected" in text or "peer closed" in text:
+            return errorkinds.CONNECTION_RESET
+    return kind
 
 
 def _bounded(timeout: float | None, error: type[Exception]) -> float | None:

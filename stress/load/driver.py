@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from stress.checks.sweep import StepResult, judge_step
+from stress.load import events
 from stress.load.collect import Collector
 from stress.load.pacing import Counts
 from stress.load.phases import Step, plan
@@ -33,7 +34,7 @@ TICK_SECONDS = 0.1
 # plus the time a worker's batch takes to travel.
 SHIPPING_SECONDS = 0.75
 
-Emit = Callable[..., None]
+Emit = Callable[[events.LoadEvent], None]
 
 
 class Fleet(Protocol):
@@ -103,15 +104,16 @@ class Driver:
             }
             self.phases.append(entry)
             self.emit(
-                "phase",
-                name=phase.name,
-                kind=phase.kind.value,
-                users=phase.users,
-                # A trace has no rate of its own: its busiest moment (shaped steps' peak).
-                rate=phase.rate if phase.rate is not None else steps[0].rate,
-                max_in_flight=phase.max_in_flight if phase.open_loop else None,
-                duration_s=phase.duration,
-                at=self.wall(),
+                events.Phase(
+                    name=phase.name,
+                    kind=phase.kind.value,
+                    users=phase.users,
+                    # A trace has no rate of its own: its busiest moment (shaped steps' peak).
+                    rate=phase.rate if phase.rate is not None else steps[0].rate,
+                    max_in_flight=phase.max_in_flight if phase.open_loop else None,
+                    duration_s=phase.duration,
+                    at=self.wall(),
+                )
             )
             self._sweep_broken = False
             for step in steps:
@@ -184,12 +186,13 @@ class Driver:
         }
         if step.index is not None:
             self.emit(
-                "step",
-                phase=step.phase,
-                step=step.index,
-                users=None if step.open_loop else step.users,
-                rate=step.rate,
-                duration_s=step.duration,
+                events.Step(
+                    phase=step.phase,
+                    step=step.index,
+                    users=None if step.open_loop else step.users,
+                    rate=step.rate,
+                    duration_s=step.duration,
+                )
             )
         return step_entry
 
@@ -208,22 +211,23 @@ class Driver:
         if reason is None:
             return False
         self.stopped_by = reason
-        self.emit("limit", reason=reason)
+        self.emit(events.Limit(reason=reason))
         return True
 
     def _progress(self, step: Step, elapsed: float) -> None:
         figures = self.collector.progress()
         counts = self.fleet.counts().get((step.phase, step.index), Counts())
         self.emit(
-            "progress",
-            phase=step.phase,
-            step=step.index,
-            users=_planned_users(step, elapsed),
-            rate=step.rate_at(elapsed) if step.shape is not None else step.rate,
-            requests=self.collector.records,
-            late=counts.late,
-            unsent=counts.unsent,
-            **figures,
+            events.Progress(
+                phase=step.phase,
+                step=step.index,
+                users=_planned_users(step, elapsed),
+                rate=step.rate_at(elapsed) if step.shape is not None else step.rate,
+                requests=self.collector.records,
+                late=counts.late,
+                unsent=counts.unsent,
+                **figures,
+            )
         )
 
     def _grace(self, limits: Until) -> float:
@@ -245,7 +249,7 @@ class Driver:
             result = self._result(pending, limits, max(sent - recorded, 0), now)
             pending.entry["passed"] = result.passed
             pending.entry["reasons"] = result.reasons
-            self.emit("step_result", phase=pending.step.phase, **result.as_dict())
+            self.emit(events.StepResult(phase=pending.step.phase, **result.as_dict()))
             if not result.passed:
                 self._sweep_broken = True
                 self._pending.clear()

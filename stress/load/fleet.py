@@ -19,6 +19,7 @@ from typing import Any
 
 import gevent
 
+from stress.load import events
 from stress.load.collect import Collector, FailureSink
 from stress.load.pacing import Counts
 from stress.load.phases import Step
@@ -41,7 +42,7 @@ from stress.load.workers import (
 
 logger = logging.getLogger(__name__)
 
-Emit = Callable[..., None]
+Emit = Callable[[events.LoadEvent], None]
 # Open-loop slots are spawned this many times faster than their count per second: at once.
 _SLOT_SPAWN_FACTOR = 100
 # Spawning a few thousand users takes well under a second; never wait longer than this.
@@ -68,12 +69,7 @@ class Saturation:
 
 
 def _tester_event(emit: Emit, who: str, sample: Sample) -> None:
-    emit(
-        "tester",
-        process=who,
-        cpu=round(sample.cpu, 1),
-        lag_ms=round(sample.lag_ms, 1),
-    )
+    emit(events.Tester(process=who, cpu=round(sample.cpu, 1), lag_ms=round(sample.lag_ms, 1)))
 
 
 def spawn_users(
@@ -297,7 +293,7 @@ class MasterFleet:
         if info is None:
             return
         info.ready = True
-        self.emit("worker", number=info.number, host=info.host, pid=info.pid, state="ready")
+        self.emit(events.Worker(number=info.number, host=info.host, pid=info.pid, state="ready"))
         if self._step is not None:
             self._reshare()  # a worker joined mid-run: give it a share of the current step
 
@@ -425,12 +421,13 @@ class MasterFleet:
         info.lost = True
         info.lost_at = time.time()
         self.emit(
-            "worker_lost",
-            number=info.number,
-            host=info.host,
-            pid=info.pid,
-            reason=why,
-            records=self.collector.by_worker.get(info.number, 0),
+            events.WorkerLost(
+                number=info.number,
+                host=info.host,
+                pid=info.pid,
+                reason=why,
+                records=self.collector.by_worker.get(info.number, 0),
+            )
         )
         if self._step is not None and self._step.open_loop:
             self._reshare()  # the others take over its share of the rate

@@ -13,6 +13,7 @@ import pytest
 
 from stress.load.collect import Collector, table_of
 from stress.load.driver import Driver
+from stress.load.events import LoadEvent
 from stress.load.pacing import Counts
 from stress.load.phases import Step
 from stress.load.traffic import StepKey
@@ -134,8 +135,8 @@ def drive(tmp_path: Path, spec: Scenario, **fleet: Any) -> tuple[Driver, FakeFle
     fake = FakeFleet(clock, collector, **fleet)
     events: list[tuple[str, dict[str, Any]]] = []
 
-    def emit(event: str, **fields: Any) -> None:
-        events.append((event, {**fields, "clock": clock()}))
+    def emit(event: LoadEvent) -> None:
+        events.append((event.EVENT, {**event.fields(), "clock": clock()}))
 
     driver = Driver(spec, fake, collector, emit, clock=clock, wall=clock, sleep=clock.sleep)
     return driver, fake, events

@@ -1,0 +1,228 @@
+"""The plan of one load process: what to send next and what becomes of each answer.
+
+Requests are built once, before the load. ``next`` hands out the next one: a trace's logged
+entry, else the degradation check's re-sends (every phase after the baseline first re-sends,
+in order, what the baseline sent), else the corpus in order. ``finish`` judges the answer
+(the scenario's checks), builds its Record (stress.load.records) and stores a failure
+(stress.load.failures). Pure: no sockets and no Locust; the Locust wiring
+(stress.load.engine) calls it from its users.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from stress import errorkinds
+from stress.checks.request import CheckSuite, Exchange, group_checks
+from stress.inputs import corpus as corpus_io
+from stress.inputs.corpus import Input
+from stress.load.collect import BatchWriter
+from stress.load.failures import FailureLog, ShippedFailureLog
+from stress.load.records import Answer, Sent, answer_error_kind, record_of
+from stress.load.traffic import Ticket
+from stress.record import RecordWriter
+from stress.scenario import Scenario, from_path
+from stress.secrets import Redactor
+from stress.targets import HttpRequest, adapter_for
+from stress.targets.base import Adapter, Outcome
+
+# Error kind of an answer whose stream broke; the events that did arrive are still parsed.
+STREAM_STALL = errorkinds.STREAM_STALL
+
+
+class Plan:
+    """Shared state of one load process: what to send next, the phase, where records go."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        inputs: list[Input],
+        adapter: Adapter,
+        run_dir: Path,
+        *,
+        worker: int = 0,
+        logged: Sequence[Input] = (),
+    ) -> None:
+        self.scenario = scenario
+        self.adapter = adapter
+        # Requests are built once, before the load: no generation or encoding on the hot path.
+        self.items = [(item, adapter.request(item)) for item in inputs]
+        # A trace with inputs: logged sends log entry i at its arrival i: realistic.logged
+        # input i (the whole corpus's, whatever slice of it this worker cycles through).
+        self.logged = {int(item.origin["index"]): (item, adapter.request(item)) for item in logged}
+        self.suite = CheckSuite.from_scenario(scenario)
+        self.checks = self.suite.checks
+        self.timeout = scenario.target.timeout
+        self.stall = scenario.target.stall_timeout
+        self.max_body_bytes = scenario.target.max_body_bytes
+        self.redactor = Redactor(scenario.target.secrets())
+        self.max_requests = scenario.load.max_requests
+        self.worker = worker
+        self.phase = scenario.load.phases[0].name
+        self.users = 0
+        self.seq = 0
+        self.cursor = 0
+        self.writer: BatchWriter = RecordWriter(run_dir / "records", prefix=f"w{worker}")
+        self.failures = FailureLog(run_dir / "failures.jsonl", redactor=self.redactor)
+        self.errors = 0
+        # Set by SIGINT/SIGTERM: stop the load, keep every record written so far.
+        self.stopping = False
+        # Set when the load ends: no new requests; the ones in flight finish and are recorded.
+        self.started = time.monotonic()
+        # Degradation: every phase after the baseline starts by re-sending, in order, the
+        # inputs the baseline sent, so their answers under load can be compared.
+        self.baseline = scenario.degradation.baseline or scenario.load.phases[0].name
+        self._baseline_sent: dict[int, None] = {}  # indices, in send order
+        self._queue_phase = self.phase
+        self._queue: collections.deque[int] = collections.deque()
+        self._replay = scenario.degradation.enabled and "degradation" in group_checks(
+            scenario.checks
+        )
+        # Answers a group check compares keep their full text in the records.
+        self.keep_text = _compared_ids(inputs)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.seq >= self.max_requests
+
+    def next(self, entry: int | None = None) -> tuple[int, Input, HttpRequest] | None:
+        """The next request to send: log entry ``entry``'s (an arrival of a trace with
+        inputs: logged), else the degradation re-sends, else the corpus in order."""
+        if self.exhausted:
+            return None
+        if self.phase != self._queue_phase:
+            self._queue_phase = self.phase
+            if self._replay and self.phase != self.baseline:
+                self._queue = collections.deque(self._baseline_sent)
+        if entry is not None:
+            item, request = self.logged[entry]
+            if self.phase == self.baseline:
+                self.keep_text.add(item.id)
+            self.seq += 1
+            return self.seq, item, request
+        if self._queue:
+            index = self._queue.popleft()
+        else:
+            index = self.cursor
+            self.cursor = (self.cursor + 1) % len(self.items)
+        if self.phase == self.baseline and index not in self._baseline_sent:
+            self._baseline_sent[index] = None
+            self.keep_text.add(self.items[index][0].id)
+        item, request = self.items[index]
+        self.seq += 1
+        return self.seq, item, request
+
+    def finish(
+        self,
+        seq: int,
+        item: Input,
+        request: HttpRequest,
+        sent_at: float,
+        started: float,
+        answer: Answer,
+        users: int,
+        phase: str,
+        *,
+        ticket: Ticket | None = None,
+    ) -> None:
+        done = time.perf_counter()
+        latency_ms = (done - started) * 1000
+        outcome = Outcome()
+        error_kind = answer.error_kind
+        if error_kind == errorkinds.TIMEOUT and answer.status:
+            error_kind = errorkinds.HANG  # the headers came, then the body stalled
+        if error_kind in (None, STREAM_STALL) and answer.headers is not None:
+            if answer.events is not None:
+                outcome = self.adapter.parse_events(answer.events)
+            else:
+                outcome = self.adapter.parse(answer.status, answer.headers, answer.body)
+            outcome.anomaly = answer.anomaly or outcome.anomaly
+            error_kind = error_kind or answer_error_kind(answer.status, outcome)
+        exchange = Exchange(
+            item.expect,
+            answer.status,
+            error_kind,
+            outcome,
+            latency_ms,
+            headers=answer.headers or {},
+            body=answer.body,
+            item=item,
+            settings=self.suite.settings,
+        )
+        findings = self.suite.run(exchange)
+        sent = Sent(seq, item, request, phase, users, sent_at, started, done, ticket)
+        record = record_of(
+            sent,
+            answer,
+            outcome,
+            error_kind,
+            findings,
+            worker=self.worker,
+            keep_text=item.id in self.keep_text,
+            redactor=self.redactor,
+        )
+        self.writer.add(record)
+        if findings:
+            answer.error_kind = error_kind
+            self.failures.add(item, record, request, answer, findings)
+        if not record.ok:
+            self.errors += 1
+
+
+def _compared_ids(inputs: list[Input]) -> set[str]:
+    """Ids of perturbed inputs and of their seeds (payload "seed"): invariance compares them."""
+    ids: set[str] = set()
+    for item in inputs:
+        seed = item.payload.get("seed") if isinstance(item.payload, dict) else None
+        if isinstance(seed, str):
+            ids.update((item.id, seed))
+    return ids
+
+
+def build_plan(
+    run_dir: Path,
+    *,
+    number: int = 0,
+    workers: int = 1,
+    max_requests: int | None = None,
+) -> Plan:
+    """The Plan of load process ``number`` (0: the only one) of ``workers``.
+
+    Each worker sends its own slice of the shuffled corpus (every ``workers``-th input from
+    its own offset), so together they cover it as one process would.
+    """
+    scenario = from_path(run_dir / "scenario.yaml")
+    inputs = corpus_io.read(run_dir / "corpus.jsonl")
+    logged = logged_inputs(scenario, inputs)
+    # A seeded shuffle, so families interleave and every run sends the same order.
+    random.Random(scenario.inputs.seed).shuffle(inputs)
+    if number > 0 and workers > 1:
+        inputs = inputs[number - 1 :: workers] or inputs
+    features = list(scenario.inputs.features)
+    adapter = adapter_for(scenario.target, features=features)
+    plan = Plan(scenario, inputs, adapter, run_dir, worker=number, logged=logged)
+    if max_requests is not None:
+        plan.max_requests = max_requests
+    if number > 0:
+        plan.failures.close()
+        plan.failures = ShippedFailureLog(run_dir / "failures.jsonl", redactor=plan.redactor)
+    return plan
+
+
+def logged_inputs(scenario: Scenario, inputs: Sequence[Input]) -> list[Input]:
+    """The corpus's realistic.logged inputs when a trace phase sends them (inputs: logged):
+    input i is log entry i, one each (stress.runner.build_corpus makes it so)."""
+    if not any(phase.logged for phase in scenario.load.phases):
+        return []
+    logged = [item for item in inputs if item.family == "realistic.logged"]
+    indices = sorted(int(item.origin["index"]) for item in logged)
+    if indices != list(range(len(indices))):
+        raise RuntimeError(
+            "corpus.jsonl does not hold realistic.logged-0000 onwards once each; "
+            "a trace phase with inputs: logged needs every sampled entry"
+        )
+    return logged
