@@ -745,7 +745,7 @@ def bench(duration: str, users: int, workers: int | None, out: Path | None) -> N
     """Measure this machine's ceiling as a load generator against a built-in no-op target."""
     from stress.console import print_bench
     from stress.errors import UsageError
-    from stress.load.bench import bench as measure
+    from stress.bench import bench as measure
     from stress.scenario import parse_duration
 
     try:

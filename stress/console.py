@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from stress.load import events as load_events
+
 
 class RunConsole:
     """A sink for run events: one line per phase change, and progress every tick on a terminal
@@ -25,7 +27,9 @@ class RunConsole:
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         out = self.console
-        if kind == "run_dir":
+        if kind in load_events.KINDS:
+            self._load(load_events.from_dict(event))
+        elif kind == "run_dir":
             self.run_dir = event["path"]
             out.print(f"[bold]run directory[/] {escape(event['path'])}")
         elif kind == "corpus":
@@ -36,95 +40,6 @@ class RunConsole:
             out.print(f"log: {escape(describe(event))}")
         elif kind == "target":
             out.print(f"target: {escape(event['url'])} is up")
-        elif kind == "phase":
-            self._ticks = 0
-            if event.get("users") is None and event.get("rate") is not None:
-                peak = "up to " if event.get("kind") in ("daily", "trace") else ""
-                load = (
-                    f"{peak}{event['rate']:g} requests/s (open loop, at most "
-                    f"{event.get('max_in_flight')} in flight)"
-                )
-            else:
-                load = f"{event['users']} users"
-            what = "" if event.get("kind") in (None, "steady") else f" ({event['kind']})"
-            out.print(
-                f"[bold cyan]phase {escape(event['name'])}[/]{what}: {load} "
-                f"for {round(event['duration_s'], 1):g}s"
-            )
-        elif kind == "progress":
-            self._ticks += 1
-            if self._ticks % self._every:
-                return
-            p95 = "-" if event["p95_ms"] is None else f"{event['p95_ms']:.0f} ms"
-            errors = event["errors"]
-            style = "red" if errors else "green"
-            offered = "" if event.get("rate") is None else f"  offered {event['rate']:>7.1f}"
-            late = f"  [yellow]late {event['late']}[/]" if event.get("late") else ""
-            out.print(
-                f"  {escape(event['phase']):<10} users {event['users']:>4}  "
-                f"rps {event['rps']:>7.1f}{offered}  p95 {p95:>8}  "
-                f"requests {event['requests']:>7}  [{style}]errors {errors}[/]{late}"
-            )
-        elif kind == "step":
-            self._ticks = 0
-            load = (
-                f"{event['rate']:g} requests/s"
-                if event.get("rate") is not None
-                else f"{event['users']} users"
-            )
-            out.print(
-                f"  [cyan]step {event['step'] + 1}[/] of {escape(event['phase'])}: {load} "
-                f"for {round(event['duration_s'], 1):g}s"
-            )
-        elif kind == "step_result":
-            load = (
-                f"{event['offered_rps']:g} requests/s"
-                if event.get("offered_rps") is not None
-                else f"{event['users']} users"
-            )
-            p95 = "-" if event.get("p95") is None else f"{event['p95']:.1f} ms"
-            verdict = (
-                "[green]held[/]"
-                if event["passed"]
-                else f"[red]broke[/] ({escape('; '.join(event['reasons']))})"
-            )
-            out.print(
-                f"  step {event['step'] + 1} at {load}: {verdict}: p95 {p95}, "
-                f"{_percent(event.get('error_rate'))} errors, "
-                f"{event['achieved_rps']:.1f} requests/s achieved"
-            )
-        elif kind == "tester":
-            out.print(
-                f"[bold yellow]tester overloaded[/]: {escape(event['process'])} used "
-                f"{event['cpu']:.0f}% of a CPU and its timers fired up to {event['lag_ms']:.0f} ms "
-                f"late; latencies and rates measured now are distorted: add --workers, lower the "
-                f"load, or use a bigger machine (`stress bench` measures this one)"
-            )
-        elif kind == "workers":
-            remote = event["expect"] - event["local"]
-            joining = (
-                f"; start {remote} more with `stress worker --master <this host>:"
-                f"{escape(event['bind'].rpartition(':')[2])}`"
-                if remote > 0
-                else ""
-            )
-            out.print(
-                f"waiting for {event['expect']} workers ({event['local']} local) on "
-                f"{escape(event['bind'])}{joining}"
-            )
-        elif kind == "worker":
-            out.print(
-                f"worker {event['number']} joined ({escape(str(event['host']))}, "
-                f"pid {event['pid']})"
-            )
-        elif kind == "worker_lost":
-            out.print(
-                f"[bold red]worker {event['number']} lost[/] ({escape(str(event['host']))}, "
-                f"pid {event['pid']}): {escape(event['reason'])}; its {event['records']} "
-                f"records are kept and the run goes on with the other workers"
-            )
-        elif kind == "limit":
-            out.print(f"[yellow]stopped early: {escape(event['reason'])}[/]")
         elif kind == "interrupted":
             out.print("[yellow]interrupted: stopping the load and writing the report[/]")
         elif kind == "regressions":
@@ -147,10 +62,96 @@ class RunConsole:
                 f"group checks: {event['resent']} re-sent, {event['degraded']} answers degraded "
                 f"under load, {event['flips']} flips under perturbation"
             )
-        elif kind == "done":
+
+    def _load(self, event: load_events.LoadEvent) -> None:
+        """An event of the load process (stress.load.events)."""
+        out = self.console
+        if isinstance(event, load_events.Phase):
+            self._ticks = 0
+            if event.users is None and event.rate is not None:
+                peak = "up to " if event.kind in ("daily", "trace") else ""
+                load = (
+                    f"{peak}{event.rate:g} requests/s (open loop, at most "
+                    f"{event.max_in_flight} in flight)"
+                )
+            else:
+                load = f"{event.users} users"
+            what = "" if event.kind == "steady" else f" ({event.kind})"
             out.print(
-                f"load done: {event['requests']} requests in {event['duration_s']:.1f}s, "
-                f"{event['errors']} failed, {event['failures']} failures stored"
+                f"[bold cyan]phase {escape(event.name)}[/]{what}: {load} "
+                f"for {round(event.duration_s or 0.0, 1):g}s"
+            )
+        elif isinstance(event, load_events.Progress):
+            self._ticks += 1
+            if self._ticks % self._every:
+                return
+            p95 = "-" if event.p95_ms is None else f"{event.p95_ms:.0f} ms"
+            style = "red" if event.errors else "green"
+            offered = "" if event.rate is None else f"  offered {event.rate:>7.1f}"
+            late = f"  [yellow]late {event.late}[/]" if event.late else ""
+            out.print(
+                f"  {escape(event.phase):<10} users {event.users:>4}  "
+                f"rps {event.rps:>7.1f}{offered}  p95 {p95:>8}  "
+                f"requests {event.requests:>7}  [{style}]errors {event.errors}[/]{late}"
+            )
+        elif isinstance(event, load_events.Step):
+            self._ticks = 0
+            rate = event.rate
+            load = f"{rate:g} requests/s" if rate is not None else f"{event.users} users"
+            out.print(
+                f"  [cyan]step {event.step + 1}[/] of {escape(event.phase)}: {load} "
+                f"for {round(event.duration_s, 1):g}s"
+            )
+        elif isinstance(event, load_events.StepResult):
+            load = (
+                f"{event.offered_rps:g} requests/s"
+                if event.offered_rps is not None
+                else f"{event.users} users"
+            )
+            p95 = "-" if event.p95 is None else f"{event.p95:.1f} ms"
+            verdict = (
+                "[green]held[/]"
+                if event.passed
+                else f"[red]broke[/] ({escape('; '.join(event.reasons))})"
+            )
+            out.print(
+                f"  step {event.step + 1} at {load}: {verdict}: p95 {p95}, "
+                f"{_percent(event.error_rate)} errors, "
+                f"{event.achieved_rps:.1f} requests/s achieved"
+            )
+        elif isinstance(event, load_events.Tester):
+            out.print(
+                f"[bold yellow]tester overloaded[/]: {escape(event.process)} used "
+                f"{event.cpu:.0f}% of a CPU and its timers fired up to {event.lag_ms:.0f} ms "
+                f"late; latencies and rates measured now are distorted: add --workers, lower the "
+                f"load, or use a bigger machine (`stress bench` measures this one)"
+            )
+        elif isinstance(event, load_events.Workers):
+            remote = event.expect - event.local
+            joining = (
+                f"; start {remote} more with `stress worker --master <this host>:"
+                f"{escape(event.bind.rpartition(':')[2])}`"
+                if remote > 0
+                else ""
+            )
+            out.print(
+                f"waiting for {event.expect} workers ({event.local} local) on "
+                f"{escape(event.bind)}{joining}"
+            )
+        elif isinstance(event, load_events.Worker):
+            out.print(f"worker {event.number} joined ({escape(str(event.host))}, pid {event.pid})")
+        elif isinstance(event, load_events.WorkerLost):
+            out.print(
+                f"[bold red]worker {event.number} lost[/] ({escape(str(event.host))}, "
+                f"pid {event.pid}): {escape(event.reason)}; its {event.records} "
+                f"records are kept and the run goes on with the other workers"
+            )
+        elif isinstance(event, load_events.Limit):
+            out.print(f"[yellow]stopped early: {escape(event.reason)}[/]")
+        elif isinstance(event, load_events.Done):
+            out.print(
+                f"load done: {event.requests} requests in {event.duration_s:.1f}s, "
+                f"{event.errors} failed, {event.failures} failures stored"
             )
 
 

@@ -26,6 +26,7 @@ from stress.errors import ScenarioError, StressError
 from stress.inputs import corpus as corpus_io
 from stress.inputs.families import Context, Family, Limits, catalog
 from stress.lifeline import Deadline, die_with_parent, interrupt_exit_code, signal_name
+from stress.load import events as load_events
 from stress.preflight import preflight
 from stress.scenario import (
     KnownNames,
@@ -471,10 +472,10 @@ def _load(
     log_path = run_dir / "load.log"
     errors: list[str] = []
 
-    def relay(event: dict[str, Any]) -> None:
-        if event.get("event") == "error":
-            errors.append(str(event.get("message")))
-        on_event(event)
+    def relay(event: load_events.LoadEvent) -> None:
+        if isinstance(event, load_events.Error):
+            errors.append(event.message)
+        on_event(event.as_dict())
 
     with log_path.open("w", encoding="utf-8") as log:
         child = subprocess.Popen(
@@ -493,8 +494,8 @@ def _load(
             with backstop:
                 assert child.stdout is not None
                 for line in child.stdout:
-                    with contextlib.suppress(json.JSONDecodeError):
-                        relay(json.loads(line))
+                    with contextlib.suppress(load_events.BadEvent):
+                        relay(load_events.parse(line))
         except KeyboardInterrupt as interrupt:
             interrupted = interrupt_exit_code(interrupt)
             child.send_signal(signal.SIGINT)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +41,14 @@ print(",".join(bad))
         "stress.load.phases",
         "stress.load.collect",
         "stress.load.selfwatch",
-        "stress.load.bench",
+        # The load engine's pure parts, tested without Locust.
+        "stress.load.plan",
+        "stress.load.records",
+        "stress.load.reader",
+        "stress.load.failures",
+        "stress.load.events",
+        "stress.bodyread",
+        "stress.bench",
         "stress.report",
         # The Python API and the pytest plugin run in the caller's (pytest's) process.
         "stress.api",
@@ -66,3 +75,13 @@ def test_engine_imports_locust_before_project_modules() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "True"
+
+
+def test_locust_is_imported_by_one_module_of_stress_only() -> None:
+    root = Path(__file__).resolve().parents[2] / "stress"
+    importers = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if re.search(r"^\s*(import locust|from locust[. ])", path.read_text(), re.MULTILINE)
+    )
+    assert importers == ["load/engine.py"]
