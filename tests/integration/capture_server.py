@@ -1,0 +1,101 @@
+"""A raw-socket HTTP/1.1 server that records the exact bytes of every request it gets.
+
+Started by a test on 127.0.0.1 (port 0). Each connection is served in a thread, keep-alive:
+read the head up to the blank line, then Content-Length bytes of body; record head and body
+as they came; answer a minimal 200 with a JSON body. Nothing is parsed beyond what framing
+needs, so every header line, its case and its order stay as sent.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from types import TracebackType
+
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+# A connection silent this long is closed (every request loop ends).
+IDLE_SECONDS = 10.0
+
+
+class CaptureServer:
+    """``with CaptureServer() as server``: ``server.url``; ``server.requests`` the raw bytes
+    of each request, in arrival order."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.requests: list[bytes] = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> CaptureServer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._closed.set()
+        self._listener.close()
+        self._thread.join(timeout=5)
+
+    def take(self) -> list[bytes]:
+        """The requests recorded so far, and forget them."""
+        with self._lock:
+            taken, self.requests = self.requests, []
+        return taken
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        connection.settimeout(IDLE_SECONDS)
+        buffered = b""
+        with connection:
+            while not self._closed.is_set():
+                try:
+                    while b"\r\n\r\n" not in buffered:
+                        data = connection.recv(65536)
+                        if not data:
+                            return
+                        buffered += data
+                    head, _, buffered = buffered.partition(b"\r\n\r\n")
+                    size = content_length(head)
+                    while len(buffered) < size:
+                        data = connection.recv(65536)
+                        if not data:
+                            return
+                        buffered += data
+                    body, buffered = buffered[:size], buffered[size:]
+                    with self._lock:
+                        self.requests.append(head + b"\r\n\r\n" + body)
+                    connection.sendall(ANSWER)
+                except OSError:
+                    return
+
+
+def content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0
+
+
+def header(request: bytes, name: str) -> str | None:
+    """The value of header ``name`` (any case) in a recorded request."""
+    head = request.partition(b"\r\n\r\n")[0]
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name.lower().encode():
+            return value.strip().decode("latin-1")
+    return None
