@@ -743,9 +743,9 @@ def worker(master: str, target: str | None) -> None:
 )
 def bench(duration: str, users: int, workers: int | None, out: Path | None) -> None:
     """Measure this machine's ceiling as a load generator against a built-in no-op target."""
+    from stress.bench import bench as measure
     from stress.console import print_bench
     from stress.errors import UsageError
-    from stress.bench import bench as measure
     from stress.scenario import parse_duration
 
     try:
