@@ -6,10 +6,13 @@ neither may be held by one. httpx times each socket read, not an answer: a serve
 dribbles header bytes, or streams an endless body, would hold it forever. So:
 
 ==================  ==========================================================
-``send``            reads at most ``max_bytes`` of the body (then stops:
-                    body_too_large) within ``timeout`` for the whole answer; an
-                    event stream silent for longer than ``stall`` seconds ends
-                    as stream_stall (as the load engine's read_stream does)
+``send``            sends the request exactly as given (``exact_request``: the
+                    wire contract, the bytes the load sends too); reads at most
+                    ``max_bytes`` of the body (then stops: body_too_large) within
+                    ``timeout`` for the whole answer; an event stream silent for
+                    longer than ``stall`` seconds ends as stream_stall (the
+                    bounded read and the error kinds are stress.bodyread's, which
+                    the load's reader shares)
 ``transport()``     an httpx transport whose sockets never wait past the
                     deadline of the ``send`` in progress (with another
                     transport, ``send`` checks the time between body chunks only)

@@ -161,7 +161,7 @@ class WorkerAgent:
     """The worker's end: set up from the master, follow its steps, ship records back.
 
     ``build(run_dir, url, number, workers, max_requests)`` returns the load process's Plan
-    (from stress.load.engine), whose ``writer`` and ``failures`` the agent replaces with
+    (stress.load.plan.build_plan), whose ``writer`` and ``failures`` the agent replaces with
     shipping ones; ``state`` is the holder the Locust user class reads plan and traffic from.
     """
 
