@@ -80,3 +80,25 @@ def test_the_wire_names_are_the_ones_the_console_knows() -> None:
 def test_a_line_that_is_no_event_is_refused_with_what_is_wrong(text: str, words: str) -> None:
     with pytest.raises(events.BadEvent, match=words.replace("(", r"\(")):
         events.parse(text)
+
+
+@pytest.mark.parametrize("kind", list(events.KINDS.values()), ids=list(events.KINDS))
+def test_the_parents_console_reads_every_event_by_its_type(kind: type[events.LoadEvent]) -> None:
+    from rich.console import Console
+
+    from stress.console import RunConsole
+
+    out = io.StringIO()
+    show = RunConsole(Console(file=out, width=200), quiet_every=1)
+    event = sample(kind)
+    show(events.parse(events.line(event)).as_dict())
+    text = out.getvalue()
+    if kind is events.Error:
+        assert text == ""  # the parent reports it as the run's error, not as a line
+    else:
+        assert text.strip(), kind.EVENT
+    if kind is events.Done:
+        assert "load done: 3 requests in 1.5s, 3 failed, 3 failures stored" in text
+    if kind is events.WorkerLost:
+        assert "worker 3 lost" in text
+        assert "its 3 records are kept" in text
