@@ -92,12 +92,15 @@ def run(
 ) -> None:
     """Run SCENARIO and write a run directory; prints its path last."""
     from stress.console import RunConsole, print_summary
+    from stress.prepare import prepare
     from stress.runner import run as run_scenario
+    from stress.scenario import Overrides
 
     fleet = _workers(workers, expect_workers, master_bind, join_timeout)
+    prepared = prepare(scenario, Overrides(**overrides))
     console = RunConsole(err)
     try:
-        result = run_scenario(scenario, out=out, on_event=console, workers=fleet, **overrides)
+        result = run_scenario(prepared, out=out, on_event=console, workers=fleet)
     except Exception as exc:
         # main() saves the traceback of a bug in stress into the run directory, if any.
         if console.run_dir:
@@ -118,12 +121,12 @@ def run(
 def validate(files: tuple[Path, ...]) -> None:
     """Check scenario FILES without running them."""
     from stress.errors import ScenarioError
-    from stress.runner import load_scenario
+    from stress.prepare import prepare
 
     problems: list[str] = []
     for path in files:
         try:
-            scenario = load_scenario(path)
+            scenario = prepare(path).scenario
         except ScenarioError as exc:
             problems.extend(exc.problems)
             continue
@@ -476,25 +479,20 @@ def generate(
     output: Path | None,
 ) -> None:
     """Preview or export the input corpus of SCENARIO, without sending anything."""
-    import time
 
     from rich.table import Table
 
     from stress.inputs import corpus as corpus_io
     from stress.inputs.examples import excerpt
-    from stress.runner import build_corpus, load_scenario, select_families
+    from stress.prepare import prepare
+    from stress.scenario import Overrides
 
-    loaded = load_scenario(scenario, seed=seed, count=count)
-    if pattern is not None:
-        loaded = select_families(loaded, pattern, count=count)
-    began = time.perf_counter()
-    inputs = build_corpus(loaded, workers=workers)
-    seconds = time.perf_counter() - began
-    if loaded.inputs.from_log is not None:
-        from stress.logs import seeds
+    prepared = prepare(scenario, Overrides(seed=seed, count=count), family=pattern, workers=workers)
+    loaded, inputs, seconds = prepared.scenario, prepared.corpus(), prepared.corpus_seconds
+    if prepared.log is not None:
         from stress.logs.report import describe
 
-        err.print(f"log: {describe(seeds.load(loaded).report)}", markup=False)
+        err.print(f"log: {describe(prepared.log.report)}", markup=False)
     if output is not None:
         corpus_io.write(output, inputs)
         families = len({item.family for item in inputs})
