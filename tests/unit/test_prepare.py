@@ -4,6 +4,9 @@ check, `stress generate` and the run."""
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +95,28 @@ def test_key_paths_then_flags_from_a_file_a_mapping_or_a_scenario(tmp_path: Path
         scenario = prepare(given, changes).scenario
         assert [phase.users for phase in scenario.load.phases] == [2, 9]
         assert scenario.inputs.seed == 4
+
+
+# The scenario package's sections, each importing only those before it.
+SECTIONS = ["values", "messages", "target", "inputs", "load", "checks", "model", "loading"]
+SECTIONS += ["overrides"]
+
+
+def test_the_scenario_package_imports_only_down_and_nothing_of_the_catalog() -> None:
+    root = Path(__file__).resolve().parents[2] / "stress" / "scenario"
+    for index, name in enumerate(SECTIONS):
+        tree = ast.parse((root / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {
+            node.module.rsplit(".", 1)[-1]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("stress.scenario.")
+        }
+        assert imported <= set(SECTIONS[:index]), (name, imported - set(SECTIONS[:index]))
+    probe = "import sys, stress.scenario; print(' '.join(sorted(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    above = ("stress.inputs", "stress.checks", "stress.targets", "stress.openapi", "stress.prepare")
+    assert [module for module in loaded if module.startswith(above)] == []
