@@ -20,6 +20,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -225,27 +226,44 @@ def logged_arrivals(
     return shapes.trace_offsets(known, speed), shapes.trace_order(known)
 
 
-def _logged(scenario: Scenario, phase: Phase) -> tuple[tuple[float, ...], tuple[int, ...]]:
-    from stress.logs import seeds
+@dataclass(frozen=True)
+class Timing:
+    """Every trace phase's send offsets (``traces``) and, for those with inputs: logged, the
+    log entry each arrival sends (``entries``), by phase name."""
 
-    return logged_arrivals(seeds.timestamps(scenario), phase.speed)
+    traces: dict[str, tuple[float, ...]]
+    entries: dict[str, tuple[int, ...]]
+
+
+def timing(scenario: Scenario, logged: Sequence[float | None] | None = None) -> Timing:
+    """The trace timing of ``scenario``: inputs.from_log's sampled times are ``logged`` when
+    the caller has them, else read once here (stress.logs.seeds.timestamps)."""
+    traces: dict[str, tuple[float, ...]] = {}
+    entries: dict[str, tuple[int, ...]] = {}
+    for phase in scenario.load.phases:
+        if phase.kind is not PhaseKind.TRACE:
+            continue
+        if phase.logged:
+            if logged is None:
+                from stress.logs import seeds
+
+                logged = seeds.timestamps(scenario)
+            traces[phase.name], entries[phase.name] = logged_arrivals(logged, phase.speed)
+        else:
+            traces[phase.name] = offsets(phase)
+    return Timing(traces, entries)
 
 
 def load_traces(scenario: Scenario) -> dict[str, tuple[float, ...]]:
-    """Every trace phase's send times, by phase name (the load process's driver needs them)."""
-    return {
-        phase.name: _logged(scenario, phase)[0] if phase.logged else offsets(phase)
-        for phase in scenario.load.phases
-        if phase.kind is PhaseKind.TRACE
-    }
+    """Every trace phase's send times, by phase name (the load process's driver needs them;
+    ``timing`` gives them with the entries from one read of the log)."""
+    return timing(scenario).traces
 
 
 def load_entries(scenario: Scenario) -> dict[str, tuple[int, ...]]:
     """Of each trace phase with inputs: logged, the log entry each arrival sends (the
     realistic.logged input of that index), by phase name."""
-    return {
-        phase.name: _logged(scenario, phase)[1] for phase in scenario.load.phases if phase.logged
-    }
+    return timing(scenario).entries
 
 
 def resolve(

@@ -4,6 +4,7 @@ a PreparedRun, built once and then read by whoever needs it.
     prepared = prepare("scenarios/demo.yaml", Overrides(users=4))
     prepared.scenario        resolved: defaults, target.openapi, trace lengths, overrides
     prepared.log             inputs.from_log's scrubbed seeds and report; the log read once
+    prepared.timing          trace phases' send offsets and logged entries, from that read
     prepared.corpus()        the corpus, generated once
 
 ``stress run``, ``stress validate``, ``stress generate``, ``stress.run`` and
@@ -11,14 +12,16 @@ a PreparedRun, built once and then read by whoever needs it.
 (stress.scenario.Overrides) and the same checks, in one order:
 
     load (keys, then names against the Catalog, target.openapi resolved)
-    → trace phases resolved (their logs found, their lengths filled in)
-    → overrides (key paths, then flags)
+    → overrides (key paths, then the flags but --duration)
+    → trace phases resolved (their logs found, their lengths filled in, for the seed run)
+    → --duration (it sums the phases' lengths)
     → checked: the semantic extra, ${ENV_VAR}s, a usable log, the target's fit (one input
       of every family turned into a request, taken from the corpus the run will send).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Mapping
@@ -96,6 +99,13 @@ class PreparedRun:
             self.reader = LogReader(self.source)
         return self.reader.seeds_of(self.scenario)
 
+    @property
+    def timing(self) -> trace.Timing:
+        """The trace phases' send offsets and logged entries, from the log this run read
+        (the load process computes the same from the run directory: stress.load.trace)."""
+        log = self.log
+        return trace.timing(self.scenario, log.timestamps if log is not None else None)
+
     def corpus(self) -> list[corpus_io.Input]:
         """The inputs the run sends, generated on first use, then kept."""
         if self._corpus is None:
@@ -131,28 +141,39 @@ def prepare(
     Raises ScenarioError naming the file or mapping, the key path and the fix, UsageError
     naming the flag or keyword."""
     overrides = overrides or Overrides()
+    # --duration is applied once the trace phases have their lengths (it sums them); every
+    # other override first, so a trace of logged requests is timed by the seed that sends it.
+    first = dataclasses.replace(overrides, duration=None)
     known = Catalog()
     if isinstance(scenario, Scenario):
         reader = LogReader(GIVEN)
         loaded = from_dict(scenario.model_dump(mode="json"), source=GIVEN, known=known)
+        loaded = first.apply(loaded, known=known)
     elif isinstance(scenario, Mapping):
         reader = LogReader(GIVEN)
         loaded = from_dict(dict(scenario), source=GIVEN, known=known)
+        loaded = first.apply(loaded, known=known)
         # A mapping has no folder: relative trace paths are from the working directory.
         loaded = _traces(reader, loaded, Path.cwd() / GIVEN, "")
     elif isinstance(scenario, str | os.PathLike):
         reader = LogReader(os.fspath(scenario))
         text, data = read(reader.source)
         loaded = from_text(reader.source, text, data, known=known)
+        loaded = first.apply(loaded, known=known)
         loaded = _traces(reader, loaded, reader.source, text)
     else:
         raise TypeError(
             f"scenario: expected a path, a mapping or a stress.scenario.Scenario, "
             f"got {type(scenario).__name__}"
         )
-    loaded = overrides.apply(loaded, known=known)
+    if overrides.duration is not None:
+        only = Overrides(duration=overrides.duration, spelling=overrides.spelling)
+        loaded = only.apply(loaded, known=known)
     if family is not None:
         loaded = select_families(loaded, family, count=overrides.count)
+    # As the run directory's scenario.yaml holds it (durations written to 6 digits), so the
+    # parent and the load process, which reads that file, see the same scenario.
+    loaded = Scenario.model_validate(loaded.model_dump(mode="json"))
     prepared = PreparedRun(loaded, reader.source, workers, reader=reader)
     return prepared.check() if check else prepared
 

@@ -51,21 +51,6 @@ class Overrides:
             scenario = from_dict(data, source=key_paths.SOURCE, known=known)
         return _with_flags(scenario, self)
 
-    @property
-    def empty(self) -> bool:
-        return not self.keys and all(
-            value is None
-            for value in (
-                self.target,
-                self.duration,
-                self.users,
-                self.rate,
-                self.seed,
-                self.count,
-                self.regressions,
-            )
-        )
-
 
 def with_overrides(
     scenario: Scenario,

@@ -120,3 +120,35 @@ def test_the_scenario_package_imports_only_down_and_nothing_of_the_catalog() -> 
     ).stdout.split()
     above = ("stress.inputs", "stress.checks", "stress.targets", "stress.openapi", "stress.prepare")
     assert [module for module in loaded if module.startswith(above)] == []
+
+
+def test_the_prepared_trace_timing_is_the_load_process_timing_from_one_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stress.load import shapes, trace
+    from stress.logs import seeds
+    from stress.scenario import from_path
+    from tests.unit.load.test_replay_log import write as write_replay
+
+    reads: list[str] = []
+    read_log = seeds.read_log
+
+    def counted(path: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(path)
+        return read_log(path, *args, **kwargs)
+
+    monkeypatch.setattr(seeds, "read_log", counted)
+    # A logged trace with max: 6 of 10 entries, sampled with an overridden seed.
+    prepared = prepare(write_replay(tmp_path, max=6), Overrides(seed=8))
+    timing = prepared.timing
+    assert len(reads) == 1
+    assert len(timing.entries["replay"]) == 6
+    # The phase lasts as long as the trace this seed's sample makes.
+    replay = prepared.scenario.load.phases[1]
+    assert replay.duration == shapes.trace_length(timing.traces["replay"])
+    # The load process reads the resolved scenario.yaml and the log again: the same timing.
+    resolved = tmp_path / "resolved.yaml"
+    resolved.write_text(prepared.scenario.to_yaml(), encoding="utf-8")
+    again = trace.timing(from_path(resolved))
+    assert (again.traces, again.entries) == (timing.traces, timing.entries)
+    assert len(reads) == 2
