@@ -133,7 +133,6 @@ def prepare(
     *,
     family: str | None = None,
     workers: int = 1,
-    check: bool = True,
 ) -> PreparedRun:
     """Load ``scenario`` (a YAML file's path, a mapping shaped like the YAML, or a Scenario),
     apply ``overrides`` and check it. ``family`` narrows the corpus to the families matching
@@ -175,7 +174,7 @@ def prepare(
     # parent and the load process, which reads that file, see the same scenario.
     loaded = Scenario.model_validate(loaded.model_dump(mode="json"))
     prepared = PreparedRun(loaded, reader.source, workers, reader=reader)
-    return prepared.check() if check else prepared
+    return prepared.check()
 
 
 def _traces(reader: LogReader, scenario: Scenario, source: str | Path, text: str) -> Scenario:
