@@ -18,7 +18,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,17 +25,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-from stress import overrides as key_paths
 from stress import runner as orchestration
 from stress.errors import RunDirError, UsageError
-from stress.scenario import Scenario, from_dict, from_path, with_overrides
+from stress.prepare import PreparedRun, ScenarioLike, prepare
+from stress.scenario import Overrides, Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from stress.checks.slo import SloResult
-
-ScenarioLike = str | os.PathLike[str] | Mapping[str, Any] | Scenario
 
 
 class Flags(TypedDict, total=False):
@@ -72,54 +69,39 @@ def validate(
     Raises ScenarioError naming the file or mapping, the key path and the fix, or UsageError
     naming the keyword.
     """
+    _check_keywords(flags)
+    return _prepared(scenario, overrides, flags).scenario
+
+
+def _prepared(
+    scenario: ScenarioLike, overrides: Mapping[str, Any] | None, flags: Flags
+) -> PreparedRun:
+    """The one preparation (stress.prepare), the keywords spelt as keywords in errors."""
+    keys = dict(overrides or {})
+    if (name := flags.get("name")) is not None:
+        keys["name"] = name
+    duration, regressions = flags.get("duration"), flags.get("regressions")
+    changes = Overrides(
+        keys=keys,
+        target=flags.get("target"),
+        duration=None if duration is None else str(duration),
+        users=flags.get("users"),
+        rate=flags.get("rate"),
+        seed=flags.get("seed"),
+        count=flags.get("count"),
+        regressions=None if regressions is None else os.fspath(regressions),
+        spelling="api",
+    )
+    return prepare(scenario, changes)
+
+
+def _check_keywords(flags: Mapping[str, Any]) -> None:
     for keyword in flags:
         if keyword not in Flags.__annotations__:
             # A typo must not pass silently (k6#1526): **flags would otherwise take anything.
             close = difflib.get_close_matches(keyword, [*Flags.__annotations__, "overrides"], n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise TypeError(f"unexpected keyword argument {keyword!r}{hint}")
-    from stress.load import trace
-
-    known = orchestration.known_names()
-    if isinstance(scenario, Scenario):
-        source = "<scenario>"
-        loaded = from_dict(scenario.model_dump(mode="json"), source=source, known=known)
-    elif isinstance(scenario, Mapping):
-        source = "<scenario>"
-        loaded = from_dict(dict(scenario), source=source, known=known)
-        # A mapping has no folder: relative trace paths are from the working directory.
-        loaded = trace.resolve(loaded, Path.cwd() / source, text="")
-    elif isinstance(scenario, str | os.PathLike):
-        source = os.fspath(scenario)
-        loaded = from_path(source, known=known)
-        loaded = trace.resolve(loaded, source)  # trace phases: the log's path and length
-    else:
-        raise TypeError(
-            f"scenario: expected a path, a mapping or a stress.scenario.Scenario, "
-            f"got {type(scenario).__name__}"
-        )
-    paths = dict(overrides or {})
-    if (name := flags.get("name")) is not None:
-        paths["name"] = name
-    if paths:
-        data = key_paths.apply(loaded.model_dump(mode="json"), paths)
-        loaded = from_dict(data, source=key_paths.SOURCE, known=known)
-    duration, regressions = flags.get("duration"), flags.get("regressions")
-    cli_flags = {
-        "target": flags.get("target"),
-        "duration": None if duration is None else str(duration),
-        "users": flags.get("users"),
-        "rate": flags.get("rate"),
-        "seed": flags.get("seed"),
-        "count": flags.get("count"),
-        "regressions": None if regressions is None else os.fspath(regressions),
-    }
-    try:
-        loaded = with_overrides(loaded, **cli_flags)  # type: ignore[arg-type]
-    except UsageError as exc:
-        # The messages name the CLI's flags; here they are keywords.
-        raise UsageError(re.sub(r"--([a-z]+)\b", r"\1=", str(exc))) from None
-    return orchestration.checked(loaded, source=source)
 
 
 def run(
@@ -138,12 +120,13 @@ def run(
     that many local Locust worker processes (``--workers``). ``progress`` prints the CLI's live
     progress and summary to standard error; by default nothing is printed.
     """
-    loaded = validate(scenario, overrides=overrides, **flags)
+    _check_keywords(flags)
+    prepared = _prepared(scenario, overrides, flags)
     if workers < 0:
         raise UsageError(f"workers=: expected 0 or more worker processes, got {workers}")
     on_event = _progress() if progress else (lambda event: None)
     outcome = orchestration.run(
-        loaded,
+        prepared,
         out=Path(out_dir),
         on_event=on_event,
         workers=orchestration.Workers(local=workers),

@@ -126,7 +126,7 @@ class DocumentError(ScenarioKeyError):
 
 
 def expand(data: dict[str, Any], scenario: Scenario, folder: Path) -> dict[str, Any]:
-    """``data`` with ``target.openapi`` resolved into plain http-json keys (KnownNames.openapi).
+    """``data`` with ``target.openapi`` resolved into plain http-json keys (Catalog.expand_openapi).
 
     Keys the scenario writes win over the document: ``target.request``, ``target.path``,
     ``target.response.json_schema`` and ``inputs.body_schema``. ``target.method``, if written,

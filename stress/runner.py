@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,27 +20,24 @@ from pathlib import Path
 from typing import Any
 
 from stress import __version__
-from stress.checks.request import ALL_CHECKS
-from stress.errors import ScenarioError, StressError
+from stress.errors import StressError
 from stress.inputs import corpus as corpus_io
-from stress.inputs.families import Context, Family, Limits, catalog
 from stress.lifeline import Deadline, die_with_parent, interrupt_exit_code, signal_name
 from stress.load import events as load_events
 from stress.preflight import preflight
-from stress.scenario import (
-    KnownNames,
-    Protocol,
-    Scenario,
-    check_environment,
-    from_path,
-    with_overrides,
-)
+from stress.prepare import PreparedRun, prepare
+from stress.prepare.corpus import build_corpus as build_corpus  # tests, `stress init`
+from stress.prepare.corpus import select_families as select_families
+from stress.prepare.names import Catalog
+from stress.prepare.run import BUILTIN_DEMO as BUILTIN_DEMO
+from stress.prepare.run import DEMO_PROTOCOLS as DEMO_PROTOCOLS
+from stress.prepare.run import check_target as target_fits
+from stress.scenario import Overrides, Scenario
 from stress.secrets import Redactor
 from stress.targets import adapter_for
 
 EventHandler = Callable[[dict[str, Any]], None]
 
-BUILTIN_DEMO = "builtin:demo"
 BUILTIN_NOOP = "builtin:noop"
 # Exit code of a run stopped by Ctrl-C (the shell convention 128 + SIGINT); SIGTERM is 143.
 INTERRUPTED = 130
@@ -104,199 +100,20 @@ class RunResult:
         return bool(self.summary.get("passed"))
 
 
-def known_names() -> KnownNames:
+def known_names() -> Catalog:
     """Families (with the protocols each applies to) and checks a scenario may name."""
-    from stress.checks.custom import problem as check_problem
-    from stress.inputs.custom import problem as custom_problem
-    from stress.inputs.schemas import problems as schema_problems
-    from stress.openapi import expand as expand_openapi
-
-    families = {name: list(family.protocols) for name, family in catalog().items()}
-    return KnownNames(
-        families=families,
-        checks=list(ALL_CHECKS),
-        resolve_custom=check_problem,
-        custom_problem=custom_problem,
-        schema_problems=schema_problems,
-        family_misfit=family_misfit,
-        openapi=expand_openapi,
-    )
-
-
-def _context(scenario: Scenario, logged: tuple[dict[str, Any], ...] = ()) -> Context:
-    inputs = scenario.inputs
-    return Context(
-        protocol=scenario.target.protocol.value,
-        seed=inputs.seed,
-        features={name: (f.min, f.max) for name, f in inputs.features.items()},
-        limits=Limits(**inputs.limits.model_dump()),
-        schema=inputs.body_schema,
-        body_format=scenario.target.format,
-        logged=logged,
-    )
-
-
-def log_seeds(scenario: Scenario) -> tuple[dict[str, Any], ...]:
-    """The scrubbed seeds of the scenario's inputs.from_log (none without one)."""
-    if scenario.inputs.from_log is None:
-        return ()
-    from stress.logs import seeds
-
-    return seeds.load(scenario).seeds
-
-
-def family_misfit(scenario: Scenario, name: str) -> str | None:
-    """Why built-in family ``name`` cannot generate for this scenario's target (None: it can)."""
-    family = catalog().get(name)
-    if family is None:
-        return None
-    # The log is read after validation; here it matters only whether there is one.
-    placeholder: tuple[dict[str, Any], ...] = ()
-    if scenario.inputs.from_log is not None:
-        placeholder = ({"payload": {}},)
-    return family.misfit(_context(scenario, placeholder))
-
-
-def build_corpus(scenario: Scenario, *, workers: int = 1) -> list[corpus_io.Input]:
-    """The scenario's corpus: its families, globs, excludes, counts, limits and schema."""
-    inputs = scenario.inputs
-    families = catalog({name: spec.model_dump() for name, spec in inputs.custom.items()})
-    protocol = scenario.target.protocol.value
-    available = {name: list(family.protocols) for name, family in families.items()}
-    context = _context(scenario, log_seeds(scenario))
-    # A family a glob picked that cannot work here (no number field whose range includes 0,
-    # say) is left out; one named exactly is reported by corpus.build. With a log, the
-    # logged requests are the realistic inputs: globs leave the Faker-made ones out.
-    weights = {
-        name: weight
-        for name, weight in inputs.weights(available, protocol).items()
-        if name in inputs.families
-        or (
-            families[name].misfit(context) is None
-            and not (context.logged and _synthetic_realistic(families[name]))
-        )
-    }
-    counts = dict(inputs.counts)
-    if any(phase.logged for phase in scenario.load.phases):
-        # A trace with inputs: logged sends arrival i's log entry: realistic.logged input i.
-        # So the corpus holds every sampled entry once, in log order (the scenario model
-        # refuses a count of its own for it); the rest of inputs.count goes to the others.
-        counts["realistic.logged"] = len(context.logged)
-        weights.pop("realistic.logged", None)
-    return corpus_io.build(
-        families,
-        weights,
-        seed=inputs.seed,
-        count=inputs.count,
-        protocol=protocol,
-        features=context.features,
-        limits=context.limits,
-        schema=inputs.body_schema,
-        counts=counts,
-        workers=workers,
-        body_format=context.body_format,
-        logged=context.logged,
-    )
-
-
-def _synthetic_realistic(family: Family) -> bool:
-    return family.group == "realistic" and family.name != "realistic.logged" and not family.custom
-
-
-# The protocols the bundled demo server (builtin:demo) speaks.
-DEMO_PROTOCOLS = (Protocol.OPENAI_CHAT, Protocol.MLFLOW)
+    return Catalog()
 
 
 def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
-    from stress.load import trace
-
-    scenario = from_path(path, known=known_names())
-    scenario = trace.resolve(scenario, path)  # trace phases: the log's path and length
-    scenario = with_overrides(scenario, **overrides)
-    return checked(scenario, source=str(path))
-
-
-def checked(scenario: Scenario, *, source: str) -> Scenario:
-    """``scenario`` if it can run here: the semantic extra, ${ENV_VAR}s, a usable request log,
-    the target's fit (ScenarioError otherwise). stress.api checks scenarios it got as dicts
-    this way too."""
-    _check_semantic(scenario, source)
-    check_environment(scenario, source=source)
-    if scenario.inputs.from_log is not None:
-        from stress.logs import seeds
-
-        seeds.load(scenario, source=source)  # a log that cannot be used is exit 2, here
-    check_target(scenario, source=source)
-    return scenario
-
-
-def _check_semantic(scenario: Scenario, source: str) -> None:
-    """The semantic comparison method needs an optional extra: say so before any load."""
-    from stress.checks.semantic import available
-    from stress.scenario import CompareMethod
-
-    for key in ("degradation", "invariance"):
-        methods = getattr(scenario, key).methods or []
-        if CompareMethod.SEMANTIC in methods and (problem := available()):
-            raise ScenarioError([f"{source}: {key}.methods: {problem}, or remove semantic"])
-
-
-def select_families(scenario: Scenario, pattern: str, *, count: int | None = None) -> Scenario:
-    """A copy whose corpus is every family matching ``pattern`` that fits the target, equally
-    weighted (for previews: `stress generate --family`). Raises UsageError if none does."""
-    import fnmatch
-
-    from stress.errors import UsageError
-
-    protocol = scenario.target.protocol.value
-    families = catalog({name: spec.model_dump() for name, spec in scenario.inputs.custom.items()})
-    fitting = [name for name, f in families.items() if protocol in f.protocols]
-    matches = fnmatch.filter(fitting, pattern)
-    if not matches:
-        raise UsageError(
-            f"--family: {pattern!r} matches no input family for protocol {protocol!r}; "
-            f"`stress families` lists them"
-        )
-    inputs = scenario.inputs.model_copy(
-        update={
-            "families": dict.fromkeys(matches, 1.0),
-            "counts": {},
-            "exclude": [],
-            "count": count or len(matches),
-        }
-    )
-    return scenario.model_copy(update={"inputs": inputs})
+    """The scenario file prepared and checked as `stress run` does, with the flags applied."""
+    return prepare(path, Overrides(**overrides)).scenario
 
 
 def check_target(scenario: Scenario, *, source: str) -> None:
-    """Raise ScenarioError when the target cannot send the scenario's inputs.
-
-    Builds one input of every family and turns it into a request, so a family that does not
-    fit the target (rows for a text template, a mutation of a template with no fields) is
-    reported before anything runs, naming the family.
-    """
-    target = scenario.target
-    if target.url == BUILTIN_DEMO and target.protocol not in DEMO_PROTOCOLS:
-        names = " and ".join(p.value for p in DEMO_PROTOCOLS)
-        raise ScenarioError(
-            [
-                f"{source}: target.url: builtin:demo speaks {names} only, not "
-                f"{target.protocol.value}; point target.url (or --target) at a server that "
-                f"speaks it (scenarios/{target.protocol.value}.yaml says how to start one)"
-            ]
-        )
-    first: dict[str, corpus_io.Input] = {}
-    for item in build_corpus(scenario):
-        first.setdefault(item.family, item)
-    adapter = adapter_for(target, features=list(scenario.inputs.features))
-    problems = []
-    for item in first.values():
-        try:
-            adapter.request(item)
-        except ValueError as exc:
-            problems.append(f"{source}: inputs.families.{item.family}: {exc}")
-    if problems:
-        raise ScenarioError(problems)
+    """Raise ScenarioError when the target cannot send the scenario's inputs (its corpus)."""
+    prepared = PreparedRun(scenario, source)
+    target_fits(scenario, prepared.corpus(), source=source)
 
 
 def new_run_dir(out: Path, name: str) -> Path:
@@ -339,34 +156,38 @@ def target_url(scenario: Scenario, run_dir: Path) -> Iterator[str]:
 
 
 def run(
-    scenario_path: str | Path | Scenario,
+    scenario_path: str | Path | Scenario | PreparedRun,
     *,
     out: Path = Path("reports"),
     on_event: EventHandler = lambda event: None,
     workers: Workers | None = None,
     **overrides: Any,
 ) -> RunResult:
-    """Run a scenario file; returns the run directory, the summary and the exit code.
+    """Run a scenario; returns the run directory, the summary and the exit code.
 
-    A Scenario is run as it is (stress.api loaded, overrode and checked it already).
+    A file is prepared here (stress.prepare) with ``overrides`` (the flags); a PreparedRun
+    (the CLI and stress.api prepare first) or a Scenario is run as it is.
     Raises ScenarioError/UsageError (exit 2) before anything is written, TargetUnreachable
     (exit 3) when nothing answers before the load begins, WorkersUnavailable (exit 3) when
     fewer ``workers`` joined than expected.
     """
-    if isinstance(scenario_path, Scenario):
+    if isinstance(scenario_path, PreparedRun | Scenario):
         if overrides:
             raise TypeError("overrides apply to a scenario file; apply them to a Scenario first")
-        scenario = scenario_path
+        prepared = (
+            scenario_path
+            if isinstance(scenario_path, PreparedRun)
+            else PreparedRun(scenario_path, "<scenario>")
+        )
     else:
-        scenario = load_scenario(scenario_path, **overrides)
+        prepared = prepare(scenario_path, Overrides(**overrides))
+    scenario = prepared.scenario
     if scenario.regressions is not None:
         from stress.repro import regressions
 
         regressions.corpus_dir(scenario.regressions)  # a bad path fails before anything runs
     # Generated before anything is written: an input family that cannot generate is exit 2.
-    began = time.monotonic()
-    inputs = build_corpus(scenario)
-    corpus_seconds = time.monotonic() - began
+    inputs = prepared.corpus()
     run_dir = new_run_dir(out, scenario.name)
     on_event({"event": "run_dir", "path": str(run_dir)})
     (run_dir / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
@@ -380,11 +201,9 @@ def run(
     write_json(run_dir / "run.json", run_info)
 
     corpus_io.write(run_dir / "corpus.jsonl", inputs)
-    on_event({"event": "corpus", "inputs": len(inputs), "seconds": corpus_seconds})
-    if scenario.inputs.from_log is not None:
-        from stress.logs import seeds
-
-        report = seeds.load(scenario).report
+    on_event({"event": "corpus", "inputs": len(inputs), "seconds": prepared.corpus_seconds})
+    if prepared.log is not None:
+        report = prepared.log.report
         write_json(run_dir / "logs.json", report)
         on_event({"event": "from_log", **report})
 

@@ -3,9 +3,10 @@
 ``read_arrivals`` is the one function that reads a log's timestamps (JSONL with a time
 field, HAR startedDateTime, CSV or plain text); a trace phase replays them ``speed`` times
 faster (stress.load.shapes.trace_offsets). ``resolve`` runs in the parent when a scenario is
-loaded: it finds the log (relative to the scenario file), reads it so that a bad log is a
-scenario error (exit 2) before anything runs, and fills in the phase's duration; the load
-process then reads the log again from the absolute path the resolved scenario.yaml holds.
+prepared (stress.prepare): it finds the log (relative to the scenario file), reads it so that a
+bad log is a scenario error (exit 2) before anything runs, and fills in the phase's duration;
+the load process then reads the log again from the absolute path the resolved scenario.yaml
+holds (``load_traces``, ``load_entries``).
 
 Inputs come from the corpus, unless the phase says ``inputs: logged``: then the times are
 those of inputs.from_log's sampled entries (stress.logs.seeds, the same entries the corpus's
@@ -19,13 +20,17 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stress.errors import ScenarioError
 from stress.load import shapes
 from stress.logs.readers import parse_time
-from stress.scenario import Phase, PhaseKind, Scenario, TraceFormat, _line_map, _with_line
+from stress.scenario import Phase, PhaseKind, Scenario, TraceFormat, line_map, with_line
+
+if TYPE_CHECKING:
+    from stress.logs.seeds import LogSeeds
 
 # Fields (JSONL) or columns (CSV) tried for the time, in order, when timestamp_field is unset.
 TIME_FIELDS = ("timestamp", "time", "ts", "created", "created_at", "startedDateTime", "@timestamp")
@@ -221,47 +226,72 @@ def logged_arrivals(
     return shapes.trace_offsets(known, speed), shapes.trace_order(known)
 
 
-def _logged(scenario: Scenario, phase: Phase) -> tuple[tuple[float, ...], tuple[int, ...]]:
-    from stress.logs import seeds
+@dataclass(frozen=True)
+class Timing:
+    """Every trace phase's send offsets (``traces``) and, for those with inputs: logged, the
+    log entry each arrival sends (``entries``), by phase name."""
 
-    return logged_arrivals(seeds.timestamps(scenario), phase.speed)
+    traces: dict[str, tuple[float, ...]]
+    entries: dict[str, tuple[int, ...]]
+
+
+def timing(scenario: Scenario, logged: Sequence[float | None] | None = None) -> Timing:
+    """The trace timing of ``scenario``: inputs.from_log's sampled times are ``logged`` when
+    the caller has them, else read once here (stress.logs.seeds.timestamps)."""
+    traces: dict[str, tuple[float, ...]] = {}
+    entries: dict[str, tuple[int, ...]] = {}
+    for phase in scenario.load.phases:
+        if phase.kind is not PhaseKind.TRACE:
+            continue
+        if phase.logged:
+            if logged is None:
+                from stress.logs import seeds
+
+                logged = seeds.timestamps(scenario)
+            traces[phase.name], entries[phase.name] = logged_arrivals(logged, phase.speed)
+        else:
+            traces[phase.name] = offsets(phase)
+    return Timing(traces, entries)
 
 
 def load_traces(scenario: Scenario) -> dict[str, tuple[float, ...]]:
-    """Every trace phase's send times, by phase name (the load process's driver needs them)."""
-    return {
-        phase.name: _logged(scenario, phase)[0] if phase.logged else offsets(phase)
-        for phase in scenario.load.phases
-        if phase.kind is PhaseKind.TRACE
-    }
+    """Every trace phase's send times, by phase name (the load process's driver needs them;
+    ``timing`` gives them with the entries from one read of the log)."""
+    return timing(scenario).traces
 
 
 def load_entries(scenario: Scenario) -> dict[str, tuple[int, ...]]:
     """Of each trace phase with inputs: logged, the log entry each arrival sends (the
     realistic.logged input of that index), by phase name."""
-    return {
-        phase.name: _logged(scenario, phase)[1] for phase in scenario.load.phases if phase.logged
-    }
+    return timing(scenario).entries
 
 
-def resolve(scenario: Scenario, source: str | Path, text: str | None = None) -> Scenario:
+def resolve(
+    scenario: Scenario,
+    source: str | Path,
+    text: str | None = None,
+    *,
+    logged: LogSeeds | None = None,
+) -> Scenario:
     """``scenario`` with each trace phase's path made absolute (from the scenario file's
     folder) and its duration filled in (the trace's length ÷ speed, unless set: then the
-    replay stops there). Raises ScenarioError naming the phase's key and the log's line."""
+    replay stops there). Raises ScenarioError naming the phase's key and the log's line.
+    ``logged``: inputs.from_log's seeds, when the caller has them (stress.prepare does), for
+    phases with inputs: logged; else they are read here."""
     traces = [i for i, p in enumerate(scenario.load.phases) if p.kind is PhaseKind.TRACE]
     if not traces:
         return scenario
     folder = Path(source).parent
-    lines = _line_map(text if text is not None else _read(source))
+    lines = line_map(text if text is not None else _read(source))
     phases = list(scenario.load.phases)
     problems = []
     for index in traces:
         phase = phases[index]
         if phase.logged:
-            resolved, problem = _resolve_logged(scenario, phase, index, folder, str(source))
+            resolved, problem = _resolve_logged(scenario, phase, index, folder, str(source), logged)
             if problem is not None:
                 key, message = problem
-                problems.append(_with_line(message, ("load", "phases", index, key), lines))
+                problems.append(with_line(message, ("load", "phases", index, key), lines))
             phases[index] = resolved
             continue
         assert phase.path is not None
@@ -275,7 +305,7 @@ def resolve(scenario: Scenario, source: str | Path, text: str | None = None) -> 
             loc = ("load", "phases", index, "path")
             fix = "" if path.exists() else " (a relative path is from the scenario file's folder)"
             problems.append(
-                _with_line(f"{source}: load.phases[{index}].path: {exc}{fix}", loc, lines)
+                with_line(f"{source}: load.phases[{index}].path: {exc}{fix}", loc, lines)
             )
             continue
         if phase.duration is None:
@@ -288,7 +318,12 @@ def resolve(scenario: Scenario, source: str | Path, text: str | None = None) -> 
 
 
 def _resolve_logged(
-    scenario: Scenario, phase: Phase, index: int, folder: Path, source: str
+    scenario: Scenario,
+    phase: Phase,
+    index: int,
+    folder: Path,
+    source: str,
+    logged: LogSeeds | None,
 ) -> tuple[Phase, tuple[str, str] | None]:
     """A trace phase with inputs: logged, its duration filled in from inputs.from_log's
     sampled entries' times; or the problem, as (key, message): a path that is not
@@ -310,7 +345,7 @@ def _resolve_logged(
                 f"it at the same file",
             )
         phase = phase.model_copy(update={"path": str(path)})
-    sample = seeds.load(scenario, source=source)
+    sample = logged if logged is not None else seeds.load(scenario, source=source)
     lines = [int(seed["line"]) for seed in sample.seeds]
     try:
         times, _ = logged_arrivals(sample.timestamps, phase.speed, lines)

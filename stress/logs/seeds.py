@@ -1,18 +1,18 @@
 """A scenario's ``inputs.from_log``: the log read, fitted to the target's protocol, sampled
 with the run seed and scrubbed of personal data: the seeds the corpus is built from.
 
-Only scrubbed values leave this module. ``LogSeeds.report`` (written to RUN_DIR/logs.json
+``read`` is the one function that reads the log's file; a run reads it once (the preparation,
+stress.prepare, keeps the FittedLog and samples it for its seed). Only scrubbed values leave
+this module. ``LogSeeds.report`` (written to RUN_DIR/logs.json
 and summary.json's ``from_log``) says what was read, used, skipped and scrubbed.
 """
 
 from __future__ import annotations
 
-import functools
 import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import phonenumbers
@@ -34,11 +34,47 @@ class LogSeeds:
     report: dict[str, Any]
 
 
-def load(scenario: Scenario, *, source: str = "scenario") -> LogSeeds:
-    """The seeds of ``scenario.inputs.from_log`` (which must be set); raises ScenarioError
-    naming the scenario key, the log file, its line and the fix."""
+@dataclass(frozen=True)
+class FittedLog:
+    """A request log read once: its entries, each body fitted to the target's protocol (the
+    unusable ones counted by reason). Sampling and scrubbing it reads nothing again."""
+
+    log: FromLog
+    protocol: str
+    columns: tuple[str, ...]
+    sample: LogSample
+    usable: tuple[tuple[LogEntry, dict[str, Any]], ...]
+    skipped: Counter[str]
+
+    def fits(self, scenario: Scenario) -> bool:
+        """Whether this is the log ``scenario`` reads, fitted as it needs."""
+        log = scenario.inputs.from_log
+        return log is not None and (
+            log.path,
+            log.format,
+            scenario.target.protocol.value,
+            tuple(scenario.inputs.features),
+        ) == (self.log.path, self.log.format, self.protocol, self.columns)
+
+
+def read(scenario: Scenario, *, source: str = "scenario") -> FittedLog:
+    """Read ``scenario.inputs.from_log`` (which must be set) and fit each body to the target's
+    protocol: the one place a request log's file is read. Raises ScenarioError naming the
+    scenario key, the log file, its line and the fix."""
     try:
-        return _load(*_key(scenario))
+        return _read(scenario)
+    except ScenarioError as exc:
+        raise ScenarioError([f"{source}: {problem}" for problem in exc.problems]) from None
+
+
+def load(
+    scenario: Scenario, *, source: str = "scenario", fitted: FittedLog | None = None
+) -> LogSeeds:
+    """The seeds of ``scenario.inputs.from_log``, from ``fitted`` (the log already read) or
+    read now; raises ScenarioError naming the scenario key, the log file, its line and the
+    fix."""
+    try:
+        return _seeds(scenario, fitted if fitted is not None else _read(scenario))
     except ScenarioError as exc:
         raise ScenarioError([f"{source}: {problem}" for problem in exc.problems]) from None
 
@@ -47,40 +83,17 @@ def timestamps(scenario: Scenario, *, source: str = "scenario") -> tuple[float |
     """``load(scenario).timestamps`` without scrubbing: the logged times of the sampled
     entries, in the seeds' order (a load process replaying them needs nothing else)."""
     try:
-        _, usable, _ = _sample(*_key(scenario))
+        usable = _sampled(scenario, _read(scenario))
     except ScenarioError as exc:
         raise ScenarioError([f"{source}: {problem}" for problem in exc.problems]) from None
     return tuple(entry.timestamp for entry, _ in usable)
 
 
-def _key(scenario: Scenario) -> tuple[str, tuple[int, int], str, tuple[str, ...], int]:
+def _read(scenario: Scenario) -> FittedLog:
     log = scenario.inputs.from_log
     assert log is not None
-    try:
-        stat = Path(log.path).stat()
-        version = (stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        version = (0, 0)
-    return (
-        log.model_dump_json(),
-        version,
-        scenario.target.protocol.value,
-        tuple(scenario.inputs.features),
-        scenario.inputs.seed,
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def _sample(
-    spec: str,
-    version: tuple[int, int],
-    protocol: str,
-    columns: tuple[str, ...],
-    seed: int,
-) -> tuple[LogSample, list[tuple[LogEntry, dict[str, Any]]], Counter[str]]:
-    """The log read, each body fitted to ``protocol``, and ``max`` of them sampled with
-    ``seed`` (in log order): what load and timestamps share, so both see the same entries."""
-    log = FromLog.model_validate_json(spec)
+    protocol = scenario.target.protocol.value
+    columns = tuple(scenario.inputs.features)
     key = "inputs.from_log"
     try:
         sample = read_log(log.path, None if log.format == "auto" else log.format)
@@ -103,21 +116,25 @@ def _sample(
                 f"of {protocol} requests or set inputs.from_log.format"
             ]
         )
+    return FittedLog(log, protocol, columns, sample, tuple(usable), skipped)
+
+
+def _sampled(scenario: Scenario, fitted: FittedLog) -> list[tuple[LogEntry, dict[str, Any]]]:
+    """``max`` of the fitted entries sampled with the scenario's seed, in log order: what
+    load and timestamps share, so both see the same entries."""
+    log = scenario.inputs.from_log
+    assert log is not None
+    usable = list(fitted.usable)
     if len(usable) > log.max:
-        chosen = sorted(random.Random(seed).sample(range(len(usable)), log.max))
+        chosen = sorted(random.Random(scenario.inputs.seed).sample(range(len(usable)), log.max))
         usable = [usable[i] for i in chosen]
-    return sample, usable, skipped
+    return usable
 
 
-@functools.lru_cache(maxsize=8)
-def _load(
-    spec: str,
-    version: tuple[int, int],
-    protocol: str,
-    columns: tuple[str, ...],
-    seed: int,
-) -> LogSeeds:
-    log = FromLog.model_validate_json(spec)
+def _seeds(scenario: Scenario, fitted: FittedLog) -> LogSeeds:
+    log = scenario.inputs.from_log
+    assert log is not None
+    seed = scenario.inputs.seed
     key = "inputs.from_log"
     if log.scrub.region not in phonenumbers.SUPPORTED_REGIONS:
         raise ScenarioError(
@@ -126,7 +143,8 @@ def _load(
                 f"country code such as US, GB or DE"
             ]
         )
-    sample, usable, skipped = _sample(spec, version, protocol, columns, seed)
+    sample, skipped = fitted.sample, fitted.skipped
+    usable = _sampled(scenario, fitted)
     scrubber = Scrubber(
         seed=seed,
         skip=log.scrub.skip,

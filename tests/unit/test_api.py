@@ -14,6 +14,7 @@ import pytest
 import stress
 from stress.api import Finding, RunFailed, RunResult, validate
 from stress.errors import RunDirError, ScenarioError, UsageError
+from stress.prepare import PreparedRun
 from stress.scenario import Scenario
 
 SCENARIO: dict[str, Any] = {
@@ -288,16 +289,16 @@ def test_an_interrupted_run_raises_keyboard_interrupt_after_its_reports(
     import stress.runner as orchestration
 
     run_dir = write_run(tmp_path / "r", passed=False, failures=[])
-    calls: list[Scenario] = []
+    calls: list[PreparedRun] = []
 
-    def interrupted(scenario: Scenario, **options: Any) -> orchestration.RunResult:
-        calls.append(scenario)
+    def interrupted(prepared: PreparedRun, **options: Any) -> orchestration.RunResult:
+        calls.append(prepared)
         return orchestration.RunResult(run_dir, {}, orchestration.INTERRUPTED)
 
     monkeypatch.setattr(orchestration, "run", interrupted)
     with pytest.raises(KeyboardInterrupt, match=re.escape(f"reports of what ran: {run_dir}")):
         stress.run(SCENARIO, users=2)
-    assert calls[0].load.phases[-1].users == 2
+    assert calls[0].scenario.load.phases[-1].users == 2
 
 
 def test_a_trace_phase_in_a_file_is_resolved_like_the_cli_does(tmp_path: Path) -> None:

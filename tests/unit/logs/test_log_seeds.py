@@ -119,7 +119,6 @@ def test_perturbation_and_messy_families_start_from_logged_requests(tmp_path: Pa
 def test_same_log_and_seed_give_the_same_corpus_bytes(tmp_path: Path) -> None:
     path = write(tmp_path)
     first = [corpus_io.to_line(item) for item in build_corpus(load_scenario(path))]
-    seeds._load.cache_clear()
     again = [corpus_io.to_line(item) for item in build_corpus(load_scenario(path))]
     assert first == again
     other = [corpus_io.to_line(item) for item in build_corpus(load_scenario(path, seed=6))]

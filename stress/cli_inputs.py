@@ -1,0 +1,277 @@
+"""Commands about inputs and new scenarios, which send no load: ``stress families``,
+``stress generate``, ``stress checks`` and ``stress init``. stress.cli registers them; they
+print through its consoles and raise StressError for it to turn into an exit code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@click.option("--markdown", is_flag=True, help="Print the tables of docs/catalog.md.")
+@click.option("--family", "pattern", default="*", help="Only families matching this glob.")
+def families(as_json: bool, markdown: bool, pattern: str) -> None:
+    """List the input families: group, expectation, protocols, description, an example."""
+    import fnmatch
+    import json
+
+    from rich.table import Table
+
+    from stress.cli import stdout
+    from stress.inputs.examples import catalog_markdown, excerpt, sample
+    from stress.inputs.families import catalog
+
+    chosen = [f for name, f in catalog().items() if fnmatch.fnmatchcase(name, pattern)]
+    if not chosen:
+        from stress.errors import UsageError
+
+        raise UsageError(f"--family: {pattern!r} matches no input family; try 'unicode.*'")
+    if markdown:
+        click.echo(catalog_markdown(chosen), nl=False)
+        return
+    if as_json:
+        for family in chosen:
+            line = {
+                "name": family.name,
+                "group": family.group,
+                "expect": family.expect.value,
+                "protocols": list(family.protocols),
+                "description": family.description,
+                "why": family.why,
+                "example": excerpt(sample(family), max_size=80),
+            }
+            stdout.print(json.dumps(line, ensure_ascii=False), markup=False, highlight=False)
+        return
+    from stress.inputs.families import ALL_PROTOCOLS
+
+    # Piped output gets a wide page instead of an 80-column squeeze.
+    out = stdout if stdout.is_terminal else Console(width=180, highlight=False, soft_wrap=True)
+    groups: dict[str, list[Any]] = {}
+    for family in chosen:
+        groups.setdefault(family.group, []).append(family)
+    for group, members in groups.items():
+        table = Table(title=f"{group} ({len(members)})", title_justify="left")
+        for column in ("family", "expect", "protocols"):
+            table.add_column(column, no_wrap=True)
+        for column in ("description", "example"):
+            table.add_column(column, overflow="fold", ratio=1)
+        for family in members:
+            protocols = set(family.protocols)
+            table.add_row(
+                family.name,
+                family.expect.value,
+                "all" if protocols == set(ALL_PROTOCOLS) else ", ".join(family.protocols),
+                family.description,
+                excerpt(sample(family), max_size=48),
+            )
+        out.print(table, markup=False)
+    plural = "s" * (len(groups) != 1)
+    out.print(f"{len(chosen)} input families in {len(groups)} group{plural}", markup=False)
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-n", "--count", type=int, help="Number of inputs (default: the scenario's count).")
+@click.option("--family", "pattern", help="Only families matching this glob (any that fit).")
+@click.option("--seed", type=int, help="Seed of the corpus (default: the scenario's).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes that generate the corpus.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write corpus.jsonl here instead of printing a preview.",
+)
+def generate(
+    scenario: Path,
+    count: int | None,
+    pattern: str | None,
+    seed: int | None,
+    workers: int,
+    output: Path | None,
+) -> None:
+    """Preview or export the input corpus of SCENARIO, without sending anything."""
+    from rich.table import Table
+
+    from stress.cli import err, stdout
+    from stress.inputs import corpus as corpus_io
+    from stress.inputs.examples import excerpt
+    from stress.prepare import prepare
+    from stress.scenario import Overrides
+
+    prepared = prepare(scenario, Overrides(seed=seed, count=count), family=pattern, workers=workers)
+    loaded, inputs, seconds = prepared.scenario, prepared.corpus(), prepared.corpus_seconds
+    if prepared.log is not None:
+        from stress.logs.report import describe
+
+        err.print(f"log: {describe(prepared.log.report)}", markup=False)
+    if output is not None:
+        corpus_io.write(output, inputs)
+        families = len({item.family for item in inputs})
+        err.print(
+            f"wrote {len(inputs)} inputs of {families} families to {output} in {seconds:.2f}s"
+        )
+        return
+    table = Table(title=f"{len(inputs)} inputs, seed {loaded.inputs.seed}")
+    for column in ("id", "expect", "kind", "bytes", "example"):
+        table.add_column(column, overflow="fold")
+    from stress.targets import adapter_for
+
+    adapter = adapter_for(loaded.target, features=list(loaded.inputs.features))
+    for item in inputs:
+        size = len(adapter.request(item).body)
+        table.add_row(item.id, item.expect, item.kind, f"{size:,}", excerpt(item))
+    stdout.print(table, markup=False)
+
+
+@click.command()
+def checks() -> None:
+    """List the checks a scenario can name, with their default severity."""
+    from rich.table import Table
+
+    from stress.checks.request import describe
+    from stress.cli import stdout
+
+    table = Table()
+    for column in ("check", "severity", "finds"):
+        table.add_column(column)
+    for name, severity, summary in describe():
+        table.add_row(name, severity, summary)
+    stdout.print(table)
+    stdout.print(
+        "Set severities with `severity: {check: error|warn|info}` and which fail the run with "
+        "`fail_on: [error]`; add custom checks as module:function in `checks: [default, ...]`.",
+        markup=False,
+    )
+
+
+@click.command()
+@click.argument("url", required=False)
+@click.option("--protocol", help="openai-chat, mlflow, http-json, ... (default: detected).")
+@click.option("--model", help="The model the requests name (OpenAI, KServe).")
+@click.option(
+    "--header", "headers", multiple=True, help="'Name: value'; credentials become ${VAR}."
+)
+@click.option("--feature", "features", multiple=True, help="Tabular: NAME=MIN:MAX, per column.")
+@click.option("--openapi", help="http-json: the OpenAPI document, a path on the target or a file.")
+@click.option("--operation", help="http-json: the operation, 'POST /predict' or an operationId.")
+@click.option(
+    "--from-log",
+    "from_log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A log of real requests: the seeds (inputs.from_log), replayed if it has timestamps.",
+)
+@click.option("--name", help="Scenario name (default: protocol-host).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write."
+)
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option("--yes", "--no-input", "no_input", is_flag=True, help="Never prompt; flags only.")
+def init(
+    url: str | None,
+    protocol: str | None,
+    model: str | None,
+    headers: tuple[str, ...],
+    features: tuple[str, ...],
+    openapi: str | None,
+    operation: str | None,
+    from_log: Path | None,
+    name: str | None,
+    output: Path | None,
+    force: bool,
+    no_input: bool,
+) -> None:
+    """Probe the endpoint at URL and write a ready, commented scenario for it."""
+    from stress import scaffold
+    from stress.cli import err, stdout
+    from stress.errors import UsageError
+    from stress.scenario import TABULAR_PROTOCOLS, Protocol
+
+    ask = not no_input and scaffold.interactive()
+
+    def need(flag: str, why: str, prompt: str, **options: Any) -> Any:
+        if not ask:
+            raise UsageError(f"{flag}: {why}; pass {flag} (or run `stress init` in a terminal)")
+        return click.prompt(prompt, **options)
+
+    if url is None:
+        url = need("URL", "which endpoint to probe", "Endpoint URL (http://host:port)")
+    url = scaffold.check_url(str(url))
+    environ: dict[str, str] = {}
+    written = dict(scaffold.parse_header(text, environ) for text in headers)
+    resolved = {k: scaffold.resolve(v, environ) for k, v in written.items()}
+    chosen = scaffold.protocol(protocol) if protocol else None
+    columns = dict(scaffold.parse_feature(text) for text in features)
+    if chosen not in (None, Protocol.HTTP_JSON) and (openapi or operation):
+        raise UsageError("--openapi/--operation: for --protocol http-json only")
+    detected = scaffold.detect(url, resolved)
+    chosen = chosen or detected.protocol
+    if chosen is None:
+        names = [p.value for p in Protocol]
+        why = f"could not tell the protocol ({', '.join(detected.answers)})"
+        chosen = Protocol(need("--protocol", why, "Protocol", type=click.Choice(names)))
+    elif protocol is None:
+        err.print(f"detected {chosen.value} ({detected.answers[-1]})")
+    if chosen in scaffold.MODEL_PROTOCOLS and model is None:
+        model = detected.model if chosen is detected.protocol else None
+        if model is None:
+            model = need("--model", f"{chosen.value} requests name a model", "Model name")
+    if chosen in TABULAR_PROTOCOLS and not columns:
+        answer = need(
+            "--feature",
+            f"{chosen.value} takes table rows: name each column with its range (NAME=MIN:MAX)",
+            "Feature columns (NAME=MIN:MAX, comma-separated)",
+        )
+        columns = dict(scaffold.parse_feature(text) for text in str(answer).split(","))
+    if chosen is Protocol.HTTP_JSON:
+        openapi = openapi or (detected.openapi if chosen is detected.protocol else None)
+        if openapi is None:
+            openapi = need(
+                "--openapi",
+                "http-json needs the request's shape: an OpenAPI document (or write the "
+                "template by hand from scenarios/http-json.yaml)",
+                "OpenAPI document (path on the target, e.g. /openapi.json, or a file)",
+            )
+    elif openapi is not None or operation is not None:
+        raise UsageError("--openapi/--operation: for --protocol http-json only")
+    plan = scaffold.Plan(
+        url=url,
+        protocol=chosen,
+        name=name or scaffold.default_name(url, chosen),
+        model=model,
+        headers=written,
+        environ=environ,
+        features=columns,
+        openapi=openapi,
+        operation=operation,
+        from_log=None if from_log is None else str(from_log),
+    )
+    if output is None:
+        output = Path("scenarios") / f"{plan.name}.yaml"
+        if ask:
+            output = Path(click.prompt("Write the scenario to", default=str(output)))
+    exists = output.exists() and not force
+    if exists and not (ask and click.confirm(f"{output} exists; overwrite?", default=False)):
+        raise UsageError(f"--output: {output} exists; pass --force to overwrite it")
+    probe = scaffold.write(plan, output)
+    if probe.preflight.startswith("GET"):
+        stdout.print(f"readiness: {escape(probe.preflight)}")
+    stdout.print(
+        f"probe: one valid request ({probe.input_id}) answered HTTP {probe.status} in "
+        f"{probe.latency_ms:.0f} ms: {escape(probe.excerpt)}"
+    )
+    for variable in environ:
+        stdout.print(f"export {variable}=... before `stress run` (the file keeps ${{{variable}}})")
+    stdout.print(f"wrote {output}; next: stress run {output}")
