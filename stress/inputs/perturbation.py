@@ -166,8 +166,24 @@ def _number_swap(rng: random.Random, seed: Seed) -> str:
 def _jitter(draw: Draw) -> dict[str, Any]:
     seed = Seed(draw)
     rng = draw.random
-    rows = [{k: v * (1 + rng.choice((-1, 1)) * 1e-9) for k, v in r.items()} for r in seed.rows]
+    ranges = draw.features
+    rows = [
+        {k: _nudge(v, rng.choice((-1, 1)), ranges.get(k)) for k, v in r.items()} for r in seed.rows
+    ]
     return _group(draw, "jitter", {"rows": rows})
+
+
+def _nudge(value: Any, direction: int, bounds: tuple[float, float] | None) -> Any:
+    """``value`` moved by one part in a billion, towards the inside of its column's declared
+    range when the move would leave it (a value at the minimum only moves up)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    moved = value * (1 + direction * 1e-9)
+    if bounds is not None and not bounds[0] <= moved <= bounds[1]:
+        moved = value * (1 - direction * 1e-9)
+        if not bounds[0] <= moved <= bounds[1]:
+            return value
+    return moved
 
 
 def _raw_variant(mangle: str) -> Callable[[Draw], dict[str, Any]]:
