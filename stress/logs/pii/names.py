@@ -21,7 +21,7 @@ NAME_LOCALES = (
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 PARTICLES = frozenset(
     "de da das do dos du del della dalla di van von der den ter ten la le y e zu bin binti "
-    "ibn ben bint af av al el".split()
+    "ibn ben bint af av al el d l".split()
 )
 _GLUED_PARTICLE = re.compile(r"^(?:al|el|ad|ibn|bin|d|l|o|O|D|L|Mc|Mac)['’-]?(?=[A-Z])")
 _TITLES = frozenset(
@@ -138,6 +138,13 @@ def _adjacent(text: str, left: re.Match[str], right: re.Match[str]) -> bool:
     return re.fullmatch(r"\.? ", text[left.end() : right.start()]) is not None
 
 
+_CAPITAL_PARTICLES = frozenset("Le La De Van Von Da Di Du Del Della Dos Das Ter Ten Den Der".split())
+
+
+def _particle(word: str) -> bool:
+    return word in PARTICLES or word in _CAPITAL_PARTICLES
+
+
 def _common(word: str) -> bool:
     """A word that is no name: a common one, or its contraction (I'm, Don't, It's)."""
     return word in _NOT_NAMES or re.split(r"['’]", word)[0] in _NOT_NAMES | _CONTRACTED
@@ -158,18 +165,22 @@ def _run(text: str, found: list[re.Match[str]], i: int) -> list[int]:
         if gap not in (" ", ". ") or (gap == ". " and len(found[j - 1].group(0)) > 1):
             break
         nxt = found[j].group(0)
-        if nxt in PARTICLES and j + 1 < len(found):
-            j += 1
-            run_particle = j - 1
-            gap2 = text[found[j - 1].end() : found[j].start()]
-            if gap2 != " " or not _name_word(found[j].group(0)):
+        if nxt in PARTICLES or nxt in _CAPITAL_PARTICLES:
+            # Particles (van den, de la) count only when a name word follows them.
+            k = j
+            while k < len(found) and _particle(found[k].group(0)) and k - j < 3:
+                k += 1
+            if k >= len(found) or not _name_word(found[k].group(0)) or _common(found[k].group(0)):
                 break
-            run.append(run_particle)
+            if any(text[found[x - 1].end() : found[x].start()] != " " for x in range(j, k + 1)):
+                break
+            run.extend(range(j, k))
+            j = k
             continue
         if _common(nxt) or not _name_word(nxt) or is_title(nxt):
             break
         run.append(j)
         j += 1
-    while run and found[run[-1]].group(0) in PARTICLES:
+    while run and _particle(found[run[-1]].group(0)):
         run.pop()
     return run

@@ -11,7 +11,9 @@ from stress.logs.pii.common import Span
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}\b")
 _IPV4 = re.compile(r"(?<![0-9])(?<![0-9]\.)(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9])(?!\.[0-9])")
-_IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f:.]*::|(?:[0-9A-Fa-f]{1,4}:){2})[0-9A-Fa-f:.]{3,45}(?![\w:])")
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?=[0-9A-Fa-f:.]*::|(?:[0-9A-Fa-f]{1,4}:){2})[0-9A-Fa-f:.]{2,44}[0-9A-Fa-f](?![\w:]|\.\w)"
+)
 _MAC = re.compile(
     r"(?<![\w:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![\w:-])"
     r"|(?<![\w.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![\w.])"
@@ -21,6 +23,11 @@ _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]]")
 _PERSONAL_SEGMENT = re.compile(
     r"^(?:u|user|users|profile|profiles|people|person|member|members|customer|customers|"
     r"account|accounts|patient|patients|employee|employees|staff|author|@.*|~.*)$",
+    re.IGNORECASE,
+)
+_PERSONAL_KEY = re.compile(
+    r"(?:user|username|login|name|email|mail|phone|tel|uid|userid|id|token|session|sid|"
+    r"account|customer|member|profile|ref|q|query|search|address|dob)$",
     re.IGNORECASE,
 )
 # Query values that are not personal: short words and numbers a site uses for paging.
@@ -97,6 +104,7 @@ def urls(text: str) -> list[Span]:
                 key, _, value = pair.partition("=")
                 start = index + len(key) + 1
                 index += len(pair) + 1
-                if value and parse_qsl(pair) and not _HARMLESS_VALUE.match(value):
+                personal_key = _PERSONAL_KEY.match(key) is not None
+                if value and parse_qsl(pair) and (personal_key or not _HARMLESS_VALUE.match(value)):
                     spans.append(Span(base + start, base + start + len(value), "url"))
     return spans

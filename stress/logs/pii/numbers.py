@@ -8,13 +8,14 @@ import functools
 import importlib
 import pkgutil
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import ModuleType
 
 import stdnum
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
+from stdnum.exceptions import InvalidLength
 
 from stress.logs.pii.common import NOT_NUMBERS, Span, cue_before, words
 
@@ -82,11 +83,31 @@ def _id_modules() -> tuple[tuple[str, ModuleType, re.Pattern[str]], ...]:
     return tuple(found)
 
 
+@functools.cache
+def _by_length(length: int) -> tuple[tuple[str, ModuleType, re.Pattern[str]], ...]:
+    """The modules that do not refuse every number of ``length`` characters outright (their
+    ``validate`` of ``1`` * length raises something other than InvalidLength)."""
+    possible = []
+    for found in _id_modules():
+        validate = getattr(found[1], "validate", None)
+        if validate is None:
+            possible.append(found)
+            continue
+        try:
+            validate("1" * length)
+        except InvalidLength:
+            continue
+        except Exception:  # noqa: BLE001 - refused for another reason: the length may do
+            pass
+        possible.append(found)
+    return tuple(possible)
+
+
 @functools.lru_cache(maxsize=65536)
 def id_modules_accepting(compact: str) -> tuple[str, ...]:
     """The stdnum country modules whose validator accepts ``compact``."""
     accepted = []
-    for name, module, _ in _id_modules():
+    for name, module, _ in _by_length(len(compact)):
         try:
             if module.is_valid(compact):
                 accepted.append(name)
@@ -112,7 +133,7 @@ def cards(text: str) -> list[Span]:
             if not 12 <= len(digits) <= 19 or not luhn.is_valid(digits):
                 continue
             # Issuers' first digits (2-6); any other with a word for a card before it.
-            if digits[0] in "23456" or cue_before(_CARD_CUES, text, m.start()):
+            if digits[0] in "23456" or digits.startswith("1800") or cue_before(_CARD_CUES, text, m.start()):
                 spans.append(Span(m.start(), m.start() + end, "card"))
                 break
     return spans
@@ -153,13 +174,16 @@ def bics(text: str) -> list[Span]:
     return spans
 
 
-def national_ids(text: str) -> list[Span]:
+def national_ids(text: str, taken: Sequence[Span] = ()) -> list[Span]:
     """Numbers a stdnum country validator accepts, when they look like an ID: written in the
     module's own format, mixing letters and digits, or after a word for an ID (the module's
-    own name for the weak validators)."""
+    own name for the weak validators). Candidates inside ``taken`` spans (a card, an IBAN
+    found already) are not tried."""
     spans = [Span(m.start(), m.end(), "national_id") for m in _NINO.finditer(text)]
     for pattern in (_ID_TOKEN, _ID_SPACED):
         for m in pattern.finditer(text):
+            if any(t.start <= m.start() < t.end for t in taken):
+                continue
             found = _national_id(text, m.start(), m.group(0))
             if found:
                 spans.append(Span(m.start(), m.start() + found, "national_id"))
@@ -183,7 +207,16 @@ def _national_id(text: str, start: int, written: str) -> int:
     return 0
 
 
+@functools.cache
+def _any_cue() -> re.Pattern[str]:
+    """Every module's own name and the generic words for an ID, in one pattern."""
+    names = "|".join(cue.pattern for _, _, cue in _id_modules() if cue is not _NEVER)
+    return re.compile(f"{_ID_CUES.pattern}|{names}", re.IGNORECASE)
+
+
 def _accepted(text: str, start: int, written: str, compact: str) -> bool:
+    if compact.isdigit() and written == compact and not cue_before(_any_cue(), text, start):
+        return False  # a bare number: an ID only after a word for one
     accepted = id_modules_accepting(compact)
     if not accepted:
         return False

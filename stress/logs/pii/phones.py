@@ -111,15 +111,19 @@ def _one(text: str, start: int, number: str, region: str) -> int | None:
         try:
             parsed = phonenumbers.parse(international, None)
         except phonenumbers.NumberParseException:
-            return None
-        if not phonenumbers.is_valid_number(parsed):
-            return None
-        prefix = len(_digits(number)) - len(_digits(international))
-        return prefix + len(str(parsed.country_code))
+            parsed = None
+        if parsed is not None and phonenumbers.is_valid_number(parsed):
+            prefix = len(_digits(number)) - len(_digits(international))
+            return prefix + len(str(parsed.country_code))
+        if number.startswith("+"):
+            return None  # 00 or 011 may still be a national number's start
     if not 6 <= len(_digits(number)) <= 17:
         return None
     if _valid_in(number, region):
         return 0
-    if (_GROUPED.search(number) or cue_before(_CUES, text, start, 30)) and valid_anywhere(number):
+    # Another region's number: after a word for a phone, or written like one (an area code in
+    # parentheses, or a trunk prefix 0 and digit groups); part numbers are neither.
+    looks = "(" in number or (number.startswith("0") and _GROUPED.search(number) is not None)
+    if (looks or cue_before(_CUES, text, start, 30)) and valid_anywhere(number):
         return 0
     return None

@@ -14,8 +14,14 @@ from stress.logs.pii.common import Span, words
 ADDRESS_LOCALES = (
     "en_US en_GB en_IN de_DE fr_FR es_ES it_IT nl_NL pl_PL pt_BR sv_SE da_DK ru_RU".split()
 )
-_EXTRA_SUFFIXES = "St Ave Rd Blvd Ln Dr Ct Pl Ter Pkwy Cir Sq Hwy Trl Close Row Nagar Zila Ganj Marg"
-_EXTRA_PREFIXES = "ul. al. pl. os. av. avda. c/ rua r. calle via viale piazza corso д. ул. пр."
+_EXTRA_SUFFIXES = (
+    "St Ave Rd Blvd Ln Dr Ct Pl Ter Pkwy Cir Sq Hwy Trl Close Row Nagar Zila Ganj Marg Allé "
+    "Plads Torv Vej Gade Straße Strasse Gasse Weg Platz Ring Allee Damm Ufer Chaussee"
+)
+_EXTRA_PREFIXES = (
+    "ul. al. pl. os. av. avda. c/ rua r. calle via viale piazza corso largo vicolo ronda "
+    "rotonda stretto strada borgo contrada ул. пр. Via Viale Piazza Corso Largo Vicolo"
+)
 _UNIT = (
     r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Studio|Piso|Appartamento|Interno|Etage|Wohnung|"
     r"Bloco|Apto|m\.|кв\.|д\.|к\.|стр\.|#)\.?\s*[\w/-]+"
@@ -53,7 +59,9 @@ def _street_pattern() -> re.Pattern[str]:
                 values = getattr(provider, attribute)
                 if not isinstance(values, (list, tuple)) or "street" not in attribute:
                     continue
-                if "suffix" in attribute:
+                if "suffix" in attribute and locale == "it_IT":  # Via, Piazza: before the name
+                    prefixes.update(str(v) for v in values)
+                elif "suffix" in attribute:
                     suffixes.update(str(v) for v in values if str(v) != "Street" or locale != "de_DE")
                 elif "prefix" in attribute and "feminine" not in attribute:
                     prefixes.update(str(v) for v in values if len(str(v)) > 1)
@@ -61,18 +69,21 @@ def _street_pattern() -> re.Pattern[str]:
     suffix = "|".join(map(re.escape, sorted(suffixes, key=len, reverse=True)))
     prefix = "|".join(map(re.escape, sorted(prefixes, key=len, reverse=True)))
     word = r"[^\W\d_][\w'’.-]*"
+    capital = r"[^\W\d_a-z][\w'’.-]*"
     number = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
-    glued = r"[^\W\d_][\w-]*?(?:" + "|".join(
-        re.escape(s) for s in sorted(suffixes, key=len, reverse=True) if s[:1].islower()
-    ) + ")"
+    lower = sorted({s.lower() for s in suffixes if len(s) > 2 and s.isalpha()}, key=len, reverse=True)
+    glued_suffix = "|".join(f"{re.escape(s)}|-{re.escape(s.capitalize())}" for s in lower)
+    glued = rf"[^\W\d_][\w-]*?(?:{glued_suffix}|str\.)"
     return re.compile(
         # 742 Evergreen Terrace / 904, Luthra Nagar
         rf"(?<![\w.])(?:{number},?\s+(?:[NSEW]\.?\s+)?(?:{word}\s+){{0,4}}?(?:{suffix})\b\.?"
         # rue de la Paix / Calle Marta Arnau 50 / Via Diana, 996 / ul. Polna 76/23
         rf"|(?:{number},?\s+)?(?<!\w)(?:{prefix})(?:\s+|(?<=\.))(?:{word}\s+){{0,5}}?{word},?\s+(?:д\.\s*)?{number}(?!\d)"
         rf"|{number},\s+(?:{prefix})\s+(?:{word}\s+){{0,5}}?{word}"
+        # Flat 2, Hamilton Meadows (no house number: a unit before the street)
+        rf"|(?:Flat|Studio|Apartment|Apt\.?|Suite|Unit)\s+\w+,?\s+(?:{word}\s+){{0,3}}?(?:{suffix})\b"
         # Hauptstraße 5 / Ringvägen 620 / Todesvej 594 / Baker Street 12
-        rf"|{glued}\.?\s+{number}(?!\d)|{word}\s+(?:{suffix})\.?\s+{number}(?!\d))",
+        rf"|{glued}\.?\s+{number}(?!\d)|{capital}\s+(?:{suffix})\.?\s+{number}(?!\d))",
         re.UNICODE,
     )
 

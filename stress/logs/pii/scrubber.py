@@ -159,14 +159,16 @@ class Scrubber:
             stripped = plain.strip()
             start = plain.index(stripped) if stripped else 0
             found.append(Span(start, start + len(stripped), keyed))
-        detectors = self._detectors()
-        for kind, detect in detectors.items():
+        taken: list[Span] = []  # what the kinds before national_id found
+        for kind, detect in self._detectors(taken).items():
             if kind not in self.skip:
-                found += detect(plain)
+                spans = detect(plain)
+                found += spans
+                taken += spans
         self._found[cache_key] = found
         return found
 
-    def _detectors(self) -> dict[str, Callable[[str], list[Span]]]:
+    def _detectors(self, taken: list[Span]) -> dict[str, Callable[[str], list[Span]]]:
         digits = re.compile(r"[0-9]")
 
         def numeric(detect: Callable[[str], list[Span]]) -> Callable[[str], list[Span]]:
@@ -178,7 +180,7 @@ class Scrubber:
             "iban": numeric(numbers.ibans),
             "card": numeric(numbers.cards),
             "ssn": numeric(numbers.ssns),
-            "national_id": numeric(numbers.national_ids),
+            "national_id": numeric(lambda text: numbers.national_ids(text, taken)),
             "bic": numbers.bics,
             "ip": numeric(network.ips),
             "mac": numeric(network.macs),
@@ -211,8 +213,11 @@ class Scrubber:
             return glued.group(0) + self._word(word[glued.end() :])
         first = word in names_.name_lists()[0]
 
+        tries = [0]
+
         def make(rng: random.Random) -> str:
-            return substitutes.name_word(word, first, self.locale, rng)
+            tries[0] += 1
+            return substitutes.name_word(word, first, self.locale, rng, tries[0])
 
         return self._substitute("name", word, make)
 

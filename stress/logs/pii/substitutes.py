@@ -135,9 +135,28 @@ def email(rng: random.Random) -> str:
     return str(seeded("en_US", rng).safe_email())
 
 
-def name_word(word: str, first: bool, locale: str, rng: random.Random) -> str:
+@functools.cache
+def name_pool(locale: str, first: bool) -> tuple[str, ...]:
+    """The one-word first (or last) names of ``locale``'s Faker person provider, sorted."""
+    found: set[str] = set()
+    for provider in faker(locale).get_providers():
+        if ".person." not in f"{type(provider).__module__}.":
+            continue
+        for attribute in dir(provider):
+            if attribute.startswith("first_names" if first else "last_names"):
+                values = getattr(provider, attribute)
+                if isinstance(values, (dict, list, tuple)):
+                    found.update(str(v) for v in values)
+        break
+    return tuple(sorted(n for n in found if n.isalpha() and len(n) > 1)) or ("Alex",)
+
+
+def name_word(word: str, first: bool, locale: str, rng: random.Random, tries: int) -> str:
+    """A first or last name of ``locale`` (Cyrillic ones for a Cyrillic word); after many
+    tries (the log used them up) of any locale."""
     if re.search(r"[\u0400-\u04ff]", word):
         locale = "ru_RU"
-    fake = seeded(locale, rng)
-    new = str(fake.first_name() if first else fake.last_name())
-    return new.split()[0] if " " in new else new
+    if tries > 50:
+        locale = rng.choice(("en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL"))
+    pool = name_pool(locale, first)
+    return pool[rng.randrange(len(pool))]
