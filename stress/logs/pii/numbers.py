@@ -15,7 +15,7 @@ import stdnum
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
-from stdnum.exceptions import InvalidLength
+from stdnum.exceptions import InvalidFormat, InvalidLength
 
 from stress.logs.pii.common import NOT_NUMBERS, Span, cue_before, words
 
@@ -84,9 +84,13 @@ def _id_modules() -> tuple[tuple[str, ModuleType, re.Pattern[str]], ...]:
 
 
 @functools.cache
-def _by_length(length: int) -> tuple[tuple[str, ModuleType, re.Pattern[str]], ...]:
-    """The modules that do not refuse every number of ``length`` characters outright (their
-    ``validate`` of ``1`` * length raises something other than InvalidLength)."""
+def _by_length(length: int, digits: bool) -> tuple[tuple[str, ModuleType, re.Pattern[str]], ...]:
+    """The modules that do not refuse every number of ``length`` characters outright: their
+    ``validate`` of ``1`` * length raises something other than InvalidLength (and, for
+    ``digits`` only, other than InvalidFormat: those want letters)."""
+    refused: tuple[type[Exception], ...] = (
+        (InvalidLength, InvalidFormat) if digits else (InvalidLength,)
+    )
     possible = []
     for found in _id_modules():
         validate = getattr(found[1], "validate", None)
@@ -95,7 +99,7 @@ def _by_length(length: int) -> tuple[tuple[str, ModuleType, re.Pattern[str]], ..
             continue
         try:
             validate("1" * length)
-        except InvalidLength:
+        except refused:
             continue
         except Exception:  # noqa: BLE001 - refused for another reason: the length may do
             pass
@@ -107,7 +111,7 @@ def _by_length(length: int) -> tuple[tuple[str, ModuleType, re.Pattern[str]], ..
 def id_modules_accepting(compact: str) -> tuple[str, ...]:
     """The stdnum country modules whose validator accepts ``compact``."""
     accepted = []
-    for name, module, _ in _by_length(len(compact)):
+    for name, module, _ in _by_length(len(compact), compact.isdigit()):
         try:
             if module.is_valid(compact):
                 accepted.append(name)
@@ -215,8 +219,9 @@ def _any_cue() -> re.Pattern[str]:
 
 
 def _accepted(text: str, start: int, written: str, compact: str) -> bool:
-    if compact.isdigit() and written == compact and not cue_before(_any_cue(), text, start):
-        return False  # a bare number: an ID only after a word for one
+    if compact.isdigit() and (written == compact or len(compact) < 9):
+        if not cue_before(_any_cue(), text, start):
+            return False  # a bare or short number: an ID only after a word for one
     accepted = id_modules_accepting(compact)
     if not accepted:
         return False

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 import phonenumbers
 
@@ -72,12 +73,14 @@ def _international(number: str) -> str | None:
     return None
 
 
-def phones(text: str, region: str) -> list[Span]:
+def phones(text: str, region: str, taken: Sequence[Span] = ()) -> list[Span]:
     """Phone numbers in ``text``; national numbers are read first as ``region``'s. A span's
     detail is how many leading digits to keep in a substitute (the international prefix and
-    country code)."""
+    country code). Candidates inside ``taken`` spans are not tried."""
     spans = []
     for m in _CANDIDATE.finditer(text):
+        if any(t.start <= m.start() and m.end() <= t.end for t in taken):
+            continue
         written = m.group(0).rstrip(" (")
         found = _phone(text, m.start(), written, region)
         if found:

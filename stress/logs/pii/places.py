@@ -88,7 +88,7 @@ def _street_pattern() -> re.Pattern[str]:
     )
 
 
-_SEGMENT = re.compile(r"(,\s*|\s*\n\s*|\s+)((?:[^,\n.;:!?]|\.(?![\s\n]|$)){1,45})")
+_SEGMENT = re.compile(r"(\s*,\s*|\s*\n\s*|\s+)((?:[^,\n.;:!?]|\.(?![\s\n]|$)){1,45})")
 _CITY = re.compile(r"^(?:[^\W\d_][\w'’.()-]*)(?:[ -][\w'’.()/-]+){0,5}$")
 
 

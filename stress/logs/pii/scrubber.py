@@ -73,7 +73,6 @@ class Scrubber:
         self.counts: Counter[str] = Counter()
         self._found: dict[tuple[str, str], list[Span]] = {}
         self._tokens: set[str] = set()
-        self._token_re: re.Pattern[str] | None = None
         self._originals: set[str] = set()
         self._substitutes: dict[tuple[str, str], str] = {}
         self._used: set[str] = set()
@@ -91,7 +90,6 @@ class Scrubber:
                 if span.kind == "name":
                     found = [w for w in names_.WORD.findall(original) if _personal_word(w)]
                     self._tokens.update(found)
-        self._token_re = None
 
     def scrub(self, value: Any, key: str = "") -> Any:
         """Pass 2: a copy of ``value`` with every finding replaced (keys kept); numbers that
@@ -186,16 +184,17 @@ class Scrubber:
             "mac": numeric(network.macs),
             "dob": numeric(places.dates_of_birth),
             "address": numeric(places.addresses),
-            "phone": numeric(lambda text: phones.phones(text, self.region)),
+            "phone": numeric(lambda text: phones.phones(text, self.region, taken)),
             "name": names_.names,
         }
 
     def _recurring(self, text: str) -> list[Span]:
-        if self._token_re is None:
-            words = sorted(self._tokens, key=len, reverse=True)
-            alternatives = "|".join(map(re.escape, words))
-            self._token_re = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
-        return [Span(m.start(), m.end(), "name") for m in self._token_re.finditer(text)]
+        """Every word of a name found anywhere in the log, wherever it recurs."""
+        return [
+            Span(m.start(), m.end(), "name")
+            for m in names_.WORD.finditer(text)
+            if m.group(0) in self._tokens
+        ]
 
     # -- substitutes ---------------------------------------------------------------------
 
