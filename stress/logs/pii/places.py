@@ -22,6 +22,7 @@ _EXTRA_PREFIXES = (
     "ul. al. pl. os. av. avda. c/ rua r. calle via viale piazza corso largo vicolo ronda "
     "rotonda stretto strada borgo contrada ул. пр. Via Viale Piazza Corso Largo Vicolo"
 )
+_GLUED = "straße strasse gasse weg platz ring allee damm ufer chaussee"
 _UNIT = (
     r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Studio|Piso|Appartamento|Interno|Etage|Wohnung|"
     r"Bloco|Apto|m\.|кв\.|д\.|к\.|стр\.|#)\.?\s*[\w/-]+"
@@ -71,9 +72,12 @@ def _street_pattern() -> re.Pattern[str]:
     word = r"[^\W\d_][\w'’.-]*"
     capital = r"[^\W\d_a-z][\w'’.-]*"
     number = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
-    lower = sorted({s.lower() for s in suffixes if len(s) > 2 and s.isalpha()}, key=len, reverse=True)
-    glued_suffix = "|".join(f"{re.escape(s)}|-{re.escape(s.capitalize())}" for s in lower)
-    glued = rf"[^\W\d_][\w-]*?(?:{glued_suffix}|str\.)"
+    # Written glued to the street's name (Hauptstraße, Ringvägen, Todesvej, Noorsteeg).
+    lower = {s for s in suffixes if s[:1].islower() and s.isalpha()} | set(_GLUED.split())
+    glued_suffix = "|".join(
+        f"{re.escape(s)}|-{re.escape(s.capitalize())}" for s in sorted(lower, key=len, reverse=True)
+    )
+    glued = rf"[^\W\d_a-z][\w-]*?(?:{glued_suffix}|str\.)"
     return re.compile(
         # 742 Evergreen Terrace / 904, Luthra Nagar
         rf"(?<![\w.])(?:{number},?\s+(?:[NSEW]\.?\s+)?(?:{word}\s+){{0,4}}?(?:{suffix})\b\.?"
