@@ -25,10 +25,10 @@ _EXTRA_PREFIXES = (
 _GLUED = "straße strasse gasse weg platz ring allee damm ufer chaussee"
 _UNIT = (
     r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Studio|Piso|Appartamento|Interno|Etage|Wohnung|"
-    r"Bloco|Apto|m\.|кв\.|д\.|к\.|стр\.|#)\.?\s*[\w/-]+"
+    r"Bloco|Apto|Puerta|Escalera|Esc|Portal|Bajo|Piano|Scala|m\.|кв\.|д\.|к\.|стр\.|#)\.?\s*[\w/-]+"
 )
 _POSTCODE = re.compile(
-    r"\b(?:\d{2}-\d{3}|\d{3} ?\d{2}|\d{4} ?[A-Z]{2}|\d{4,8}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|"
+    r"\b(?:\d{5}-\d{3}|\d{2}-\d{3}|\d{3} ?\d{2}|\d{4} ?[A-Z]{2}|\d{4,8}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|"
     r"[A-Z]\d[A-Z] ?\d[A-Z]\d)\b"
 )
 _DOB_CUES = words(
@@ -48,12 +48,17 @@ _DATE = re.compile(
 
 
 @functools.cache
-def _street_pattern() -> re.Pattern[str]:
+def _prefixes() -> str:
+    return "|".join(map(re.escape, sorted(_street_words()[1], key=len, reverse=True)))
+
+
+@functools.cache
+def _street_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(suffixes, prefixes): the street words of Faker's address providers and our own."""
     suffixes: set[str] = set(_EXTRA_SUFFIXES.split())
     prefixes: set[str] = set(_EXTRA_PREFIXES.split())
     for locale in ADDRESS_LOCALES:
-        fake = Faker(locale)
-        for provider in fake.get_providers():
+        for provider in Faker(locale).get_providers():
             if ".address." not in f"{type(provider).__module__}.":
                 continue
             for attribute in dir(provider):
@@ -67,8 +72,14 @@ def _street_pattern() -> re.Pattern[str]:
                 elif "prefix" in attribute and "feminine" not in attribute:
                     prefixes.update(str(v) for v in values if len(str(v)) > 1)
             break
+    return frozenset(suffixes), frozenset(prefixes)
+
+
+@functools.cache
+def _street_pattern() -> re.Pattern[str]:
+    suffixes = _street_words()[0]
     suffix = "|".join(map(re.escape, sorted(suffixes, key=len, reverse=True)))
-    prefix = "|".join(map(re.escape, sorted(prefixes, key=len, reverse=True)))
+    prefix = _prefixes()
     word = r"[^\W\d_][\w'’.-]*"
     capital = r"[^\W\d_a-z][\w'’.-]*"
     number = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
@@ -80,26 +91,42 @@ def _street_pattern() -> re.Pattern[str]:
     glued = rf"[^\W\d_a-z][\w-]*?(?:{glued_suffix}|str\.)"
     return re.compile(
         # 742 Evergreen Terrace / 904, Luthra Nagar
-        rf"(?<![\w.])(?:{number},?\s+(?:[NSEW]\.?\s+)?(?:{word}\s+){{0,4}}?(?:{suffix})\b\.?"
+        rf"(?<![\w.])(?:{number},?\s+(?:[NSEW]\.?\s+)?(?:{word}[ \t]+){{0,3}}(?:{suffix})\b\.?"
         # rue de la Paix / Calle Marta Arnau 50 / Via Diana, 996 / ul. Polna 76/23
         rf"|(?:{number},?\s+)?(?<!\w)(?:{prefix})(?:\s+|(?<=\.))(?:{word}\s+){{0,5}}?{word},?\s+(?:д\.\s*)?{number}(?!\d)"
         rf"|{number},\s+(?:{prefix})\s+(?:{word}\s+){{0,5}}?{word}"
-        # Flat 2, Hamilton Meadows (no house number: a unit before the street)
-        rf"|(?:Flat|Studio|Apartment|Apt\.?|Suite|Unit)\s+\w+,?\s+(?:{word}\s+){{0,3}}?(?:{suffix})\b"
         # Hauptstraße 5 / Ringvägen 620 / Todesvej 594 / Baker Street 12
         rf"|{glued}\.?\s+{number}(?!\d)|{capital}\s+(?:{suffix})\.?\s+{number}(?!\d))",
         re.UNICODE,
     )
 
 
+@functools.cache
+def _bare_street_pattern() -> re.Pattern[str]:
+    word = r"[^\W\d_][\w'’.-]*"
+    return re.compile(rf"(?<!\w)(?:{_prefixes()})\s+(?:{word}\s+){{0,4}}?{word}(?=[ \t]*(?:\n|,))")
+
+
 _SEGMENT = re.compile(r"(\s*,\s*|\s*\n\s*|\s+)((?:[^,\n.;:!?]|\.(?![\s\n]|$)){1,45})")
 _CITY = re.compile(r"^(?:[^\W\d_][\w'’.()-]*)(?:[ -][\w'’.()/-]+){0,5}$")
+
+
+# US military addresses: USS Demir, FPO AE 89782 / PSC 3752, Box 7802, APO AA 31046.
+_MILITARY = re.compile(
+    r"(?:\b(?:USNS|USNV|USS|USCGC|PSC|Unit)\s[^\n,]{1,30}(?:,\s*Box\s\d+)?(?:,\s*|\s*\n\s*))?"
+    r"\b[ADF]PO\sA[AEP]\s\d{5}\b"
+)
 
 
 def addresses(text: str) -> list[Span]:
     if not any(char.isdigit() for char in text):
         return []
-    spans = []
+    spans = [Span(m.start(), m.end(), "address", "") for m in _MILITARY.finditer(text)]
+    for m in _bare_street_pattern().finditer(text):
+        # A street without a house number, on its own line: only with a postcode after it.
+        end = _extend(text, m.end())
+        if _POSTCODE.search(text, m.end(), end):
+            spans.append(Span(m.start(), end, "address", ""))
     for m in _street_pattern().finditer(text):
         end = _extend(text, m.end())
         spans.append(Span(m.start(), end, "address", ""))

@@ -83,7 +83,8 @@ class Scrubber:
     def learn(self, value: Any) -> None:
         """Pass 1: find what is in ``value`` (every string and number in it, recursively)."""
         for text, key in _leaves(value):
-            self._originals.update(_TOKEN.findall(text))
+            self._originals.update(token.strip(".,:;-/") for token in _TOKEN.findall(text))
+            self._originals.update(names_.WORD.findall(text))
             for span in self._detect(text, key):
                 original = text[span.start : span.end]
                 self._originals.add(original)
@@ -229,13 +230,27 @@ class Scrubber:
         rng = random.Random(int.from_bytes(digest[:8], "big"))
         for _ in range(1000):
             candidate = make(rng)
-            if candidate not in self._used and candidate not in self._originals:
+            if (
+                candidate not in self._used
+                and candidate not in self._originals
+                and not self._holds_a_name(candidate)
+            ):
                 break
         else:  # a kind with no substitute left: a placeholder, never the original
             candidate = f"<{kind}-{len(self._used)}>"
         self._used.add(candidate)
         self._substitutes[key] = candidate
         return candidate
+
+    def _holds_a_name(self, candidate: str) -> bool:
+        """Whether a name of the log begins a word of ``candidate`` (Faker's cities: "Port
+        Elizabeth", "Danielfurt")."""
+        tokens = self._tokens
+        return any(
+            word[:end] in tokens
+            for word in names_.WORD.findall(candidate)
+            for end in range(min(len(word), 20), 2, -1)
+        )
 
     def _make(self, span: Span, original: str, rng: random.Random) -> str:
         kind = span.kind
