@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+import plotly.offline
 import pyarrow.parquet as pq
 import pytest
 
@@ -64,8 +65,17 @@ def test_no_value_of_a_generated_log_reaches_a_run_directory_the_console_or_an_e
     write_jsonl(tmp_path / "logs" / "generated.jsonl", [body for body, _ in chats])
     # Every piece of every personal value, at least 5 characters (shorter ones, such as a
     # two-letter surname, also occur in ordinary words and substitutes).
+    # Words in the charting library report.html embeds (its country list has "Sierra Leone")
+    # are no sign of a leak.
+    library = plotly.offline.get_plotlyjs()
     originals = sorted(
-        {piece for _, values in chats for v in values for piece in v.pieces if len(piece) >= 5}
+        {
+            piece
+            for _, values in chats
+            for v in values
+            for piece in v.pieces
+            if len(piece) >= 5 and piece not in library
+        }
     )
     assert len(originals) > 150
     (tmp_path / "scenario.yaml").write_text(SCENARIO, encoding="utf-8")
@@ -95,6 +105,7 @@ def test_no_value_of_a_generated_log_reaches_a_run_directory_the_console_or_an_e
                 "repro", str(run_dir), "--id", case, "--format", form, "-o", str(out), cwd=tmp_path
             )
             console += exported.stdout + exported.stderr
+    assert ids and len(list(exports.iterdir())) == 2 * len(ids)  # the demo server's bugs fail some
     files = [p for p in run_dir.rglob("*") if p.is_file()] + list(exports.iterdir())
     assert len(files) >= 10
     found = [
