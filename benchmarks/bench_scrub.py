@@ -89,9 +89,18 @@ def measure(requests: int, clean: int, seed: int) -> dict[str, Any]:
                 changed += 1
                 false[token] += 1
     return {
-        "found": found, "total": total, "missed": missed, "chars": chars, "seconds": elapsed, "warm": warm,
-        "clean_chars": sum(map(len, prompts)), "clean_seconds": clean_seconds,
-        "tokens": tokens, "changed": changed, "false": false, "kinds_fp": dict(negative.counts),
+        "found": found,
+        "total": total,
+        "missed": missed,
+        "chars": chars,
+        "seconds": elapsed,
+        "warm": warm,
+        "clean_chars": sum(map(len, prompts)),
+        "clean_seconds": clean_seconds,
+        "tokens": tokens,
+        "changed": changed,
+        "false": false,
+        "kinds_fp": dict(negative.counts),
     }
 
 
@@ -108,18 +117,26 @@ def main() -> None:
     args = parser.parse_args()
     result = measure(args.requests, args.clean, args.seed)
     found, total = result["found"], result["total"]
-    print(f"recall (%) per kind and locale; {sum(total.values())} values in {args.requests} requests")
+    print(
+        f"recall (%) per kind and locale; {sum(total.values())} values in {args.requests} requests"
+    )
     print(f"{'kind':12}" + "".join(f"{loc[:5]:>7}" for loc in LOCALES) + "    all")
     for kind in KINDS:
         cells = [_share(found[kind, loc], total[kind, loc]) for loc in LOCALES]
         all_found = sum(found[kind, loc] for loc in LOCALES)
         all_total = sum(total[kind, loc] for loc in LOCALES)
-        print(f"{kind:12}" + "".join(f"{c:>7}" for c in cells) + f" {_share(all_found, all_total):>6}")
+        print(
+            f"{kind:12}" + "".join(f"{c:>7}" for c in cells) + f" {_share(all_found, all_total):>6}"
+        )
     per_locale = [
-        _share(sum(found[k, loc] for k in KINDS), sum(total[k, loc] for k in KINDS)) for loc in LOCALES
+        _share(sum(found[k, loc] for k in KINDS), sum(total[k, loc] for k in KINDS))
+        for loc in LOCALES
     ]
-    print(f"{'all':12}" + "".join(f"{c:>7}" for c in per_locale)
-          + f" {_share(sum(found.values()), sum(total.values())):>6}")
+    print(
+        f"{'all':12}"
+        + "".join(f"{c:>7}" for c in per_locale)
+        + f" {_share(sum(found.values()), sum(total.values())):>6}"
+    )
     print(
         f"false positives: {result['changed']} of {result['tokens']} tokens "
         f"({100 * result['changed'] / result['tokens']:.2f}%) on {args.clean} clean prompts; "

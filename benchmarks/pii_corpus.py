@@ -15,19 +15,41 @@ from __future__ import annotations
 import json
 import random
 import re
-
 from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
 from faker import Faker
-
 from stdnum.util import get_cc_module
 
-LOCALES = (
-    "en_US en_GB de_DE fr_FR es_ES it_IT nl_NL pl_PL pt_BR sv_SE tr_TR da_DK".split()
-)
-KINDS = "name email phone card national_id iban bic ip mac url dob address".split()
+LOCALES = [
+    "en_US",
+    "en_GB",
+    "de_DE",
+    "fr_FR",
+    "es_ES",
+    "it_IT",
+    "nl_NL",
+    "pl_PL",
+    "pt_BR",
+    "sv_SE",
+    "tr_TR",
+    "da_DK",
+]
+KINDS = [
+    "name",
+    "email",
+    "phone",
+    "card",
+    "national_id",
+    "iban",
+    "bic",
+    "ip",
+    "mac",
+    "url",
+    "dob",
+    "address",
+]
 # The country module of python-stdnum for each locale's national ID and how Faker writes one.
 _IDS: dict[str, tuple[str, str, str]] = {
     "en_US": ("us", "ssn", "ssn"),
@@ -45,16 +67,48 @@ _IDS: dict[str, tuple[str, str, str]] = {
 }
 _ID_LENGTHS = {"nhs": 10, "idnr": 11, "cpr": 10}
 _DATE_FORMATS = {
-    "en_US": "%m/%d/%Y", "en_GB": "%d/%m/%Y", "de_DE": "%d.%m.%Y", "fr_FR": "%d/%m/%Y",
-    "es_ES": "%d/%m/%Y", "it_IT": "%d/%m/%Y", "nl_NL": "%d-%m-%Y", "pl_PL": "%d.%m.%Y",
-    "pt_BR": "%d/%m/%Y", "sv_SE": "%Y-%m-%d", "tr_TR": "%d.%m.%Y", "da_DK": "%d-%m-%Y",
+    "en_US": "%m/%d/%Y",
+    "en_GB": "%d/%m/%Y",
+    "de_DE": "%d.%m.%Y",
+    "fr_FR": "%d/%m/%Y",
+    "es_ES": "%d/%m/%Y",
+    "it_IT": "%d/%m/%Y",
+    "nl_NL": "%d-%m-%Y",
+    "pl_PL": "%d.%m.%Y",
+    "pt_BR": "%d/%m/%Y",
+    "sv_SE": "%Y-%m-%d",
+    "tr_TR": "%d.%m.%Y",
+    "da_DK": "%d-%m-%Y",
 }
 _TITLES = re.compile(
     r"^(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau|Dipl|Ing|Univ|Mag|Sig|Dott|Sr|Sra|Srta|Don|Doña|"
     r"pan|pani|Yrd|Doç|Jr|MD|PhD|DDS|DVM|MSc|BSc|BEng|MEng|BA|MA|Mme|Mlle|M|Dhr|Mevr|Ir|Drs|"
     r"Dra|Hr|Fr|MBA|Sc|Eng|Ing|Univ|Dipl|Prof|Hon|Sig\.ra|Dott\.ssa|Sayın|Bay|Bayan)$"
 )
-_PARTICLES = set("de da das do dos du del della di van von der den ter ten la le y e zu".split())
+_PARTICLES = set(
+    [
+        "de",
+        "da",
+        "das",
+        "do",
+        "dos",
+        "du",
+        "del",
+        "della",
+        "di",
+        "van",
+        "von",
+        "der",
+        "den",
+        "ter",
+        "ten",
+        "la",
+        "le",
+        "y",
+        "e",
+        "zu",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +123,9 @@ def _pieces(kind: str, text: str) -> tuple[str, ...]:
     if kind == "name":
         words = re.findall(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", text)
         return tuple(
-            w for w in words if len(w) > 1 and not _TITLES.match(w.rstrip(".")) and w not in _PARTICLES
+            w
+            for w in words
+            if len(w) > 1 and not _TITLES.match(w.rstrip(".")) and w not in _PARTICLES
         )
     if kind == "address":
         lines = [line.strip(" ,") for line in re.split(r"\n|, ", text) if line.strip(" ,")]
@@ -116,7 +172,10 @@ class _Maker:
             example.national_number = int(digits[:-4] + tail)
             if phonenumbers.is_valid_number(example):
                 style = self.rng.choice(
-                    (phonenumbers.PhoneNumberFormat.NATIONAL, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+                    (
+                        phonenumbers.PhoneNumberFormat.NATIONAL,
+                        phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+                    )
                 )
                 return str(phonenumbers.format_number(example, style))
 
@@ -140,7 +199,9 @@ class _Maker:
         while True:
             if name == "cpr":
                 day = self.fake.date_of_birth(minimum_age=18, maximum_age=80)
-                value = day.strftime("%d%m%y") + "".join(str(self.rng.randint(0, 9)) for _ in range(4))
+                value = day.strftime("%d%m%y") + "".join(
+                    str(self.rng.randint(0, 9)) for _ in range(4)
+                )
                 value = f"{value[:6]}-{value[6:]}"
             else:
                 value = str(self.rng.randint(1, 9)) + "".join(
@@ -180,7 +241,14 @@ class _Maker:
 
 # How a value is written into a chat message (a word for the kind before it, as people do).
 _SAY: dict[str, tuple[str, ...]] = {
-    "name": ("I'm {}", "My name is {}", "this is {} writing", "Regards, {}", "{} here,", "Customer: {}"),
+    "name": (
+        "I'm {}",
+        "My name is {}",
+        "this is {} writing",
+        "Regards, {}",
+        "{} here,",
+        "Customer: {}",
+    ),
     "email": ("mail me at {}", "my e-mail is {}", "{}"),
     "phone": ("call me on {}", "my phone number is {}", "tel. {}", "you can reach me at {}"),
     "card": ("my card {} was charged twice", "card number {}", "paid with {}"),
@@ -193,9 +261,17 @@ _SAY: dict[str, tuple[str, ...]] = {
     "dob": ("born {}", "date of birth {}", "DOB: {}"),
     "address": ("ship to {}", "my address is {}", "I live at {}"),
 }
-_COLUMNS = {"name": "customer_name", "email": "email", "phone": "phone", "dob": "date_of_birth",
-            "address": "address", "national_id": "national_id", "iban": "iban", "card": "card_number",
-            "ip": "client_ip"}
+_COLUMNS = {
+    "name": "customer_name",
+    "email": "email",
+    "phone": "phone",
+    "dob": "date_of_birth",
+    "address": "address",
+    "national_id": "national_id",
+    "iban": "iban",
+    "card": "card_number",
+    "ip": "client_ip",
+}
 
 
 def labelled_log(n: int, seed: int = 0) -> list[tuple[dict[str, Any], list[Value]]]:
@@ -211,7 +287,12 @@ def labelled_log(n: int, seed: int = 0) -> list[tuple[dict[str, Any], list[Value
             row: dict[str, Any] = {_COLUMNS[v.kind]: v.text for v in values}
             phone = next((v for v in values if v.kind == "phone"), None)
             digits = re.sub(r"\D", "", phone.text) if phone else ""
-            if phone and digits[:1] not in ("", "0") and "x" not in phone.text and rng.random() < 0.5:
+            if (
+                phone
+                and digits[:1] not in ("", "0")
+                and "x" not in phone.text
+                and rng.random() < 0.5
+            ):
                 # a phone stored as a JSON number
                 row["phone"] = int(digits)
                 values[values.index(phone)] = Value("phone", phone.locale, digits, (digits,))
@@ -242,16 +323,43 @@ def labelled_log(n: int, seed: int = 0) -> list[tuple[dict[str, Any], list[Value
     return out
 
 
-_PRODUCTS = ("SKU AB-4412-889", "XJ-900", "PRD-2024-0012", "model RX-7800 XT", "iPhone 15 Pro",
-             "Galaxy S24 Ultra", "ThinkPad X1 Carbon Gen 11", "part no. 7731-2290-01", "INV-2024-00123",
-             "ISBN 978-3-16-148410-0", "error 0x80070005", "HTTP 404", "Windows 11 23H2", "v2.14.3",
-             "GPT-4o", "RTX 4090", "order #58213947", "ticket 448120", "PO 4500012345",
-             "tracking 1Z999AA10123456784", "EAN 4006381333931", "room 404", "flight LH 2041")
-_ASKS = ("What is the status of {}?", "Compare {} with {} for me.", "Is {} still in stock?",
-         "Why did {} fail after the update to {}?", "Please summarise the reviews of {}.",
-         "Can you translate the manual of {} into German?", "How much is {} in EUR, with 19% VAT?",
-         "Write a product description for {}.", "The delivery of {} is late, it was due on 2024-05-12 at 14:30.",
-         "Our revenue grew 12.5% to 1,234,567.89 in Q3; {} sold 3,400 units.")
+_PRODUCTS = (
+    "SKU AB-4412-889",
+    "XJ-900",
+    "PRD-2024-0012",
+    "model RX-7800 XT",
+    "iPhone 15 Pro",
+    "Galaxy S24 Ultra",
+    "ThinkPad X1 Carbon Gen 11",
+    "part no. 7731-2290-01",
+    "INV-2024-00123",
+    "ISBN 978-3-16-148410-0",
+    "error 0x80070005",
+    "HTTP 404",
+    "Windows 11 23H2",
+    "v2.14.3",
+    "GPT-4o",
+    "RTX 4090",
+    "order #58213947",
+    "ticket 448120",
+    "PO 4500012345",
+    "tracking 1Z999AA10123456784",
+    "EAN 4006381333931",
+    "room 404",
+    "flight LH 2041",
+)
+_ASKS = (
+    "What is the status of {}?",
+    "Compare {} with {} for me.",
+    "Is {} still in stock?",
+    "Why did {} fail after the update to {}?",
+    "Please summarise the reviews of {}.",
+    "Can you translate the manual of {} into German?",
+    "How much is {} in EUR, with 19% VAT?",
+    "Write a product description for {}.",
+    "The delivery of {} is late, it was due on 2024-05-12 at 14:30.",
+    "Our revenue grew 12.5% to 1,234,567.89 in Q3; {} sold 3,400 units.",
+)
 
 
 def clean_prompts(n: int, seed: int = 0) -> list[str]:
@@ -274,5 +382,3 @@ def write_jsonl(path: Any, bodies: list[dict[str, Any]]) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for body in bodies:
             handle.write(json.dumps(body, ensure_ascii=False) + "\n")
-
-

@@ -6,7 +6,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-
 # IP addresses, dates, times and version numbers: no phone or ID number.
 NOT_NUMBERS = re.compile(
     r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}|[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}|[0-9]{1,2}(?:\.[0-9]+){1,3}"

@@ -13,22 +13,141 @@ from faker import Faker
 
 from stress.logs.pii.common import Span
 
-NAME_LOCALES = (
-    "en_US en_GB en_IN en_AU de_DE de_AT fr_FR es_ES es_MX it_IT nl_NL pl_PL pt_BR pt_PT "
-    "sv_SE da_DK no_NO fi_FI tr_TR ru_RU cs_CZ ro_RO hu_HU"
-).split()
+NAME_LOCALES = [
+    "en_US",
+    "en_GB",
+    "en_IN",
+    "en_AU",
+    "de_DE",
+    "de_AT",
+    "fr_FR",
+    "es_ES",
+    "es_MX",
+    "it_IT",
+    "nl_NL",
+    "pl_PL",
+    "pt_BR",
+    "pt_PT",
+    "sv_SE",
+    "da_DK",
+    "no_NO",
+    "fi_FI",
+    "tr_TR",
+    "ru_RU",
+    "cs_CZ",
+    "ro_RO",
+    "hu_HU",
+]
 
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 PARTICLES = frozenset(
-    "de da das do dos du del della dalla di van von der den ter ten la le y e zu bin binti "
-    "ibn ben bint af av al el d l".split()
+    [
+        "de",
+        "da",
+        "das",
+        "do",
+        "dos",
+        "du",
+        "del",
+        "della",
+        "dalla",
+        "di",
+        "van",
+        "von",
+        "der",
+        "den",
+        "ter",
+        "ten",
+        "la",
+        "le",
+        "y",
+        "e",
+        "zu",
+        "bin",
+        "binti",
+        "ibn",
+        "ben",
+        "bint",
+        "af",
+        "av",
+        "al",
+        "el",
+        "d",
+        "l",
+    ]
 )
 _GLUED_PARTICLE = re.compile(r"^(?:al|el|ad|ibn|bin|d|l|o|O|D|L|Mc|Mac)['’-]?(?=[A-Z])")
 _TITLES = frozenset(
-    "Mr Mrs Ms Miss Mx Dr Prof Sir Madam Dame Lord Lady Herr Frau Monsieur Madame Mme Mlle M "
-    "Señor Señora Señorita Sr Sra Srta Don Doña Dott Dottssa Sig Signor Signora Sig.ra Ing "
-    "Dipl Mag Dhr Mevr Pan Pani Sayın Bay Bayan Hr Fr Dra Jr Sr PhD MD MSc BSc BA MA "
-    "B.Sc M.Sc B.Eng M.Eng Dipl.-Ing Prof.Dr Univ Yrd Doç Doc Shri Smt Kumari Mst".split()
+    [
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Miss",
+        "Mx",
+        "Dr",
+        "Prof",
+        "Sir",
+        "Madam",
+        "Dame",
+        "Lord",
+        "Lady",
+        "Herr",
+        "Frau",
+        "Monsieur",
+        "Madame",
+        "Mme",
+        "Mlle",
+        "M",
+        "Señor",
+        "Señora",
+        "Señorita",
+        "Sr",
+        "Sra",
+        "Srta",
+        "Don",
+        "Doña",
+        "Dott",
+        "Dottssa",
+        "Sig",
+        "Signor",
+        "Signora",
+        "Sig.ra",
+        "Ing",
+        "Dipl",
+        "Mag",
+        "Dhr",
+        "Mevr",
+        "Pan",
+        "Pani",
+        "Sayın",
+        "Bay",
+        "Bayan",
+        "Hr",
+        "Fr",
+        "Dra",
+        "Jr",
+        "Sr",
+        "PhD",
+        "MD",
+        "MSc",
+        "BSc",
+        "BA",
+        "MA",
+        "B.Sc",
+        "M.Sc",
+        "B.Eng",
+        "M.Eng",
+        "Dipl.-Ing",
+        "Prof.Dr",
+        "Univ",
+        "Yrd",
+        "Doç",
+        "Doc",
+        "Shri",
+        "Smt",
+        "Kumari",
+        "Mst",
+    ]
 )
 _CUE = re.compile(
     r"(?:\b(?:Dear|Hi|Hello|Hey|Thanks|Thank you|Regards|Cheers|Best|Sincerely|Hallo|Liebe|"
@@ -42,17 +161,190 @@ _STRONG_CUE = re.compile(
     r"[Jj]ag heter|[Jj]eg hedder|[Aa]dım|[Бб]енім|[Мм]еня зовут|[Яя])\s+)$"
 )
 _NOT_NAMES = frozenset(
-    """I A An And Or But If So To In On At For Of From By With As My Your Our Their His Her
-We You He She It They This That These Those Is Are Was Were Be Been Can Could Will Would
-Shall Should May Might Must Please Thanks Thank Hi Hello Hey Dear Yes No Not Do Does Did Have
-Has Had What When Where Why How Who Whom Which Here There Also Just Then Now Today Tomorrow OK
-Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April June
-July August September October November December Der Die Das Und Oder Ich Sie Er Es Wir Le
-La Les Et Ou Je Il Elle Nous Vous El Los Las Y Street Avenue Road Best Regards Kind Cheers
-Sincerely Order Orders Customer Support Team Account Card Phone Email Address Name Price
-Product Service Help Info Note Hallo Liebe Lieber Bonjour Salut Hola Ciao Grazie Saludos
-Groeten Hej Merhaba Obrigado Obrigada Cordialement Sehr Geehrte Geehrter Mit Freundlichen
-Grüßen Bitte Danke Merci Gracias Vielen Dank Order Ship Shipping Delivery Invoice Refund""".split()
+    [
+        "I",
+        "A",
+        "An",
+        "And",
+        "Or",
+        "But",
+        "If",
+        "So",
+        "To",
+        "In",
+        "On",
+        "At",
+        "For",
+        "Of",
+        "From",
+        "By",
+        "With",
+        "As",
+        "My",
+        "Your",
+        "Our",
+        "Their",
+        "His",
+        "Her",
+        "We",
+        "You",
+        "He",
+        "She",
+        "It",
+        "They",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "Is",
+        "Are",
+        "Was",
+        "Were",
+        "Be",
+        "Been",
+        "Can",
+        "Could",
+        "Will",
+        "Would",
+        "Shall",
+        "Should",
+        "May",
+        "Might",
+        "Must",
+        "Please",
+        "Thanks",
+        "Thank",
+        "Hi",
+        "Hello",
+        "Hey",
+        "Dear",
+        "Yes",
+        "No",
+        "Not",
+        "Do",
+        "Does",
+        "Did",
+        "Have",
+        "Has",
+        "Had",
+        "What",
+        "When",
+        "Where",
+        "Why",
+        "How",
+        "Who",
+        "Whom",
+        "Which",
+        "Here",
+        "There",
+        "Also",
+        "Just",
+        "Then",
+        "Now",
+        "Today",
+        "Tomorrow",
+        "OK",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "January",
+        "February",
+        "March",
+        "April",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+        "Der",
+        "Die",
+        "Das",
+        "Und",
+        "Oder",
+        "Ich",
+        "Sie",
+        "Er",
+        "Es",
+        "Wir",
+        "Le",
+        "La",
+        "Les",
+        "Et",
+        "Ou",
+        "Je",
+        "Il",
+        "Elle",
+        "Nous",
+        "Vous",
+        "El",
+        "Los",
+        "Las",
+        "Y",
+        "Street",
+        "Avenue",
+        "Road",
+        "Best",
+        "Regards",
+        "Kind",
+        "Cheers",
+        "Sincerely",
+        "Order",
+        "Orders",
+        "Customer",
+        "Support",
+        "Team",
+        "Account",
+        "Card",
+        "Phone",
+        "Email",
+        "Address",
+        "Name",
+        "Price",
+        "Product",
+        "Service",
+        "Help",
+        "Info",
+        "Note",
+        "Hallo",
+        "Liebe",
+        "Lieber",
+        "Bonjour",
+        "Salut",
+        "Hola",
+        "Ciao",
+        "Grazie",
+        "Saludos",
+        "Groeten",
+        "Hej",
+        "Merhaba",
+        "Obrigado",
+        "Obrigada",
+        "Cordialement",
+        "Sehr",
+        "Geehrte",
+        "Geehrter",
+        "Mit",
+        "Freundlichen",
+        "Grüßen",
+        "Bitte",
+        "Danke",
+        "Merci",
+        "Gracias",
+        "Vielen",
+        "Dank",
+        "Order",
+        "Ship",
+        "Shipping",
+        "Delivery",
+        "Invoice",
+        "Refund",
+    ]
 )
 
 
@@ -98,7 +390,9 @@ def is_title(word: str) -> bool:
 
 def _name_word(word: str) -> bool:
     core = _GLUED_PARTICLE.sub("", word)
-    return bool(core) and core[0].isupper() and not word.isupper() or len(word) == 1 and word.isupper()
+    return (bool(core) and core[0].isupper() and not word.isupper()) or (
+        len(word) == 1 and word.isupper()
+    )
 
 
 def names(text: str) -> list[Span]:
@@ -115,7 +409,9 @@ def names(text: str) -> list[Span]:
         words_ = [m.group(0) for m in members]
         content = [w for w in words_ if w not in PARTICLES and not is_title(w)]
         before = text[max(0, members[0].start() - 30) : members[0].start()]
-        titled = i > 0 and is_title(found[i - 1].group(0)) and _adjacent(text, found[i - 1], found[i])
+        titled = (
+            i > 0 and is_title(found[i - 1].group(0)) and _adjacent(text, found[i - 1], found[i])
+        )
         known_first = any(_parts_in(w, firsts) for w in content)
         known_last = sum(_parts_in(w, lasts) for w in content)
         strong = _STRONG_CUE.search(before) is not None
@@ -138,7 +434,26 @@ def _adjacent(text: str, left: re.Match[str], right: re.Match[str]) -> bool:
     return re.fullmatch(r"\.? ", text[left.end() : right.start()]) is not None
 
 
-_CAPITAL_PARTICLES = frozenset("Le La De Van Von Da Di Du Del Della Dos Das Ter Ten Den Der".split())
+_CAPITAL_PARTICLES = frozenset(
+    [
+        "Le",
+        "La",
+        "De",
+        "Van",
+        "Von",
+        "Da",
+        "Di",
+        "Du",
+        "Del",
+        "Della",
+        "Dos",
+        "Das",
+        "Ter",
+        "Ten",
+        "Den",
+        "Der",
+    ]
+)
 
 
 def _particle(word: str) -> bool:
@@ -150,7 +465,22 @@ def _common(word: str) -> bool:
     return word in _NOT_NAMES or re.split(r"['’]", word)[0] in _NOT_NAMES | _CONTRACTED
 
 
-_CONTRACTED = frozenset("Don Doesn Didn Isn Aren Wasn Weren Won Can Couldn Shouldn Let".split())
+_CONTRACTED = frozenset(
+    [
+        "Don",
+        "Doesn",
+        "Didn",
+        "Isn",
+        "Aren",
+        "Wasn",
+        "Weren",
+        "Won",
+        "Can",
+        "Couldn",
+        "Shouldn",
+        "Let",
+    ]
+)
 
 
 def _run(text: str, found: list[re.Match[str]], i: int) -> list[int]:

@@ -50,9 +50,29 @@ _ID_CUES = words(
 # Modules that accept most numbers of their length (no or a weak checksum): only with their
 # own name written before the number (measured on random digit strings, stdnum 2.2).
 _WEAK = frozenset(
-    "ar.dni cr.cpf de.stnr de.wkn dz.nif eg.tn fi.associationid fi.veronumero fo.vn is_.vsk "
-    "kr.brn li.peid pe.cui pk.cnic sm.coe us.atin us.ein us.ssn us.tin nl.identiteitskaartnummer "
-    "by.unp".split()
+    [
+        "ar.dni",
+        "cr.cpf",
+        "de.stnr",
+        "de.wkn",
+        "dz.nif",
+        "eg.tn",
+        "fi.associationid",
+        "fi.veronumero",
+        "fo.vn",
+        "is_.vsk",
+        "kr.brn",
+        "li.peid",
+        "pe.cui",
+        "pk.cnic",
+        "sm.coe",
+        "us.atin",
+        "us.ein",
+        "us.ssn",
+        "us.tin",
+        "nl.identiteitskaartnummer",
+        "by.unp",
+    ]
 )
 _NEVER = re.compile(r"(?!)")
 # Not personal (postal codes) or found by their own detector.
@@ -101,7 +121,7 @@ def _by_length(length: int, digits: bool) -> tuple[tuple[str, ModuleType, re.Pat
             validate("1" * length)
         except refused:
             continue
-        except Exception:  # noqa: BLE001 - refused for another reason: the length may do
+        except Exception:
             pass
         possible.append(found)
     return tuple(possible)
@@ -115,7 +135,7 @@ def id_modules_accepting(compact: str) -> tuple[str, ...]:
         try:
             if module.is_valid(compact):
                 accepted.append(name)
-        except Exception:  # noqa: BLE001 - a validator's own failure means not valid
+        except Exception:
             continue
     return tuple(accepted)
 
@@ -131,13 +151,19 @@ def cards(text: str) -> list[Span]:
     spans = []
     for m in _CARD.finditer(text):
         written = m.group(0)
-        ends = [len(written)] + [i for i in range(len(written) - 1, 11, -1) if not written[i].isdigit()]
+        ends = [len(written)] + [
+            i for i in range(len(written) - 1, 11, -1) if not written[i].isdigit()
+        ]
         for end in ends:
             digits = re.sub(r"[^0-9]", "", written[:end])
             if not 12 <= len(digits) <= 19 or not luhn.is_valid(digits):
                 continue
             # Issuers' first digits (2-6); any other with a word for a card before it.
-            if digits[0] in "23456" or digits.startswith("1800") or cue_before(_CARD_CUES, text, m.start()):
+            if (
+                digits[0] in "23456"
+                or digits.startswith("1800")
+                or cue_before(_CARD_CUES, text, m.start())
+            ):
                 spans.append(Span(m.start(), m.start() + end, "card"))
                 break
     return spans
@@ -219,9 +245,9 @@ def _any_cue() -> re.Pattern[str]:
 
 
 def _accepted(text: str, start: int, written: str, compact: str) -> bool:
-    if compact.isdigit() and (written == compact or len(compact) < 9):
-        if not cue_before(_any_cue(), text, start):
-            return False  # a bare or short number: an ID only after a word for one
+    bare = compact.isdigit() and (written == compact or len(compact) < 9)
+    if bare and not cue_before(_any_cue(), text, start):
+        return False  # a bare or short number: an ID only after a word for one
     accepted = id_modules_accepting(compact)
     if not accepted:
         return False
@@ -244,6 +270,6 @@ def _formatted(module: ModuleType, compact: str) -> str:
         return ""
     try:
         written = format_(compact)
-    except Exception:  # noqa: BLE001 - no format for this number
+    except Exception:
         return ""
     return written if written != compact else ""

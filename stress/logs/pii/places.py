@@ -11,9 +11,21 @@ from faker import Faker
 
 from stress.logs.pii.common import Span, words
 
-ADDRESS_LOCALES = (
-    "en_US en_GB en_IN de_DE fr_FR es_ES it_IT nl_NL pl_PL pt_BR sv_SE da_DK ru_RU".split()
-)
+ADDRESS_LOCALES = [
+    "en_US",
+    "en_GB",
+    "en_IN",
+    "de_DE",
+    "fr_FR",
+    "es_ES",
+    "it_IT",
+    "nl_NL",
+    "pl_PL",
+    "pt_BR",
+    "sv_SE",
+    "da_DK",
+    "ru_RU",
+]
 _EXTRA_SUFFIXES = (
     "St Ave Rd Blvd Ln Dr Ct Pl Ter Pkwy Cir Sq Hwy Trl Close Row Nagar Zila Ganj Marg Allé "
     "Plads Torv Vej Gade Straße Strasse Gasse Weg Platz Ring Allee Damm Ufer Chaussee"
@@ -28,8 +40,8 @@ _UNIT = (
     r"Bloco|Apto|Puerta|Escalera|Esc|Portal|Bajo|Piano|Scala|m\.|кв\.|д\.|к\.|стр\.|#)\.?\s*[\w/-]+"
 )
 _POSTCODE = re.compile(
-    r"\b(?:\d{5}-\d{3}|\d{2}-\d{3}|\d{3} ?\d{2}|\d{4} ?[A-Z]{2}|\d{4,8}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|"
-    r"[A-Z]\d[A-Z] ?\d[A-Z]\d)\b"
+    r"\b(?:\d{5}-\d{3}|\d{2}-\d{3}|\d{3} ?\d{2}|\d{4} ?[A-Z]{2}|\d{4,8}|"
+    r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|[A-Z]\d[A-Z] ?\d[A-Z]\d)\b"
 )
 _DOB_CUES = words(
     "born birth birthday date_of_birth dob d.o.b. geboren geburtsdatum geburtstag né née "
@@ -68,7 +80,9 @@ def _street_words() -> tuple[frozenset[str], frozenset[str]]:
                 if "suffix" in attribute and locale == "it_IT":  # Via, Piazza: before the name
                     prefixes.update(str(v) for v in values)
                 elif "suffix" in attribute:
-                    suffixes.update(str(v) for v in values if str(v) != "Street" or locale != "de_DE")
+                    suffixes.update(
+                        str(v) for v in values if str(v) != "Street" or locale != "de_DE"
+                    )
                 elif "prefix" in attribute and "feminine" not in attribute:
                     prefixes.update(str(v) for v in values if len(str(v)) > 1)
             break

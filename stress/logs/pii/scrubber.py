@@ -119,7 +119,8 @@ class Scrubber:
         if not isinstance(row, list):
             return self.scrub(row)
         return [
-            self.scrub(cell, str(columns[i]) if i < len(columns) else "") for i, cell in enumerate(row)
+            self.scrub(cell, str(columns[i]) if i < len(columns) else "")
+            for i, cell in enumerate(row)
         ]
 
     def scrub_text(self, text: str, key: str = "") -> str:
