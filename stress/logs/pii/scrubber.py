@@ -159,7 +159,7 @@ class Scrubber:
             stripped = plain.strip()
             start = plain.index(stripped) if stripped else 0
             found.append(Span(start, start + len(stripped), keyed))
-        taken: list[Span] = []  # what the kinds before national_id found
+        taken: list[Span] = []  # what the kinds run before found (phones, IDs skip them)
         for kind, detect in self._detectors(taken).items():
             if kind not in self.skip:
                 spans = detect(plain)
@@ -174,19 +174,21 @@ class Scrubber:
         def numeric(detect: Callable[[str], list[Span]]) -> Callable[[str], list[Span]]:
             return lambda text: detect(text) if digits.search(text) else []
 
+        # Run in this order (phones before IDs: an ID is not tried inside a phone number);
+        # which kind wins an overlap is KINDS' order.
         return {
             "email": network.emails,
             "url": network.urls,
             "iban": numeric(numbers.ibans),
             "card": numeric(numbers.cards),
             "ssn": numeric(numbers.ssns),
-            "national_id": numeric(lambda text: numbers.national_ids(text, taken)),
             "bic": numbers.bics,
             "ip": numeric(network.ips),
             "mac": numeric(network.macs),
             "dob": numeric(places.dates_of_birth),
-            "address": numeric(places.addresses),
             "phone": numeric(lambda text: phones.phones(text, self.region, taken)),
+            "national_id": numeric(lambda text: numbers.national_ids(text, taken)),
+            "address": numeric(places.addresses),
             "name": names_.names,
         }
 
@@ -264,7 +266,7 @@ class Scrubber:
             "ip": lambda: substitutes.ip(span.detail, rng),
             "mac": lambda: substitutes.mac(original, rng),
             "dob": lambda: substitutes.dob(original, rng),
-            "address": lambda: substitutes.address(span.detail or self.locale, original, rng),
+            "address": lambda: substitutes.address(original, rng),
             "ssn": lambda: str(substitutes.seeded("en_US", rng).ssn()),
         }
         if kind in makers:

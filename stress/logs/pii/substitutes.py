@@ -123,12 +123,31 @@ def _date_order(numbers: list[str]) -> list[str]:
     return ["d", "m", "y"]
 
 
-def address(locale: str, original: str, rng: random.Random) -> str:
-    fake = seeded(locale or "en_US", rng)
-    lines = str(fake.address()).split("\n")
+# Street and place words that name no person (Faker's streets and cities are made of names,
+# which could bring a name of the log back).
+_STREETS = (
+    "Oak Maple Cedar Hill Lake River Park Mill Station Church Market Bridge Meadow Forest "
+    "Spring Valley Garden Harbor Sunset Highland Orchard Willow Chestnut Linden Birch"
+).split()
+_PLACES = (
+    "Riverside Fairview Lakeside Greenville Oakdale Hillcrest Brookfield Westfield Northgate "
+    "Eastbrook Southport Millbrook Stonebridge Clearwater Redwood Pinehurst"
+).split()
+_SUFFIXES = "Street Road Avenue Lane Way Drive Court Place".split()
+
+
+def address(original: str, rng: random.Random) -> str:
+    """A made-up address with as many lines (or comma-separated parts) as ``original``: a
+    street with a number, a place, the original's postcode with other digits."""
     separator = "\n" if "\n" in original else ", "
-    wanted = original.count("\n") + 1 if "\n" in original else original.count(",") + 1
-    return separator.join(lines[: max(1, min(wanted, len(lines)))])
+    wanted = len([part for part in re.split(r"\n|, ", original) if part.strip()])
+    street = f"{rng.randint(1, 299)} {rng.choice(_STREETS)} {rng.choice(_SUFFIXES)}"
+    code = re.search(r"\d[\d -]{2,8}\d", original.split("\n", 1)[-1].split(",", 1)[-1])
+    postcode = (
+        redraw(code.group(0), rng) if code and code.start() > 0 else str(rng.randint(10000, 99999))
+    )
+    parts = [street, rng.choice(_PLACES), postcode]
+    return separator.join(parts[: max(1, min(wanted, len(parts)))])
 
 
 def email(rng: random.Random) -> str:
@@ -153,10 +172,10 @@ def name_pool(locale: str, first: bool) -> tuple[str, ...]:
 
 def name_word(word: str, first: bool, locale: str, rng: random.Random, tries: int) -> str:
     """A first or last name of ``locale`` (Cyrillic ones for a Cyrillic word); after many
-    tries (the log used them up) of any locale."""
+    tries (the log holds them) of any locale."""
     if re.search(r"[\u0400-\u04ff]", word):
         locale = "ru_RU"
-    if tries > 50:
+    if tries > 8:
         locale = rng.choice(("en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL"))
     pool = name_pool(locale, first)
     return pool[rng.randrange(len(pool))]
