@@ -267,7 +267,7 @@ class Scrubber:
             "mac": lambda: substitutes.mac(original, rng),
             "dob": lambda: substitutes.dob(original, rng),
             "address": lambda: substitutes.address(original, rng),
-            "ssn": lambda: str(substitutes.seeded("en_US", rng).ssn()),
+            "ssn": lambda: substitutes.ssn(rng),
         }
         if kind in makers:
             return makers[kind]()
