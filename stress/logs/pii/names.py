@@ -389,6 +389,10 @@ def is_title(word: str) -> bool:
 
 
 def _name_word(word: str) -> bool:
+    if word[0].isupper():
+        return not word.isupper() or len(word) == 1
+    if word[0] not in "abdeilmoO":  # no glued particle (al-, d', ibn-, Mc...) can start it
+        return False
     core = _GLUED_PARTICLE.sub("", word)
     return (bool(core) and core[0].isupper() and not word.isupper()) or (
         len(word) == 1 and word.isupper()
@@ -413,11 +417,9 @@ def names(text: str) -> list[Span]:
             i > 0 and is_title(found[i - 1].group(0)) and _adjacent(text, found[i - 1], found[i])
         )
         known_first = any(_parts_in(w, firsts) for w in content)
-        known_last = sum(_parts_in(w, lasts) for w in content)
-        strong = _STRONG_CUE.search(before) is not None
         if (
-            (len(content) >= 2 and (known_first or known_last >= 2 or titled or strong))
-            or (content and (titled or strong))
+            (len(content) >= 2 and (known_first or sum(_parts_in(w, lasts) for w in content) >= 2))
+            or (content and (titled or _STRONG_CUE.search(before) is not None))
             or (len(content) == 1 and known_first and _CUE.search(before))
         ):
             spans.append(Span(members[0].start(), members[-1].end(), "name"))
@@ -462,7 +464,12 @@ def _particle(word: str) -> bool:
 
 def _common(word: str) -> bool:
     """A word that is no name: a common one, or its contraction (I'm, Don't, It's)."""
-    return word in _NOT_NAMES or re.split(r"['’]", word)[0] in _NOT_NAMES | _CONTRACTED
+    if word in _NOT_NAMES:
+        return True
+    if "'" not in word and "’" not in word:
+        return False
+    head = re.split(r"['’]", word)[0]
+    return head in _NOT_NAMES or head in _CONTRACTED
 
 
 _CONTRACTED = frozenset(
