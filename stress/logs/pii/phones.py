@@ -51,13 +51,36 @@ def _valid_in(number: str, region: str) -> bool:
     return bool(phonenumbers.is_valid_number(parsed))
 
 
+@functools.cache
+def _patterns_by_region() -> dict[str, tuple[str, re.Pattern[str]]]:
+    return {region: (prefix, general) for region, prefix, general in _national_patterns()}
+
+
+def _may_be(digits: str, prefix: str, general: re.Pattern[str]) -> bool:
+    """Whether national ``digits`` fit a region's general pattern (with or without its
+    national prefix): libphonenumber's parse is worth trying."""
+    national = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
+    return bool(general.fullmatch(national) or general.fullmatch(digits))
+
+
+def _national_digits(number: str) -> str:
+    return re.sub(r"[^0-9]", "", re.split(r"[^\d ().\-/]", number)[0])
+
+
+def valid_in_region(number: str, region: str) -> bool:
+    """Whether national ``number`` is valid in ``region`` (its general pattern first)."""
+    known = _patterns_by_region().get(region)
+    if known is not None and not _may_be(_national_digits(number), *known):
+        return False
+    return _valid_in(number, region)
+
+
 @functools.lru_cache(maxsize=65536)
 def valid_anywhere(number: str) -> bool:
     """Whether ``number`` (national digits, extension allowed) is valid in some region."""
-    digits = re.sub(r"[^0-9]", "", re.split(r"[^\d ().\-/]", number)[0])
+    digits = _national_digits(number)
     for region, prefix, general in _national_patterns():
-        national = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
-        if (general.fullmatch(national) or general.fullmatch(digits)) and _valid_in(number, region):
+        if _may_be(digits, prefix, general) and _valid_in(number, region):
             return True
     return False
 
@@ -73,23 +96,25 @@ def _international(number: str) -> str | None:
     return None
 
 
-def phones(text: str, region: str, taken: Sequence[Span] = ()) -> list[Span]:
-    """Phone numbers in ``text``; national numbers are read first as ``region``'s. A span's
+def phones(text: str, region: str | Sequence[str], taken: Sequence[Span] = ()) -> list[Span]:
+    """Phone numbers in ``text``; national numbers are read first as those of ``region`` (or
+    of each of several: the scenario's region, the locale's country). A span's
     detail is how many leading digits to keep in a substitute (the international prefix and
     country code). Candidates inside ``taken`` spans are not tried."""
+    regions = (region,) if isinstance(region, str) else tuple(region)
     spans = []
     for m in _CANDIDATE.finditer(text):
         if any(t.start <= m.start() and m.end() <= t.end for t in taken):
             continue
         written = m.group(0).rstrip(" (")
-        found = _phone(text, m.start(), written, region)
+        found = _phone(text, m.start(), written, regions)
         if found:
             length, keep = found
             spans.append(Span(m.start(), m.start() + length, "phone", str(keep)))
     return spans
 
 
-def _phone(text: str, start: int, written: str, region: str) -> tuple[int, int] | None:
+def _phone(text: str, start: int, written: str, regions: Sequence[str]) -> tuple[int, int] | None:
     """(length, digits to keep) of the longest phone number at the start of ``written``."""
     cut = [
         i for i in range(len(written) - 1, 5, -1) if written[i] == " " and written[i - 1].isdigit()
@@ -98,7 +123,7 @@ def _phone(text: str, start: int, written: str, region: str) -> tuple[int, int] 
         number = written[:end].rstrip(" -./(")
         if number.count("(") != number.count(")") or NOT_NUMBERS.fullmatch(number):
             continue
-        keep = _one(text, start, number, region)
+        keep = _one(text, start, number, regions)
         if keep is not None:
             return len(number), keep
     return None
@@ -108,7 +133,7 @@ def _digits(text: str) -> str:
     return re.sub(r"[^0-9]", "", text)
 
 
-def _one(text: str, start: int, number: str, region: str) -> int | None:
+def _one(text: str, start: int, number: str, regions: Sequence[str]) -> int | None:
     international = _international(number)
     if international is not None:
         try:
@@ -122,7 +147,7 @@ def _one(text: str, start: int, number: str, region: str) -> int | None:
             return None  # 00 or 011 may still be a national number's start
     if not 6 <= len(_digits(number)) <= 17:
         return None
-    if _valid_in(number, region):
+    if any(valid_in_region(number, one) for one in regions):
         return 0
     # Another region's number: after a word for a phone, or written like one (an area code in
     # parentheses, or a trunk prefix 0 and digit groups); part numbers are neither.

@@ -231,3 +231,4 @@ def test_a_region_reads_national_numbers_without_a_cue() -> None:
     text = "ruf 030901820 an"
     assert scrub(text, region="DE")[0] != text
     assert scrub(text, region="US")[0] == text
+    assert scrub(text, region="US", locale="de_DE")[0] != text  # the locale's country too
