@@ -52,8 +52,8 @@ class Scrubber:
     ``learn`` finds the names (so a name found in one message is replaced where it recurs
     alone) and the log's words no substitute may equal. ``seed`` decides the substitutes;
     ``skip`` names kinds to leave alone; ``patterns`` adds kinds; phone numbers without a
-    country code are read first as numbers of ``region`` (then of any region when written
-    like one); names are replaced with ``locale`` names.
+    country code are read first as numbers of ``region`` and of ``locale``'s country (then of
+    any region when written like one); names are replaced with ``locale`` names.
     """
 
     def __init__(
@@ -77,6 +77,9 @@ class Scrubber:
         self._substitutes: dict[tuple[str, str], str] = {}
         self._used: set[str] = set()
         self._order = [*(p.name for p in self.patterns), *KINDS]
+        # National phone numbers are read as the region's, then as the locale's country's.
+        country = locale.rsplit("_", 1)[-1]
+        self._regions = tuple(dict.fromkeys([region, country] if len(country) == 2 else [region]))
 
     # -- the two passes ------------------------------------------------------------------
 
@@ -186,7 +189,7 @@ class Scrubber:
             "ip": numeric(network.ips),
             "mac": numeric(network.macs),
             "dob": numeric(places.dates_of_birth),
-            "phone": numeric(lambda text: phones.phones(text, self.region, taken)),
+            "phone": numeric(lambda text: phones.phones(text, self._regions, taken)),
             "national_id": numeric(lambda text: numbers.national_ids(text, taken)),
             "address": numeric(places.addresses),
             "name": names_.names,
