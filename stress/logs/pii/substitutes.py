@@ -95,7 +95,6 @@ def dob(original: str, rng: random.Random) -> str:
     parts = re.split(r"(\D+)", original)
     numbers = [p for p in parts if p.isdigit()]
     if len(numbers) == 3:
-        values = {4: f"{day.year:04d}", 2: None}
         out = []
         order = _date_order(numbers)
         fields = {"y": day.year, "m": day.month, "d": day.day}
@@ -107,7 +106,6 @@ def dob(original: str, rng: random.Random) -> str:
                 out.append(f"{value:0{width}d}")
             else:
                 out.append(part)
-        del values
         return "".join(out)
     # "12 May 1984", "May 12, 1984": the digits redrawn, the month kept.
     return re.sub(r"\d{4}", str(day.year), re.sub(r"\b\d{1,2}\b", str(day.day), original))
