@@ -114,7 +114,15 @@ class Scrubber:
         if isinstance(value, dict):
             columns = value.get("columns")
             if isinstance(columns, list) and isinstance(value.get("data"), list):
-                return {**value, "data": [self._row(columns, row) for row in value["data"]]}
+                # A table (dataframe_split): each cell under its column's name.
+                return {
+                    name: [self._row(columns, row) for row in item]
+                    if name == "data"
+                    else item
+                    if name == "columns"
+                    else self.scrub(item, str(name))
+                    for name, item in value.items()
+                }
             return {name: self.scrub(item, str(name)) for name, item in value.items()}
         return value
 
@@ -323,8 +331,9 @@ def _leaves(value: Any, key: str = "") -> Iterable[tuple[str, str]]:
             for row in value["data"]:
                 for i, cell in enumerate(row if isinstance(row, list) else [row]):
                     yield from _leaves(cell, str(columns[i]) if i < len(columns) else "")
-            return
         for name, item in value.items():
+            if isinstance(columns, list) and name in ("columns", "data"):
+                continue
             yield from _leaves(item, str(name))
 
 

@@ -143,6 +143,7 @@ def test_values_inside_numbers_nested_json_and_table_rows() -> None:
         "dataframe_split": {
             "columns": ["email", "dob", "amount"],
             "data": [["jane@corp.io", "04/05/1961", 12.5]],
+            "index": ["Okafor Nwosu"],
         },
         "note": json.dumps({"user": {"contact": {"card": "4111111111111111", "qty": 3}}}),
     }
