@@ -56,7 +56,37 @@ class CustomFamily(StrictModel):
 
 
 # Kinds of personal data scrubbed from logged requests (stress.logs.scrub.KINDS).
-PII_KINDS = ("email", "iban", "card", "ssn", "ip", "phone", "address", "name")
+# Kept equal to stress.logs.scrub.KINDS by a test (the scenario imports nothing of logs/).
+PII_KINDS = (
+    "email",
+    "url",
+    "iban",
+    "card",
+    "ssn",
+    "national_id",
+    "bic",
+    "ip",
+    "mac",
+    "dob",
+    "address",
+    "phone",
+    "name",
+)
+PiiKind = Literal[
+    "email",
+    "url",
+    "iban",
+    "card",
+    "ssn",
+    "national_id",
+    "bic",
+    "ip",
+    "mac",
+    "dob",
+    "address",
+    "phone",
+    "name",
+]
 
 
 class ScrubPattern(StrictModel):
@@ -84,9 +114,7 @@ class Scrub(StrictModel):
     """Personal data replaced in logged requests before anything is written."""
 
     # Kinds to leave alone (e.g. [ip] when the log has no personal IP addresses).
-    skip: list[Literal["email", "iban", "card", "ssn", "ip", "phone", "address", "name"]] = Field(
-        default_factory=list
-    )
+    skip: list[PiiKind] = Field(default_factory=list)
     patterns: list[ScrubPattern] = Field(default_factory=list)
     # Phone numbers without a +country code are read as numbers of this region (ISO 3166).
     region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
