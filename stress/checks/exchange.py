@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stress.inputs.corpus import Input
-from stress.targets.base import Outcome
+from stress.targets.base import HttpRequest, Outcome
 
 if TYPE_CHECKING:
     from stress.scenario import Scenario
@@ -118,7 +118,8 @@ class Exchange:
     """What the checks see of one request: the expectation, the status and the outcome.
 
     ``headers`` (lower-case names) and ``body`` are the raw answer; ``item`` is the corpus
-    input that was sent (None when replaying a stored failure without its corpus).
+    input that was sent (None when replaying a stored failure without its corpus);
+    ``request`` what went on the wire (None when the caller did not say).
     """
 
     expect: str
@@ -130,6 +131,7 @@ class Exchange:
     body: bytes = b""
     item: Input | None = None
     settings: Settings = DEFAULT_SETTINGS
+    request: HttpRequest | None = None
 
     @property
     def answered(self) -> bool:

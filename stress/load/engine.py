@@ -42,7 +42,8 @@ from locust.env import Environment
 from pyarrow import Table, parquet
 
 from stress import errorkinds
-from stress.checks.request import CheckSuite, Exchange, Finding, group_checks
+from stress.checks.judge import judge
+from stress.checks.request import CheckSuite, Finding, group_checks
 from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
 from stress.lifeline import die_with_parent
@@ -357,29 +358,17 @@ class Plan:
         if ticket is not None and ticket.intended is not None:
             intended_at = ticket.intended_at or sent_at
             total_ms = (done - ticket.intended) * 1000
-        outcome = Outcome()
-        error_kind = answer.error_kind
-        if error_kind == errorkinds.TIMEOUT and answer.status:
-            error_kind = errorkinds.HANG  # the headers came, then the body stalled
-        if error_kind in (None, STREAM_STALL) and answer.headers is not None:
-            if answer.events is not None:
-                outcome = self.adapter.parse_events(answer.events)
-            else:
-                outcome = self.adapter.parse(answer.status, answer.headers, answer.body)
-            outcome.anomaly = answer.anomaly or outcome.anomaly
-            error_kind = error_kind or answer_error_kind(answer.status, outcome)
-        exchange = Exchange(
-            item.expect,
-            answer.status,
-            error_kind,
-            outcome,
-            latency_ms,
-            headers=answer.headers or {},
-            body=answer.body,
+        verdict = judge(
+            self.adapter,
+            self.suite,
+            answer,
+            expect=item.expect,
+            latency_ms=latency_ms,
             item=item,
-            settings=self.suite.settings,
+            request=request,
+            events=answer.events,
         )
-        findings = self.suite.run(exchange)
+        outcome, error_kind, findings = verdict.outcome, verdict.error_kind, list(verdict.findings)
         ok = not any(finding.severity == "error" for finding in findings)
         output = outcome.output if item.id in self.keep_text else None
         timing = token_timing(
