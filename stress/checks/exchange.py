@@ -1,7 +1,8 @@
 """What a per-request check sees (Exchange, Settings) and what it returns (Finding).
 
 Kept apart from the checks themselves so that every check module can import them without
-importing each other.
+importing each other. Like the check modules it imports only the standard library at run time:
+exported reproducers carry a copy of it (stress.repro.oracle).
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from stress.inputs.corpus import Input
-from stress.targets.base import HttpRequest, Outcome
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: this module runs on the standard library alone
+    from stress.inputs.corpus import Input
+    from stress.targets.base import HttpRequest, Outcome
     from stress.scenario import Scenario
 
 ERROR = "error"

@@ -47,7 +47,8 @@ def read_failures(run_dir: Path) -> list[dict[str, Any]]:
 def replay_case(sender: CaseSender, case: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
     """Send one case once; a row with ``before``, ``now`` and ``still_fails``.
 
-    A case still fails when the answer fails one of the checks it failed before.
+    A case still fails when one of the checks that found an error in it finds one again
+    (a case with warnings only: when one of its checks fires again).
     """
     request = stored_request(case, scenario)
     item = case_input(case, sender.inputs)
@@ -59,8 +60,12 @@ def replay_row(
     case: Mapping[str, Any], request: StoredRequest, observation: Observation
 ) -> dict[str, Any]:
     stored = [f for f in case.get("findings") or [] if isinstance(f, Mapping)]
-    before = {str(f.get("check")) for f in stored} or {str(case["check"])}
-    again = [f for f in observation.findings if f.check in before]
+    errors = {str(f.get("check")) for f in stored if f.get("severity") == "error"}
+    if errors:  # a failure is fixed when none of its errors is an error any more
+        again = [f for f in observation.errors if f.check in errors]
+    else:  # a stored warning (or info) is fixed when its check is silent
+        before = {str(f.get("check")) for f in stored} or {str(case["check"])}
+        again = [f for f in observation.findings if f.check in before]
     return {
         "input_id": case["input_id"],
         "check": case["check"],
