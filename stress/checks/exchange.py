@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: this module runs on the standard library alone
     from stress.inputs.corpus import Input
-    from stress.targets.base import HttpRequest, Outcome
     from stress.scenario import Scenario
+    from stress.targets.base import HttpRequest, Outcome
 
 ERROR = "error"
 WARNING = "warning"
