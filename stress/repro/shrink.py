@@ -456,6 +456,8 @@ def shrink(
         )
         result = shrinker.run(request.body)
     document = shrunk_case(case, result, wanted=wanted, intended=intended, protocol=protocol)
+    if answers:  # what the first confirming send found, as the run's judgement names it
+        document["shrink"]["confirmed_with"] = sorted(map(list, answers[0].pairs()))
     if result.status is Status.NOT_REPRODUCED and answers:
         document["shrink"]["notes"].append(f"now: {answers[-1].describe()}")
     path = shrunk_path(run_dir, input_id)
