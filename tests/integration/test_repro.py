@@ -137,6 +137,23 @@ def test_shrink_reduces_a_5kb_chat_request_to_the_bidi_character(tmp_path: Path)
     assert json.loads((run_dir / "shrunk" / "unicode.bidi-0001.json").read_text()) == shrunk
 
 
+def test_shrink_a_deterministic_500_from_a_server_that_closes_after_every_error(
+    tmp_path: Path,
+) -> None:
+    # The next request, sent at once on the kept connection, meets the close: a reset that is
+    # the stale connection's, not the input's. It is sent again on a new connection.
+    body = long_chat_body(size=1500)
+    with serving("closing", tmp_path) as server:
+        run_dir = write_run(tmp_path / "run", server.url, [case(body)])
+        shrunk = shrink(run_dir, "unicode.bidi-0001", limits=Limits(max_requests=300))
+    info = shrunk["shrink"]
+    assert info["status"] == "shrunk", info
+    assert info["confirmed"] == "5 of 5"
+    minimal = body_of(shrunk["request"])
+    assert RLO.encode() in minimal
+    assert len(minimal) <= 64, minimal
+
+
 def test_shrink_reports_a_flaky_endpoint_and_stays_within_its_bounds(tmp_path: Path) -> None:
     with serving("flaky", tmp_path) as server:
         run_dir = write_run(tmp_path / "run", server.url, [case(long_chat_body())])
