@@ -10,10 +10,11 @@ ended as stream_stall, every failure named with the load's error kinds.
 
 Connections are kept between requests, as the load keeps them, except where the server
 closed one: after an answer that says ``Connection: close`` the next request opens a new
-connection, and a request that meets a reset before any answer on a connection that had
-served an answer (the server closed it in between, without saying so, as many servers do
-after an error) is sent once more on a new connection. That second try is what counts; the
-stale connection is never the input's failure.
+connection, and a request that finds a connection that had served an answer closed before
+any byte of its answer (the server closed it in between, without saying so, as many servers
+do after an error) is sent once more on a new connection. That second try is what counts;
+the stale connection is never the input's failure. A reset (RST) is the server's answer to
+the request and counts as it is.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import httpx
 
 from stress import defaults, errorkinds, httpread
 
+# httpcore's words when a kept connection turns out closed (a FIN) before any answer byte.
+_CLOSED = "without sending a response"
 # httpx's own default request headers: none of them goes out unless the input sets it.
 _CLIENT_DEFAULTS = ("Accept", "Accept-Encoding", "Connection", "User-Agent")
 
@@ -88,7 +91,7 @@ class Sender:
         """Send one request and read its answer; never raises for a network failure."""
         self.sent += 1
         reply = self._once(method, path, headers, body, timeout, max_bytes)
-        if self._warm and reply.error_kind == errorkinds.CONNECTION_RESET and not reply.status:
+        if self._warm and _closed_before_answer(reply):
             # The server closed the kept connection after its last answer: not this input's
             # failure. One more try, on a new connection.
             self.reconnects += 1
@@ -135,3 +138,14 @@ class Sender:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _closed_before_answer(reply: httpread.Reply) -> bool:
+    """The server had closed the connection (an orderly close, no byte of an answer): on a
+    kept connection that is the close of an idle connection, not an answer to this request.
+    A reset (RST) after the request arrived is the server's answer, and counts."""
+    return (
+        reply.error_kind == errorkinds.CONNECTION_RESET
+        and not reply.status
+        and _CLOSED in (reply.reason or "")
+    )

@@ -58,3 +58,13 @@ def test_a_reset_on_a_new_connection_is_the_input_s_failure() -> None:
         again = sender.send("POST", "/", {}, b"x")
     assert first.error_kind == again.error_kind == errorkinds.CONNECTION_RESET
     assert (sender.reconnects, len(seen)) == (0, 2)  # nothing was kept: no second try
+
+
+def test_a_reset_after_the_request_arrived_counts_even_on_a_kept_connection() -> None:
+    seen: list[httpx.Request] = []
+    rst = httpx.ReadError("[Errno 104] Connection reset by peer")
+    with Sender(URL, transport=recorder([200, rst, 200], seen)) as sender:
+        sender.send("POST", "/", {}, b"x")
+        reply = sender.send("POST", "/", {}, b"x")
+    assert reply.error_kind == errorkinds.CONNECTION_RESET
+    assert (sender.reconnects, len(seen)) == (0, 2)
