@@ -7,7 +7,7 @@ checks, severities and answer settings:
 - the checks themselves are not rewritten: the script carries the source of the modules in
   ``COPIED`` (stress's check modules, the error kinds, the event-stream decoder and this
   module), each loaded as a module of its own, their imports of stress pointed at the copies.
-  Those modules import only the standard library at run time; tests/unit/test_imports.py
+  Those modules import only the standard library at run time; tests/unit/repro/test_oracle.py
   holds them to it;
 - parsing an answer (the adapters' ``parse``) is written again here, in ``parse``, for the
   protocols an export supports (``PROTOCOLS``); tests/unit/repro/test_oracle.py holds it to

@@ -159,3 +159,27 @@ def test_no_answer_is_judged_alike(status: int, error: str) -> None:
 def test_every_built_in_check_is_copied() -> None:
     assert list(oracle.BUILTIN) == list(CHECKS)
     assert {name: DEFAULT_SEVERITY[name] for name in CHECKS} == oracle.DEFAULT_SEVERITY
+
+
+def test_the_copies_run_on_the_standard_library_alone() -> None:
+    import subprocess
+    import sys
+
+    from stress.repro.script import copied_modules
+
+    probe = "\n".join(
+        [
+            "import sys, types",
+            "started = set(sys.modules)",
+            copied_modules(),
+            f"for name in {list(oracle.COPIED)!r}:",
+            "    _copy(name)",
+            "outside = sorted(m for m in set(sys.modules) - started if m.split('.')[0] not in",
+            "    sys.stdlib_module_names and not m.startswith('_stress_copy.'))",
+            "print(','.join(outside))",
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
