@@ -110,7 +110,8 @@ def fault_server() -> Iterator[str]:
                 httpx.get(url + "/health", timeout=1, trust_env=False)
                 break
             except httpx.HTTPError:
-                assert time.monotonic() < deadline and process.poll() is None, "no server"
+                assert time.monotonic() < deadline, "the fault server did not start"
+                assert process.poll() is None, "the fault server exited"
                 time.sleep(0.05)
         yield url
     finally:
