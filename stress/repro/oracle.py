@@ -42,7 +42,33 @@ COPIED = (
     "stress.repro.oracle",
 )
 # The protocols whose answers ``parse`` reads as the adapters do.
-PROTOCOLS = ("openai-chat", "openai-completions", "openai-embeddings", "mlflow", "kserve-v1")
+PROTOCOLS = (
+    "openai-chat",
+    "openai-completions",
+    "openai-embeddings",
+    "mlflow",
+    "kserve-v1",
+    "kserve-v2",
+)
+# The Open Inference Protocol's tensor datatypes (kserve-v2 answers).
+_DATATYPES = frozenset(
+    [
+        "BOOL",
+        "UINT8",
+        "UINT16",
+        "UINT32",
+        "UINT64",
+        "INT8",
+        "INT16",
+        "INT32",
+        "INT64",
+        "FP16",
+        "FP32",
+        "FP64",
+        "BF16",
+        "BYTES",
+    ]
+)
 # Every built-in per-request check, in stress's order.
 BUILTIN = {**basic.CHECKS, **answers.CHECKS, **leaks.CHECKS}
 DEFAULT_SEVERITY = {
@@ -154,7 +180,60 @@ def parse(protocol: str, status: int, headers: Mapping[str, str], body: bytes) -
         if not _finite(predictions):
             return Outcome(problem="predictions contain NaN or Infinity", prediction=predictions)
         return Outcome(prediction=predictions)
+    if protocol == "kserve-v2":
+        return _tensors(document)
     raise ValueError(f"no copy of the {protocol!r} adapter's parsing")
+
+
+def _tensors(document: Any) -> Outcome:
+    if not isinstance(document, dict):
+        return Outcome(problem="answer is not a JSON object")
+    outputs = document.get("outputs")
+    if not isinstance(outputs, list) or not outputs:
+        return Outcome(problem="answer has no 'outputs' list")
+    predictions: dict[str, Any] = {}
+    for index, output in enumerate(outputs):
+        problem = _tensor_problem(output, f"outputs[{index}]")
+        if problem:
+            return Outcome(problem=problem)
+        predictions[output["name"]] = output["data"]
+    prediction: Any = outputs[0]["data"] if len(outputs) == 1 else predictions
+    if not _finite(prediction):
+        return Outcome(problem="outputs contain NaN or Infinity", prediction=prediction)
+    return Outcome(prediction=prediction)
+
+
+def _tensor_problem(output: Any, where: str) -> str | None:
+    if not isinstance(output, dict):
+        return f"{where} is not an object"
+    missing = [key for key in ("name", "shape", "datatype", "data") if key not in output]
+    if missing:
+        return f"{where} has no {', '.join(repr(key) for key in missing)}"
+    if not isinstance(output["name"], str):
+        return f"{where}.name is not a string"
+    datatype = output["datatype"]
+    if datatype not in _DATATYPES:
+        return f"{where}.datatype {datatype!r} is not an Open Inference Protocol datatype"
+    shape = output["shape"]
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
+        return f"{where}.shape is not a list of non-negative integers: {shape!r:.80}"
+    data = output["data"]
+    if not isinstance(data, list):
+        return f"{where}.data is not a list"
+    flat: list[Any] = []
+    stack = [data]
+    while stack:
+        for item in stack.pop():
+            if isinstance(item, list):
+                stack.append(item)
+            else:
+                flat.append(item)
+    expected = math.prod(shape)
+    if len(flat) != expected:
+        return f"{where} has {len(flat)} data items but its shape {shape} says {expected}"
+    return None
 
 
 def _json(body: bytes) -> tuple[Any, str | None]:

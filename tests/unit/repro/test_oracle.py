@@ -55,6 +55,22 @@ ANSWERS: list[tuple[int, str, bytes]] = [
     (200, JSON, b'{"data": [{"embedding": [0.1, NaN]}]}'),
     (200, JSON, b'{"data": [{"embedding": []}]}'),
     (200, JSON, b'{"answer": "' + b"x" * 300 + b'"}'),
+    (
+        200,
+        JSON,
+        b'{"outputs": [{"name": "p", "shape": [2], "datatype": "FP32", "data": [0.1, 2]}]}',
+    ),
+    (200, JSON, b'{"outputs": [{"name": "p", "shape": [3], "datatype": "FP32", "data": [0.1]}]}'),
+    (200, JSON, b'{"outputs": [{"name": "p", "shape": [1], "datatype": "F32", "data": [1]}]}'),
+    (200, JSON, b'{"outputs": [{"name": "p", "shape": [1], "datatype": "FP32", "data": [NaN]}]}'),
+    (200, JSON, b'{"outputs": [{"name": "p", "shape": [1], "datatype": "FP32"}]}'),
+    (200, JSON, b'{"outputs": [{"name": "p", "shape": [1], "datatype": "FP32", "data": 1}]}'),
+    (
+        200,
+        JSON,
+        b'{"outputs": [{"name": "a", "shape": [1], "datatype": "INT64", "data": [1]},'
+        b' {"name": "b", "shape": [1, 1], "datatype": "BOOL", "data": [[true]]}]}',
+    ),
     (204, "", b""),
     (400, JSON, b'{"error": "see /srv/app/conf/limits.yaml"}'),
     (404, "text/plain", b"nope"),
@@ -183,3 +199,9 @@ def test_the_copies_run_on_the_standard_library_alone() -> None:
         [sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_the_copy_knows_the_open_inference_datatypes() -> None:
+    from stress.targets.kserve import OIP_DATATYPES
+
+    assert oracle._DATATYPES == OIP_DATATYPES
