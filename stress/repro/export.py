@@ -76,6 +76,8 @@ class Judgement:
     max_bytes: int
     item: dict[str, Any] | None = None
     unjudged: tuple[str, ...] = ()
+    # An http-json target's response map (where the answer's parts are), else None.
+    response: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ def judgement(case: Mapping[str, Any], scenario: Scenario, run_dir: Path) -> Jud
         max_bytes=scenario.target.max_body_bytes,
         item=None if item is None else {"kind": item.kind, "payload": item.payload},
         unjudged=custom,
+        response=response.model_dump() if (response := scenario.target.response) else None,
     )
 
 

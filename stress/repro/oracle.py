@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stress import errorkinds
+from stress import errorkinds, jsonpath
 from stress.checks import answers, basic, leaks
 from stress.checks.exchange import Exchange, Finding, Settings
 from stress.targets.sse import decode
@@ -33,6 +33,7 @@ from stress.targets.sse import decode
 # What an exported script carries, in load order (a module only imports those before it).
 COPIED = (
     "stress.errorkinds",
+    "stress.jsonpath",
     "stress.targets.sse",
     "stress.checks.exchange",
     "stress.checks.strict",
@@ -49,6 +50,7 @@ PROTOCOLS = (
     "mlflow",
     "kserve-v1",
     "kserve-v2",
+    "http-json",
 )
 # The Open Inference Protocol's tensor datatypes (kserve-v2 answers).
 _DATATYPES = frozenset(
@@ -113,14 +115,16 @@ def judge(
     error_kind: str | None,
     latency_ms: float,
     item: Item | None = None,
+    response: Mapping[str, Any] | None = None,
 ) -> tuple[str | None, list[Finding]]:
     """(error kind, findings with their final severities) of one answer, as
-    stress.checks.judge gives them for the built-in ``checks``."""
+    stress.checks.judge gives them for the built-in ``checks``; ``response`` is an http-json
+    target's ``response`` map."""
     outcome = Outcome()
     if error_kind == errorkinds.TIMEOUT and status:
         error_kind = errorkinds.HANG
     if error_kind is None:
-        outcome = parse(settings.protocol or "", status, headers, body)
+        outcome = parse(settings.protocol or "", status, headers, body, response=response)
         error_kind = errorkinds.of_answer(
             status, problem=bool(outcome.problem), anomaly=bool(outcome.anomaly)
         )
@@ -146,8 +150,16 @@ def judge(
     return error_kind, found
 
 
-def parse(protocol: str, status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
-    """The protocol's reading of an answer, as its adapter's ``parse`` gives it."""
+def parse(
+    protocol: str,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    response: Mapping[str, Any] | None = None,
+) -> Outcome:
+    """The protocol's reading of an answer, as its adapter's ``parse`` gives it
+    (``response``: an http-json target's ``response`` map)."""
     if not 200 <= status < 300:
         return Outcome()
     streamed = headers.get("content-type", "").startswith("text/event-stream")
@@ -182,7 +194,55 @@ def parse(protocol: str, status: int, headers: Mapping[str, str], body: bytes) -
         return Outcome(prediction=predictions)
     if protocol == "kserve-v2":
         return _tensors(document)
+    if protocol == "http-json":
+        return _mapped(document, response or {})
     raise ValueError(f"no copy of the {protocol!r} adapter's parsing")
+
+
+def _mapped(document: Any, response: Mapping[str, Any]) -> Outcome:
+    schema = response.get("json_schema")
+    if schema is not None:
+        from jsonschema import validators
+        from jsonschema.exceptions import best_match
+
+        validator = validators.validator_for(schema)(schema)
+        if not validator.is_valid(document):
+            error = best_match(validator.iter_errors(document))
+            where = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in error.path)
+            return Outcome(
+                problem=f"answer does not match target.response.json_schema at ${where}: "
+                f"{error.message[:200]}"
+            )
+    paths = {
+        key: jsonpath.parse(response[key])
+        for key in ("text", "prediction", "output_tokens", "finish_reason")
+        if response.get(key) is not None
+    }
+    outcome = Outcome()
+    if "text" in paths:
+        found, text = paths["text"].find(document)
+        if not found or not isinstance(text, str):
+            return Outcome(problem=f"answer has no text at {paths['text'].expression} (a string)")
+        outcome.text = text
+    if "prediction" in paths:
+        found, prediction = paths["prediction"].find(document)
+        if not found:
+            return Outcome(problem=f"answer has nothing at {paths['prediction'].expression}")
+        outcome.prediction = prediction
+    elif "text" not in paths:
+        outcome.prediction = document
+    if outcome.prediction is not None and not _finite(outcome.prediction):
+        outcome.problem = "the prediction contains NaN or Infinity"
+    if "output_tokens" in paths:
+        found, tokens = paths["output_tokens"].find(document)
+        if found and isinstance(tokens, int) and not isinstance(tokens, bool):
+            outcome.output_tokens = tokens
+    if outcome.output_tokens is None and outcome.text is not None:
+        outcome.output_tokens = _estimate(outcome.text)
+    if "finish_reason" in paths:
+        found, reason = paths["finish_reason"].find(document)
+        outcome.finish_reason = reason if found and isinstance(reason, str) else None
+    return outcome
 
 
 def _tensors(document: Any) -> Outcome:

@@ -173,6 +173,7 @@ def judged() -> tuple[int, bytes, str | None, list]:
         error_kind=error,
         latency_ms=latency_ms,
         item=item,
+        response=RESPONSE,
     )
     print("FINDINGS " + json.dumps(sorted([f.check, f.severity] for f in findings)))
     return status, body, error, findings
@@ -250,6 +251,7 @@ def _constants(repro: Reproducer) -> str:
             f"SECRETS = {_data(list(judgement.secrets))}",
             f"SECRET_HEADERS = {_data(list(judgement.secret_headers))}",
             f"ITEM = {_data(judgement.item)}",
+            f"RESPONSE = {_data(judgement.response)}",
             "# The findings the run stored for this case: (check, severity).",
             f"FAILED = {_data([list(pair) for pair in judgement.failed])}",
         ]

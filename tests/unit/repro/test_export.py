@@ -153,7 +153,7 @@ def test_every_built_in_check_is_exported_and_an_unreadable_protocol_is_a_usage_
     exec(compile(render(repro, Format.PYTEST), "exported.py", "exec"), namespace)
     assert namespace["CHECKS"] == list(CHECKS)
     assert namespace["FAILED"] == [["injection_obeyed", "error"]]
-    other = dataclasses.replace(repro, protocol="http-json")
+    other = dataclasses.replace(repro, protocol="grpc-someday")
     assert "curl" in render(other, Format.CURL)
-    with pytest.raises(UsageError, match="cannot read http-json answers"):
+    with pytest.raises(UsageError, match="cannot read grpc-someday answers"):
         render(other, Format.PYTEST)

@@ -90,6 +90,11 @@ SETTINGS = Settings(
 )
 
 
+def target_of(protocol: str) -> Target:
+    extra = {"request": {"q": "{{prompt}}"}} if protocol == "http-json" else {}
+    return Target.model_validate({"url": "http://x", "protocol": protocol, **extra})
+
+
 def _fields(outcome: Any) -> tuple[Any, ...]:
     return tuple(json.dumps(getattr(outcome, name), allow_nan=True) for name in FIELDS)
 
@@ -99,7 +104,7 @@ def _fields(outcome: Any) -> tuple[Any, ...]:
 def test_the_copy_parses_as_the_adapters_do(
     protocol: str, status: int, content_type: str, body: bytes
 ) -> None:
-    adapter = adapter_for(Target(url="http://x", protocol=protocol), features=["a"])  # type: ignore[arg-type]
+    adapter = adapter_for(target_of(protocol), features=["a"])
     headers = {"content-type": content_type}
     assert _fields(oracle.parse(protocol, status, headers, body)) == _fields(
         adapter.parse(status, headers, body)
@@ -114,7 +119,7 @@ def test_the_copy_judges_as_stress_judges(
 ) -> None:
     settings = Settings(**{**SETTINGS.__dict__, "protocol": protocol})
     headers = {"content-type": content_type, "server": "nginx/1.25.3"}
-    adapter = adapter_for(Target(url="http://x", protocol=protocol), features=["a"])  # type: ignore[arg-type]
+    adapter = adapter_for(target_of(protocol), features=["a"])
     suite = CheckSuite(select(None), severity=SEVERITY, settings=settings)
     reply = Reply(status, headers, body)
     item = ITEM if expect == "resist" else None
@@ -205,3 +210,40 @@ def test_the_copy_knows_the_open_inference_datatypes() -> None:
     from stress.targets.kserve import OIP_DATATYPES
 
     assert oracle._DATATYPES == OIP_DATATYPES
+
+
+RESPONSES: list[dict[str, Any] | None] = [
+    None,
+    {"text": "$.out.text", "output_tokens": "$.usage.n", "finish_reason": "$.why"},
+    {"prediction": "$.scores[0]"},
+    {"text": "$.out.text", "json_schema": {"type": "object", "required": ["out"]}},
+]
+HTTP_JSON_ANSWERS = [
+    b'{"out": {"text": "hello there"}, "usage": {"n": 3}, "why": "length"}',
+    b'{"out": {"text": 7}}',
+    b'{"scores": [[0.1, 0.9]]}',
+    b'{"scores": [NaN]}',
+    b'{"other": 1}',
+    b"[1, 2]",
+    b"nope",
+]
+
+
+@pytest.mark.parametrize("response", RESPONSES)
+@pytest.mark.parametrize("body", HTTP_JSON_ANSWERS)
+def test_the_copy_reads_http_json_as_the_adapter_does(
+    response: dict[str, Any] | None, body: bytes
+) -> None:
+    target = Target.model_validate(
+        {
+            "url": "http://x",
+            "protocol": "http-json",
+            "request": {"q": "{{prompt}}"},
+            "response": response,
+        }
+    )
+    adapter = adapter_for(target, features=[])
+    headers = {"content-type": JSON}
+    assert _fields(oracle.parse("http-json", 200, headers, body, response=response)) == _fields(
+        adapter.parse(200, headers, body)
+    )
