@@ -22,9 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from stress import errorkinds
 
-# Reading an answer stops here unless the scenario says otherwise (target.max_body_bytes): a
-# runaway body must not exhaust the tester's memory.
-MAX_BODY_BYTES = 16 * 1024 * 1024
+# The default limit lives in stress.defaults; re-exported for the readers that name it here.
+from stress.defaults import MAX_BODY_BYTES as MAX_BODY_BYTES
 
 _Types = tuple[type[BaseException], ...]
 

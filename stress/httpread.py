@@ -58,6 +58,8 @@ class Reply:
     latency_ms: float = 0.0
     # What went wrong with an event stream while reading it (a stall), for stream_integrity.
     anomaly: str | None = None
+    # The transport's own words for a failure (for messages such as the preflight's).
+    reason: str | None = None
 
 
 def send(
@@ -93,6 +95,7 @@ def send(
         reply.error_kind, reply.anomaly = errorkinds.STREAM_STALL, str(exc)
     except httpx.HTTPError as exc:
         reply.error_kind = classify(exc, answered=bool(reply.status))
+        reply.reason = str(exc) or type(exc).__name__
     reply.latency_ms = (time.perf_counter() - started) * 1000
     return reply
 

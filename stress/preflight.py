@@ -22,17 +22,18 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
-from stress import httpread
+from stress import defaults, errorkinds
 from stress.errors import TargetUnreachable
 from stress.inputs.corpus import Input
 from stress.secrets import Redactor
+from stress.sender import Sender
 from stress.targets import Adapter, HttpRequest
 from stress.targets.base import excerpt
 
 # The readiness probe is a cheap GET: it needs no more than this, whatever the target timeout.
-READINESS_TIMEOUT = 10.0
+READINESS_TIMEOUT = defaults.READINESS_TIMEOUT
 # A probe's answer is read up to this many bytes (the load's default target.max_body_bytes).
-PROBE_BYTES = 16 * 1024 * 1024
+PROBE_BYTES = defaults.MAX_BODY_BYTES
 
 
 def probe_input(inputs: Sequence[Input]) -> Input | None:
@@ -58,8 +59,7 @@ def preflight(
     """
     scrub = (redactor or Redactor()).scrub
     hint = ""
-    transport = transport or httpread.transport()
-    with httpx.Client(base_url=url, timeout=timeout, transport=transport) as client:
+    with Sender(url, timeout=timeout, max_bytes=PROBE_BYTES, transport=transport) as client:
         readiness = adapter.readiness()
         if readiness is not None:
             status, body = _send(client, readiness, url, scrub, min(timeout, READINESS_TIMEOUT))
@@ -97,7 +97,7 @@ def _fix(status: int) -> str:
 
 
 def _send(
-    client: httpx.Client,
+    client: Sender,
     request: HttpRequest,
     url: str,
     scrub: Callable[[str], str],
@@ -105,27 +105,18 @@ def _send(
 ) -> tuple[int, bytes]:
     # Bounded like every other read of the target: a server that dribbles its headers or
     # streams an endless body must not hold the run before it starts.
-    reply = httpread.Reply()
-    try:
-        httpread.read(
-            reply,
-            client,
-            request.method,
-            request.path,
-            content=request.body or None,
-            headers=request.headers,
-            timeout=timeout,
-            max_bytes=PROBE_BYTES,
-        )
-    except httpx.TimeoutException:
+    reply = client.send(
+        request.method, request.path, request.headers, request.body, timeout=timeout
+    )
+    if reply.error_kind in (errorkinds.TIMEOUT, errorkinds.HANG):
         raise TargetUnreachable(
             f"target.url: {url} did not answer {request.method} {scrub(request.path)} within "
             f"{timeout:g} s; check that the server is up, or raise target.timeout"
-        ) from None
-    except httpx.HTTPError as exc:
-        reason = scrub(str(exc) or type(exc).__name__)
+        )
+    if reply.error_kind in errorkinds.CONNECTION_KINDS:
+        reason = scrub(reply.reason or reply.error_kind.replace("_", " "))
         raise TargetUnreachable(
             f"target.url: cannot reach {url} ({reason}); start the server or point "
             f"target.url (or --target) at a running endpoint"
-        ) from None
+        )
     return reply.status, reply.body

@@ -1,7 +1,8 @@
 """What a per-request check sees (Exchange, Settings) and what it returns (Finding).
 
 Kept apart from the checks themselves so that every check module can import them without
-importing each other.
+importing each other. Like the check modules it imports only the standard library at run time:
+exported reproducers carry a copy of it (stress.repro.oracle).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from stress.inputs.corpus import Input
-from stress.targets.base import Outcome
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: this module runs on the standard library alone
+    from stress.inputs.corpus import Input
     from stress.scenario import Scenario
+    from stress.targets.base import HttpRequest, Outcome
 
 ERROR = "error"
 WARNING = "warning"
@@ -118,7 +118,8 @@ class Exchange:
     """What the checks see of one request: the expectation, the status and the outcome.
 
     ``headers`` (lower-case names) and ``body`` are the raw answer; ``item`` is the corpus
-    input that was sent (None when replaying a stored failure without its corpus).
+    input that was sent (None when replaying a stored failure without its corpus);
+    ``request`` what went on the wire (None when the caller did not say).
     """
 
     expect: str
@@ -130,6 +131,7 @@ class Exchange:
     body: bytes = b""
     item: Input | None = None
     settings: Settings = DEFAULT_SETTINGS
+    request: HttpRequest | None = None
 
     @property
     def answered(self) -> bool:

@@ -19,10 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 
-from stress import httpread
 from stress.checks import degradation, flakiness, invariance
 from stress.checks.compare import Answer, Comparer
 from stress.checks.exchange import SECRET_HEADERS
@@ -33,6 +31,7 @@ from stress.inputs.corpus import Input
 from stress.rundir import load_records
 from stress.scenario import Scenario
 from stress.secrets import Redactor
+from stress.sender import Sender
 from stress.targets import adapter_for
 
 RESENDS = "resends.jsonl"
@@ -82,12 +81,12 @@ def judge(
         on_event({"event": "resend", "requests": planned})
         deadline = time.monotonic() + scenario.flakiness.max_duration
         with (
-            httpx.Client(
-                base_url=url,
+            Sender(
+                url,
                 timeout=scenario.target.timeout,
-                trust_env=False,
-                transport=httpread.transport(),
-            ) as client,
+                max_bytes=scenario.target.max_body_bytes,
+                stall=scenario.target.stall_timeout,
+            ) as sender,
             (run_dir / RESENDS).open("w", encoding="utf-8") as handle,
         ):
             baseline = {pair.input_id: pair.baseline for pair in first.pairs} if first else {}
@@ -96,16 +95,7 @@ def judge(
             for job in _jobs(candidates, failing, items, retries):
                 if job[0] == degradation.DEGRADATION and streak >= _UNSTABLE_STREAK:
                     continue
-                for sent in resend(
-                    client,
-                    adapter,
-                    suite,
-                    [job],
-                    deadline=deadline,
-                    timeout=scenario.target.timeout,
-                    max_bytes=scenario.target.max_body_bytes,
-                    stall=scenario.target.stall_timeout,
-                ):
+                for sent in resend(sender, adapter, suite, [job], deadline=deadline):
                     sent = dataclasses.replace(
                         sent, output_text=redactor.scrub_optional(sent.output_text)
                     )

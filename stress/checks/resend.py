@@ -3,7 +3,7 @@
 Used by the group checks: flakiness (is a failure deterministic, flaky or load-only?) and
 degradation (did an answer change because of load, or does the endpoint answer differently
 every time?). The bytes sent are exactly the load's: the adapter builds them from the corpus.
-This runs in the parent process with httpx, never with Locust.
+This runs in the parent process through its one sender (stress.sender), never with Locust.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import httpx
-
-from stress import errorkinds, httpread
-from stress.checks.request import CheckSuite, Exchange
+from stress.checks.judge import judge
+from stress.checks.request import CheckSuite
 from stress.inputs.corpus import Input
 from stress.record import OUTPUT_TEXT_CHARS
-from stress.targets.base import Adapter, HttpRequest, Outcome
+from stress.sender import Sender
+from stress.targets.base import Adapter, HttpRequest
 
 
 @dataclass(frozen=True)
@@ -71,79 +70,57 @@ def _text(value: Any) -> str | None:
 
 
 def resend(
-    client: httpx.Client,
+    sender: Sender,
     adapter: Adapter,
     suite: CheckSuite,
     work: Sequence[tuple[str, Input, int]],
     *,
     deadline: float,
-    timeout: float = 10.0,
-    max_bytes: int = 16 * 1024 * 1024,
-    stall: float | None = None,
 ) -> Iterator[Resend]:
     """Send each (purpose, input, attempts) job's input ``attempts`` times, one at a time.
 
     Stops when the monotonic clock passes ``deadline``, so a slow or dead target cannot hold
-    the run: at most ``sum(attempts)`` requests, each answer read within ``timeout`` seconds
-    and ``max_bytes``, an event stream silent for over ``stall`` seconds ended as a stall
-    (stress.httpread, as the load reads them).
+    the run: at most ``sum(attempts)`` requests, each bounded by ``sender`` (stress.sender:
+    target.timeout, target.max_body_bytes, target.stall_timeout, as the load reads them) and
+    judged by the one judgement (stress.checks.judge) with the scenario's CheckSuite.
     """
     for purpose, item, attempts in work:
         request = adapter.request(item)
         for attempt in range(1, attempts + 1):
             if time.monotonic() >= deadline:
                 return
-            yield _send_one(
-                client, adapter, suite, purpose, item, request, attempt, (timeout, max_bytes, stall)
-            )
+            yield _send_one(sender, adapter, suite, purpose, item, request, attempt)
 
 
 def _send_one(
-    client: httpx.Client,
+    sender: Sender,
     adapter: Adapter,
     suite: CheckSuite,
     purpose: str,
     item: Input,
     request: HttpRequest,
     attempt: int,
-    bounds: tuple[float, int, float | None],
 ) -> Resend:
-    timeout, max_bytes, stall = bounds
-    reply = httpread.send(
-        client,
-        request.method,
-        request.path,
-        content=request.body,
-        headers=request.headers,
-        timeout=timeout,
-        max_bytes=max_bytes,
-        stall=stall,
-    )
-    status, error_kind, outcome = reply.status, reply.error_kind, Outcome()
-    if error_kind in (None, errorkinds.STREAM_STALL):
-        outcome, error_kind = httpread.judge(adapter, reply)
-    latency_ms = reply.latency_ms
-    exchange = Exchange(
-        item.expect,
-        status,
-        error_kind,
-        outcome,
-        latency_ms,
-        headers=reply.headers,
-        body=reply.body,
+    reply = sender.send(request.method, request.path, request.headers, request.body)
+    verdict = judge(
+        adapter,
+        suite,
+        reply,
+        expect=item.expect,
+        latency_ms=reply.latency_ms,
         item=item,
-        settings=suite.settings,
+        request=request,
     )
-    findings = suite.run(exchange)
+    outcome = verdict.outcome
     output = outcome.output
     return Resend(
         purpose=purpose,
         input_id=item.id,
         attempt=attempt,
-        status=status,
-        error_kind=error_kind,
-        latency_ms=round(latency_ms, 3),
-        findings=[(f.check, f.severity) for f in findings],
+        status=reply.status,
+        error_kind=verdict.error_kind,
+        latency_ms=round(reply.latency_ms, 3),
+        findings=[(f.check, f.severity) for f in verdict.findings],
         output_text=None if output is None else output[:OUTPUT_TEXT_CHARS],
         output_chars=None if output is None else len(output),
         output_digest=outcome.digest(),

@@ -17,18 +17,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from stress import errorkinds
-from stress.checks.request import CheckSuite, Exchange, group_checks
+from stress.checks.judge import judge
+from stress.checks.request import CheckSuite, group_checks
 from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
 from stress.load.collect import BatchWriter
 from stress.load.failures import FailureLog, ShippedFailureLog
-from stress.load.records import Answer, Sent, answer_error_kind, record_of
+from stress.load.records import Answer, Sent, record_of
 from stress.load.traffic import Ticket
 from stress.record import RecordWriter
 from stress.scenario import Scenario, from_path
 from stress.secrets import Redactor
 from stress.targets import HttpRequest, adapter_for
-from stress.targets.base import Adapter, Outcome
+from stress.targets.base import Adapter
 
 # Error kind of an answer whose stream broke; the events that did arrive are still parsed.
 STREAM_STALL = errorkinds.STREAM_STALL
@@ -131,29 +132,17 @@ class Plan:
     ) -> None:
         done = time.perf_counter()
         latency_ms = (done - started) * 1000
-        outcome = Outcome()
-        error_kind = answer.error_kind
-        if error_kind == errorkinds.TIMEOUT and answer.status:
-            error_kind = errorkinds.HANG  # the headers came, then the body stalled
-        if error_kind in (None, STREAM_STALL) and answer.headers is not None:
-            if answer.events is not None:
-                outcome = self.adapter.parse_events(answer.events)
-            else:
-                outcome = self.adapter.parse(answer.status, answer.headers, answer.body)
-            outcome.anomaly = answer.anomaly or outcome.anomaly
-            error_kind = error_kind or answer_error_kind(answer.status, outcome)
-        exchange = Exchange(
-            item.expect,
-            answer.status,
-            error_kind,
-            outcome,
-            latency_ms,
-            headers=answer.headers or {},
-            body=answer.body,
+        verdict = judge(
+            self.adapter,
+            self.suite,
+            answer,
+            expect=item.expect,
+            latency_ms=latency_ms,
             item=item,
-            settings=self.suite.settings,
+            request=request,
+            events=answer.events,
         )
-        findings = self.suite.run(exchange)
+        outcome, error_kind, findings = verdict.outcome, verdict.error_kind, list(verdict.findings)
         sent = Sent(seq, item, request, phase, users, sent_at, started, done, ticket)
         record = record_of(
             sent,

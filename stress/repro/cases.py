@@ -18,16 +18,18 @@ written into a run directory or an export.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
 from stress.errors import RunDirError, UsageError
+from stress.inputs.corpus import Input
 from stress.rundir import check_run_dir, iter_failures
 from stress.scenario import Scenario
 
@@ -269,3 +271,28 @@ def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 continue
             if isinstance(item, dict):
                 yield item
+
+
+CORPUS_FILE = "corpus.jsonl"
+
+
+def corpus_inputs(run_dir: Path, ids: Iterable[str]) -> dict[str, Input]:
+    """The corpus inputs of ``run_dir`` with the given ids (those it has; none when the run
+    directory has no corpus.jsonl): replay judges with them as the load did."""
+    wanted = set(ids)
+    found: dict[str, Input] = {}
+    for line in _iter_jsonl(run_dir / CORPUS_FILE):
+        if line.get("id") in wanted:
+            with contextlib.suppress(TypeError):
+                found[str(line["id"])] = Input(**line)
+    return found
+
+
+def case_input(case: Mapping[str, Any], inputs: Mapping[str, Input]) -> Input | None:
+    """The corpus input a case was made from: stored with it (regression cases keep theirs),
+    else the run's corpus, else None."""
+    stored = case.get("input")
+    if isinstance(stored, dict):
+        with contextlib.suppress(TypeError):
+            return Input(**stored)
+    return inputs.get(str(case.get("input_id")))

@@ -17,7 +17,6 @@ redacted header refers to the environment variable the scenario takes it from.
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from collections.abc import Mapping
@@ -26,9 +25,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from stress.checks.exchange import SECRET_HEADERS
 from stress.errors import UsageError
 from stress.repro import oracle
-from stress.repro.cases import ENV_REFERENCE, REDACTED, body_of, path_parts, secret_value
+from stress.repro.cases import (
+    ENV_REFERENCE,
+    REDACTED,
+    body_of,
+    case_input,
+    corpus_inputs,
+    path_parts,
+    secret_value,
+)
 from stress.rundir import read_run_info
 from stress.scenario import Scenario
 
@@ -54,6 +62,25 @@ class Header:
 
 
 @dataclass(frozen=True)
+class Judgement:
+    """What an exported script judges an answer by: the scenario's built-in per-request
+    checks, its severity overrides, its answer settings, the case's stored findings and the
+    corpus input (when the run directory has it)."""
+
+    checks: tuple[str, ...]
+    severity: dict[str, str]
+    failed: tuple[tuple[str, str], ...]
+    settings: dict[str, Any]
+    secrets: tuple[str, ...]
+    secret_headers: tuple[str, ...]
+    max_bytes: int
+    item: dict[str, Any] | None = None
+    unjudged: tuple[str, ...] = ()
+    # An http-json target's response map (where the answer's parts are), else None.
+    response: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Reproducer:
     """Everything an export says, independent of its format."""
 
@@ -74,6 +101,8 @@ class Reproducer:
     # ``path`` as (text, is_env_variable) pieces: redacted query parameters read their
     # value from the environment (URL-encoded when put in).
     path_parts: tuple[tuple[str, bool], ...] = ()
+    # How a python/pytest export judges the answer (the scenario's checks and settings).
+    judgement: Judgement | None = None
 
     def path_pieces(self) -> tuple[tuple[str, bool], ...]:
         return self.path_parts or ((self.path, False),)
@@ -146,6 +175,58 @@ def export_headers(
     return tuple(out), notes
 
 
+def judgement(case: Mapping[str, Any], scenario: Scenario, run_dir: Path) -> Judgement:
+    """How an export judges ``case``'s answer: as the run did (stress.checks.judge)."""
+    from stress.checks.request import select
+
+    chosen = {getattr(check, "__name__", "") for check in select(scenario.checks)}
+    checks = tuple(name for name in oracle.BUILTIN if name in chosen)
+    custom = tuple(name for name in (scenario.checks or []) if ":" in name)
+    severity = {
+        str(name): str(level) for name, level in scenario.severity.items() if name in oracle.BUILTIN
+    }
+    failed = tuple(
+        (str(f.get("check")), str(f.get("severity", "error")))
+        for f in case.get("findings") or []
+        if isinstance(f, Mapping)
+    ) or ((str(case["check"]), "error"),)
+    answers = scenario.answers
+    settings = {
+        "protocol": scenario.target.protocol.value,
+        "max_tokens": scenario.target.max_tokens,
+        "json_schema": answers.json_schema,
+        "labels": answers.labels,
+        "min_value": answers.min_value,
+        "max_value": answers.max_value,
+        "max_bytes": answers.max_bytes,
+        "system_prompts": [p for p in answers.system_prompt if p.strip()],
+    }
+    # A secret written into the scenario is never written out: the script reads it from
+    # the environment (STRESS_SECRET_<n>), as it reads a literal secret header.
+    secrets = tuple(
+        value if ENV_REFERENCE.fullmatch(value.strip()) else f"${{STRESS_SECRET_{index}}}"
+        for index, value in enumerate(answers.secrets)
+    )
+    secret_headers = tuple(
+        name
+        for name, value in scenario.target.headers.items()
+        if name.lower() in SECRET_HEADERS and "${" not in value
+    )
+    item = case_input(case, corpus_inputs(run_dir, [str(case.get("input_id"))]))
+    return Judgement(
+        checks=checks,
+        severity=severity,
+        failed=failed,
+        settings=settings,
+        secrets=secrets,
+        secret_headers=secret_headers,
+        max_bytes=scenario.target.max_body_bytes,
+        item=None if item is None else {"kind": item.kind, "payload": item.payload},
+        unjudged=custom,
+        response=response.model_dump() if (response := scenario.target.response) else None,
+    )
+
+
 def reproducer(
     case: Mapping[str, Any],
     scenario: Scenario,
@@ -188,18 +269,21 @@ def reproducer(
         timeout=float(scenario.target.timeout),
         notes=(*notes, *header_notes),
         path_parts=pieces,
+        judgement=judgement(case, scenario, run_dir),
     )
 
 
 def render(repro: Reproducer, fmt: Format) -> str:
     if fmt is Format.CURL:
         return curl(repro)
-    unsupported = [check for check in repro.checks if check not in oracle.STANDALONE_CHECKS]
-    if unsupported:
+    if repro.protocol not in oracle.PROTOCOLS:
         raise UsageError(
-            f"--format {fmt.value}: check {unsupported[0]!r} cannot be judged by a standalone "
-            f"script yet (it can: {', '.join(oracle.STANDALONE_CHECKS)}); use --format curl"
+            f"--format {fmt.value}: a standalone script cannot read {repro.protocol} answers "
+            f"yet (it reads {', '.join(oracle.PROTOCOLS)}); use --format curl, or `stress "
+            f"replay` to judge the answer with stress"
         )
+    from stress.repro.script import pytest_file, python_script
+
     return python_script(repro) if fmt is Format.PYTHON else pytest_file(repro)
 
 
@@ -424,145 +508,3 @@ def secret(name: str) -> str:
         raise SystemExit(f"set the environment variable {name}: this request needs it")
     return value
 '''
-
-_SEND = '''
-
-def send() -> tuple[int, str, bytes, str | None]:
-    """Send the request once: (status, content type, body, error kind or None)."""
-    url = urllib.parse.urlsplit(URL)
-    if url.scheme == "https":
-        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            url.hostname or "", url.port, timeout=TIMEOUT
-        )
-    else:
-        connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=TIMEOUT)
-    deadline = time.monotonic() + TIMEOUT
-    try:
-        connection.request(METHOD, url.path.rstrip("/") + PATH, body=BODY, headers=HEADERS)
-        response = connection.getresponse()
-        chunks = []
-        while chunk := response.read1(65536):
-            chunks.append(chunk)
-            if time.monotonic() > deadline:
-                return 0, "", b"", "timeout"
-        content_type = response.getheader("Content-Type") or ""
-        return response.status, content_type, b"".join(chunks), None
-    except TimeoutError:
-        return 0, "", b"", "timeout"
-    except ConnectionRefusedError:
-        return 0, "", b"", "connection_refused"
-    except (ConnectionResetError, BrokenPipeError):
-        return 0, "", b"", "connection_reset"
-    except http.client.HTTPException:
-        return 0, "", b"", "invalid_http"
-    except OSError:
-        return 0, "", b"", "connection_error"
-    finally:
-        connection.close()
-'''
-
-
-def _constants(repro: Reproducer) -> str:
-    return "\n".join(
-        [
-            f'URL = os.environ.get("STRESS_TARGET", {py_str(repro.url)})',
-            f"METHOD = {py_str(repro.method)}",
-            f"PATH = {_python_path(repro)}",
-            f"HEADERS = {_python_headers(repro.headers)}",
-            f"BODY = {python_body(repro.body)}",
-            f"TIMEOUT = {repro.timeout!r}",
-            "# What the answer is judged by: the checks this input failed in the run.",
-            f"CASE = {py_str(repro.case_id)}",
-            f"CHECKS = [{', '.join(py_str(check) for check in repro.checks)}]",
-            f"EXPECT = {py_str(repro.expect)}",
-            f"PROTOCOL = {py_str(repro.protocol)}",
-        ]
-    )
-
-
-def _oracle_source() -> str:
-    return "\n\n\n".join(inspect.getsource(function).strip() for function in oracle.EXPORTED)
-
-
-def _module(repro: Reproducer, docstring: list[str], imports: list[str], tail: str) -> str:
-    # Messages come from the endpoint's answers: nothing in them may end the docstring.
-    doc = "\n".join(docstring).replace("\\", "\\\\").replace('"', '\\"')
-    head = f'"""{doc}\n"""\n\nfrom __future__ import annotations\n\n' + "\n".join(imports)
-    parts = [
-        head + "\n\n\n" + _SECRET.strip(),
-        _constants(repro),
-        "# The checks as stress runs them (copied from stress/repro/oracle.py).\n"
-        f"CONNECTION_KINDS = ({', '.join(py_str(k) for k in oracle.CONNECTION_KINDS)})",
-        _oracle_source(),
-        _SEND.strip(),
-        tail.strip(),
-    ]
-    return "\n\n\n".join(parts) + "\n"
-
-
-_IMPORTS = [
-    "import http.client",
-    "import json",
-    "import math",
-    "import os",
-    "import sys",
-    "import time",
-    "import urllib.parse",
-]
-
-_MAIN = """
-def main() -> int:
-    status, content_type, body, error = send()
-    verdict, messages = judge(CHECKS, EXPECT, PROTOCOL, status, content_type, body, error)
-    if verdict == "no_answer":
-        print(f"{CASE}: no answer from {URL}: {messages[0]}", file=sys.stderr)
-        return 2
-    print(f"HTTP {status}, {len(body)} bytes: {body[:300].decode('utf-8', 'replace')!r}")
-    if verdict == "fails":
-        print(f"{CASE} still fails: {'; '.join(messages)}")
-        return 1
-    print(f"{CASE} passes: {', '.join(CHECKS)} hold now")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-"""
-
-
-def python_script(repro: Reproducer) -> str:
-    """A standalone script: exit 1 while the failure reproduces, 0 once fixed, 2 no answer."""
-    docstring = [
-        *_about(repro),
-        "",
-        f"Run: python3 THIS_FILE (sends to {repro.url}; set STRESS_TARGET to change it).",
-        "Exit 1 while it still fails, 0 once it is fixed, 2 when no answer arrives.",
-        "Written by `stress repro --format python`; needs only the standard library.",
-    ]
-    return _module(repro, docstring, _IMPORTS, _MAIN)
-
-
-def test_name(case_id: str) -> str:
-    return "test_" + re.sub(r"\W", "_", case_id).strip("_")
-
-
-def pytest_file(repro: Reproducer) -> str:
-    """One pytest test that fails while the bug exists and passes once it is fixed."""
-    docstring = [
-        *_about(repro),
-        "",
-        f"Run: pytest THIS_FILE (sends to {repro.url}; set STRESS_TARGET to change it).",
-        "The test fails while the endpoint still fails this way and passes once it is fixed;",
-        "an endpoint that does not answer fails it too. Written by `stress repro --format",
-        "pytest`; needs only pytest and the standard library.",
-    ]
-    tail = f"""
-def {test_name(repro.case_id)}() -> None:
-    status, content_type, body, error = send()
-    verdict, messages = judge(CHECKS, EXPECT, PROTOCOL, status, content_type, body, error)
-    assert verdict != "no_answer", f"no answer from {{URL}}: {{messages[0]}}"
-    assert verdict == "passes", (
-        f"{{CASE}} still fails: {{'; '.join(messages)}} (HTTP {{status}}: {{body[:300]!r}})"
-    )
-"""
-    return _module(repro, docstring, _IMPORTS, tail)

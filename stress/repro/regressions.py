@@ -17,6 +17,7 @@ deleted one by one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from stress.errors import RunDirError, StressError, UsageError
-from stress.repro.cases import REGRESSIONS_FILE, body_of
+from stress.repro.cases import REGRESSIONS_FILE, body_of, corpus_inputs
 from stress.repro.replay import replay_case
-from stress.repro.sender import Sender
+from stress.repro.sender import CaseSender, case_sender, scenario_sender
 from stress.rundir import check_run_dir, iter_failures
 from stress.scenario import Scenario
 
@@ -81,7 +82,7 @@ def iter_corpus(folder: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
 
 def replay_corpus(
     folder: Path,
-    sender: Sender,
+    sender: CaseSender,
     scenario: Scenario,
     *,
     max_seconds: float = MAX_SECONDS,
@@ -133,7 +134,11 @@ def save_failures(folder: Path, run_dir: Path, *, max_new: int = MAX_NEW) -> lis
     """Add the run's failing requests (error findings only) to the corpus; the new files."""
     added: list[Path] = []
     now = datetime.now(UTC).isoformat()
-    for failure in iter_failures(run_dir):
+    failures = list(iter_failures(run_dir))
+    # Each case keeps its corpus input: replayed later, it is judged with it (an injection's
+    # canary, a custom check's input) as the run judged it.
+    inputs = corpus_inputs(run_dir, (str(failure.get("input_id")) for failure in failures))
+    for failure in failures:
         if len(added) >= max_new:
             break
         if not any(f.get("severity") == "error" for f in failure.get("findings", [])):
@@ -142,8 +147,10 @@ def save_failures(folder: Path, run_dir: Path, *, max_new: int = MAX_NEW) -> lis
         path = folder / f"{key}.json"
         if path.exists():
             continue
+        item = inputs.get(str(failure.get("input_id")))
         case = {
             **failure,
+            **({"input": dataclasses.asdict(item)} if item is not None else {}),
             "input_id": key,
             "regression": {
                 "added_at": now,
@@ -185,25 +192,9 @@ def replay_first(scenario: Scenario, run_dir: Path, url: str) -> list[dict[str, 
     """Replay the scenario's corpus against ``url`` (already up); rows in regressions.jsonl."""
     if scenario.regressions is None:
         return []
-    import httpx
-
-    from stress import httpread
-    from stress.checks.request import select
-    from stress.targets import adapter_for
-
     folder = corpus_dir(scenario.regressions)
-    adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
-    timeout = scenario.target.timeout
-    with httpx.Client(base_url=url, timeout=timeout, transport=httpread.transport()) as client:
-        sender = Sender(
-            client,
-            adapter,
-            select(scenario.checks),
-            timeout=timeout,
-            max_bytes=scenario.target.max_body_bytes,
-            stall=scenario.target.stall_timeout,
-        )
-        rows = replay_corpus(folder, sender, scenario)
+    with scenario_sender(url, scenario) as sender:
+        rows = replay_corpus(folder, case_sender(sender, scenario), scenario)
     write_rows(run_dir, rows)
     return rows
 

@@ -2,7 +2,11 @@
 
 The body bytes, method, path and headers are exactly those stored in failures.jsonl (secret
 headers, stored redacted, take their values from the scenario again, ``${VAR}`` expanded from
-the environment). The answer goes through the same adapter and checks as during the run.
+the environment). The answer is judged by the run's one judgement (stress.checks.judge):
+the scenario's checks with their severities, custom checks and answer settings, and the
+corpus input the run sent (from the run directory's corpus.jsonl, or stored with a regression
+case) so input-dependent checks judge as they did. A row lists every finding now, with its
+severity, beside the findings the run stored.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from typing import Any
 from stress.repro.cases import (
     REDACTED,
     StoredRequest,
+    case_input,
+    corpus_inputs,
     find_case,
     find_cases,
     stored_request,
 )
-from stress.repro.sender import Observation, Sender, open_sender
+from stress.repro.sender import CaseSender, Observation, open_sender
 from stress.rundir import check_run_dir, iter_failures
 from stress.scenario import Scenario, from_path
 
@@ -38,30 +44,54 @@ def read_failures(run_dir: Path) -> list[dict[str, Any]]:
     return list(iter_failures(run_dir))
 
 
-def replay_case(sender: Sender, case: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
+def replay_case(sender: CaseSender, case: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
     """Send one case once; a row with ``before``, ``now`` and ``still_fails``.
 
-    A case still fails when the answer fails one of the checks it failed before.
+    A case still fails when one of the checks that found an error in it finds one again
+    (a case with warnings only: when one of its checks fires again).
     """
     request = stored_request(case, scenario)
-    observation = sender.send(request, case["expect"])
+    item = case_input(case, sender.inputs)
+    observation = sender.send(request, case["expect"], item=item)
     return replay_row(case, request, observation)
 
 
 def replay_row(
     case: Mapping[str, Any], request: StoredRequest, observation: Observation
 ) -> dict[str, Any]:
-    before = {f["check"] for f in case["findings"]}
-    again = [f for f in observation.findings if f.check in before]
+    stored = [f for f in case.get("findings") or [] if isinstance(f, Mapping)]
+    errors = {str(f.get("check")) for f in stored if f.get("severity") == "error"}
+    if errors:  # a failure is fixed when none of its errors is an error any more
+        again = [f for f in observation.errors if f.check in errors]
+    else:  # a stored warning (or info) is fixed when its check is silent
+        before = {str(f.get("check")) for f in stored} or {str(case["check"])}
+        again = [f for f in observation.findings if f.check in before]
     return {
         "input_id": case["input_id"],
         "check": case["check"],
-        "before": case["message"],
-        "now": "; ".join(f.message for f in again) or f"passes (HTTP {observation.status})",
+        "before": "; ".join(_shown(f) for f in stored) or str(case.get("message", "")),
+        "now": "; ".join(_shown(f) for f in observation.findings)
+        or f"passes (HTTP {observation.status})",
         "still_fails": bool(again),
         "status": observation.status,
         "body_bytes": len(request.body),
+        "findings_before": sorted((str(f.get("check")), str(f.get("severity"))) for f in stored),
+        "findings_now": sorted(observation.pairs()),
     }
+
+
+def _shown(finding: Any) -> str:
+    """``check (severity): message`` of a stored finding (a dict) or a Finding."""
+    if isinstance(finding, Mapping):
+        check, severity, message = (
+            finding.get("check"),
+            finding.get("severity"),
+            finding.get("message"),
+        )
+    else:
+        check, severity, message = finding.check, finding.severity, finding.message
+    level = "" if severity == "error" else f" ({severity})"
+    return f"{check}{level}: {message}"
 
 
 def replay(
@@ -85,5 +115,6 @@ def replay(
     # Secrets are restored before anything is started: a missing variable is a usage error.
     for case in cases:
         stored_request(case, scenario)
-    with open_sender(run_dir, scenario, target) as sender:
+    inputs = corpus_inputs(run_dir, (str(case.get("input_id")) for case in cases))
+    with open_sender(run_dir, scenario, target, inputs=inputs) as sender:
         return [replay_case(sender, case, scenario) for case in cases]

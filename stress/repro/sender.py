@@ -1,30 +1,32 @@
 """Send one stored request to a live target and judge the answer as the run did.
 
 Replay, shrink and the regression corpus all go through here: the request goes out byte for
-byte (httpx, one connection reused), the answer is parsed by the scenario's adapter and
-judged by the scenario's checks, exactly as the load process does it.
+byte through the parent's one sender (stress.sender: bounded, no header the input did not
+give, a new connection where the server closed the last one), and the answer is judged by
+the one judgement (stress.checks.judge) with the scenario's CheckSuite: its severity
+overrides, custom checks and answer settings, and the corpus input when the run directory
+still has it (an injection's canary, a custom check's input), exactly as the load did.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from stress import errorkinds, httpread
-from stress.checks.request import Check, Exchange, Finding, run_checks, select
+from stress import defaults
+from stress.checks.judge import judge
+from stress.checks.request import CheckSuite, Finding
+from stress.inputs.corpus import Input
 from stress.repro.cases import Signature, StoredRequest
 from stress.scenario import Scenario
+from stress.sender import Sender
 from stress.targets import adapter_for
-from stress.targets.base import Adapter, Outcome
+from stress.targets.base import Adapter, HttpRequest
 
 BUILTIN_DEMO = "builtin:demo"
-# As in the load engine (target.max_body_bytes): a runaway answer must not exhaust memory.
-MAX_BODY_BYTES = 16 * 1024 * 1024
-EXCERPT_BYTES = 2048
+EXCERPT_BYTES = defaults.EXCERPT_BYTES
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ class Observation:
     def errors(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity == "error")
 
+    def pairs(self) -> set[tuple[str, str]]:
+        """Every (check, severity) of the findings."""
+        return {(f.check, f.severity) for f in self.findings}
+
     def matches(self, wanted: Signature) -> bool:
         """True when this answer fails the way ``wanted`` says (same check, status class)."""
         return self.status // 100 == wanted.status_class and any(
@@ -55,63 +61,96 @@ class Observation:
         return f"passes (HTTP {self.status})"
 
 
-class Sender:
-    """Sends stored requests to one base URL and judges the answers with the run's checks."""
+class CaseSender:
+    """Sends stored requests through ``sender`` and judges the answers with ``suite``."""
 
     def __init__(
         self,
-        client: httpx.Client,
+        sender: Sender,
         adapter: Adapter,
-        checks: Sequence[Check],
+        suite: CheckSuite,
         *,
-        timeout: float,
-        max_bytes: int = MAX_BODY_BYTES,
-        stall: float | None = None,
+        inputs: Mapping[str, Input] | None = None,
     ) -> None:
-        self.client = client
+        self.sender = sender
         self.adapter = adapter
-        self.checks = list(checks)
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self.stall = stall
-        self.sent = 0
+        self.suite = suite
+        self.inputs = dict(inputs or {})
+
+    @property
+    def timeout(self) -> float:
+        return self.sender.timeout
+
+    @property
+    def sent(self) -> int:
+        return self.sender.sent
 
     def send(
-        self, request: StoredRequest, expect: str, *, timeout: float | None = None
+        self,
+        request: StoredRequest,
+        expect: str,
+        *,
+        timeout: float | None = None,
+        input_id: str | None = None,
+        item: Input | None = None,
     ) -> Observation:
-        """Send ``request`` once; ``timeout`` (seconds, default the scenario's) bounds it all."""
-        limit = self.timeout if timeout is None else timeout
-        self.sent += 1
-        reply = httpread.send(
-            self.client,
-            request.method,
-            request.path,
-            content=request.body,
-            headers=request.headers,
-            timeout=limit,
-            max_bytes=self.max_bytes,
-            stall=self.stall,
+        """Send ``request`` once; ``timeout`` (seconds, default the scenario's) bounds it all.
+
+        The answer is judged with the corpus input ``item``, else the one the run directory
+        holds for ``input_id``, else without one (input-dependent checks then stay silent).
+        """
+        reply = self.sender.send(
+            request.method, request.path, request.headers, request.body, timeout=timeout
         )
-        status, error_kind, outcome, body = reply.status, reply.error_kind, Outcome(), reply.body
-        if error_kind in (None, errorkinds.STREAM_STALL):
-            outcome, error_kind = httpread.judge(self.adapter, reply)
-        latency_ms = reply.latency_ms
-        exchange = Exchange(expect, status, error_kind, outcome, latency_ms)
-        findings = tuple(run_checks(exchange, self.checks))
-        excerpt = body[:EXCERPT_BYTES].decode("utf-8", "replace")
-        return Observation(status, error_kind, findings, latency_ms, excerpt)
+        if item is None and input_id is not None:
+            item = self.inputs.get(input_id)
+        verdict = judge(
+            self.adapter,
+            self.suite,
+            reply,
+            expect=expect,
+            latency_ms=reply.latency_ms,
+            item=item,
+            request=HttpRequest(request.method, request.path, request.headers, request.body),
+        )
+        excerpt = reply.body[:EXCERPT_BYTES].decode("utf-8", "replace")
+        return Observation(
+            reply.status, verdict.error_kind, verdict.findings, reply.latency_ms, excerpt
+        )
+
+
+def case_sender(
+    sender: Sender, scenario: Scenario, *, inputs: Mapping[str, Input] | None = None
+) -> CaseSender:
+    """A CaseSender judging as ``scenario``'s load did."""
+    adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
+    return CaseSender(sender, adapter, CheckSuite.from_scenario(scenario), inputs=inputs)
+
+
+def scenario_sender(url: str, scenario: Scenario) -> Sender:
+    """The parent's sender to ``url`` with the scenario's bounds."""
+    return Sender(
+        url,
+        timeout=scenario.target.timeout,
+        max_bytes=scenario.target.max_body_bytes,
+        stall=scenario.target.stall_timeout,
+    )
 
 
 @contextlib.contextmanager
-def open_sender(run_dir: Path, scenario: Scenario, target: str | None) -> Iterator[Sender]:
-    """A Sender for ``target`` (default: the run's target), starting builtin:demo afresh.
+def open_sender(
+    run_dir: Path,
+    scenario: Scenario,
+    target: str | None,
+    *,
+    inputs: Mapping[str, Input] | None = None,
+) -> Iterator[CaseSender]:
+    """A CaseSender for ``target`` (default: the run's target), starting builtin:demo afresh.
 
     The demo server a run started is gone when the run ends (its port was random), so a
     builtin:demo target gets a new one for as long as the sender is open.
     """
     url = (target or scenario.target.url).rstrip("/")
-    adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
-    checks = select(scenario.checks)
     with contextlib.ExitStack() as stack:
         if url == BUILTIN_DEMO:
             from stress.demo.process import DemoServerProcess
@@ -120,19 +159,5 @@ def open_sender(run_dir: Path, scenario: Scenario, target: str | None) -> Iterat
                 DemoServerProcess(log_path=run_dir / "replay-demo-server.log")
             )
             url = server.url
-        client = stack.enter_context(
-            httpx.Client(
-                base_url=url,
-                timeout=scenario.target.timeout,
-                follow_redirects=False,
-                transport=httpread.transport(),
-            )
-        )
-        yield Sender(
-            client,
-            adapter,
-            checks,
-            timeout=scenario.target.timeout,
-            max_bytes=scenario.target.max_body_bytes,
-            stall=scenario.target.stall_timeout,
-        )
+        sender = stack.enter_context(scenario_sender(url, scenario))
+        yield case_sender(sender, scenario, inputs=inputs)

@@ -42,6 +42,8 @@ from stress.checks.request import CONNECTION_KINDS
 from stress.repro.cases import (
     Signature,
     body_fields,
+    case_input,
+    corpus_inputs,
     find_case,
     shrunk_path,
     signature,
@@ -436,12 +438,14 @@ def shrink(
     protocol = scenario.target.protocol.value
     intended = violations(protocol, request.body)
     answers: list[Observation] = []
+    # Judged with the input the run sent, as the run judged it (stress.checks.judge).
+    item = case_input(case, corpus_inputs(run_dir, [input_id]))
     with open_sender(run_dir, scenario, target) as sender:
 
         def attempt(body: bytes, seconds_left: float) -> Verdict:
             timeout = min(sender.timeout, seconds_left)
             candidate = dataclasses.replace(request, body=body)
-            observation = sender.send(candidate, case["expect"], timeout=timeout)
+            observation = sender.send(candidate, case["expect"], timeout=timeout, item=item)
             if observation.error_kind in ("timeout", "hang") and timeout < sender.timeout:
                 raise Exhausted(f"stopped at the time bound ({limits.max_seconds:g}s)")
             answers.append(observation)
@@ -452,6 +456,8 @@ def shrink(
         )
         result = shrinker.run(request.body)
     document = shrunk_case(case, result, wanted=wanted, intended=intended, protocol=protocol)
+    if answers:  # what the first confirming send found, as the run's judgement names it
+        document["shrink"]["confirmed_with"] = sorted(map(list, answers[0].pairs()))
     if result.status is Status.NOT_REPRODUCED and answers:
         document["shrink"]["notes"].append(f"now: {answers[-1].describe()}")
     path = shrunk_path(run_dir, input_id)

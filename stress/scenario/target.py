@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from stress import jsonpath
+from stress import defaults, jsonpath
 from stress.scenario.messages import KeyedError
 from stress.scenario.values import Duration, PositiveInt, Size, StrictModel
 from stress.secrets import references, resolve, secret_values
@@ -118,7 +118,7 @@ class Target(StrictModel):
     url: str = Field(description="http(s)://host:port or builtin:demo")
     protocol: Protocol
     headers: dict[str, str] = Field(default_factory=dict)
-    timeout: Duration = 10.0
+    timeout: Duration = defaults.TIMEOUT
     model: str = "demo-ngram"
     max_tokens: PositiveInt = 64
     stream: bool = False
@@ -134,7 +134,7 @@ class Target(StrictModel):
     stall_timeout: Duration | None = None
     # Reading an answer stops here (error kind body_too_large): an endless or huge body must
     # not exhaust the tester's memory. Bytes, or a size like 16MiB, 512KB.
-    max_body_bytes: Annotated[Size, Field(ge=1024)] = 16 * 1024 * 1024
+    max_body_bytes: Annotated[Size, Field(ge=1024)] = defaults.MAX_BODY_BYTES
     # mlflow and kserve-v1: the body layout (FORMATS); null takes the protocol's default.
     format: str | None = None
     # kserve-v2: name and datatype of the input tensor.

@@ -35,6 +35,12 @@ TRACEBACK = """Traceback (most recent call last):
 ValueError: tensor shape mismatch
 """
 
+COMPLETION = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}],
+    "usage": {"completion_tokens": 1},
+}
 FAULTS = {
     "server_error": "500 with a JSON error body",
     "traceback": "500 with a Python traceback naming /srv/app paths",
@@ -59,9 +65,17 @@ FAULTS = {
     "accept_invalid": "200 for an input the test marks as malformed",
     "reject_valid": "422 for a valid input",
     "degrade": "a different answer while another request is served",
+    "big": "a correct answer padded to 8000 bytes",
+    "nodone": "an event stream that ends without data: [DONE]",
     "overload": "503 while another request is served",
 }
-ROW_FAULTS = {
+ROW_COMPLETION = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}],
+    "usage": {"completion_tokens": 1},
+}
+FAULTS = {
     901: "NaN prediction",
     902: "null prediction",
     903: "probability 1.7",
@@ -147,6 +161,14 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b'{"id": "x", ')
             self.wfile.flush()
             time.sleep(1.5)
+            return
+        if fault == "big":
+            padding = " " * 8000
+            self._send(200, json.dumps(COMPLETION).encode() + padding.encode())
+            return
+        if fault == "nodone":
+            chunk = {"choices": [{"index": 0, "delta": {"content": "hi"}}]}
+            self._send(200, b"data: " + json.dumps(chunk).encode() + b"\n\n", "text/event-stream")
             return
         if fault == "reset":
             # SO_LINGER 0: close() sends RST instead of FIN.

@@ -4,9 +4,11 @@ Run as ``python repro_server.py PORT MODE RECEIVED_DIR``. Every POST is saved by
 as RECEIVED_DIR/<n>.body with its headers as RECEIVED_DIR/<n>.json, so a test can prove an
 export sent exactly the stored bytes. Modes:
 
-    faulty   500 with a traceback when a message contains NUL, else a completion
+    faulty   500 with a traceback (naming /srv/app/main.py) when a message contains NUL, else
+             a completion; every answer's Server header names Python's version
     fixed    400 naming the message when it contains NUL, else a completion
     bidi     500 when the body contains a bidirectional control character, else a completion
+    closing  bidi, and the connection closed (without saying so) 0.1 s after every 500
     flaky    500 or a completion, 50% each, from a seeded random stream
     echo     a completion for everything that parses, 400 otherwise
     crashy   500 for every body that is not a valid chat request, else a completion
@@ -22,6 +24,7 @@ import json
 import random
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -86,13 +89,24 @@ def main() -> None:
                 return
             if mode in ("faulty", "fixed") and any("\x00" in text for text in texts):
                 if mode == "faulty":
-                    trace = b"Traceback (most recent call last):\nValueError: embedded null"
+                    trace = (
+                        b"Traceback (most recent call last):\n"
+                        b'  File "/srv/app/main.py", line 41, in predict\n'
+                        b"ValueError: embedded null"
+                    )
                     self._answer(500, trace, "text/plain")
                 else:
                     self._answer(400, b'{"error": {"message": "NUL is not allowed"}}')
                 return
-            if mode == "bidi" and BIDI & set("".join(texts)):
+            if mode in ("bidi", "closing") and BIDI & set("".join(texts)):
                 self._answer(500, b"Internal Server Error", "text/plain")
+                if mode == "closing":
+                    # As uvicorn-style servers do after an error: the connection is closed
+                    # without "Connection: close", a moment later, whatever the client sent
+                    # on it meanwhile (unread bytes make the close a reset).
+                    self.wfile.flush()
+                    time.sleep(0.1)
+                    self.close_connection = True
                 return
             self._answer(200, json.dumps(COMPLETION).encode())
 

@@ -102,7 +102,7 @@ def test_pytest_export_fails_on_the_faulty_server_and_passes_on_the_fixed_one(
         pytest_command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         on_faulty = run([*pytest_command, str(test_file)], faulty.url)
         assert on_faulty.returncode == 1, on_faulty.stdout
-        assert "still fails: server error: HTTP 500" in on_faulty.stdout
+        assert "still fails: not_a_server_error (error): server error: HTTP 500" in on_faulty.stdout
         on_fixed = run([*pytest_command, str(test_file)], fixed.url)
         assert on_fixed.returncode == 0, on_fixed.stdout
         assert "1 passed" in on_fixed.stdout
@@ -135,6 +135,56 @@ def test_shrink_reduces_a_5kb_chat_request_to_the_bidi_character(tmp_path: Path)
     assert info["requests"] == sent <= 400
     assert elapsed < 60
     assert json.loads((run_dir / "shrunk" / "unicode.bidi-0001.json").read_text()) == shrunk
+
+
+TRACEBACK_RUN = """\
+name: traceback-replay
+target: {{url: "{url}", protocol: openai-chat, timeout: 5s}}
+inputs: {{seed: 3, count: 4, families: {{unicode.null_bytes: 1}}}}
+load:
+  phases:
+    - {{name: steady, users: 1, spawn_rate: 1, duration: 2s}}
+flakiness: {{retries: 1}}
+"""
+
+
+def test_replay_of_a_traceback_500_reports_the_findings_the_run_did(tmp_path: Path) -> None:
+    # A 500 whose body is a Python traceback naming a file, from a server whose Server header
+    # names its version: four findings under load, and the same four on replay.
+    with serving("faulty", tmp_path) as server:
+        path = tmp_path / "scenario.yaml"
+        path.write_text(TRACEBACK_RUN.format(url=server.url), encoding="utf-8")
+        result = stress("run", str(path), "--out", str(tmp_path / "reports"), cwd=tmp_path)
+        assert result.returncode == 1, result.stderr
+        run_dir = Path(result.stdout.strip().splitlines()[-1])
+        rows = replay_mod.replay(run_dir)
+    assert rows
+    for row in rows:
+        assert row["findings_now"] == row["findings_before"], row
+        assert row["findings_now"] == [
+            ("file_path_leak", "warning"),
+            ("not_a_server_error", "error"),
+            ("server_version_leak", "info"),
+            ("stack_trace_leak", "warning"),
+        ]
+        assert row["still_fails"]
+
+
+def test_shrink_a_deterministic_500_from_a_server_that_closes_after_every_error(
+    tmp_path: Path,
+) -> None:
+    # The next request, sent at once on the kept connection, meets the close: a reset that is
+    # the stale connection's, not the input's. It is sent again on a new connection.
+    body = long_chat_body(size=1500)
+    with serving("closing", tmp_path) as server:
+        run_dir = write_run(tmp_path / "run", server.url, [case(body)])
+        shrunk = shrink(run_dir, "unicode.bidi-0001", limits=Limits(max_requests=300))
+    info = shrunk["shrink"]
+    assert info["status"] == "shrunk", info
+    assert info["confirmed"] == "5 of 5"
+    minimal = body_of(shrunk["request"])
+    assert RLO.encode() in minimal
+    assert len(minimal) <= 64, minimal
 
 
 def test_shrink_reports_a_flaky_endpoint_and_stays_within_its_bounds(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ the body, secrets are referred to and never written, generated code compiles."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from stress.checks.request import CHECKS
 from stress.errors import UsageError
 from stress.repro.export import (
     Format,
@@ -134,7 +136,8 @@ def test_generated_code_compiles_whatever_the_message_says(fmt: Format) -> None:
     namespace: dict[str, object] = {"__name__": "exported"}
     exec(compile(source, "exported.py", "exec"), namespace)
     assert namespace["BODY"] == '{"a": "\u202e\\u0000"}'.encode()
-    assert namespace["CHECKS"] == ["not_a_server_error"]
+    assert namespace["CHECKS"] == list(CHECKS)  # the scenario's: every built-in one
+    assert namespace["FAILED"] == [["not_a_server_error", "error"]]
 
 
 def test_builtin_demo_runs_point_at_the_demo_server_default_port() -> None:
@@ -144,8 +147,13 @@ def test_builtin_demo_runs_point_at_the_demo_server_default_port() -> None:
     assert reproducer(case("{}"), scenario(), Path("/x"), target="http://h:1/").url == "http://h:1"
 
 
-def test_a_check_no_standalone_script_can_judge_is_a_usage_error() -> None:
+def test_every_built_in_check_is_exported_and_an_unreadable_protocol_is_a_usage_error() -> None:
     repro = reproducer(case("{}", check="injection_obeyed"), scenario(), Path("/nonexistent"))
-    assert "curl" in render(repro, Format.CURL)
-    with pytest.raises(UsageError, match="check 'injection_obeyed' cannot be judged"):
-        render(repro, Format.PYTEST)
+    namespace: dict[str, object] = {"__name__": "exported"}
+    exec(compile(render(repro, Format.PYTEST), "exported.py", "exec"), namespace)
+    assert namespace["CHECKS"] == list(CHECKS)
+    assert namespace["FAILED"] == [["injection_obeyed", "error"]]
+    other = dataclasses.replace(repro, protocol="grpc-someday")
+    assert "curl" in render(other, Format.CURL)
+    with pytest.raises(UsageError, match="cannot read grpc-someday answers"):
+        render(other, Format.PYTEST)

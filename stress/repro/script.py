@@ -1,0 +1,326 @@
+"""The python and pytest exports: a script that sends a stored case and judges the answer.
+
+The script needs only the standard library (and pytest for the pytest format; jsonschema
+when the scenario declares answers.json_schema). It judges the answer as the run did: it
+carries the source of stress's check modules (stress.repro.oracle.COPIED), each loaded as a
+module of its own with its imports of stress pointed at the other copies, and calls the
+copy of ``oracle.judge`` with the scenario's checks, severity overrides and answer settings.
+
+The request goes out as the input gives it (the wire contract in ARCHITECTURE.md): the
+request line, Host, the stored headers in their order and case, Content-Length when there
+is a body, nothing else (http.client's Accept-Encoding is skipped). The answer is read
+within the target's timeout and up to target.max_body_bytes, and a failure is named with
+stress's error kinds.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import json
+from typing import Any
+
+from stress.repro import oracle
+from stress.repro.export import (
+    _SECRET,
+    Reproducer,
+    _about,
+    _python_headers,
+    _python_path,
+    py_str,
+    python_body,
+)
+
+
+def _rewrite(name: str, source: str) -> str:
+    """``source`` with every import from stress replaced by the copies it names."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    edits = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or node.module is None:
+            continue
+        if node.module != "stress" and not node.module.startswith("stress."):
+            continue
+        statements = []
+        for alias in node.names:
+            bound = alias.asname or alias.name
+            whole = f"{node.module}.{alias.name}"
+            if whole in oracle.COPIED:
+                statements.append(f"{bound} = _copy({whole!r})")
+            elif node.module in oracle.COPIED:
+                statements.append(f"{bound} = _copy({node.module!r}).{alias.name}")
+        # Imports of anything else are for annotations only (under TYPE_CHECKING).
+        indent = " " * node.col_offset
+        assert node.end_lineno is not None
+        edits.append((node.lineno, node.end_lineno, indent + ("; ".join(statements) or "pass")))
+    for start, end, text in sorted(edits, reverse=True):
+        lines[start - 1 : end] = [text + "\n"]
+    return "".join(lines)
+
+
+def _literal(source: str) -> str:
+    """A triple-quoted Python literal equal to ``source``."""
+    escaped = source.replace("\\", "\\\\").replace("'''", "\\'\\'\\'")
+    return "'''" + escaped + "'''"
+
+
+def copied_modules() -> str:
+    """The script's copy of stress's judgement: module sources and their loader."""
+    parts = ["_COPIED = {"]
+    for name in oracle.COPIED:
+        source = inspect.getsource(importlib.import_module(name))
+        parts.append(f"    {name!r}: {_literal(_rewrite(name, source))},")
+    parts.append("}")
+    return "\n".join(parts) + "\n\n\n" + _LOADER.strip()
+
+
+_LOADER = '''
+def _copy(name: str) -> types.ModuleType:
+    """One of the copied stress modules, loaded once as a module of its own."""
+    qualified = "_stress_copy." + name
+    module = sys.modules.get(qualified)
+    if module is None:
+        module = types.ModuleType(qualified)
+        module.__dict__["_copy"] = _copy
+        sys.modules[qualified] = module
+        exec(compile(_COPIED[name], f"<stress copy of {name}>", "exec"), module.__dict__)
+    return module
+'''
+
+_SEND = '''
+def send() -> tuple[int, dict[str, str], bytes, str | None, float]:
+    """Send the request once: (status, headers, body, error kind or None, milliseconds)."""
+    url = urllib.parse.urlsplit(URL)
+    kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    connection = kind(url.hostname or "", url.port, timeout=TIMEOUT)
+    started = time.monotonic()
+    deadline = started + TIMEOUT
+    status, headers, chunks, error = 0, {}, [], None
+    try:
+        connection.putrequest(METHOD, url.path.rstrip("/") + PATH, skip_accept_encoding=True)
+        for name, value in HEADERS.items():
+            connection.putheader(name, value)
+        if BODY and "content-length" not in {name.lower() for name in HEADERS}:
+            connection.putheader("Content-Length", str(len(BODY)))
+        connection.endheaders(BODY or None)
+        response = connection.getresponse()
+        status = response.status
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        size = 0
+        while chunk := response.read1(65536):
+            if size + len(chunk) > MAX_BODY_BYTES:
+                chunks.append(chunk[: MAX_BODY_BYTES - size])
+                error = "body_too_large"
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if time.monotonic() > deadline:
+                error = "timeout"
+                break
+    except TimeoutError:
+        error = "timeout"
+    except ConnectionRefusedError:
+        error = "connection_refused"
+    except (ConnectionResetError, BrokenPipeError, http.client.IncompleteRead):
+        error = "connection_reset"
+    except http.client.HTTPException:
+        error = "invalid_http"
+    except OSError:
+        error = "connection_error"
+    finally:
+        connection.close()
+    return status, headers, b"".join(chunks), error, (time.monotonic() - started) * 1000
+
+
+def judged() -> tuple[int, bytes, str | None, list]:
+    """Send once and judge the answer as stress does: (status, body, error kind, findings)."""
+    exchange = _copy("stress.checks.exchange")
+    oracle = _copy("stress.repro.oracle")
+    validator = None
+    if SETTINGS["json_schema"] is not None:
+        try:
+            from jsonschema.validators import validator_for
+        except ImportError:
+            raise SystemExit("this reproducer judges answers.json_schema: pip install jsonschema")
+        validator = validator_for(SETTINGS["json_schema"])(SETTINGS["json_schema"])
+    labels = SETTINGS["labels"]
+    settings = exchange.Settings(
+        protocol=SETTINGS["protocol"],
+        max_tokens=SETTINGS["max_tokens"],
+        json_schema=SETTINGS["json_schema"],
+        labels=None if labels is None else tuple(labels),
+        min_value=SETTINGS["min_value"],
+        max_value=SETTINGS["max_value"],
+        max_bytes=SETTINGS["max_bytes"],
+        system_prompts=tuple(SETTINGS["system_prompts"]),
+        secrets=exchange._secrets(
+            list(SECRETS), {name: HEADERS[name] for name in SECRET_HEADERS if name in HEADERS}
+        ),
+        validator=validator,
+    )
+    status, headers, body, error, latency_ms = send()
+    item = None if ITEM is None else oracle.Item(ITEM["kind"], ITEM["payload"])
+    error, findings = oracle.judge(
+        CHECKS,
+        SEVERITY,
+        settings,
+        expect=EXPECT,
+        status=status,
+        headers=headers,
+        body=body,
+        error_kind=error,
+        latency_ms=latency_ms,
+        item=item,
+        response=RESPONSE,
+    )
+    print("FINDINGS " + json.dumps(sorted([f.check, f.severity] for f in findings)))
+    return status, body, error, findings
+
+
+def verdict(error: str | None, findings: list) -> str:
+    """fails while one of the case's errors is an error again (a case of warnings only:
+    while one of its checks fires), no_answer when nothing answered, else passes."""
+    errors = {check for check, severity in FAILED if severity == "error"}
+    if errors:
+        again = [f for f in findings if f.severity == "error" and f.check in errors]
+    else:
+        again = [f for f in findings if f.check in {check for check, _ in FAILED}]
+    if again:
+        return "fails"
+    no_answer = ("timeout", "hang", *_copy("stress.errorkinds").CONNECTION_KINDS)
+    return "no_answer" if error in no_answer else "passes"
+'''
+
+_IMPORTS = [
+    "import http.client",
+    "import json",
+    "import os",
+    "import sys",
+    "import time",
+    "import types",
+    "import urllib.parse",
+]
+
+_MAIN = """
+def main() -> int:
+    status, body, error, findings = judged()
+    result = verdict(error, findings)
+    if result == "no_answer":
+        print(f"{CASE}: no answer from {URL}: {error.replace('_', ' ')}", file=sys.stderr)
+        return 2
+    print(f"HTTP {status}, {len(body)} bytes: {body[:300].decode('utf-8', 'replace')!r}")
+    for finding in findings:
+        print(f"  {finding.check} ({finding.severity}): {finding.message}")
+    if result == "fails":
+        print(f"{CASE} still fails")
+        return 1
+    print(f"{CASE} passes: none of {', '.join(sorted({c for c, _ in FAILED}))} fails now")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+
+def _data(value: Any) -> str:
+    """A Python expression equal to a JSON value (NaN and Infinity included)."""
+    return f"json.loads({py_str(json.dumps(value, allow_nan=True))})"
+
+
+def _constants(repro: Reproducer) -> str:
+    judgement = repro.judgement
+    assert judgement is not None
+    return "\n".join(
+        [
+            f'URL = os.environ.get("STRESS_TARGET", {py_str(repro.url)})',
+            f"METHOD = {py_str(repro.method)}",
+            f"PATH = {_python_path(repro)}",
+            f"HEADERS = {_python_headers(repro.headers)}",
+            f"BODY = {python_body(repro.body)}",
+            f"TIMEOUT = {repro.timeout!r}",
+            f"MAX_BODY_BYTES = {judgement.max_bytes!r}",
+            "# What the answer is judged by: the scenario's checks, severities and settings.",
+            f"CASE = {py_str(repro.case_id)}",
+            f"EXPECT = {py_str(repro.expect)}",
+            f"CHECKS = {_data(list(judgement.checks))}",
+            f"SEVERITY = {_data(judgement.severity)}",
+            f"SETTINGS = {_data(judgement.settings)}",
+            f"SECRETS = {_data(list(judgement.secrets))}",
+            f"SECRET_HEADERS = {_data(list(judgement.secret_headers))}",
+            f"ITEM = {_data(judgement.item)}",
+            f"RESPONSE = {_data(judgement.response)}",
+            "# The findings the run stored for this case: (check, severity).",
+            f"FAILED = {_data([list(pair) for pair in judgement.failed])}",
+        ]
+    )
+
+
+def _notes(repro: Reproducer) -> list[str]:
+    judgement = repro.judgement
+    assert judgement is not None
+    notes = []
+    if judgement.unjudged:
+        notes.append(f"Not judged here (custom checks): {', '.join(judgement.unjudged)}.")
+    if judgement.secrets:
+        notes.append("answers.secrets are read from the environment variables they name.")
+    return notes
+
+
+def _module(repro: Reproducer, docstring: list[str], tail: str) -> str:
+    # Messages come from the endpoint's answers: nothing in them may end the docstring.
+    doc = "\n".join(docstring).replace("\\", "\\\\").replace('"', '\\"')
+    head = f'"""{doc}\n"""\n\nfrom __future__ import annotations\n\n' + "\n".join(_IMPORTS)
+    parts = [
+        head + "\n\n\n" + _SECRET.strip(),
+        _constants(repro),
+        "# The judgement as stress runs it: its own modules, copied by `stress repro`.\n"
+        + copied_modules(),
+        _SEND.strip(),
+        tail.strip(),
+    ]
+    return "\n\n\n".join(parts) + "\n"
+
+
+def python_script(repro: Reproducer) -> str:
+    """A standalone script: exit 1 while the failure reproduces, 0 once fixed, 2 no answer."""
+    docstring = [
+        *_about(repro),
+        *_notes(repro),
+        "",
+        f"Run: python3 THIS_FILE (sends to {repro.url}; set STRESS_TARGET to change it).",
+        "Exit 1 while it still fails, 0 once it is fixed, 2 when no answer arrives.",
+        "Written by `stress repro --format python`; needs only the standard library.",
+    ]
+    return _module(repro, docstring, _MAIN)
+
+
+def test_name(case_id: str) -> str:
+    import re
+
+    return "test_" + re.sub(r"\W", "_", case_id).strip("_")
+
+
+def pytest_file(repro: Reproducer) -> str:
+    """One pytest test that fails while the bug exists and passes once it is fixed."""
+    docstring = [
+        *_about(repro),
+        *_notes(repro),
+        "",
+        f"Run: pytest THIS_FILE (sends to {repro.url}; set STRESS_TARGET to change it).",
+        "The test fails while the endpoint still fails this way and passes once it is fixed;",
+        "an endpoint that does not answer fails it too. Written by `stress repro --format",
+        "pytest`; needs only pytest and the standard library.",
+    ]
+    tail = f"""
+def {test_name(repro.case_id)}() -> None:
+    status, body, error, findings = judged()
+    result = verdict(error, findings)
+    assert result != "no_answer", f"no answer from {{URL}}: {{error}}"
+    shown = "; ".join(f"{{f.check}} ({{f.severity}}): {{f.message}}" for f in findings)
+    answer = f"HTTP {{status}}: {{body[:300]!r}}"
+    assert result == "passes", f"{{CASE}} still fails: {{shown}} ({{answer}})"
+"""
+    return _module(repro, docstring, tail)

@@ -1,0 +1,151 @@
+"""The parent process's one sender: the preflight, the group checks' re-sends, replay, shrink
+and the regression corpus all send through ``Sender``.
+
+Each request goes out as the input gives it (wire contract, ARCHITECTURE.md): the client adds
+no header of its own (httpx's default Accept, Accept-Encoding, Connection and User-Agent are
+removed; Host and Content-Length are the only ones added). Each answer is read through
+stress.httpread: bounded in time (the whole answer within ``timeout``) and size
+(``max_bytes``, then body_too_large), an event stream silent for longer than ``stall``
+ended as stream_stall, every failure named with the load's error kinds.
+
+Connections are kept between requests, as the load keeps them, except where the server
+closed one: after an answer that says ``Connection: close`` the next request opens a new
+connection, and a request that finds a connection that had served an answer closed before
+any byte of its answer (the server closed it in between, without saying so, as many servers
+do after an error) is sent once more on a new connection. That second try is what counts;
+the stale connection is never the input's failure. A reset (RST) is the server's answer to
+the request and counts as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+
+import httpx
+
+from stress import defaults, errorkinds, httpread
+
+# httpcore's words when a kept connection turns out closed (a FIN) before any answer byte.
+_CLOSED = "without sending a response"
+# httpx's own default request headers: none of them goes out unless the input sets it.
+_CLIENT_DEFAULTS = ("Accept", "Accept-Encoding", "Connection", "User-Agent")
+
+
+class Sender:
+    """Sends requests to one base URL, one at a time (see the module doc).
+
+    ``transport`` replaces the network (tests pass an httpx.MockTransport); by default each
+    connection pool is httpread's deadline-bounded one.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = defaults.TIMEOUT,
+        max_bytes: int = defaults.MAX_BODY_BYTES,
+        stall: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.stall = stall
+        self._transport = transport
+        self._client = self._new_client()
+        # A connection that served a complete answer is open for the next request.
+        self._warm = False
+        self.sent = 0  # requests asked for (a retry on a new connection is not one more)
+        self.reconnects = 0  # of which were sent again on a new connection
+
+    def _new_client(self) -> httpx.Client:
+        client = httpx.Client(
+            base_url=self.url,
+            timeout=self.timeout,
+            follow_redirects=False,
+            trust_env=False,
+            transport=self._transport or httpread.transport(),
+        )
+        for name in _CLIENT_DEFAULTS:
+            client.headers.pop(name, None)
+        return client
+
+    def _reconnect(self) -> None:
+        """Drop every kept connection: the next request opens a new one."""
+        if self._transport is None:  # a transport handed in is the caller's to keep
+            self._client.close()
+            self._client = self._new_client()
+        self._warm = False
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        timeout: float | None = None,
+        max_bytes: int | None = None,
+    ) -> httpread.Reply:
+        """Send one request and read its answer; never raises for a network failure."""
+        self.sent += 1
+        reply = self._once(method, path, headers, body, timeout, max_bytes)
+        if self._warm and _closed_before_answer(reply):
+            # The server closed the kept connection after its last answer: not this input's
+            # failure. One more try, on a new connection.
+            self.reconnects += 1
+            self._reconnect()
+            reply = self._once(method, path, headers, body, timeout, max_bytes)
+        if "close" in reply.headers.get("connection", "").lower():
+            self._reconnect()
+        else:
+            # A failed read leaves no connection behind (httpcore drops it); a complete
+            # answer leaves one open for the next request.
+            self._warm = reply.error_kind is None
+        return reply
+
+    def _once(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeout: float | None,
+        max_bytes: int | None,
+    ) -> httpread.Reply:
+        return httpread.send(
+            self._client,
+            method,
+            path,
+            content=body,
+            headers=headers,
+            timeout=self.timeout if timeout is None else timeout,
+            max_bytes=self.max_bytes if max_bytes is None else max_bytes,
+            stall=self.stall,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _closed_before_answer(reply: httpread.Reply) -> bool:
+    """The server had closed the connection (an orderly close, no byte of an answer): on a
+    kept connection that is the close of an idle connection, not an answer to this request.
+    A reset (RST) after the request arrived is the server's answer, and counts."""
+    return (
+        reply.error_kind == errorkinds.CONNECTION_RESET
+        and not reply.status
+        and _CLOSED in (reply.reason or "")
+    )
