@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stress.report.html import commands
+from stress.report.findings import commands
 from stress.report.markup import HIDDEN
 
 # Families listed in the failing-families table; the report has them all.
