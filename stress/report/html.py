@@ -127,7 +127,7 @@ def render(
         chart(figures[0], "chart-latency"),
         chart(figures[1], "chart-throughput"),
         chart(figures[2], "chart-errors"),
-        _concurrency(summary.get("concurrency", [])),
+        _concurrency(summary.get("concurrency", []), summary.get("totals", {})),
         chart(figures[3], "chart-histogram"),
         _tokens_rate(summary.get("streaming"), "streaming" in shown),
         "<h3>Phases</h3>",
@@ -435,9 +435,18 @@ def _families_table(families: Iterable[Mapping[str, Any]]) -> str:
     )
 
 
-def _concurrency(concurrency: Sequence[Mapping[str, Any]]) -> str:
+def _concurrency(concurrency: Sequence[Mapping[str, Any]], totals: Mapping[str, Any]) -> str:
     if not concurrency:
+        if totals.get("requests"):
+            return missing("no closed-loop phase: open-loop phases are by offered rate (phases)")
         return missing("no requests recorded")
+    if len(concurrency) == 1:
+        only = concurrency[0]
+        return (
+            f"<p>Every closed-loop request ran at {number(only.get('users'))} users: "
+            f"{decimal(only.get('rps'))} req/s, p95 {ms(only.get('latency_ms', {}).get('p95'))} "
+            "ms (no latency-vs-concurrency chart for a single point).</p>"
+        )
     return chart(breakdowns.latency_vs_concurrency(concurrency), "chart-concurrency")
 
 

@@ -83,11 +83,11 @@ def load_sections(summary: Mapping[str, Any]) -> list[str]:
         header = ["step", "offered req/s", "users", "duration", "requests", "achieved req/s"]
         header += ["goodput req/s", "p50 ms", "p95 ms", "p99 ms", "error rate", "late"]
         header += ["verdict", "why"]
-        limits = ", ".join(f"{k} {v}" for k, v in (sweep.get("limits") or {}).items())
+        limits = ", ".join(_limit(k, v) for k, v in (sweep.get("limits") or {}).items())
         parts += [
             f'<h2 id="sweep">Sweep: {text(sweep.get("phase"))}</h2>',
             f"<p><b>{text(sweep.get('message'))}</b></p>",
-            f"<p>limits: {text(limits)} · max sustainable: "
+            f"<p>limits: {limits} · max sustainable: "
             f"{decimal(sweep.get('max_sustainable_rps'))} req/s"
             + (
                 f" ({number(sweep.get('max_sustainable_users'))} users)"
@@ -140,3 +140,12 @@ def load_sections(summary: Mapping[str, Any]) -> list[str]:
             table(["worker", "host", "pid", "records", "state"], rows, empty="no workers"),
         ]
     return parts
+
+
+def _limit(key: str, value: object) -> str:
+    """A sweep's stop condition for a person: "p95 ≤ 1,500 ms", "error rate ≤ 2%"."""
+    if key == "error_rate":
+        return f"error rate ≤ {percent(value)}"
+    if key.endswith("_ms"):
+        return f"{text(key.removesuffix('_ms'))} ≤ {ms(value)} ms"
+    return f"{text(key)} {text(value)}"

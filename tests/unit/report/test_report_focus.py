@@ -168,3 +168,23 @@ def test_long_sortable_tables_get_a_filter_box() -> None:
     short = table(["n"], rows[:3], table_id="table-n")
     assert "<input" not in short
     assert 'class="sortable"' in short
+
+
+def test_latency_vs_users_needs_two_user_counts() -> None:
+    from stress.report.html import _concurrency
+
+    latency = {"p50": 40.0, "p90": 70.0, "p95": 80.0, "p99": 90.0}
+    point = {"users": 2, "requests": 10, "seconds": 5, "rps": 2.0, "latency_ms": latency}
+    assert 'id="chart-concurrency"' in _concurrency([point, point | {"users": 8}], {})
+    single = _concurrency([point], {"requests": 10})
+    assert "chart-concurrency" not in single
+    assert "Every closed-loop request ran at 2 users: 2 req/s, p95 80 ms" in single
+    assert "no closed-loop phase" in _concurrency([], {"requests": 10})
+
+
+def test_sweep_limits_read_as_limits() -> None:
+    from stress.report.load_tables import load_sections
+
+    sweep = {"phase": "sweep", "limits": {"p95_ms": 1500.0, "error_rate": 0.02}, "steps": []}
+    (html,) = [part for part in load_sections({"sweep": sweep}) if "limits:" in part]
+    assert "limits: p95 ≤ 1,500 ms, error rate ≤ 2%" in html

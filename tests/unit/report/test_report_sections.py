@@ -67,7 +67,7 @@ def test_behaviour_documents_render_charts_and_their_checks_count(run_dir: Path)
     assert 'id="chart-degradation"' in page
     assert 'id="chart-invariance"' in page
     # Only streaming is listed as not measured, and it has no section.
-    assert '<li><b>Streaming: time to first token' in page
+    assert "<li><b>Streaming: time to first token" in page
     assert '<h2 id="streaming">' not in page
     assert '<h2 id="degradation">' in page
     assert '<h2 id="invariance">' in page
