@@ -570,6 +570,11 @@ def demo_server(port: int, host: str, slots: int, token_ms: float, no_quirks: bo
 )
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.option("--yes", "--no-input", "no_input", is_flag=True, help="Never prompt; flags only.")
+@click.option(
+    "--example",
+    help="Write the packaged example scenario of this name instead of probing a URL "
+    "(demo, tabular, sweep, daily, openai-chat, mlflow, ...).",
+)
 def init(
     url: str | None,
     protocol: str | None,
@@ -583,8 +588,12 @@ def init(
     output: Path | None,
     force: bool,
     no_input: bool,
+    example: str | None = None,
 ) -> None:
     """Probe the endpoint at URL and write a ready, commented scenario for it."""
+    if example is not None:
+        _write_example(example, url, output, force)
+        return
     from stress import scaffold
     from stress.errors import UsageError
     from stress.scenario import TABULAR_PROTOCOLS, Protocol
@@ -665,6 +674,36 @@ def init(
     for variable in environ:
         stdout.print(f"export {variable}=... before `stress run` (the file keeps ${{{variable}}})")
     stdout.print(f"wrote {output}; next: stress run {output}")
+
+
+def _write_example(name: str, url: str | None, output: Path | None, force: bool) -> None:
+    """`stress init --example NAME`: the packaged scenario NAME, written as it is."""
+    from stress import examples
+
+    written = examples.write(name, output, force=force, url=url)
+    stdout.print(f"wrote {written}; next: stress run {written}")
+
+
+@cli.command()
+@click.option("--duration", help="Duration of the load phase, e.g. 10s (default: the demo's 45s).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Folder that receives the run directory.",
+)
+@click.pass_context
+def demo(ctx: click.Context, duration: str | None, out: Path) -> None:
+    """Run the packaged demo scenario against the bundled demo model server.
+
+    The server has deliberate bugs, so the verdict is FAILED (exit 1) by design.
+    """
+    from importlib import resources
+
+    scenario = resources.files("stress.examples").joinpath("demo.yaml")
+    with resources.as_file(scenario) as path:
+        ctx.invoke(run, scenario=path, out=out, duration=duration)
 
 
 def _workers(local: int, expect: int | None, bind: str | None, join_timeout: str) -> Workers:
