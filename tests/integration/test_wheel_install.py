@@ -9,6 +9,7 @@ Needs the package index (or a pip cache holding every dependency): a few minutes
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -20,6 +21,9 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT_S = 900
+# Not copied into the clean source tree the wheel is built from.
+LEFT_OUT = ("build", "dist", "*.egg-info", ".git", ".venv*", "reports", "__pycache__", ".*cache")
+LEFT_OUT += (".hypothesis",)
 
 
 def _run(args: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -33,21 +37,11 @@ def _run(args: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProc
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("wheel")
     assert not root.is_relative_to(REPO)
-    build = _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "-q",
-            "-w",
-            str(root / "dist"),
-            str(REPO),
-        ],
-        root,
-        INSTALL_TIMEOUT_S,
-    )
+    # A clean copy: a build/ or *.egg-info left in the checkout would leak files into the wheel.
+    source = root / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*LEFT_OUT))
+    wheel_args = ["wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(source)]
+    build = _run([sys.executable, "-m", "pip", *wheel_args], root, INSTALL_TIMEOUT_S)
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = (root / "dist").glob("model_stress-*.whl")
     venv.create(root / "venv", with_pip=True)
