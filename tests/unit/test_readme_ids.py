@@ -21,10 +21,12 @@ def test_readme_demo_ids_exist_in_the_demo_corpus(
     wanted = set(re.findall(r"reports/demo-<time> --id ([\w.\-]+)", readme))
     assert wanted, "README.md names no demo input id"
     output = tmp_path / "corpus.jsonl"
+    code: object = 0
     try:
         main(["generate", str(ROOT / "scenarios/demo.yaml"), "-o", str(output)])
     except SystemExit as stopped:
-        assert not stopped.code, capsys.readouterr().err
+        code = stopped.code
+    assert not code, capsys.readouterr().err
     lines = output.read_text(encoding="utf-8").splitlines()
     ids = {json.loads(line)["id"] for line in lines}
     assert wanted <= ids, sorted(wanted - ids)
