@@ -73,6 +73,8 @@ OPTIONAL = {
 }
 # The families table starts open when it is this short.
 OPEN_FAMILIES = 15
+# Latency by input family plots this many (the highest p95) before the full chart.
+SLOWEST = 20
 
 # Backwards-compatible name for the escaping function.
 _text = text
@@ -451,9 +453,21 @@ def _concurrency(concurrency: Sequence[Mapping[str, Any]], totals: Mapping[str, 
 
 
 def _family_latency(families: Sequence[Mapping[str, Any]]) -> str:
+    """The SLOWEST families by p95; every family one click away."""
     if not families:
         return missing("no requests recorded")
-    return chart(breakdowns.latency_by_family(families), "chart-family-latency")
+    timed = [f for f in families if (f.get("latency_ms") or {}).get("p95") is not None]
+    timed.sort(key=lambda f: -float(f["latency_ms"]["p95"]))
+    if len(timed) <= SLOWEST:
+        return chart(breakdowns.latency_by_family(families), "chart-family-latency")
+    return (
+        f"<p>The {SLOWEST} families with the highest p95 of {number(len(timed))}.</p>"
+        + chart(breakdowns.latency_by_family(timed[:SLOWEST]), "chart-family-latency")
+        + details(
+            f"all {number(len(timed))} families",
+            chart(breakdowns.latency_by_family(timed), "chart-family-latency-all"),
+        )
+    )
 
 
 def _degradation(document: Mapping[str, Any] | None) -> str:

@@ -188,3 +188,20 @@ def test_sweep_limits_read_as_limits() -> None:
     sweep = {"phase": "sweep", "limits": {"p95_ms": 1500.0, "error_rate": 0.02}, "steps": []}
     (html,) = [part for part in load_sections({"sweep": sweep}) if "limits:" in part]
     assert "limits: p95 ≤ 1,500 ms, error rate ≤ 2%" in html
+
+
+def test_latency_by_family_plots_the_slowest_first() -> None:
+    from stress.report.html import SLOWEST, _family_latency
+
+    families = [
+        {"name": f"f.{n:02d}", "requests": 5, "latency_ms": {"p50": n, "p95": n, "p99": n}}
+        for n in range(SLOWEST + 5)
+    ]
+    html = _family_latency(families)
+    shown, everything = html.split("<details>", 1)
+    assert f"The {SLOWEST} families with the highest p95 of {SLOWEST + 5}." in shown
+    assert '"f.24"' in shown  # the slowest
+    assert '"f.04"' not in shown  # the fastest five are one click away
+    assert '"f.04"' in everything
+    few = _family_latency(families[:3])
+    assert "<details>" not in few
