@@ -410,6 +410,28 @@ def demo_server(port: int, host: str, slots: int, token_ms: float, no_quirks: bo
     serve(host=host, port=port, slots=slots, token_ms=token_ms, quirks=not no_quirks)
 
 
+@cli.command()
+@click.option("--duration", help="Duration of the load phase, e.g. 10s (default: the demo's 45s).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Folder that receives the run directory.",
+)
+@click.pass_context
+def demo(ctx: click.Context, duration: str | None, out: Path) -> None:
+    """Run the packaged demo scenario against the bundled demo model server.
+
+    The server has deliberate bugs, so the verdict is FAILED (exit 1) by design.
+    """
+    from importlib import resources
+
+    scenario = resources.files("stress.examples").joinpath("demo.yaml")
+    with resources.as_file(scenario) as path:
+        ctx.invoke(run, scenario=path, out=out, duration=duration)
+
+
 def _workers(local: int, expect: int | None, bind: str | None, join_timeout: str) -> Workers:
     """The --workers, --expect-workers, --master-bind and --join-timeout flags, checked."""
     from stress.errors import UsageError

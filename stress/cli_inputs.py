@@ -179,6 +179,11 @@ def checks() -> None:
 )
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.option("--yes", "--no-input", "no_input", is_flag=True, help="Never prompt; flags only.")
+@click.option(
+    "--example",
+    help="Write the packaged example scenario of this name instead of probing a URL "
+    "(demo, tabular, sweep, daily, openai-chat, mlflow, ...).",
+)
 def init(
     url: str | None,
     protocol: str | None,
@@ -192,10 +197,18 @@ def init(
     output: Path | None,
     force: bool,
     no_input: bool,
+    example: str | None = None,
 ) -> None:
     """Probe the endpoint at URL and write a ready, commented scenario for it."""
-    from stress import scaffold
     from stress.cli import err, stdout
+
+    if example is not None:
+        from stress import examples
+
+        example_file = examples.write(example, output, force=force, url=url)
+        stdout.print(f"wrote {example_file}; next: stress run {example_file}")
+        return
+    from stress import scaffold
     from stress.errors import UsageError
     from stress.scenario import TABULAR_PROTOCOLS, Protocol
 

@@ -28,7 +28,7 @@ bug   quirks=True                              quirks=False
 (b)   an /invocations value that is NaN,       400 BAD_REQUEST naming the row and column
       Infinity or overflows to infinity
       (1e400) answers 500 INTERNAL_ERROR with
-      scikit-learn's message
+      scikit-learn's wording
 (c)   a chat prompt over 20,000 characters     normal speed
       takes 2 s longer, holding its slot
 ====  =======================================  =========================================
@@ -173,7 +173,7 @@ class _Rejected(Exception):
 def create_app(
     *, slots: int = 4, token_ms: float = 1.0, max_queue: int = 256, quirks: bool = True
 ) -> Starlette:
-    """Train both demo models (about a second, mostly importing scikit-learn) and build the app.
+    """Train both demo models (tens of milliseconds, numpy only) and build the app.
 
     `slots` bounds concurrent inferences, `max_queue` bounds requests waiting for one,
     `token_ms` is the simulated decode time per chat token, and `quirks` switches the

@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stress.report.html import top_failures, write_html
+from stress.report.findings import top_failures
+from stress.report.html import write_html
 from stress.report.junit import write_junit
 from stress.report.markdown import write_markdown
 from stress.report.summary import build_summary, summarise

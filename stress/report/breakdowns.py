@@ -127,7 +127,8 @@ def latency_vs_concurrency(concurrency: Sequence[Mapping[str, Any]]) -> go.Figur
             ),
             secondary_y=False,
         )
-    figure.update_xaxes(title_text="active users (concurrency)")
+    # Categories, not numbers: bars at 2, 16 and 32 users would be 14 wide and reach below 0.
+    figure.update_xaxes(title_text="active users (concurrency)", type="category")
     figure.update_yaxes(title_text="latency (ms)", rangemode="tozero", secondary_y=False)
     figure.update_yaxes(
         title_text="requests per second", rangemode="tozero", showgrid=False, secondary_y=True

@@ -69,9 +69,10 @@ def timeline(records: pd.DataFrame) -> Timeline:
     bucket = (elapsed // width).astype("int64").to_numpy()
     index = pd.RangeIndex(int(bucket.max()) + 1)
     grouped = records.groupby(bucket)
-    latency = grouped["latency_ms"].quantile([0.5, 0.9, 0.99], interpolation=PERCENTILE_METHOD)
+    levels = [0.5, 0.9, 0.95, 0.99]
+    latency = grouped["latency_ms"].quantile(levels, interpolation=PERCENTILE_METHOD)
     frame = latency.unstack().reindex(index)
-    frame.columns = pd.Index(["p50", "p90", "p99"])
+    frame.columns = pd.Index(["p50", "p90", "p95", "p99"])
     frame["requests"] = grouped.size().reindex(index, fill_value=0)
     frame["users"] = grouped["users"].max().reindex(index)
     if "offered_rate" in records.columns and records["offered_rate"].notna().any():
@@ -92,37 +93,82 @@ def timeline(records: pd.DataFrame) -> Timeline:
     return Timeline(width, frame, phases, errors)
 
 
-def figures(records: pd.DataFrame, totals: Mapping[str, Any]) -> list[go.Figure]:
-    """The four charts, in page order; ``totals`` is the summary's "totals" entry."""
+def figures(
+    records: pd.DataFrame, totals: Mapping[str, Any], slo: Mapping[str, Any] | None = None
+) -> list[go.Figure]:
+    """The four charts, in page order; ``totals`` is the summary's "totals" entry and ``slo``
+    its setup's "slo" (error_rate, p95_ms, per-phase overrides), drawn as limit lines."""
     if records.empty:
         return [_empty(title) for title in TITLES]
     line = timeline(records)
+    slo = slo or {}
     return [
-        _latency(line),
+        _latency(line, _limits(slo, "p95_ms", line.phases)),
         _throughput(line),
-        _errors(line),
+        _errors(line, _limits(slo, "error_rate", line.phases)),
         _histogram(records["latency_ms"].to_numpy(), totals.get("latency_ms", {})),
     ]
 
 
-def _latency(line: Timeline) -> go.Figure:
+def _limits(
+    slo: Mapping[str, Any], key: str, phases: Mapping[str, tuple[float, float]]
+) -> dict[str, float]:
+    """Phase name -> the SLO limit ``key`` that applies there (a phase's own, else the run's)."""
+    overrides = slo.get("phases") or {}
+    limits = {}
+    for name in phases:
+        value = (overrides.get(name) or {}).get(key)
+        value = slo.get(key) if value is None else value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            limits[name] = float(value)
+    return limits
+
+
+def _limit_line(
+    figure: go.Figure, line: Timeline, limits: Mapping[str, float], name: str, scale: float
+) -> None:
+    """The SLO limit as a red dashed step over each phase it applies to (one legend entry)."""
+    x: list[float | None] = []
+    y: list[float | None] = []
+    for phase, limit in limits.items():
+        start, end = line.phases[phase]
+        x += [start, max(end, start + line.width), None]
+        y += [limit * scale, limit * scale, None]
+    if x:
+        style = {"dash": "dash", "color": "#cf222e", "width": 1.5}
+        figure.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines", line=style))
+
+
+def _latency(line: Timeline, p95_limits: Mapping[str, float] | None = None) -> go.Figure:
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     x = line.frame.index.to_numpy()
-    for name, dash in (("p50", "solid"), ("p90", "dot"), ("p99", "dash")):
+    for name, dash in (("p50", "solid"), ("p95", "dot"), ("p99", "dash")):
         trace = go.Scatter(x=x, y=line.frame[name].to_numpy(), name=name, line={"dash": dash})
         figure.add_trace(trace, secondary_y=False)
-    users = go.Scatter(
-        x=x,
-        y=line.frame["users"].to_numpy(),
-        name="active users",
-        line={"shape": "hv", "color": "grey", "width": 1},
-        opacity=0.6,
-    )
-    figure.add_trace(users, secondary_y=True)
+    _limit_line(figure, line, p95_limits or {}, "p95 limit (SLO)", 1.0)
+    users = line.frame["users"].to_numpy(dtype=float)
+    if "offered" in line.frame.columns:
+        # An open-loop phase has no users: its arrival rate is on the throughput chart.
+        users = np.where(line.frame["offered"].isna().to_numpy(), users, np.nan)
+    if np.isfinite(users).any():
+        trace = go.Scatter(
+            x=x,
+            y=users,
+            name="active users",
+            line={"shape": "hv", "color": "grey", "width": 1},
+            opacity=0.6,
+        )
+        figure.add_trace(trace, secondary_y=True)
+        # Headroom above the highest user count, so the line stays below the phase names.
+        top = float(np.nanmax(users)) * 1.3 or 1.0
+        figure.update_yaxes(
+            title_text="users",
+            range=[0, top],
+            showgrid=False,
+            tickformat="d",
+            secondary_y=True,
+        )
     figure.update_yaxes(title_text="latency (ms)", rangemode="tozero", secondary_y=False)
-    figure.update_yaxes(
-        title_text="users", rangemode="tozero", showgrid=False, tickformat="d", secondary_y=True
-    )
     return _finish(figure, LATENCY_TITLE, line)
 
 
@@ -145,7 +191,7 @@ def _throughput(line: Timeline) -> go.Figure:
     return _finish(figure, THROUGHPUT_TITLE, line)
 
 
-def _errors(line: Timeline) -> go.Figure:
+def _errors(line: Timeline, limits: Mapping[str, float] | None = None) -> go.Figure:
     figure = go.Figure()
     x = line.frame.index.to_numpy()
     requests = line.frame["requests"].to_numpy().astype(float)
@@ -156,6 +202,7 @@ def _errors(line: Timeline) -> go.Figure:
         figure.add_trace(go.Scatter(x=x, y=share, name=label(kind), stackgroup="errors"))
     if line.errors.empty or not line.errors.to_numpy().any():
         figure.add_trace(go.Scatter(x=x, y=np.zeros(len(x)), name="no failed requests"))
+    _limit_line(figure, line, limits or {}, "error-rate limit (SLO)", 100.0)
     figure.update_yaxes(title_text="failed requests (%)", rangemode="tozero")
     return _finish(figure, ERRORS_TITLE, line)
 

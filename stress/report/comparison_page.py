@@ -16,7 +16,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from stress.report.html import commands
+from stress.report.findings import commands
 from stress.report.markdown import code, escape
 from stress.report.markup import (
     Cell,

@@ -1,11 +1,13 @@
 """report.html: one self-contained page (plotly.js inlined, nothing fetched) for a run.
 
-It answers, in page order: did it pass (verdict banner, SLOs, checks), what was run, what
-broke and under which inputs (family × check heatmap, families, top failures with the commands
-that reproduce each), at what load (latency, throughput and errors over time with phase
-boundaries, latency vs concurrency, output degradation vs load), invariance, streaming, and
-what changed since the previous run. A section without data in this run says so ("not
-measured in this run") rather than showing an empty chart.
+It answers, in page order: did it pass (verdict banner), what broke (the findings: errors
+first, warnings collapsed, with the commands that reproduce each), the SLOs and checks, which
+input families broke (a heatmap of the families with findings; all of them one click away),
+at what load (latency with its SLO line, throughput and errors over time with phase
+boundaries, latency vs concurrency), then degradation, invariance, streaming and the
+comparison when the run measured them, and what was run. Sections the run did not measure
+are one list at the end, not empty charts. Tables sort by a click on a column and filter by
+typed text (a small inline script, markup.SCRIPT).
 
 Every string that came from an input, an answer or the run directory goes through
 markup.text (page) or markup.label (charts); see stress.report.markup.
@@ -13,8 +15,6 @@ markup.text (page) or markup.label (charts); see stress.report.markup.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -23,11 +23,17 @@ from typing import Any
 import pandas as pd
 
 from stress.report import breakdowns, charts, streaming
+from stress.report.findings import MAX_FAILURES as MAX_FAILURES
+from stress.report.findings import commands as commands
+from stress.report.findings import excerpt, findings_section
+from stress.report.findings import top_failures as top_failures
+from stress.report.load_tables import load_sections, phase_line, phases_table
 from stress.report.markup import (
     chart,
     command,
     counts,
     decimal,
+    details,
     facts,
     missing,
     ms,
@@ -41,25 +47,34 @@ from stress.report.markup import (
 )
 from stress.rundir import iter_failures, load_records, report_columns
 
-# The failures table shows this many stored failures: one per (check, family) first, then
-# the rest in the order they were stored; failures.jsonl has them all.
-MAX_FAILURES = 50
-# Characters of a request or response body shown per failure.
-EXCERPT_CHARS = 300
 SECTIONS = (
-    ("run", "What was run"),
+    ("failures", "Findings"),
     ("slo", "Service-level objectives"),
     ("checks", "Checks"),
     ("families", "What failed, by input family"),
-    ("failures", "Top failures"),
     ("load", "Latency and throughput under load"),
     ("family-latency", "Latency by input family"),
     ("degradation", "Output degradation under load"),
     ("invariance", "Invariance under perturbation"),
     ("streaming", "Streaming: time to first token, inter-token latency, tokens/s"),
     ("comparison", "Compared with a previous run"),
+    ("run", "What was run"),
+    ("not-measured", "Not measured in this run"),
 )
 NOT_MEASURED = "not measured in this run"
+# Sections shown only when the run measured them, and what the page says otherwise.
+OPTIONAL = {
+    "degradation": "no degradation.json in the run directory (the check that compares answers "
+    "under load with the baseline phase did not run)",
+    "invariance": "no invariance.json in the run directory (no perturbation families were "
+    "checked against their seed inputs)",
+    "streaming": "not a streaming run (no request has a time to first token or inter-token "
+    "latency)",
+}
+# The families table starts open when it is this short.
+OPEN_FAMILIES = 15
+# Latency by input family plots this many (the highest p95) before the full chart.
+SLOWEST = 20
 
 # Backwards-compatible name for the escaping function.
 _text = text
@@ -86,34 +101,6 @@ def write_html(
     path.write_text(render(summary, records, failures), encoding="utf-8")
 
 
-def top_failures(
-    items: Iterable[Mapping[str, Any]], summary: Mapping[str, Any], *, limit: int = MAX_FAILURES
-) -> list[Mapping[str, Any]]:
-    """The failures worth showing first: one per (check, family), most frequent first.
-
-    Frequency is how many requests of the family failed that check (summary["families"]),
-    errors before warnings; the remaining slots go to further failures in stored order.
-    """
-    weights: dict[tuple[str, str], tuple[int, int]] = {}
-    for family in summary.get("families", []):
-        name = str(family.get("name"))
-        for check, n in family.get("checks", {}).items():
-            weights[(str(check), name)] = (1, int(n))
-        for check, n in family.get("check_warnings", {}).items():
-            weights.setdefault((str(check), name), (0, int(n)))
-    first: dict[tuple[str, str], Mapping[str, Any]] = {}
-    rest: list[Mapping[str, Any]] = []
-    for item in items:
-        key = (str(item.get("check")), str(item.get("family")))
-        if key not in first:
-            first[key] = item
-        elif len(rest) < limit:
-            rest.append(item)
-    ordered = sorted(first, key=lambda key: weights.get(key, (0, 0)), reverse=True)
-    chosen = [first[key] for key in ordered][:limit]
-    return chosen + rest[: limit - len(chosen)]
-
-
 def render(
     summary: Mapping[str, Any], records: pd.DataFrame, failures: Sequence[Mapping[str, Any]]
 ) -> str:
@@ -123,12 +110,13 @@ def render(
     families = list(summary.get("families", []))
     checks = list(summary.get("checks", []))
     stored = summary.get("failures", {}).get("stored")
-    figures = charts.figures(records, summary.get("totals", {}))
+    run_dir = str(summary.get("run_dir", "RUN_DIR"))
+    slo = (summary.get("setup") or {}).get("slo")
+    figures = charts.figures(records, summary.get("totals", {}), slo)
+    shown = _measured(summary, records)
     body = [
-        _banner(summary),
-        _nav(),
-        _heading("run"),
-        _setup(summary),
+        _heading("failures", f" (first {len(failures)} of {number(stored)} stored)"),
+        findings_section(failures, run_dir),
         _heading("slo"),
         _slo_table(summary.get("slo", []), bool(summary.get("goodput"))),
         _goodput_table(summary.get("goodput", [])),
@@ -137,31 +125,72 @@ def render(
         _heading("families"),
         _heatmap(families, checks),
         _families_table(families),
-        _heading("failures", f" (first {len(failures)} of {number(stored)} stored)"),
-        "<p>One row per check and input family first, the most frequent on top. Every "
-        "command runs on this run directory; <code>failures.jsonl</code> holds them all.</p>",
-        _failures_table(failures, str(summary.get("run_dir", "RUN_DIR"))),
         _heading("load"),
         chart(figures[0], "chart-latency"),
         chart(figures[1], "chart-throughput"),
         chart(figures[2], "chart-errors"),
-        _concurrency(summary.get("concurrency", [])),
+        _concurrency(summary.get("concurrency", []), summary.get("totals", {})),
         chart(figures[3], "chart-histogram"),
+        _tokens_rate(summary.get("streaming"), "streaming" in shown),
         "<h3>Phases</h3>",
-        _phases_table(summary.get("phases", [])),
-        *_load_sections(summary),
+        phases_table(summary.get("phases", [])),
+        *load_sections(summary),
         _heading("family-latency"),
         _family_latency(families),
-        _heading("degradation"),
-        _degradation(summary.get("degradation")),
-        _heading("invariance"),
-        _invariance(summary.get("invariance")),
-        _heading("streaming"),
-        _streaming(summary.get("streaming"), records),
-        _heading("comparison"),
-        _comparison(summary.get("comparison"), str(summary.get("run_dir", "RUN_DIR"))),
     ]
-    return page(title, body)
+    if "degradation" in shown:
+        body += [_heading("degradation"), _degradation(summary["degradation"])]
+    if "invariance" in shown:
+        body += [_heading("invariance"), _invariance(summary["invariance"])]
+    if "streaming" in shown:
+        body += [_heading("streaming"), _streaming(summary["streaming"], records)]
+    if "comparison" in shown:
+        body += [_heading("comparison"), _comparison(summary["comparison"])]
+    body += [_heading("run"), _setup(summary)]
+    absent = [key for key in (*OPTIONAL, "comparison") if key not in shown]
+    body += [_heading("not-measured"), _not_measured(absent, run_dir)]
+    keys = [key for key, _ in SECTIONS if key in shown or key not in (*OPTIONAL, "comparison")]
+    return page(title, [_banner(summary), _nav(keys), *body])
+
+
+def _measured(summary: Mapping[str, Any], records: pd.DataFrame) -> set[str]:
+    """The optional sections this run has data for."""
+    shown = set()
+    degradation, invariance = summary.get("degradation"), summary.get("invariance")
+    if isinstance(degradation, Mapping) and degradation.get("points"):
+        shown.add("degradation")
+    if isinstance(invariance, Mapping) and invariance.get("kinds"):
+        shown.add("invariance")
+    stats = summary.get("streaming")
+    if isinstance(stats, Mapping) and (stats.get(streaming.TTFT) or stats.get(streaming.ITL)):
+        shown.add("streaming")
+    if summary.get("comparison"):
+        shown.add("comparison")
+    return shown
+
+
+def _not_measured(absent: Sequence[str], run_dir: str) -> str:
+    reasons = dict(OPTIONAL)
+    reasons["comparison"] = (
+        "no comparison in this run directory; compare it with an earlier run of the same "
+        f"scenario: stress compare BASE_RUN {shlex.quote(run_dir)}"
+    )
+    items = "".join(
+        f"<li><b>{text(dict(SECTIONS)[key])}</b>: {text(reasons[key])}</li>" for key in absent
+    )
+    return f'<ul class="missing">{items}</ul>' if items else "<p>every section was measured</p>"
+
+
+def _tokens_rate(stats: Mapping[str, Any] | None, streamed: bool) -> str:
+    """Output tokens/s of a run that did not stream (a streaming run has its own section)."""
+    rates = stats.get(streaming.TOKENS_PER_S) if isinstance(stats, Mapping) else None
+    if streamed or not rates:
+        return ""
+    return (
+        "<p>output tokens per second (tokens over the whole answer time): "
+        + ", ".join(f"{q} {decimal(rates.get(q))}" for q in ("p1", "p10", "p50", "p90"))
+        + " (the low percentiles are the slow tail)</p>"
+    )
 
 
 def _heading(key: str, suffix: str = "") -> str:
@@ -169,8 +198,9 @@ def _heading(key: str, suffix: str = "") -> str:
     return f'<h2 id="{key}">{text(name)}{text(suffix)}</h2>'
 
 
-def _nav() -> str:
-    links = "".join(f'<a href="#{key}">{text(name)}</a>' for key, name in SECTIONS)
+def _nav(keys: Sequence[str]) -> str:
+    names = dict(SECTIONS)
+    links = "".join(f'<a href="#{key}">{text(names[key])}</a>' for key in keys)
     return f"<nav>{links}</nav>"
 
 
@@ -213,11 +243,7 @@ def _incomplete(summary: Mapping[str, Any]) -> str:
 def _setup(summary: Mapping[str, Any]) -> str:
     setup = summary.get("setup") or {}
     run_dir = str(summary.get("run_dir", "RUN_DIR"))
-    phases = "<br>".join(
-        f"{text(p.get('name'))}: {number(p.get('users'))} users for "
-        f"{seconds(p.get('duration_s'))} (spawn {decimal(p.get('spawn_rate'))} users/s)"
-        for p in setup.get("phases", [])
-    )
+    phases = "<br>".join(phase_line(p) for p in setup.get("phases", []))
     weights = setup.get("families", {})
     total = sum(float(w) for w in weights.values()) or 1.0
     families = ", ".join(
@@ -326,6 +352,24 @@ def _goodput_table(rows: Iterable[Mapping[str, Any]]) -> str:
 
 
 def _checks_table(checks: Iterable[Mapping[str, Any]]) -> str:
+    """The checks that failed or warned; those without a finding one click away."""
+    checks = list(checks)
+    found = [c for c in checks if not c.get("passed") or c.get("errors") or c.get("warnings")]
+    clean = [c for c in checks if c not in found]
+    header = ["check", "kind", "errors", "warnings", "verdict", "message"]
+    parts = [table(header, _check_rows(found), table_id="table-checks", empty="no findings")]
+    if clean:
+        names = ", ".join(text(c.get("name")) for c in clean)
+        parts.append(
+            details(
+                f"{number(len(clean))} checks without a finding",
+                f"<p>{names}</p>" + table(header, _check_rows(clean), table_id="table-clean"),
+            )
+        )
+    return "".join(parts)
+
+
+def _check_rows(checks: Iterable[Mapping[str, Any]]) -> list[list[tuple[str, str]]]:
     rows = []
     for check in checks:
         warnings = int(check.get("warnings") or 0)
@@ -339,120 +383,31 @@ def _checks_table(checks: Iterable[Mapping[str, Any]]) -> str:
                 (text(check.get("message")), ""),
             ]
         )
-    return table(["check", "kind", "errors", "warnings", "verdict", "message"], rows)
+    return rows
 
 
 def _heatmap(families: Sequence[Mapping[str, Any]], checks: Sequence[Mapping[str, Any]]) -> str:
+    """The families with a finding against the checks that found something; the full grid of
+    every family and check one click away."""
     if not families:
         return missing("no requests recorded, so no input family was judged")
-    return chart(breakdowns.failure_heatmap(families, checks), "chart-heatmap")
-
-
-def _phases_table(phases: Iterable[Mapping[str, Any]]) -> str:
-    rows = []
-    for phase in phases:
-        latency = phase.get("latency_ms", {})
-        rows.append(
-            [
-                (text(phase.get("name")), ""),
-                (number(phase.get("users")), "num"),
-                (number(phase.get("requests")), "num"),
-                (seconds(phase.get("duration_s")), "num"),
-                (decimal(phase.get("rps")), "num"),
-                (percent(phase.get("error_rate")), "num"),
-                *((ms(latency.get(q)), "num") for q in ("p50", "p90", "p95", "p99", "max")),
-                (counts(phase.get("error_kinds", {})), ""),
-                (counts(phase.get("status_classes", {})), ""),
-            ]
-        )
-    header = ["phase", "users", "requests", "duration", "req/s", "error rate"]
-    header += ["p50 ms", "p90 ms", "p95 ms", "p99 ms", "max ms", "error kinds", "status"]
-    return table(header, rows)
-
-
-def _load_sections(summary: Mapping[str, Any]) -> list[str]:
-    """The sweep (when the scenario has one), the tester's own load and the workers."""
-    parts = []
-    sweep = summary.get("sweep")
-    if isinstance(sweep, Mapping):
-        rows = []
-        for step in sweep.get("steps", []):
-            rows.append(
-                [
-                    (number((step.get("step") or 0) + 1), "num"),
-                    (decimal(step.get("offered_rps")), "num"),
-                    (number(step.get("users")), "num"),
-                    (seconds(step.get("duration_s")), "num"),
-                    (number(step.get("requests")), "num"),
-                    (decimal(step.get("achieved_rps")), "num"),
-                    (decimal(step.get("goodput")), "num"),
-                    *((ms(step.get(q)), "num") for q in ("p50", "p95", "p99")),
-                    (percent(step.get("error_rate")), "num"),
-                    (number(step.get("late")), "num"),
-                    verdict(bool(step.get("passed"))),
-                    (text("; ".join(step.get("reasons") or [])), ""),
-                ]
-            )
-        header = ["step", "offered req/s", "users", "duration", "requests", "achieved req/s"]
-        header += ["goodput req/s", "p50 ms", "p95 ms", "p99 ms", "error rate", "late"]
-        header += ["verdict", "why"]
-        limits = ", ".join(f"{k} {v}" for k, v in (sweep.get("limits") or {}).items())
-        parts += [
-            f'<h2 id="sweep">Sweep: {text(sweep.get("phase"))}</h2>',
-            f"<p><b>{text(sweep.get('message'))}</b></p>",
-            f"<p>limits: {text(limits)} · max sustainable: "
-            f"{decimal(sweep.get('max_sustainable_rps'))} req/s"
-            + (
-                f" ({number(sweep.get('max_sustainable_users'))} users)"
-                if sweep.get("variable") == "users"
-                else ""
-            )
-            + f" · latency bends after: {decimal(sweep.get('knee_rps'))} req/s</p>",
-            table(header, rows, empty="no sweep step ran"),
-        ]
-    tester = summary.get("tester")
-    if isinstance(tester, Mapping):
-        rows = [
-            [
-                (text(process.get("process")), ""),
-                (decimal(process.get("cpu_mean")), "num"),
-                (decimal(process.get("cpu_max")), "num"),
-                (ms(process.get("lag_max_ms")), "num"),
-                (
-                    seconds(process.get("saturated_s")),
-                    "num bad" if process.get("saturated_s") else "num",
-                ),
-            ]
-            for process in tester.get("processes", [])
-        ]
-        css = "notes" if tester.get("saturated") else ""
-        parts += [
-            "<h2>Tester</h2>",
-            f'<p class="{css}">{text(tester.get("message"))}</p>',
-            table(
-                ["process", "CPU % mean", "CPU % max", "event-loop lag max ms", "saturated"],
-                rows,
-                empty="no samples",
-            ),
-        ]
-    load = summary.get("load")
-    workers = load.get("workers", []) if isinstance(load, Mapping) else []
-    if isinstance(load, Mapping) and load.get("mode") == "distributed":
-        rows = [
-            [
-                (number(w.get("worker")), "num"),
-                (text(w.get("host")), ""),
-                (number(w.get("pid")), "num"),
-                (number(w.get("records")), "num"),
-                ("lost", "bad") if w.get("lost") else ("ok", "good"),
-            ]
-            for w in workers
-        ]
-        parts += [
-            "<h2>Workers</h2>",
-            table(["worker", "host", "pid", "records", "state"], rows, empty="no workers"),
-        ]
-    return parts
+    found = [f for f in families if f.get("failed") or f.get("checks") or f.get("check_warnings")]
+    names = {str(n) for f in found for n in (*f.get("checks", {}), *f.get("check_warnings", {}))}
+    full = chart(breakdowns.failure_heatmap(families, checks), "chart-heatmap-all")
+    summary = (
+        f"all {number(len(families))} families × "
+        f"{number(sum(1 for c in checks if c.get('kind') == 'request'))} request checks"
+    )
+    if not found:
+        return missing("no input family had a finding") + details(summary, full)
+    focused = [c for c in checks if str(c.get("name")) in names]
+    parts = [
+        f"<p>{number(len(found))} of {number(len(families))} input families had a finding.</p>",
+        chart(breakdowns.failure_heatmap(found, focused), "chart-heatmap"),
+    ]
+    if len(found) < len(families) or len(focused) < len(checks):
+        parts.append(details(summary, full))
+    return "".join(parts)
 
 
 def _families_table(families: Iterable[Mapping[str, Any]]) -> str:
@@ -473,19 +428,46 @@ def _families_table(families: Iterable[Mapping[str, Any]]) -> str:
         )
     header = ["family", "expect", "requests", "failed", "error rate", "p50 ms", "p95 ms"]
     header += ["p99 ms", "failed checks", "warnings"]
-    return table(header, rows)
+    if not rows:
+        return ""
+    return details(
+        f"table of all {number(len(rows))} families (sortable, filterable)",
+        table(header, rows, table_id="table-families"),
+        open_=len(rows) <= OPEN_FAMILIES,
+    )
 
 
-def _concurrency(concurrency: Sequence[Mapping[str, Any]]) -> str:
+def _concurrency(concurrency: Sequence[Mapping[str, Any]], totals: Mapping[str, Any]) -> str:
     if not concurrency:
+        if totals.get("requests"):
+            return missing("no closed-loop phase: open-loop phases are by offered rate (phases)")
         return missing("no requests recorded")
+    if len(concurrency) == 1:
+        only = concurrency[0]
+        return (
+            f"<p>Every closed-loop request ran at {number(only.get('users'))} users: "
+            f"{decimal(only.get('rps'))} req/s, p95 {ms(only.get('latency_ms', {}).get('p95'))} "
+            "ms (no latency-vs-concurrency chart for a single point).</p>"
+        )
     return chart(breakdowns.latency_vs_concurrency(concurrency), "chart-concurrency")
 
 
 def _family_latency(families: Sequence[Mapping[str, Any]]) -> str:
+    """The SLOWEST families by p95; every family one click away."""
     if not families:
         return missing("no requests recorded")
-    return chart(breakdowns.latency_by_family(families), "chart-family-latency")
+    timed = [f for f in families if (f.get("latency_ms") or {}).get("p95") is not None]
+    timed.sort(key=lambda f: -float(f["latency_ms"]["p95"]))
+    if len(timed) <= SLOWEST:
+        return chart(breakdowns.latency_by_family(families), "chart-family-latency")
+    return (
+        f"<p>The {SLOWEST} families with the highest p95 of {number(len(timed))}.</p>"
+        + chart(breakdowns.latency_by_family(timed[:SLOWEST]), "chart-family-latency")
+        + details(
+            f"all {number(len(timed))} families",
+            chart(breakdowns.latency_by_family(timed), "chart-family-latency-all"),
+        )
+    )
 
 
 def _degradation(document: Mapping[str, Any] | None) -> str:
@@ -511,8 +493,8 @@ def _invariance(document: Mapping[str, Any] | None) -> str:
             (text(e.get("kind")), ""),
             (text(e.get("seed_input_id")), ""),
             (text(e.get("variant_input_id")), ""),
-            (text(_excerpt(e.get("seed_output"))), "body"),
-            (text(_excerpt(e.get("variant_output"))), "body"),
+            (text(excerpt(e.get("seed_output"))), "body"),
+            (text(excerpt(e.get("variant_output"))), "body"),
         ]
         for e in examples
     ]
@@ -565,12 +547,7 @@ def _streaming(stats: Mapping[str, Any] | None, records: pd.DataFrame) -> str:
     return "".join(parts)
 
 
-def _comparison(comparison: Mapping[str, Any] | None, run_dir: str) -> str:
-    if not comparison:
-        return missing(
-            "no comparison in this run directory; compare it with an earlier run of the same "
-            f"scenario: stress compare BASE_RUN {shlex.quote(run_dir)}"
-        )
+def _comparison(comparison: Mapping[str, Any]) -> str:
     regressed = bool(comparison.get("regressed"))
     reasons = "".join(f"<li>{text(r)}</li>" for r in comparison.get("reasons", []))
     return (
@@ -582,96 +559,3 @@ def _comparison(comparison: Mapping[str, Any] | None, run_dir: str) -> str:
         + f'<p>Details: <a href="{text(comparison.get("file", "compare.html"))}">'
         "compare.html</a> in this run directory.</p>"
     )
-
-
-def _failures_table(failures: Iterable[Mapping[str, Any]], run_dir: str) -> str:
-    """Two rows per failure: what failed and how to reproduce it; then the bodies, wide."""
-    blocks = []
-    for position, item in enumerate(failures, 1):
-        request = _mapping(item.get("request"))
-        response = _mapping(item.get("response"))
-        checks, messages = _findings(item)
-        where = (
-            f"<b>{text(item.get('input_id'))}</b><br>family {text(item.get('family'))}"
-            f"<br>phase {text(item.get('phase'))}"
-        )
-        method_path = f"{text(request.get('method'))} {text(request.get('path'))}"
-        blocks.append(
-            '<tbody class="failure">'
-            f'<tr><td class="num" rowspan="2">{number(position)}</td><td>{where}</td>'
-            f"<td>{checks}</td><td>{messages}</td><td>{text(_status(response))}</td>"
-            f"<td>{_commands(run_dir, item.get('input_id'))}</td></tr>"
-            f'<tr><td colspan="2"><b>request</b> {method_path}'
-            f'<div class="body">{text(_excerpt(_request_body(request)))}</div></td>'
-            f'<td colspan="3"><b>response</b>'
-            f'<div class="body">{text(_excerpt(response.get("body_excerpt")))}</div></td></tr>'
-            "</tbody>"
-        )
-    if not blocks:
-        return "<p><i>no failures stored</i></p>"
-    head = "".join(
-        f"<th>{name}</th>"
-        for name in ("#", "input", "check", "message", "status", "reproduce (on this run)")
-    )
-    return f'<table class="failures"><thead><tr>{head}</tr></thead>{"".join(blocks)}</table>'
-
-
-def commands(run_dir: str, input_id: object) -> list[str]:
-    """The shell commands that replay, export and shrink one stored failure."""
-    where = shlex.quote(run_dir)
-    which = shlex.quote(str(input_id))
-    return [
-        f"stress replay {where} --id {which}",
-        f"stress repro {where} --id {which} --format curl",
-        f"stress shrink {where} --id {which}",
-    ]
-
-
-def _commands(run_dir: str, input_id: object) -> str:
-    if not isinstance(input_id, str):
-        return ""
-    return "".join(command(line) for line in commands(run_dir, input_id))
-
-
-def _findings(item: Mapping[str, Any]) -> tuple[str, str]:
-    """The failure's checks (warnings marked) and messages, one line each, as HTML."""
-    findings = [f for f in item.get("findings") or [] if isinstance(f, Mapping)]
-    if not findings:
-        return text(item.get("check")), text(item.get("message"))
-    checks = [
-        text(f.get("check")) + (" (warning)" if f.get("severity") == "warning" else "")
-        for f in findings
-    ]
-    return "<br>".join(checks), "<br>".join(text(f.get("message")) for f in findings)
-
-
-def _status(response: Mapping[str, Any]) -> str:
-    status, kind = response.get("status"), response.get("error_kind")
-    if not status:
-        return f"no answer ({kind})" if kind else "no answer"
-    return f"{status} ({kind})" if kind else str(status)
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _request_body(request: Mapping[str, Any]) -> str | None:
-    if isinstance(request.get("body"), str):
-        return str(request["body"])
-    encoded = request.get("body_b64")
-    if not isinstance(encoded, str):
-        return None
-    try:
-        raw = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        return "(body_b64 is not valid base64)"
-    # Not UTF-8, so show the bytes: \xNN for each one that is not.
-    return raw.decode("utf-8", "backslashreplace")
-
-
-def _excerpt(value: object) -> str | None:
-    if value is None:
-        return None
-    raw = str(value)
-    return raw if len(raw) <= EXCERPT_CHARS else f"{raw[:EXCERPT_CHARS]}… ({len(raw)} chars)"

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stress.report.html import commands
-from stress.report.markup import HIDDEN
+from stress.report.findings import commands
+from stress.report.markup import HIDDEN, decimal, ms, percent, seconds
 
 # Families listed in the failing-families table; the report has them all.
 MAX_FAMILIES = 15
@@ -199,19 +199,8 @@ def _n(value: object) -> str:
     return _when(value, "{:,.0f}")
 
 
-def _ms(value: object) -> str:
-    return _when(value, "{:,.1f}")
-
-
-def _dec(value: object) -> str:
-    return _when(value, "{:,.2f}")
-
-
-def _s(value: object) -> str:
-    return _when(value, "{:,.1f} s")
-
-
-def _pct(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "–"
-    return f"{value * 100:.3g}%"
+# Numbers rounded for people, as in report.html (markup.rounded: 1,500 · 95.2 · 0.75%).
+_ms = ms
+_dec = decimal
+_s = seconds
+_pct = percent

@@ -60,7 +60,68 @@ code, .cmd { font-family: ui-monospace, monospace; font-size: 12px; }
 .notes { background: #fff8c5; padding: 8px 24px; border-radius: 6px; }
 nav { font-size: 13px; margin: 4px 0 12px; }
 nav a { margin-right: 12px; }
+details { margin: 8px 0; }
+summary { cursor: pointer; font-weight: 600; padding: 4px 0; }
+table.sortable th { cursor: pointer; user-select: none; }
+table.sortable th[aria-sort="ascending"]::after { content: " ▲"; }
+table.sortable th[aria-sort="descending"]::after { content: " ▼"; }
+input.filter { margin: 4px 0; padding: 3px 6px; width: 280px; font: inherit; }
 """
+
+# Sorts a table.sortable by the clicked column (numbers by value: "1,500", "0.75%", "12 s"
+# and "–" last) and filters its rows by the text typed into the input.filter before it; a chart
+# inside a <details> is resized when opened (plotly draws hidden charts at a default width).
+# Static text: no value from the run goes in here, and nothing is fetched.
+SCRIPT = r"""
+(function () {
+  function key(cell) {
+    var raw = cell.textContent.trim();
+    var num = parseFloat(raw.replace(/,/g, ""));
+    return /^[-+]?[0-9.,]+/.test(raw) && !isNaN(num) ? [0, num] : [raw === "–" ? 2 : 1, raw];
+  }
+  function sort(table, col, th) {
+    var body = table.tBodies[0];
+    var down = th.getAttribute("aria-sort") === "ascending";
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) {
+      h.removeAttribute("aria-sort");
+    });
+    th.setAttribute("aria-sort", down ? "descending" : "ascending");
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = key(a.cells[col]), y = key(b.cells[col]);
+      if (x[0] !== y[0]) return x[0] - y[0];
+      var order = x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+      return down ? -order : order;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
+      th.addEventListener("click", function () { sort(table, col, th); });
+    });
+  });
+  document.querySelectorAll("input.filter").forEach(function (input) {
+    var table = document.getElementById(input.getAttribute("data-table"));
+    input.addEventListener("input", function () {
+      var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+        var line = row.textContent.toLowerCase();
+        row.hidden = !words.every(function (w) { return line.indexOf(w) >= 0; });
+      });
+    });
+  });
+  document.querySelectorAll("details").forEach(function (details) {
+    details.addEventListener("toggle", function () {
+      if (!details.open || !window.Plotly) return;
+      details.querySelectorAll(".js-plotly-plot").forEach(function (div) {
+        window.Plotly.Plots.resize(div);
+      });
+    });
+  });
+})();
+"""
+# Tables with more rows than this get a filter box.
+FILTER_ROWS = 10
 
 Cell = tuple[str, str]  # (html, css class)
 CHART_HEIGHT = 380
@@ -104,6 +165,7 @@ def page(title: str, body: Iterable[str]) -> str:
         f'<script charset="utf-8">{get_plotlyjs()}</script>',
         "</head><body>",
         *body,
+        f"<script>{SCRIPT}</script>",
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -129,14 +191,39 @@ def missing(message: str) -> str:
     return f'<p class="missing">{text(message)}</p>'
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[Cell]], *, empty: str = "none") -> str:
+def table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Cell]],
+    *,
+    empty: str = "none",
+    table_id: str | None = None,
+) -> str:
+    """A table; with ``table_id`` it sorts by a click on a column head, and with more than
+    FILTER_ROWS rows it has a filter box (SCRIPT)."""
     if not rows:
         return f"<p><i>{text(empty)}</i></p>"
     head = "".join(f"<th>{text(name)}</th>" for name in header)
     body = "".join(
         "<tr>" + "".join(cell(content, css) for content, css in row) + "</tr>" for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    if table_id is None:
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    box = (
+        f'<input class="filter" type="search" data-table="{text(table_id)}" '
+        f'placeholder="filter {len(rows)} rows" aria-label="filter the table">'
+        if len(rows) > FILTER_ROWS
+        else ""
+    )
+    return (
+        f'{box}<table class="sortable" id="{text(table_id)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def details(summary_html: str, content: str, *, open_: bool = False) -> str:
+    """Content one click away: a <details> whose <summary> is ``summary_html`` (HTML)."""
+    state = " open" if open_ else ""
+    return f"<details{state}><summary>{summary_html}</summary>{content}</details>"
 
 
 def facts(rows: Iterable[tuple[str, str]]) -> str:
@@ -171,9 +258,21 @@ def _when_number(format_: Callable[[float], str]) -> Callable[[object], str]:
     return show
 
 
-ms = _when_number(lambda v: f"{v:,.2f}")
-seconds = _when_number(lambda v: f"{v:,.1f} s")
-percent = _when_number(lambda v: f"{v * 100:.4g}%")
-decimal = _when_number(lambda v: f"{v:,.2f}")
+def rounded(value: float) -> str:
+    """``value`` rounded for a person: three significant digits at most, whole numbers from
+    100 up, thousands separated, no trailing zeros (1,500 · 380 · 95.2 · 1.5 · 0.75 · 0)."""
+    size = abs(value)
+    if size >= 100 or value == int(value):
+        return f"{value:,.0f}"
+    shown = f"{value:.1f}" if size >= 10 else f"{value:.2f}" if size >= 1 else f"{value:.2g}"
+    if "e" in shown:  # below 0.0001: no one reads those digits
+        return "≈0"
+    return shown.rstrip("0").rstrip(".") if "." in shown else shown
+
+
+ms = _when_number(rounded)
+seconds = _when_number(lambda v: f"{rounded(v)} s")
+percent = _when_number(lambda v: f"{rounded(v * 100)}%")
+decimal = _when_number(rounded)
 number = _when_number(lambda v: f"{v:,.0f}")
 signed_percent = _when_number(lambda v: f"{v * 100:+.3g}%")

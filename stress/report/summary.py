@@ -76,7 +76,9 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
       "setup": {                          # what was run, from scenario.yaml and run.json
         "description": str, "url": str | null, "model": str, "stream": bool,
         "timeout_s": float, "seed": int, "inputs": int, "families": {name: weight},
-        "phases": [{"name": str, "users": int, "spawn_rate": float, "duration_s": float}],
+        "phases": [{"name": str, "users": int, "spawn_rate": float, "duration_s": float,
+                    "kind": str, "open_loop": bool, "rate": float | null,
+                    "start_rate": float | null, "steps": int | null}],
         "checks": [str],                  # per-request checks run
         "slo": {"error_rate": float | null, "p95_ms": float | null,
                 "phases": {phase: {"error_rate": float | null, "p95_ms": float | null}}},
@@ -87,6 +89,7 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
         "error_rate": float | null
       }],
       "concurrency": [{                   # latency vs load: one entry per active-user count
+                                          # (closed-loop requests only)
         "users": int, "requests": int,
         "seconds": int,                   # whole seconds with a send at this concurrency
         "rps": float | null,              # requests / seconds
@@ -156,7 +159,6 @@ degradation and invariance pass while their rates stay within ``max_rate`` and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -171,6 +173,7 @@ from stress.report.behaviour import from_group_checks, read_behaviour
 from stress.report.behaviour import group_checks as file_checks
 from stress.report.compare import read_comparison
 from stress.report.load import load_report
+from stress.report.setup import from_log, group_rows, per_concurrency, setup_of
 from stress.report.stats import json_safe, latency_stats, span_seconds
 from stress.report.streaming import streaming_summary
 from stress.rundir import RunData, RunInfo, iter_failures, load_run
@@ -246,14 +249,14 @@ def summarise(run: RunData) -> dict[str, Any]:
         "slo": [asdict(result) for result in slo],
         "goodput": _goodput(records, run.scenario, slo),
         "failures": {"stored": failures.stored, "inputs": len(failures.inputs)},
-        "setup": _setup(run),
+        "setup": setup_of(run),
         "groups": [],
-        "concurrency": _concurrency(records),
+        "concurrency": per_concurrency(records),
         "streaming": streaming_summary(records),
         "degradation": degradation,
         "invariance": invariance,
         "comparison": read_comparison(run.run_dir, notes),
-        "from_log": _from_log(run.run_dir),
+        "from_log": from_log(run.run_dir),
         "fail_on": [str(severity) for severity in run.scenario.fail_on],
         "degradation_levels": sections["degradation"],
         "invariance_kinds": sections["invariance"],
@@ -263,7 +266,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "tester": load.tester,
         "load": load.load,
     }
-    summary["groups"] = _groups(families)
+    summary["groups"] = group_rows(families)
     _add_finding_counts(summary, severities, group_findings)
     safe: dict[str, Any] = json_safe(summary)
     return safe
@@ -579,94 +582,3 @@ def _verdict(passed: bool, checks: Sequence[Mapping[str, Any]], requests: int) -
 def family_group(family: str) -> str:
     """The group of a family: the part of its name before the first dot."""
     return family.split(".", 1)[0]
-
-
-def _setup(run: RunData) -> dict[str, Any]:
-    scenario: Scenario = run.scenario
-    checks = list(CHECKS) if scenario.checks is None else list(scenario.checks)
-    slo = scenario.slo
-    return {
-        "description": scenario.description,
-        "url": run.info.url,
-        "model": scenario.target.model,
-        "stream": scenario.target.stream,
-        "timeout_s": scenario.target.timeout,
-        "seed": scenario.inputs.seed,
-        "inputs": scenario.inputs.count,
-        "families": dict(scenario.inputs.families),
-        "phases": [
-            {
-                "name": phase.name,
-                "users": phase.users,
-                "spawn_rate": phase.spawn_rate,
-                "duration_s": phase.duration,
-            }
-            for phase in scenario.load.phases
-        ],
-        "checks": checks,
-        "slo": {
-            "error_rate": slo.error_rate,
-            "p95_ms": slo.p95_ms,
-            "phases": {
-                name: {"error_rate": limits.error_rate, "p95_ms": limits.p95_ms}
-                for name, limits in slo.phases.items()
-            },
-        },
-        "stress_version": run.info.stress_version,
-    }
-
-
-def _from_log(run_dir: Path) -> dict[str, Any] | None:
-    """RUN_DIR/logs.json (stress.logs.seeds): the logged requests used and what was scrubbed."""
-    path = run_dir / "logs.json"
-    if not path.exists():
-        return None
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return document if isinstance(document, dict) else None
-
-
-def _groups(families: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    groups: dict[str, dict[str, Any]] = {}
-    for family in families:
-        group = groups.setdefault(
-            family["group"],
-            {"name": family["group"], "families": 0, "requests": 0, "failed": 0},
-        )
-        group["families"] += 1
-        group["requests"] += family["requests"]
-        group["failed"] += family["failed"]
-    for group in groups.values():
-        group["error_rate"] = group["failed"] / group["requests"] if group["requests"] else None
-    return sorted(groups.values(), key=lambda group: str(group["name"]))
-
-
-def _concurrency(records: pd.DataFrame) -> list[dict[str, Any]]:
-    if records.empty:
-        return []
-    seconds = np.floor(records["sent_at"].to_numpy()).astype("int64")
-    frame = pd.DataFrame(
-        {
-            "users": records["users"].to_numpy(),
-            "second": seconds,
-            "failed": ~records["ok"].to_numpy(dtype=bool),
-            "latency_ms": records["latency_ms"].to_numpy(),
-        }
-    )
-    entries = []
-    for users, group in frame.groupby("users", sort=True):
-        requests = len(group)
-        busy = int(group["second"].nunique())
-        entries.append(
-            {
-                "users": int(users),
-                "requests": requests,
-                "seconds": busy,
-                "rps": requests / busy if busy else None,
-                "error_rate": float(group["failed"].mean()),
-                "latency_ms": latency_stats(group["latency_ms"].to_numpy()),
-            }
-        )
-    return entries

@@ -11,11 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sklearn.datasets import load_iris
 
 from stress.demo.lm import count_tokens
 from stress.demo.server import SLOW_PATH_SECONDS, create_app
-from stress.demo.tabular import COLUMNS
+from stress.demo.tabular import COLUMNS, load_iris
 
 # Starlette >= 1.x wants the `httpx2` package for its TestClient and warns when it falls back
 # to `httpx` (a project dependency). The fallback works; only that one warning is silenced,
@@ -248,8 +247,8 @@ def invocation_bodies(rows: list[list[float]]) -> dict[str, dict[str, Any]]:
 
 
 def test_invocations_formats_agree_and_predict_iris(client: TestClient) -> None:
-    iris = load_iris()
-    rows = [[float(v) for v in row] for row in iris.data]
+    features, target = load_iris()
+    rows = [[float(v) for v in row] for row in features]
     answers = {
         name: client.post("/invocations", json=body)
         for name, body in invocation_bodies(rows).items()
@@ -258,7 +257,7 @@ def test_invocations_formats_agree_and_predict_iris(client: TestClient) -> None:
     predictions = [r.json()["predictions"] for r in answers.values()]
     assert all(p == predictions[0] for p in predictions)
     assert set(predictions[0]) <= {0, 1, 2}
-    correct = sum(p == t for p, t in zip(predictions[0], iris.target, strict=True))
+    correct = sum(p == t for p, t in zip(predictions[0], target, strict=True))
     assert correct / len(rows) > 0.9
 
 

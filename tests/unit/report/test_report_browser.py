@@ -44,6 +44,7 @@ PAYLOADS = (
 HOSTILE_FAMILY = "<img src=x onerror=\"document.body.setAttribute('data-pwned','label')\">"
 CHARTS = (
     "chart-heatmap",
+    "chart-heatmap-all",  # every family and check, in a collapsed <details>
     "chart-latency",
     "chart-throughput",
     "chart-errors",

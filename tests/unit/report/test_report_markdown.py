@@ -14,10 +14,10 @@ def test_summary_md_has_verdict_failures_phases_and_repro(run_dir: Path) -> None
     write_reports(run_dir)
     text = (run_dir / "summary.md").read_text(encoding="utf-8")
     assert text.startswith("## ❌ stress: report-test FAILED\n")
-    assert "| 60 | 2 | 3.33% | 105.0 | 370.5 | 394.1 | 15.2 s |" in text
+    assert "| 60 | 2 | 3.33% | 105 | 370 | 394 | 15.2 s |" in text  # rounded for people
     assert "- **not\\_a\\_server\\_error**: 1 of 60 requests failed" in text
     assert "- **slo.p95\\_ms** (phase load): phase 'load': p95 latency 380.5 ms" in text
-    assert "| load | 4 | 40 | 3.94 | 5% | 205.0 | 380.5 | 396.1 |" in text
+    assert "| load | 4 | 40 | 3.94 | 5% | 205 | 380 | 396 |" in text
     assert "| realistic.chat\\_prompt | 40 | 1 | 2.5% | not\\_a\\_server\\_error: 1 |" in text
     assert f"`stress replay {run_dir} --id in-020`" in text
     assert f"`stress repro {run_dir} --id in-020 --format curl`" in text

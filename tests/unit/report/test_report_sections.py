@@ -66,7 +66,11 @@ def test_behaviour_documents_render_charts_and_their_checks_count(run_dir: Path)
     page = page_of(run_dir)
     assert 'id="chart-degradation"' in page
     assert 'id="chart-invariance"' in page
-    assert page.count("not measured in this run") == 1  # streaming only
+    # Only streaming is listed as not measured, and it has no section.
+    assert "<li><b>Streaming: time to first token" in page
+    assert '<h2 id="streaming">' not in page
+    assert '<h2 id="degradation">' in page
+    assert '<h2 id="invariance">' in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the variant answer, escaped
     assert XSS not in page
 
