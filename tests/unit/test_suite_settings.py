@@ -1,0 +1,34 @@
+"""The suite's own settings (tests/conftest.py): the Hypothesis profile CI gets, and skips."""
+
+from __future__ import annotations
+
+from hypothesis import settings
+
+from tests.conftest import allowed_skip_reasons, profile_name, unlisted_skips
+
+
+def test_ci_gets_the_derandomized_profile_and_a_developer_a_random_one() -> None:
+    assert profile_name({"CI": "true"}) == "ci"
+    assert profile_name({"CI": "1"}) == "ci"
+    assert profile_name({}) == "dev"
+    assert profile_name({"CI": "false"}) == "dev"
+    assert profile_name({"CI": ""}) == "dev"
+    assert profile_name({"CI": "true", "HYPOTHESIS_PROFILE": "nightly"}) == "nightly"
+    ci, dev = settings.get_profile("ci"), settings.get_profile("dev")
+    assert ci.derandomize is True
+    assert ci.database is None
+    assert ci.print_blob is True
+    assert dev.derandomize is False
+    assert settings.get_profile("nightly").max_examples > dev.max_examples
+
+
+def test_a_skip_fails_ci_unless_its_reason_is_listed() -> None:
+    allowed = allowed_skip_reasons()
+    assert "needs MLFLOW_PYTHON" in allowed
+    assert not any(reason.startswith("#") for reason in allowed)
+    skipped = [
+        ("tests/real/test_mlflow_server.py::t", "needs MLFLOW_PYTHON: run `make real-mlflow`"),
+        ("tests/unit/test_bad_input.py::t", "root reads any file, whatever its mode"),
+        ("tests/unit/report/test_report_browser.py::t", "chromium is not installed"),
+    ]
+    assert unlisted_skips(skipped, allowed) == skipped[1:]
