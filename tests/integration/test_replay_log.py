@@ -109,7 +109,9 @@ def test_the_server_receives_the_log_in_order_at_its_times_over_speed(
     assert [question(body) for _, body in received] == list(range(30))
     # ... at the logged times ÷ speed.
     at = np.array([t for t, _ in received])
-    assert at - at[0] == pytest.approx(expected, abs=0.03)
+    # Within 45 ms of the logged offset (about 2 ms idle): under the smallest gap, 50 ms,
+    # so each arrival still lands in its own slot on a loaded 2-core machine.
+    assert at - at[0] == pytest.approx(expected, abs=0.045)
 
     # Arrival i is input realistic.logged-<i>, intended at offset i, sent then.
     records = read_records(run_dir / "records").to_pandas().sort_values("intended_at")
@@ -118,7 +120,9 @@ def test_the_server_receives_the_log_in_order_at_its_times_over_speed(
     # Workers start their share a few milliseconds apart (the master's messages are sent
     # one after the other).
     assert intended - intended[0] == pytest.approx(expected, abs=0.001 if workers == 1 else 0.02)
-    assert np.median(records["sent_at"].to_numpy() - intended) < 0.005
+    # Sent when due: about 1 ms median idle; 20 ms allows a loaded machine, under half the
+    # smallest gap.
+    assert np.median(records["sent_at"].to_numpy() - intended) < 0.02
     if workers > 1:
         assert set(records["worker"]) == {1, 2}
         # Worker 1 sent the even arrivals, worker 2 the odd ones.
