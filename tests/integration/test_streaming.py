@@ -45,6 +45,10 @@ degradation: {{enabled: false}}
 # The truth: the first token 40 ms after the request arrives, then one every 8 ms.
 TTFT_MS, ITL_MS, TOKENS = 40.0, 8.0, 16
 TOLERANCE_MS = 2.0
+# Three quarters of the TTFTs within this: 3.8 ms was measured at p75 with seven test
+# sessions sharing 2 cores (0.3 ms idle), so 10 ms is a 2.6x margin; timing that is really
+# wrong (tokens read after the whole body) is off by 15 x ITL_MS = 120 ms.
+LOADED_P75_MS = 10.0
 
 
 def write(tmp_path: Path, url: str, **fields: object) -> Path:
@@ -106,10 +110,11 @@ def test_ttft_and_itl_agree_with_the_server_within_2_ms(
     # when the two cores are busy with other work (seen: a few requests in 40 off by 2-6 ms
     # at load average 2.4, and the median offset, the request's way to the server, growing
     # from 0.5 to 1.1 ms), so it holds for three quarters of the requests; timing that is
-    # really wrong (tokens read after the whole body) is off for all of them.
+    # really wrong (tokens read after the whole body) is off for all of them. The median
+    # holds 2 ms; three quarters hold LOADED_P75_MS on a loaded machine.
     assert max(abs(e) for e in itl_errors) < TOLERANCE_MS, summary
     assert statistics.median(absolute) < TOLERANCE_MS, summary
-    assert absolute[int(0.75 * len(absolute))] < TOLERANCE_MS, summary
+    assert absolute[int(0.75 * len(absolute))] < LOADED_P75_MS, summary
     # TPOT counts the tail after the last token (finish chunk, usage, [DONE]): a bit above ITL.
     assert (records["tpot_ms"] >= records["itl_ms"] - 0.5).all()
     assert (records["tokens_estimated"] == False).all()  # noqa: E712
