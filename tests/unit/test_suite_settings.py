@@ -32,3 +32,22 @@ def test_a_skip_fails_ci_unless_its_reason_is_listed() -> None:
         ("tests/unit/report/test_report_browser.py::t", "chromium is not installed"),
     ]
     assert unlisted_skips(skipped, allowed) == skipped[1:]
+
+
+def test_mutation_scores_group_mutants_by_module() -> None:
+    from tests.mutation_scores import module_of, scores
+
+    assert module_of("stress.secrets.xǁRedactorǁscrub__mutmut_2") == "stress.secrets"
+    assert module_of("stress.report.stats.x_percentile__mutmut_11") == "stress.report.stats"
+    counts, survivors = scores(
+        [
+            "    stress.secrets.x_parse__mutmut_1: killed",
+            "    stress.secrets.x_parse__mutmut_2: survived",
+            "    stress.secrets.x_parse__mutmut_3: timeout",
+            "    stress.secrets.x_parse__mutmut_4: not checked",
+            "    stress.record.x_table_of__mutmut_1: no tests",
+        ]
+    )
+    assert counts["stress.secrets"] == {"killed": 2, "survived": 1}
+    assert counts["stress.record"] == {"survived": 1}
+    assert survivors["stress.secrets"] == ["stress.secrets.x_parse__mutmut_2 (survived)"]
