@@ -96,3 +96,20 @@ def test_a_batch_writer_hands_tables_to_its_sink(clock: Clock) -> None:
     assert table_of([]).schema == SCHEMA
     assert table_of([]).num_rows == 0
     assert table_of([record(7)]).column("input_id").to_pylist() == ["f-0007"]
+
+
+def test_a_batch_writer_defaults_and_counts_every_row_written(clock: Clock) -> None:
+    tables = []
+    writer = BatchWriter(tables.append)
+    for seq in range(4999):
+        writer.add(record(seq))
+    assert tables == []
+    writer.add(record(4999))  # 5000 rows by default
+    assert [t.num_rows for t in tables] == [5000]
+    writer.add(record(5000))
+    clock.now += 0.999
+    writer.flush_if_due()
+    assert writer.pending == 1  # one second by default
+    clock.now += 0.001
+    writer.flush_if_due()
+    assert writer.written == 5001  # counted across flushes
