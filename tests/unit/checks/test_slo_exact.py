@@ -109,3 +109,51 @@ def test_a_limit_met_exactly_passes() -> None:
     result = results[0]
     assert (result.actual, result.passed) == (30.0, True)
     assert result.message.endswith("is within the limit of 30 ms")
+
+
+def test_error_rate_and_p95_per_phase_and_family_exactly() -> None:
+    data = records()
+    data.loc[0, "ok"] = False  # one failed request in the baseline
+    other = "unicode.emoji"
+    judged = from_dict(
+        {
+            "name": "slo",
+            "target": {"url": "http://127.0.0.1:9", "protocol": "openai-chat"},
+            "inputs": {"families": {FAMILY: 1, other: 1}},
+            "load": {
+                "phases": [
+                    {"name": "baseline", "users": 1, "duration": "1s"},
+                    {"name": "load", "users": 2, "duration": "1s"},
+                    {"name": "idle", "users": 1, "duration": "1s"},
+                ]
+            },
+            "slo": {
+                "error_rate": "10%",
+                "p95_ms": 45,
+                "families": {FAMILY: {"error_rate": "50%"}, other: {"p50_ms": 5}},
+            },
+        }
+    )
+    got = [
+        (r.phase, r.metric, r.actual, r.passed, r.family, r.message)
+        for r in evaluate_slos(data, judged)
+    ]
+    none = (
+        "no requests completed, so {} cannot be judged; check that the target answered and "
+        "that the run was not stopped before this phase"
+    )
+    assert got == [
+        ("baseline", "error_rate", 0.2, False, None,
+         "phase 'baseline': error rate 20% (1 of 5 requests) exceeds the limit of 10%"),
+        ("baseline", "p95_ms", pytest.approx(48.0), False, None,
+         "phase 'baseline': p95 latency 48 ms (5 requests) exceeds the limit of 45 ms"),
+        ("load", "error_rate", 0.0, True, None,
+         "phase 'load': error rate 0% (0 of 3 requests) is within the limit of 10%"),
+        ("load", "p95_ms", pytest.approx(290.0), False, None,
+         "phase 'load': p95 latency 290 ms (3 requests) exceeds the limit of 45 ms"),
+        ("idle", "error_rate", None, False, None, "phase 'idle': " + none.format("error_rate")),
+        ("idle", "p95_ms", None, False, None, "phase 'idle': " + none.format("p95_ms")),
+        ("*", "error_rate", 0.125, True, FAMILY,
+         f"family '{FAMILY}': error rate 12.5% (1 of 8 requests) is within the limit of 50%"),
+        ("*", "p50_ms", None, False, other, f"family '{other}': " + none.format("p50_ms")),
+    ]  # fmt: skip
