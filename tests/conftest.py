@@ -24,9 +24,11 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-settings.register_profile("dev", print_blob=True)
-settings.register_profile("nightly", max_examples=500, print_blob=True)
+# Each from Hypothesis's own defaults, not from whichever profile is loaded when this runs.
+DEFAULT = settings.get_profile("default")
+settings.register_profile("ci", DEFAULT, derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", DEFAULT, print_blob=True)
+settings.register_profile("nightly", DEFAULT, max_examples=500, print_blob=True)
 
 
 def profile_name(environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
