@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check clean real-mlflow real-kserve
+.PHONY: demo test lint check clean real-mlflow real-kserve mutation
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "stress needs Python >= 3.11; set PYTHON=python3.11")'
@@ -26,6 +26,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check stress tests benchmarks
 	$(BIN)/ruff format --check stress tests benchmarks
 	$(BIN)/mypy stress
+
+# Mutation testing of the contract modules ([tool.mutmut] in pyproject.toml lists them and
+# their fast tests): a figure like the benchmarks, not a CI gate (about 20 minutes on 2
+# cores; results are kept in mutants/, so a second run re-checks only what changed).
+# Prints the score per module; docs/testing.md has the last figures and the survivors.
+mutation: $(STAMP)
+	env -u PYTHONPATH $(BIN)/mutmut run || true
+	$(BIN)/mutmut results --all true | $(BIN)/python tests/mutation_scores.py --survivors
 
 # stress against a real third-party model server: MLflow's `mlflow models serve` with a
 # scikit-learn model. MLflow is not a dependency of stress; it gets a venv of its own here
@@ -57,4 +65,4 @@ real-kserve: $(STAMP) $(KSERVE_STAMP)
 	KSERVE_PYTHON=$(abspath $(KSERVE_VENV))/bin/python $(BIN)/python -m pytest -q -rs tests/real/test_kserve_server.py
 
 clean:
-	rm -rf $(VENV) $(MLFLOW_VENV) $(KSERVE_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MLFLOW_VENV) $(KSERVE_VENV) .pytest_cache .mypy_cache .ruff_cache mutants

@@ -74,10 +74,12 @@ def test_a_replayed_trace_sends_at_the_logs_times_over_speed(
     intended = records["intended_at"].to_numpy()
     tolerance = 0.001 if workers == 1 else 0.05
     assert intended - intended[0] == pytest.approx(expected, abs=tolerance)
-    # And the requests left when they were due.
+    # And the requests left when they were due. An idle machine measures about 1 ms median
+    # and 5 ms at p90; the bounds leave a 20x / 30x margin for a loaded 2-core machine and
+    # still catch a pacer that slips by whole gaps (the log's gaps are 0.1 to 0.3 s at speed 2).
     lag = records["sent_at"].to_numpy() - intended
-    assert np.median(lag) < 0.005
-    assert np.quantile(lag, 0.9) < 0.05
+    assert np.median(lag) < 0.02
+    assert np.quantile(lag, 0.9) < 0.15
     load = json.loads((run_dir / "load.json").read_text())
     counts = load["phases"][0]["counts"]
     assert counts["scheduled"] == counts["sent"] == len(LOG_TIMES)

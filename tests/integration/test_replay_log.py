@@ -104,12 +104,17 @@ def test_the_server_receives_the_log_in_order_at_its_times_over_speed(
     logged = [item for item in corpus if item["family"] == "realistic.logged"]
     assert [item["id"] for item in logged] == [f"realistic.logged-{i:04d}" for i in range(30)]
 
-    # The server got them in log order (the preflight's one request came before the load)...
+    # The server got each logged request once (the preflight's one request came before the
+    # load)...
     received = server.read()[-len(OFFSETS) :]
-    assert [question(body) for _, body in received] == list(range(30))
-    # ... at the logged times ÷ speed.
-    at = np.array([t for t, _ in received])
-    assert at - at[0] == pytest.approx(expected, abs=0.03)
+    arrived = {question(body): t for t, body in received}
+    assert sorted(arrived) == list(range(30))
+    # ... each at its logged time ÷ speed. Within 100 ms: about 2 ms idle, 53 ms seen with
+    # seven test sessions sharing 2 cores (the server's threads are scheduled late too; two
+    # requests 50 ms apart were even read in swapped order, so the order the server read
+    # them in is not asserted: each request is matched to its own offset instead).
+    at = np.array([arrived[index] for index in range(30)])
+    assert at - at[0] == pytest.approx(expected, abs=0.1)
 
     # Arrival i is input realistic.logged-<i>, intended at offset i, sent then.
     records = read_records(run_dir / "records").to_pandas().sort_values("intended_at")
@@ -118,7 +123,9 @@ def test_the_server_receives_the_log_in_order_at_its_times_over_speed(
     # Workers start their share a few milliseconds apart (the master's messages are sent
     # one after the other).
     assert intended - intended[0] == pytest.approx(expected, abs=0.001 if workers == 1 else 0.02)
-    assert np.median(records["sent_at"].to_numpy() - intended) < 0.005
+    # Sent when due: about 1 ms median idle; 20 ms allows a loaded machine, under half the
+    # smallest gap.
+    assert np.median(records["sent_at"].to_numpy() - intended) < 0.02
     if workers > 1:
         assert set(records["worker"]) == {1, 2}
         # Worker 1 sent the even arrivals, worker 2 the odd ones.

@@ -45,6 +45,10 @@ degradation: {{enabled: false}}
 # The truth: the first token 40 ms after the request arrives, then one every 8 ms.
 TTFT_MS, ITL_MS, TOKENS = 40.0, 8.0, 16
 TOLERANCE_MS = 2.0
+# Three quarters of the TTFTs within this: 3.8 ms was measured at p75 with seven test
+# sessions sharing 2 cores (0.3 ms idle), so 10 ms is a 2.6x margin; timing that is really
+# wrong (tokens read after the whole body) is off by 15 x ITL_MS = 120 ms.
+LOADED_P75_MS = 10.0
 
 
 def write(tmp_path: Path, url: str, **fields: object) -> Path:
@@ -106,10 +110,11 @@ def test_ttft_and_itl_agree_with_the_server_within_2_ms(
     # when the two cores are busy with other work (seen: a few requests in 40 off by 2-6 ms
     # at load average 2.4, and the median offset, the request's way to the server, growing
     # from 0.5 to 1.1 ms), so it holds for three quarters of the requests; timing that is
-    # really wrong (tokens read after the whole body) is off for all of them.
+    # really wrong (tokens read after the whole body) is off for all of them. The median
+    # holds 2 ms; three quarters hold LOADED_P75_MS on a loaded machine.
     assert max(abs(e) for e in itl_errors) < TOLERANCE_MS, summary
     assert statistics.median(absolute) < TOLERANCE_MS, summary
-    assert absolute[int(0.75 * len(absolute))] < TOLERANCE_MS, summary
+    assert absolute[int(0.75 * len(absolute))] < LOADED_P75_MS, summary
     # TPOT counts the tail after the last token (finish chunk, usage, [DONE]): a bit above ITL.
     assert (records["tpot_ms"] >= records["itl_ms"] - 0.5).all()
     assert (records["tokens_estimated"] == False).all()  # noqa: E712
@@ -146,8 +151,10 @@ def test_a_stall_longer_than_the_limit_ends_the_request_as_a_finding(
     records = read_records(run_dir / "records").to_pandas()
     assert (records["error_kind"] == "stream_stall").all()
     assert (records["content_events"] == 3).all()  # tokens 0, 1 and 2 came before the stall
-    # 5 ms to the first token, 4 ms more for two tokens, then 300 ms of silence.
-    assert records["latency_ms"].between(300, 600).all()
+    # 5 ms to the first token, 4 ms more for two tokens, then 300 ms of silence: ended at
+    # the stall limit, not after the server's 1500 ms pause. Upper bound 1200 ms: 300 ms
+    # below the pause, a 900 ms margin over the limit for a loaded 2-core machine.
+    assert records["latency_ms"].between(300, 1200).all()
     failure = json.loads((run_dir / "failures.jsonl").read_text().splitlines()[0])
     assert failure["message"].startswith("stream stalled: no bytes for 0.3 s")
     # Re-sent alone (flakiness), the same stall ends each request the same way: deterministic,
@@ -155,7 +162,9 @@ def test_a_stall_longer_than_the_limit_ends_the_request_as_a_finding(
     resends = [json.loads(line) for line in (run_dir / "resends.jsonl").read_text().splitlines()]
     assert resends
     assert {row["error_kind"] for row in resends} == {"stream_stall"}
-    assert all(row["latency_ms"] < 1000 for row in resends)
+    # Ended at the stall limit too: well below the server's 1500 ms pause (margin 300 ms
+    # below it; about 310 ms is measured on an idle machine).
+    assert all(row["latency_ms"] < 1200 for row in resends)
 
 
 SECRET = "sk-test-SECRET-4815162342"

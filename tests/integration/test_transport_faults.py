@@ -140,10 +140,9 @@ def test_every_transport_fault_is_named_and_the_run_goes_on(
 ) -> None:
     assert set(EXPECTED) == set(CYCLE)
     path = scenario_file(tmp_path, fault_server.url, headers={}, count=len(CYCLE), duration="2s")
-    started = time.monotonic()
+    # The run goes on and ends: stress() gives it at most 240 s (a 2 s phase; no stopwatch).
     result = stress("run", str(path), "--out", str(tmp_path / "reports"), cwd=tmp_path)
     assert result.returncode == 1, result.stderr  # failures found; not a crash (4), not 0
-    assert time.monotonic() - started < 120
     run_dir = run_dir_of(result)
     records = read_records(run_dir / "records").to_pandas()
     records["mode"] = records["input_id"].map(mode_of)

@@ -45,9 +45,6 @@ def test_example_scenario_runs_against_kserve_model_server(
     example = yaml.safe_load((ROOT / "scenarios" / f"{protocol}.yaml").read_text())
     scenario = shortened(example, kserve_server, tmp_path / f"{protocol}.yaml")
     result = stress("run", str(scenario), "--out", str(tmp_path / "reports"), cwd=tmp_path)
-    # 0: KServe handled every input as it should; 1: stress found something. Both are
-    # finished runs with a report; 2, 3 or 4 would be stress failing.
-    assert result.returncode in (0, 1), result.stderr
     run_dir = Path(result.stdout.strip().splitlines()[-1])
     summary = json.loads((run_dir / "summary.json").read_text())
     print(protocol, summary["message"])
@@ -59,12 +56,31 @@ def test_example_scenario_runs_against_kserve_model_server(
     assert (answered["status"] == 200).all()
     assert answered["ok"].all()
     assert answered["output_digest"].notna().all()
-    # What KServe 0.21 does and stress reports: a NaN feature reaches scikit-learn and comes
-    # back as HTTP 500, and the server then resets that keep-alive connection without having
-    # said "Connection: close", so the next request sent on it (any input) gets no answer.
-    assert set(realistic.loc[realistic["status"] == 0, "error_kind"]) <= {"connection_reset"}
     non_finite = records[records["family"] == "numbers.non_finite"]
-    assert set(non_finite["status"]) <= {0, 400, 422, 500}
+    found: dict[str, set[str]] = {}
+    for text in (run_dir / "failures.jsonl").read_text(encoding="utf-8").splitlines():
+        line = json.loads(text)
+        for finding in line["findings"]:
+            found.setdefault(finding["check"], set()).add(line["family"])
+    if protocol == "kserve-v1":
+        # v1 refuses NaN / Infinity with a clean 400: nothing to report, exit 0.
+        assert result.returncode == 0, result.stderr
+        assert found == {}
+        assert set(non_finite["status"]) == {400}
+        return
+    # What KServe 0.x does on v2, and stress must report: a NaN feature reaches scikit-learn
+    # and comes back as HTTP 500 (not_a_server_error), and the server then resets that
+    # keep-alive connection without having said "Connection: close", so the next request
+    # sent on it, whatever its input, gets no answer (no_connection_error). The run fails
+    # (exit 1), on those two checks and on the error-rate SLO, and on nothing else.
+    assert result.returncode == 1, result.stderr
+    assert set(found) == {"not_a_server_error", "no_connection_error"}
+    assert found["not_a_server_error"] == {"numbers.non_finite"}
+    assert "realistic.tabular_rows" in found["no_connection_error"]
+    assert set(non_finite.loc[non_finite["status"] != 0, "status"]) == {500}
+    assert set(realistic.loc[realistic["status"] == 0, "error_kind"]) == {"connection_reset"}
+    failed = {check["name"] for check in summary["checks"] if not check["passed"]}
+    assert failed == {"not_a_server_error", "no_connection_error", "slo.error_rate"}
 
 
 def test_a_wrong_model_name_is_exit_3(tmp_path: Path, kserve_server: str) -> None:

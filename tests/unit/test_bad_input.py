@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,13 +124,16 @@ def test_bad_input_exits_2_naming_the_problem_and_the_fix(
     assert not list(tmp_path.rglob("stress-crash.txt"))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file, whatever its mode")
 def test_an_unreadable_scenario_names_the_file_and_the_fix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "secret.yaml"
     path.write_text(DEMO, encoding="utf-8")
     path.chmod(0)
+    if os.geteuid() == 0:
+        # Root reads any file whatever its mode (and CI runs as root): the error a user gets
+        # is injected instead, at every way of opening a file, so the test runs everywhere.
+        deny_reading(monkeypatch, path)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exited:
         main(["run", "secret.yaml"])
@@ -154,3 +158,20 @@ def test_a_damaged_run_json_alone_still_gives_a_report_that_says_so(
     summary = (tmp_path / "damaged" / "summary.json").read_text()
     assert "damaged/run.json: unreadable" in summary
     assert "INCOMPLETE" in summary
+
+
+def deny_reading(monkeypatch: pytest.MonkeyPatch, denied: Path) -> None:
+    """Opening ``denied`` (by any path that resolves to it) raises EACCES, as for a user."""
+    import builtins
+    import errno
+    import io
+
+    real_open = builtins.open
+
+    def guarded(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, str | os.PathLike) and Path(file).resolve() == denied.resolve():
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)
+    monkeypatch.setattr(io, "open", guarded)

@@ -125,16 +125,22 @@ def serve_once(answer: Callable[[socket.socket], None]) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+DRIBBLED: list[int] = []
+
+
 @pytest.fixture
 def dribbling() -> Iterator[str]:
-    """A status line, then a header byte every 0.1 s, for ever (each read well in time)."""
+    """A status line, then a header byte every 0.1 s, for ever (each read well in time);
+    DRIBBLED counts the bytes sent until the client went away."""
     started = []
+    DRIBBLED.clear()
 
     def answer(connection: socket.socket) -> None:
         if not started:
             connection.sendall(b"HTTP/1.1 200 OK\r\n")
             started.append(True)
         connection.sendall(b"X")
+        DRIBBLED.append(1)
         time.sleep(0.1)
 
     yield from serve_once(answer)
@@ -155,14 +161,15 @@ def endless() -> Iterator[str]:
 
 
 def test_a_dribbled_header_ends_at_the_timeout(dribbling: str) -> None:
+    # The server never stops dribbling: that send returns at all shows the timeout bounds the
+    # whole answer, not each read. Not given up at once either: several bytes were read first
+    # (about 5 in 0.5 s; no stopwatch, so a loaded machine cannot make this flake).
     with httpx.Client(base_url=dribbling, transport=httpread.transport()) as client:
-        started = time.monotonic()
         reply = httpread.send(
             client, "GET", "/", content=b"", headers={}, timeout=0.5, max_bytes=MiB
         )
-        elapsed = time.monotonic() - started
     assert (reply.status, reply.error_kind) == (0, "timeout")
-    assert 0.45 < elapsed < 1.5
+    assert len(DRIBBLED) >= 2
 
 
 def test_an_endless_body_ends_at_max_bytes(endless: str) -> None:
@@ -191,17 +198,16 @@ def stalling() -> Iterator[str]:
 
 
 def test_an_event_stream_silent_past_the_stall_limit_is_a_stall(stalling: str) -> None:
+    # Ended by the stall limit: the server's silence lasts 1 s, then it sends "data: [D"; a
+    # send that waited it out would hold a third "data:". No stopwatch.
     with httpx.Client(base_url=stalling, transport=httpread.transport()) as client:
-        started = time.monotonic()
         reply = httpread.send(
             client, "GET", "/", content=b"", headers={}, timeout=5, max_bytes=MiB, stall=0.3
         )
-        elapsed = time.monotonic() - started
     assert (reply.status, reply.error_kind) == (200, "stream_stall")
     assert reply.anomaly is not None
     assert reply.anomaly.startswith("stream stalled: no bytes for 0.3 s")
     assert reply.body.count(b"data:") == 2  # what came before the silence is kept
-    assert 0.25 < elapsed < 0.9
 
 
 def test_without_a_stall_limit_the_same_stream_is_waited_for(stalling: str) -> None:

@@ -85,15 +85,15 @@ def test_the_deadline_terminates_then_kills_a_child_that_ignores_sigterm() -> No
     assert stubborn.stdout is not None
     stubborn.stdout.readline()  # SIGTERM is ignored from here on
     fired: list[bool] = []
-    began = time.monotonic()
     with lifeline.Deadline(stubborn, 0.3, grace=0.5, on_fire=lambda: fired.append(True)) as d:
         stubborn.wait(timeout=10)
     assert fired == [True]
     assert d.fired
     assert d.killed
     stubborn.stdout.close()
+    # Killed, not waited out: without the deadline the wait above would have raised after 10 s
+    # (the child sleeps 60 s). No stopwatch here: the order of events is the evidence.
     assert stubborn.returncode == -signal.SIGKILL
-    assert time.monotonic() - began < 5
 
 
 def test_the_deadline_stops_with_sigterm_when_that_is_enough_and_never_fires_early() -> None:
