@@ -46,13 +46,15 @@ from stress.checks.request import CheckSuite, Exchange, Finding, group_checks
 from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
 from stress.lifeline import die_with_parent
-from stress.load.collect import BATCH_SECONDS, BatchWriter, Collector, FailureSink, write_json
+from stress.load.collect import BATCH_SECONDS, BatchWriter, Collector, FailureSink
 from stress.load.driver import Driver, Emit, Fleet
-from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing, worker_log
+from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing
 from stress.load.trace import load_entries, load_traces
 from stress.load.traffic import Ticket, Traffic
 from stress.load.workers import WorkerAgent
 from stress.record import OUTPUT_TEXT_CHARS, SCHEMA, Record, RecordWriter
+from stress.rundir import layout
+from stress.rundir.write import write_json
 from stress.scenario import PhaseKind, Scenario, from_path
 from stress.secrets import Redactor
 from stress.targets import HttpRequest, adapter_for
@@ -283,10 +285,8 @@ class Plan:
         self.users = 0
         self.seq = 0
         self.cursor = 0
-        self.writer: BatchWriter = RecordWriter(run_dir / "records", prefix=f"w{worker}")
-        self.failures = FailureLog(
-            run_dir / "failures.jsonl", max_lines=2000, redactor=self.redactor
-        )
+        self.writer: BatchWriter = RecordWriter(layout.records(run_dir), prefix=f"w{worker}")
+        self.failures = FailureLog(layout.failures(run_dir), max_lines=2000, redactor=self.redactor)
         self.errors = 0
         # Set by SIGINT/SIGTERM: stop the load, keep every record written so far.
         self.stopping = False
@@ -691,8 +691,8 @@ def build_plan(
     Each worker sends its own slice of the shuffled corpus (every ``workers``-th input from
     its own offset), so together they cover it as one process would.
     """
-    scenario = from_path(run_dir / "scenario.yaml")
-    inputs = corpus_io.read(run_dir / "corpus.jsonl")
+    scenario = from_path(layout.scenario(run_dir))
+    inputs = corpus_io.read(layout.corpus(run_dir))
     logged = logged_inputs(scenario, inputs)
     # A seeded shuffle, so families interleave and every run sends the same order.
     random.Random(scenario.inputs.seed).shuffle(inputs)
@@ -706,7 +706,7 @@ def build_plan(
     if number > 0:
         plan.failures.close()
         plan.failures = ShippedFailureLog(
-            run_dir / "failures.jsonl", max_lines=2000, redactor=plan.redactor
+            layout.failures(run_dir), max_lines=2000, redactor=plan.redactor
         )
     return plan
 
@@ -774,7 +774,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
         plan.failures.close()
         collector.close()
     runner.quit()
-    write_json(run_dir / "load.json", log)
+    write_json(layout.load(run_dir), log)
     emit(
         "done",
         requests=collector.records,
@@ -797,9 +797,9 @@ def run_master(
     sleep: Callable[[float], None] = gevent.sleep,
 ) -> int:
     """Run the scenario on Locust workers: ``workers`` started here, ``expect`` in all."""
-    scenario = from_path(run_dir / "scenario.yaml")
-    scenario_text = (run_dir / "scenario.yaml").read_text(encoding="utf-8")
-    corpus = (run_dir / "corpus.jsonl").read_bytes()
+    scenario = from_path(layout.scenario(run_dir))
+    scenario_text = layout.scenario(run_dir).read_text(encoding="utf-8")
+    corpus = layout.corpus(run_dir).read_bytes()
     collector = Collector(run_dir, tracked=_sweeps(scenario))
     user_class = make_user(LoadState(), None, timeout=scenario.target.timeout)
     # host=None: each worker keeps the URL it was given (``stress worker --target``).
@@ -809,7 +809,7 @@ def run_master(
     runner = environment.create_master_runner(bind[0], bind[1])
     port = runner.server.port
     emit("workers", bind=f"{bind[0]}:{port}", local=workers, expect=expect)
-    failures = FailureSink(run_dir / "failures.jsonl")
+    failures = FailureSink(layout.failures(run_dir))
     processes: dict[int, subprocess.Popen[bytes]] = {}
     started = time.monotonic()
     try:
@@ -832,7 +832,7 @@ def run_master(
         _on_signals(driver)
         fleet.wait_ready(join_timeout)
         settle()
-        write_json(run_dir / "load.json", driver.run())
+        write_json(layout.load(run_dir), driver.run())
     finally:
         failures.close()
         collector.close()
@@ -887,7 +887,7 @@ def _on_signals(driver: Driver) -> None:
 
 
 def _start_worker(run_dir: Path, number: int, port: int) -> subprocess.Popen[bytes]:
-    log = worker_log(run_dir, number).open("ab")
+    log = layout.worker_log(run_dir, number).open("ab")
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "stress.load", "--worker", f"127.0.0.1:{port}"],
@@ -995,7 +995,7 @@ def main(argv: list[str]) -> int:
             join_timeout=args.join_timeout,
         )
     except WorkersMissing as exc:
-        local = f"; see worker-N.log in {run_dir}" if args.workers else ""
+        local = f"; see {layout.WORKER_LOG.format(number='N')} in {run_dir}" if args.workers else ""
         emit("error", message=f"{exc}{local}")
         return WORKERS_MISSING
     return 0

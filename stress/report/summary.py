@@ -173,7 +173,8 @@ from stress.report.compare import read_comparison
 from stress.report.load import load_report
 from stress.report.stats import json_safe, latency_stats, span_seconds
 from stress.report.streaming import streaming_summary
-from stress.rundir import RunData, RunInfo, iter_failures, load_run
+from stress.rundir import layout
+from stress.rundir.read import RunData, RunInfo, iter_failures, load_run
 from stress.scenario import DEFAULT_CHECKS, Scenario
 
 SCHEMA_VERSION = 1
@@ -518,7 +519,7 @@ def _run_check(run: RunData) -> dict[str, Any]:
         message = f"{requests} requests recorded"
     else:
         message = (
-            f"no requests were recorded in {run.run_dir / 'records'}: the run stopped before "
+            f"no requests were recorded in {layout.records(run.run_dir)}: the run stopped before "
             f"load began or nothing answered; see the run's console output and run.json"
         )
     return {
@@ -618,7 +619,7 @@ def _setup(run: RunData) -> dict[str, Any]:
 
 def _from_log(run_dir: Path) -> dict[str, Any] | None:
     """RUN_DIR/logs.json (stress.logs.seeds): the logged requests used and what was scrubbed."""
-    path = run_dir / "logs.json"
+    path = layout.logs(run_dir)
     if not path.exists():
         return None
     try:

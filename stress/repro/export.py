@@ -29,7 +29,8 @@ from typing import Any
 from stress.errors import UsageError
 from stress.repro import oracle
 from stress.repro.cases import ENV_REFERENCE, REDACTED, body_of, path_parts, secret_value
-from stress.rundir import read_run_info
+from stress.rundir import layout
+from stress.rundir.read import read_run_info
 from stress.scenario import Scenario
 
 BUILTIN_DEMO = "builtin:demo"
@@ -100,7 +101,7 @@ def export_url(run_dir: Path, scenario: Scenario, target: str | None) -> tuple[s
 
 def _run_json_url(run_dir: Path) -> str | None:
     try:
-        data = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        data = json.loads(layout.run_info(run_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     url = data.get("url") if isinstance(data, dict) else None

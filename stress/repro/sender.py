@@ -17,6 +17,7 @@ import httpx
 from stress import errorkinds, httpread
 from stress.checks.request import Check, Exchange, Finding, run_checks, select
 from stress.repro.cases import Signature, StoredRequest
+from stress.rundir import layout
 from stress.scenario import Scenario
 from stress.targets import adapter_for
 from stress.targets.base import Adapter, Outcome
@@ -117,7 +118,7 @@ def open_sender(run_dir: Path, scenario: Scenario, target: str | None) -> Iterat
             from stress.demo.process import DemoServerProcess
 
             server = stack.enter_context(
-                DemoServerProcess(log_path=run_dir / "replay-demo-server.log")
+                DemoServerProcess(log_path=layout.replay_demo_log(run_dir))
             )
             url = server.url
         client = stack.enter_context(

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from stress.errors import RunDirError
 from stress.record import SCHEMA, part_files, read_records
+from stress.rundir import layout
 from stress.scenario import Scenario, from_path
 
 # The columns the report aggregates; the big text columns (excerpts, digests) stay on disk.
@@ -97,9 +98,9 @@ def check_run_dir(run_dir: Path) -> None:
             f"{run_dir}: is a file, not a run directory; pass the directory that holds "
             f"scenario.yaml and records/"
         )
-    if not (run_dir / "scenario.yaml").is_file():
+    if not layout.scenario(run_dir).is_file():
         raise RunDirError(
-            f"{run_dir / 'scenario.yaml'}: missing; every run writes its resolved scenario "
+            f"{layout.scenario(run_dir)}: missing; every run writes its resolved scenario "
             f"there, so {run_dir} is not a run directory (or was copied incompletely); pass the "
             f"directory that `stress run` created"
         )
@@ -108,10 +109,10 @@ def check_run_dir(run_dir: Path) -> None:
 def load_run(run_dir: Path) -> RunData:
     """Read everything the report aggregates; raises RunDirError (or ScenarioError)."""
     check_run_dir(run_dir)
-    scenario = from_path(run_dir / "scenario.yaml")
+    scenario = from_path(layout.scenario(run_dir))
     info = read_run_info(run_dir)
     lists = ["failed_checks", "warned_checks", "info_checks"]
-    table = _read_table(run_dir / "records", [*report_columns(), *lists])
+    table = _read_table(layout.records(run_dir), [*report_columns(), *lists])
     records = table.drop_columns(lists).to_pandas()
     findings = pd.concat(
         [
@@ -127,11 +128,11 @@ def load_run(run_dir: Path) -> RunData:
 def load_records(run_dir: Path, columns: Sequence[str]) -> pd.DataFrame:
     """The given record columns as a DataFrame; raises RunDirError naming a damaged part."""
     check_run_dir(run_dir)
-    return _read_table(run_dir / "records", columns).to_pandas()
+    return _read_table(layout.records(run_dir), columns).to_pandas()
 
 
 def read_run_info(run_dir: Path) -> RunInfo:
-    path = run_dir / "run.json"
+    path = layout.run_info(run_dir)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -161,7 +162,7 @@ def iter_failures(run_dir: Path) -> Iterator[dict[str, Any]]:
 
     A run killed mid-write can leave a cut-off last line; it must not hide the rest.
     """
-    path = run_dir / "failures.jsonl"
+    path = layout.failures(run_dir)
     try:
         handle = path.open(encoding="utf-8", errors="surrogateescape")
     except FileNotFoundError:

@@ -1,0 +1,8 @@
+"""The run directory, owned in one place: ``layout`` names every file in it, ``write``
+writes them (whole files atomically) and ``read`` reads them for the report and the repro
+tools. Nothing else in stress/ builds a run-directory path from a literal
+(tests/unit/test_rundir_layout.py holds it so).
+
+The package itself imports nothing, so the load process and stress.record can use
+``layout`` without pandas.
+"""
