@@ -15,10 +15,13 @@ import os
 import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from stress.errors import ScenarioError
 from stress.rundir import layout
-from stress.scenario import PhaseKind, Scenario
+
+if TYPE_CHECKING:
+    from stress.scenario import Scenario
 
 
 @contextlib.contextmanager
@@ -72,19 +75,30 @@ def copy_logs(run_dir: Path, scenario: Scenario) -> Scenario:
     on cannot change what it replays, and the run directory holds what was replayed. One log
     named by several keys is copied once.
     """
+    from stress.scenario import PhaseKind
+
     copies: dict[Path, Path] = {}
 
-    def copy(source: str, target: Path) -> str:
+    def copy(key: str, source: str, target: Path) -> str:
         original = Path(source).resolve()
         if original not in copies:
-            copy_file(original, target)
+            try:
+                copy_file(original, target)
+            except OSError as exc:
+                raise ScenarioError(
+                    [
+                        f"{key}: {original}: cannot copy it into {run_dir} "
+                        f"({exc.strerror or exc}); the log must stay readable until the run "
+                        f"starts"
+                    ]
+                ) from None
             copies[original] = target.resolve()
         return str(copies[original])
 
     inputs = scenario.inputs
     if inputs.from_log is not None:
-        source = Path(inputs.from_log.path)
-        path = copy(inputs.from_log.path, layout.from_log_copy(run_dir, source))
+        target = layout.from_log_copy(run_dir, Path(inputs.from_log.path))
+        path = copy("inputs.from_log.path", inputs.from_log.path, target)
         inputs = inputs.model_copy(
             update={"from_log": inputs.from_log.model_copy(update={"path": path})}
         )
@@ -92,6 +106,7 @@ def copy_logs(run_dir: Path, scenario: Scenario) -> Scenario:
     for index, phase in enumerate(phases):
         if phase.kind is PhaseKind.TRACE and phase.path is not None:
             target = layout.trace_copy(run_dir, index, Path(phase.path))
-            phases[index] = phase.model_copy(update={"path": copy(phase.path, target)})
+            key = f"load.phases[{index}].path"
+            phases[index] = phase.model_copy(update={"path": copy(key, phase.path, target)})
     load = scenario.load.model_copy(update={"phases": phases})
     return scenario.model_copy(update={"inputs": inputs, "load": load})

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from stress.errors import ScenarioError
 from stress.load.trace import load_entries, load_traces
 from stress.rundir import layout
 from stress.rundir.write import copy_logs, replacing, write_json, write_lines, write_text
@@ -109,3 +110,16 @@ def test_a_scenario_without_logs_copies_nothing(tmp_path: Path) -> None:
     scenario = load_scenario(source)
     assert copy_logs(tmp_path, scenario) == scenario
     assert not layout.input_logs(tmp_path).exists()
+
+
+def test_a_log_that_cannot_be_copied_is_a_scenario_error_naming_the_key(tmp_path: Path) -> None:
+    source = write_trace_scenario(
+        tmp_path, "    - {name: replay, kind: trace, path: logs/t.txt, speed: 2}\n"
+    )
+    log = source.parent / "logs" / "t.txt"
+    log.parent.mkdir()
+    log.write_text("0\n1\n4\n", encoding="utf-8")
+    scenario = load_scenario(source)
+    log.unlink()  # gone between loading the scenario and making the run directory
+    with pytest.raises(ScenarioError, match=r"load\.phases\[0\]\.path: .*t\.txt: cannot copy"):
+        copy_logs(tmp_path, scenario)
