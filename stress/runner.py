@@ -27,7 +27,7 @@ from stress.inputs.families import Context, Family, Limits, catalog
 from stress.lifeline import Deadline, die_with_parent, interrupt_exit_code, signal_name
 from stress.preflight import preflight
 from stress.rundir import layout
-from stress.rundir.write import copy_logs, write_json, write_lines, write_text
+from stress.rundir.write import write_json, write_lines, write_text, write_traces
 from stress.scenario import (
     KnownNames,
     Protocol,
@@ -362,7 +362,6 @@ def run(
     inputs = build_corpus(scenario)
     corpus_seconds = time.monotonic() - began
     run_dir = new_run_dir(out, scenario.name)
-    scenario = copy_logs(run_dir, scenario)  # the load process reads only the run directory
     on_event({"event": "run_dir", "path": str(run_dir)})
     write_text(layout.scenario(run_dir), scenario.to_yaml())
     run_info: dict[str, Any] = {
@@ -375,6 +374,10 @@ def run(
     write_json(layout.run_info(run_dir), run_info)
 
     write_lines(layout.corpus(run_dir), map(corpus_io.to_line, inputs), encoding="ascii")
+    # The trace phases' times, read from their logs here: the load process reads no log.
+    from stress.load import trace
+
+    write_traces(run_dir, trace.load_traces(scenario), trace.load_entries(scenario))
     on_event({"event": "corpus", "inputs": len(inputs), "seconds": corpus_seconds})
     if scenario.inputs.from_log is not None:
         from stress.logs import seeds

@@ -49,11 +49,11 @@ from stress.lifeline import die_with_parent
 from stress.load.collect import BATCH_SECONDS, BatchWriter, Collector, FailureSink
 from stress.load.driver import Driver, Emit, Fleet
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing
-from stress.load.trace import load_entries, load_traces
 from stress.load.traffic import Ticket, Traffic
 from stress.load.workers import WorkerAgent
 from stress.record import OUTPUT_TEXT_CHARS, SCHEMA, Record, RecordWriter
 from stress.rundir import layout
+from stress.rundir.read import read_traces
 from stress.rundir.write import write_json
 from stress.scenario import PhaseKind, Scenario, from_path
 from stress.secrets import Redactor
@@ -763,7 +763,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     warm_up(url)
     fleet = LocalFleet(runner, plan, traffic, collector, seed=scenario.inputs.seed, emit=emit)
-    driver = _driver(scenario, fleet, collector, emit, sleep)
+    driver = _driver(scenario, fleet, collector, emit, sleep, run_dir)
     _on_signals(driver)
     started = time.monotonic()
     settle()
@@ -828,7 +828,7 @@ def run_master(
             emit=emit,
             processes=processes,
         )
-        driver = _driver(scenario, fleet, collector, emit, sleep)
+        driver = _driver(scenario, fleet, collector, emit, sleep, run_dir)
         _on_signals(driver)
         fleet.wait_ready(join_timeout)
         settle()
@@ -859,16 +859,18 @@ def _driver(
     collector: Collector,
     emit: Emit,
     sleep: Callable[[float], Any],
+    run_dir: Path,
 ) -> Driver:
     """The driver of this load process's phases, with its trace phases' arrivals."""
+    traces, entries = read_traces(run_dir, scenario)
     return Driver(
         scenario,
         fleet,
         collector,
         emit,
         sleep=sleep,
-        traces=load_traces(scenario),
-        entries=load_entries(scenario),
+        traces=traces,
+        entries=entries,
     )
 
 

@@ -3,7 +3,7 @@ writes them (whole files atomically) and ``read`` reads them for the report and 
 tools. Nothing else in stress/ builds a run-directory path from a literal
 (tests/unit/test_rundir_layout.py holds it so).
 
-The package itself imports nothing, and ``layout`` and ``write`` import nothing of ours at
-start-up, so stress.record, the CLI and the load process use them without pandas or the
+The package itself imports nothing, and ``layout`` and ``write`` import nothing of ours but
+``layout``, so stress.record, the CLI and the load process use them without pandas or the
 scenario model.
 """

@@ -4,7 +4,7 @@ writes and who reads each one.
 
     reports/<scenario>-<UTC time>/
         scenario.yaml run.json corpus.jsonl logs.json regressions.jsonl
-        input-logs/from-log.<ext> input-logs/trace-<n>.<ext>   copies of the logs the load reads
+        traces.json   the trace phases' arrival times (the load process reads no log)
         records/<prefix>-<n>.parquet failures.jsonl load.json resends.jsonl
         degradation.json invariance.json
         summary.json summary.md report.html junit.xml
@@ -22,7 +22,7 @@ RUN_INFO = "run.json"
 CORPUS = "corpus.jsonl"
 LOGS = "logs.json"
 REGRESSIONS = "regressions.jsonl"
-INPUT_LOGS = "input-logs"
+TRACES = "traces.json"
 RECORDS = "records"
 FAILURES = "failures.jsonl"
 LOAD = "load.json"
@@ -46,8 +46,6 @@ REPLAY_DEMO_LOG = "replay-demo-server.log"
 CRASH = "stress-crash.txt"
 # Names with a number or a suffix in them: str.format templates.
 WORKER_LOG = "worker-{number}.log"
-FROM_LOG_COPY = "from-log{suffix}"
-TRACE_COPY = "trace-{index}{suffix}"
 PART = "{prefix}-{number:06d}.parquet"
 PART_GLOB = "*.parquet"
 CASE = "{input_id}.json"
@@ -56,12 +54,12 @@ TEMPORARY_SUFFIX = ".tmp"
 
 # Every fixed name, for the test that keeps them out of the rest of stress/.
 NAMES = (
-    SCENARIO, RUN_INFO, CORPUS, LOGS, REGRESSIONS, INPUT_LOGS, RECORDS, FAILURES, LOAD, RESENDS,
+    SCENARIO, RUN_INFO, CORPUS, LOGS, REGRESSIONS, TRACES, RECORDS, FAILURES, LOAD, RESENDS,
     DEGRADATION, INVARIANCE, SUMMARY, SUMMARY_MD, REPORT, JUNIT, COMPARE_JSON, COMPARE_HTML,
     COMPARE_MD, HISTORY_HTML, HISTORY_JSON, SHRUNK, LOAD_LOG, DEMO_LOG, NOOP_LOG,
     REPLAY_DEMO_LOG, CRASH,
 )  # fmt: skip
-TEMPLATES = (WORKER_LOG, FROM_LOG_COPY, TRACE_COPY, PART, CASE)
+TEMPLATES = (WORKER_LOG, PART, CASE)
 
 
 def scenario(run_dir: Path) -> Path:
@@ -86,20 +84,12 @@ def regressions(run_dir: Path) -> Path:
     return run_dir / REGRESSIONS
 
 
-def input_logs(run_dir: Path) -> Path:
-    """The folder of the logs copied in at the start, so the load reads only the run dir."""
-    return run_dir / INPUT_LOGS
-
-
-def from_log_copy(run_dir: Path, source: Path) -> Path:
-    """Where inputs.from_log's log ``source`` is copied (its suffix kept: it picks the
-    reader)."""
-    return input_logs(run_dir) / FROM_LOG_COPY.format(suffix=source.suffix)
-
-
-def trace_copy(run_dir: Path, index: int, source: Path) -> Path:
-    """Where the log of trace phase ``index`` (of load.phases) is copied."""
-    return input_logs(run_dir) / TRACE_COPY.format(index=index, suffix=source.suffix)
+def traces(run_dir: Path) -> Path:
+    """What the load process needs of the logs: each trace phase's arrival times, and the
+    log entry each arrival of an ``inputs: logged`` phase sends. The parent writes it when it
+    makes the run directory, so the load process reads no log, and no logged body (which may
+    hold the personal data inputs.from_log scrubs) lands in the run directory."""
+    return run_dir / TRACES
 
 
 def records(run_dir: Path) -> Path:

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from stress.errors import RunDirError
 from stress.record import SCHEMA, part_files, read_records
 from stress.rundir import layout
-from stress.scenario import Scenario, from_path
+from stress.scenario import PhaseKind, Scenario, from_path
 
 # The columns the report aggregates; the big text columns (excerpts, digests) stay on disk.
 REPORT_COLUMNS = (
@@ -211,3 +211,26 @@ def _findings(failed_checks: pa.ChunkedArray, severity: str) -> pd.DataFrame:
         rows = pc.list_parent_indices(combined).to_numpy().astype("int64")
         checks = pc.list_flatten(combined).to_numpy(zero_copy_only=False).astype(object)
     return pd.DataFrame({"row": rows, "check": checks, "severity": severity})
+
+
+def read_traces(
+    run_dir: Path, scenario: Scenario
+) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
+    """traces.json (stress.rundir.write.write_traces): each trace phase's arrival times and,
+    for ``inputs: logged``, the log entry of each arrival; by phase name. Nothing is read
+    when ``scenario`` has no trace phase; RunDirError when it has and the file is missing."""
+    if not any(phase.kind is PhaseKind.TRACE for phase in scenario.load.phases):
+        return {}, {}
+    path = layout.traces(run_dir)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunDirError(
+            f"{path}: cannot read the trace phases' arrival times ({exc}); `stress run` "
+            f"writes it before the load starts"
+        ) from None
+    traces = {name: phase["offsets"] for name, phase in document.items()}
+    entries = {
+        name: phase["entries"] for name, phase in document.items() if phase["entries"] is not None
+    }
+    return traces, entries

@@ -1,4 +1,4 @@
-"""Writing a run directory's whole files atomically, and copying in the logs the load reads.
+"""Writing a run directory's whole files atomically.
 
 A whole file (scenario.yaml, run.json, corpus.jsonl, summary.json, report.html, ...) is
 written to ``<name>.tmp`` beside it and renamed over it with os.replace, so a reader (CI
@@ -12,16 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-from stress.errors import ScenarioError
 from stress.rundir import layout
-
-if TYPE_CHECKING:
-    from stress.scenario import Scenario
 
 
 @contextlib.contextmanager
@@ -60,53 +55,19 @@ def write_json(path: Path, document: Any) -> None:
     write_text(path, json.dumps(document, indent=2) + "\n")
 
 
-def copy_file(source: Path, path: Path) -> None:
-    """A copy of ``source`` at ``path``, replaced atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with source.open("rb") as original, replacing(path, "wb") as copy:
-        shutil.copyfileobj(original, copy)
+def write_traces(
+    run_dir: Path,
+    traces: Mapping[str, Sequence[float]],
+    entries: Mapping[str, Sequence[int]],
+) -> None:
+    """traces.json: by trace phase name, its arrival times from the phase's start and (with
+    ``inputs: logged``) the log entry each arrival sends (stress.load.trace computes both)."""
+    document = {
+        name: {"offsets": list(times), "entries": _list(entries.get(name))}
+        for name, times in traces.items()
+    }
+    write_json(layout.traces(run_dir), document)
 
 
-def copy_logs(run_dir: Path, scenario: Scenario) -> Scenario:
-    """Copy the logs the load process reads (inputs.from_log and each trace phase's log)
-    into the run directory; the scenario with its paths pointing at the copies.
-
-    The load then reads only its run directory: a log rotated or rewritten while the run goes
-    on cannot change what it replays, and the run directory holds what was replayed. One log
-    named by several keys is copied once.
-    """
-    from stress.scenario import PhaseKind
-
-    copies: dict[Path, Path] = {}
-
-    def copy(key: str, source: str, target: Path) -> str:
-        original = Path(source).resolve()
-        if original not in copies:
-            try:
-                copy_file(original, target)
-            except OSError as exc:
-                raise ScenarioError(
-                    [
-                        f"{key}: {original}: cannot copy it into {run_dir} "
-                        f"({exc.strerror or exc}); the log must stay readable until the run "
-                        f"starts"
-                    ]
-                ) from None
-            copies[original] = target.resolve()
-        return str(copies[original])
-
-    inputs = scenario.inputs
-    if inputs.from_log is not None:
-        target = layout.from_log_copy(run_dir, Path(inputs.from_log.path))
-        path = copy("inputs.from_log.path", inputs.from_log.path, target)
-        inputs = inputs.model_copy(
-            update={"from_log": inputs.from_log.model_copy(update={"path": path})}
-        )
-    phases = list(scenario.load.phases)
-    for index, phase in enumerate(phases):
-        if phase.kind is PhaseKind.TRACE and phase.path is not None:
-            target = layout.trace_copy(run_dir, index, Path(phase.path))
-            key = f"load.phases[{index}].path"
-            phases[index] = phase.model_copy(update={"path": copy(key, phase.path, target)})
-    load = scenario.load.model_copy(update={"phases": phases})
-    return scenario.model_copy(update={"inputs": inputs, "load": load})
+def _list(values: Sequence[int] | None) -> list[int] | None:
+    return None if values is None else list(values)

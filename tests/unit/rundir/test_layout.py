@@ -24,8 +24,6 @@ FILES = {*layout.NAMES, layout.PART_GLOB} - FOLDERS
 TEMPLATES = (
     layout.WORKER_LOG,
     layout.PART,
-    f"{layout.INPUT_LOGS}/{layout.FROM_LOG_COPY}",
-    f"{layout.INPUT_LOGS}/{layout.TRACE_COPY}",
     f"{layout.SHRUNK}/{layout.CASE}",
 )
 
@@ -134,13 +132,11 @@ def test_every_name_is_distinct_and_every_path_is_inside_the_directory() -> None
         layout.worker_log(run_dir, 2),
         layout.part(layout.records(run_dir), "w1", 7),
         layout.shrunk_case(run_dir, "unicode.nul-0001"),
-        layout.trace_copy(run_dir, 1, Path("/logs/t.csv")),
-        layout.from_log_copy(run_dir, Path("/logs/chat.jsonl")),
+        layout.traces(run_dir),
     ]
     assert [p.relative_to(run_dir).as_posix() for p in paths] == [
         "worker-2.log",
         "records/w1-000007.parquet",
         "shrunk/unicode.nul-0001.json",
-        "input-logs/trace-1.csv",
-        "input-logs/from-log.jsonl",
+        "traces.json",
     ]

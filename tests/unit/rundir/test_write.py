@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from stress.errors import ScenarioError
+from stress.errors import RunDirError
 from stress.load.trace import load_entries, load_traces
 from stress.rundir import layout
-from stress.rundir.write import copy_logs, replacing, write_json, write_lines, write_text
+from stress.rundir.read import read_traces
+from stress.rundir.write import replacing, write_json, write_lines, write_text, write_traces
 from stress.runner import load_scenario
 from stress.scenario import from_path
 from tests.unit.load.test_replay_log import write as write_logged_scenario
@@ -61,7 +62,7 @@ def test_a_completed_write_replaces_the_file(tmp_path: Path) -> None:
     assert path.read_bytes() == b"<x/>"
 
 
-def test_the_load_reads_the_trace_log_copied_into_the_run_directory(tmp_path: Path) -> None:
+def test_the_load_reads_a_trace_phase_s_times_from_the_run_directory(tmp_path: Path) -> None:
     source = write_trace_scenario(
         tmp_path, "    - {name: replay, kind: trace, path: logs/t.txt, speed: 2}\n"
     )
@@ -69,57 +70,45 @@ def test_the_load_reads_the_trace_log_copied_into_the_run_directory(tmp_path: Pa
     log.parent.mkdir()
     log.write_text("0\n1\n4\n", encoding="utf-8")
     scenario = load_scenario(source)
-    expected = load_traces(scenario)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
 
-    copied = copy_logs(run_dir, scenario)
-    write_text(layout.scenario(run_dir), copied.to_yaml())
-    log.write_text("0\n9\n", encoding="utf-8")  # rotated while the run goes on
+    # What `stress run` does when it makes the run directory...
+    write_text(layout.scenario(run_dir), scenario.to_yaml())
+    write_traces(run_dir, load_traces(scenario), load_entries(scenario))
+    log.unlink()  # rotated away while the run goes on
 
-    # What the load process does: the run directory's scenario.yaml, then the trace.
-    loaded = from_path(layout.scenario(run_dir))
-    copy = layout.trace_copy(run_dir, 0, log)
-    assert loaded.load.phases[0].path == str(copy.resolve())
-    assert copy.read_text(encoding="utf-8") == "0\n1\n4\n"
-    assert load_traces(loaded) == expected
+    # ... and what the load process reads: the run directory alone.
+    traces, entries = read_traces(run_dir, from_path(layout.scenario(run_dir)))
+    assert traces == {"replay": [0.0, 0.5, 2.0]}
+    assert entries == {}
 
 
-def test_a_replayed_log_is_copied_once_and_read_from_the_copy(tmp_path: Path) -> None:
-    phase = "{name: replay, kind: trace, inputs: logged, path: logs/chat.jsonl, speed: 2}"
-    scenario = load_scenario(write_logged_scenario(tmp_path, phase))
+def test_a_replayed_log_leaves_its_times_and_order_but_no_body(tmp_path: Path) -> None:
+    scenario = load_scenario(write_logged_scenario(tmp_path))
     expected = (load_traces(scenario), load_entries(scenario))
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-
-    copied = copy_logs(run_dir, scenario)
-    write_text(layout.scenario(run_dir), copied.to_yaml())
+    write_text(layout.scenario(run_dir), scenario.to_yaml())
+    write_traces(run_dir, *expected)
     (tmp_path / "logs" / "chat.jsonl").unlink()
 
-    loaded = from_path(layout.scenario(run_dir))
-    assert loaded.inputs.from_log is not None
-    copy = layout.from_log_copy(run_dir, Path("chat.jsonl"))
-    # inputs.from_log and the trace phase that replays it name the same single copy.
-    assert loaded.inputs.from_log.path == loaded.load.phases[1].path == str(copy.resolve())
-    assert [p.name for p in layout.input_logs(run_dir).iterdir()] == [copy.name]
-    assert (load_traces(loaded), load_entries(loaded)) == expected
-
-
-def test_a_scenario_without_logs_copies_nothing(tmp_path: Path) -> None:
-    source = write_trace_scenario(tmp_path, "    - {name: warm, users: 1, duration: 1s}\n")
-    scenario = load_scenario(source)
-    assert copy_logs(tmp_path, scenario) == scenario
-    assert not layout.input_logs(tmp_path).exists()
-
-
-def test_a_log_that_cannot_be_copied_is_a_scenario_error_naming_the_key(tmp_path: Path) -> None:
-    source = write_trace_scenario(
-        tmp_path, "    - {name: replay, kind: trace, path: logs/t.txt, speed: 2}\n"
+    traces, entries = read_traces(run_dir, from_path(layout.scenario(run_dir)))
+    assert (traces, entries) == (
+        {"replay": list(expected[0]["replay"])},
+        {"replay": list(expected[1]["replay"])},
     )
-    log = source.parent / "logs" / "t.txt"
-    log.parent.mkdir()
-    log.write_text("0\n1\n4\n", encoding="utf-8")
-    scenario = load_scenario(source)
-    log.unlink()  # gone between loading the scenario and making the run directory
-    with pytest.raises(ScenarioError, match=r"load\.phases\[0\]\.path: .*t\.txt: cannot copy"):
-        copy_logs(tmp_path, scenario)
+    assert sorted(entries["replay"]) == list(range(len(entries["replay"])))
+    # The logged requests may hold personal data; only their times reach the run directory.
+    assert "Question" not in layout.traces(run_dir).read_text(encoding="utf-8")
+
+
+def test_a_run_without_trace_phases_needs_no_traces_file(tmp_path: Path) -> None:
+    source = write_trace_scenario(tmp_path, "    - {name: warm, users: 1, duration: 1s}\n")
+    assert read_traces(tmp_path, load_scenario(source)) == ({}, {})
+
+
+def test_a_trace_run_without_its_traces_file_is_a_run_dir_error(tmp_path: Path) -> None:
+    scenario = load_scenario(write_logged_scenario(tmp_path))
+    with pytest.raises(RunDirError, match=r"traces\.json: cannot read the trace phases"):
+        read_traces(tmp_path, scenario)
