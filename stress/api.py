@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from stress import runner as orchestration
 from stress.errors import RunDirError, UsageError
 from stress.prepare import PreparedRun, ScenarioLike, prepare
+from stress.rundir import layout
 from stress.scenario import Overrides, Scenario
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ class RunResult(orchestration.RunResult):
     @classmethod
     def from_run_dir(cls, run_dir: str | os.PathLike[str]) -> RunResult:
         """The result of a run made earlier, from its run directory's summary.json."""
-        path = Path(run_dir) / "summary.json"
+        path = layout.summary(Path(run_dir))
         try:
             summary = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -240,7 +241,7 @@ class RunResult(orchestration.RunResult):
 
     @property
     def report_path(self) -> Path:
-        return self.run_dir / "report.html"
+        return layout.report(self.run_dir)
 
     @property
     def checks(self) -> list[Check]:
@@ -265,7 +266,7 @@ class RunResult(orchestration.RunResult):
     @cached_property
     def findings(self) -> list[Finding]:
         """Every finding of failures.jsonl, errors first, then warnings, then info."""
-        from stress.rundir import iter_failures
+        from stress.rundir.read import iter_failures
 
         found = [
             _finding(failure, finding, self.run_dir)
@@ -277,7 +278,7 @@ class RunResult(orchestration.RunResult):
     def records(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The records (one row per request; columns in ARCHITECTURE.md) as a DataFrame."""
         from stress.record import SCHEMA
-        from stress.rundir import load_records
+        from stress.rundir.read import load_records
 
         return load_records(self.run_dir, list(columns) if columns else SCHEMA.names)
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from stress.rundir import layout
+
 # The open-loop runs offer these shares of the one-process closed-loop ceiling. An open loop
 # costs the tester more per request (a pacer hands each arrival to a slot), so its own
 # ceiling is lower; the advice is the highest share that stayed on time.
@@ -46,7 +48,7 @@ def _scenario(directory: Path, name: str, phase: dict[str, Any]) -> Path:
 def _figures(run_dir: Path, summary: dict[str, Any]) -> dict[str, Any]:
     phase = summary["phases"][0]
     latency = phase.get("latency_ms") or {}
-    load = json.loads((run_dir / "load.json").read_text(encoding="utf-8"))
+    load = json.loads(layout.load(run_dir).read_text(encoding="utf-8"))
     busiest: dict[str, Any] = max(
         (p for p in load.get("processes", []) if p.get("cpu_mean") is not None),
         key=lambda p: p["cpu_mean"],

@@ -21,6 +21,8 @@ from rich.markup import escape
 from stress import __version__, cli_inputs
 from stress.errors import StressError
 from stress.lifeline import interrupt_exit_code, sigterm_interrupts
+from stress.rundir import layout
+from stress.rundir.write import write_text
 
 if TYPE_CHECKING:
     from stress.runner import Workers
@@ -114,7 +116,7 @@ def run(
         raise
     print_summary(err, result.summary, str(result.run_dir))
     from stress.console import print_failure_commands, print_regressions
-    from stress.rundir import iter_failures
+    from stress.rundir.read import iter_failures
 
     print_failure_commands(err, str(result.run_dir), list(iter_failures(result.run_dir)))
     print_regressions(err, result.regressions)
@@ -205,7 +207,7 @@ def repro(
     from stress.scenario import from_path
 
     case = find_case(run_dir, input_id, shrunk=shrunk)
-    scenario = from_path(run_dir / "scenario.yaml")
+    scenario = from_path(layout.scenario(run_dir))
     text = render(reproducer(case, scenario, run_dir, target=target), Format(fmt))
     if output is None:
         sys.stdout.write(text)
@@ -268,7 +270,7 @@ def shrink(
     case = shrink_case(run_dir, input_id, target=target, limits=limits)
     curl_text = None
     if case["shrink"]["status"] == "shrunk":
-        scenario = from_path(run_dir / "scenario.yaml")
+        scenario = from_path(layout.scenario(run_dir))
         curl_text = render(reproducer(case, scenario, run_dir, target=target), Format.CURL)
     original = body_of(find_case(run_dir, input_id)["request"])
     shrunk = body_of(case["request"])
@@ -301,7 +303,7 @@ def report(run_dir: Path) -> None:
 
     summary = write_reports(run_dir)
     print_summary(err, summary, str(run_dir))
-    stdout.print(str(run_dir / "report.html"))
+    stdout.print(str(layout.report(run_dir)))
     sys.exit(0 if summary.get("passed") else 1)
 
 
@@ -368,10 +370,10 @@ def compare(
 @click.option("--last", type=click.IntRange(1), help="Only the last N runs.")
 def history(directory: Path, out: Path | None, scenario: str | None, last: int | None) -> None:
     """Trend charts across the run directories under DIRECTORY (nightly runs)."""
-    from stress.report.history import HISTORY_HTML, build_history, write_history
+    from stress.report.history import build_history, write_history
 
     document = build_history(directory, scenario=scenario, last=last)
-    paths = write_history(document, out if out is not None else directory / HISTORY_HTML)
+    paths = write_history(document, out if out is not None else layout.history_html(directory))
     runs = document["runs"]
     failed = sum(1 for run in runs if not run["passed"])
     err.print(f"{len(runs)} runs, {failed} failed")
@@ -535,11 +537,11 @@ def _save_bug(args: list[str], error: BaseException) -> Path:
     the failing run had made, or one named on the command line, else a temporary folder."""
     notes = [n for n in getattr(error, "__notes__", []) if n.startswith(_RUN_DIR_NOTE)]
     made = Path(notes[0][len(_RUN_DIR_NOTE) :]) if notes else None
-    named = next((Path(a) for a in args if (Path(a) / "scenario.yaml").is_file()), None)
+    named = next((Path(a) for a in args if layout.scenario(Path(a)).is_file()), None)
     run_dir = made if made is not None and made.is_dir() else named
     folder = run_dir if run_dir is not None else Path(tempfile.mkdtemp(prefix="stress-bug-"))
-    path = folder / "stress-crash.txt"
-    path.write_text(traceback.format_exc(), encoding="utf-8")
+    path = layout.crash(folder)
+    write_text(path, traceback.format_exc())
     return path
 
 

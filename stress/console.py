@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from stress.load import events as load_events
+from stress.rundir import layout
 
 
 class RunConsole:
@@ -191,7 +193,7 @@ def print_summary(console: Console, summary: dict[str, Any], run_dir: str) -> No
     if summary.get("incomplete"):
         console.print(f"[bold yellow]{escape(str(summary['incomplete']))}[/]")
     verdict = "[bold green]PASSED[/]" if summary.get("passed") else "[bold red]FAILED[/]"
-    console.print(f"{verdict}  report: {escape(run_dir)}/report.html")
+    console.print(f"{verdict}  report: {escape(run_dir)}/{layout.REPORT}")
 
 
 def print_sweep(console: Console, sweep: dict[str, Any]) -> None:
@@ -318,7 +320,7 @@ def print_shrink(
         + ("" if info.get("complete", True) else " [yellow](stopped at a bound)[/]")
     )
     if curl_text is not None:
-        path = f"{run_dir}/shrunk/{input_id}.json"
+        path = str(layout.shrunk_case(Path(run_dir), input_id))
         console.print(f"written to {escape(path)}; reproduce it with:")
         for fmt in ("curl", "pytest"):
             console.print(

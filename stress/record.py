@@ -20,6 +20,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from stress.rundir import layout
+
 # The columns, in order. ARCHITECTURE.md documents each one; keep the two in step.
 SCHEMA = pa.schema(
     [
@@ -134,7 +136,7 @@ def table_of(rows: Sequence[Record]) -> pa.Table:
 
 def write_part(path: Path, table: pa.Table) -> None:
     """One complete Parquet part: written to a temporary name, then renamed."""
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_suffix(layout.TEMPORARY_SUFFIX)
     pq.write_table(table, temporary)
     os.replace(temporary, path)
 
@@ -217,12 +219,12 @@ class RecordWriter(BatchWriter):
         self._parts = itertools.count(1)
 
     def _write(self, table: pa.Table) -> None:
-        write_part(self.directory / f"{self._prefix}-{next(self._parts):06d}.parquet", table)
+        write_part(layout.part(self.directory, self._prefix, next(self._parts)), table)
 
 
 def part_files(directory: Path) -> list[Path]:
     """The complete part files of a records directory, in name order."""
-    return sorted(directory.glob("*.parquet"))
+    return layout.parts(directory)
 
 
 def read_records(directory: Path, *, columns: Iterable[str] | None = None) -> pa.Table:

@@ -8,8 +8,6 @@ comes back from the child as JSON event lines and is handed to the caller's ``on
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -32,6 +30,8 @@ from stress.prepare.names import Catalog
 from stress.prepare.run import BUILTIN_DEMO as BUILTIN_DEMO
 from stress.prepare.run import DEMO_PROTOCOLS as DEMO_PROTOCOLS
 from stress.prepare.run import check_target as target_fits
+from stress.rundir import layout
+from stress.rundir.write import write_json, write_lines, write_text, write_traces
 from stress.scenario import Overrides, Scenario
 from stress.secrets import Redactor
 from stress.targets import adapter_for
@@ -131,19 +131,13 @@ def new_run_dir(out: Path, name: str) -> Path:
             candidate = out / f"{name}-{stamp}-{suffix}"
 
 
-def write_json(path: Path, document: dict[str, Any]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-
-
 @contextlib.contextmanager
 def target_url(scenario: Scenario, run_dir: Path) -> Iterator[str]:
     """The base URL to load; starts the bundled demo server for ``builtin:demo``."""
     if scenario.target.url == BUILTIN_NOOP:
         from stress.demo.noop import NoopServer
 
-        with NoopServer(log_path=run_dir / "noop-server.log") as noop:
+        with NoopServer(log_path=layout.noop_log(run_dir)) as noop:
             yield noop.url
         return
     if scenario.target.url != BUILTIN_DEMO:
@@ -151,7 +145,7 @@ def target_url(scenario: Scenario, run_dir: Path) -> Iterator[str]:
         return
     from stress.demo.process import DemoServerProcess
 
-    with DemoServerProcess(log_path=run_dir / "demo-server.log") as server:
+    with DemoServerProcess(log_path=layout.demo_log(run_dir)) as server:
         yield server.url
 
 
@@ -190,7 +184,7 @@ def run(
     inputs = prepared.corpus()
     run_dir = new_run_dir(out, scenario.name)
     on_event({"event": "run_dir", "path": str(run_dir)})
-    (run_dir / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
+    write_text(layout.scenario(run_dir), scenario.to_yaml())
     run_info: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(),
         "finished_at": None,
@@ -198,13 +192,17 @@ def run(
         "target": scenario.target.url,
         "stress_version": __version__,
     }
-    write_json(run_dir / "run.json", run_info)
+    write_json(layout.run_info(run_dir), run_info)
 
-    corpus_io.write(run_dir / "corpus.jsonl", inputs)
+    write_lines(layout.corpus(run_dir), map(corpus_io.to_line, inputs), encoding="ascii")
+    # The trace phases' times, from the log the preparation read: the load process reads
+    # them from the run directory, never a log.
+    timing = prepared.timing
+    write_traces(run_dir, timing.traces, timing.entries)
     on_event({"event": "corpus", "inputs": len(inputs), "seconds": prepared.corpus_seconds})
     if prepared.log is not None:
         report = prepared.log.report
-        write_json(run_dir / "logs.json", report)
+        write_json(layout.logs(run_dir), report)
         on_event({"event": "from_log", **report})
 
     adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
@@ -212,7 +210,7 @@ def run(
     interrupted: int | None = None
     with target_url(scenario, run_dir) as url:
         run_info["url"] = url
-        write_json(run_dir / "run.json", run_info)
+        write_json(layout.run_info(run_dir), run_info)
         # builtin:noop was health-checked when it started; a probe request would be one
         # POST more than the records, which the engine's exactly-once tests count.
         if scenario.target.url != BUILTIN_NOOP:
@@ -241,7 +239,7 @@ def run(
     run_info.update(finished_at=datetime.now(UTC).isoformat(), complete=not interrupted)
     if interrupted:
         run_info["interrupted"] = signal_name(interrupted)
-    write_json(run_dir / "run.json", run_info)
+    write_json(layout.run_info(run_dir), run_info)
     from stress.report import write_reports
 
     summary = write_reports(run_dir)
@@ -288,7 +286,7 @@ def _load(
 ) -> int | None:
     """Run the load process to the end, relaying its events; the exit code of an
     interruption (130 SIGINT, 143 SIGTERM), None if it ran to its end."""
-    log_path = run_dir / "load.log"
+    log_path = layout.load_log(run_dir)
     errors: list[str] = []
 
     def relay(event: load_events.LoadEvent) -> None:

@@ -28,13 +28,13 @@ from stress.checks.request import CheckSuite, group_checks, severity_of
 from stress.checks.resend import Resend, resend
 from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
-from stress.rundir import load_records
+from stress.rundir import layout
+from stress.rundir.read import load_records
 from stress.scenario import Scenario
 from stress.secrets import Redactor
 from stress.sender import Sender
 from stress.targets import adapter_for
 
-RESENDS = "resends.jsonl"
 COLUMNS = tuple(dict.fromkeys((*degradation.COLUMNS, *flakiness.COLUMNS)))
 # Group findings stored per check in failures.jsonl; the summary counts them all.
 MAX_FINDINGS_PER_CHECK = 200
@@ -63,7 +63,7 @@ def judge(
 ) -> Groups:
     """Re-send, write resends.jsonl, append group findings to failures.jsonl; see module doc."""
     enabled = group_checks(scenario.checks)
-    corpus = corpus_io.read(run_dir / "corpus.jsonl")
+    corpus = corpus_io.read(layout.corpus(run_dir))
     items = {item.id: item for item in corpus}
     records = load_records(run_dir, COLUMNS)
     suite = CheckSuite.from_scenario(scenario)
@@ -87,7 +87,7 @@ def judge(
                 max_bytes=scenario.target.max_body_bytes,
                 stall=scenario.target.stall_timeout,
             ) as sender,
-            (run_dir / RESENDS).open("w", encoding="utf-8") as handle,
+            layout.resends(run_dir).open("w", encoding="utf-8") as handle,
         ):
             baseline = {pair.input_id: pair.baseline for pair in first.pairs} if first else {}
             comparer = Comparer(scenario.degradation, scenario.target.protocol.value)
@@ -107,7 +107,7 @@ def judge(
     groups = evaluate(records, corpus, scenario, resends, enabled)
     lines = _finding_lines(groups, items, scenario, adapter)
     if lines:
-        with (run_dir / "failures.jsonl").open("a", encoding="utf-8") as handle:
+        with layout.failures(run_dir).open("a", encoding="utf-8") as handle:
             for line in lines:
                 handle.write(redactor.scrub(json.dumps(line, ensure_ascii=True)) + "\n")
     on_event(
@@ -151,7 +151,7 @@ def _streak(streak: int, sent: Resend, baseline: dict[str, Any], comparer: Compa
 
 def read_resends(run_dir: Path) -> list[Resend]:
     """The re-sends of a run (none when the step did not run); unreadable lines skipped."""
-    path = run_dir / RESENDS
+    path = layout.resends(run_dir)
     found: list[Resend] = []
     try:
         handle = path.open(encoding="utf-8")
@@ -199,7 +199,7 @@ def load(run_dir: Path, scenario: Scenario) -> Groups:
     """The group results of a finished run, from its directory alone."""
     records = load_records(run_dir, COLUMNS)
     try:
-        corpus = corpus_io.read(run_dir / "corpus.jsonl")
+        corpus = corpus_io.read(layout.corpus(run_dir))
     except (OSError, ValueError):
         corpus = []
     return evaluate(records, corpus, scenario, read_resends(run_dir))

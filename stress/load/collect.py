@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from stress.record import BatchWriter, table_of, write_part
+from stress.rundir import layout
 
 __all__ = ["BatchWriter", "Collector", "FailureSink", "table_of", "write_part"]
 
@@ -58,7 +58,7 @@ class Collector:
         tracked: Iterable[str] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.directory = run_dir / "records"
+        self.directory = layout.records(run_dir)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._parts: dict[int, int] = collections.Counter()
@@ -111,7 +111,7 @@ class Collector:
         if not tables:
             return
         self._parts[worker] += 1
-        path = self.directory / f"w{worker}-{self._parts[worker]:06d}.parquet"
+        path = layout.part(self.directory, f"w{worker}", self._parts[worker])
         write_part(path, pa.concat_tables(tables))
 
     def close(self) -> None:
@@ -170,10 +170,3 @@ class FailureSink:
 
     def close(self) -> None:
         self._handle.close()
-
-
-def write_json(path: Path, document: dict[str, Any]) -> None:
-    """A JSON file, replaced atomically (a reader never sees half of it)."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)

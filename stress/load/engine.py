@@ -46,15 +46,17 @@ from pyarrow import Table, parquet
 
 from stress.lifeline import die_with_parent
 from stress.load import events as load_events
-from stress.load.collect import BATCH_SECONDS, BatchWriter, Collector, FailureSink, write_json
+from stress.load.collect import BATCH_SECONDS, BatchWriter, Collector, FailureSink
 from stress.load.driver import Driver, Emit, Fleet
-from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing, worker_log
+from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing
 from stress.load.plan import Plan, build_plan
 from stress.load.reader import Target, exact, fetch
-from stress.load.trace import load_entries, load_traces
 from stress.load.traffic import Traffic
 from stress.load.workers import WorkerAgent
 from stress.record import SCHEMA
+from stress.rundir import layout
+from stress.rundir.read import read_traces
+from stress.rundir.write import write_json
 from stress.scenario import PhaseKind, Scenario, from_path
 
 # Every status is an answer to read (through the same capped path) and judge: Locust's
@@ -202,7 +204,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     warm_up(url)
     fleet = LocalFleet(runner, plan, traffic, collector, seed=scenario.inputs.seed, emit=emit)
-    driver = _driver(scenario, fleet, collector, emit, sleep)
+    driver = _driver(scenario, fleet, collector, emit, sleep, run_dir)
     _on_signals(driver)
     started = time.monotonic()
     settle()
@@ -213,7 +215,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
         plan.failures.close()
         collector.close()
     runner.quit()
-    write_json(run_dir / "load.json", log)
+    write_json(layout.load(run_dir), log)
     emit(
         load_events.Done(
             requests=collector.records,
@@ -237,9 +239,9 @@ def run_master(
     sleep: Callable[[float], None] = gevent.sleep,
 ) -> int:
     """Run the scenario on Locust workers: ``workers`` started here, ``expect`` in all."""
-    scenario = from_path(run_dir / "scenario.yaml")
-    scenario_text = (run_dir / "scenario.yaml").read_text(encoding="utf-8")
-    corpus = (run_dir / "corpus.jsonl").read_bytes()
+    scenario = from_path(layout.scenario(run_dir))
+    scenario_text = layout.scenario(run_dir).read_text(encoding="utf-8")
+    corpus = layout.corpus(run_dir).read_bytes()
     collector = Collector(run_dir, tracked=_sweeps(scenario))
     user_class = make_user(LoadState(), None, timeout=scenario.target.timeout)
     # host=None: each worker keeps the URL it was given (``stress worker --target``).
@@ -249,7 +251,7 @@ def run_master(
     runner = environment.create_master_runner(bind[0], bind[1])
     port = runner.server.port
     emit(load_events.Workers(bind=f"{bind[0]}:{port}", local=workers, expect=expect))
-    failures = FailureSink(run_dir / "failures.jsonl")
+    failures = FailureSink(layout.failures(run_dir))
     processes: dict[int, subprocess.Popen[bytes]] = {}
     started = time.monotonic()
     try:
@@ -268,11 +270,11 @@ def run_master(
             emit=emit,
             processes=processes,
         )
-        driver = _driver(scenario, fleet, collector, emit, sleep)
+        driver = _driver(scenario, fleet, collector, emit, sleep, run_dir)
         _on_signals(driver)
         fleet.wait_ready(join_timeout)
         settle()
-        write_json(run_dir / "load.json", driver.run())
+        write_json(layout.load(run_dir), driver.run())
     finally:
         failures.close()
         collector.close()
@@ -300,16 +302,18 @@ def _driver(
     collector: Collector,
     emit: Emit,
     sleep: Callable[[float], Any],
+    run_dir: Path,
 ) -> Driver:
     """The driver of this load process's phases, with its trace phases' arrivals."""
+    traces, entries = read_traces(run_dir, scenario)
     return Driver(
         scenario,
         fleet,
         collector,
         emit,
         sleep=sleep,
-        traces=load_traces(scenario),
-        entries=load_entries(scenario),
+        traces=traces,
+        entries=entries,
     )
 
 
@@ -328,7 +332,7 @@ def _on_signals(driver: Driver) -> None:
 
 
 def _start_worker(run_dir: Path, number: int, port: int) -> subprocess.Popen[bytes]:
-    log = worker_log(run_dir, number).open("ab")
+    log = layout.worker_log(run_dir, number).open("ab")
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "stress.load", "--worker", f"127.0.0.1:{port}"],
@@ -450,7 +454,7 @@ def main(argv: list[str]) -> int:
             join_timeout=args.join_timeout,
         )
     except WorkersMissing as exc:
-        local = f"; see worker-N.log in {run_dir}" if args.workers else ""
+        local = f"; see {layout.WORKER_LOG.format(number='N')} in {run_dir}" if args.workers else ""
         emit(load_events.Error(message=f"{exc}{local}"))
         return WORKERS_MISSING
     return 0

@@ -14,7 +14,6 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gevent
@@ -500,7 +499,3 @@ class MasterFleet:
                 }
             )
         return {"mode": "distributed", "workers": workers, "processes": processes}
-
-
-def worker_log(run_dir: Path, number: int) -> Path:
-    return run_dir / f"worker-{number}.log"

@@ -26,6 +26,7 @@ from stress.load.failures import FailureLog, ShippedFailureLog
 from stress.load.records import Answer, Sent, record_of
 from stress.load.traffic import Ticket
 from stress.record import RecordWriter
+from stress.rundir import layout
 from stress.scenario import Scenario, from_path
 from stress.secrets import Redactor
 from stress.targets import HttpRequest, adapter_for
@@ -67,8 +68,8 @@ class Plan:
         self.users = 0
         self.seq = 0
         self.cursor = 0
-        self.writer: BatchWriter = RecordWriter(run_dir / "records", prefix=f"w{worker}")
-        self.failures = FailureLog(run_dir / "failures.jsonl", redactor=self.redactor)
+        self.writer: BatchWriter = RecordWriter(layout.records(run_dir), prefix=f"w{worker}")
+        self.failures = FailureLog(layout.failures(run_dir), redactor=self.redactor)
         self.errors = 0
         # Set by SIGINT/SIGTERM: stop the load, keep every record written so far.
         self.stopping = False
@@ -184,8 +185,8 @@ def build_plan(
     Each worker sends its own slice of the shuffled corpus (every ``workers``-th input from
     its own offset), so together they cover it as one process would.
     """
-    scenario = from_path(run_dir / "scenario.yaml")
-    inputs = corpus_io.read(run_dir / "corpus.jsonl")
+    scenario = from_path(layout.scenario(run_dir))
+    inputs = corpus_io.read(layout.corpus(run_dir))
     logged = logged_inputs(scenario, inputs)
     # A seeded shuffle, so families interleave and every run sends the same order.
     random.Random(scenario.inputs.seed).shuffle(inputs)
@@ -198,7 +199,7 @@ def build_plan(
         plan.max_requests = max_requests
     if number > 0:
         plan.failures.close()
-        plan.failures = ShippedFailureLog(run_dir / "failures.jsonl", redactor=plan.redactor)
+        plan.failures = ShippedFailureLog(layout.failures(run_dir), redactor=plan.redactor)
     return plan
 
 

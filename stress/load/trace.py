@@ -5,8 +5,9 @@ field, HAR startedDateTime, CSV or plain text); a trace phase replays them ``spe
 faster (stress.load.shapes.trace_offsets). ``resolve`` runs in the parent when a scenario is
 prepared (stress.prepare): it finds the log (relative to the scenario file), reads it so that a
 bad log is a scenario error (exit 2) before anything runs, and fills in the phase's duration;
-the load process then reads the log again from the absolute path the resolved scenario.yaml
-holds (``load_traces``, ``load_entries``).
+``timing`` then gives every trace phase's send offsets (and logged entries), which the parent
+writes to RUN_DIR/traces.json (stress.rundir.write.write_traces): the load process reads them
+there (stress.rundir.read.read_traces) and reads no log.
 
 Inputs come from the corpus, unless the phase says ``inputs: logged``: then the times are
 those of inputs.from_log's sampled entries (stress.logs.seeds, the same entries the corpus's
@@ -255,8 +256,8 @@ def timing(scenario: Scenario, logged: Sequence[float | None] | None = None) -> 
 
 
 def load_traces(scenario: Scenario) -> dict[str, tuple[float, ...]]:
-    """Every trace phase's send times, by phase name (the load process's driver needs them;
-    ``timing`` gives them with the entries from one read of the log)."""
+    """Every trace phase's send times, by phase name (``timing`` gives them with the entries
+    from one read of the log)."""
     return timing(scenario).traces
 
 

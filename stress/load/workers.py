@@ -41,6 +41,8 @@ from stress.load.phases import Step
 from stress.load.selfwatch import SAMPLE_SECONDS, SelfWatch
 from stress.load.shapes import Shape, ShapedSchedule
 from stress.load.traffic import Traffic
+from stress.rundir import layout
+from stress.rundir.write import write_bytes, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -194,8 +196,8 @@ class WorkerAgent:
     def _setup(self, environment: Any, msg: Any) -> None:
         data = msg.data
         self.number = int(data["number"])
-        (self.directory / "scenario.yaml").write_text(data["scenario"], encoding="utf-8")
-        (self.directory / "corpus.jsonl").write_bytes(data["corpus"])
+        write_text(layout.scenario(self.directory), data["scenario"])
+        write_bytes(layout.corpus(self.directory), data["corpus"])
         url = self.target or data["url"]
         plan = self.build(
             self.directory,

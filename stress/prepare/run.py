@@ -102,7 +102,7 @@ class PreparedRun:
     @property
     def timing(self) -> trace.Timing:
         """The trace phases' send offsets and logged entries, from the log this run read
-        (the load process computes the same from the run directory: stress.load.trace)."""
+        (the runner writes them to RUN_DIR/traces.json, which the load process reads)."""
         log = self.log
         return trace.timing(self.scenario, log.timestamps if log is not None else None)
 

@@ -7,7 +7,6 @@ another machine, and `stress report <run dir>` can redo it at any time.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,9 @@ from stress.report.html import write_html
 from stress.report.junit import write_junit
 from stress.report.markdown import write_markdown
 from stress.report.summary import build_summary, summarise
-from stress.rundir import iter_failures, load_run
+from stress.rundir import layout
+from stress.rundir.read import iter_failures, load_run
+from stress.rundir.write import write_bytes
 
 __all__ = ["build_summary", "write_html", "write_junit", "write_markdown", "write_reports"]
 
@@ -31,11 +32,13 @@ def write_reports(run_dir: Path) -> dict[str, Any]:
     """
     run = load_run(run_dir)
     summary = summarise(run)
-    _write_atomically(run_dir / "summary.json", _json_bytes(summary))
+    # CI may read summary.json as soon as it exists; never let it see half a file.
+    write_bytes(layout.summary(run_dir), _json_bytes(summary))
     failures = top_failures(iter_failures(run_dir), summary)
-    write_html(run_dir, summary, run_dir / "report.html", records=run.records, failures=failures)
-    write_markdown(summary, run_dir / "summary.md", failures)
-    write_junit(summary, run_dir / "junit.xml")
+    report = layout.report(run_dir)
+    write_html(run_dir, summary, report, records=run.records, failures=failures)
+    write_markdown(summary, layout.summary_md(run_dir), failures)
+    write_junit(summary, layout.junit(run_dir))
     return summary
 
 
@@ -49,10 +52,3 @@ def _json_bytes(summary: dict[str, Any]) -> bytes:
         # JSON's \udXXX escape can.
         ascii_text = json.dumps(summary, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
         return ascii_text.encode("ascii")
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    # CI may read summary.json as soon as it exists; never let it see half a file.
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)

@@ -50,8 +50,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-DEGRADATION_FILE = "degradation.json"
-INVARIANCE_FILE = "invariance.json"
+from stress.rundir import layout
+
 GROUP = "group"
 
 
@@ -63,8 +63,8 @@ def read_behaviour(run_dir: Path) -> tuple[dict[str, Any] | None, dict[str, Any]
     """(degradation, invariance, notes) from files an external tool left in the run directory;
     None where absent. The report prefers what stress's own group checks measured."""
     notes: list[str] = []
-    degradation = _read(run_dir / DEGRADATION_FILE, _degradation, notes)
-    invariance = _read(run_dir / INVARIANCE_FILE, _invariance, notes)
+    degradation = _read(layout.degradation(run_dir), _degradation, notes)
+    invariance = _read(layout.invariance(run_dir), _invariance, notes)
     return degradation, invariance, notes
 
 

@@ -66,10 +66,10 @@ from scipy import stats
 from stress.errors import UsageError
 from stress.record import part_files
 from stress.report.stats import json_safe, latency_stats, span_seconds
-from stress.rundir import RunData, iter_failures, load_records, load_run
+from stress.rundir import layout
+from stress.rundir.read import RunData, iter_failures, load_records, load_run
 
 SCHEMA_VERSION = 1
-COMPARE_JSON = "compare.json"
 # Smoothing for PSI: an empty bin on one side would make the logarithm infinite.
 _PSI_EPSILON = 1e-4
 _LENGTH_BINS = 10
@@ -213,7 +213,7 @@ def read_comparison(run_dir: Path, notes: list[str]) -> dict[str, Any] | None:
     ``{"base_run": str, "regressed": bool, "message": str, "reasons": [str],
        "file": "compare.html"}``
     """
-    path = run_dir / COMPARE_JSON
+    path = layout.compare_json(run_dir)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -232,7 +232,7 @@ def read_comparison(run_dir: Path, notes: list[str]) -> dict[str, Any] | None:
         "regressed": document["regressed"],
         "message": str(document.get("message", "")),
         "reasons": [str(r) for r in reasons] if isinstance(reasons, list) else [],
-        "file": "compare.html",
+        "file": layout.COMPARE_HTML,
     }
 
 
@@ -243,7 +243,7 @@ def _load(run_dir: Path) -> _Run:
 
 
 def _corpus_digests(run_dir: Path) -> dict[str, str] | None:
-    path = run_dir / "corpus.jsonl"
+    path = layout.corpus(run_dir)
     try:
         handle = path.open("rb")
     except FileNotFoundError:
@@ -457,7 +457,7 @@ def _excerpts(run_dir: Path, input_ids: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     if not input_ids:
         return found
-    for part in part_files(run_dir / "records"):
+    for part in part_files(layout.records(run_dir)):
         table = pq.read_table(part, columns=["input_id", "output_excerpt"])
         mask = pc.and_(pc.is_in(table["input_id"], value_set=wanted), pc.is_valid(table[1]))
         for input_id, excerpt in zip(
@@ -514,7 +514,7 @@ def _label_counts(run: _Run, shared: set[str], classifier: bool) -> dict[str, in
 
 def _all_excerpts(run_dir: Path, input_ids: set[str]) -> Iterable[str]:
     wanted = pa.array(sorted(input_ids), type=pa.string())
-    for part in part_files(run_dir / "records"):
+    for part in part_files(layout.records(run_dir)):
         table = pq.read_table(part, columns=["input_id", "output_excerpt"])
         mask = pc.and_(pc.is_in(table["input_id"], value_set=wanted), pc.is_valid(table[1]))
         yield from table.filter(mask).column(1).to_pylist()

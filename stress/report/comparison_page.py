@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,33 +33,25 @@ from stress.report.markup import (
     table,
     text,
 )
+from stress.rundir import layout
+from stress.rundir.write import write_text
 
 _RED, _GREY = "#cf222e", "#8c959f"
-COMPARE_HTML = "compare.html"
-COMPARE_MD = "compare.md"
 
 
 def write_comparison(document: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     """Write compare.json, compare.html and compare.md into ``out_dir``; return their paths."""
-    from stress.report.compare import COMPARE_JSON
-
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
-        "json": out_dir / COMPARE_JSON,
-        "html": out_dir / COMPARE_HTML,
-        "md": out_dir / COMPARE_MD,
+        "json": layout.compare_json(out_dir),
+        "html": layout.compare_html(out_dir),
+        "md": layout.compare_md(out_dir),
     }
     text_json = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
-    _atomic(paths["json"], text_json)
-    _atomic(paths["html"], render_comparison(document))
-    _atomic(paths["md"], render_comparison_markdown(document))
+    write_text(paths["json"], text_json)
+    write_text(paths["html"], render_comparison(document))
+    write_text(paths["md"], render_comparison_markdown(document))
     return paths
-
-
-def _atomic(path: Path, content: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(content, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def render_comparison(document: Mapping[str, Any]) -> str:
@@ -395,7 +386,10 @@ def render_comparison_markdown(document: Mapping[str, Any]) -> str:
         lines.append(
             f"- new: {escape(item.get('check'))} on {escape(item.get('input_id'))}: {code(replay)}"
         )
-    lines += ["", f"Details: {code(shlex.quote(str(new.get('run_dir', 'NEW'))) + '/compare.html')}"]
+    lines += [
+        "",
+        f"Details: {code(shlex.quote(str(new.get('run_dir', 'NEW'))) + '/' + layout.COMPARE_HTML)}",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -32,10 +32,10 @@ import plotly.graph_objects as go
 from stress.errors import RunDirError, StressError
 from stress.report.markup import chart, label, missing, ms, number, page, percent, table, text
 from stress.report.summary import SCHEMA_VERSION, summarise
-from stress.rundir import load_records, load_run
+from stress.rundir import layout
+from stress.rundir.read import load_records, load_run
+from stress.rundir.write import write_text
 
-HISTORY_HTML = "history.html"
-HISTORY_JSON = "history.json"
 _COLOURS = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#57606a")
 
 
@@ -47,9 +47,7 @@ def find_runs(root: Path) -> list[Path]:
             f"e.g. reports/"
         )
     candidates = [root, *root.glob("*"), *root.glob("*/*")]
-    return sorted(
-        {p for p in candidates if (p / "scenario.yaml").is_file() and (p / "records").is_dir()}
-    )
+    return sorted({p for p in candidates if layout.is_run_dir(p)})
 
 
 def build_history(
@@ -109,14 +107,14 @@ def build_history(
 def write_history(document: Mapping[str, Any], out: Path) -> dict[str, Path]:
     """Write ``out`` (history.html) and history.json beside it."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    json_path = out.with_name(HISTORY_JSON)
-    json_path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    out.write_text(render_history(document, out.parent), encoding="utf-8")
+    json_path = layout.history_json(out.parent)
+    write_text(json_path, json.dumps(document, indent=2, allow_nan=False) + "\n")
+    write_text(out, render_history(document, out.parent))
     return {"html": out, "json": json_path}
 
 
 def _summary(run_dir: Path, notes: list[str]) -> dict[str, Any]:
-    path = run_dir / "summary.json"
+    path = layout.summary(run_dir)
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
         if (
@@ -263,7 +261,7 @@ def _drift_chart(runs: Sequence[Mapping[str, Any]], scenarios: Sequence[str]) ->
 def _runs_table(runs: Sequence[Mapping[str, Any]], base: Path) -> str:
     rows = []
     for run in reversed(runs):
-        report = Path(run["run_dir"]) / "report.html"
+        report = layout.report(Path(run["run_dir"]))
         href = urllib.parse.quote(os.path.relpath(report, base))
         link = f'<a href="{text(href)}">{text(Path(run["run_dir"]).name)}</a>'
         regressed = run.get("regressed")

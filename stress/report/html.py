@@ -45,7 +45,9 @@ from stress.report.markup import (
     text,
     verdict,
 )
-from stress.rundir import iter_failures, load_records, report_columns
+from stress.rundir import layout
+from stress.rundir.read import iter_failures, load_records, report_columns
+from stress.rundir.write import write_text
 
 SECTIONS = (
     ("failures", "Findings"),
@@ -98,7 +100,7 @@ def write_html(
         records = load_records(run_dir, [c for c in report_columns() if c != "input_id"])
     if failures is None:
         failures = top_failures(iter_failures(run_dir), summary)
-    path.write_text(render(summary, records, failures), encoding="utf-8")
+    write_text(path, render(summary, records, failures))
 
 
 def render(
@@ -253,7 +255,7 @@ def _setup(summary: Mapping[str, Any]) -> str:
     limits = [_limits(slo)] if _limits(slo) else []
     for phase, override in (slo.get("phases") or {}).items():
         limits.append(f"phase {text(phase)}: {_limits(override)}")
-    scenario_file = f"{run_dir.rstrip('/')}/scenario.yaml"
+    scenario_file = f"{run_dir.rstrip('/')}/{layout.SCENARIO}"
     rows = [
         ("scenario", f"<b>{text(summary.get('scenario'))}</b> {text(setup.get('description'))}"),
         ("target", f"{text(summary.get('target'))} → {text(setup.get('url') or '')}"),
@@ -556,6 +558,6 @@ def _comparison(comparison: Mapping[str, Any]) -> str:
         f"<p>against {text(comparison.get('base_run'))}</p>"
         f"<p>{text(comparison.get('message'))}</p></div>"
         + (f"<ul>{reasons}</ul>" if reasons else "")
-        + f'<p>Details: <a href="{text(comparison.get("file", "compare.html"))}">'
+        + f'<p>Details: <a href="{text(comparison.get("file", layout.COMPARE_HTML))}">'
         "compare.html</a> in this run directory.</p>"
     )

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from stress.rundir.write import replacing
+
 # What XML 1.0 cannot hold at all, even escaped: most C0 controls (NUL included), lone
 # surrogates and U+FFFE/U+FFFF. Messages quote inputs and answers, which can carry any of it.
 # xs:dateTime, as run.json writes it (datetime.isoformat); anything else is left out.
@@ -30,7 +32,8 @@ def write_junit(summary: Mapping[str, Any], path: Path) -> None:
     """Write ``summary``'s checks to ``path`` as JUnit XML (UTF-8)."""
     root = junit_tree(summary)
     ET.indent(root)
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    with replacing(path, "wb") as handle:
+        ET.ElementTree(root).write(handle, encoding="utf-8", xml_declaration=True)
 
 
 def junit_tree(summary: Mapping[str, Any]) -> ET.Element:

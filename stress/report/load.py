@@ -54,7 +54,8 @@ import numpy as np
 import pandas as pd
 
 from stress.checks.sweep import StepResult, judge_step, knee, max_sustainable
-from stress.rundir import RunData
+from stress.rundir import layout
+from stress.rundir.read import RunData
 from stress.scenario import Phase, PhaseKind
 
 LATENCY_KEYS = ("p50", "p90", "p95", "p99", "max", "mean")
@@ -75,7 +76,7 @@ class LoadReport:
 def read_load(run: RunData) -> dict[str, Any]:
     """load.json as a dict; empty when it is missing or unreadable."""
     try:
-        document = json.loads((run.run_dir / "load.json").read_text(encoding="utf-8"))
+        document = json.loads(layout.load(run.run_dir).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
     return document if isinstance(document, dict) else {}

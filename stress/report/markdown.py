@@ -15,6 +15,8 @@ from typing import Any
 
 from stress.report.findings import commands
 from stress.report.markup import HIDDEN, decimal, ms, percent, seconds
+from stress.rundir import layout
+from stress.rundir.write import write_text
 
 # Families listed in the failing-families table; the report has them all.
 MAX_FAMILIES = 15
@@ -27,7 +29,7 @@ _SPECIAL = re.compile(r"([\\`*_\[\]|~>])")
 def write_markdown(
     summary: Mapping[str, Any], path: Path, failures: Sequence[Mapping[str, Any]] = ()
 ) -> None:
-    path.write_text(render_markdown(summary, failures), encoding="utf-8")
+    write_text(path, render_markdown(summary, failures))
 
 
 def render_markdown(summary: Mapping[str, Any], failures: Sequence[Mapping[str, Any]] = ()) -> str:
@@ -79,7 +81,7 @@ def render_markdown(summary: Mapping[str, Any], failures: Sequence[Mapping[str, 
     if notes:
         lines += ["### Notes", "", *(f"- {escape(note)}" for note in notes), ""]
     lines += [
-        f"Full report: {code(run_dir.rstrip('/') + '/report.html')} "
+        f"Full report: {code(run_dir.rstrip('/') + '/' + layout.REPORT)} "
         "(self-contained, opens offline).",
         "",
     ]

@@ -14,7 +14,8 @@ import pandas as pd
 
 from stress.checks.request import CHECKS
 from stress.report.stats import latency_stats
-from stress.rundir import RunData
+from stress.rundir import layout
+from stress.rundir.read import RunData
 from stress.scenario import Scenario
 
 
@@ -61,7 +62,7 @@ def setup_of(run: RunData) -> dict[str, Any]:
 
 def from_log(run_dir: Path) -> dict[str, Any] | None:
     """RUN_DIR/logs.json (stress.logs.seeds): the logged requests used and what was scrubbed."""
-    path = run_dir / "logs.json"
+    path = layout.logs(run_dir)
     if not path.exists():
         return None
     try:

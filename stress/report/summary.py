@@ -176,7 +176,8 @@ from stress.report.load import load_report
 from stress.report.setup import from_log, group_rows, per_concurrency, setup_of
 from stress.report.stats import json_safe, latency_stats, span_seconds
 from stress.report.streaming import streaming_summary
-from stress.rundir import RunData, RunInfo, iter_failures, load_run
+from stress.rundir import layout
+from stress.rundir.read import RunData, RunInfo, iter_failures, load_run
 from stress.scenario import DEFAULT_CHECKS, Scenario
 
 SCHEMA_VERSION = 1
@@ -521,7 +522,7 @@ def _run_check(run: RunData) -> dict[str, Any]:
         message = f"{requests} requests recorded"
     else:
         message = (
-            f"no requests were recorded in {run.run_dir / 'records'}: the run stopped before "
+            f"no requests were recorded in {layout.records(run.run_dir)}: the run stopped before "
             f"load began or nothing answered; see the run's console output and run.json"
         )
     return {

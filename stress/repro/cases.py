@@ -30,12 +30,11 @@ from urllib.parse import quote_plus, unquote_plus
 
 from stress.errors import RunDirError, UsageError
 from stress.inputs.corpus import Input
-from stress.rundir import check_run_dir, iter_failures
+from stress.rundir import layout
+from stress.rundir.read import check_run_dir, iter_failures
 from stress.scenario import Scenario
 
 REDACTED = "<redacted>"
-SHRUNK_DIR = "shrunk"
-REGRESSIONS_FILE = "regressions.jsonl"
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Case ids become file names (shrunk/<id>.json): nothing that could leave the folder.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -208,7 +207,7 @@ def check_case_id(input_id: str) -> str:
 def iter_cases(run_dir: Path) -> Iterator[dict[str, Any]]:
     """Every stored case of a run: failures.jsonl, then still-failing regression cases."""
     yield from iter_failures(run_dir)
-    for row in _iter_jsonl(run_dir / REGRESSIONS_FILE):
+    for row in _iter_jsonl(layout.regressions(run_dir)):
         if row.get("still_fails") and isinstance(row.get("case"), dict):
             yield row["case"]
 
@@ -255,7 +254,7 @@ def find_case(run_dir: Path, input_id: str, *, shrunk: bool = False) -> dict[str
 
 
 def shrunk_path(run_dir: Path, input_id: str) -> Path:
-    return run_dir / SHRUNK_DIR / f"{check_case_id(input_id)}.json"
+    return layout.shrunk_case(run_dir, check_case_id(input_id))
 
 
 def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -273,15 +272,12 @@ def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 yield item
 
 
-CORPUS_FILE = "corpus.jsonl"
-
-
 def corpus_inputs(run_dir: Path, ids: Iterable[str]) -> dict[str, Input]:
     """The corpus inputs of ``run_dir`` with the given ids (those it has; none when the run
     directory has no corpus.jsonl): replay judges with them as the load did."""
     wanted = set(ids)
     found: dict[str, Input] = {}
-    for line in _iter_jsonl(run_dir / CORPUS_FILE):
+    for line in _iter_jsonl(layout.corpus(run_dir)):
         if line.get("id") in wanted:
             with contextlib.suppress(TypeError):
                 found[str(line["id"])] = Input(**line)

@@ -37,7 +37,8 @@ from stress.repro.cases import (
     path_parts,
     secret_value,
 )
-from stress.rundir import read_run_info
+from stress.rundir import layout
+from stress.rundir.read import read_run_info
 from stress.scenario import Scenario
 
 BUILTIN_DEMO = "builtin:demo"
@@ -129,7 +130,7 @@ def export_url(run_dir: Path, scenario: Scenario, target: str | None) -> tuple[s
 
 def _run_json_url(run_dir: Path) -> str | None:
     try:
-        data = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        data = json.loads(layout.run_info(run_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     url = data.get("url") if isinstance(data, dict) else None

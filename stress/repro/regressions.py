@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -28,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from stress.errors import RunDirError, StressError, UsageError
-from stress.repro.cases import REGRESSIONS_FILE, body_of, corpus_inputs
+from stress.repro.cases import body_of, corpus_inputs
 from stress.repro.replay import replay_case
 from stress.repro.sender import CaseSender, case_sender, scenario_sender
-from stress.rundir import check_run_dir, iter_failures
+from stress.rundir import layout
+from stress.rundir.read import check_run_dir, iter_failures
+from stress.rundir.write import write_lines
 from stress.scenario import Scenario
 
 # Replaying the corpus must not eat the run: past this, the rest is skipped (and said so).
@@ -121,12 +122,8 @@ def _skipped(case: dict[str, Any], reason: str) -> dict[str, Any]:
 
 
 def write_rows(run_dir: Path, rows: list[dict[str, Any]]) -> Path:
-    path = run_dir / REGRESSIONS_FILE
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=True) + "\n")
-    os.replace(temporary, path)
+    path = layout.regressions(run_dir)
+    write_lines(path, (json.dumps(row, ensure_ascii=True) for row in rows))
     return path
 
 
@@ -166,7 +163,7 @@ def save_failures(folder: Path, run_dir: Path, *, max_new: int = MAX_NEW) -> lis
 def prune(run_dir: Path, *, dry_run: bool = False) -> list[Path]:
     """Delete from the corpus the cases ``run_dir`` found fixed; the files (to be) deleted."""
     check_run_dir(run_dir)
-    path = run_dir / REGRESSIONS_FILE
+    path = layout.regressions(run_dir)
     if not path.is_file():
         raise RunDirError(
             f"{path}: missing; only a run whose scenario has `regressions: DIR` (or that ran "

@@ -25,7 +25,8 @@ from stress.repro.cases import (
     stored_request,
 )
 from stress.repro.sender import CaseSender, Observation, open_sender
-from stress.rundir import check_run_dir, iter_failures
+from stress.rundir import layout
+from stress.rundir.read import check_run_dir, iter_failures
 from stress.scenario import Scenario, from_path
 
 __all__ = [
@@ -109,7 +110,7 @@ def replay(
         cases = [find_case(run_dir, input_id, shrunk=True)]
     else:
         cases = find_cases(run_dir, input_id)
-    scenario = from_path(run_dir / "scenario.yaml")
+    scenario = from_path(layout.scenario(run_dir))
     if not cases:
         return []
     # Secrets are restored before anything is started: a missing variable is a usage error.

@@ -20,6 +20,7 @@ from stress.checks.judge import judge
 from stress.checks.request import CheckSuite, Finding
 from stress.inputs.corpus import Input
 from stress.repro.cases import Signature, StoredRequest
+from stress.rundir import layout
 from stress.scenario import Scenario
 from stress.sender import Sender
 from stress.targets import adapter_for
@@ -156,7 +157,7 @@ def open_sender(
             from stress.demo.process import DemoServerProcess
 
             server = stack.enter_context(
-                DemoServerProcess(log_path=run_dir / "replay-demo-server.log")
+                DemoServerProcess(log_path=layout.replay_demo_log(run_dir))
             )
             url = server.url
         sender = stack.enter_context(scenario_sender(url, scenario))

@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +50,8 @@ from stress.repro.cases import (
 )
 from stress.repro.sender import Observation, open_sender
 from stress.repro.validity import violations
+from stress.rundir import layout
+from stress.rundir.write import write_text
 from stress.scenario import from_path
 
 T = TypeVar("T")
@@ -432,7 +433,7 @@ def shrink(
     minimal body and a ``shrink`` object (status, sizes, requests, seconds, notes).
     """
     case = find_case(run_dir, input_id)
-    scenario = from_path(run_dir / "scenario.yaml")
+    scenario = from_path(layout.scenario(run_dir))
     request = stored_request(case, scenario)
     wanted = signature(case)
     protocol = scenario.target.protocol.value
@@ -462,9 +463,7 @@ def shrink(
         document["shrink"]["notes"].append(f"now: {answers[-1].describe()}")
     path = shrunk_path(run_dir, input_id)
     path.parent.mkdir(exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document, ensure_ascii=True, indent=2) + "\n", "utf-8")
-    os.replace(temporary, path)
+    write_text(path, json.dumps(document, ensure_ascii=True, indent=2) + "\n")
     return document
 
 

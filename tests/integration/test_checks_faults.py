@@ -25,7 +25,7 @@ from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
 from stress.record import read_records
 from stress.report import write_reports
-from stress.rundir import iter_failures
+from stress.rundir.read import iter_failures
 from stress.scenario import from_path
 from tests.integration.conftest import HERE, free_port
 from tests.integration.fault_server import CANARY, SECRET, SYSTEM_PROMPT

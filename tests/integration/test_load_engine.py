@@ -17,7 +17,11 @@ import numpy as np
 import pytest
 
 from stress.demo.noop import NoopServer
+from stress.inputs import corpus as corpus_io
+from stress.prepare import prepare
 from stress.record import read_records
+from stress.rundir import layout
+from stress.rundir.write import write_lines, write_text, write_traces
 from tests.integration.conftest import free_port, stress
 
 pytestmark = pytest.mark.slow
@@ -295,3 +299,29 @@ def test_workers_that_never_join_stop_the_run_with_exit_3(tmp_path: Path) -> Non
     assert result.returncode == 3, result.stderr
     assert "--workers: 0 of 1 workers joined within 1s; no load was sent" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_load_process_takes_a_trace_s_times_from_traces_json_not_the_log(
+    tmp_path: Path, noop: NoopServer
+) -> None:
+    log = tmp_path / "trace.txt"
+    log.write_text("0\n1\n2\n", encoding="utf-8")
+    phases = "    - {name: replay, kind: trace, path: trace.txt, speed: 10}\n"
+    prepared = prepare(scenario(tmp_path, noop.url, phases))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    write_text(layout.scenario(run_dir), prepared.scenario.to_yaml())
+    write_lines(layout.corpus(run_dir), map(corpus_io.to_line, prepared.corpus()))
+    # Five arrivals where the log has three: what the load sends shows which one it read.
+    write_traces(run_dir, {"replay": [0.0, 0.02, 0.04, 0.06, 0.08]}, {})
+    log.unlink()  # rotated away before the load starts
+    before = posts(noop.url)
+    result = subprocess.run(
+        [sys.executable, "-m", "stress.load", str(run_dir), noop.url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert posts(noop.url) - before == 5
+    assert read_records(layout.records(run_dir)).num_rows == 5

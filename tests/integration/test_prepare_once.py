@@ -79,3 +79,7 @@ def test_one_run_builds_the_corpus_once_and_reads_the_log_once(
     # The log was read once (trace length, seeds, corpus and logs.json share it).
     assert reads == [str((tmp_path / "requests.jsonl").resolve())]
     assert json.loads((run_dir / "logs.json").read_text(encoding="utf-8"))["used"] == 6
+    # The trace's times came from that read too, into traces.json (the load reads no log).
+    traces = json.loads((run_dir / "traces.json").read_text(encoding="utf-8"))
+    assert traces["replay"]["entries"] == list(range(6))
+    assert len(traces["replay"]["offsets"]) == 6

@@ -99,6 +99,15 @@ def test_the_server_receives_the_log_in_order_at_its_times_over_speed(
     run_dir = run_dir_of(result.stdout)
     expected = np.array(OFFSETS) / SPEED
 
+    # The load process read the logged times from the run directory (it reads no log); the
+    # logged bodies are not there.
+    text = (run_dir / "traces.json").read_text(encoding="utf-8")
+    assert json.loads(text)["replay"] == {
+        "offsets": pytest.approx(list(expected)),
+        "entries": list(range(30)),
+    }
+    assert "Question" not in text
+
     # The corpus holds every logged request once, in log order.
     corpus = [json.loads(line) for line in (run_dir / "corpus.jsonl").read_text().splitlines()]
     logged = [item for item in corpus if item["family"] == "realistic.logged"]

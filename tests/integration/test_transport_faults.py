@@ -24,7 +24,7 @@ import pytest
 from stress.record import read_records
 from stress.repro.cases import stored_request
 from stress.repro.sender import open_sender
-from stress.rundir import iter_failures
+from stress.rundir.read import iter_failures
 from stress.scenario import from_path
 from tests.integration.conftest import HERE, free_port, stress
 from tests.integration.transport_faults import CYCLE

@@ -29,7 +29,7 @@ from stress.repro.regressions import replay_corpus, save_failures
 from stress.repro.replay import replay
 from stress.repro.sender import case_sender, scenario_sender
 from stress.repro.shrink import Limits, shrink
-from stress.rundir import iter_failures
+from stress.rundir.read import iter_failures
 from stress.scenario import Scenario, from_path
 from stress.sender import Sender
 from stress.targets import adapter_for

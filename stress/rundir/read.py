@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 
 from stress.errors import RunDirError
 from stress.record import SCHEMA, part_files, read_records
-from stress.scenario import Scenario, from_path
+from stress.rundir import layout
+from stress.scenario import PhaseKind, Scenario, from_path
 
 # The columns the report aggregates; the big text columns (excerpts, digests) stay on disk.
 REPORT_COLUMNS = (
@@ -97,9 +98,9 @@ def check_run_dir(run_dir: Path) -> None:
             f"{run_dir}: is a file, not a run directory; pass the directory that holds "
             f"scenario.yaml and records/"
         )
-    if not (run_dir / "scenario.yaml").is_file():
+    if not layout.scenario(run_dir).is_file():
         raise RunDirError(
-            f"{run_dir / 'scenario.yaml'}: missing; every run writes its resolved scenario "
+            f"{layout.scenario(run_dir)}: missing; every run writes its resolved scenario "
             f"there, so {run_dir} is not a run directory (or was copied incompletely); pass the "
             f"directory that `stress run` created"
         )
@@ -108,10 +109,10 @@ def check_run_dir(run_dir: Path) -> None:
 def load_run(run_dir: Path) -> RunData:
     """Read everything the report aggregates; raises RunDirError (or ScenarioError)."""
     check_run_dir(run_dir)
-    scenario = from_path(run_dir / "scenario.yaml")
+    scenario = from_path(layout.scenario(run_dir))
     info = read_run_info(run_dir)
     lists = ["failed_checks", "warned_checks", "info_checks"]
-    table = _read_table(run_dir / "records", [*report_columns(), *lists])
+    table = _read_table(layout.records(run_dir), [*report_columns(), *lists])
     records = table.drop_columns(lists).to_pandas()
     findings = pd.concat(
         [
@@ -127,11 +128,11 @@ def load_run(run_dir: Path) -> RunData:
 def load_records(run_dir: Path, columns: Sequence[str]) -> pd.DataFrame:
     """The given record columns as a DataFrame; raises RunDirError naming a damaged part."""
     check_run_dir(run_dir)
-    return _read_table(run_dir / "records", columns).to_pandas()
+    return _read_table(layout.records(run_dir), columns).to_pandas()
 
 
 def read_run_info(run_dir: Path) -> RunInfo:
-    path = run_dir / "run.json"
+    path = layout.run_info(run_dir)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -161,7 +162,7 @@ def iter_failures(run_dir: Path) -> Iterator[dict[str, Any]]:
 
     A run killed mid-write can leave a cut-off last line; it must not hide the rest.
     """
-    path = run_dir / "failures.jsonl"
+    path = layout.failures(run_dir)
     try:
         handle = path.open(encoding="utf-8", errors="surrogateescape")
     except FileNotFoundError:
@@ -210,3 +211,26 @@ def _findings(failed_checks: pa.ChunkedArray, severity: str) -> pd.DataFrame:
         rows = pc.list_parent_indices(combined).to_numpy().astype("int64")
         checks = pc.list_flatten(combined).to_numpy(zero_copy_only=False).astype(object)
     return pd.DataFrame({"row": rows, "check": checks, "severity": severity})
+
+
+def read_traces(
+    run_dir: Path, scenario: Scenario
+) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
+    """traces.json (stress.rundir.write.write_traces): each trace phase's arrival times and,
+    for ``inputs: logged``, the log entry of each arrival; by phase name. Nothing is read
+    when ``scenario`` has no trace phase; RunDirError when it has and the file is missing."""
+    if not any(phase.kind is PhaseKind.TRACE for phase in scenario.load.phases):
+        return {}, {}
+    path = layout.traces(run_dir)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunDirError(
+            f"{path}: cannot read the trace phases' arrival times ({exc}); `stress run` "
+            f"writes it before the load starts"
+        ) from None
+    traces = {name: phase["offsets"] for name, phase in document.items()}
+    entries = {
+        name: phase["entries"] for name, phase in document.items() if phase["entries"] is not None
+    }
+    return traces, entries
