@@ -335,8 +335,9 @@ def compare(
     min_requests: int,
 ) -> None:
     """Compare NEW with BASE; exit 1 on a latency, error, drift or failure regression."""
-    from stress.report.compare import Thresholds, check_distinct_outputs, compare_runs
+    from stress.report.compare import check_distinct_outputs, compare_runs
     from stress.report.comparison_page import write_comparison
+    from stress.report.pair import Thresholds
 
     limits = Thresholds(
         latency=_fraction("--latency-threshold", latency_threshold, upper=None),

@@ -48,11 +48,9 @@ compare.json's schema is in ``compare_runs``' docstring; compare_page renders it
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -65,46 +63,13 @@ from scipy import stats
 
 from stress.errors import UsageError
 from stress.record import part_files
+from stress.report import new_failures, shift
+from stress.report.pair import Side, Thresholds, load_side
 from stress.report.stats import json_safe, latency_stats, span_seconds
 from stress.rundir import layout
-from stress.rundir.read import RunData, iter_failures, load_records, load_run
 
 SCHEMA_VERSION = 1
-# Smoothing for PSI: an empty bin on one side would make the logarithm infinite.
-_PSI_EPSILON = 1e-4
-_LENGTH_BINS = 10
-# More distinct labels than this is not a categorical output (free text, floats).
-_MAX_LABELS = 100
 _MAX_EXAMPLES = 20
-_MAX_LISTED = 200
-_EXTRA_COLUMNS = ("output_digest", "output_tokens", "response_bytes", "finish_reason")
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """What counts as a regression (see the module docstring for each rule)."""
-
-    latency: float = 0.25
-    latency_floor_ms: float = 10.0
-    error_rate: float = 0.01
-    significance: float = 0.01
-    drift: float = 0.05
-    psi: float = 0.2
-    ks_p: float = 0.01
-    ks_d: float = 0.1
-    new_failures: int = 0
-    min_requests: int = 20
-
-
-@dataclass
-class _Run:
-    data: RunData
-    extra: pd.DataFrame  # _EXTRA_COLUMNS, row-aligned with data.records
-    corpus: dict[str, str] | None  # input id -> digest of its corpus line
-
-    @property
-    def records(self) -> pd.DataFrame:
-        return self.data.records
 
 
 def compare_runs(
@@ -152,7 +117,7 @@ def compare_runs(
                    "failed": int, "sent": int}   # check failures and sends in that run
     """
     limits = thresholds or Thresholds()
-    base, new = _load(base_dir), _load(new_dir)
+    base, new = load_side(base_dir), load_side(new_dir)
     notes: list[str] = []
     if base.data.scenario.name != new.data.scenario.name:
         notes.append(
@@ -172,7 +137,7 @@ def compare_runs(
     drift = _drift(base, new, shared, limits, new_dir)
     labels = _labels(base, new, shared, limits)
     lengths = _lengths(base, new, shared, limits)
-    failures = _failures(base, new, shared, limits, new_dir)
+    failures = new_failures.failures(base, new, shared, limits, new_dir)
     reasons = _reasons(totals, phases, families, drift, labels, lengths, failures, limits)
     regressed = bool(reasons)
     if regressed:
@@ -236,31 +201,7 @@ def read_comparison(run_dir: Path, notes: list[str]) -> dict[str, Any] | None:
     }
 
 
-def _load(run_dir: Path) -> _Run:
-    data = load_run(run_dir)
-    extra = load_records(run_dir, list(_EXTRA_COLUMNS))
-    return _Run(data, extra, _corpus_digests(run_dir))
-
-
-def _corpus_digests(run_dir: Path) -> dict[str, str] | None:
-    path = layout.corpus(run_dir)
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        return None
-    digests: dict[str, str] = {}
-    with handle:
-        for line in handle:
-            try:
-                item = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                digests[item["id"]] = hashlib.sha256(line.rstrip(b"\n")).hexdigest()
-    return digests
-
-
-def _shared_inputs(base: _Run, new: _Run, notes: list[str]) -> tuple[set[str], dict[str, Any]]:
+def _shared_inputs(base: Side, new: Side, notes: list[str]) -> tuple[set[str], dict[str, Any]]:
     base_ids = set(base.records["input_id"].unique())
     new_ids = set(new.records["input_id"].unique())
     sent_both = base_ids & new_ids
@@ -377,7 +318,7 @@ def _rows(
     return [_row(name, before.get(name), after.get(name), limits, alpha) for name in names]
 
 
-def _answers(run: _Run, shared: set[str]) -> pd.DataFrame:
+def _answers(run: Side, shared: set[str]) -> pd.DataFrame:
     """Distinct (input_id, family, digest) of answered requests of shared inputs."""
     frame = pd.DataFrame(
         {
@@ -391,7 +332,7 @@ def _answers(run: _Run, shared: set[str]) -> pd.DataFrame:
 
 
 def _drift(
-    base: _Run, new: _Run, shared: set[str], limits: Thresholds, new_dir: Path
+    base: Side, new: Side, shared: set[str], limits: Thresholds, new_dir: Path
 ) -> dict[str, Any]:
     before, after = _answers(base, shared), _answers(new, shared)
     compared_ids = set(before["input_id"]) & set(after["input_id"])
@@ -445,7 +386,7 @@ def _drift(
     }
 
 
-def _repeated_inputs(run: _Run, shared: set[str]) -> list[str]:
+def _repeated_inputs(run: Side, shared: set[str]) -> list[str]:
     answered = run.records["input_id"][run.extra["output_digest"].notna().to_numpy()]
     counts = answered[answered.isin(shared)].value_counts()
     return [str(i) for i in counts.index[counts.to_numpy() > 1]]
@@ -469,30 +410,15 @@ def _excerpts(run_dir: Path, input_ids: list[str]) -> dict[str, str]:
     return found
 
 
-def _labels(base: _Run, new: _Run, shared: set[str], limits: Thresholds) -> dict[str, Any]:
+def _labels(base: Side, new: Side, shared: set[str], limits: Thresholds) -> dict[str, Any]:
     classifier = base.data.scenario.target.protocol.value == "mlflow"
     source = "prediction" if classifier else "finish_reason"
     before = _label_counts(base, shared, classifier)
     after = _label_counts(new, shared, classifier)
-    result: dict[str, Any] = {
-        "source": source,
-        "base": before,
-        "new": after,
-        "psi": None,
-        "regressed": False,
-        "note": None,
-    }
-    if not before or not after:
-        result["note"] = f"no {source} labels in {'NEW' if before else 'BASE'}"
-    elif len(set(before) | set(after)) > _MAX_LABELS:
-        result["note"] = f"more than {_MAX_LABELS} distinct labels: not categorical"
-    else:
-        result["psi"] = psi_categorical(before, after)
-        result["regressed"] = result["psi"] > limits.psi
-    return result
+    return shift.labels(source, before, after, psi_limit=limits.psi)
 
 
-def _label_counts(run: _Run, shared: set[str], classifier: bool) -> dict[str, int]:
+def _label_counts(run: Side, shared: set[str], classifier: bool) -> dict[str, int]:
     keep = run.records["input_id"].isin(shared).to_numpy()
     if not classifier:
         values = run.extra["finish_reason"][keep].dropna()
@@ -520,187 +446,22 @@ def _all_excerpts(run_dir: Path, input_ids: set[str]) -> Iterable[str]:
         yield from table.filter(mask).column(1).to_pylist()
 
 
-def _lengths(base: _Run, new: _Run, shared: set[str], limits: Thresholds) -> dict[str, Any]:
+def _lengths(base: Side, new: Side, shared: set[str], limits: Thresholds) -> dict[str, Any]:
     tokens = all(run.extra["output_tokens"].notna().any() for run in (base, new))
     source = "output_tokens" if tokens else "response_bytes"
     before, after = _length_values(base, shared, source), _length_values(new, shared, source)
-    result: dict[str, Any] = {
-        "source": source,
-        "base": _distribution(before),
-        "new": _distribution(after),
-        "psi": None,
-        "ks_statistic": None,
-        "ks_p_value": None,
-        "regressed": False,
-        "histogram": {"edges": [], "base": [], "new": []},
-    }
-    if before.size and after.size:
-        test = stats.ks_2samp(before, after)
-        result["ks_statistic"] = float(test.statistic)
-        result["ks_p_value"] = float(test.pvalue)
-        result["psi"] = psi_numeric(before, after)
-        result["regressed"] = bool(
-            result["psi"] > limits.psi
-            or (result["ks_p_value"] < limits.ks_p and result["ks_statistic"] > limits.ks_d)
-        )
-        result["histogram"] = _histogram(before, after)
-    return result
+    return shift.lengths(
+        source, before, after, psi_limit=limits.psi, ks_p=limits.ks_p, ks_d=limits.ks_d
+    )
 
 
-def _length_values(run: _Run, shared: set[str], source: str) -> np.ndarray:
+def _length_values(run: Side, shared: set[str], source: str) -> np.ndarray:
     answered = (run.records["status"].to_numpy() // 100 == 2) & run.records["input_id"].isin(
         shared
     ).to_numpy()
     values: np.ndarray = run.extra[source].to_numpy(dtype=float, na_value=np.nan)[answered]
     finite: np.ndarray = values[np.isfinite(values)]
     return finite
-
-
-def _distribution(values: np.ndarray) -> dict[str, Any]:
-    if not values.size:
-        return {"count": 0, "p50": None, "p90": None, "mean": None}
-    p50, p90 = np.quantile(values, [0.5, 0.9])
-    return {
-        "count": int(values.size),
-        "p50": float(p50),
-        "p90": float(p90),
-        "mean": float(values.mean()),
-    }
-
-
-def _histogram(before: np.ndarray, after: np.ndarray) -> dict[str, list[float]]:
-    both = np.concatenate([before, after])
-    edges = np.histogram_bin_edges(both, bins=min(40, max(1, len(np.unique(both)))))
-    share_before = np.histogram(before, bins=edges)[0] / before.size
-    share_after = np.histogram(after, bins=edges)[0] / after.size
-    return {
-        "edges": [float(e) for e in edges],
-        "base": [float(v) for v in share_before],
-        "new": [float(v) for v in share_after],
-    }
-
-
-def psi_categorical(before: Mapping[str, int], after: Mapping[str, int]) -> float:
-    """Population stability index between two label counts (0: identical)."""
-    labels = sorted(set(before) | set(after))
-    p = np.array([before.get(k, 0) for k in labels], dtype=float)
-    q = np.array([after.get(k, 0) for k in labels], dtype=float)
-    return _psi(p / p.sum(), q / q.sum())
-
-
-def psi_numeric(before: np.ndarray, after: np.ndarray) -> float:
-    """PSI over BASE's deciles (ties merged), so each bin starts with about 10% of BASE."""
-    edges = np.unique(np.quantile(before, np.linspace(0, 1, _LENGTH_BINS + 1)))
-    if edges.size < 2:
-        # BASE is one value: two bins, that value and everything else.
-        p = np.array([1.0, 0.0])
-        q = np.array([float(np.mean(after == edges[0])), float(np.mean(after != edges[0]))])
-        return _psi(p, q)
-    inner = edges[1:-1]
-    p = np.bincount(np.searchsorted(inner, before, side="right"), minlength=inner.size + 1)
-    q = np.bincount(np.searchsorted(inner, after, side="right"), minlength=inner.size + 1)
-    return _psi(p / p.sum(), q / q.sum())
-
-
-def _psi(p: np.ndarray, q: np.ndarray) -> float:
-    p = np.clip(p, _PSI_EPSILON, None)
-    q = np.clip(q, _PSI_EPSILON, None)
-    value = float(np.sum((q - p) * np.log(q / p)))
-    return 0.0 if math.isclose(value, 0.0, abs_tol=1e-12) else value
-
-
-def _failing(run: _Run, shared: set[str]) -> pd.DataFrame:
-    """(input_id, family, check, failed, sent): error findings per input and check, with how
-    many times the check failed on the input and how many times the input was sent."""
-    findings = run.data.findings
-    errors = findings[findings["severity"] == "error"]
-    rows = errors["row"].to_numpy()
-    frame = pd.DataFrame(
-        {
-            "input_id": run.records["input_id"].to_numpy()[rows],
-            "family": run.records["family"].to_numpy()[rows],
-            "check": errors["check"].to_numpy(),
-        }
-    )
-    frame = frame[frame["input_id"].isin(shared)]
-    counted = frame.groupby(["input_id", "family", "check"]).size().rename("failed")
-    result = counted.reset_index()
-    sends = run.records["input_id"].value_counts()
-    result["sent"] = sends.reindex(result["input_id"]).to_numpy()
-    return result
-
-
-def _failures(
-    base: _Run, new: _Run, shared: set[str], limits: Thresholds, new_dir: Path
-) -> dict[str, Any]:
-    """New, fixed and lasting (input, check) failures.
-
-    A new failure failed in NEW and never in BASE. It is *consistent* when the check failed
-    on every send of the input in NEW, and on more sends than the check's failure rate in NEW
-    explains by luck (``_chance``): only those count against ``new_failures``. An input that
-    failed once in eight sends, or on its single send, is load noise, which the error-rate
-    rule judges.
-    """
-    before, after = _failing(base, shared), _failing(new, shared)
-    keys = ["input_id", "check"]
-    merged = after.merge(before[keys], on=keys, how="left", indicator=True)
-    fresh = merged[merged["_merge"] == "left_only"].drop(columns="_merge")
-    consistent = fresh[
-        (fresh["failed"] >= fresh["sent"]) & (_chance(fresh, new, shared) < limits.significance)
-    ]
-    still = int((merged["_merge"] == "both").sum())
-    # Fixed: failed in BASE, and NEW sent the input without that check failing.
-    sent_new = set(new.records["input_id"].unique())
-    gone = before.merge(after[keys], on=keys, how="left", indicator=True)
-    fixed = gone[(gone["_merge"] == "left_only") & gone["input_id"].isin(sent_new)]
-    messages = _messages(new_dir)
-    base_messages = _messages(base.data.run_dir)
-    return {
-        "new_count": len(fresh),
-        "consistent_count": len(consistent),
-        "fixed_count": len(fixed),
-        "still_count": still,
-        "regressed": len(consistent) > limits.new_failures,
-        "new": _listed(fresh, messages),
-        "fixed": _listed(fixed.drop(columns="_merge"), base_messages),
-    }
-
-
-def _chance(fresh: pd.DataFrame, new: _Run, shared: set[str]) -> np.ndarray:
-    """How likely NEW's own failure rate of each check makes some input fail on all of its
-    sends by luck: rate ** sends × inputs tested (a union bound over the inputs)."""
-    findings = new.data.findings
-    per_check = findings[findings["severity"] == "error"].groupby("check")["row"].nunique()
-    requests = max(len(new.records), 1)
-    rate = per_check.reindex(fresh["check"]).fillna(0).to_numpy() / requests
-    sent = fresh["sent"].to_numpy(dtype=float)
-    return np.asarray(np.power(rate, sent) * max(len(shared), 1))
-
-
-def _messages(run_dir: Path) -> dict[tuple[str, str], str]:
-    found: dict[tuple[str, str], str] = {}
-    for item in iter_failures(run_dir):
-        findings = item.get("findings")
-        for finding in findings if isinstance(findings, list) else []:
-            if isinstance(finding, dict):
-                key = (str(item.get("input_id")), str(finding.get("check")))
-                found.setdefault(key, str(finding.get("message", "")))
-    return found
-
-
-def _listed(frame: pd.DataFrame, messages: Mapping[tuple[str, str], str]) -> list[dict[str, Any]]:
-    ordered = frame.sort_values(["check", "family", "input_id"]).head(_MAX_LISTED)
-    return [
-        {
-            "input_id": str(row.input_id),
-            "family": str(row.family),
-            "check": str(row.check),
-            "failed": int(row.failed),
-            "sent": int(row.sent),
-            "message": messages.get((str(row.input_id), str(row.check))),
-        }
-        for row in ordered.itertuples(index=False)
-    ]
 
 
 def _reasons(
@@ -752,7 +513,7 @@ def _reasons(
     return reasons
 
 
-def _run_facts(run: _Run, run_dir: Path) -> dict[str, Any]:
+def _run_facts(run: Side, run_dir: Path) -> dict[str, Any]:
     records = run.records
     p95 = latency_stats(records["latency_ms"].to_numpy())["p95"]
     return {

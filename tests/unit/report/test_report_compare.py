@@ -12,14 +12,10 @@ from report_runs import record, write_run
 
 from benchmarks.synthetic import write_synthetic_run
 from stress.errors import RunDirError, UsageError
-from stress.report.compare import (
-    Thresholds,
-    check_distinct_outputs,
-    compare_runs,
-    psi_categorical,
-    psi_numeric,
-)
+from stress.report.compare import check_distinct_outputs, compare_runs
 from stress.report.comparison_page import write_comparison
+from stress.report.pair import Thresholds
+from stress.report.shift import psi_categorical, psi_numeric
 
 REQUESTS = 12_000
 
