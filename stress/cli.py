@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
 
 from stress import __version__, cli_inputs
@@ -23,14 +22,12 @@ from stress.errors import StressError
 from stress.lifeline import interrupt_exit_code, sigterm_interrupts
 from stress.rundir import layout
 from stress.rundir.write import write_text
+from stress.terminal import err, stdout
 
 if TYPE_CHECKING:
     from stress.runner import Workers
 
 BUG = 4
-
-stdout = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

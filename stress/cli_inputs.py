@@ -24,9 +24,9 @@ def families(as_json: bool, markdown: bool, pattern: str) -> None:
 
     from rich.table import Table
 
-    from stress.cli import stdout
     from stress.inputs.examples import catalog_markdown, excerpt, sample
     from stress.inputs.families import catalog
+    from stress.terminal import stdout
 
     chosen = [f for name, f in catalog().items() if fnmatch.fnmatchcase(name, pattern)]
     if not chosen:
@@ -105,11 +105,11 @@ def generate(
     """Preview or export the input corpus of SCENARIO, without sending anything."""
     from rich.table import Table
 
-    from stress.cli import err, stdout
     from stress.inputs import corpus as corpus_io
     from stress.inputs.examples import excerpt
     from stress.prepare import prepare
     from stress.scenario import Overrides
+    from stress.terminal import err, stdout
 
     prepared = prepare(scenario, Overrides(seed=seed, count=count), family=pattern, workers=workers)
     loaded, inputs, seconds = prepared.scenario, prepared.corpus(), prepared.corpus_seconds
@@ -142,7 +142,7 @@ def checks() -> None:
     from rich.table import Table
 
     from stress.checks.request import describe
-    from stress.cli import stdout
+    from stress.terminal import stdout
 
     table = Table()
     for column in ("check", "severity", "finds"):
@@ -200,7 +200,7 @@ def init(
     example: str | None = None,
 ) -> None:
     """Probe the endpoint at URL and write a ready, commented scenario for it."""
-    from stress.cli import err, stdout
+    from stress.terminal import err, stdout
 
     if example is not None:
         from stress import examples

@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,10 @@ from stress.repro.cases import (
     path_parts,
     secret_value,
 )
+
+# Format is part of this module's face (render(repro, Format.CURL)): re-exported.
+from stress.repro.reproducer import LINE_CHARS, Header, Judgement, Reproducer, about, wrap
+from stress.repro.reproducer import Format as Format
 from stress.rundir import layout
 from stress.rundir.read import read_run_info
 from stress.scenario import Scenario
@@ -44,69 +46,6 @@ from stress.scenario import Scenario
 BUILTIN_DEMO = "builtin:demo"
 # What `stress demo-server` listens on by default: where a builtin:demo repro points.
 DEMO_URL = "http://127.0.0.1:8000"
-# Source width of the body in exports: short enough to read, long enough to stay compact.
-LINE_CHARS = 88
-
-
-class Format(StrEnum):
-    CURL = "curl"
-    PYTHON = "python"
-    PYTEST = "pytest"
-
-
-@dataclass(frozen=True)
-class Header:
-    """One header of an export: literal text and environment variables, in order."""
-
-    name: str
-    parts: tuple[tuple[str, bool], ...]  # (text, is_env_variable)
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """What an exported script judges an answer by: the scenario's built-in per-request
-    checks, its severity overrides, its answer settings, the case's stored findings and the
-    corpus input (when the run directory has it)."""
-
-    checks: tuple[str, ...]
-    severity: dict[str, str]
-    failed: tuple[tuple[str, str], ...]
-    settings: dict[str, Any]
-    secrets: tuple[str, ...]
-    secret_headers: tuple[str, ...]
-    max_bytes: int
-    item: dict[str, Any] | None = None
-    unjudged: tuple[str, ...] = ()
-    # An http-json target's response map (where the answer's parts are), else None.
-    response: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Reproducer:
-    """Everything an export says, independent of its format."""
-
-    case_id: str
-    family: str
-    expect: str
-    check: str
-    message: str
-    checks: tuple[str, ...]
-    protocol: str
-    url: str
-    method: str
-    path: str
-    headers: tuple[Header, ...]
-    body: bytes
-    timeout: float
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    # ``path`` as (text, is_env_variable) pieces: redacted query parameters read their
-    # value from the environment (URL-encoded when put in).
-    path_parts: tuple[tuple[str, bool], ...] = ()
-    # How a python/pytest export judges the answer (the scenario's checks and settings).
-    judgement: Judgement | None = None
-
-    def path_pieces(self) -> tuple[tuple[str, bool], ...]:
-        return self.path_parts or ((self.path, False),)
 
 
 def export_url(run_dir: Path, scenario: Scenario, target: str | None) -> tuple[str, list[str]]:
@@ -319,25 +258,10 @@ def _printf_pieces(body: bytes) -> list[str]:
     return pieces
 
 
-def _lines(pieces: list[str], width: int) -> list[str]:
-    lines: list[str] = []
-    current: list[str] = []
-    size = 0
-    for piece in pieces:
-        if current and size + len(piece) > width:
-            lines.append("".join(current))
-            current, size = [], 0
-        current.append(piece)
-        size += len(piece)
-    if current or not lines:
-        lines.append("".join(current))
-    return lines
-
-
 def printf_command(body: bytes, *, width: int = LINE_CHARS) -> list[str]:
     """Shell lines whose standard output is exactly ``body``: one printf, or a { } group."""
     lines = []
-    for line in _lines(_printf_pieces(body), width):
+    for line in wrap(_printf_pieces(body), width):
         if line.startswith("-"):  # printf would read it as an option
             line = "\\055" + line[1:]
         lines.append(f"printf '{line}'")
@@ -381,19 +305,6 @@ def _comment(lines: list[str] | tuple[str, ...], prefix: str = "# ") -> list[str
     return [(prefix + line).rstrip() for line in lines]
 
 
-def _about(repro: Reproducer) -> list[str]:
-    return [
-        f"Reproduces {repro.case_id} ({repro.family}):",
-        f"a healthy endpoint should {repro.expect} this input, but it failed",
-        f"{repro.check}: {_one_line(repro.message)}",
-        *repro.notes,
-    ]
-
-
-def _one_line(text: str) -> str:
-    return "".join(c if c.isprintable() else " " for c in text)
-
-
 def curl(repro: Reproducer) -> str:
     """A shell command that sends the stored request byte for byte with curl."""
     names = {header.name.lower() for header in repro.headers}
@@ -410,102 +321,8 @@ def curl(repro: Reproducer) -> str:
     options.append("--data-binary @-")
     body = printf_command(repro.body)
     lines = _comment(
-        [*_about(repro), f"Body: {len(repro.body)} bytes, written as printf octal escapes."]
+        [*about(repro), f"Body: {len(repro.body)} bytes, written as printf octal escapes."]
     )
     lines += body[:-1]
     lines.append(f"{body[-1]} | curl " + " \\\n    ".join(options))
     return "\n".join(lines) + "\n"
-
-
-# ------------------------------------------------------------------ python
-
-
-def _python_str_pieces(text: str, quote: str) -> list[str]:
-    pieces = []
-    for char in text:
-        if char in ("\\", quote):
-            pieces.append("\\" + char)
-        elif char.isprintable():
-            pieces.append(char)
-        elif char == "\n":
-            pieces.append("\\n")
-        elif ord(char) <= 0xFF:
-            pieces.append(f"\\x{ord(char):02x}")
-        elif ord(char) <= 0xFFFF:
-            pieces.append(f"\\u{ord(char):04x}")
-        else:
-            pieces.append(f"\\U{ord(char):08x}")
-    return pieces
-
-
-def _python_bytes_pieces(body: bytes, quote: str) -> list[str]:
-    pieces = []
-    for byte in body:
-        char = chr(byte)
-        if char in ("\\", quote):
-            pieces.append("\\" + char)
-        elif 0x20 <= byte < 0x7F:
-            pieces.append(char)
-        else:
-            pieces.append(f"\\x{byte:02x}")
-    return pieces
-
-
-def _quote_for(text: str) -> str:
-    # JSON is full of double quotes: single-quoted literals keep it readable.
-    return "'" if text.count('"') > text.count("'") else '"'
-
-
-def py_str(text: str) -> str:
-    """A Python string literal for ``text`` with every non-printable character escaped."""
-    quote = _quote_for(text)
-    return quote + "".join(_python_str_pieces(text, quote)) + quote
-
-
-def python_body(body: bytes, *, indent: str = "    ") -> str:
-    """A Python expression equal to ``body``: UTF-8 text when it is, else a bytes literal.
-
-    Non-printable characters (controls, bidi, zero-width) are written as escapes, so the
-    source shows every character that is there.
-    """
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        quote = _quote_for(body.decode("latin-1"))
-        lines = _lines(_python_bytes_pieces(body, quote), LINE_CHARS)
-        inner = "\n".join(f"{indent}b{quote}{line}{quote}" for line in lines)
-        return f"(\n{inner}\n)"
-    quote = _quote_for(text)
-    lines = _lines(_python_str_pieces(text, quote), LINE_CHARS)
-    inner = "\n".join(f"{indent}{quote}{line}{quote}" for line in lines)
-    return f'(\n{inner}\n).encode("utf-8")'
-
-
-def _python_headers(headers: tuple[Header, ...]) -> str:
-    lines = ["{"]
-    for header in headers:
-        parts = [
-            f"secret({py_str(text)})" if is_env else py_str(text) for text, is_env in header.parts
-        ]
-        lines.append(f"    {py_str(header.name)}: {' + '.join(parts) or py_str('')},")
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def _python_path(repro: Reproducer) -> str:
-    parts = [
-        f"urllib.parse.quote_plus(secret({py_str(text)}))" if is_env else py_str(text)
-        for text, is_env in repro.path_pieces()
-    ]
-    return " + ".join(parts)
-
-
-# Defined before the constants, which call it for secret headers and query parameters.
-_SECRET = '''
-def secret(name: str) -> str:
-    """A secret value from the environment (stress never writes secrets out)."""
-    value = os.environ.get(name)
-    if value is None:
-        raise SystemExit(f"set the environment variable {name}: this request needs it")
-    return value
-'''

@@ -22,15 +22,7 @@ import json
 from typing import Any
 
 from stress.repro import oracle
-from stress.repro.export import (
-    _SECRET,
-    Reproducer,
-    _about,
-    _python_headers,
-    _python_path,
-    py_str,
-    python_body,
-)
+from stress.repro.reproducer import LINE_CHARS, Header, Reproducer, about, wrap
 
 
 def _rewrite(name: str, source: str) -> str:
@@ -287,7 +279,7 @@ def _module(repro: Reproducer, docstring: list[str], tail: str) -> str:
 def python_script(repro: Reproducer) -> str:
     """A standalone script: exit 1 while the failure reproduces, 0 once fixed, 2 no answer."""
     docstring = [
-        *_about(repro),
+        *about(repro),
         *_notes(repro),
         "",
         f"Run: python3 THIS_FILE (sends to {repro.url}; set STRESS_TARGET to change it).",
@@ -306,7 +298,7 @@ def test_name(case_id: str) -> str:
 def pytest_file(repro: Reproducer) -> str:
     """One pytest test that fails while the bug exists and passes once it is fixed."""
     docstring = [
-        *_about(repro),
+        *about(repro),
         *_notes(repro),
         "",
         f"Run: pytest THIS_FILE (sends to {repro.url}; set STRESS_TARGET to change it).",
@@ -324,3 +316,97 @@ def {test_name(repro.case_id)}() -> None:
     assert result == "passes", f"{{CASE}} still fails: {{shown}} ({{answer}})"
 """
     return _module(repro, docstring, tail)
+
+
+# ------------------------------------------------------------------ python
+
+
+def _python_str_pieces(text: str, quote: str) -> list[str]:
+    pieces = []
+    for char in text:
+        if char in ("\\", quote):
+            pieces.append("\\" + char)
+        elif char.isprintable():
+            pieces.append(char)
+        elif char == "\n":
+            pieces.append("\\n")
+        elif ord(char) <= 0xFF:
+            pieces.append(f"\\x{ord(char):02x}")
+        elif ord(char) <= 0xFFFF:
+            pieces.append(f"\\u{ord(char):04x}")
+        else:
+            pieces.append(f"\\U{ord(char):08x}")
+    return pieces
+
+
+def _python_bytes_pieces(body: bytes, quote: str) -> list[str]:
+    pieces = []
+    for byte in body:
+        char = chr(byte)
+        if char in ("\\", quote):
+            pieces.append("\\" + char)
+        elif 0x20 <= byte < 0x7F:
+            pieces.append(char)
+        else:
+            pieces.append(f"\\x{byte:02x}")
+    return pieces
+
+
+def _quote_for(text: str) -> str:
+    # JSON is full of double quotes: single-quoted literals keep it readable.
+    return "'" if text.count('"') > text.count("'") else '"'
+
+
+def py_str(text: str) -> str:
+    """A Python string literal for ``text`` with every non-printable character escaped."""
+    quote = _quote_for(text)
+    return quote + "".join(_python_str_pieces(text, quote)) + quote
+
+
+def python_body(body: bytes, *, indent: str = "    ") -> str:
+    """A Python expression equal to ``body``: UTF-8 text when it is, else a bytes literal.
+
+    Non-printable characters (controls, bidi, zero-width) are written as escapes, so the
+    source shows every character that is there.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        quote = _quote_for(body.decode("latin-1"))
+        lines = wrap(_python_bytes_pieces(body, quote), LINE_CHARS)
+        inner = "\n".join(f"{indent}b{quote}{line}{quote}" for line in lines)
+        return f"(\n{inner}\n)"
+    quote = _quote_for(text)
+    lines = wrap(_python_str_pieces(text, quote), LINE_CHARS)
+    inner = "\n".join(f"{indent}{quote}{line}{quote}" for line in lines)
+    return f'(\n{inner}\n).encode("utf-8")'
+
+
+def _python_headers(headers: tuple[Header, ...]) -> str:
+    lines = ["{"]
+    for header in headers:
+        parts = [
+            f"secret({py_str(text)})" if is_env else py_str(text) for text, is_env in header.parts
+        ]
+        lines.append(f"    {py_str(header.name)}: {' + '.join(parts) or py_str('')},")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _python_path(repro: Reproducer) -> str:
+    parts = [
+        f"urllib.parse.quote_plus(secret({py_str(text)}))" if is_env else py_str(text)
+        for text, is_env in repro.path_pieces()
+    ]
+    return " + ".join(parts)
+
+
+# Defined before the constants, which call it for secret headers and query parameters.
+_SECRET = '''
+def secret(name: str) -> str:
+    """A secret value from the environment (stress never writes secrets out)."""
+    value = os.environ.get(name)
+    if value is None:
+        raise SystemExit(f"set the environment variable {name}: this request needs it")
+    return value
+'''

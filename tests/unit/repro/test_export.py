@@ -18,11 +18,11 @@ from stress.repro.export import (
     Header,
     export_headers,
     printf_command,
-    python_body,
     render,
     reproducer,
     shell_quote,
 )
+from stress.repro.script import python_body
 from stress.scenario import Scenario
 
 SHELLS = [shell for shell in ("/bin/sh", "/bin/bash") if Path(shell).exists()]
