@@ -26,12 +26,14 @@ class Span:
 def ascii_digits(text: str) -> str:
     """``text`` with the digits of other scripts (٤١٥) written as ASCII ones; one character
     each, so positions found in the result are the text's own."""
-    if text.isascii() or not any(char.isdecimal() for char in text):
+    if text.isascii():
         return text
-    return "".join(
-        str(unicodedata.decimal(char)) if char.isdecimal() and not char.isascii() else char
-        for char in text
-    )
+    table = {
+        ord(char): str(unicodedata.decimal(char))
+        for char in set(text)
+        if char.isdecimal() and not char.isascii()
+    }
+    return text.translate(table) if table else text
 
 
 def cue_before(cue: re.Pattern[str], text: str, start: int, reach: int = 40) -> bool:

@@ -75,6 +75,8 @@ _WEAK = frozenset(
     ]
 )
 _NEVER = re.compile(r"(?!)")
+_NON_DIGIT = re.compile(r"[^0-9]")
+_NON_ALNUM = re.compile(r"[^0-9A-Z]")
 # Not personal (postal codes) or found by their own detector.
 _NOT_IDS = re.compile(
     r"^(?:iso7064|eu|gs1)|postal|postleitzahl|postnummer|iban|\.bic$|isin|wkn|sedol|esr|ogm"
@@ -127,26 +129,6 @@ def _by_length(length: int, digits: bool) -> tuple[tuple[str, ModuleType, re.Pat
     return tuple(possible)
 
 
-@functools.lru_cache(maxsize=65536)
-def id_modules_accepting(compact: str) -> tuple[str, ...]:
-    """The stdnum country modules whose validator accepts ``compact``."""
-    accepted = []
-    for name, module, _ in _by_length(len(compact), compact.isdigit()):
-        try:
-            if module.is_valid(compact):
-                accepted.append(name)
-        except Exception:
-            continue
-    return tuple(accepted)
-
-
-def _module(name: str) -> tuple[ModuleType, re.Pattern[str]]:
-    for found, module, cue in _id_modules():
-        if found == name:
-            return module, cue
-    raise KeyError(name)
-
-
 def cards(text: str) -> list[Span]:
     spans = []
     for m in _CARD.finditer(text):
@@ -155,7 +137,7 @@ def cards(text: str) -> list[Span]:
             i for i in range(len(written) - 1, 11, -1) if not written[i].isdigit()
         ]
         for end in ends:
-            digits = re.sub(r"[^0-9]", "", written[:end])
+            digits = _NON_DIGIT.sub("", written[:end])
             if not 12 <= len(digits) <= 19 or not luhn.is_valid(digits):
                 continue
             # Issuers' first digits (2-6); any other with a word for a card before it.
@@ -228,7 +210,7 @@ def _national_id(text: str, start: int, written: str) -> int:
     ends = [len(written)] + [i for i in range(len(written) - 1, 4, -1) if written[i] == " "]
     for end in ends:
         candidate = written[:end]
-        compact = re.sub(r"[^0-9A-Z]", "", candidate)
+        compact = _NON_ALNUM.sub("", candidate)
         digits = sum(c.isdigit() for c in compact)
         if digits < 5 or len(compact) < 6:
             continue
@@ -245,23 +227,39 @@ def _any_cue() -> re.Pattern[str]:
 
 
 def _accepted(text: str, start: int, written: str, compact: str) -> bool:
+    """Whether a module accepts ``compact`` and something says it is an ID: the module's own
+    name before it, a generic word for an ID (not for the weak validators), letters mixed in,
+    or the number written in the module's own format. The cheap conditions come first: a
+    module's validator runs only when a True answer from it would count."""
     bare = compact.isdigit() and (written == compact or len(compact) < 9)
     if bare and not cue_before(_any_cue(), text, start):
         return False  # a bare or short number: an ID only after a word for one
-    accepted = id_modules_accepting(compact)
-    if not accepted:
-        return False
     generic = cue_before(_ID_CUES, text, start)
     lettered = compact.isalnum() and not compact.isdigit() and len(compact) >= 8
-    for name in accepted:
-        module, cue = _module(name)
-        if cue_before(cue, text, start):
-            return True
-        if name in _WEAK:
+    # A module's format can only give the written form when that differs from the compact.
+    shaped = len(compact) >= 9 and written != compact
+    strong = generic or lettered or shaped
+    for name, module, cue in _by_length(len(compact), compact.isdigit()):
+        if not strong or name in _WEAK:
+            # Only the module's own name before the number makes its answer count.
+            if cue is not _NEVER and cue_before(cue, text, start) and _valid(module, compact):
+                return True
             continue
-        if generic or lettered or (len(compact) >= 9 and _formatted(module, compact) == written):
+        if not _valid(module, compact):
+            continue
+        if generic or lettered or cue_before(cue, text, start):
+            return True
+        if _formatted(module, compact) == written:
             return True
     return False
+
+
+@functools.lru_cache(maxsize=65536)
+def _valid(module: ModuleType, compact: str) -> bool:
+    try:
+        return bool(module.is_valid(compact))
+    except Exception:
+        return False
 
 
 def _formatted(module: ModuleType, compact: str) -> str:

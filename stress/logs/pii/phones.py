@@ -25,6 +25,8 @@ _CUES = words(
     "ring nummer телефон тел звоните позвоните мобильный telefonu cep arayın numara"
 )
 _GROUPED = re.compile(r"[0-9][ ().\-/]+[0-9]")
+_NON_DIGIT = re.compile(r"[^0-9]")
+_NOT_IN_NUMBER = re.compile(r"[^\d ().\-/]")
 
 
 @functools.cache
@@ -64,7 +66,7 @@ def _may_be(digits: str, prefix: str, general: re.Pattern[str]) -> bool:
 
 
 def _national_digits(number: str) -> str:
-    return re.sub(r"[^0-9]", "", re.split(r"[^\d ().\-/]", number)[0])
+    return _NON_DIGIT.sub("", _NOT_IN_NUMBER.split(number, maxsplit=1)[0])
 
 
 def valid_in_region(number: str, region: str) -> bool:
@@ -91,7 +93,7 @@ def _international(number: str) -> str | None:
     if stripped.startswith("+"):
         return stripped
     for prefix in ("00", "011"):
-        if stripped.startswith(prefix) and len(re.sub(r"\D", "", stripped)) > len(prefix) + 6:
+        if stripped.startswith(prefix) and len(_digits(stripped)) > len(prefix) + 6:
             return "+" + stripped[len(prefix) :].lstrip(" ")
     return None
 
@@ -130,7 +132,7 @@ def _phone(text: str, start: int, written: str, regions: Sequence[str]) -> tuple
 
 
 def _digits(text: str) -> str:
-    return re.sub(r"[^0-9]", "", text)
+    return _NON_DIGIT.sub("", text)
 
 
 def _one(text: str, start: int, number: str, regions: Sequence[str]) -> int | None:

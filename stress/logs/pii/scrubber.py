@@ -34,6 +34,9 @@ KINDS = (
     "name",
 )
 _TOKEN = re.compile(r"[\w@.+:/-]+")
+_DIGIT = re.compile(r"[0-9]")
+_GLUED = re.compile(r"^(?:al|el|ad|ibn|bin)[-’']")
+_Detect = Callable[[str, list[Span]], list[Span]]
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Scrubber:
         # National phone numbers are read as the region's, then as the locale's country's.
         country = locale.rsplit("_", 1)[-1]
         self._regions = tuple(dict.fromkeys([region, country] if len(country) == 2 else [region]))
+        self._detectors = self._make_detectors()
 
     # -- the two passes ------------------------------------------------------------------
 
@@ -171,37 +175,35 @@ class Scrubber:
             start = plain.index(stripped) if stripped else 0
             found.append(Span(start, start + len(stripped), keyed))
         taken: list[Span] = []  # what the kinds run before found (phones, IDs skip them)
-        for kind, detect in self._detectors(taken).items():
-            if kind not in self.skip:
-                spans = detect(plain)
+        numeric = _DIGIT.search(plain) is not None
+        for kind, detect, digits_only in self._detectors:
+            if kind not in self.skip and (numeric or not digits_only):
+                spans = detect(plain, taken)
                 found += spans
                 taken += spans
         self._found[cache_key] = found
         return found
 
-    def _detectors(self, taken: list[Span]) -> dict[str, Callable[[str], list[Span]]]:
-        digits = re.compile(r"[0-9]")
-
-        def numeric(detect: Callable[[str], list[Span]]) -> Callable[[str], list[Span]]:
-            return lambda text: detect(text) if digits.search(text) else []
-
-        # Run in this order (phones before IDs: an ID is not tried inside a phone number);
-        # which kind wins an overlap is KINDS' order.
-        return {
-            "email": network.emails,
-            "url": network.urls,
-            "iban": numeric(numbers.ibans),
-            "card": numeric(numbers.cards),
-            "ssn": numeric(numbers.ssns),
-            "bic": numbers.bics,
-            "ip": numeric(network.ips),
-            "mac": numeric(network.macs),
-            "dob": numeric(places.dates_of_birth),
-            "phone": numeric(lambda text: phones.phones(text, self._regions, taken)),
-            "national_id": numeric(lambda text: numbers.national_ids(text, taken)),
-            "address": numeric(places.addresses),
-            "name": names_.names,
-        }
+    def _make_detectors(self) -> tuple[tuple[str, _Detect, bool], ...]:
+        """(kind, detector of the text and what was found before, digits needed) in the
+        order they run (phones before IDs: an ID is not tried inside a phone number); which
+        kind wins an overlap is KINDS' order."""
+        regions = self._regions
+        return (
+            ("email", lambda text, taken: network.emails(text), False),
+            ("url", lambda text, taken: network.urls(text), False),
+            ("iban", lambda text, taken: numbers.ibans(text), True),
+            ("card", lambda text, taken: numbers.cards(text), True),
+            ("ssn", lambda text, taken: numbers.ssns(text), True),
+            ("bic", lambda text, taken: numbers.bics(text), False),
+            ("ip", lambda text, taken: network.ips(text), True),
+            ("mac", lambda text, taken: network.macs(text), True),
+            ("dob", lambda text, taken: places.dates_of_birth(text), True),
+            ("phone", lambda text, taken: phones.phones(text, regions, taken), True),
+            ("national_id", numbers.national_ids, True),
+            ("address", lambda text, taken: places.addresses(text), True),
+            ("name", lambda text, taken: names_.names(text), False),
+        )
 
     def _recurring(self, text: str) -> list[Span]:
         """Every word of a name found anywhere in the log, wherever it recurs."""
@@ -222,7 +224,7 @@ class Scrubber:
     def _word(self, word: str) -> str:
         if not _personal_word(word):
             return word
-        glued = re.match(r"^(?:al|el|ad|ibn|bin)[-’']", word)
+        glued = _GLUED.match(word)
         if glued:
             return glued.group(0) + self._word(word[glued.end() :])
         first = word in names_.name_lists()[0]
