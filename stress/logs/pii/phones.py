@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import phonenumbers
 
@@ -26,6 +26,12 @@ _CUES = words(
 )
 _GROUPED = re.compile(r"[0-9][ ().\-/]+[0-9]")
 _NON_DIGIT = re.compile(r"[^0-9]")
+
+# libphonenumber compiles its metadata's patterns through the re module's cache (512
+# entries); numbers tried in every region use thousands, so keep them compiled instead.
+_keep_patterns: Callable[[], None] | None = getattr(phonenumbers, "enable_pattern_cache", None)
+if _keep_patterns is not None:
+    _keep_patterns()
 _NOT_IN_NUMBER = re.compile(r"[^\d ().\-/]")
 
 
