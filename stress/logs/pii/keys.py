@@ -3,6 +3,7 @@ the whole value stored under it is taken as one, when it has the kind's look."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 _KEYS = {
@@ -46,8 +47,9 @@ def _normal(key: str) -> str:
     return re.sub(r"[\s_.\-]+", "", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key)).lower()
 
 
-def kind_of_key(key: str, value: str) -> str | None:
-    """The kind ``key`` announces for ``value`` (None: nothing, or a value without its look)."""
+@functools.lru_cache(maxsize=4096)
+def _kind_named(key: str) -> str | None:
+    """The kind a key's name announces (a log has few keys, each seen many times)."""
     normal = _normal(key)
     if not normal or _NOT_PERSONAL.search(normal):
         return None
@@ -55,6 +57,12 @@ def kind_of_key(key: str, value: str) -> str | None:
     if kind is None:
         parts = [p.lower() for p in re.split(r"[\s_.\-]+|(?<=[a-z])(?=[A-Z])", key) if p]
         kind = _BY_KEY.get(parts[-1]) if parts else None
+    return kind
+
+
+def kind_of_key(key: str, value: str) -> str | None:
+    """The kind ``key`` announces for ``value`` (None: nothing, or a value without its look)."""
+    kind = _kind_named(key)
     if kind is None:
         return None
     stripped = value.strip()

@@ -388,6 +388,7 @@ def is_title(word: str) -> bool:
     return word.rstrip(".") in _TITLES
 
 
+@functools.lru_cache(maxsize=65536)
 def _name_word(word: str) -> bool:
     if word[0].isupper():
         return not word.isupper() or len(word) == 1
@@ -427,6 +428,7 @@ def names(text: str) -> list[Span]:
     return spans
 
 
+@functools.lru_cache(maxsize=65536)
 def _parts_in(word: str, names: frozenset[str]) -> bool:
     core = _GLUED_PARTICLE.sub("", word)
     return word in names or core in names or any(p in names for p in re.split(r"[-'’]", core) if p)
@@ -462,6 +464,7 @@ def _particle(word: str) -> bool:
     return word in PARTICLES or word in _CAPITAL_PARTICLES
 
 
+@functools.lru_cache(maxsize=65536)
 def _common(word: str) -> bool:
     """A word that is no name: a common one, or its contraction (I'm, Don't, It's)."""
     if word in _NOT_NAMES:

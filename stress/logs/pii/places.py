@@ -39,6 +39,7 @@ _UNIT = (
     r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Studio|Piso|Appartamento|Interno|Etage|Wohnung|"
     r"Bloco|Apto|Puerta|Escalera|Esc|Portal|Bajo|Piano|Scala|m\.|кв\.|д\.|к\.|стр\.|#)\.?\s*[\w/-]+"
 )
+_UNIT_AFTER = re.compile(rf"[ ,]*{_UNIT}")
 _POSTCODE = re.compile(
     r"\b(?:\d{5}-\d{3}|\d{2}-\d{3}|\d{3} ?\d{2}|\d{4} ?[A-Z]{2}|\d{4,8}|"
     r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|[A-Z]\d[A-Z] ?\d[A-Z]\d)\b"
@@ -125,6 +126,7 @@ _SEGMENT = re.compile(r"(\s*,\s*|\s*\n\s*|\s+)((?:[^,\n.;:!?]|\.(?![\s\n]|$)){1,
 _CITY = re.compile(r"^(?:[^\W\d_][\w'’.()-]*)(?:[ -][\w'’.()/-]+){0,5}$")
 
 
+_ASCII_DIGIT = re.compile(r"[0-9]")
 # US military addresses: USS Demir, FPO AE 89782 / PSC 3752, Box 7802, APO AA 31046.
 _MILITARY = re.compile(
     r"(?:\b(?:USNS|USNV|USS|USCGC|PSC|Unit)\s[^\n,]{1,30}(?:,\s*Box\s\d+)?(?:,\s*|\s*\n\s*))?"
@@ -133,9 +135,13 @@ _MILITARY = re.compile(
 
 
 def addresses(text: str) -> list[Span]:
-    if not any(char.isdigit() for char in text):
+    if _ASCII_DIGIT.search(text) is None and not any(char.isdigit() for char in text):
         return []
-    spans = [Span(m.start(), m.end(), "address", "") for m in _MILITARY.finditer(text)]
+    spans = (
+        [Span(m.start(), m.end(), "address", "") for m in _MILITARY.finditer(text)]
+        if "PO" in text
+        else []
+    )
     for m in _bare_street_pattern().finditer(text):
         # A street without a house number, on its own line: only with a postcode after it.
         end = _extend(text, m.end())
@@ -150,7 +156,7 @@ def addresses(text: str) -> list[Span]:
 def _extend(text: str, end: int) -> int:
     """The end of the address that starts with a street ending at ``end``: units, postcode
     and city segments after it (at most four)."""
-    unit = re.compile(rf"[ ,]*{_UNIT}").match(text, end)
+    unit = _UNIT_AFTER.match(text, end)
     if unit:
         end = unit.end()
     for _ in range(4):

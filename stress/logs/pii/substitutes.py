@@ -16,6 +16,8 @@ from stdnum import luhn
 
 from stress.logs.pii.network import DOCUMENTATION_NETS
 
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
 
 @functools.cache
 def faker(locale: str) -> Faker:
@@ -217,7 +219,7 @@ def name_pool(locale: str, first: bool) -> tuple[str, ...]:
 def name_word(word: str, first: bool, locale: str, rng: random.Random, tries: int) -> str:
     """A first or last name of ``locale`` (Cyrillic ones for a Cyrillic word); after many
     tries (the log holds them) of any locale."""
-    if re.search(r"[\u0400-\u04ff]", word):
+    if _CYRILLIC.search(word):
         locale = "ru_RU"
     if tries > 8:
         locale = rng.choice(("en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL"))
