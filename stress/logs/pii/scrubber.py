@@ -79,6 +79,7 @@ class Scrubber:
         self._originals: set[str] = set()
         self._substitutes: dict[tuple[str, str], str] = {}
         self._used: set[str] = set()
+        self._rng = random.Random()
         self._order = [*(p.name for p in self.patterns), *KINDS]
         # National phone numbers are read as the region's, then as the locale's country's.
         country = locale.rsplit("_", 1)[-1]
@@ -243,7 +244,8 @@ class Scrubber:
         if known is not None:
             return known
         digest = hashlib.sha256(f"{self.seed}\0{kind}\0{original}".encode()).digest()
-        rng = random.Random(int.from_bytes(digest[:8], "big"))
+        rng = self._rng  # reseeded: the same draws as a new Random of this seed
+        rng.seed(int.from_bytes(digest[:8], "big"))
         for _ in range(1000):
             candidate = make(rng)
             if (
