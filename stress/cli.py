@@ -116,7 +116,7 @@ def run(
     from stress.rundir.read import iter_failures
 
     print_failure_commands(err, str(result.run_dir), list(iter_failures(result.run_dir)))
-    print_regressions(err, result.regressions)
+    print_regressions(err, result.regressions, str(result.run_dir))
     stdout.print(str(result.run_dir))
     sys.exit(result.exit_code)
 
