@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.markup import escape
 
-from stress import __version__, cli_inputs
+from stress import __version__, cli_inputs, invocation
+from stress.cli_help import EXAMPLES, GroupedHelp
 from stress.errors import StressError
 from stress.lifeline import interrupt_exit_code, sigterm_interrupts
 from stress.rundir import layout
@@ -30,7 +31,11 @@ if TYPE_CHECKING:
 BUG = 4
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=GroupedHelp,
+    epilog=EXAMPLES,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="stress")
 def cli() -> None:
     """Synthetic load and messy-input stress tester for model endpoints."""
@@ -116,7 +121,7 @@ def run(
     from stress.rundir.read import iter_failures
 
     print_failure_commands(err, str(result.run_dir), list(iter_failures(result.run_dir)))
-    print_regressions(err, result.regressions)
+    print_regressions(err, result.regressions, str(result.run_dir))
     stdout.print(str(result.run_dir))
     sys.exit(result.exit_code)
 
@@ -547,7 +552,9 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         with sigterm_interrupts():
-            cli.main(args=args, prog_name="stress", standalone_mode=False)
+            # model-stress's usage lines and completion variable (_MODEL_STRESS_COMPLETE)
+            # name model-stress.
+            cli.main(args=args, prog_name=invocation.name(), standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -12,6 +12,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from stress.invocation import command
+
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
@@ -206,7 +208,7 @@ def init(
         from stress import examples
 
         example_file = examples.write(example, output, force=force, url=url)
-        stdout.print(f"wrote {example_file}; next: stress run {example_file}")
+        stdout.print(f"wrote {example_file}; next: {command('run', example_file)}", markup=False)
         return
     from stress import scaffold
     from stress.errors import UsageError
@@ -286,5 +288,9 @@ def init(
         f"{probe.latency_ms:.0f} ms: {escape(probe.excerpt)}"
     )
     for variable in environ:
-        stdout.print(f"export {variable}=... before `stress run` (the file keeps ${{{variable}}})")
-    stdout.print(f"wrote {output}; next: stress run {output}")
+        stdout.print(
+            f"export {variable}=... before `{command('run', output)}` "
+            f"(the file keeps ${{{variable}}})",
+            markup=False,
+        )
+    stdout.print(f"wrote {output}; next: {command('run', output)}", markup=False)

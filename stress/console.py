@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from stress.invocation import command
 from stress.load import events as load_events
 from stress.rundir import layout
 
@@ -292,7 +292,7 @@ def print_shrink(
             f"[yellow]flaky[/]: {escape(input_id)} failed the same way "
             f"({escape(info['signature'])}) {info['confirmed']} times, so it was not shrunk; "
             f"replay it a few times with "
-            f"`stress replay {escape(run_dir)} --id {escape(input_id)}`"
+            f"`{escape(command('replay', run_dir, '--id', input_id))}`"
         )
     elif status == "not_reproduced":
         console.print(
@@ -324,8 +324,7 @@ def print_shrink(
         console.print(f"written to {escape(path)}; reproduce it with:")
         for fmt in ("curl", "pytest"):
             console.print(
-                f"  stress repro {shlex.quote(run_dir)} --id {shlex.quote(input_id)} --shrunk "
-                f"--format {fmt}",
+                "  " + command("repro", run_dir, "--id", input_id, "--shrunk", "--format", fmt),
                 markup=False,
             )
 
@@ -356,16 +355,15 @@ def print_failure_commands(
         console.print(
             f"  {escape(input_id)}  {escape(str(failure.get('check')))}: {escape(message)}"
         )
-        where, which = shlex.quote(run_dir), shlex.quote(input_id)
-        for command in (
-            f"stress replay {where} --id {which}",
-            f"stress repro {where} --id {which} --format curl",
-            f"stress shrink {where} --id {which}",
+        for line in (
+            command("replay", run_dir, "--id", input_id),
+            command("repro", run_dir, "--id", input_id, "--format", "curl"),
+            command("shrink", run_dir, "--id", input_id),
         ):
-            console.print(f"    {command}", markup=False, highlight=False)
+            console.print(f"    {line}", markup=False, highlight=False)
 
 
-def print_regressions(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+def print_regressions(console: Console, rows: Sequence[dict[str, Any]], run_dir: str) -> None:
     """The regression cases that still fail (the run's exit code is 1 when there are any)."""
     still = [row for row in rows if row.get("verdict") == "still fails"]
     fixed = sum(row.get("verdict") == "fixed" for row in rows)
@@ -378,7 +376,8 @@ def print_regressions(console: Console, rows: Sequence[dict[str, Any]]) -> None:
         )
     if fixed:
         console.print(
-            f"{fixed} regression case(s) fixed; `stress prune RUN_DIR` deletes them from the corpus"
+            f"{fixed} regression case(s) fixed; "
+            f"`{escape(command('prune', run_dir))}` deletes them from the corpus"
         )
 
 

@@ -30,6 +30,7 @@ from urllib.parse import quote_plus, unquote_plus
 
 from stress.errors import RunDirError, UsageError
 from stress.inputs.corpus import Input
+from stress.invocation import command
 from stress.rundir import layout
 from stress.rundir.read import check_run_dir, iter_failures
 from stress.scenario import Scenario
@@ -235,15 +236,16 @@ def find_case(run_dir: Path, input_id: str, *, shrunk: bool = False) -> dict[str
         return find_cases(run_dir, input_id)[0]
     check_run_dir(run_dir)
     path = shrunk_path(run_dir, input_id)
+    again = command("shrink", run_dir, "--id", input_id)
     try:
         case = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(
-            f"--shrunk: {path} does not exist; run `stress shrink {run_dir} --id {input_id}` "
-            f"first, or leave out --shrunk to use the stored failure"
+            f"--shrunk: {path} does not exist; run `{again}` first, or leave out --shrunk to "
+            f"use the stored failure"
         ) from None
     except (OSError, json.JSONDecodeError) as exc:
-        raise RunDirError(f"{path}: unreadable ({exc}); run `stress shrink` again") from None
+        raise RunDirError(f"{path}: unreadable ({exc}); run `{again}` again") from None
     if case.get("shrink", {}).get("status") != "shrunk":
         status = case.get("shrink", {}).get("status")
         raise UsageError(

@@ -25,6 +25,7 @@ from typing import Any
 
 from stress.checks.exchange import SECRET_HEADERS
 from stress.errors import UsageError
+from stress.invocation import command
 from stress.repro import oracle
 from stress.repro.cases import (
     ENV_REFERENCE,
@@ -60,7 +61,7 @@ def export_url(run_dir: Path, scenario: Scenario, target: str | None) -> tuple[s
     if target == BUILTIN_DEMO or scenario.target.url == BUILTIN_DEMO:
         return DEMO_URL, [
             "The run's target was builtin:demo, the bundled demo server on a random port. Start",
-            "it with `stress demo-server --port 8000` (the default) before running this.",
+            f"it before running this (port 8000 is its default): {command('demo-server')}",
         ]
     info = read_run_info(run_dir)
     url = _run_json_url(run_dir) or info.target or scenario.target.url
