@@ -19,12 +19,12 @@ demo: $(STAMP)
 	@$(BIN)/stress run scenarios/demo.yaml || test $$? -eq 1
 
 test: $(STAMP)
-	$(BIN)/ruff check stress tests benchmarks
+	$(BIN)/ruff check stress tests benchmarks action
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check stress tests benchmarks
-	$(BIN)/ruff format --check stress tests benchmarks
+	$(BIN)/ruff check stress tests benchmarks action
+	$(BIN)/ruff format --check stress tests benchmarks action
 	$(BIN)/mypy stress
 
 # Mutation testing of the contract modules ([tool.mutmut] in pyproject.toml lists them and
