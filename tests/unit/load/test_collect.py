@@ -125,3 +125,26 @@ def test_step_messages_carry_the_rest_of_a_ramp() -> None:
 def test_step_seeds_differ_by_worker_and_repeat_by_run() -> None:
     assert step_seed(1, "p", 0, 1, 0) == step_seed(1, "p", 0, 1, 0)
     assert len({step_seed(1, "p", 0, worker, 0) for worker in range(1, 9)}) == 8
+
+
+def test_the_live_figures_count_failures_by_phase_check_and_family(tmp_path: Path) -> None:
+    collector = Collector(tmp_path, clock=lambda: 0.0)
+    collector.add(
+        table_of(
+            [
+                record(1, ok=False, failed_checks=["schema", "status"], family="emoji"),
+                record(2, ok=False, failed_checks=["schema"], family="emoji"),
+                record(3, ok=False, failed_checks=["schema"], family="nul", phase="spike"),
+                record(4, failed_checks=[], family="plain"),
+                record(5, family="plain", phase="spike"),
+            ]
+        ),
+        1,
+    )
+    figures = collector.progress("load")
+    assert (figures["phase_requests"], figures["phase_errors"], figures["errors"]) == (3, 2, 3)
+    assert list(figures["checks"].items()) == [("schema", 3), ("status", 1)]
+    assert list(figures["families"].items()) == [("emoji", 2), ("nul", 1)]
+    assert figures["p50_ms"] == 3.0
+    assert collector.progress("spike")["phase_errors"] == 1
+    assert "phase_requests" not in collector.progress()
