@@ -145,7 +145,8 @@ def test_on_a_terminal_the_live_view_replaces_the_progress_lines_and_stops_clean
     terminal = Console(file=out, width=200, force_terminal=True, color_system=None)
     show = RunConsole(terminal, live=True)
     show(PHASE.as_dict())
-    assert show._live is not None and show._live.is_started
+    assert show._live is not None
+    assert show._live.is_started
     show(progress().as_dict())
     show(events.Done(1234, 50, 1234, 50, 30.0).as_dict())
     assert show._live is None
