@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -18,13 +18,16 @@ from rich.text import Text
 
 from stress.load import events
 
+# The bar's widest; narrower on a narrow terminal, so that its line fits in 80 columns.
 BAR_WIDTH = 40
+# What the bar's line holds beside the bar: the name, percent, elapsed of total and ETA.
+BAR_LINE_REST = 42
 
 
 class LiveView:
-    """What the live display shows, kept up to date by ``update``; rich renders it with
-    ``__rich__`` at every refresh, so the ETA moves between events. ``clock`` is wall time,
-    as the phase event's ``at``."""
+    """What the live display shows, kept up to date by ``update``; rich renders it at every
+    refresh, so the ETA moves between events. ``clock`` is wall time, as the phase event's
+    ``at``."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -40,17 +43,19 @@ class LiveView:
         elif isinstance(event, events.Progress):
             self.progress = event
 
-    def __rich__(self) -> RenderableType:
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.phase is None:
-            return Text("starting the load…")
-        parts: list[RenderableType] = [self._bar(self.phase)]
+            yield Text("starting the load…")
+            return
+        width = max(min(BAR_WIDTH, options.max_width - BAR_LINE_REST), 10)
+        parts: list[RenderableType] = [self._bar(self.phase, width)]
         if self.progress is not None:
-            parts.append(self._figures(self.phase, self.progress))
+            parts.extend(self._figures(self.phase, self.progress))
             parts.extend(_top("failing checks", self.progress.checks))
             parts.extend(_top("failing families", self.progress.families))
-        return Group(*parts)
+        yield Group(*parts)
 
-    def _bar(self, phase: events.Phase) -> RenderableType:
+    def _bar(self, phase: events.Phase, width: int) -> RenderableType:
         elapsed = max(self._clock() - phase.at, 0.0)
         name = f"[bold cyan]phase {escape(phase.name)}[/]"
         if self.step is not None:
@@ -63,24 +68,25 @@ class LiveView:
         done = min(elapsed, total)
         grid.add_row(
             name,
-            ProgressBar(total=total, completed=done, width=BAR_WIDTH),
+            ProgressBar(total=total, completed=done, width=width),
             f"{100 * done / total:3.0f}%",
             f"{_clock_time(done)} of {_clock_time(total)}",
             f"ETA {_clock_time(total - done)}",
         )
         return grid
 
-    def _figures(self, phase: events.Phase, progress: events.Progress) -> RenderableType:
+    def _figures(self, phase: events.Phase, progress: events.Progress) -> list[RenderableType]:
+        """Two lines: the load and latency; the errors."""
         users = "" if progress.users is None else f"users {progress.users}  "
         p50 = _ms(progress.p50_ms)
         p95 = _ms(progress.p95_ms)
         if phase.p95_limit_ms is not None:
             over = progress.p95_ms is not None and progress.p95_ms > phase.p95_limit_ms
             p95 = f"[{'red' if over else 'green'}]{p95}[/] (SLO {phase.p95_limit_ms:g} ms)"
-        return Text.from_markup(
-            f"  {users}{progress.rps:.1f} requests/s  p50 {p50}  p95 {p95}  "
-            f"{_errors(phase, progress)}"
-        )
+        return [
+            Text.from_markup(f"  {users}{progress.rps:.1f} requests/s  p50 {p50}  p95 {p95}"),
+            Text.from_markup(f"  {_errors(phase, progress)}"),
+        ]
 
 
 def error_rate(progress: events.Progress) -> tuple[float | None, int, int]:

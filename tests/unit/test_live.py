@@ -45,8 +45,8 @@ def progress(**fields: object) -> events.Progress:
     return events.Progress(**values)  # type: ignore[arg-type]
 
 
-def text_of(view: LiveView) -> str:
-    console = Console(file=io.StringIO(), width=160, record=True)
+def text_of(view: LiveView, width: int = 160) -> str:
+    console = Console(file=io.StringIO(), width=width, record=True)
     console.print(view)
     return console.export_text()
 
@@ -81,10 +81,18 @@ def test_the_view_shows_the_bar_eta_figures_and_what_fails() -> None:
     assert "123.4 requests/s" in text
     assert "p50 12 ms" in text
     assert "p95 40 ms (SLO 500 ms)" in text
-    assert "errors 2.00% (SLO 1.00%)" in text
-    assert "20 of 1,000 requests" in text
+    assert "errors 2.00% (SLO 1.00%)  20 of 1,000 requests" in text
     assert "failing checks: json_schema 12, status_5xx 3" in text
     assert "failing families: unicode.emoji 8" in text
+
+
+def test_the_view_fits_an_80_column_terminal_line_for_line() -> None:
+    wide = text_of(view_after(PHASE, progress(), now=1011.0)).splitlines()
+    narrow = text_of(view_after(PHASE, progress(), now=1011.0), width=80).splitlines()
+    assert len(narrow) == len(wide) == 5
+    assert all(len(line.rstrip()) <= 80 for line in narrow)
+    assert narrow[0].rstrip().endswith("ETA 0:19")
+    assert narrow[0].count("━") < wide[0].count("━")  # a shorter bar
 
 
 def test_the_eta_moves_with_the_clock_and_stops_at_the_phase_end() -> None:
