@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
+from typing import Any
 
+import pytest
 from rich.console import Console
 
 from stress.console import RunConsole
@@ -174,3 +177,38 @@ def test_close_stops_the_live_view_after_an_error() -> None:
     text = out.getvalue()
     assert show._live is None
     assert text.rindex("\x1b[?25h") > text.rindex("\x1b[?25l")
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, RuntimeError])
+def test_stress_run_stops_the_live_view_when_the_run_is_cut_short(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stop: type[BaseException]
+) -> None:
+    """Ctrl-C or an error during the load: the live view is stopped before anything else."""
+    import stress.prepare
+    import stress.runner
+    from stress import cli
+
+    out = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=out, width=120, force_terminal=True))
+    monkeypatch.setattr(stress.prepare, "prepare", lambda *_: object())
+    live: list[Any] = []
+
+    def cut_short(_prepared: object, *, on_event: Any, **_: object) -> None:
+        on_event(PHASE.as_dict())
+        live.append(on_event._live)
+        raise stop("stopped mid-run")
+
+    monkeypatch.setattr(stress.runner, "run", cut_short)
+    with pytest.raises(stop):
+        cli.run.callback(  # type: ignore[misc]
+            scenario=tmp_path / "s.yaml",
+            out=tmp_path,
+            workers=0,
+            expect_workers=None,
+            master_bind=None,
+            join_timeout="60s",
+        )
+    assert live[0] is not None  # the view was running when the run was cut short
+    assert not live[0].is_started
+    text = out.getvalue()
+    assert text.rindex("\x1b[?25h") > text.rindex("\x1b[?25l")  # the cursor is back
