@@ -108,7 +108,7 @@ def run(
 
     fleet = _workers(workers, expect_workers, master_bind, join_timeout)
     prepared = prepare(scenario, Overrides(**overrides))
-    console = RunConsole(err)
+    console = RunConsole(err, live=True)
     try:
         result = run_scenario(prepared, out=out, on_event=console, workers=fleet)
     except Exception as exc:
@@ -116,6 +116,8 @@ def run(
         if console.run_dir:
             exc.add_note(f"{_RUN_DIR_NOTE}{console.run_dir}")
         raise
+    finally:
+        console.close()  # the live view, before any other output
     print_summary(err, result.summary, str(result.run_dir))
     from stress.console import print_failure_commands, print_regressions
     from stress.rundir.read import iter_failures

@@ -7,24 +7,40 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
 from stress.invocation import command
+from stress.live import LiveView
 from stress.load import events as load_events
 from stress.rundir import layout
 
 
 class RunConsole:
     """A sink for run events: one line per phase change, and progress every tick on a terminal
-    (every ``quiet_every`` ticks when the output goes to a file or a CI log)."""
+    (every ``quiet_every`` ticks when the output goes to a file or a CI log).
 
-    def __init__(self, console: Console, *, quiet_every: int = 5) -> None:
+    With ``live`` and a terminal, the load's progress is a live view instead (stress.live:
+    progress bar, ETA, figures against the SLO, top failing checks) under the other lines,
+    from the first phase until the load is done; ``close`` stops it whatever happened (the
+    caller's ``finally``), so an error or Ctrl-C leaves the terminal clean.
+    """
+
+    def __init__(self, console: Console, *, quiet_every: int = 5, live: bool = False) -> None:
         self.console = console
         self._every = 1 if console.is_terminal else quiet_every
         self._ticks = 0
         # The run directory once the run has made one: where a crash's traceback belongs.
         self.run_dir: str | None = None
+        self.view = LiveView() if live and console.is_terminal else None
+        self._live: Live | None = None
+
+    def close(self) -> None:
+        """Stop the live view, if it runs (it leaves no trace: the summary follows)."""
+        if self._live is not None:
+            live, self._live = self._live, None
+            live.stop()
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -68,6 +84,22 @@ class RunConsole:
     def _load(self, event: load_events.LoadEvent) -> None:
         """An event of the load process (stress.load.events)."""
         out = self.console
+        if self.view is not None:
+            self.view.update(event)
+            if isinstance(event, load_events.Done | load_events.Error):
+                self.close()
+            elif isinstance(event, load_events.Phase) and self._live is None:
+                self._live = Live(
+                    self.view,
+                    console=out,
+                    refresh_per_second=4,
+                    transient=True,
+                    redirect_stdout=False,
+                    redirect_stderr=False,
+                )
+                self._live.start()
+            if isinstance(event, load_events.Progress):
+                return
         if isinstance(event, load_events.Phase):
             self._ticks = 0
             if event.users is None and event.rate is not None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from stress.record import BatchWriter, table_of, write_part
 from stress.rundir import layout
@@ -31,6 +32,8 @@ __all__ = ["BatchWriter", "Collector", "FailureSink", "table_of", "write_part"]
 
 # Latency window for the live rps and p95 in the console.
 WINDOW_SECONDS = 5.0
+# The live console's "top failing" lists: this many checks and families at most.
+TOP_FAILING = 5
 # failures.jsonl keeps at most this many lines per run (as the single-process FailureLog).
 MAX_FAILURE_LINES = 2000
 # Load processes hand over small batches often (BATCH_SECONDS): building one stalls the event
@@ -73,6 +76,9 @@ class Collector:
         self.errors = 0
         self.by_worker: dict[int, int] = collections.Counter()
         self.by_step: dict[tuple[str, int | None], int] = collections.Counter()
+        self.errors_by_phase: collections.Counter[str] = collections.Counter()
+        self.failed_checks: collections.Counter[str] = collections.Counter()
+        self.failed_families: collections.Counter[str] = collections.Counter()
 
     def add(self, table: pa.Table, worker: int) -> None:
         """Take one batch from load process ``worker`` (written with others, see _store)."""
@@ -97,12 +103,22 @@ class Collector:
         # -1 stands for "no step" (null): NaN would make every row a key of its own.
         steps = table.column("step").fill_null(-1).to_numpy(zero_copy_only=False)
         groups = collections.Counter(zip(phases.tolist(), steps.tolist(), strict=True))
+        if not ok.all():
+            self._count_failed(table, ok, phases)
         for (phase, step), count in groups.items():
             index = None if step < 0 else int(step)
             self.by_step[(str(phase), index)] += count
             if phase in self._tracked and index is not None:
                 mask = (phases == phase) & (steps == step)
                 self._steps.setdefault((str(phase), index), []).append((latency[mask], ok[mask]))
+
+    def _count_failed(self, table: pa.Table, ok: np.ndarray, phases: np.ndarray) -> None:
+        """The live console's failure counts: by phase, by failing check, by family."""
+        self.errors_by_phase.update(str(name) for name in phases[~ok].tolist())
+        failed = table.filter(pa.array(~ok))
+        self.failed_families.update(str(name) for name in failed.column("family").to_pylist())
+        checks = pc.list_flatten(failed.column("failed_checks"))
+        self.failed_checks.update(str(check) for check in checks.to_pylist())
 
     def _store(self, worker: int, now: float) -> None:
         tables = self._pending.pop(worker, [])
@@ -130,8 +146,10 @@ class Collector:
             np.concatenate([ok for _, ok in parts]),
         )
 
-    def progress(self) -> dict[str, Any]:
-        """Requests per second and exact p95 over the last WINDOW_SECONDS of batches."""
+    def progress(self, phase: str | None = None) -> dict[str, Any]:
+        """Requests per second and exact p50 and p95 over the last WINDOW_SECONDS of batches;
+        the errors so far (of the run and of ``phase``) and the top failing checks and
+        families (stress.load.events.Progress's figures)."""
         now = self._clock()
         while self._window and self._window[0][0] < now - WINDOW_SECONDS:
             self._window.popleft()
@@ -140,12 +158,25 @@ class Collector:
         latencies = (
             np.concatenate([values for _, values, _ in self._window]) if self._window else None
         )
-        p95 = None if latencies is None else float(np.quantile(latencies, 0.95, method="linear"))
-        return {
+        p50, p95 = (
+            (None, None)
+            if latencies is None
+            else (float(q) for q in np.quantile(latencies, [0.5, 0.95], method="linear"))
+        )
+        figures: dict[str, Any] = {
             "rps": round(count / span, 1),
+            "p50_ms": None if p50 is None else round(p50, 1),
             "p95_ms": None if p95 is None else round(p95, 1),
             "errors": self.errors,
+            "checks": dict(self.failed_checks.most_common(TOP_FAILING)),
+            "families": dict(self.failed_families.most_common(TOP_FAILING)),
         }
+        if phase is not None:
+            figures["phase_requests"] = sum(
+                count for (name, _), count in self.by_step.items() if name == phase
+            )
+            figures["phase_errors"] = self.errors_by_phase[phase]
+        return figures
 
 
 class FailureSink:

@@ -93,7 +93,9 @@ class Driver:
             if self.stopped_by is not None:
                 break
             sweep = phase.kind is PhaseKind.SWEEP
-            limits = self.scenario.sweep_limits(phase) if sweep else None
+            # A sweep's until, else the phase's SLO limits (shown live beside the figures).
+            slo = self.scenario.sweep_limits(phase)
+            limits = slo if sweep else None
             entry: dict[str, Any] = {
                 "name": phase.name,
                 "kind": phase.kind.value,
@@ -113,6 +115,8 @@ class Driver:
                     max_in_flight=phase.max_in_flight if phase.open_loop else None,
                     duration_s=phase.duration,
                     at=self.wall(),
+                    error_rate_limit=slo.error_rate,
+                    p95_limit_ms=slo.p95_ms,
                 )
             )
             self._sweep_broken = False
@@ -215,7 +219,7 @@ class Driver:
         return True
 
     def _progress(self, step: Step, elapsed: float) -> None:
-        figures = self.collector.progress()
+        figures = self.collector.progress(step.phase)
         counts = self.fleet.counts().get((step.phase, step.index), Counts())
         self.emit(
             events.Progress(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any, ClassVar
 
 
@@ -31,7 +31,9 @@ class LoadEvent:
 
 @dataclass(frozen=True)
 class Phase(LoadEvent):
-    """A phase began: its users (closed loop) or rate (open loop) and its length."""
+    """A phase began: its users (closed loop) or rate (open loop), its length, and the SLO
+    limits it is judged by (none for a limit the scenario does not set; lines written before
+    these fields existed read back with none)."""
 
     EVENT: ClassVar[str] = "phase"
     name: str
@@ -41,6 +43,8 @@ class Phase(LoadEvent):
     max_in_flight: int | None
     duration_s: float | None
     at: float
+    error_rate_limit: float | None = None
+    p95_limit_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,12 @@ class Step(LoadEvent):
 
 @dataclass(frozen=True)
 class Progress(LoadEvent):
-    """About once a second: what the load is doing now."""
+    """About once a second: what the load is doing now.
+
+    ``requests`` and ``errors`` count the whole run; ``phase_requests`` and ``phase_errors``
+    the current phase; ``checks`` and ``families`` are the most frequent failing checks and
+    the families of the failed requests so far, most first. The fields with defaults came
+    later: older lines read back with them empty."""
 
     EVENT: ClassVar[str] = "progress"
     phase: str
@@ -70,6 +79,11 @@ class Progress(LoadEvent):
     rps: float
     p95_ms: float | None
     errors: int
+    p50_ms: float | None = None
+    phase_requests: int | None = None
+    phase_errors: int | None = None
+    checks: dict[str, int] = field(default_factory=dict)
+    families: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

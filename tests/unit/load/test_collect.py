@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from stress.load.collect import BatchWriter, Collector, FailureSink, table_of
+from stress.load.collect import TOP_FAILING, BatchWriter, Collector, FailureSink, table_of
 from stress.load.phases import Step
 from stress.load.workers import decode_table, encode_table, step_message, step_seed
 from stress.record import SCHEMA, Record, read_records
@@ -125,3 +125,39 @@ def test_step_messages_carry_the_rest_of_a_ramp() -> None:
 def test_step_seeds_differ_by_worker_and_repeat_by_run() -> None:
     assert step_seed(1, "p", 0, 1, 0) == step_seed(1, "p", 0, 1, 0)
     assert len({step_seed(1, "p", 0, worker, 0) for worker in range(1, 9)}) == 8
+
+
+def test_the_live_figures_count_failures_by_phase_check_and_family(tmp_path: Path) -> None:
+    collector = Collector(tmp_path, clock=lambda: 0.0)
+    collector.add(
+        table_of(
+            [
+                record(1, ok=False, failed_checks=["schema", "status"], family="emoji"),
+                record(2, ok=False, failed_checks=["schema"], family="emoji"),
+                record(3, ok=False, failed_checks=["schema"], family="nul", phase="spike"),
+                record(4, failed_checks=[], family="plain"),
+                record(5, family="plain", phase="spike"),
+            ]
+        ),
+        1,
+    )
+    figures = collector.progress("load")
+    assert (figures["phase_requests"], figures["phase_errors"], figures["errors"]) == (3, 2, 3)
+    assert list(figures["checks"].items()) == [("schema", 3), ("status", 1)]
+    assert list(figures["families"].items()) == [("emoji", 2), ("nul", 1)]
+    assert figures["p50_ms"] == 3.0
+    assert collector.progress("spike")["phase_errors"] == 1
+    assert "phase_requests" not in collector.progress()
+
+
+def test_the_live_figures_list_only_the_most_frequent_failures(tmp_path: Path) -> None:
+    collector = Collector(tmp_path, clock=lambda: 0.0)
+    rows = [
+        record(seq, ok=False, failed_checks=[f"check{n}"], family=f"family{n}")
+        for seq, n in enumerate([n for n in range(TOP_FAILING + 2) for _ in range(n + 1)], 1)
+    ]
+    collector.add(table_of(rows), 1)
+    figures = collector.progress()
+    expected = list(range(TOP_FAILING + 1, 1, -1))
+    assert list(figures["checks"]) == [f"check{n}" for n in expected]
+    assert list(figures["families"].values()) == [n + 1 for n in expected]

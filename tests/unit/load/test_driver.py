@@ -265,3 +265,42 @@ def test_ramp_users_are_planned_along_the_ramp(tmp_path: Path) -> None:
     users = [e[1]["users"] for e in events if e[0] == "progress" and e[1]["phase"] == "ramp"]
     # 10 → 50 users over 4 s, reported once a second
     assert users == [20, 30, 40]
+
+
+def test_phase_events_carry_their_slo_limits_and_progress_the_phases_figures(
+    tmp_path: Path,
+) -> None:
+    spec = from_dict(
+        {
+            "name": "t",
+            "target": {"url": "http://127.0.0.1:9", "protocol": "openai-chat", "timeout": "2s"},
+            "inputs": {"families": {"realistic.chat_prompt": 1}},
+            "load": {
+                "phases": [
+                    {"name": "baseline", "users": 1, "duration": "2s"},
+                    {"name": "open", "rate": 20, "duration": "3s"},
+                    {
+                        "name": "sweep",
+                        "kind": "sweep",
+                        "rate": 100,
+                        "steps": 2,
+                        "step_duration": "1s",
+                        "until": {"p95_ms": 50, "error_rate": "3%"},
+                    },
+                ]
+            },
+            "slo": {"p95_ms": 100, "phases": {"open": {"error_rate": "5%"}}},
+        }
+    )
+    driver, _fake, events = drive(tmp_path, spec)
+    driver.run()
+    limits = [
+        (e[1]["name"], e[1]["error_rate_limit"], e[1]["p95_limit_ms"])
+        for e in events
+        if e[0] == "phase"
+    ]
+    assert limits == [("baseline", 0.01, 100), ("open", 0.05, 100), ("sweep", 0.03, 50)]
+    last_open = [e[1] for e in events if e[0] == "progress" and e[1]["phase"] == "open"][-1]
+    assert 0 < last_open["phase_requests"] < last_open["requests"]
+    assert last_open["phase_errors"] == 0
+    assert last_open["p50_ms"] == 10.0

@@ -20,6 +20,7 @@ SAMPLES: dict[str, Any] = {
     "float | None": 2.5,
     "bool": True,
     "list[str]": ["a", "b"],
+    "dict[str, int]": {"a": 1, "b": 2},
 }
 
 
@@ -64,7 +65,24 @@ def test_the_wire_names_are_the_ones_the_console_knows() -> None:
         "max_in_flight": None,
         "duration_s": 5.0,
         "at": 1.0,
+        "error_rate_limit": None,
+        "p95_limit_ms": None,
     }
+
+
+def test_lines_written_before_the_live_figures_still_read_back() -> None:
+    old_phase = '{"event": "phase", "name": "p", "kind": "steady", "users": 2, "rate": null, '
+    old_phase += '"max_in_flight": null, "duration_s": 5.0, "at": 1.0}'
+    phase = events.parse(old_phase)
+    assert isinstance(phase, events.Phase)
+    assert (phase.error_rate_limit, phase.p95_limit_ms) == (None, None)
+    old_progress = (
+        '{"event": "progress", "phase": "p", "step": null, "users": 2, "rate": null, '
+        '"requests": 10, "late": 0, "unsent": 0, "rps": 5.0, "p95_ms": 12.0, "errors": 1}'
+    )
+    progress = events.parse(old_progress)
+    assert isinstance(progress, events.Progress)
+    assert (progress.p50_ms, progress.phase_requests, progress.checks) == (None, None, {})
 
 
 @pytest.mark.parametrize(
