@@ -11,8 +11,11 @@ truth a run's records and failures.jsonl are checked against.
 input for K = 1; none without the option). ``--delay-ms`` holds each answer that long.
 
 ``--degrade-every K`` (MLflow): an input whose id number is divisible by K gets another
-prediction when the load client sends it again (the baseline got the first answer; a re-send
-by httpx, as the group checks do, gets the first answer again): a known degradation rate.
+prediction when another request is in flight at any time while it is (it is held
+``--delay-ms`` before the answer is made): a load effect, as batching servers show. A
+baseline of one user and the group checks' re-sends, one at a time, get the true
+prediction; under load the chosen inputs are answered differently. Each log line says
+``"shifted"``: the known truth.
 ``--flip-every K`` (MLflow): a perturbed input (a payload with ``variant`` other than
 "original") whose id number is divisible by K gets another prediction: a known flip rate.
 """
@@ -65,7 +68,8 @@ def main() -> None:
     options = parser.parse_args()
     lock = threading.Lock()
     log = options.log.open("a", encoding="utf-8")
-    seen_by_load: set[str] = set()
+    in_flight = [0]
+    arrivals = [0]  # POSTs so far: one that arrives while another is held crowds it
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -92,11 +96,30 @@ def main() -> None:
             at = time.time()
             input_id = self.headers.get("X-Stress-Input-Id")
             agent = self.headers.get("User-Agent", "")
+            with lock:
+                crowded = in_flight[0] > 0
+                in_flight[0] += 1
+                arrivals[0] += 1
+                seen = arrivals[0]
+            try:
+                if options.delay_ms:
+                    time.sleep(options.delay_ms / 1000)
+                with lock:
+                    crowded = crowded or arrivals[0] != seen
+                self.handle_post(body, at, input_id, agent, crowded)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+        def handle_post(
+            self, body: bytes, at: float, input_id: str | None, agent: str, crowded: bool
+        ) -> None:
             status, document = 200, CHAT
+            shifted = bool(crowded and every(input_id, options.degrade_every))
             if every(input_id, options.fail_every):
                 status, document = 500, {"error": {"message": "internal error"}}
             elif self.path.startswith("/invocations"):
-                document = {"predictions": self.predict(body, input_id, agent)}
+                document = {"predictions": self.predict(body, input_id, shifted)}
             with lock:
                 line = {
                     "at": at,
@@ -104,25 +127,19 @@ def main() -> None:
                     "agent": agent,
                     "body_b64": base64.b64encode(body).decode("ascii"),
                     "status": status,
+                    "shifted": shifted,
                 }
                 log.write(json.dumps(line) + "\n")
                 log.flush()
-            if options.delay_ms:
-                time.sleep(options.delay_ms / 1000)
             self.answer(status, document)
 
-        def predict(self, body: bytes, input_id: str | None, agent: str) -> list[int]:
+        def predict(self, body: bytes, input_id: str | None, shift: bool) -> list[int]:
             try:
                 request = json.loads(body)
                 rows = request["dataframe_split"]["data"]
                 labels = [int(round(sum(row), 6) * 10) % 3 for row in rows]
             except (ValueError, KeyError, TypeError):
                 return [0]
-            shift = False
-            if every(input_id, options.degrade_every) and not agent.startswith("python-httpx"):
-                with lock:
-                    shift = input_id in seen_by_load
-                    seen_by_load.add(str(input_id))
             if every(input_id, options.flip_every) and input_id and "perturbation." in input_id:
                 shift = shift or not input_id.startswith("perturbation.original")
             return [(label + 1) % 3 if shift else label for label in labels]
