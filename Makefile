@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check clean real-mlflow real-kserve mutation
+.PHONY: demo test test-slow test-all lint check clean real-mlflow real-kserve mutation
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "stress needs Python >= 3.11; set PYTHON=python3.11")'
@@ -18,7 +18,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(BIN)/stress run scenarios/demo.yaml || test $$? -eq 1
 
+# The default test run: ruff, then every test not marked slow (about 3 minutes on 2 cores).
 test: $(STAMP)
+	$(BIN)/ruff check stress tests benchmarks action
+	$(BIN)/python -m pytest -m "not slow"
+
+# The integration tests marked slow: each starts its own local servers and runs real load
+# (about 12 minutes on 2 cores). .ci/run runs them after `make test`.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+# Everything `make test` and `make test-slow` run, in one pytest session.
+test-all: $(STAMP)
 	$(BIN)/ruff check stress tests benchmarks action
 	$(BIN)/python -m pytest
 
