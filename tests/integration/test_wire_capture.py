@@ -182,7 +182,11 @@ def stored_case(item: Input, request: Any) -> dict[str, Any]:
 def run_export(path: Path, fmt: Format) -> subprocess.CompletedProcess[bytes]:
     """Run an export the way a user does: curl through /bin/sh, the script in a new Python
     (outside the project: it needs nothing of stress)."""
-    command = ["/bin/sh", str(path)] if fmt is Format.CURL else [sys.executable, str(path)]
+    command = {
+        Format.CURL: ["/bin/sh", str(path)],
+        Format.PYTHON: [sys.executable, str(path)],
+        Format.PYTEST: [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
+    }[fmt]
     return subprocess.run(
         command,
         env={**os.environ, **ENV, "PYTHONPATH": ""},
@@ -192,12 +196,18 @@ def run_export(path: Path, fmt: Format) -> subprocess.CompletedProcess[bytes]:
     )
 
 
-@pytest.mark.parametrize("fmt", [Format.CURL, Format.PYTHON])
+# The pytest export sends with the python script's code: a few families per protocol (the
+# first, no body, no Content-Type) keep its pytest start-ups short.
+PYTEST_FAMILIES = ("encoding.empty_body", "encoding.missing_content_type")
+
+
+@pytest.mark.parametrize("fmt", list(Format))
 def test_the_exports_put_the_loads_bytes_on_the_wire(
     tmp_path: Path, capture: CaptureServer, loaded: Loaded, fmt: Format
 ) -> None:
     """One input of every family of every protocol: the curl command and the python script
-    (whose send() the pytest export shares) send what the load sent, byte for byte."""
+    send what the load sent, byte for byte; so does the pytest export, for PYTEST_FAMILIES
+    and the protocol's first family."""
     if fmt is Format.CURL:
         # Debian (the CI image included) ships curl; the test needs it and says so.
         assert shutil.which("curl"), "curl is not installed: the curl export cannot be tested"
@@ -205,12 +215,19 @@ def test_the_exports_put_the_loads_bytes_on_the_wire(
     scenario = from_path(run_dir / "scenario.yaml")
     adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
     one_per_family = list({item.family: item for item in corpus}.values())
+    if fmt is Format.PYTEST:
+        one_per_family = [
+            item
+            for index, item in enumerate(one_per_family)
+            if index == 0 or item.family in PYTEST_FAMILIES
+        ]
     paths = []
     for item in one_per_family:
         repro = reproducer(
             stored_case(item, adapter.request(item)), scenario, run_dir, target=capture.url
         )
-        path = tmp_path / f"{len(paths)}.{'sh' if fmt is Format.CURL else 'py'}"
+        name = f"{len(paths)}.sh" if fmt is Format.CURL else f"test_{len(paths)}.py"
+        path = tmp_path / name
         path.write_text(render(repro, fmt), encoding="utf-8")
         paths.append(path)
     capture.take()
