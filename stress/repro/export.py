@@ -25,6 +25,7 @@ from typing import Any
 
 from stress.checks.exchange import SECRET_HEADERS
 from stress.errors import UsageError
+from stress.httpread import BODY_METHODS
 from stress.invocation import command
 from stress.repro import oracle
 from stress.repro.cases import (
@@ -306,24 +307,36 @@ def _comment(lines: list[str] | tuple[str, ...], prefix: str = "# ") -> list[str
     return [(prefix + line).rstrip() for line in lines]
 
 
+# Headers curl adds of its own: a -H "Name:" (empty) takes each one out unless the input
+# sends it. User-Agent and Accept always; Content-Type (a form type) and Expect
+# ("100-continue" for large bodies) with a body. Host stays: it is the contract's own.
+CURL_OWN_HEADERS = ("User-Agent", "Accept", "Content-Type", "Expect")
+
+
 def curl(repro: Reproducer) -> str:
-    """A shell command that sends the stored request byte for byte with curl."""
+    """A shell command that sends the stored request byte for byte with curl (the wire
+    contract: request line, Host, the stored headers in their order and case, Content-Length
+    when there is a body or the method carries one, nothing else)."""
     names = {header.name.lower() for header in repro.headers}
     options = [
+        # -q first: no ~/.curlrc adds options; HTTP/1.1 as the run spoke it; the path as
+        # stored (no /../ squashing, no [] {} globbing); straight to the target, no proxy.
+        "-q --http1.1 --path-as-is --globoff --noproxy '*'",
         "--silent --show-error --include",
         f"--max-time {repro.timeout:g}",
         f"--request {shell_quote(repro.method)} {_shell_url(repro)}",
         *(f"-H {_shell_header(header)}" for header in repro.headers),
+        *(f"-H '{name}:'" for name in CURL_OWN_HEADERS if name.lower() not in names),
     ]
-    if "content-type" not in names:
-        options.append("-H 'Content-Type:'")  # curl would otherwise add a form content type
-    if "expect" not in names:
-        options.append("-H 'Expect:'")  # no "100-continue" round trip for large bodies
-    options.append("--data-binary @-")
-    body = printf_command(repro.body)
     lines = _comment(
         [*about(repro), f"Body: {len(repro.body)} bytes, written as printf octal escapes."]
     )
+    if not repro.body and repro.method.upper() not in BODY_METHODS:
+        # No body and no Content-Length: curl without data sends neither.
+        lines.append("curl " + " \\\n    ".join(options))
+        return "\n".join(lines) + "\n"
+    options.append("--data-binary @-")
+    body = printf_command(repro.body)
     lines += body[:-1]
     lines.append(f"{body[-1]} | curl " + " \\\n    ".join(options))
     return "\n".join(lines) + "\n"

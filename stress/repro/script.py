@@ -8,7 +8,8 @@ copy of ``oracle.judge`` with the scenario's checks, severity overrides and answ
 
 The request goes out as the input gives it (the wire contract in ARCHITECTURE.md): the
 request line, Host, the stored headers in their order and case, Content-Length when there
-is a body, nothing else (http.client's Accept-Encoding is skipped). The answer is read
+is a body or the method carries one, nothing else (http.client's Accept-Encoding is
+skipped; its Host is the contract's, skipped when the input gives one). The answer is read
 within the target's timeout and up to target.max_body_bytes, and a failure is named with
 stress's error kinds.
 """
@@ -21,6 +22,7 @@ import inspect
 import json
 from typing import Any
 
+from stress.httpread import BODY_METHODS
 from stress.repro import oracle
 from stress.repro.reproducer import LINE_CHARS, Header, Reproducer, about, wrap
 
@@ -91,10 +93,19 @@ def send() -> tuple[int, dict[str, str], bytes, str | None, float]:
     deadline = started + TIMEOUT
     status, headers, chunks, error = 0, {}, [], None
     try:
-        connection.putrequest(METHOD, url.path.rstrip("/") + PATH, skip_accept_encoding=True)
+        # The wire contract: the request line, Host (http.client's, from URL, unless the
+        # input gives its own), the input's headers in its order and case, Content-Length
+        # when there is a body or the method carries one; no Accept-Encoding of http.client.
+        names = {name.lower() for name in HEADERS}
+        connection.putrequest(
+            METHOD,
+            url.path.rstrip("/") + PATH,
+            skip_host="host" in names,
+            skip_accept_encoding=True,
+        )
         for name, value in HEADERS.items():
             connection.putheader(name, value)
-        if BODY and "content-length" not in {name.lower() for name in HEADERS}:
+        if (BODY or METHOD.upper() in BODY_METHODS) and "content-length" not in names:
             connection.putheader("Content-Length", str(len(BODY)))
         connection.endheaders(BODY or None)
         response = connection.getresponse()
@@ -232,6 +243,8 @@ def _constants(repro: Reproducer) -> str:
             f"PATH = {_python_path(repro)}",
             f"HEADERS = {_python_headers(repro.headers)}",
             f"BODY = {python_body(repro.body)}",
+            "# Methods sent with a Content-Length even when the body is empty.",
+            f"BODY_METHODS = {_data(sorted(BODY_METHODS))}",
             f"TIMEOUT = {repro.timeout!r}",
             f"MAX_BODY_BYTES = {judgement.max_bytes!r}",
             "# What the answer is judged by: the scenario's checks, severities and settings.",

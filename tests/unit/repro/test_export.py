@@ -157,3 +157,65 @@ def test_every_built_in_check_is_exported_and_an_unreadable_protocol_is_a_usage_
     assert "curl" in render(other, Format.CURL)
     with pytest.raises(UsageError, match="cannot read grpc-someday answers"):
         render(other, Format.PYTEST)
+
+
+def curl_call(tmp_path: Path, command: str) -> tuple[list[str], bytes]:
+    """The arguments and standard input ``command`` gives curl, as the shell parses them (a
+    stand-in curl first on PATH records them)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    stub = bin_dir / "curl"
+    stub.write_text("#!/bin/sh\nprintf '%s\\0' \"$@\" > argv\ncat > stdin\n", encoding="utf-8")
+    stub.chmod(0o755)
+    subprocess.run(
+        ["/bin/sh", "-c", command],
+        cwd=tmp_path,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        stdin=subprocess.DEVNULL,
+        check=True,
+        timeout=10,
+    )
+    argv = (tmp_path / "argv").read_bytes().decode().split("\0")[:-1]
+    return argv, (tmp_path / "stdin").read_bytes()
+
+
+def headers_given(argv: list[str]) -> list[str]:
+    return [argv[i + 1] for i, arg in enumerate(argv) if arg == "-H"]
+
+
+def test_curl_sends_the_inputs_headers_in_order_and_takes_out_its_own(tmp_path: Path) -> None:
+    stored = {"X-Late": "1", "Content-Type": "text/plain", "accept": "a/b", "X-Empty": ""}
+    repro = reproducer(case("{}", headers=stored), scenario(), Path("/nonexistent"))
+    argv, stdin = curl_call(tmp_path, render(repro, Format.CURL))
+    assert argv[0] == "-q"  # no ~/.curlrc
+    assert {"--http1.1", "--path-as-is", "--globoff", "--noproxy"} <= set(argv)
+    # The input's, in its order and case (an empty value in curl's "Name;" form), then
+    # curl's own User-Agent and Expect taken out; Accept and Content-Type are the input's.
+    assert headers_given(argv) == [
+        "X-Late: 1",
+        "Content-Type: text/plain",
+        "accept: a/b",
+        "X-Empty;",
+        "User-Agent:",
+        "Expect:",
+    ]
+    assert stdin == b"{}"
+
+
+def test_curl_adds_no_content_type_when_the_input_has_none(tmp_path: Path) -> None:
+    repro = reproducer(case("{}", headers={"X-A": "1"}), scenario(), Path("/nonexistent"))
+    argv, _ = curl_call(tmp_path, render(repro, Format.CURL))
+    assert headers_given(argv) == ["X-A: 1", "User-Agent:", "Accept:", "Content-Type:", "Expect:"]
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "data"), [("GET", b"", False), ("POST", b"", True), ("GET", b"x", True)]
+)
+def test_curl_sends_data_when_there_is_a_body_or_the_method_carries_one(
+    tmp_path: Path, method: str, body: bytes, data: bool
+) -> None:
+    repro = reproducer(case("{}"), scenario(), Path("/nonexistent"))
+    repro = dataclasses.replace(repro, method=method, body=body)
+    argv, stdin = curl_call(tmp_path, render(repro, Format.CURL))
+    assert ("--data-binary" in argv) is data  # with it curl sends Content-Length, even 0
+    assert stdin == (body if data else b"")
