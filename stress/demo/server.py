@@ -8,6 +8,10 @@ It behaves like a model server under load so that a demo run has something to me
   trigram model (lm.py) one token at a time; ``GET /v1/models`` lists that one model, as
   OpenAI-compatible servers do (`stress init` finds the protocol and model there).
 - ``POST /invocations``: MLflow-compatible scoring by an iris classifier (tabular.py).
+- ``GET /metrics``: the server's own figures in Prometheus text format, as vLLM, TGI and
+  Triton publish theirs: ``demo_queue_depth`` (requests waiting for a slot),
+  ``demo_busy_slots``, ``demo_slots`` and ``demo_tokens_generated_total`` (chat tokens
+  decoded), so ``target.metrics`` works against ``builtin:demo`` out of the box.
 
 Slots and queue. An inference (a whole chat answer, or one scoring batch) holds one of
 `slots` slots; later requests wait in a queue, so latency grows with concurrency. When
@@ -49,6 +53,8 @@ from typing import Any, TypedDict, Unpack
 
 import anyio.to_thread
 import numpy as np
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -185,12 +191,15 @@ def create_app(
         raise ValueError(f"max_queue: expected an integer >= 0, got {max_queue!r}")
     if not (math.isfinite(token_ms) and token_ms >= 0):
         raise ValueError(f"token_ms: expected a number of milliseconds >= 0, got {token_ms!r}")
+    pool = SlotPool(slots, max_queue)
+    gauges = _Gauges(pool)
     server = _DemoServer(
         lm=NgramModel.from_corpus(),
         classifier=IrisClassifier.train(),
-        pool=SlotPool(slots, max_queue),
+        pool=pool,
         token_seconds=token_ms / 1000,
         quirks=quirks,
+        tokens=gauges.tokens,
     )
     return Starlette(
         routes=[
@@ -198,6 +207,7 @@ def create_app(
             Route("/v1/models", server.models, methods=["GET"]),
             Route("/v1/chat/completions", server.chat_completions, methods=["POST"]),
             Route("/invocations", server.invocations, methods=["POST"]),
+            Route("/metrics", gauges.metrics, methods=["GET"]),
         ]
     )
 
@@ -217,6 +227,27 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, **app_options: Unpack[Ap
     )
 
 
+class _Gauges:
+    """The server's own Prometheus metrics, one registry per app (two apps in one test
+    process must not share the library's global registry)."""
+
+    def __init__(self, pool: SlotPool) -> None:
+        self.registry = CollectorRegistry()
+        queued = Gauge("demo_queue_depth", "Requests waiting for a slot", registry=self.registry)
+        busy = Gauge("demo_busy_slots", "Inferences running now", registry=self.registry)
+        size = Gauge("demo_slots", "Inference slots", registry=self.registry)
+        # Read when scraped: the pool's own counts are the one truth.
+        queued.set_function(lambda: pool.queued)
+        busy.set_function(lambda: pool.in_use)
+        size.set_function(lambda: pool.size)
+        self.tokens = Counter(
+            "demo_tokens_generated", "Chat tokens decoded", registry=self.registry
+        )
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
 class _DemoServer:
     """The endpoints, sharing the models and the slot pool of one app."""
 
@@ -228,8 +259,10 @@ class _DemoServer:
         pool: SlotPool,
         token_seconds: float,
         quirks: bool,
+        tokens: Counter,
     ) -> None:
         self.lm = lm
+        self.tokens = tokens
         self.classifier = classifier
         self.pool = pool
         self.token_seconds = token_seconds
@@ -305,6 +338,8 @@ class _DemoServer:
     async def _decode(self, generation: Generation) -> str | None:
         """The next piece of an answer: real numpy work in a thread, then simulated decode."""
         piece = await anyio.to_thread.run_sync(generation.step)
+        if piece is not None:
+            self.tokens.inc()
         if piece is not None and self.token_seconds > 0:
             await asyncio.sleep(self.token_seconds)
         return piece

@@ -435,3 +435,51 @@ def test_create_app_rejects_bad_options() -> None:
         create_app(slots=0)
     with pytest.raises(ValueError, match="token_ms"):
         create_app(token_ms=float("nan"))
+
+
+def scraped(text: str) -> dict[str, float]:
+    """Sample name → value of a Prometheus text exposition."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_tokens_and_show_busy_and_queued_slots() -> None:
+    """GET /metrics: tokens decoded add up to the answers' usage; while one request holds
+    the only slot and another waits, busy slots and queue depth say so."""
+    app = create_app(slots=1, max_queue=4, token_ms=20)
+    body = chat_body(max_tokens=10, temperature=0.5, seed=0)
+
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://demo") as http:
+            idle = await http.get("/metrics")
+            assert idle.status_code == 200
+            assert idle.headers["content-type"].startswith("text/plain")
+            figures = scraped(idle.text)
+            assert {
+                name: figures.get(name) for name in ("demo_queue_depth", "demo_busy_slots")
+            } == {
+                "demo_queue_depth": 0,
+                "demo_busy_slots": 0,
+            }
+            assert figures["demo_slots"] == 1
+            assert figures["demo_tokens_generated_total"] == 0
+            chats = [asyncio.create_task(http.post(CHAT, json=body)) for _ in range(2)]
+            deadline = time.perf_counter() + 5
+            while (busy := scraped((await http.get("/metrics")).text))["demo_queue_depth"] < 1:
+                assert time.perf_counter() < deadline, f"nothing queued: {busy}"
+                await asyncio.sleep(0.005)
+            assert busy["demo_busy_slots"] == 1
+            answers = await asyncio.gather(*chats)
+            tokens = sum(a.json()["usage"]["completion_tokens"] for a in answers)
+            assert tokens == 20
+            after = scraped((await http.get("/metrics")).text)
+            assert after["demo_tokens_generated_total"] == tokens
+            assert after["demo_busy_slots"] == after["demo_queue_depth"] == 0
+
+    asyncio.run(scenario())
