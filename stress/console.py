@@ -58,6 +58,11 @@ class RunConsole:
             out.print(f"log: {escape(describe(event))}")
         elif kind == "target":
             out.print(f"target: {escape(event['url'])} is up")
+        elif kind == "target_metrics":
+            failed = f", {event['failed']} failed" if event["failed"] else ""
+            out.print(
+                f"target metrics: {event['scrapes']} scrapes of {escape(event['url'])}{failed}"
+            )
         elif kind == "interrupted":
             out.print("[yellow]interrupted: stopping the load and writing the report[/]")
         elif kind == "regressions":

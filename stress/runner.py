@@ -225,7 +225,8 @@ def run(
         replayed = _replay_regressions(scenario, run_dir, url, on_event)
         fleet = workers or Workers()
         deadline = _load_deadline(scenario, fleet)
-        interrupted = _load(run_dir, url, on_event, fleet, deadline=deadline)
+        with _scraping(scenario, run_dir, url, on_event):
+            interrupted = _load(run_dir, url, on_event, fleet, deadline=deadline)
         if not interrupted:
             # Group checks re-send inputs alone, so they run while the target is still up.
             from stress.checks.groups import judge
@@ -273,6 +274,29 @@ def _replay_regressions(
         }
     )
     return rows
+
+
+@contextlib.contextmanager
+def _scraping(
+    scenario: Scenario, run_dir: Path, url: str, on_event: EventHandler
+) -> Iterator[None]:
+    """target.metrics: scrape the target's Prometheus endpoint while the load runs."""
+    settings = scenario.target.metrics
+    if settings is None:
+        yield
+        return
+    from stress.promscrape import Scraper
+
+    with Scraper(settings, url, layout.target_metrics(run_dir)) as scraper:
+        yield
+    on_event(
+        {
+            "event": "target_metrics",
+            "url": scraper.url,
+            "scrapes": scraper.scrapes,
+            "failed": scraper.failed,
+        }
+    )
 
 
 def _load_deadline(scenario: Scenario, workers: Workers) -> float:

@@ -45,6 +45,7 @@ from stress.report.markup import (
     text,
     verdict,
 )
+from stress.report.target_metrics import section as target_metrics_section
 from stress.rundir import layout
 from stress.rundir.read import iter_failures, load_records, report_columns
 from stress.rundir.write import write_text
@@ -100,13 +101,20 @@ def write_html(
         records = load_records(run_dir, [c for c in report_columns() if c != "input_id"])
     if failures is None:
         failures = top_failures(iter_failures(run_dir), summary)
-    write_text(path, render(summary, records, failures))
+    series = ((summary.get("setup") or {}).get("target_metrics") or {}).get("series") or []
+    target = target_metrics_section(run_dir, records, series)
+    write_text(path, render(summary, records, failures, target_metrics=target))
 
 
 def render(
-    summary: Mapping[str, Any], records: pd.DataFrame, failures: Sequence[Mapping[str, Any]]
+    summary: Mapping[str, Any],
+    records: pd.DataFrame,
+    failures: Sequence[Mapping[str, Any]],
+    *,
+    target_metrics: str = "",
 ) -> str:
-    """The page as a string (see write_html)."""
+    """The page as a string (see write_html); ``target_metrics`` is the target's own
+    metrics beside latency (stress.report.target_metrics), when the run scraped them."""
     passed = bool(summary.get("passed"))
     title = f"stress: {summary.get('scenario')} {'PASSED' if passed else 'FAILED'}"
     families = list(summary.get("families", []))
@@ -129,6 +137,7 @@ def render(
         _families_table(families),
         _heading("load"),
         chart(figures[0], "chart-latency"),
+        target_metrics,
         chart(figures[1], "chart-throughput"),
         chart(figures[2], "chart-errors"),
         _concurrency(summary.get("concurrency", []), summary.get("totals", {})),

@@ -57,6 +57,16 @@ def setup_of(run: RunData) -> dict[str, Any]:
             },
         },
         "stress_version": run.info.stress_version,
+        # target.metrics: the target's Prometheus endpoint scraped during the load.
+        "target_metrics": (
+            None
+            if scenario.target.metrics is None
+            else {
+                "url": scenario.target.metrics.url,
+                "series": list(scenario.target.metrics.series),
+                "interval_s": scenario.target.metrics.interval,
+            }
+        ),
     }
 
 

@@ -6,7 +6,7 @@ writes and who reads each one.
         scenario.yaml run.json corpus.jsonl logs.json regressions.jsonl
         traces.json   the trace phases' arrival times (the load process reads no log)
         records/<prefix>-<n>.parquet failures.jsonl load.json resends.jsonl
-        degradation.json invariance.json
+        degradation.json invariance.json target-metrics.jsonl
         summary.json summary.md report.html junit.xml
         compare.json compare.html compare.md  shrunk/<input id>.json
         load.log worker-<n>.log demo-server.log noop-server.log replay-demo-server.log
@@ -29,6 +29,7 @@ LOAD = "load.json"
 RESENDS = "resends.jsonl"
 DEGRADATION = "degradation.json"
 INVARIANCE = "invariance.json"
+TARGET_METRICS = "target-metrics.jsonl"
 SUMMARY = "summary.json"
 SUMMARY_MD = "summary.md"
 REPORT = "report.html"
@@ -57,7 +58,7 @@ NAMES = (
     SCENARIO, RUN_INFO, CORPUS, LOGS, REGRESSIONS, TRACES, RECORDS, FAILURES, LOAD, RESENDS,
     DEGRADATION, INVARIANCE, SUMMARY, SUMMARY_MD, REPORT, JUNIT, COMPARE_JSON, COMPARE_HTML,
     COMPARE_MD, HISTORY_HTML, HISTORY_JSON, SHRUNK, LOAD_LOG, DEMO_LOG, NOOP_LOG,
-    REPLAY_DEMO_LOG, CRASH,
+    REPLAY_DEMO_LOG, CRASH, TARGET_METRICS,
 )  # fmt: skip
 TEMPLATES = (WORKER_LOG, PART, CASE)
 
@@ -126,6 +127,12 @@ def degradation(run_dir: Path) -> Path:
 
 def invariance(run_dir: Path) -> Path:
     return run_dir / INVARIANCE
+
+
+def target_metrics(run_dir: Path) -> Path:
+    """The target's Prometheus samples scraped during the load (target.metrics), one JSON
+    line per scrape."""
+    return run_dir / TARGET_METRICS
 
 
 def summary(run_dir: Path) -> Path:

@@ -80,6 +80,7 @@ from stress.scenario.target import (
     Protocol,
     ResponseMap,
     Target,
+    TargetMetrics,
 )
 from stress.scenario.values import (
     Duration,
@@ -140,6 +141,7 @@ __all__ = [
     "Slo",
     "Spike",
     "Target",
+    "TargetMetrics",
     "TraceFormat",
     "TraceInputs",
     "Until",

@@ -112,6 +112,48 @@ class OpenApi(StrictModel):
         return self
 
 
+# A Prometheus metric name (the exposition format's grammar).
+_METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+
+
+class TargetMetrics(StrictModel):
+    """The target's own Prometheus endpoint, scraped by `stress run` while the load runs.
+
+    ``url`` is a path on the target (``/metrics``; also for builtin:demo) or an http(s) URL;
+    ``series`` are the metric names to chart beside latency (a family name such as
+    ``vllm:num_requests_waiting``, or a sample name such as ``demo_tokens_generated_total``);
+    ``interval`` is the time between scrapes, each bounded by it (docs/prometheus.md).
+    """
+
+    url: Annotated[str, Field(min_length=1)]
+    series: Annotated[list[str], Field(min_length=1)]
+    interval: Duration = 1.0
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        if re.match(r"^(/|https?://[^/\s]+)", url):
+            return url
+        raise ValueError(
+            f"expected a path on the target such as /metrics or an http(s) URL, got {url!r}"
+        )
+
+    @field_validator("series")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not _METRIC_NAME_RE.match(name):
+                raise ValueError(
+                    f"{name!r} is not a Prometheus metric name (letters, digits, _ and :, "
+                    "not starting with a digit), e.g. vllm:num_requests_waiting"
+                )
+        return names
+
+    def resolve(self, base_url: str) -> str:
+        """The URL to scrape: a path is joined to the target's base URL."""
+        return base_url.rstrip("/") + self.url if self.url.startswith("/") else self.url
+
+
 class Target(StrictModel):
     """Where requests go and how they are spoken."""
 
@@ -146,6 +188,8 @@ class Target(StrictModel):
     response: ResponseMap | None = None
     # http-json: an OpenAPI operation that fills path, method, request and schemas.
     openapi: OpenApi | None = None
+    # The target's Prometheus endpoint, scraped during the load and charted in the report.
+    metrics: TargetMetrics | None = None
 
     @field_validator("url")
     @classmethod
