@@ -79,11 +79,19 @@ class Scraper:
     """Scrapes ``url`` every ``settings.interval`` into ``path`` from a background thread,
     from ``__enter__`` until ``__exit__`` (which waits at most about one interval more)."""
 
-    def __init__(self, settings: TargetMetrics, base_url: str, path: Path) -> None:
+    def __init__(
+        self,
+        settings: TargetMetrics,
+        base_url: str,
+        path: Path,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.url = settings.resolve(base_url)
         self.series = list(settings.series)
         self.interval = settings.interval
         self.path = path
+        self._transport = transport
         self.scrapes = 0
         self.failed = 0
         self._stop = threading.Event()
@@ -105,7 +113,7 @@ class Scraper:
     def _run(self) -> None:
         timeout = httpx.Timeout(self.interval)
         with (
-            httpx.Client(timeout=timeout, follow_redirects=False) as client,
+            httpx.Client(timeout=timeout, transport=self._transport) as client,
             self.path.open("a", encoding="utf-8") as out,
         ):
             due = time.monotonic()
