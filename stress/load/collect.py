@@ -18,6 +18,7 @@ import collections
 import json
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,42 @@ BATCH_SECONDS = 0.25
 PART_SECONDS = 1.0
 PART_ROWS = 20_000
 
+# Upper bounds (ms) of the per-phase latency histogram that progress lines carry (served
+# by `stress run --metrics-port`, stress/exporter.py); the last bucket is everything above.
+LATENCY_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+# The error kind of a request that was answered but failed a check.
+FAILED_CHECK = "check"
+
 Sink = Callable[[pa.Table], None]
+
+
+@dataclass
+class PhaseFigures:
+    """One phase's counts since it began: a latency histogram (counts per
+    LATENCY_BUCKETS_MS bucket, then above the last) and sum, errors by kind, failing checks
+    and the families of failed requests."""
+
+    buckets: np.ndarray = field(
+        default_factory=lambda: np.zeros(len(LATENCY_BUCKETS_MS) + 1, dtype=np.int64)
+    )
+    latency_sum_ms: float = 0.0
+    error_kinds: collections.Counter[str] = field(default_factory=collections.Counter)
+    checks: collections.Counter[str] = field(default_factory=collections.Counter)
+    families: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def add(self, latency: np.ndarray) -> None:
+        index = np.searchsorted(LATENCY_BUCKETS_MS, latency, side="left")
+        self.buckets += np.bincount(index, minlength=len(self.buckets))
+        self.latency_sum_ms += float(latency.sum())
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "phase_latency_buckets": self.buckets.tolist(),
+            "phase_latency_sum_ms": round(self.latency_sum_ms, 3),
+            "phase_error_kinds": dict(self.error_kinds),
+            "phase_checks": dict(self.checks),
+            "phase_families": dict(self.families),
+        }
 
 
 class Collector:
@@ -79,6 +115,7 @@ class Collector:
         self.errors_by_phase: collections.Counter[str] = collections.Counter()
         self.failed_checks: collections.Counter[str] = collections.Counter()
         self.failed_families: collections.Counter[str] = collections.Counter()
+        self.phases: dict[str, PhaseFigures] = collections.defaultdict(PhaseFigures)
 
     def add(self, table: pa.Table, worker: int) -> None:
         """Take one batch from load process ``worker`` (written with others, see _store)."""
@@ -103,6 +140,8 @@ class Collector:
         # -1 stands for "no step" (null): NaN would make every row a key of its own.
         steps = table.column("step").fill_null(-1).to_numpy(zero_copy_only=False)
         groups = collections.Counter(zip(phases.tolist(), steps.tolist(), strict=True))
+        for phase in {phase for phase, _ in groups}:
+            self.phases[str(phase)].add(latency[phases == phase])
         if not ok.all():
             self._count_failed(table, ok, phases)
         for (phase, step), count in groups.items():
@@ -119,6 +158,18 @@ class Collector:
         self.failed_families.update(str(name) for name in failed.column("family").to_pylist())
         checks = pc.list_flatten(failed.column("failed_checks"))
         self.failed_checks.update(str(check) for check in checks.to_pylist())
+        rows = zip(
+            failed.column("phase").to_pylist(),
+            failed.column("error_kind").to_pylist(),
+            failed.column("family").to_pylist(),
+            failed.column("failed_checks").to_pylist(),
+            strict=True,
+        )
+        for phase, kind, family, failed_checks in rows:
+            figures = self.phases[str(phase)]
+            figures.error_kinds[str(kind) if kind else FAILED_CHECK] += 1
+            figures.families[str(family)] += 1
+            figures.checks.update(str(check) for check in failed_checks or [])
 
     def _store(self, worker: int, now: float) -> None:
         tables = self._pending.pop(worker, [])
@@ -176,6 +227,7 @@ class Collector:
                 count for (name, _), count in self.by_step.items() if name == phase
             )
             figures["phase_errors"] = self.errors_by_phase[phase]
+            figures.update(self.phases[phase].figures())
         return figures
 
 

@@ -65,8 +65,12 @@ class Progress(LoadEvent):
 
     ``requests`` and ``errors`` count the whole run; ``phase_requests`` and ``phase_errors``
     the current phase; ``checks`` and ``families`` are the most frequent failing checks and
-    the families of the failed requests so far, most first. The fields with defaults came
-    later: older lines read back with them empty."""
+    the families of the failed requests so far, most first. The ``phase_*`` figures count the
+    current phase since it began, in full (`stress run --metrics-port` serves them): its
+    latency histogram (counts per bucket of stress.load.collect.LATENCY_BUCKETS_MS, then
+    above the last) and sum, errors by kind ("check": answered, failed a check), failing
+    checks and the families of failed requests. The fields with defaults came later: older
+    lines read back with them empty."""
 
     EVENT: ClassVar[str] = "progress"
     phase: str
@@ -84,6 +88,11 @@ class Progress(LoadEvent):
     phase_errors: int | None = None
     checks: dict[str, int] = field(default_factory=dict)
     families: dict[str, int] = field(default_factory=dict)
+    phase_latency_buckets: list[int] = field(default_factory=list)
+    phase_latency_sum_ms: float = 0.0
+    phase_error_kinds: dict[str, int] = field(default_factory=dict)
+    phase_checks: dict[str, int] = field(default_factory=dict)
+    phase_families: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

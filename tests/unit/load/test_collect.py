@@ -161,3 +161,35 @@ def test_the_live_figures_list_only_the_most_frequent_failures(tmp_path: Path) -
     expected = list(range(TOP_FAILING + 1, 1, -1))
     assert list(figures["checks"]) == [f"check{n}" for n in expected]
     assert list(figures["families"].values()) == [n + 1 for n in expected]
+
+
+def test_phase_figures_count_latency_buckets_and_errors_by_kind_check_family(
+    tmp_path: Path,
+) -> None:
+    """What --metrics-port serves: each phase's histogram (le bounds) and failure counts."""
+    from stress.load.collect import LATENCY_BUCKETS_MS
+
+    collector = Collector(tmp_path, clock=lambda: 0.0)
+    batch = [
+        record(1, latency_ms=5.0),  # on a bound: counted in that bucket (le)
+        record(2, latency_ms=7.0),
+        record(3, latency_ms=99_000.0, ok=False, status=0, error_kind="timeout", family="big"),
+        record(4, latency_ms=30.0, ok=False, failed_checks=["schema", "status"], family="emoji"),
+        record(5, latency_ms=1.0, phase="spike", ok=False, failed_checks=["schema"]),
+    ]
+    collector.add(table_of(batch), 1)
+    collector.add(table_of([record(6, latency_ms=30.0)]), 1)
+    load = collector.progress("load")
+    buckets = load["phase_latency_buckets"]
+    assert len(buckets) == len(LATENCY_BUCKETS_MS) + 1
+    assert buckets[0] == 1 and buckets[1] == 1  # 5 ms <= 5; 7 ms in (5, 10]
+    assert buckets[LATENCY_BUCKETS_MS.index(50)] == 2  # two of 30 ms in (25, 50]
+    assert buckets[-1] == 1  # above the last bound
+    assert sum(buckets) == 5
+    assert load["phase_latency_sum_ms"] == 5.0 + 7.0 + 99_000.0 + 30.0 + 30.0
+    assert load["phase_error_kinds"] == {"timeout": 1, "check": 1}
+    assert load["phase_checks"] == {"schema": 1, "status": 1}
+    assert load["phase_families"] == {"big": 1, "emoji": 1}
+    spike = collector.progress("spike")
+    assert sum(spike["phase_latency_buckets"]) == 1
+    assert spike["phase_error_kinds"] == {"check": 1} and spike["phase_checks"] == {"schema": 1}

@@ -20,6 +20,7 @@ SAMPLES: dict[str, Any] = {
     "float | None": 2.5,
     "bool": True,
     "list[str]": ["a", "b"],
+    "list[int]": [1, 0, 2],
     "dict[str, int]": {"a": 1, "b": 2},
 }
 
