@@ -89,9 +89,12 @@ def test_scrape_reports_status_and_parse_errors_as_lines() -> None:
         ok = scrape(client, "http://target/ok", ["queue_depth"])
         down = scrape(client, "http://target/down", ["queue_depth"])
         html = scrape(client, "http://target/html", ["queue_depth"])
-    assert [s["value"] for s in ok["samples"]] == [3.0] and "error" not in ok
-    assert down["error"] == "ValueError: HTTP 503" and "samples" not in down
-    assert html["error"].startswith("ValueError") and "samples" not in html
+    assert [s["value"] for s in ok["samples"]] == [3.0]
+    assert "error" not in ok
+    assert down["error"] == "ValueError: HTTP 503"
+    assert "samples" not in down
+    assert html["error"].startswith("ValueError")
+    assert "samples" not in html
 
 
 def test_scraper_writes_one_line_per_scrape_until_stopped(tmp_path: Path) -> None:
@@ -134,7 +137,8 @@ def test_metrics_url_is_joined_to_the_target_or_taken_whole(tmp_path: Path) -> N
     path = tmp_path / "x.yaml"
     path.write_text(SCENARIO.format(metrics="{url: /metrics, series: [a_b, 'vllm:x']}"))
     settings = load_scenario(path).target.metrics
-    assert settings is not None and settings.interval == 1.0
+    assert settings is not None
+    assert settings.interval == 1.0
     assert settings.resolve("http://127.0.0.1:5/") == "http://127.0.0.1:5/metrics"
     other = TargetMetrics(url="http://exporter:9100/metrics", series=["a"])
     assert other.resolve("http://127.0.0.1:5") == "http://exporter:9100/metrics"
@@ -158,6 +162,6 @@ def test_metrics_url_is_joined_to_the_target_or_taken_whole(tmp_path: Path) -> N
 def test_bad_metrics_key_names_key_and_value(tmp_path: Path, metrics: str, message: str) -> None:
     path = tmp_path / "x.yaml"
     path.write_text(SCENARIO.format(metrics=metrics))
-    with pytest.raises(ScenarioError, match="x.yaml") as raised:
+    with pytest.raises(ScenarioError, match=r"x\.yaml") as raised:
         load_scenario(path)
     assert message in str(raised.value)
