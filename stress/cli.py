@@ -91,6 +91,11 @@ for _command in (cli_inputs.families, cli_inputs.generate, cli_inputs.checks, cl
     show_default=True,
     help="How long to wait for the expected workers to join.",
 )
+@click.option(
+    "--metrics-port",
+    help="Serve the run's figures for Prometheus (OpenMetrics) on PORT (127.0.0.1) or "
+    "HOST:PORT while it runs (docs/prometheus.md).",
+)
 def run(
     scenario: Path,
     out: Path,
@@ -98,10 +103,12 @@ def run(
     expect_workers: int | None,
     master_bind: str | None,
     join_timeout: str,
+    metrics_port: str | None,
     **overrides: Any,
 ) -> None:
     """Run SCENARIO and write a run directory; prints its path last."""
     from stress.console import RunConsole, print_summary
+    from stress.exporter import serving
     from stress.prepare import prepare
     from stress.runner import run as run_scenario
     from stress.scenario import Overrides
@@ -110,7 +117,8 @@ def run(
     prepared = prepare(scenario, Overrides(**overrides))
     console = RunConsole(err, live=True)
     try:
-        result = run_scenario(prepared, out=out, on_event=console, workers=fleet)
+        with serving(metrics_port, console, err.print) as on_event:
+            result = run_scenario(prepared, out=out, on_event=on_event, workers=fleet)
     except Exception as exc:
         # main() saves the traceback of a bug in stress into the run directory, if any.
         if console.run_dir:
