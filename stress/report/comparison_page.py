@@ -33,6 +33,7 @@ from stress.report.markup import (
     table,
     text,
 )
+from stress.report.target_metrics import comparison as target_comparison
 from stress.rundir import layout
 from stress.rundir.write import write_text
 
@@ -71,6 +72,7 @@ def render_comparison(document: Mapping[str, Any]) -> str:
         _runs(document),
         "<h2>Latency and errors per phase</h2>",
         _rows_table([document.get("totals", {}), *document.get("phases", [])]),
+        target_comparison({"BASE": base.get("run_dir"), "NEW": new.get("run_dir")}),
         "<h2>Latency and errors per input family</h2>",
         _family_chart(document.get("families", [])),
         _rows_table(document.get("families", [])),

@@ -133,3 +133,44 @@ def _family(sample_name: str) -> str:
         if sample_name.endswith(suffix):
             return sample_name.removesuffix(suffix)
     return sample_name
+
+
+def comparison(runs: Mapping[str, str | None]) -> str:
+    """compare.html's part: comparison_figure, "" when no run scraped its target."""
+    plot = comparison_figure(runs)
+    if plot is None:
+        return ""
+    return "<h2>The target's own metrics</h2>" + chart(plot, CHART_ID + "-compare")
+
+
+def comparison_figure(runs: Mapping[str, str | None]) -> go.Figure | None:
+    """The target's series of each run (label → run directory; BASE dashed), on seconds
+    since each run's first scrape; None when no run scraped its target."""
+    plot = go.Figure()
+    drawn = []
+    for label, run_dir in runs.items():
+        frame = samples(read(layout.target_metrics(Path(run_dir)))) if run_dir else None
+        if frame is None or frame.empty:
+            continue
+        drawn.append(label)
+        t0 = float(frame["at"].min())
+        for name, values in series_frame(frame).items():
+            plot.add_trace(
+                go.Scatter(
+                    x=values.index - t0,
+                    y=values.to_numpy(),
+                    name=f"{label} {name}",
+                    mode="lines",
+                    line={"dash": "dash" if label == "BASE" else "solid"},
+                )
+            )
+    if not drawn:
+        return None
+    plot.update_xaxes(title_text="seconds since the run's first scrape")
+    plot.update_layout(
+        title={"text": "The target's own metrics, " + " and ".join(drawn)},
+        template="plotly_white",
+        height=420,
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return plot

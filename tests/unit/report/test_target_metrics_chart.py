@@ -98,3 +98,32 @@ def test_section_without_samples_is_a_note_not_a_chart(tmp_path: Path) -> None:
     html = section(tmp_path, records(), ["queue"])
     assert CHART_ID not in html
     assert "2 of 2 scrapes failed (2: ConnectError: refused)" in html
+
+
+def test_compare_draws_both_runs_series_base_dashed(tmp_path: Path) -> None:
+    from stress.report.comparison_page import render_comparison
+    from stress.report.target_metrics import comparison, comparison_figure
+
+    base, new, bare = tmp_path / "base", tmp_path / "new", tmp_path / "bare"
+    for folder in (base, new, bare):
+        folder.mkdir()
+    write(base, [scrape(0, queue=1, tokens=0), scrape(1, queue=2, tokens=5)])
+    write(new, [scrape(5, queue=7, tokens=0), scrape(6, queue=9, tokens=50)])
+    plot = comparison_figure({"BASE": str(base), "NEW": str(new)})
+    assert plot is not None
+    lines = {trace.name: trace for trace in plot.data}
+    assert set(lines) == {
+        "BASE queue",
+        'BASE tokens_total{m="a"} (per s)',
+        "NEW queue",
+        'NEW tokens_total{m="a"} (per s)',
+    }
+    assert lines["BASE queue"].line.dash == "dash"
+    assert lines["NEW queue"].line.dash == "solid"
+    # Each run on its own clock: seconds since its first scrape.
+    assert list(lines["NEW queue"].x) == [0.0, 1.0]
+    assert list(lines["NEW queue"].y) == [7.0, 9.0]
+    assert list(lines['NEW tokens_total{m="a"} (per s)'].y) == [50.0]
+    assert comparison({"BASE": str(bare), "NEW": None}) == ""
+    document = {"base": {"run_dir": str(base)}, "new": {"run_dir": str(bare)}}
+    assert f"{CHART_ID}-compare" in render_comparison(document)
