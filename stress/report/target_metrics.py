@@ -2,7 +2,8 @@
 
 One figure, two rows on one time axis (seconds since the first request, as the load charts):
 p95 latency per bucket above, the chosen series below, one line per series and label set. A
-counter (type ``counter``) is drawn as its rate per second, a gauge as it is. A run whose
+counter (type ``counter``) is drawn as its rate per second on a right-hand axis, a gauge as
+it is. A run whose
 scrapes failed or found none of the series gets a note naming what happened, not a chart.
 """
 
@@ -25,6 +26,8 @@ from stress.rundir import layout
 # More lines than this would be unreadable: the first ones by name are drawn, the rest named.
 MAX_LINES = 12
 CHART_ID = "chart-target-metrics"
+# A counter's line is its rate: its name ends with this.
+RATE = " (per s)"
 
 
 def samples(scrapes: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -53,7 +56,7 @@ def series_frame(frame: pd.DataFrame) -> dict[str, pd.Series]:
             elapsed = pd.Series(values.index, index=values.index).diff()
             # A counter that went down was reset (the server restarted): no rate there.
             values = (values.diff() / elapsed).where(values.diff() >= 0).iloc[1:]
-            line_name += " (per s)"
+            line_name += RATE
         lines[line_name] = values
     return lines
 
@@ -67,6 +70,7 @@ def figure(records: pd.DataFrame, frame: pd.DataFrame) -> go.Figure:
         shared_xaxes=True,
         vertical_spacing=0.08,
         subplot_titles=("p95 latency (ms)", "the target's metrics"),
+        specs=[[{}], [{"secondary_y": True}]],
     )
     if not records.empty:
         timeline = charts.timeline(records)
@@ -80,8 +84,11 @@ def figure(records: pd.DataFrame, frame: pd.DataFrame) -> go.Figure:
             go.Scatter(x=values.index - t0, y=values.to_numpy(), name=name, mode="lines"),
             row=2,
             col=1,
+            # Rates (tokens/s) dwarf gauges (busy slots): they get the right-hand axis.
+            secondary_y=name.endswith(RATE),
         )
     plot.update_xaxes(title_text="seconds since the first request", row=2, col=1)
+    plot.update_yaxes(title_text="per second", row=2, col=1, secondary_y=True)
     plot.update_layout(
         title={"text": "Latency and the target's own metrics"},
         template="plotly_white",

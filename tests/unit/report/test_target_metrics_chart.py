@@ -65,11 +65,13 @@ def test_counter_is_drawn_as_its_rate_and_a_reset_leaves_a_gap() -> None:
 
 def test_figure_shares_the_latency_time_axis() -> None:
     plot = figure(records(), samples([scrape(0, queue=0, tokens=0), scrape(2, queue=4, tokens=8)]))
-    latency, queue, _ = plot.data
+    latency, queue, tokens = plot.data
     assert latency.name == "p95 latency (ms)"
     assert latency.yaxis == "y"
     assert queue.name == "queue"
     assert queue.yaxis == "y2"
+    # A rate has its own (right-hand) axis: tokens/s would flatten a queue depth.
+    assert tokens.yaxis == "y3"
     # Seconds since the first request, as the latency chart counts them.
     assert list(queue.x) == [0.0, 2.0]
     assert list(queue.y) == [0.0, 4.0]
