@@ -103,7 +103,7 @@ def run(
     expect_workers: int | None,
     master_bind: str | None,
     join_timeout: str,
-    metrics_port: str | None,
+    metrics_port: str | None = None,
     **overrides: Any,
 ) -> None:
     """Run SCENARIO and write a run directory; prints its path last."""
