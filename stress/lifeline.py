@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
@@ -54,8 +55,9 @@ def signal_name(code: int) -> str:
 
 @contextlib.contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """While inside, SIGTERM raises ``Terminated`` in the main thread (as SIGINT raises
-    KeyboardInterrupt). Outside the main thread signals cannot be handled: a no-op."""
+    """While inside, SIGTERM raises ``Terminated`` in the main thread and SIGINT raises
+    KeyboardInterrupt, even where SIGINT was ignored when the process started (a background
+    job of a shell). Outside the main thread signals cannot be handled: a no-op."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -64,10 +66,19 @@ def sigterm_interrupts() -> Iterator[None]:
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, raise_terminated)
+    # A shell starts a background job (`stress run ... &`) with SIGINT ignored, and Python
+    # then never raises KeyboardInterrupt; but the load process installs its own handler, so
+    # a `kill -INT` stopped the load and not stress run, which went on against a stopped
+    # load. SIGINT stops stress run however it was started, as it stops the load.
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_int is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
@@ -91,6 +102,33 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
             os.kill(os.getpid(), sig)
 
     return preexec
+
+
+def parent_gone(parent: int) -> bool:
+    """True when the process ``parent`` (a PID) is no longer this process's live parent: it
+    is gone, it is a zombie, or this process was reparented.
+
+    getppid() alone is not enough: when a parent with several threads is SIGKILLed, the
+    kernel sends PR_SET_PDEATHSIG as the thread that started the child exits, and reparents
+    the child to a sibling thread of the same dying process, so getppid() still names it for
+    a moment. Its /proc entry then says zombie ("Z") or is gone. Where there is no /proc
+    (not Linux, so no PR_SET_PDEATHSIG either), only a changed parent counts.
+    """
+    return os.getppid() != parent or dead_or_zombie(parent)
+
+
+def dead_or_zombie(pid: int) -> bool:
+    """True when ``pid`` has exited (a zombie not yet reaped, or gone); False while it runs,
+    and False where there is no /proc to ask."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return False
+    try:
+        stat = (proc / str(pid) / "stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True
+    fields = stat.rsplit(")", 1)[-1].split()
+    return bool(fields) and fields[0] in ("Z", "X", "x")
 
 
 class _OrphanSafe:

@@ -200,6 +200,13 @@ class Driver:
             )
         return step_entry
 
+    def name_the_stop(self, reason: str) -> None:
+        """The stop under way turns out to have another cause than the one first given
+        (``stress run`` died rather than interrupted us): load.json and the report say it."""
+        if self.stopped_by == self.stop_reason:
+            self.stopped_by = reason
+        self.stop_reason = reason
+
     def _check_limits(self, hard_stop: float) -> bool:
         if self.stopped_by is not None:
             return True

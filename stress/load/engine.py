@@ -44,7 +44,7 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 from pyarrow import Table, parquet
 
-from stress.lifeline import die_with_parent
+from stress.lifeline import die_with_parent, parent_gone
 from stress.load import events as load_events
 from stress.load.collect import BATCH_SECONDS, BatchWriter, Collector, FailureSink
 from stress.load.driver import Driver, Emit, Fleet
@@ -317,14 +317,32 @@ def _driver(
     )
 
 
+# Why the load stopped when `stress run` itself died (kill -9, OOM).
+KILLED = "stress run was killed; the load process stopped with it"
+# How long a SIGTERM's cause is looked into: a dying parent's threads exit within this.
+_CAUSE_SECONDS = 2.0
+
+
 def _on_signals(driver: Driver) -> None:
     parent = os.getppid()
 
+    def look_into_the_cause() -> None:
+        # The kernel's SIGTERM for a parent's death (lifeline.die_with_parent) can come while
+        # the parent's other threads are still exiting: watch it die for a moment.
+        deadline = time.monotonic() + _CAUSE_SECONDS
+        while time.monotonic() < deadline:
+            if parent_gone(parent):
+                driver.name_the_stop(KILLED)
+                return
+            gevent.sleep(0.02)
+
     def stop(*_: object) -> None:
-        # SIGTERM with a new parent: `stress run` died (kill -9, OOM) and the kernel told us
-        # (lifeline.die_with_parent); say so rather than "interrupted".
-        if os.getppid() != parent:
-            driver.stop_reason = "stress run was killed; the load process stopped with it"
+        # SIGTERM with the parent gone: `stress run` died (kill -9, OOM) and the kernel told us;
+        # say so rather than "interrupted".
+        if parent_gone(parent):
+            driver.stop_reason = KILLED
+        elif not driver.stopping:
+            gevent.spawn(look_into_the_cause)
         driver.stopping = True
 
     gevent.signal_handler(signal.SIGINT, stop)

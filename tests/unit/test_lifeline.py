@@ -163,3 +163,54 @@ def test_the_parent_backstop_leaves_room_for_the_load_process_to_stop_itself() -
     alone = _load_deadline(scenario, Workers())
     assert alone >= 300 + 2 * 10  # max_duration, then the last answers' timeout
     assert _load_deadline(scenario, Workers(local=2, join_timeout=60)) == alone + 60
+
+
+def test_a_dead_or_zombie_process_is_told_from_a_running_one() -> None:
+    # The load process's test of whether `stress run` is dying (its SIGTERM may come while the
+    # parent's other threads still exit, before getppid() changes).
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert lifeline.dead_or_zombie(child.pid) is False
+        assert lifeline.parent_gone(os.getppid()) is False
+        assert lifeline.parent_gone(child.pid) is True  # not this process's parent
+        child.kill()
+        # Killed, not yet reaped: a zombie (polled: the kernel marks it when the kill lands).
+        for _ in range(500):
+            if lifeline.dead_or_zombie(child.pid):
+                break
+            time.sleep(0.01)
+        assert lifeline.dead_or_zombie(child.pid) is True
+    finally:
+        child.kill()
+        child.wait()
+    assert lifeline.dead_or_zombie(child.pid) is True  # reaped: gone
+
+
+def test_sigint_interrupts_even_where_it_was_ignored_at_start() -> None:
+    # A shell's background job (`stress run ... &`) starts with SIGINT ignored; stress run
+    # must still stop on it, as its load process does.
+    code = textwrap.dedent(
+        """
+        import sys, time
+        from stress import lifeline
+        with lifeline.sigterm_interrupts():
+            print("ready", flush=True)
+            try:
+                time.sleep(30)
+            except KeyboardInterrupt:
+                sys.exit(7)
+        """
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"ready\n"
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=20) == 7
+    finally:
+        child.kill()
+        child.wait()

@@ -304,3 +304,20 @@ def test_phase_events_carry_their_slo_limits_and_progress_the_phases_figures(
     assert 0 < last_open["phase_requests"] < last_open["requests"]
     assert last_open["phase_errors"] == 0
     assert last_open["p50_ms"] == 10.0
+
+
+def test_a_stop_found_to_be_the_parent_dying_is_named_so(tmp_path: Path) -> None:
+    # SIGTERM arrives, the load stops as "interrupted"; a moment later the load process sees
+    # that `stress run` died: load.json must say killed, not interrupted.
+    spec = scenario([{"name": "long", "users": 1, "duration": "10s"}])
+    driver, _, _ = drive(tmp_path, spec)
+    driver.stopping = True
+    log_before = driver.run()
+    assert log_before["stopped_by"] == "interrupted"
+    driver.name_the_stop("stress run was killed")
+    assert driver.stopped_by == "stress run was killed"
+    # A stop for another reason (a limit) keeps its own name.
+    other, _, _ = drive(tmp_path / "other", spec)
+    other.stopped_by = "load.max_duration reached"
+    other.name_the_stop("stress run was killed")
+    assert other.stopped_by == "load.max_duration reached"
