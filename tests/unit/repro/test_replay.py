@@ -6,16 +6,19 @@ verdict logic (errors vs warnings, the before/now wording, the row's fields) is 
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stress.checks.exchange import Finding
-from stress.errors import RunDirError
+from stress.errors import RunDirError, UsageError
 from stress.inputs.corpus import Input
-from stress.repro.cases import StoredRequest
+from stress.repro import replay as replay_module
+from stress.repro.cases import StoredRequest, shrunk_path
 from stress.repro.replay import read_failures, replay, replay_case, replay_row
 from stress.repro.sender import Observation
 from stress.scenario import Scenario
@@ -140,3 +143,90 @@ def test_read_failures_and_a_run_without_cases(tmp_path: Path) -> None:
     line = {"input_id": "a-1", "check": "c", "request": {}}
     (run_dir / "failures.jsonl").write_text(json.dumps(line) + "\n")
     assert read_failures(run_dir) == [line]
+
+
+def run_dir_with(tmp_path: Path, cases: list[dict[str, Any]]) -> Path:
+    run_dir = tmp_path / "run"
+    (run_dir / "records").mkdir(parents=True)
+    (run_dir / "scenario.yaml").write_text(SCENARIO.to_yaml())
+    (run_dir / "failures.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases))
+    corpus = Input("a-2", "realistic.chat_prompt", "accept", "prompt", {"q": 2})
+    (run_dir / "corpus.jsonl").write_text(json.dumps(corpus.__dict__) + "\n")
+    return run_dir
+
+
+def stored(input_id: str, body: str) -> dict[str, Any]:
+    request = {"method": "POST", "path": "/v1", "headers": {}, "body": body}
+    finding = {"check": "not_a_server_error", "severity": "error", "message": "HTTP 500"}
+    return {**case([finding], request=request, expect="accept"), "input_id": input_id}
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """open_sender replaced: records its arguments, answers every request with a 500."""
+    calls: list[tuple[Any, ...]] = []
+
+    @contextlib.contextmanager
+    def open_sender(
+        run_dir: Path, scenario: Scenario, target: str | None, *, inputs: dict[str, Input]
+    ) -> Iterator[AnsweringSender]:
+        sender = AnsweringSender(seen(Finding("not_a_server_error", "HTTP 500")), inputs)
+        calls.append((run_dir, scenario.name, target, inputs, sender))
+        yield sender
+
+    monkeypatch.setattr(replay_module, "open_sender", open_sender)
+    return calls
+
+
+def test_replay_sends_every_stored_case_to_the_chosen_target(
+    tmp_path: Path, opened: list[tuple[Any, ...]]
+) -> None:
+    run_dir = run_dir_with(tmp_path, [stored("a-1", "one"), stored("a-2", "two")])
+    rows = replay(run_dir, target="http://127.0.0.1:9")
+    assert [(r["input_id"], r["still_fails"], r["body_bytes"]) for r in rows] == [
+        ("a-1", True, 3),
+        ("a-2", True, 3),
+    ]
+    ((where, name, target, inputs, sender),) = opened
+    assert (where, name, target) == (run_dir, "t", "http://127.0.0.1:9")
+    assert list(inputs) == ["a-2"]  # the corpus input of the cases, as the load judged
+    assert [(r.body, item) for r, _, item in sender.sent] == [
+        (b"one", None),
+        (b"two", inputs["a-2"]),
+    ]
+
+
+def test_replay_of_one_id_and_of_its_shrunk_case(
+    tmp_path: Path, opened: list[tuple[Any, ...]]
+) -> None:
+    run_dir = run_dir_with(tmp_path, [stored("a-1", "one"), stored("a-2", "two")])
+    assert [r["input_id"] for r in replay(run_dir, input_id="a-2")] == ["a-2"]
+    assert opened[-1][2] is None
+    shrunk = {**stored("a-2", "2"), "shrink": {"status": "shrunk"}}
+    path = shrunk_path(run_dir, "a-2")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(shrunk))
+    assert [r["body_bytes"] for r in replay(run_dir, input_id="a-2", shrunk=True)] == [1]
+    # --shrunk without an id replays the stored failures.
+    assert [r["body_bytes"] for r in replay(run_dir, shrunk=True)] == [3, 3]
+
+
+def test_a_missing_secret_stops_replay_before_any_sender_starts(
+    tmp_path: Path, opened: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("API_KEY", raising=False)
+    run_dir = run_dir_with(tmp_path, [stored("a-1", "one")])
+    secret = SCENARIO.model_copy(
+        update={
+            "target": SCENARIO.target.model_copy(
+                update={"headers": {"Authorization": "Bearer ${API_KEY}"}}
+            )
+        }
+    )
+    (run_dir / "scenario.yaml").write_text(secret.to_yaml())
+    line = stored("a-1", "one")
+    line["request"]["headers"] = {"Authorization": "<redacted>"}
+    (run_dir / "failures.jsonl").write_text(json.dumps(line) + "\n")
+    with pytest.raises(UsageError, match="API_KEY"):
+        replay(run_dir)
+    assert opened == []

@@ -112,3 +112,14 @@ def test_a_trace_run_without_its_traces_file_is_a_run_dir_error(tmp_path: Path) 
     scenario = load_scenario(write_logged_scenario(tmp_path))
     with pytest.raises(RunDirError, match=r"traces\.json: cannot read the trace phases"):
         read_traces(tmp_path, scenario)
+
+
+def test_bytes_and_lines_are_written_exactly_in_the_encoding_asked(tmp_path: Path) -> None:
+    from stress.rundir.write import write_bytes
+
+    path = tmp_path / "a.bin"
+    write_bytes(path, b"\x00\xff")
+    assert path.read_bytes() == b"\x00\xff"
+    write_lines(path, ["é", "b"], encoding="latin-1")
+    assert path.read_bytes() == b"\xe9\nb\n"
+    assert list(tmp_path.iterdir()) == [path]
