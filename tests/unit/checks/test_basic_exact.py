@@ -9,6 +9,7 @@ import pytest
 
 from stress.checks import basic
 from stress.checks.exchange import Exchange, Finding, Settings
+from stress.checks.strict import MAX_STRICT_BYTES
 from stress.inputs.corpus import Input
 from stress.targets.base import Outcome
 
@@ -152,3 +153,66 @@ def test_every_data_line_of_a_stream_is_strict_json() -> None:
     )
     # [DONE] is the only non-JSON data a stream may send, in that case.
     assert stream(b"data: [done]\n") is not None
+
+
+def test_timeouts_resets_and_the_body_limit_are_whole_findings() -> None:
+    message = "no answer within the timeout (10 ms)"
+    assert basic.no_timeout(exchange(0, error_kind="timeout")) == Finding(
+        "no_timeout", message, expected="a complete answer within target.timeout", got=message
+    )
+    assert basic.no_connection_error(exchange(0, error_kind="connection_reset")) == Finding(
+        "no_connection_error",
+        "connection reset after 10 ms",
+        expected="an HTTP answer",
+        got="connection_reset",
+    )
+    cut = exchange(0, error_kind="body_too_large", body=b"abc")
+    assert basic.body_limit(cut) == Finding(
+        "body_limit",
+        "answer body longer than target.max_body_bytes: reading stopped after 3 bytes",
+        expected="an answer of at most target.max_body_bytes",
+        got="more than 3 bytes",
+    )
+    found = basic.body_limit(exchange(200, error_kind="body_too_large", body=b"abc"))
+    assert found is not None
+    assert found.message.startswith("HTTP 200 answer body longer")
+
+
+NAN = b'{"a": NaN}'
+PROBLEM = "contains the non-standard token NaN (JSON has no NaN or Infinity)"
+
+
+def answer(body: bytes, headers: dict[str, str] | None = None) -> Finding | None:
+    return basic.strict_json(exchange(200, body=body, headers=headers))
+
+
+def labelled(shown: str, got: str) -> Finding:
+    return Finding(
+        "strict_json",
+        f"JSON answer with Content-Type {shown}",
+        "warning",
+        expected="Content-Type: application/json",
+        got=f"Content-Type: {got}",
+    )
+
+
+def test_strict_json_findings_whole() -> None:
+    assert answer(NAN) == Finding(
+        "strict_json", f"answer {PROBLEM}", "warning", expected="strict JSON", got=PROBLEM
+    )
+    text = {"content-type": "text/plain"}
+    # JSON under another label (a NaN does not make it not JSON: it starts as JSON does).
+    assert answer(b'  {"a": NaN}', text) == labelled("'text/plain'", "text/plain")
+    assert answer(b"[1, NaN]", text) == labelled("'text/plain'", "text/plain")
+    assert answer(b'"a string"', text) == labelled("'text/plain'", "text/plain")
+    assert answer(b'{"a": 1}', {}) == labelled("missing", "(none)")
+    # Not JSON at all: response_shape's business.
+    assert answer(b"hello NaN", text) is None
+
+
+def test_strict_json_reads_answers_up_to_its_size_limit() -> None:
+    limit = MAX_STRICT_BYTES
+    at_limit = b'{"a": NaN, "b": "' + b"x" * (limit - 19) + b'"}'
+    assert len(at_limit) == limit
+    assert answer(at_limit) is not None
+    assert answer(at_limit[:-2] + b'x"}') is None
