@@ -161,6 +161,22 @@ def stored(input_id: str, body: str) -> dict[str, Any]:
     return {**case([finding], request=request, expect="accept"), "input_id": input_id}
 
 
+def with_secret_header(run_dir: Path) -> None:
+    """The run's target sends ``Authorization: Bearer ${API_KEY}``; its one case stored it
+    redacted."""
+    secret = SCENARIO.model_copy(
+        update={
+            "target": SCENARIO.target.model_copy(
+                update={"headers": {"Authorization": "Bearer ${API_KEY}"}}
+            )
+        }
+    )
+    (run_dir / "scenario.yaml").write_text(secret.to_yaml())
+    line = stored("a-1", "one")
+    line["request"]["headers"] = {"Authorization": "<redacted>"}
+    (run_dir / "failures.jsonl").write_text(json.dumps(line) + "\n")
+
+
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """open_sender replaced: records its arguments, answers every request with a 500."""
@@ -215,18 +231,19 @@ def test_a_missing_secret_stops_replay_before_any_sender_starts(
     tmp_path: Path, opened: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("API_KEY", raising=False)
-    run_dir = run_dir_with(tmp_path, [stored("a-1", "one")])
-    secret = SCENARIO.model_copy(
-        update={
-            "target": SCENARIO.target.model_copy(
-                update={"headers": {"Authorization": "Bearer ${API_KEY}"}}
-            )
-        }
-    )
-    (run_dir / "scenario.yaml").write_text(secret.to_yaml())
-    line = stored("a-1", "one")
-    line["request"]["headers"] = {"Authorization": "<redacted>"}
-    (run_dir / "failures.jsonl").write_text(json.dumps(line) + "\n")
+    run_dir = run_dir_with(tmp_path, [])
+    with_secret_header(run_dir)
     with pytest.raises(UsageError, match="API_KEY"):
         replay(run_dir)
     assert opened == []
+
+
+def test_replay_restores_secret_headers_from_the_scenario(
+    tmp_path: Path, opened: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_KEY", "k-123")
+    run_dir = run_dir_with(tmp_path, [])
+    with_secret_header(run_dir)
+    assert [r["still_fails"] for r in replay(run_dir)] == [True]
+    ((*_, sender),) = opened
+    assert [r.headers for r, _, _ in sender.sent] == [{"Authorization": "Bearer k-123"}]

@@ -122,4 +122,8 @@ def test_bytes_and_lines_are_written_exactly_in_the_encoding_asked(tmp_path: Pat
     assert path.read_bytes() == b"\x00\xff"
     write_lines(path, ["é", "b"], encoding="latin-1")
     assert path.read_bytes() == b"\xe9\nb\n"
+    write_text(path, "é", encoding="latin-1")
+    assert path.read_bytes() == b"\xe9"
+    write_json(path, {"a": [1]})
+    assert path.read_text() == '{\n  "a": [\n    1\n  ]\n}\n'
     assert list(tmp_path.iterdir()) == [path]
