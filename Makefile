@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/mypy stress
 
 # Mutation testing of the contract modules ([tool.mutmut] in pyproject.toml lists them and
-# their fast tests): a figure like the benchmarks, not a CI gate (about 20 minutes on 2
+# their fast tests): a figure like the benchmarks, not a CI gate (about 25 minutes on 2
 # cores; results are kept in mutants/, so a second run re-checks only what changed).
 # Prints the score per module; docs/testing.md has the last figures and the survivors.
 mutation: $(STAMP)

@@ -112,3 +112,18 @@ def test_a_trace_run_without_its_traces_file_is_a_run_dir_error(tmp_path: Path) 
     scenario = load_scenario(write_logged_scenario(tmp_path))
     with pytest.raises(RunDirError, match=r"traces\.json: cannot read the trace phases"):
         read_traces(tmp_path, scenario)
+
+
+def test_bytes_and_lines_are_written_exactly_in_the_encoding_asked(tmp_path: Path) -> None:
+    from stress.rundir.write import write_bytes
+
+    path = tmp_path / "a.bin"
+    write_bytes(path, b"\x00\xff")
+    assert path.read_bytes() == b"\x00\xff"
+    write_lines(path, ["é", "b"], encoding="latin-1")
+    assert path.read_bytes() == b"\xe9\nb\n"
+    write_text(path, "é", encoding="latin-1")
+    assert path.read_bytes() == b"\xe9"
+    write_json(path, {"a": [1]})
+    assert path.read_text() == '{\n  "a": [\n    1\n  ]\n}\n'
+    assert list(tmp_path.iterdir()) == [path]
