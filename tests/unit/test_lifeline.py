@@ -214,3 +214,5 @@ def test_sigint_interrupts_even_where_it_was_ignored_at_start() -> None:
     finally:
         child.kill()
         child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
