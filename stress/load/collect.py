@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from stress.record import BatchWriter, table_of, write_part
 from stress.rundir import layout
@@ -112,9 +111,6 @@ class Collector:
         self.errors = 0
         self.by_worker: dict[int, int] = collections.Counter()
         self.by_step: dict[tuple[str, int | None], int] = collections.Counter()
-        self.errors_by_phase: collections.Counter[str] = collections.Counter()
-        self.failed_checks: collections.Counter[str] = collections.Counter()
-        self.failed_families: collections.Counter[str] = collections.Counter()
         self.phases: dict[str, PhaseFigures] = collections.defaultdict(PhaseFigures)
 
     def add(self, table: pa.Table, worker: int) -> None:
@@ -143,7 +139,7 @@ class Collector:
         for phase in {phase for phase, _ in groups}:
             self.phases[str(phase)].add(latency[phases == phase])
         if not ok.all():
-            self._count_failed(table, ok, phases)
+            self._count_failed(table, ok)
         for (phase, step), count in groups.items():
             index = None if step < 0 else int(step)
             self.by_step[(str(phase), index)] += count
@@ -151,13 +147,10 @@ class Collector:
                 mask = (phases == phase) & (steps == step)
                 self._steps.setdefault((str(phase), index), []).append((latency[mask], ok[mask]))
 
-    def _count_failed(self, table: pa.Table, ok: np.ndarray, phases: np.ndarray) -> None:
-        """The live console's failure counts: by phase, by failing check, by family."""
-        self.errors_by_phase.update(str(name) for name in phases[~ok].tolist())
+    def _count_failed(self, table: pa.Table, ok: np.ndarray) -> None:
+        """Each phase's failure counts: by error kind, failing check and family (the run's
+        are their sums)."""
         failed = table.filter(pa.array(~ok))
-        self.failed_families.update(str(name) for name in failed.column("family").to_pylist())
-        checks = pc.list_flatten(failed.column("failed_checks"))
-        self.failed_checks.update(str(check) for check in checks.to_pylist())
         rows = zip(
             failed.column("phase").to_pylist(),
             failed.column("error_kind").to_pylist(),
@@ -219,16 +212,24 @@ class Collector:
             "p50_ms": None if p50 is None else round(p50, 1),
             "p95_ms": None if p95 is None else round(p95, 1),
             "errors": self.errors,
-            "checks": dict(self.failed_checks.most_common(TOP_FAILING)),
-            "families": dict(self.failed_families.most_common(TOP_FAILING)),
+            "checks": _top(figures.checks for figures in self.phases.values()),
+            "families": _top(figures.families for figures in self.phases.values()),
         }
         if phase is not None:
             figures["phase_requests"] = sum(
                 count for (name, _), count in self.by_step.items() if name == phase
             )
-            figures["phase_errors"] = self.errors_by_phase[phase]
+            figures["phase_errors"] = sum(self.phases[phase].error_kinds.values())
             figures.update(self.phases[phase].figures())
         return figures
+
+
+def _top(counts: Iterable[collections.Counter[str]]) -> dict[str, int]:
+    """The TOP_FAILING most frequent names over the phases' counts."""
+    total: collections.Counter[str] = collections.Counter()
+    for count in counts:
+        total.update(count)
+    return dict(total.most_common(TOP_FAILING))
 
 
 class FailureSink:

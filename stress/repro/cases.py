@@ -29,10 +29,11 @@ from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
 from stress.errors import RunDirError, UsageError
+from stress.inputs import corpus as corpus_io
 from stress.inputs.corpus import Input
 from stress.invocation import command
 from stress.rundir import layout
-from stress.rundir.read import check_run_dir, iter_failures
+from stress.rundir.read import check_run_dir, iter_failures, iter_regressions
 from stress.scenario import Scenario
 
 REDACTED = "<redacted>"
@@ -208,7 +209,7 @@ def check_case_id(input_id: str) -> str:
 def iter_cases(run_dir: Path) -> Iterator[dict[str, Any]]:
     """Every stored case of a run: failures.jsonl, then still-failing regression cases."""
     yield from iter_failures(run_dir)
-    for row in _iter_jsonl(layout.regressions(run_dir)):
+    for row in iter_regressions(run_dir):
         if row.get("still_fails") and isinstance(row.get("case"), dict):
             yield row["case"]
 
@@ -259,31 +260,15 @@ def shrunk_path(run_dir: Path, input_id: str) -> Path:
     return layout.shrunk_case(run_dir, check_case_id(input_id))
 
 
-def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    try:
-        handle = path.open(encoding="utf-8")
-    except FileNotFoundError:
-        return
-    with handle:
-        for line in handle:
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(item, dict):
-                yield item
-
-
 def corpus_inputs(run_dir: Path, ids: Iterable[str]) -> dict[str, Input]:
     """The corpus inputs of ``run_dir`` with the given ids (those it has; none when the run
-    directory has no corpus.jsonl): replay judges with them as the load did."""
+    directory has no readable corpus.jsonl): replay judges with them as the load did."""
     wanted = set(ids)
-    found: dict[str, Input] = {}
-    for line in _iter_jsonl(layout.corpus(run_dir)):
-        if line.get("id") in wanted:
-            with contextlib.suppress(TypeError):
-                found[str(line["id"])] = Input(**line)
-    return found
+    try:
+        inputs = corpus_io.read(layout.corpus(run_dir))
+    except (OSError, ValueError, TypeError):
+        return {}  # judged without the input, as a case from another tool would be
+    return {item.id: item for item in inputs if item.id in wanted}
 
 
 def case_input(case: Mapping[str, Any], inputs: Mapping[str, Input]) -> Input | None:

@@ -31,7 +31,7 @@ from stress.repro.cases import body_of, corpus_inputs
 from stress.repro.replay import replay_case
 from stress.repro.sender import CaseSender, case_sender, scenario_sender
 from stress.rundir import layout
-from stress.rundir.read import check_run_dir, iter_failures
+from stress.rundir.read import check_run_dir, iter_failures, iter_regressions
 from stress.rundir.write import write_lines
 from stress.scenario import Scenario
 
@@ -170,11 +170,7 @@ def prune(run_dir: Path, *, dry_run: bool = False) -> list[Path]:
             f"with --regressions DIR) replays a corpus, so there is nothing to prune"
         )
     removed = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for row in iter_regressions(run_dir):
         if row.get("verdict") != FIXED or not row.get("file"):
             continue
         case_file = Path(row["file"])

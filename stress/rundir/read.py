@@ -158,11 +158,19 @@ def read_run_info(run_dir: Path) -> RunInfo:
 
 
 def iter_failures(run_dir: Path) -> Iterator[dict[str, Any]]:
-    """The objects in failures.jsonl, streamed; lines that are not a JSON object are skipped.
+    """The objects in failures.jsonl, streamed (see ``_objects``)."""
+    return _objects(layout.failures(run_dir))
 
-    A run killed mid-write can leave a cut-off last line; it must not hide the rest.
-    """
-    path = layout.failures(run_dir)
+
+def iter_regressions(run_dir: Path) -> Iterator[dict[str, Any]]:
+    """The rows of regressions.jsonl (the regression corpus replayed before the load)."""
+    return _objects(layout.regressions(run_dir))
+
+
+def _objects(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file, streamed; nothing when it is missing. Lines that
+    are not a JSON object are skipped: a run killed mid-write can leave a cut-off last line,
+    and it must not hide the rest."""
     try:
         handle = path.open(encoding="utf-8", errors="surrogateescape")
     except FileNotFoundError:

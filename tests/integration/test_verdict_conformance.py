@@ -33,7 +33,7 @@ from stress.rundir.read import iter_failures
 from stress.scenario import Scenario, from_path
 from stress.sender import Sender
 from stress.targets import adapter_for
-from tests.integration.conftest import HERE, free_port
+from tests.integration.conftest import HERE, free_port, wait_until_up
 from tests.integration.fault_server import CANARY, SECRET, SYSTEM_PROMPT
 
 pytestmark = pytest.mark.slow
@@ -102,17 +102,7 @@ def fault_server() -> Iterator[str]:
     process = subprocess.Popen([sys.executable, str(HERE / "fault_server.py"), str(port)])
     url = f"http://127.0.0.1:{port}"
     try:
-        import httpx
-
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(url + "/health", timeout=1, trust_env=False)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "the fault server did not start"
-                assert process.poll() is None, "the fault server exited"
-                time.sleep(0.05)
+        wait_until_up(url, process, "the fault server")
         yield url
     finally:
         process.terminate()
