@@ -34,7 +34,7 @@ from stress import errorkinds
 from stress.bodyread import Body, Stalled, kind_of, stall_message
 
 if TYPE_CHECKING:
-    from stress.targets.base import Adapter, Outcome
+    pass
 
 # Methods whose empty body is still announced (Content-Length: 0), as geventhttpclient and
 # curl do.
@@ -164,17 +164,6 @@ def exact_request(
     if not content and method.upper() in BODY_METHODS and not given:
         fields.append(("Content-Length", "0"))  # httpx would put it before the input's
     return httpx.Request(method, url, content=content or b"", headers=fields)
-
-
-def judge(adapter: Adapter, reply: Reply) -> tuple[Outcome, str | None]:
-    """The adapter's reading of an answer that came (whole, or up to a stall) and its error
-    kind, as the load engine names them: a stall stays stream_stall, its anomaly kept for
-    stream_integrity; otherwise the status class or what the content broke."""
-    outcome = adapter.parse(reply.status, reply.headers, reply.body)
-    if reply.error_kind == errorkinds.STREAM_STALL:
-        outcome.anomaly = reply.anomaly or outcome.anomaly
-        return outcome, reply.error_kind
-    return outcome, errorkinds.of_answer(reply.status, problem=bool(outcome.problem))
 
 
 def _gaps(

@@ -255,18 +255,6 @@ def timing(scenario: Scenario, logged: Sequence[float | None] | None = None) -> 
     return Timing(traces, entries)
 
 
-def load_traces(scenario: Scenario) -> dict[str, tuple[float, ...]]:
-    """Every trace phase's send times, by phase name (``timing`` gives them with the entries
-    from one read of the log)."""
-    return timing(scenario).traces
-
-
-def load_entries(scenario: Scenario) -> dict[str, tuple[int, ...]]:
-    """Of each trace phase with inputs: logged, the log entry each arrival sends (the
-    realistic.logged input of that index), by phase name."""
-    return timing(scenario).entries
-
-
 def resolve(
     scenario: Scenario,
     source: str | Path,

@@ -18,9 +18,8 @@ from stress.load.pacing import Pacer
 from stress.load.phases import plan
 from stress.load.trace import (
     MissingTimestamp,
-    load_entries,
-    load_traces,
     logged_arrivals,
+    timing,
 )
 from stress.load.workers import schedule_of, step_message
 from stress.logs import seeds
@@ -93,7 +92,7 @@ def test_the_times_are_the_logged_entries_and_arrival_i_sends_entry_i(tmp_path: 
     phase = scenario.load.phases[1]
     assert phase.logged
     assert phase.path is None  # the times come from inputs.from_log
-    times, entries = load_traces(scenario)["replay"], load_entries(scenario)["replay"]
+    times, entries = timing(scenario).traces["replay"], timing(scenario).entries["replay"]
     ordered = sorted(range(len(OFFSETS)), key=OFFSETS.__getitem__)
     assert times == pytest.approx([OFFSETS[i] / 2 for i in ordered])
     # Sorted by time, stably: entries 3 and 2 swap, 4 and 5 (same time) keep log order.
@@ -117,7 +116,7 @@ def test_the_corpus_holds_every_sampled_entry_once_in_log_order(tmp_path: Path) 
     assert len(inputs) == 40
     assert {item.family for item in inputs} - {"realistic.logged"}
     # Arrivals are the sampled entries, at their own times: entry e's time is its seed's.
-    times, entries = load_traces(scenario)["replay"], load_entries(scenario)["replay"]
+    times, entries = timing(scenario).traces["replay"], timing(scenario).entries["replay"]
     assert sorted(entries) == list(range(7))
     stamps = [sample.timestamps[e] for e in entries]
     assert times == pytest.approx([(t - min(stamps)) / 2 for t in stamps])  # type: ignore[operator]
@@ -223,7 +222,7 @@ def test_each_worker_sends_the_entries_of_its_arrivals_also_after_a_reshare(
 ) -> None:
     scenario = load_scenario(write(tmp_path))
     spec = scenario.load.phases[1]
-    traces, entries = load_traces(scenario), load_entries(scenario)
+    traces, entries = timing(scenario).traces, timing(scenario).entries
     [_, [step]] = plan(list(scenario.load.phases), traces, entries)
     assert step.shape is not None
     assert step.shape.entries == entries["replay"]
@@ -248,7 +247,7 @@ def test_each_worker_sends_the_entries_of_its_arrivals_also_after_a_reshare(
 def test_the_driver_runs_the_logged_trace_with_its_entries(tmp_path: Path) -> None:
     scenario = load_scenario(write(tmp_path))
     driver, fleet, _ = drive(tmp_path, scenario)
-    driver.traces, driver.entries = load_traces(scenario), load_entries(scenario)
+    driver.traces, driver.entries = timing(scenario).traces, timing(scenario).entries
     start = fleet.clock()
     driver.run()
     replay = fleet.steps[-1]
@@ -285,4 +284,4 @@ def test_the_example_scenario_replays_its_sample_log() -> None:
     assert not variants.logged
     # chat_sample.jsonl: 12 requests over 12 s, at speed 2: 6 s plus one mean gap.
     assert replay.duration == pytest.approx(6 * 12 / 11, abs=1e-4)
-    assert load_entries(scenario)["replay"] == tuple(range(12))
+    assert timing(scenario).entries["replay"] == tuple(range(12))

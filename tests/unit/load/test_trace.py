@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stress.errors import ScenarioError, UsageError
-from stress.load.trace import TraceError, load_traces, parse_time, read_arrivals, resolve
+from stress.load.trace import TraceError, parse_time, read_arrivals, resolve, timing
 from stress.runner import load_scenario
 from stress.scenario import PhaseKind, from_path, with_overrides
 from tests.unit.load.test_driver import drive
@@ -237,7 +237,7 @@ def test_the_driver_runs_a_trace_phase_for_its_length(tmp_path: Path) -> None:
     (path.parent / "t.txt").write_text("0\n10\n20\n30\n", encoding="utf-8")
     spec = resolve(from_path(path), path)
     driver, fleet, _ = drive(tmp_path, spec)
-    driver.traces = load_traces(spec)
+    driver.traces = timing(spec).traces
     start = fleet.clock()
     log = driver.run()
     [step] = fleet.steps
