@@ -1,8 +1,9 @@
 """The run step of the stress GitHub Action (action.yml): run a scenario, compare it with an
 earlier run directory, write the job summary and the step outputs, and exit with the verdict.
 
-Standard library only; it drives stress through its command line (`python -m stress` of the
-interpreter that runs this script), so it runs the same on a laptop:
+It drives stress through its command line (`python -m stress` of the interpreter that runs
+this script) and takes the run directory's file names from stress.rundir.layout, so it runs
+the same on a laptop where stress is installed:
 
     python action/run.py --scenario scenarios/demo.yaml --duration 10s --compare-with previous
 
@@ -20,6 +21,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+# The run directory's file names, from their one owner (stress is installed beside this script).
+from stress.rundir import layout
 
 FAIL_ON = ("checks", "regression", "never")
 
@@ -99,7 +103,7 @@ def compare(
 ) -> tuple[bool | None, int]:
     """`stress compare BASE RUN_DIR`, then `stress report RUN_DIR` so the report shows it.
     Returns (regressed, an error exit code or 0); no BASE is a note, not a failure."""
-    if not (base / "scenario.yaml").is_file():
+    if not layout.scenario(base).is_file():
         notes.append(f"no earlier run at `{base}` (the first run?): nothing compared")
         return None, 0
     result = subprocess.run([*stress, "compare", str(base), str(run_dir)], check=False)
@@ -121,9 +125,9 @@ def finish(
     """The job summary and the step outputs, where GitHub asks for them."""
     parts = [f"> {note}\n" for note in notes]
     if run_dir is not None:
-        for name in ("summary.md", "compare.md"):
-            if (run_dir / name).is_file():
-                parts.append((run_dir / name).read_text(encoding="utf-8"))
+        for path in (layout.summary_md(run_dir), layout.compare_md(run_dir)):
+            if path.is_file():
+                parts.append(path.read_text(encoding="utf-8"))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as out:
@@ -132,8 +136,8 @@ def finish(
         sys.stderr.write(f"stress action: {note}\n")
     outputs = {
         "run-dir": "" if run_dir is None else str(run_dir),
-        "report": "" if run_dir is None else str(run_dir / "report.html"),
-        "junit": "" if run_dir is None else str(run_dir / "junit.xml"),
+        "report": "" if run_dir is None else str(layout.report(run_dir)),
+        "junit": "" if run_dir is None else str(layout.junit(run_dir)),
         "passed": "" if passed is None else str(passed).lower(),
         "regressed": "" if regressed is None else str(regressed).lower(),
         "exit-code": str(code),
