@@ -54,6 +54,11 @@ _FILE_PATH = re.compile(
     r"(?<![\w/.])(?:"
     r"/(?:home|Users|root|srv|opt|var/(?:www|lib|app)|usr/(?:local/)?lib|app|workspace|mnt|tmp|etc)"
     r"(?:/[\w.@+-]+){2,}"
+    # Anywhere else: a path into installed packages, or to a server-side source file (a
+    # traceback's frames name the server's venv wherever it lives; .js is left to the
+    # JavaScript trace pattern, since web pages link /static/js/app.js).
+    r"|(?:/[\w.@+-]+)+/(?:site-packages|dist-packages|node_modules|gems)(?:/[\w.@+-]+)+"
+    r"|(?:/[\w.@+-]+){2,}/[\w@+-]+\.(?:py|pyc|pyx|java|kt|scala|rb|php|go|rs|cs|pl|so|jar)\b"
     # Windows paths, with backslashes single or JSON-escaped (doubled).
     r"|[A-Za-z]:\\{1,2}(?:[\w.$ -]+\\{1,2})+[\w.$ -]*"
     r")"

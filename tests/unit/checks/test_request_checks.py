@@ -274,6 +274,32 @@ CASES: list[tuple[str, Exchange, str | None]] = [
         None,
     ),
     ("file_path_leak", exchange(outcome=text("edit /etc/nginx/nginx.conf")), None),
+    # A traceback's frames name the server's venv wherever it lives (a CI runner's checkout).
+    (
+        "file_path_leak",
+        exchange(
+            status=400,
+            body=b'{"stack_trace": "  File \\"/builds/ci/.venv/lib/python3.11/site-packages'
+            b'/mlflow/pyfunc/__init__.py\\", line 852"}',
+            outcome=Outcome(),
+        ),
+        "/builds/ci/.venv/lib/python3.11/site-packages/mlflow/pyfunc/__init__.py",
+    ),
+    (
+        "file_path_leak",
+        exchange(status=500, body=b"error in /opt2/service/app/handlers.rb", outcome=Outcome()),
+        "/opt2/service/app/handlers.rb",
+    ),
+    # A web page's own asset links are not server paths.
+    (
+        "file_path_leak",
+        exchange(
+            status=404,
+            body=b'<script src="/static/js/app.js"></script><a href="/docs/api/index.html">',
+            outcome=Outcome(),
+        ),
+        None,
+    ),
     ("server_version_leak", exchange(headers={**JSON, "server": "nginx/1.25.3"}), "nginx/1.25.3"),
     ("server_version_leak", exchange(headers={**JSON, "x-powered-by": "PHP/8.1.2"}), "PHP/8.1.2"),
     (
