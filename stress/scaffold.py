@@ -59,6 +59,7 @@ TEXT_GROUPS = (
     ("realistic.*", 6, "what real users send: any failure here is an outage"),
     ("unicode.*", 1, "messy but valid text: emoji, right-to-left, control characters"),
     ("size.*", 0.5, "at and past the declared limits (inputs.limits)"),
+    ("numbers.*", 0.5, "request parameters (max_tokens, temperature, ...) at and past bounds"),
     ("structure.*", 0.5, "malformed bodies: a clean 4xx, never a 5xx"),
     ("encoding.*", 0.5, "broken bytes, truncated JSON, a wrong Content-Type"),
     ("injection.*", 1, "prompt injection: must not be obeyed"),

@@ -12,7 +12,9 @@ keys                                        effect
                                             ``set`` (``token`` is written as it is, e.g.
                                             ``1e400``), ``swap`` (array <-> object),
                                             ``duplicate`` (the key twice, ``value`` last),
-                                            ``merge`` (deep-merge ``value`` at ``path``)
+                                            ``merge`` (deep-merge ``value`` at ``path``),
+                                            ``repeat`` (a list item twice), ``append``
+                                            (``value`` at the end of a list)
 ``mangle`` and ``mangle_seed``              byte-level damage by a function of MANGLERS
 ==========================================  ===============================================
 
@@ -133,6 +135,14 @@ def apply(document: Any, payload: Mapping[str, Any]) -> Any:
             parent[key] = value
     elif op == "swap":
         parent[key] = _swapped(parent[key])
+    elif op == "repeat":  # the list item at ``path`` twice in a row
+        if not isinstance(parent, list):
+            raise ValueError(f"repeat needs a list item, got {path!r}")
+        parent.insert(key + 1, json.loads(json.dumps(parent[key], allow_nan=True)))
+    elif op == "append":  # ``value`` added at the end of the list at ``path``
+        if not isinstance(parent[key], list):
+            raise ValueError(f"append needs a list, got {path!r}")
+        parent[key].append(value)
     elif op == "duplicate":
         if not isinstance(parent, dict) or key not in parent:
             raise ValueError(f"duplicate needs an existing object key, got {path!r}")

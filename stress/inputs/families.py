@@ -18,6 +18,7 @@ from stress.inputs import (
     realistic,
     sizes,
     structure,
+    tensors,
     wire,
 )
 from stress.inputs.damage import MANGLERS, invalid_utf8, truncated
@@ -72,7 +73,17 @@ def catalog(custom_families: Mapping[str, Mapping[str, Any]] | None = None) -> d
 
     Raises custom.CustomFamilyError when a custom family's function cannot be used.
     """
-    modules = (realistic, characters, sizes, numeric, structure, wire, injection, perturbation)
+    modules = (
+        realistic,
+        characters,
+        sizes,
+        numeric,
+        structure,
+        tensors,
+        wire,
+        injection,
+        perturbation,
+    )
     families = [family for module in modules for family in module.families()]
     families.sort(key=lambda family: GROUPS.index(family.group))  # stable: module order within
     found = {family.name: family for family in families}

@@ -52,7 +52,14 @@ TABULAR = ("mlflow", "kserve-v2", "kserve-v1", "http-json")
 ALL_PROTOCOLS = tuple(dict.fromkeys(CHAT + TABULAR))
 # Protocols whose request JSON Schema stress knows (stress.inputs.schemas); schema-driven
 # families need it, or the scenario's inputs.body_schema.
-SCHEMA_PROTOCOLS = ("openai-chat", "mlflow")
+SCHEMA_PROTOCOLS = (
+    "openai-chat",
+    "openai-completions",
+    "openai-embeddings",
+    "mlflow",
+    "kserve-v2",
+    "kserve-v1",
+)
 
 # Locales the realistic families draw from: the languages real users write in.
 LOCALES = ("en_US", "de_DE", "fr_FR", "ja_JP", "zh_CN", "ar_AA", "hi_IN", "ru_RU")

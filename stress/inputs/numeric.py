@@ -13,6 +13,7 @@ from typing import Any
 
 from stress.inputs.family import ALL_PROTOCOLS as BOTH
 from stress.inputs.family import TABULAR, Draw, Expect, Family, Kind
+from stress.inputs.protocol_schemas import SIZE
 from stress.inputs.realistic import row
 from stress.inputs.schemas import Field, bounds
 from stress.inputs.structure import fitting, reachable, targeted
@@ -23,6 +24,8 @@ PYTHON_INT_DIGITS = 4300
 
 
 def _number(field: Field, everything: Sequence[Field]) -> bool:
+    if field.schema.get(SIZE):  # a tensor's shape: see stress.inputs.tensors
+        return False
     return bool(field.types & {"integer", "number"}) and (
         field.required or reachable(field, everything)
     )

@@ -3,7 +3,8 @@
 The structure and numbers families break a valid body one field at a time. Which fields
 exist, which are required, which are numbers and what their bounds are comes from a JSON
 Schema: the scenario's ``inputs.schema`` when it gives one, otherwise the protocol's schema
-below (kept in step with the adapters by tests/unit/inputs/test_schemas.py).
+(stress/inputs/protocol_schemas.py, kept in step with the adapters by
+tests/unit/inputs/test_families.py).
 
 ``generate`` makes a valid document from a schema with a seeded Random and Faker pools. It
 covers the keywords request schemas use (type, enum, const, properties, required, items,
@@ -20,7 +21,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stress.inputs.family import SCHEMA_PROTOCOLS, Context, Limits
+from stress.inputs.family import SCHEMA_PROTOCOLS, Context
+from stress.inputs.protocol_schemas import chat_schema as chat_schema
+from stress.inputs.protocol_schemas import protocol_schema as protocol_schema
 from stress.inputs.vocab import vocabulary
 
 # A path element standing for "any item of this array": a family replaces it with an index,
@@ -46,131 +49,6 @@ UNSUPPORTED = (
     "unevaluatedItems",
     "prefixItems",
 )
-
-
-def chat_schema(limits: Limits) -> dict[str, Any]:
-    """The OpenAI chat-completions request fields stress knows (a subset of OpenAI's schema).
-
-    ``model`` is not required: most self-hosted servers default it (see the openai-chat
-    adapter). Roles are the three every server accepts.
-    """
-    number = {"type": "number"}
-    return {
-        "type": "object",
-        "required": ["messages"],
-        "additionalProperties": False,
-        "properties": {
-            "model": {"type": "string", "minLength": 1},
-            "messages": {
-                "type": "array",
-                "minItems": 1,
-                "items": {
-                    "type": "object",
-                    "required": ["role", "content"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "role": {"type": "string", "enum": ["system", "user", "assistant"]},
-                        "content": {"type": "string", "maxLength": limits.max_prompt_chars},
-                    },
-                },
-            },
-            "max_tokens": {"type": "integer", "minimum": 1, "maximum": limits.max_tokens},
-            "temperature": {**number, "minimum": 0, "maximum": 2},
-            "top_p": {**number, "minimum": 0, "maximum": 1},
-            "n": {"type": "integer", "minimum": 1, "maximum": 4},
-            "seed": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
-            "presence_penalty": {**number, "minimum": -2, "maximum": 2},
-            "frequency_penalty": {**number, "minimum": -2, "maximum": 2},
-            "stop": {
-                "type": "array",
-                "maxItems": 4,
-                "items": {"type": "string", "minLength": 1, "maxLength": 12},
-            },
-            "user": {"type": "string", "maxLength": 64},
-            "stream": {"type": "boolean"},
-        },
-    }
-
-
-def mlflow_schema(
-    features: Mapping[str, tuple[float, float]], limits: Limits, body_format: str | None = None
-) -> dict[str, Any]:
-    """MLflow's body in ``body_format`` (dataframe_split by default, as the mlflow adapter
-    sends it) for the declared columns, values in the declared ranges."""
-    columns = list(features)
-    cells = [{"type": "number", "minimum": low, "maximum": high} for low, high in features.values()]
-    if body_format in ("dataframe_records", "instances"):
-        record = {
-            "type": "object",
-            "required": columns,
-            "additionalProperties": False,
-            "properties": dict(zip(columns, cells, strict=True)),
-        }
-        rows = {"type": "array", "minItems": 1, "maxItems": limits.max_rows, "items": record}
-        return _envelope(body_format, rows)
-    if body_format == "inputs":
-        series = {
-            column: {"type": "array", "minItems": 1, "maxItems": limits.max_rows, "items": cell}
-            for column, cell in zip(columns, cells, strict=True)
-        }
-        table = {
-            "type": "object",
-            "required": columns,
-            "additionalProperties": False,
-            "properties": series,
-        }
-        return _envelope("inputs", table)
-    return {
-        "type": "object",
-        "required": ["dataframe_split"],
-        "additionalProperties": False,
-        "properties": {
-            "dataframe_split": {
-                "type": "object",
-                "required": ["columns", "data"],
-                "additionalProperties": False,
-                "properties": {
-                    "columns": {
-                        "type": "array",
-                        "items": {"type": "string", "enum": columns},
-                        "minItems": len(columns),
-                        "maxItems": len(columns),
-                    },
-                    "data": {
-                        "type": "array",
-                        "minItems": 1,
-                        "maxItems": limits.max_rows,
-                        "items": {
-                            "type": "array",
-                            "items": cells,
-                            "minItems": len(columns),
-                            "maxItems": len(columns),
-                        },
-                    },
-                },
-            }
-        },
-    }
-
-
-def _envelope(key: str, value: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": [key],
-        "additionalProperties": False,
-        "properties": {key: value},
-    }
-
-
-def protocol_schema(
-    protocol: str,
-    features: Mapping[str, tuple[float, float]],
-    limits: Limits,
-    body_format: str | None = None,
-) -> dict[str, Any]:
-    if protocol == "mlflow":
-        return mlflow_schema(features, limits, body_format)
-    return chat_schema(limits)
 
 
 def unknown_schema(context: Context) -> str | None:

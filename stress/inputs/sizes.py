@@ -164,7 +164,9 @@ def families() -> list[Family]:
             "no messages at all (chat) or a batch of zero rows (tabular)",
             reject,
             Kind.PROMPT,
-            ALL_PROTOCOLS,
+            # Completions and embeddings send one prompt string: no list to leave empty (an
+            # empty string there is size.empty_prompt).
+            ("openai-chat", *TABULAR),
             _empty_list,
             "code that takes messages[-1] or rows[0] raises IndexError",
         ),
@@ -227,7 +229,7 @@ def families() -> list[Family]:
             "a conversation of 100-1,000 short turns",
             accept,
             Kind.PROMPT,
-            CHAT,
+            ("openai-chat", "http-json"),  # one prompt string elsewhere: no turns
             _long_conversation,
             "a long messages array: per-message overhead and history truncation",
         ),

@@ -124,6 +124,8 @@ def test_the_written_scenario_validates_for_every_protocol(
     # Every line but the document's own comments explains itself.
     data = yaml.safe_load(text)
     assert set(data) == {"name", "description", "target", "inputs", "load", "slo"}
+    # Field-level fuzzing for every protocol: stress knows each one's request schema.
+    assert {"numbers.*", "structure.*"} <= set(data["inputs"]["families"])
 
 
 @pytest.mark.parametrize(("latency", "p95", "timeout"), [(20.0, 1000, "10s"), (900.0, 9000, "27s")])

@@ -7,7 +7,7 @@ must be valid and a "reject" one invalid, whatever the server does with it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jsonschema import Draft7Validator
@@ -70,6 +70,56 @@ def _valid_unicode(value: Any) -> bool:
     return True
 
 
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _ints(bits: int, *, signed: bool) -> Callable[[Any], bool]:
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1)) if signed else (0, 2**bits)
+    return lambda value: _integer(value) and low <= value < high
+
+
+# What each Open Inference Protocol datatype holds: a test of one element.
+_FITS: dict[str, Callable[[Any], bool]] = {
+    "BOOL": lambda value: isinstance(value, bool),
+    "FP16": lambda value: _number(value) and abs(value) <= 65504,
+    "FP32": lambda value: _number(value) and abs(value) <= 3.4028234663852886e38,
+    "FP64": _number,
+    "BYTES": lambda value: isinstance(value, str),
+    **{f"INT{bits}": _ints(bits, signed=True) for bits in (8, 16, 32, 64)},
+    **{f"UINT{bits}": _ints(bits, signed=False) for bits in (8, 16, 32, 64)},
+}
+
+
+def _flat(data: Any) -> list[Any]:
+    if isinstance(data, list):
+        return [leaf for item in data for leaf in _flat(item)]
+    return [data]
+
+
+def tensor_problem(document: Any) -> str | None:
+    """What the Open Inference Protocol forbids that a JSON Schema cannot say: an element
+    count other than the shape's product, data that do not fit the datatype."""
+    for tensor in document.get("inputs", []) if isinstance(document, dict) else []:
+        try:
+            shape, datatype, data = tensor["shape"], tensor["datatype"], _flat(tensor["data"])
+        except (KeyError, TypeError):
+            continue  # the schema reports what is missing
+        count = 1
+        for size in shape:
+            count *= size
+        if count != len(data):
+            return f"shape {shape} holds {count} elements, data has {len(data)}"
+        fits = _FITS.get(datatype)
+        if fits is not None and not all(fits(value) for value in data):
+            return f"data do not fit datatype {datatype}"
+    return None
+
+
 def is_json_media_type(headers: Mapping[str, str]) -> bool:
     value = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
     return value is not None and value.split(";")[0].strip().lower() == "application/json"
@@ -90,4 +140,6 @@ def problem(request: HttpRequest, schema: Mapping[str, Any]) -> str | None:
         return "nested too deep to walk"
     document = _canonical_columns(document, schema)
     errors = sorted(Draft7Validator(schema).iter_errors(document), key=str)
-    return errors[0].message[:200] if errors else None
+    if errors:
+        return errors[0].message[:200]
+    return tensor_problem(document)

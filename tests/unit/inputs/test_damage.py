@@ -70,6 +70,22 @@ def test_merge_adds_valid_fields_deeply() -> None:
     assert document == {"a": {"b": 1, "c": 2}}
 
 
+def test_repeat_and_append_grow_a_list_in_place() -> None:
+    document = {"inputs": [{"name": "a", "data": [1]}], "id": "x"}
+    repeated = apply(document, {"op": "repeat", "path": ["inputs", 5]})  # 5 wraps to 0
+    assert repeated["inputs"] == [{"name": "a", "data": [1]}, {"name": "a", "data": [1]}]
+    repeated["inputs"][1]["data"].append(2)  # a copy, not the same object twice
+    assert repeated["inputs"][0]["data"] == [1]
+    extra = {"name": "b", "data": [0.5]}
+    appended = apply(document, {"op": "append", "path": ["inputs"], "value": extra})
+    assert appended["inputs"] == [{"name": "a", "data": [1]}, extra]
+    assert document["inputs"] == [{"name": "a", "data": [1]}]  # the original is not changed
+    with pytest.raises(ValueError, match="append needs a list"):
+        apply(document, {"op": "append", "path": ["id"], "value": 1})
+    with pytest.raises(ValueError, match="repeat needs a list item"):
+        apply(document, {"op": "repeat", "path": ["id"]})
+
+
 def test_replacement_body_and_content_type() -> None:
     assert raw({"body": "[]"}) == b"[]"
     assert raw({"body_b64": "AAE="}) == b"\x00\x01"

@@ -33,6 +33,12 @@ LIMITS = Limits(max_prompt_chars=3_000, max_rows=40, max_tokens=1024)
 TARGETS = {
     "openai-chat": Target(url="http://127.0.0.1:9", protocol=Protocol.OPENAI_CHAT, max_tokens=16),
     "mlflow": Target(url="http://127.0.0.1:9", protocol=Protocol.MLFLOW),
+    "openai-completions": Target(
+        url="http://127.0.0.1:9", protocol=Protocol.OPENAI_COMPLETIONS, max_tokens=16
+    ),
+    "openai-embeddings": Target(url="http://127.0.0.1:9", protocol=Protocol.OPENAI_EMBEDDINGS),
+    "kserve-v2": Target(url="http://127.0.0.1:9", protocol=Protocol.KSERVE_V2, model="iris"),
+    "kserve-v1": Target(url="http://127.0.0.1:9", protocol=Protocol.KSERVE_V1, model="iris"),
 }
 # Rejected for what the text means, not for its shape: the schema cannot tell (a server may
 # refuse NUL, as PostgreSQL and C strings do, or answer; either is healthy, a 500 is not).
@@ -41,7 +47,7 @@ CATALOG = catalog()
 
 
 def context(protocol: str, seed: int) -> Context:
-    features = IRIS if protocol == "mlflow" else {}
+    features = IRIS if protocol in ("mlflow", "kserve-v2", "kserve-v1") else {}
     return Context(protocol=protocol, seed=seed, features=features, limits=LIMITS)
 
 
@@ -157,3 +163,18 @@ def test_examples_are_terminal_safe() -> None:
         assert len(shown) <= 61 + 40  # a size prefix may precede it
         assert not any(c in shown for c in "\x00\x1b\u202e\u2028\u200b")
     assert visible("a\u202eb\x00") == "a\\u202eb\\x00"
+
+
+@pytest.mark.parametrize("protocol", sorted(TARGETS))
+def test_field_families_fit_every_protocol_with_a_known_schema(protocol: str) -> None:
+    """numbers.* and structure.* are never silently dropped for a protocol stress knows."""
+    ctx = context(protocol, 1)
+    fitting = Counter(
+        family.group
+        for family in CATALOG.values()
+        if family.group in ("numbers", "structure")
+        and protocol in family.protocols
+        and family.misfit(ctx) is None
+    )
+    assert fitting["structure"] >= 8, fitting
+    assert fitting["numbers"] >= 8, fitting
