@@ -91,3 +91,59 @@ def test_a_wrong_model_name_is_exit_3(tmp_path: Path, kserve_server: str) -> Non
     assert result.returncode == 3, result.stderr
     assert "model 'irs' is not served there" in result.stderr
     assert "Model with name irs does not exist" in result.stderr
+
+
+# What KServe's ModelServer does with the v2 tensor families of the scenario `stress init`
+# writes (documented in docs/real-faults.md): a tensor it cannot use reaches numpy or the
+# model and comes back as HTTP 500 instead of a 400; inputs the model does not have are
+# accepted silently.
+V2_TENSOR_FAULTS = {
+    "structure.tensor_no_inputs": ({500}, "not_a_server_error"),
+    "numbers.tensor_overflow": ({500}, "not_a_server_error"),
+    "structure.tensor_shape_mismatch": ({500}, "not_a_server_error"),
+    "structure.tensor_duplicate_input": ({200}, "accepted_invalid_input"),
+    "structure.tensor_extra_input": ({200}, "accepted_invalid_input"),
+}
+
+
+def test_init_defaults_find_kserve_v2_tensor_faults(tmp_path: Path, kserve_server: str) -> None:
+    scenario = tmp_path / "init.yaml"
+    features = ("sepal_length=4.3:7.9", "sepal_width=2:4.4", "petal_length=1:6.9")
+    made = stress(
+        "init",
+        kserve_server,
+        "--protocol",
+        "kserve-v2",
+        "--model",
+        "iris",
+        *[arg for feature in (*features, "petal_width=0.1:2.5") for arg in ("--feature", feature)],
+        "-o",
+        str(scenario),
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr
+    data = yaml.safe_load(scenario.read_text())
+    assert {"numbers.*", "structure.*"} <= set(data["inputs"]["families"])
+    data["load"]["phases"] = [
+        {"name": "baseline", "users": 2, "spawn_rate": 2, "duration": "2s"},
+        {"name": "load", "users": 4, "spawn_rate": 4, "duration": "3s"},
+    ]
+    scenario.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = stress("run", str(scenario), "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    run_dir = Path(result.stdout.strip().splitlines()[-1])
+    records = read_records(run_dir / "records").to_pandas()
+    found: dict[str, set[str]] = {}
+    for text in (run_dir / "failures.jsonl").read_text(encoding="utf-8").splitlines():
+        line = json.loads(text)
+        found.setdefault(line["family"], set()).update(f["check"] for f in line["findings"])
+    for family, (statuses, check) in V2_TENSOR_FAULTS.items():
+        sent = records[(records["family"] == family) & (records["status"] != 0)]
+        assert len(sent) > 0, f"{family} was not sent"
+        assert set(sent["status"]) == statuses, (family, sent["status"].tolist())
+        assert check in found.get(family, set()), (family, found.get(family))
+    # The valid nested form of a tensor's data is answered like the flat one.
+    nested = records[
+        (records["family"] == "structure.tensor_nested_data") & (records["status"] != 0)
+    ]
+    assert set(nested["status"]) == {200}
