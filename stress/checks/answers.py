@@ -119,7 +119,7 @@ def is_probability_name(name: str) -> bool:
     return any(token.lower() in _PROBABILITY_WORDS for token in _NAME_TOKENS.findall(name))
 
 
-def _distribution(values: list[Any]) -> bool:
+def is_distribution(values: list[Any]) -> bool:
     """At least two numbers, not all whole, summing to 1 (within SUM_TOLERANCE)."""
     if len(values) < 2 or not all(_number(v) and math.isfinite(v) for v in values):
         return False
@@ -139,14 +139,14 @@ def _walk(
     """The leaves of a prediction. ``rows``: look for probability rows at this level (not in
     the per-row list of a batch answer, whose numbers are one per row)."""
     if isinstance(value, dict):
-        row = distributions and rows and _distribution(list(value.values()))
+        row = distributions and rows and is_distribution(list(value.values()))
         for key, item in value.items():
             named = probability or row or is_probability_name(str(key))
             yield from _walk(
                 item, f"{path}.{key}", probability=named, rows=True, distributions=distributions
             )
     elif isinstance(value, list):
-        row = distributions and rows and _distribution(value)
+        row = distributions and rows and is_distribution(value)
         for index, item in enumerate(value):
             yield from _walk(
                 item,
@@ -203,7 +203,7 @@ def _tensors(body: bytes) -> list[list[Field]] | None:
             # Flat row-major data: the rows are the shape's last dimension.
             for start in range(0, len(fields), width):
                 chunk = fields[start : start + width]
-                if _distribution([f.value for f in chunk]):
+                if is_distribution([f.value for f in chunk]):
                     fields[start : start + width] = [replace(f, probability=True) for f in chunk]
         kind = datatype if isinstance(datatype, str) else None
         tensors.append([replace(f, datatype=kind) for f in fields])

@@ -59,16 +59,18 @@ FAULTS = (
 WEIGHTS = ((0.4, 1.2, -1.6, -1.8), (0.3, -0.6, 0.4, -0.2), (-0.6, -0.8, 1.2, 2.0))
 BIAS = (1.0, 1.5, -0.5)
 ID_HEADER = "X-Stress-Input-Id"
+SALT = "e"
 
 
 def planted(input_id: str | None, faults: tuple[str, ...] = FAULTS) -> str | None:
     """The fault the careless server plants in its answer to ``input_id`` (None: none).
 
-    About half the ids get one, spread evenly over FAULTS; the tests call this too, to know
-    which answer carried which fault."""
+    Five ids in seven get one, spread evenly over FAULTS (the salt is chosen so that, with
+    `stress init`'s seed 1 and 60 inputs, each fault meets valid and invalid inputs, and the
+    probe's input gets none); the tests call this too, to know which answer carried which."""
     if not input_id:
         return None
-    slot = zlib.crc32(input_id.encode()) % (2 * len(FAULTS))
+    slot = zlib.crc32(f"{SALT}{input_id}".encode()) % (len(FAULTS) + 2)
     fault = FAULTS[slot] if slot < len(FAULTS) else None
     return fault if fault in faults else None
 
