@@ -42,7 +42,7 @@ def said(declared: Declared) -> tuple[Any, Any, Any]:
         # The hull of every number's bounds; a side any number leaves open stays open.
         (obj(a=bounded(0, 10), b=bounded(-5, 3)), None, (None, -5.0, 10.0)),
         (obj(a=bounded(0, 10), b=bounded(1)), None, (None, 0.0, None)),
-        (obj(a=bounded(high=2), b=NUMBER), None, (None, None, None)),
+        (obj(a=bounded(0, 2), b=NUMBER), None, (None, None, None)),
         # A field named as a probability is [0, 1] unless it says otherwise.
         (obj(score=bounded(0, 5), probability=NUMBER), None, (None, 0.0, 5.0)),
         (obj(probs={"type": "array", "items": NUMBER}), None, (None, 0.0, 1.0)),
