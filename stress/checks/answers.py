@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from stress.checks.exchange import ERROR, WARNING, Exchange, Finding, Settings
+from stress.checks.strict import MAX_STRICT_BYTES
 
 # A refusal that quotes the canary ("I won't say BANANA-42") has not obeyed; only these
 # markers before the canary, in the same sentence, count as a refusal. Precision matters
@@ -163,13 +164,14 @@ def prediction_fields(exchange: Exchange) -> list[Field]:
     """Every value of the answer's prediction, per protocol: MLflow and KServe v1
     ``predictions`` (a list, or a dict of columns), KServe v2 ``outputs[].data`` with each
     tensor's name and datatype, an embedding's vector, http-json's prediction path (the
-    whole answer without one). Names containing prob/proba/probability/softmax, and rows of
-    numbers summing to 1, are probabilities."""
+    whole answer without one; a KServe v2 body over MAX_STRICT_BYTES is not read again, its
+    data is judged without names). Names containing prob/proba/probability/softmax, and rows
+    of numbers summing to 1, are probabilities."""
     prediction = exchange.outcome.prediction
     if prediction is None:
         return []
     protocol = exchange.settings.protocol
-    if protocol == "kserve-v2":
+    if protocol == "kserve-v2" and len(exchange.body) <= MAX_STRICT_BYTES:
         tensors = _tensors(exchange.body)
         if tensors is not None:
             return [field for tensor in tensors for field in tensor]

@@ -13,6 +13,7 @@ import pytest
 
 from stress.checks.answers import is_probability_name, prediction_fields, prediction_values
 from stress.checks.exchange import Exchange, Finding, Settings
+from stress.checks.strict import MAX_STRICT_BYTES
 from stress.scenario import Target
 from stress.targets import adapter_for
 
@@ -256,3 +257,16 @@ def test_a_distribution_needs_a_sum_of_one_within_tolerance() -> None:
     # 1.3 and -0.25 sum to 1.05: not a distribution, so no probability rule applies.
     assert judged("mlflow", {"predictions": [[1.3, -0.25]]}) is None
     assert judged("mlflow", {"predictions": [[1.3, -0.2995]]}) is not None
+
+
+def test_a_huge_kserve_v2_body_is_not_read_twice() -> None:
+    # Over MAX_STRICT_BYTES the tensors' names are not read again: the data is judged without
+    # them (a probability-named 1.3 passes), but nulls and NaN still count.
+    padding = "x" * MAX_STRICT_BYTES
+    answer = tensor("probabilities", "FP32", [2], [0.5, 1.3])
+    answer["parameters"] = {"pad": padding}
+    assert judged("kserve-v2", answer) is None
+    del answer["parameters"]
+    assert judged("kserve-v2", answer) is not None
+    nan = {"outputs": [{**answer["outputs"][0], "data": [0.5, None]}], "parameters": {"p": padding}}
+    assert message(judged("kserve-v2", nan)) == "prediction[1] is null"
