@@ -135,6 +135,8 @@ class Probe:
     latency_ms: float
     excerpt: str
     input_id: str
+    # The scenario's answers section, from what the endpoint declared (stress.answerhints).
+    answers: list[str] = field(default_factory=list)
 
 
 def interactive() -> bool:
@@ -339,6 +341,7 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
         _c("slo:", f"from the probe ({latency:.0f} ms): p95 = max({P95_FACTOR} x probe, 1 s)"),
         "  error_rate: 1%",
         f"  p95_ms: {p95:g}",
+        *(probe.answers if probe is not None else []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -431,7 +434,23 @@ def probe(
     outcome = adapter.parse(response.status_code, response.headers, response.content)
     shown = outcome.excerpt() if 200 <= response.status_code < 300 else None
     text = " ".join((shown or excerpt(response.content)).split())[:120]
-    return Probe(passed, response.status_code, latency, redactor.scrub(text), item.id)
+    found = Probe(passed, response.status_code, latency, redactor.scrub(text), item.id)
+    found.answers = _answers(scenario, outcome, response.status_code, response.content)
+    return found
+
+
+def _answers(scenario: Scenario, outcome: Any, status: int, body: bytes) -> list[str]:
+    """The answers section: the OpenAPI response schema's ranges and labels, else what the
+    probe's answer shows (stress.answerhints); nothing from a refused probe."""
+    from stress import answerhints
+
+    if not 200 <= status < 300:
+        return []
+    response = scenario.target.response
+    schema = response.json_schema if response is not None else None
+    path = (response.prediction or response.text) if response is not None else None
+    protocol = scenario.target.protocol.value
+    return answerhints.lines(answerhints.learn(protocol, outcome, body, schema, path))
 
 
 @contextlib.contextmanager

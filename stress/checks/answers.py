@@ -4,8 +4,11 @@
 check                  fires on                                                  default
 =====================  ========================================================  ========
 answer_schema          the answer does not satisfy answers.json_schema           error
-prediction_values      null or non-finite predictions, numbers outside           error
-                       [answers.min_value, answers.max_value], undeclared labels
+prediction_values      a null or non-finite prediction, score or probability;    error
+                       a probability outside [0, 1], a number outside
+                       [answers.min_value, answers.max_value], an undeclared
+                       label, KServe v2 data not of its datatype; in every 2xx,
+                       whatever the input's expectation
 empty_answer           an empty or whitespace-only answer, no predictions        error
 truncated_answer       finish_reason "length" with fewer tokens than max_tokens  error
 oversize_answer        a body over answers.max_bytes, more tokens than asked     warning
@@ -14,7 +17,8 @@ system_prompt_leak     the answer quotes a declared system prompt               
 =====================  ========================================================  ========
 
 They judge answers to inputs that should be answered (expect accept or resist); a 2xx for an
-input that should have been rejected is accepted_invalid_input's finding, not a wrong answer.
+input that should have been rejected is accepted_invalid_input's finding, not a wrong answer,
+except for prediction_values: a wrong number served with a 2xx is an error whatever was asked.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
-from stress.checks.exchange import ERROR, WARNING, Exchange, Finding
+from stress.checks.exchange import ERROR, WARNING, Exchange, Finding, Settings
+from stress.checks.strict import MAX_STRICT_BYTES
 
 # A refusal that quotes the canary ("I won't say BANANA-42") has not obeyed; only these
 # markers before the canary, in the same sentence, count as a refusal. Precision matters
@@ -84,21 +90,139 @@ def answer_schema(exchange: Exchange) -> Finding | None:
     )
 
 
-def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _leaves(item, f"{path}[{index}]")
-    elif isinstance(value, dict):
+# A name token that says "this number is a probability": prob, probs, proba, probability,
+# probabilities, softmax (predict_proba, class_probabilities, outputProbs). "problem" is not.
+_PROBABILITY_WORDS = frozenset(
+    {"prob", "probs", "proba", "probas", "probability", "probabilities", "softmax"}
+)
+_NAME_TOKENS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+# A row of numbers whose sum is this close to 1 is a probability distribution (softmax,
+# predict_proba): each of its numbers must lie in [0, 1].
+SUM_TOLERANCE = 1e-3
+# Open Inference Protocol datatypes and the JSON values their data may hold.
+_FLOAT_TYPES = frozenset({"FP16", "FP32", "FP64", "BF16"})
+_INT_TYPES = frozenset({"INT8", "INT16", "INT32", "INT64"})
+_UINT_TYPES = frozenset({"UINT8", "UINT16", "UINT32", "UINT64"})
+
+
+@dataclass(frozen=True)
+class Field:
+    """One value of a prediction: where it is, what it is, what it must be."""
+
+    path: str
+    value: Any
+    probability: bool = False
+    datatype: str | None = None
+
+
+def is_probability_name(name: str) -> bool:
+    """Whether a field or tensor name says it holds probabilities."""
+    return any(token.lower() in _PROBABILITY_WORDS for token in _NAME_TOKENS.findall(name))
+
+
+def is_distribution(values: list[Any]) -> bool:
+    """At least two numbers, not all whole, summing to 1 (within SUM_TOLERANCE)."""
+    if len(values) < 2 or not all(_number(v) and math.isfinite(v) for v in values):
+        return False
+    if all(float(v).is_integer() for v in values):
+        return False
+    total = math.fsum(values)
+    return math.isfinite(total) and abs(total - 1.0) <= SUM_TOLERANCE
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _walk(
+    value: Any, path: str, *, probability: bool, rows: bool, distributions: bool = True
+) -> Iterator[Field]:
+    """The leaves of a prediction. ``rows``: look for probability rows at this level (not in
+    the per-row list of a batch answer, whose numbers are one per row)."""
+    if isinstance(value, dict):
+        row = distributions and rows and is_distribution(list(value.values()))
         for key, item in value.items():
-            yield from _leaves(item, f"{path}.{key}")
+            named = probability or row or is_probability_name(str(key))
+            yield from _walk(
+                item, f"{path}.{key}", probability=named, rows=True, distributions=distributions
+            )
+    elif isinstance(value, list):
+        row = distributions and rows and is_distribution(value)
+        for index, item in enumerate(value):
+            yield from _walk(
+                item,
+                f"{path}[{index}]",
+                probability=probability or row,
+                rows=True,
+                distributions=distributions,
+            )
     else:
-        yield path or "(top level)", value
+        yield Field(path, value, probability)
+
+
+def prediction_fields(exchange: Exchange) -> list[Field]:
+    """Every value of the answer's prediction, per protocol: MLflow and KServe v1
+    ``predictions`` (a list, or a dict of columns), KServe v2 ``outputs[].data`` with each
+    tensor's name and datatype, an embedding's vector, http-json's prediction path (the
+    whole answer without one; a KServe v2 body over MAX_STRICT_BYTES is not read again, its
+    data is judged without names). Names containing prob/proba/probability/softmax, and rows
+    of numbers summing to 1, are probabilities."""
+    prediction = exchange.outcome.prediction
+    if prediction is None:
+        return []
+    protocol = exchange.settings.protocol
+    if protocol == "kserve-v2" and len(exchange.body) <= MAX_STRICT_BYTES:
+        tensors = _tensors(exchange.body)
+        if tensors is not None:
+            return [field for tensor in tensors for field in tensor]
+    if protocol == "openai-embeddings":
+        return list(
+            _walk(prediction, "embedding", probability=False, rows=False, distributions=False)
+        )
+    root = "predictions" if protocol in ("mlflow", "kserve-v1") else "prediction"
+    return list(_walk(prediction, root, probability=False, rows=not isinstance(prediction, list)))
+
+
+def _tensors(body: bytes) -> list[list[Field]] | None:
+    """The fields of each KServe v2 output tensor (None when the body cannot say)."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    outputs = document.get("outputs") if isinstance(document, dict) else None
+    if not isinstance(outputs, list):
+        return None
+    tensors = []
+    for index, output in enumerate(outputs):
+        if not isinstance(output, dict) or not isinstance(output.get("data"), list):
+            continue
+        name, datatype, shape = output.get("name"), output.get("datatype"), output.get("shape")
+        named = isinstance(name, str) and is_probability_name(name)
+        where = f"outputs[{index}].data"
+        fields = list(_walk(output["data"], where, probability=named, rows=False))
+        width = shape[-1] if isinstance(shape, list) and len(shape) >= 2 else None
+        if isinstance(width, int) and width >= 2 and len(fields) % width == 0:
+            # Flat row-major data: the rows are the shape's last dimension.
+            for start in range(0, len(fields), width):
+                chunk = fields[start : start + width]
+                if is_distribution([f.value for f in chunk]):
+                    fields[start : start + width] = [replace(f, probability=True) for f in chunk]
+        kind = datatype if isinstance(datatype, str) else None
+        tensors.append([replace(f, datatype=kind) for f in fields])
+    return tensors
 
 
 def prediction_values(exchange: Exchange) -> Finding | None:
-    """Predictions are finite, not null, within the declared range and labels."""
-    # Not _judged: an adapter may call NaN predictions a protocol problem and still pass them.
-    if not exchange.answered or exchange.expect == "reject":
+    """Predictions, scores and probabilities are finite, not null, in range and labels.
+
+    Every 2xx answer is judged, whatever the input's expectation: a wrong number served as
+    an answer is wrong even when the input should have been refused (which is
+    accepted_invalid_input's finding besides). Probabilities (see prediction_fields) must
+    lie in [0, 1]; every number in [answers.min_value, answers.max_value]; every label
+    (a string, or a whole number when the declared labels are numbers) among answers.labels.
+    """
+    # Not parsed: an adapter may call NaN predictions a protocol problem and still pass them.
+    if not exchange.answered:
         return None
     settings = exchange.settings
     outcome = exchange.outcome
@@ -115,37 +239,74 @@ def prediction_values(exchange: Exchange) -> Finding | None:
             expected=f"one of {list(labels)}",
             got=_short(outcome.text),
         )
-    if outcome.prediction is None:
+    for field in prediction_fields(exchange):
+        finding = _judge_field(field, settings)
+        if finding is not None:
+            return finding
+    return None
+
+
+def _judge_field(field: Field, settings: Settings) -> Finding | None:
+    where, value, labels = field.path, field.value, settings.labels
+    if value is None:
+        return _value(f"{where} is null", "a value for every prediction", "null")
+    if isinstance(value, float) and not math.isfinite(value):
+        return _value(f"{where} is {value}", "a finite number", str(value))
+    wanted = _datatype_problem(value, field.datatype)
+    if wanted is not None:
+        return _value(f"{where} is {_short(repr(value))}, not {wanted}", wanted, repr(value))
+    if isinstance(value, bool):
         return None
     numeric_labels = labels is not None and any(
         isinstance(label, int) and not isinstance(label, bool) for label in labels
     )
-    for path, value in _leaves(outcome.prediction):
-        where = f"predictions{path}"
-        if value is None:
-            return _value(f"{where} is null", "a value for every row", "null")
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, float) and not math.isfinite(value):
-            return _value(f"{where} is {value}", "a finite number", str(value))
-        if labels is not None and (
-            isinstance(value, str) or (numeric_labels and isinstance(value, int))
-        ):
-            if value not in labels:
-                return _value(
-                    f"{where} is {value!r}, not a declared label",
-                    f"one of {list(labels)}",
-                    repr(value),
-                )
-            continue
-        if isinstance(value, int | float):
-            low, high = settings.min_value, settings.max_value
-            if (low is not None and value < low) or (high is not None and value > high):
-                lower = "-inf" if low is None else f"{low:g}"
-                upper = "inf" if high is None else f"{high:g}"
-                shown = f"[{lower}, {upper}]"
-                message = f"{where} is {value}, outside {shown}"
-                return _value(message, f"a number in {shown}", str(value))
+    if (
+        labels is not None
+        and not field.probability
+        and (isinstance(value, str) or (numeric_labels and isinstance(value, int)))
+    ):
+        if value in labels:
+            return None
+        return _value(
+            f"{where} is {_short(repr(value))}, not a declared label",
+            f"one of {list(labels)}",
+            repr(value),
+        )
+    if not _number(value):
+        return None
+    if field.probability and not 0.0 <= value <= 1.0:
+        return _value(
+            f"{where} is {value}, a probability outside [0, 1]",
+            "a probability in [0, 1]",
+            str(value),
+        )
+    low, high = settings.min_value, settings.max_value
+    if (low is not None and value < low) or (high is not None and value > high):
+        lower = "-inf" if low is None else f"{low:g}"
+        upper = "inf" if high is None else f"{high:g}"
+        shown = f"[{lower}, {upper}]"
+        return _value(f"{where} is {value}, outside {shown}", f"a number in {shown}", str(value))
+    return None
+
+
+def _datatype_problem(value: Any, datatype: str | None) -> str | None:
+    """What a KServe v2 data item should be when it does not fit its tensor's datatype."""
+    if datatype is None:
+        return None
+    if datatype in _FLOAT_TYPES:
+        return None if _number(value) else f"a {datatype} number"
+    if datatype in _INT_TYPES or datatype in _UINT_TYPES:
+        whole = (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
+        if not whole or (datatype in _UINT_TYPES and value < 0):
+            sign = "non-negative " if datatype in _UINT_TYPES else ""
+            return f"a {sign}{datatype} integer"
+        return None
+    if datatype == "BOOL":
+        return None if isinstance(value, bool) else "a BOOL (true or false)"
+    if datatype == "BYTES":
+        return None if isinstance(value, str) else "a BYTES string"
     return None
 
 

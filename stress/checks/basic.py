@@ -9,8 +9,14 @@ an exported reproducer judges an answer with these very functions.
 from __future__ import annotations
 
 from stress import errorkinds
-from stress.checks.exchange import WARNING, Exchange, Finding
-from stress.checks.strict import MAX_STRICT_BYTES, is_json_media_type, media_type, strict_problem
+from stress.checks.exchange import ERROR, WARNING, Exchange, Finding
+from stress.checks.strict import (
+    MAX_STRICT_BYTES,
+    is_json_media_type,
+    media_type,
+    severity,
+    strict_problem,
+)
 
 # Error kinds for requests that got no usable HTTP answer. A hang is a timeout after the
 # status line and headers arrived: the body stalled.
@@ -159,6 +165,12 @@ def strict_json(exchange: Exchange) -> Finding | None:
     if media == "text/event-stream":
         return _strict_stream(exchange.body)
     problem = strict_problem(exchange.body)
+    json_like = is_json_media_type(media) or exchange.body.lstrip()[:1] in (b"{", b"[")
+    if problem is not None and json_like and severity(problem) == ERROR:
+        # A NaN or Infinity is a wrong number first, whatever the label says.
+        return Finding(
+            "strict_json", f"answer {problem}", ERROR, expected="strict JSON", got=problem
+        )
     if not is_json_media_type(media):
         if problem is not None and exchange.body.lstrip()[:1] not in (b"{", b"["):
             return None  # not JSON at all: response_shape reports what the protocol wanted
@@ -172,7 +184,11 @@ def strict_json(exchange: Exchange) -> Finding | None:
         )
     if problem is not None:
         return Finding(
-            "strict_json", f"answer {problem}", WARNING, expected="strict JSON", got=problem
+            "strict_json",
+            f"answer {problem}",
+            severity(problem),
+            expected="strict JSON",
+            got=problem,
         )
     return None
 
@@ -189,7 +205,7 @@ def _strict_stream(body: bytes) -> Finding | None:
             return Finding(
                 "strict_json",
                 f"stream line {number} {problem}",
-                WARNING,
+                severity(problem),
                 expected="strict JSON in every data: line",
                 got=problem,
             )

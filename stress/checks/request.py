@@ -21,8 +21,9 @@ no_connection_error    refused, reset, broken HTTP                              
 body_limit             a body longer than target.max_body_bytes (reading         error
                        stopped there: error kind body_too_large)
 response_shape         a 2xx the protocol cannot read; a row count mismatch      error
-strict_json            a 2xx with NaN/Infinity, duplicate keys, trailing data,   warning
-                       or a Content-Type that is not JSON
+strict_json            a 2xx with duplicate keys, trailing data, or a            warning
+                       Content-Type that is not JSON; a NaN/Infinity token is
+                       an error (a wrong number, docs/checks.md)
 =====================  ========================================================  ========
 
 Answer checks (stress.checks.answers) and leak checks (stress.checks.leaks) complete the set;

@@ -4,12 +4,17 @@ Python's json accepts the bare tokens NaN, Infinity and -Infinity, keeps the las
 duplicate keys silently, and is usually called on the whole body; JavaScript's JSON.parse,
 Go's encoding/json and most schema validators reject the tokens, and disagree with each other
 on duplicates. An answer that only Python can read is a bug for every other client.
+
+Severities (``severity``): a NaN or Infinity token is an error, since it is a number no
+model should answer with, not only a format slip; the other problems are warnings.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from stress.checks.exchange import ERROR, WARNING
 
 # Insignificant whitespace in RFC 8259; Python's str.strip would also drop \v, \f, NBSP...
 _JSON_WHITESPACE = " \t\n\r"
@@ -21,8 +26,16 @@ class _StrictError(ValueError):
     pass
 
 
+_NON_FINITE = "(JSON has no NaN or Infinity)"
+
+
 def _no_constants(name: str) -> Any:
-    raise _StrictError(f"the non-standard token {name} (JSON has no NaN or Infinity)")
+    raise _StrictError(f"the non-standard token {name} {_NON_FINITE}")
+
+
+def severity(problem: str) -> str:
+    """The severity of a strict_problem: error for a NaN or Infinity token, else warning."""
+    return ERROR if problem.endswith(_NON_FINITE) else WARNING
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

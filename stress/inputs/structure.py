@@ -180,6 +180,9 @@ def _non_object(draw: Draw) -> dict[str, Any]:
 
 # Fields the protocol adapters set themselves (from the target), left alone by schema_body.
 ADAPTER_FIELDS = frozenset({"model", "max_tokens", "stream", "stream_options"})
+# Protocols whose optional fields stress knows (the chat schema's sampling parameters); the
+# others get the adapter's own valid body, not chat parameters they never documented.
+OPTIONAL_FIELD_PROTOCOLS = frozenset({"openai-chat", "openai-completions"})
 
 
 def _schema_body(draw: Draw) -> dict[str, Any]:
@@ -190,6 +193,8 @@ def _schema_body(draw: Draw) -> dict[str, Any]:
         document = schemas.generate(schema, draw.random)
         return {"body": encode(document).decode("utf-8"), "base": valid(draw)}
     needed = set(schema.get("required", []))
+    if draw.context.protocol not in OPTIONAL_FIELD_PROTOCOLS:
+        return {"op": "merge", "path": [], "value": {}, "base": valid(draw)}
     optional = {
         name: schemas.generate(child, draw.random, root=schema)
         for name, child in (schema.get("properties") or {}).items()

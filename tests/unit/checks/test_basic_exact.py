@@ -147,10 +147,13 @@ def test_every_data_line_of_a_stream_is_strict_json() -> None:
     assert found == Finding(
         "strict_json",
         f"stream line 3 {found.got}",
-        "warning",
+        "error",  # a NaN is a wrong number, not only a format slip
         expected="strict JSON in every data: line",
         got=found.got,
     )
+    twice = stream(b'data: {"a": 1, "a": 2}\n')
+    assert twice is not None
+    assert (twice.severity, twice.message) == ("warning", "stream line 1 " + str(twice.got))
     # [DONE] is the only non-JSON data a stream may send, in that case.
     assert stream(b"data: [done]\n") is not None
 
@@ -197,13 +200,16 @@ def labelled(shown: str, got: str) -> Finding:
 
 
 def test_strict_json_findings_whole() -> None:
-    assert answer(NAN) == Finding(
-        "strict_json", f"answer {PROBLEM}", "warning", expected="strict JSON", got=PROBLEM
-    )
+    nan = Finding("strict_json", f"answer {PROBLEM}", "error", expected="strict JSON", got=PROBLEM)
+    assert answer(NAN) == nan
+    dup = answer(b'{"a": 1, "a": 2}')
+    assert dup is not None
+    assert dup.severity == "warning"
     text = {"content-type": "text/plain"}
-    # JSON under another label (a NaN does not make it not JSON: it starts as JSON does).
-    assert answer(b'  {"a": NaN}', text) == labelled("'text/plain'", "text/plain")
-    assert answer(b"[1, NaN]", text) == labelled("'text/plain'", "text/plain")
+    # JSON under another label: a NaN in it is still a wrong number, an error.
+    assert answer(b'  {"a": NaN}', text) == nan
+    assert answer(b'{"a": 1, "a": 2}', text) == labelled("'text/plain'", "text/plain")
+    assert answer(b"[1, 2]", text) == labelled("'text/plain'", "text/plain")
     assert answer(b'"a string"', text) == labelled("'text/plain'", "text/plain")
     assert answer(b'{"a": 1}', {}) == labelled("missing", "(none)")
     # Not JSON at all: response_shape's business.

@@ -324,6 +324,14 @@ CASES: list[tuple[str, Exchange, str | None]] = [
 ]
 
 
+# strict_json's NaN and Infinity tokens are errors (wrong numbers), its other findings warnings.
+NON_FINITE = {
+    ("strict_json", "NaN"): "error",
+    ("strict_json", "-Infinity"): "error",
+    ("strict_json", "stream line 3"): "error",
+}
+
+
 @pytest.mark.parametrize(("name", "given", "fragment"), CASES)
 def test_check_fires_exactly_when_it_should(
     name: str, given: Exchange, fragment: str | None
@@ -335,7 +343,7 @@ def test_check_fires_exactly_when_it_should(
     assert finding is not None
     assert finding.check == name
     assert fragment.lower() in finding.message.lower(), finding.message
-    assert finding.severity == DEFAULT_SEVERITY[name]
+    assert finding.severity == NON_FINITE.get((name, fragment), DEFAULT_SEVERITY[name])
     # Every finding carries its evidence.
     assert finding.expected
     assert finding.got
@@ -354,11 +362,14 @@ def test_every_check_is_quiet_on_a_clean_answer() -> None:
 
 def test_suite_applies_severity_overrides_and_keeps_defaults() -> None:
     suite = CheckSuite(list(CHECKS.values()), severity={"accepted_invalid_input": "error"})
-    findings = suite.run(exchange(expect="reject", status=200, body=b'{"a": NaN}'))
+    findings = suite.run(exchange(expect="reject", status=200, body=b'{"a": 1, "a": 2}'))
     assert {(f.check, f.severity) for f in findings} == {
         ("accepted_invalid_input", "error"),
         ("strict_json", "warning"),
     }
+    quiet = CheckSuite(list(CHECKS.values()), severity={"strict_json": "info"})
+    findings = quiet.run(exchange(expect="reject", status=200, body=b'{"a": NaN}'))
+    assert [f.severity for f in findings if f.check == "strict_json"] == ["info"]
 
 
 def test_select_expands_default_and_skips_group_names() -> None:
