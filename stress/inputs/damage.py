@@ -136,7 +136,7 @@ def apply(document: Any, payload: Mapping[str, Any]) -> Any:
     elif op == "swap":
         parent[key] = _swapped(parent[key])
     elif op == "repeat":  # the list item at ``path`` twice in a row
-        if not isinstance(parent, list):
+        if not isinstance(parent, list) or not isinstance(key, int):
             raise ValueError(f"repeat needs a list item, got {path!r}")
         parent.insert(key + 1, json.loads(json.dumps(parent[key], allow_nan=True)))
     elif op == "append":  # ``value`` added at the end of the list at ``path``

@@ -13,7 +13,7 @@ from typing import Any
 
 from stress.inputs.family import ALL_PROTOCOLS as BOTH
 from stress.inputs.family import TABULAR, Draw, Expect, Family, Kind
-from stress.inputs.protocol_schemas import SIZE
+from stress.inputs.protocol_schemas import MAY_REFUSE, SIZE
 from stress.inputs.realistic import row
 from stress.inputs.schemas import Field, bounds
 from stress.inputs.structure import fitting, reachable, targeted
@@ -29,6 +29,12 @@ def _number(field: Field, everything: Sequence[Field]) -> bool:
     return bool(field.types & {"integer", "number"}) and (
         field.required or reachable(field, everything)
     )
+
+
+def _answerable(
+    choose: Callable[[Field, Sequence[Field]], bool],
+) -> Callable[[Field, Sequence[Field]], bool]:
+    return lambda field, everything: choose(field, everything) and not field.schema.get(MAY_REFUSE)
 
 
 def _only(kind: str) -> Callable[[Field, Sequence[Field]], bool]:
@@ -185,6 +191,8 @@ def families() -> list[Family]:
         need: str = "number field",
         prefer: Callable[[Field, Sequence[Field]], bool] | None = None,
     ) -> Family:
+        if expect is accept:  # a valid value a careful server may still refuse is no test
+            choose = _answerable(choose)
         return Family(
             f"numbers.{name}",
             description,

@@ -16,6 +16,11 @@ from stress.inputs.family import Limits
 # An annotation (JSON Schema ignores unknown keywords) on integers that size other fields:
 # changing one alone makes the body inconsistent, not the number wrong.
 SIZE = "x-stress-size"
+# On a parameter a careful server may refuse with a clean 4xx even at a valid value (a feature
+# it does not have): families that expect an answer leave it alone, those that expect a
+# refusal still use it. Parameters whose validity depends on another field (top_logprobs
+# needs logprobs, best_of >= n, logit_bias keys are token ids) are left out of the schemas.
+MAY_REFUSE = "x-stress-may-refuse"
 
 
 def chat_schema(limits: Limits) -> dict[str, Any]:
@@ -47,7 +52,8 @@ def chat_schema(limits: Limits) -> dict[str, Any]:
             "max_tokens": {"type": "integer", "minimum": 1, "maximum": limits.max_tokens},
             "temperature": {**number, "minimum": 0, "maximum": 2},
             "top_p": {**number, "minimum": 0, "maximum": 1},
-            "n": {"type": "integer", "minimum": 1, "maximum": 4},
+            # Servers with fewer slots refuse n > 1 cleanly: valid, but not owed an answer.
+            "n": {"type": "integer", "minimum": 1, "maximum": 4, MAY_REFUSE: True},
             "seed": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
             "presence_penalty": {**number, "minimum": -2, "maximum": 2},
             "frequency_penalty": {**number, "minimum": -2, "maximum": 2},
@@ -59,17 +65,6 @@ def chat_schema(limits: Limits) -> dict[str, Any]:
             "user": {"type": "string", "maxLength": 64},
             "stream": {"type": "boolean"},
             "logprobs": {"type": "boolean"},
-            "top_logprobs": {"type": "integer", "minimum": 0, "maximum": 20},
-            "logit_bias": {
-                "type": "object",
-                "additionalProperties": {"type": "number", "minimum": -100, "maximum": 100},
-            },
-            "response_format": {
-                "type": "object",
-                "required": ["type"],
-                "additionalProperties": False,
-                "properties": {"type": {"type": "string", "enum": ["text", "json_object"]}},
-            },
         },
     }
 
@@ -90,8 +85,6 @@ def completions_schema(limits: Limits) -> dict[str, Any]:
             "stream": {"type": "boolean"},
             "echo": {"type": "boolean"},
             "logprobs": {"type": "integer", "minimum": 0, "maximum": 5},
-            "best_of": {"type": "integer", "minimum": 1, "maximum": 4},
-            "suffix": {"type": "string", "maxLength": 64},
         },
     }
 
@@ -106,7 +99,8 @@ def embeddings_schema(limits: Limits) -> dict[str, Any]:
             "model": {"type": "string", "minLength": 1},
             "input": {"type": "string", "maxLength": limits.max_prompt_chars},
             "encoding_format": {"type": "string", "enum": ["float", "base64"]},
-            "dimensions": {"type": "integer", "minimum": 1, "maximum": 65_536},
+            # Only some models can shorten their vectors; others refuse any value cleanly.
+            "dimensions": {"type": "integer", "minimum": 1, "maximum": 65_536, MAY_REFUSE: True},
             "user": {"type": "string", "maxLength": 64},
         },
     }
