@@ -107,3 +107,23 @@ def test_each_planted_embeddings_fault_is_an_error(tmp_path: Path, fault: str, c
         run_dir, summary = init_and_run(url, tmp_path, "openai-embeddings", "ref")
         assert summary["group_checks"]["degradation"]["degraded"] >= 1, summary["group_checks"]
         assert errors(run_dir)[check] >= 1, errors(run_dir)
+
+
+def test_careful_sampling_chat_gives_no_error(tmp_path: Path) -> None:
+    with reference_server("sampling") as url:
+        run_dir, summary = init_and_run(url, tmp_path, "openai-chat", "ref-sampler")
+    degradation = summary["group_checks"]["degradation"]
+    assert degradation["compared"] >= 5, degradation
+    assert "it samples" in degradation["note"], degradation
+    assert degradation["degraded"] == 0, degradation
+    assert errors(run_dir) == Counter()
+
+
+@pytest.mark.parametrize("fault", ["truncate", "garble"])
+def test_each_planted_sampling_fault_is_an_error(tmp_path: Path, fault: str) -> None:
+    with reference_server("sampling", "--careless", fault) as url:
+        run_dir, summary = init_and_run(url, tmp_path, "openai-chat", "ref-sampler")
+    degradation = summary["group_checks"]["degradation"]
+    assert "it samples" in degradation["note"], degradation
+    assert degradation["degraded"] >= 1, degradation
+    assert errors(run_dir)["degradation"] >= 1, errors(run_dir)
