@@ -297,7 +297,7 @@ def test_a_sampling_endpoint_is_detected_and_not_charged_for_different_answers()
     [
         lambda text: " ".join(text.split()[:2]),  # truncated under load
         lambda text: " ".join("qzx" + word[::-1] for word in text.split()),  # garbled
-        lambda text: "I'm sorry, I cannot help with that.",  # refuses under load
+        lambda text: "Sorry, " + text,  # refuses under load (as long, the same words)
     ],
 )
 def test_a_sampling_endpoint_that_breaks_under_load_is_degraded(fault: Any) -> None:
