@@ -42,7 +42,7 @@ def reference_server(module: str, *args: str) -> Iterator[str]:
 
 
 def init_and_run(
-    url: str, tmp_path: Path, protocol: str, model: str, **edits: Any
+    url: str, tmp_path: Path, protocol: str, model: str, target: dict[str, Any] | None = None
 ) -> tuple[Path, dict[str, Any]]:
     """`stress init`, shortened, `stress run`: the run directory and its summary."""
     path = tmp_path / "scenario.yaml"
@@ -58,7 +58,7 @@ def init_and_run(
         {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "2s"},
         {"name": "load", "users": 4, "spawn_rate": 4, "duration": "3s"},
     ]
-    scenario.update(edits)
+    scenario["target"].update(target or {})
     path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
     done = stress("run", str(path), "--out", str(tmp_path / "reports"), cwd=tmp_path)
     assert done.returncode in (0, 1), done.stderr + done.stdout
@@ -127,3 +127,17 @@ def test_each_planted_sampling_fault_is_an_error(tmp_path: Path, fault: str) -> 
     assert "it samples" in degradation["note"], degradation
     assert degradation["degraded"] >= 1, degradation
     assert errors(run_dir)["degradation"] >= 1, errors(run_dir)
+
+
+@pytest.mark.parametrize(("fault", "degraded"), [("", False), ("truncate", True)])
+def test_pinned_sampling_compares_answers_one_by_one(
+    tmp_path: Path, fault: str, degraded: bool
+) -> None:
+    pinned = {"temperature": 0, "seed": 7}
+    with reference_server("sampling", "--careless", fault) as url:
+        run_dir, summary = init_and_run(url, tmp_path, "openai-chat", "ref-sampler", pinned)
+    degradation = summary["group_checks"]["degradation"]
+    assert "samples" not in degradation["note"], degradation
+    assert degradation["compared"] >= 5, degradation
+    assert (degradation["degraded"] > 0) is degraded, degradation
+    assert (errors(run_dir)["degradation"] > 0) is degraded, errors(run_dir)

@@ -342,3 +342,30 @@ def test_noisy_numbers_alone_are_not_sampling_and_a_change_under_load_is_confirm
     result = degradation.evaluate(pd.DataFrame(rows), scenario, resends=resends)
     assert not result.sampling
     assert len(result.degraded) == 4
+
+
+# --- pinned sampling -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["openai-chat", "openai-completions"])
+def test_target_temperature_and_seed_pin_every_request_only_when_set(protocol: str) -> None:
+    from stress.targets import adapter_for
+
+    def body(**pins: Any) -> dict[str, Any]:
+        scenario = from_dict(
+            {
+                "name": "p",
+                "target": {"url": "http://127.0.0.1:9", "protocol": protocol, **pins},
+                "inputs": {"families": {"realistic.chat_prompt": 1}},
+                "load": {"phases": [{"name": "only", "users": 1, "duration": "1s"}]},
+            }
+        )
+        messages = [{"role": "user", "content": "hi"}]
+        item = Input("realistic.chat_prompt-0001", "realistic.chat_prompt", "accept", "prompt",
+                     {"messages": messages, "prompt": "hi"})  # fmt: skip
+        request = adapter_for(scenario.target).request(item)
+        return dict(json.loads(request.body))
+
+    assert {"temperature", "seed"}.isdisjoint(body())
+    pinned = body(temperature=0, seed=7)
+    assert (pinned["temperature"], pinned["seed"]) == (0, 7)
