@@ -369,3 +369,38 @@ def test_target_temperature_and_seed_pin_every_request_only_when_set(protocol: s
     assert {"temperature", "seed"}.isdisjoint(body())
     pinned = body(temperature=0, seed=7)
     assert (pinned["temperature"], pinned["seed"]) == (0, 7)
+
+
+def test_findings_of_a_sampling_endpoint_say_they_were_judged_by_distribution() -> None:
+    from stress.checks import groups, invariance
+    from stress.targets import adapter_for
+
+    scenario = chat_scenario()
+    result = sampling_run(lambda text: " ".join(text.split()[:2]))
+    judged = groups.Groups(result, invariance.Result(False, [], "-"), {}, ["degradation"])
+    [entry] = groups.check_entries(judged, scenario)
+    assert "12 answers changed under load beyond the endpoint's sampling spread" in entry["message"]
+    assert not entry["passed"]
+    lines = groups._finding_lines(judged, {}, scenario, adapter_for(scenario.target))
+    assert len(lines) == 12
+    assert "sampling spread" in lines[0]["message"]
+    assert "distribution: length: median length" in lines[0]["message"]
+
+
+def test_invariance_of_embeddings_says_why_it_is_not_judged() -> None:
+    from stress.checks import invariance
+
+    scenario = from_dict(
+        {
+            "name": "e",
+            "target": {"url": "http://127.0.0.1:9", "protocol": "openai-embeddings", "model": "m"},
+            "inputs": {"families": {"realistic.chat_prompt": 1}},
+            "load": {"phases": [{"name": "only", "users": 1, "duration": "1s"}]},
+        }
+    )
+    seed = Input("p-0", "perturbation.typos", "accept", "prompt", {"variant": "original"})
+    typo = Input("p-1", "perturbation.typos", "accept", "prompt", {"seed": "p-0", "variant": "x"})
+    result = invariance.evaluate(pd.DataFrame(), [seed, typo], scenario)
+    assert not result.judged
+    assert "embedding differs by design" in result.note
+    assert "invariance.tolerance.cosine" in result.note
