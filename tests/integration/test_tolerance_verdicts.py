@@ -1,7 +1,7 @@
 """Verdicts on numbers and sampled text (issue 15, comparisons with tolerance), both ways.
 
-`stress init URL` writes the scenario; the test shortens it (a 1-user baseline of 2 s and a
-load phase of 3 s at 4 users, 80 inputs) and runs it. The careful reference servers
+`stress init URL` writes the scenario; the test shortens it (a 1-user baseline of 1 s and a
+load phase of 2 s at 4 users, 80 inputs) and runs it. The careful reference servers
 (tests/reference/embeddings.py: float noise; tests/reference/sampling.py: a sampling chat
 model) must give zero error-severity findings; each planted fault of their careless twins
 must give an error finding of the group check that sees it.
@@ -55,8 +55,8 @@ def init_and_run(
     scenario = yaml.safe_load(path.read_text())
     scenario["inputs"]["count"] = 80
     scenario["load"]["phases"] = [
-        {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "2s"},
-        {"name": "load", "users": 4, "spawn_rate": 4, "duration": "3s"},
+        {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "1s"},
+        {"name": "load", "users": 4, "spawn_rate": 4, "duration": "2s"},
     ]
     scenario["target"].update(target or {})
     path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
