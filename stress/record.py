@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import collections
 import itertools
+import json
+import math
 import operator
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -70,9 +73,39 @@ SCHEMA = pa.schema(
 
 # Long answers are cut to this many characters in the excerpt; the digest covers all of it.
 EXCERPT_CHARS = 200
-# output_text keeps this much of an answer that a group check compares (degradation,
+# output_text keeps this much of a text answer that a group check compares (degradation,
 # invariance); other answers keep only the excerpt, so records stay small.
 OUTPUT_TEXT_CHARS = 8000
+# A prediction answer (numbers: embeddings, scores, rows) is kept whole as compact JSON up to
+# this many characters, so it is compared as numbers: a 3072-dimension embedding takes about
+# 43,000. Longer ones are cut like text (and compared by digest, see stress.checks.compare).
+OUTPUT_JSON_CHARS = 65536
+# Floats kept with this many significant digits: float32's full precision (relative error
+# below 5e-10, far under any comparison tolerance), about 13 characters a number.
+_DIGITS = 9
+
+
+def kept_output(text: str | None, prediction: Any) -> str | None:
+    """What output_text keeps of an answer a group check compares: a text answer's first
+    OUTPUT_TEXT_CHARS characters, or a prediction as compact JSON (floats to float32
+    precision) up to OUTPUT_JSON_CHARS. The digest and output_chars still cover the whole
+    canonical answer (stress.targets.base.Outcome.output)."""
+    if text is not None:
+        return text[:OUTPUT_TEXT_CHARS]
+    if prediction is None:
+        return None
+    compact = json.dumps(_rounded(prediction), separators=(",", ":"), sort_keys=True, default=str)
+    return compact[:OUTPUT_JSON_CHARS]
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.{_DIGITS}g}") if math.isfinite(value) else value
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    return value
 
 
 @dataclass(slots=True)

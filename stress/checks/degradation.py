@@ -6,13 +6,21 @@ with the baseline's answer to the same input id (stress.checks.compare). An answ
 differs is a *candidate*; it is *confirmed* when the input, re-sent alone after the run,
 gets the baseline's answer again (so the change came with the load), and *unstable* when
 the re-sent answer differs too (the endpoint answers differently each time: sampling, not
-load). Candidates beyond the re-send budget stay *unverified* and are not counted.
+load). A candidate is confirmed only when the quiet answer agrees with the baseline's by every
+method. Candidates beyond the re-send budget stay *unverified* and are not counted.
+
+A text endpoint whose quiet re-sends mostly differ from the baseline (at least
+``_MIN_SAMPLING`` verified, half of them or more unstable) *samples*: its answers under
+load are judged by distribution instead (stress.checks.sampling: length, vocabulary,
+refusals per level, against the baseline and the spread of the quiet re-sends), so a
+different sampled answer is never a degradation, and truncated or garbled answers are.
 
     rate = confirmed / compared, per (phase, users) level
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +28,7 @@ import pandas as pd
 
 from stress.checks.compare import Answer, Comparer
 from stress.checks.resend import Resend
+from stress.checks.sampling import Reference
 from stress.scenario import Scenario
 
 COLUMNS = (
@@ -40,6 +49,10 @@ DEGRADATION = "degradation"
 # the endpoint is nondeterministic for the methods used, and the note says so.
 _UNSTABLE_SHARE = 0.8
 _MIN_VERIFIED = 3
+# A text endpoint samples when at least this many candidates were re-sent alone and at
+# least half of them got an answer that differs from the baseline's again.
+_MIN_SAMPLING = 2
+DISTRIBUTION = "distribution"
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,10 @@ class Result:
     note: str
     levels: list[Level] = field(default_factory=list)
     pairs: list[Pair] = field(default_factory=list)
+    # True when the endpoint samples and its answers were judged by distribution.
+    sampling: bool = False
+    # (unstable, verified): of the changed answers re-sent alone, how many changed again.
+    spread: tuple[int, int] = (0, 0)
 
     @property
     def degraded(self) -> list[Pair]:
@@ -159,6 +176,7 @@ def evaluate(
         (answered["phase"] != baseline) & answered["input_id"].isin(answers.keys())
     ]
     levels: dict[tuple[str, int], Level] = {}
+    texts: dict[tuple[str, int], list[str]] = {}
     pairs: list[Pair] = []
     for row in under_load.itertuples(index=False):
         key = (str(row.phase), int(row.users))
@@ -166,6 +184,7 @@ def evaluate(
         level.compared += 1
         reference_answer = answers[row.input_id]
         answer = answer_of(row)
+        texts.setdefault(key, []).append(answer.text)
         differences = comparer.differences(reference_answer, answer)
         if differences:
             pairs.append(
@@ -180,7 +199,15 @@ def evaluate(
                     differences,
                 )
             )
-    pairs = _verify(pairs, resends, comparer)
+    quiet = _quiet(resends)
+    pairs = _verify(pairs, quiet, comparer)
+    spread = _spread(pairs)
+    sampling = comparer.text and spread[1] >= _MIN_SAMPLING and 2 * spread[0] >= spread[1]
+    if sampling:
+        baseline_texts = [answer.text for answer in answers.values()]
+        quiet_texts = [answer.text for answer in quiet.values()]
+        reference = Reference.of(baseline_texts, quiet_texts, config.min_length_ratio)
+        pairs = _by_distribution(pairs, texts, reference)
     for pair in pairs:
         level = levels[(pair.phase, pair.users)]
         if pair.confirmed:
@@ -193,7 +220,7 @@ def evaluate(
             level.unverified += 1
     order = {phase.name: index for index, phase in enumerate(scenario.load.phases)}
     ordered = sorted(levels.values(), key=lambda lv: (order.get(lv.phase, len(order)), lv.users))
-    result = Result(True, baseline, methods, "", ordered, pairs)
+    result = Result(True, baseline, methods, "", ordered, pairs, sampling, spread)
     result.note = _note(result, comparer)
     return result
 
@@ -208,7 +235,8 @@ def answer_of(row: object) -> Answer:
     )
 
 
-def _verify(pairs: Sequence[Pair], resends: Iterable[Resend], comparer: Comparer) -> list[Pair]:
+def _quiet(resends: Iterable[Resend]) -> dict[str, Answer]:
+    """The first 2xx answer of each input re-sent alone for degradation."""
     quiet: dict[str, Answer] = {}
     for resend in resends:
         if resend.purpose != DEGRADATION or resend.input_id in quiet:
@@ -217,29 +245,46 @@ def _verify(pairs: Sequence[Pair], resends: Iterable[Resend], comparer: Comparer
             quiet[resend.input_id] = Answer(
                 resend.output_text, resend.output_chars, resend.output_digest
             )
+    return quiet
+
+
+def _verify(pairs: Sequence[Pair], quiet: dict[str, Answer], comparer: Comparer) -> list[Pair]:
     verified: list[Pair] = []
     for pair in pairs:
         alone = quiet.get(pair.input_id)
         if alone is None:
             verified.append(pair)
             continue
+        # Confirmed only when the answer alone is the baseline's again by every method: an
+        # answer that still differs alone (by any method) is the endpoint's, not the load's.
         still = comparer.differences(pair.baseline, alone)
-        confirmed = {m: reason for m, reason in pair.differences.items() if m not in still}
-        verified.append(
-            Pair(
-                pair.input_id,
-                pair.family,
-                pair.phase,
-                pair.users,
-                pair.seq,
-                pair.baseline,
-                pair.load,
-                pair.differences,
-                confirmed,
-                True,
-            )
-        )
+        confirmed = {} if still else dict(pair.differences)
+        verified.append(dataclasses.replace(pair, confirmed=confirmed, verified=True))
     return verified
+
+
+def _spread(pairs: Sequence[Pair]) -> tuple[int, int]:
+    verified = [pair for pair in pairs if pair.verified]
+    return sum(not pair.confirmed for pair in verified), len(verified)
+
+
+def _by_distribution(
+    pairs: Sequence[Pair], texts: dict[tuple[str, int], list[str]], reference: Reference
+) -> list[Pair]:
+    """Each pair judged by its level's distribution: degraded when the level differs as a
+    group and this answer shows the difference itself; else sampling (unstable)."""
+    problems = {key: reference.level_problems(answers) for key, answers in texts.items()}
+    judged = []
+    for pair in pairs:
+        found = problems.get((pair.phase, pair.users), {})
+        shown = [feature for feature in found if reference.shows(feature, pair.load.text)]
+        confirmed = (
+            {DISTRIBUTION: "; ".join(f"{feature}: {found[feature]}" for feature in shown)}
+            if shown
+            else {}
+        )
+        judged.append(dataclasses.replace(pair, confirmed=confirmed, verified=True))
+    return judged
 
 
 def _note(result: Result, comparer: Comparer) -> str:
@@ -250,6 +295,15 @@ def _note(result: Result, comparer: Comparer) -> str:
         f"{totals['compared']} answers under load compared with the baseline "
         f"{result.baseline!r} by {', '.join(result.methods)}"
     ]
+    if result.sampling:
+        parts.append(
+            f"the endpoint is not deterministic, it samples ({result.spread[0]} of "
+            f"{result.spread[1]} changed answers changed again when re-sent alone): answers "
+            f"under load judged by distribution (length, vocabulary, refusals) against the "
+            f"baseline and its re-sends, not by equality (pin temperature 0 and a seed in the "
+            f"requests to compare them one by one)"
+        )
+        return "; ".join(parts)
     if len(verified) >= _MIN_VERIFIED and len(unstable) >= _UNSTABLE_SHARE * len(verified):
         parts.append(
             f"{len(unstable)} of {len(verified)} changed answers changed again when re-sent "

@@ -243,8 +243,13 @@ def check_entries(groups: Groups, scenario: Scenario) -> list[dict[str, Any]]:
             message = result.note
         elif over:
             worst = max(over, key=lambda lv: lv.rate or 0.0)
+            how = (
+                "beyond the endpoint's sampling spread"
+                if result.sampling
+                else "and not when re-sent alone"
+            )
             message = (
-                f"{found} answers changed under load and not when re-sent alone; worst: phase "
+                f"{found} answers changed under load {how}; worst: phase "
                 f"{worst.phase!r} at {worst.users} users, {worst.degraded} of {worst.compared} "
                 f"({(worst.rate or 0) * 100:.3g}%) above the limit of {limit * 100:.3g}%"
             )
@@ -325,6 +330,12 @@ def _finding_lines(
             f"answer under load (phase {pair.phase!r}, {pair.users} users) differs from the "
             f"baseline's and matched it again when re-sent alone ({how})"
         )
+        if degradation.DISTRIBUTION in pair.confirmed:
+            message = (
+                f"answers under load (phase {pair.phase!r}, {pair.users} users) differ from "
+                f"the baseline's beyond the endpoint's sampling spread, and this one shows it "
+                f"({how})"
+            )
         lines.append(
             _line(
                 items.get(pair.input_id),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from stress.checks.compare import Answer, Comparer, invariance_methods
+from stress.checks.compare import EMBEDDINGS, Answer, Comparer, invariance_methods
 from stress.checks.degradation import answer_of, baseline_phase
 from stress.inputs.corpus import Input
 from stress.scenario import Scenario
@@ -113,6 +113,13 @@ def evaluate(
         return Result(False, methods, "not judged: invariance.enabled is false")
     if not groups:
         return Result(False, methods, "not judged: the corpus has no perturbed inputs")
+    if not methods and protocol == EMBEDDINGS:
+        note = (
+            f"not judged: {len(groups)} perturbed inputs, but a perturbed text's embedding "
+            f"differs by design; to require similar vectors set invariance.methods [numeric] "
+            f"and invariance.tolerance.cosine (e.g. 0.9)"
+        )
+        return Result(False, methods, note)
     if not methods:
         note = (
             f"not judged: {len(groups)} perturbed inputs, but free-form {protocol} answers "

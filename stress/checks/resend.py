@@ -16,7 +16,7 @@ from typing import Any
 from stress.checks.judge import judge
 from stress.checks.request import CheckSuite
 from stress.inputs.corpus import Input
-from stress.record import OUTPUT_TEXT_CHARS
+from stress.record import kept_output
 from stress.sender import Sender
 from stress.targets.base import Adapter, HttpRequest
 
@@ -121,7 +121,7 @@ def _send_one(
         error_kind=verdict.error_kind,
         latency_ms=round(reply.latency_ms, 3),
         findings=[(f.check, f.severity) for f in verdict.findings],
-        output_text=None if output is None else output[:OUTPUT_TEXT_CHARS],
+        output_text=kept_output(outcome.text, outcome.prediction),
         output_chars=None if output is None else len(output),
         output_digest=outcome.digest(),
     )

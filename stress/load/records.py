@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from stress import errorkinds
 from stress.checks.request import Finding
 from stress.inputs.corpus import Input
-from stress.record import OUTPUT_TEXT_CHARS, Record
+from stress.record import Record, kept_output
 from stress.secrets import Redactor
 from stress.targets import HttpRequest
 from stress.targets.base import Outcome
@@ -73,7 +73,7 @@ def record_of(
     redactor: Redactor,
 ) -> Record:
     """The Record of one judged answer. ``keep_text``: a group check compares this input's
-    answers, so its full text (scrubbed, capped) is kept."""
+    answers, so its text or numbers are kept (scrubbed, capped: record.kept_output)."""
     item, ticket = sent.item, sent.ticket
     latency_ms = (sent.done - sent.started) * 1000
     # Open loop: the user-felt latency runs from when the request was due, not from when a
@@ -84,6 +84,7 @@ def record_of(
         intended_at = ticket.intended_at or sent.sent_at
         total_ms = (sent.done - ticket.intended) * 1000
     output = outcome.output if keep_text else None
+    kept = kept_output(outcome.text, outcome.prediction) if keep_text else None
     timing = token_timing(
         started=sent.started,
         finished=sent.done,
@@ -113,7 +114,7 @@ def record_of(
         failed_checks=[f.check for f in findings if f.severity == "error"],
         warned_checks=[f.check for f in findings if f.severity == "warning"],
         info_checks=[f.check for f in findings if f.severity == "info"],
-        output_text=None if output is None else redactor.scrub(output[:OUTPUT_TEXT_CHARS]),
+        output_text=None if kept is None else redactor.scrub(kept),
         output_chars=None if output is None else len(output),
         itl_ms=timing.itl_ms,
         tpot_ms=timing.tpot_ms,

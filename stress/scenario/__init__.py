@@ -33,6 +33,7 @@ from stress.scenario.checks import (
     Severity,
     SeverityName,
     Slo,
+    Tolerance,
     parse_severity,
 )
 from stress.scenario.inputs import (
@@ -142,6 +143,7 @@ __all__ = [
     "Spike",
     "Target",
     "TargetMetrics",
+    "Tolerance",
     "TraceFormat",
     "TraceInputs",
     "Until",

@@ -198,10 +198,41 @@ class CompareMethod(StrEnum):
     SEMANTIC = "semantic"  # embedding cosine >= min_similarity (extra: stress[semantic])
 
 
+class Tolerance(StrictModel):
+    """How far two numbers (or vectors) may differ and still agree (stress.checks.compare).
+
+    Scalars agree when ``|a - b| <= max(abs, rel * max(|a|, |b|))``; vectors (lists of at
+    least 16 numbers: embeddings) when every element does, or when their cosine similarity
+    and the ratio of their norms are both at least ``cosine``. The defaults let float noise
+    from batching (a few 1e-7) pass and fail any real change. A bare number ``tolerance: X``
+    means ``{abs: X, rel: X}``.
+    """
+
+    abs: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1e-6
+    rel: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 1e-5
+    cosine: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.9999
+
+
+def _tolerance(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value < 1:
+            raise ValueError(
+                f"a bare tolerance ({value!r}) must be a number in [0, 1); or give "
+                f"{{abs: 1e-6, rel: 1e-5, cosine: 0.9999}}"
+            )
+        return {"abs": value, "rel": value}
+    if not isinstance(value, Mapping | Tolerance):
+        raise ValueError(
+            f"expected a number or a mapping with abs, rel, cosine (got {value!r}); "
+            f"e.g. tolerance: {{abs: 1e-6, rel: 1e-5, cosine: 0.9999}}"
+        )
+    return value
+
+
 class Comparison(StrictModel):
     # None: chosen by protocol (see stress.checks.compare.default_methods).
     methods: list[CompareMethod] | None = None
-    tolerance: Annotated[float, Field(ge=0)] = 1e-6
+    tolerance: Annotated[Tolerance, BeforeValidator(_tolerance)] = Field(default_factory=Tolerance)
     min_length_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
     min_similarity: Annotated[float, Field(ge=-1, le=1)] = 0.8
     # sentence-transformers model name or local path, for the semantic method.

@@ -164,6 +164,11 @@ class Target(StrictModel):
     model: str = "demo-ngram"
     max_tokens: PositiveInt = 64
     stream: bool = False
+    # OpenAI chat/completions: sent in every request when set. Temperature 0 and a seed make
+    # a careful sampling model answer the same input the same way, so degradation compares
+    # its answers one by one (docs/checks-comparisons.md); unset, nothing is added.
+    temperature: Annotated[float, Field(ge=0, le=2, allow_inf_nan=False)] | None = None
+    seed: Annotated[int, Field(strict=True)] | None = None
     # Query parameters added to every request; like headers, values may use ${ENV_VAR}.
     params: dict[str, str] = Field(default_factory=dict)
     # The endpoint path (with {model} filled in) when it is not the protocol's usual one.

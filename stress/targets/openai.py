@@ -118,6 +118,10 @@ class _StreamingAdapter(_OpenAIAdapter):
     """Chat and completions: optional streaming, one text answer."""
 
     def stream_options(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.target.temperature is not None:
+            body["temperature"] = self.target.temperature
+        if self.target.seed is not None:
+            body["seed"] = self.target.seed
         if self.target.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}

@@ -1,0 +1,143 @@
+"""Verdicts on numbers and sampled text (issue 15, comparisons with tolerance), both ways.
+
+`stress init URL` writes the scenario; the test shortens it (a 1-user baseline of 1 s and a
+load phase of 2 s at 4 users, 80 inputs) and runs it. The careful reference servers
+(tests/reference/embeddings.py: float noise; tests/reference/sampling.py: a sampling chat
+model) must give zero error-severity findings; each planted fault of their careless twins
+must give an error finding of the group check that sees it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.conftest import ROOT, free_port, stress, wait_until_up
+
+pytestmark = pytest.mark.slow
+
+
+@contextlib.contextmanager
+def reference_server(module: str, *args: str) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"tests.reference.{module}", str(port), *args], cwd=ROOT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process, module)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def init_and_run(
+    url: str, tmp_path: Path, protocol: str, model: str, target: dict[str, Any] | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """`stress init`, shortened, `stress run`: the run directory and its summary."""
+    path = tmp_path / "scenario.yaml"
+    made = stress(
+        *("init", url, "--protocol", protocol, "--model", model, "-o", str(path)),
+        "--no-input",
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr + made.stdout
+    scenario = yaml.safe_load(path.read_text())
+    scenario["inputs"]["count"] = 80
+    scenario["load"]["phases"] = [
+        {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "1s"},
+        {"name": "load", "users": 4, "spawn_rate": 4, "duration": "2s"},
+    ]
+    scenario["target"].update(target or {})
+    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    done = stress("run", str(path), "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr + done.stdout
+    run_dir = Path(done.stdout.strip().splitlines()[0])
+    return run_dir, json.loads((run_dir / "summary.json").read_text())
+
+
+def errors(run_dir: Path) -> Counter[str]:
+    """Error-severity findings per check in failures.jsonl."""
+    found: Counter[str] = Counter()
+    for line in (run_dir / "failures.jsonl").read_text().splitlines():
+        for finding in json.loads(line)["findings"]:
+            if finding["severity"] == "error":
+                found[finding["check"]] += 1
+    return found
+
+
+@pytest.fixture
+def careful_embeddings() -> Iterator[str]:
+    with reference_server("embeddings") as url:
+        yield url
+
+
+def test_careful_embeddings_with_float_noise_give_no_error(
+    careful_embeddings: str, tmp_path: Path
+) -> None:
+    run_dir, summary = init_and_run(careful_embeddings, tmp_path, "openai-embeddings", "ref")
+    degradation = summary["group_checks"]["degradation"]
+    assert degradation["judged"], degradation
+    assert degradation["compared"] >= 5, degradation
+    assert degradation["degraded"] == 0, degradation
+    assert errors(run_dir) == Counter()
+
+
+@pytest.mark.parametrize(
+    ("fault", "check"),
+    [
+        ("wrong-vector", "degradation"),
+        ("zeroed", "degradation"),
+        ("dimension", "degradation"),
+        ("nan", "degradation"),
+    ],
+)
+def test_each_planted_embeddings_fault_is_an_error(tmp_path: Path, fault: str, check: str) -> None:
+    with reference_server("embeddings", "--careless", fault) as url:
+        run_dir, summary = init_and_run(url, tmp_path, "openai-embeddings", "ref")
+        assert summary["group_checks"]["degradation"]["degraded"] >= 1, summary["group_checks"]
+        assert errors(run_dir)[check] >= 1, errors(run_dir)
+
+
+def test_careful_sampling_chat_gives_no_error(tmp_path: Path) -> None:
+    with reference_server("sampling") as url:
+        run_dir, summary = init_and_run(url, tmp_path, "openai-chat", "ref-sampler")
+    degradation = summary["group_checks"]["degradation"]
+    assert degradation["compared"] >= 5, degradation
+    assert "it samples" in degradation["note"], degradation
+    assert degradation["degraded"] == 0, degradation
+    assert errors(run_dir) == Counter()
+
+
+@pytest.mark.parametrize("fault", ["truncate", "garble"])
+def test_each_planted_sampling_fault_is_an_error(tmp_path: Path, fault: str) -> None:
+    with reference_server("sampling", "--careless", fault) as url:
+        run_dir, summary = init_and_run(url, tmp_path, "openai-chat", "ref-sampler")
+    degradation = summary["group_checks"]["degradation"]
+    assert "it samples" in degradation["note"], degradation
+    assert degradation["degraded"] >= 1, degradation
+    assert errors(run_dir)["degradation"] >= 1, errors(run_dir)
+
+
+@pytest.mark.parametrize(("fault", "degraded"), [("", False), ("truncate", True)])
+def test_pinned_sampling_compares_answers_one_by_one(
+    tmp_path: Path, fault: str, degraded: bool
+) -> None:
+    pinned = {"temperature": 0, "seed": 7}
+    with reference_server("sampling", "--careless", fault) as url:
+        run_dir, summary = init_and_run(url, tmp_path, "openai-chat", "ref-sampler", pinned)
+    degradation = summary["group_checks"]["degradation"]
+    assert "samples" not in degradation["note"], degradation
+    assert degradation["compared"] >= 5, degradation
+    assert (degradation["degraded"] > 0) is degraded, degradation
+    assert (errors(run_dir)["degradation"] > 0) is degraded, errors(run_dir)
