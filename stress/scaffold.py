@@ -332,8 +332,8 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
         lines.append(_c(f"    {pattern}: {weight:g}", why))
     lines += [
         "load:",
-        _c("  phases:", "in order; the first is the low-concurrency baseline"),
-        "    - {name: baseline, users: 2, spawn_rate: 2, duration: 15s}",
+        _c("  phases:", "in order; the first is the baseline: one request at a time"),
+        "    - {name: baseline, users: 1, spawn_rate: 1, duration: 15s}",
         *_replay_lines(plan),
         "    - {name: load, users: 8, spawn_rate: 4, duration: 45s}",
         "# checks: every built-in check runs (`stress checks` lists them); severity: and fail_on:",
