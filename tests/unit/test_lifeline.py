@@ -194,8 +194,8 @@ def test_sigint_interrupts_even_where_it_was_ignored_at_start() -> None:
         import sys, time
         from stress import lifeline
         with lifeline.sigterm_interrupts():
-            print("ready", flush=True)
-            try:
+            try:  # "ready" inside: a SIGINT right after it must still be caught here
+                print("ready", flush=True)
                 time.sleep(30)
             except KeyboardInterrupt:
                 sys.exit(7)
