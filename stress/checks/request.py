@@ -25,7 +25,8 @@ strict_json            a 2xx with NaN/Infinity, duplicate keys, trailing data,  
                        or a Content-Type that is not JSON
 =====================  ========================================================  ========
 
-Answer checks (stress.checks.answers) and leak checks (stress.checks.leaks) complete the set;
+Answer checks (stress.checks.answers), leak checks (stress.checks.leaks), amplification
+(stress.checks.amplify) and runaway generation (stress.checks.runaway) complete the set;
 ``stress checks`` lists them all with their severity.
 """
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from stress.checks import answers, basic, leaks
+from stress.checks import amplify, answers, basic, leaks, runaway
 from stress.checks.basic import CONNECTION_KINDS, HANG, TIMEOUT
 from stress.checks.exchange import (
     DEFAULT_SETTINGS,
@@ -74,6 +75,8 @@ CHECKS: dict[str, Check] = {
     **basic.CHECKS,
     **answers.CHECKS,
     **leaks.CHECKS,
+    **amplify.CHECKS,
+    **runaway.CHECKS,
 }
 
 # Checks over groups of answers, judged after the load (stress.checks.groups); they can be
@@ -82,6 +85,8 @@ GROUP_CHECKS: dict[str, str] = {
     "degradation": ERROR,
     "invariance": WARNING,
     "flakiness": INFO,
+    "cost_growth": ERROR,
+    "slow_generation": ERROR,
 }
 
 # The severity each check's findings have unless the scenario overrides it.
@@ -91,6 +96,8 @@ DEFAULT_SEVERITY: dict[str, str] = {
     "strict_json": WARNING,
     **answers.DEFAULT_SEVERITY,
     **leaks.DEFAULT_SEVERITY,
+    **amplify.DEFAULT_SEVERITY,
+    **runaway.DEFAULT_SEVERITY,
     **GROUP_CHECKS,
 }
 
@@ -112,6 +119,8 @@ _GROUP_DOCS = {
     "degradation": "answers under load differ from the baseline's for the same input",
     "invariance": "a perturbed input gets a different answer than its seed input",
     "flakiness": "failing inputs re-sent alone afterwards: deterministic, flaky or load-only",
+    "cost_growth": "latency grows faster than input size (log-log fit per family, exponent)",
+    "slow_generation": "an answer far slower than its output tokens explain at its phase's pace",
 }
 
 

@@ -14,6 +14,7 @@ from stress.scenario.checks import (
     Answers,
     Degradation,
     Flakiness,
+    Growth,
     Invariance,
     Severity,
     SeverityName,
@@ -46,6 +47,7 @@ class Scenario(StrictModel):
     degradation: Degradation = Field(default_factory=Degradation)
     invariance: Invariance = Field(default_factory=Invariance)
     flakiness: Flakiness = Field(default_factory=Flakiness)
+    growth: Growth = Field(default_factory=Growth)
 
     @model_validator(mode="after")
     def _features_for_tabular(self) -> Scenario:
