@@ -6,8 +6,11 @@ so ``b`` is the exponent (1: linear; 2: quadratic). Size is the prompt tokens th
 reported when every answer in the fit reported them, else the request body's bytes; the
 time is ``service_ms`` (the target's own time, without an open loop's wait for a free slot)
 where recorded, else ``latency_ms``. Small inputs cost a fixed overhead that flattens the
-curve, so the fit uses the upper half of the size range (on a log scale) when that half
-alone has ``growth.min_points`` answers spanning ``growth.min_span``; else the whole range.
+curve, so the fit uses the largest inputs, those within 8 times the largest ("top"), when
+they alone are ``growth.min_points`` answers spanning ``growth.min_span``; else the upper
+half of the size range on a log scale ("upper half") on the same terms; else all ("whole").
+When the inputs fitted are at least 8 times larger than the smallest tenth, that tenth's
+median latency (the fixed overhead) is taken off first: ``latency - base = c size ** b``.
 A fit is a finding when its exponent is over ``growth.max_exponent`` (1.5) and its lower
 95% bound (exponent - 1.96 standard errors) is over 1: clearly superlinear, not noise.
 
@@ -56,6 +59,14 @@ COLUMNS = (
 ALL = "(all)"
 # Two-sided 95% normal quantile: the exponent's bound.
 Z95 = 1.96
+# The fixed overhead is the median latency of the smallest tenth of the inputs; it is taken
+# off only when the fitted inputs are at least OVERHEAD_GAP times larger than those (else
+# part of what it takes off would be the growth itself).
+BASE_QUANTILE = 0.1
+# The fit is made where size drives latency: over the largest inputs, those within this
+# factor of the largest, when they are enough (else the upper half, else all).
+TOP_SPAN = 8
+OVERHEAD_GAP = 8
 # slow_generation: a phase and users level needs this many answers to learn a pace from,
 # an input-size class (powers of two of the request bytes) this many to refine it.
 MIN_PACE_ANSWERS = 10
@@ -74,7 +85,8 @@ class Fit:
     points: int
     smallest: float
     largest: float
-    range: str  # "upper half" or "whole"
+    range: str  # "top", "upper half" or "whole"
+    base_ms: float  # the fixed overhead taken off before the fit (0: none)
     exponent: float
     stderr: float
     low: float
@@ -148,31 +160,39 @@ def fit_family(
     measure: str,
     scenario: Scenario,
 ) -> Fit | str:
-    """The family's fit, or why it was not fitted."""
+    """The family's fit, or why it was not fitted (see the module doc)."""
     settings = scenario.growth
     if len(sizes) < settings.min_points:
         return f"{len(sizes)} answered inputs, {settings.min_points} needed"
     smallest, largest = float(sizes.min()), float(sizes.max())
     if largest < smallest * settings.min_span:
         return f"sizes span {largest / smallest:.3g}x, {settings.min_span:g}x needed"
-    cut = math.sqrt(smallest * largest)
-    upper = sizes >= cut
     chosen, used = "whole", np.ones(len(sizes), dtype=bool)
-    if upper.sum() >= settings.min_points:
-        low_upper = float(sizes[upper].min())
-        if largest >= low_upper * settings.min_span:
-            chosen, used = "upper half", upper
-    slope, stderr = fit_exponent(sizes[used], times[used])
+    for name, cut in (("top", largest / TOP_SPAN), ("upper half", math.sqrt(smallest * largest))):
+        kept = sizes >= cut
+        if kept.sum() >= settings.min_points and largest >= sizes[kept].min() * settings.min_span:
+            chosen, used = name, kept
+            break
+    fitted_times = times[used]
+    base = 0.0
+    small = sizes <= np.quantile(sizes, BASE_QUANTILE)
+    if chosen != "whole" and sizes[used].min() >= OVERHEAD_GAP * sizes[small].max():
+        # The smallest inputs' latency is the fixed overhead: what grows is the rest.
+        base = float(np.median(times[small]))
+        fitted_times = fitted_times - base
+    kept = fitted_times > 0
+    slope, stderr = fit_exponent(sizes[used][kept], fitted_times[kept])
     if math.isnan(slope):
         return "no spread in size"
     low, high = slope - Z95 * stderr, slope + Z95 * stderr
     return Fit(
         family=family,
         measure=measure,
-        points=int(used.sum()),
+        points=int(kept.sum()),
         smallest=float(sizes[used].min()),
         largest=float(sizes[used].max()),
         range=chosen,
+        base_ms=round(base, 3),
         exponent=round(slope, 4),
         stderr=round(stderr, 4),
         low=round(low, 4),

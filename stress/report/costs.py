@@ -7,7 +7,7 @@ summary.json ``cost_growth``::
      "fits": [{"family": str,          # a family, or "(all)" for every answered valid input
                "measure": "tokens" | "bytes", "points": int,
                "smallest": float, "largest": float,   # input sizes fitted
-               "range": "upper half" | "whole",
+               "range": "top" | "upper half" | "whole",
                "exponent": float, "stderr": float,     # latency ~ size ** exponent
                "low": float, "high": float,           # its 95% bounds
                "superlinear": bool}],                 # the finding
