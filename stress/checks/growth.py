@@ -215,8 +215,8 @@ def growth_fits(answered: pd.DataFrame, scenario: Scenario) -> tuple[list[Fit], 
     skipped: dict[str, str] = {}
     groups = [(ALL, answered), *sorted(answered.groupby("family"), key=lambda g: str(g[0]))]
     for family, rows in groups:
-        tokens = rows["prompt_tokens"]
-        if len(rows) and tokens.notna().all() and (tokens > 0).all():
+        tokens = pd.to_numeric(rows["prompt_tokens"], errors="coerce")
+        if len(rows) and (tokens > 0).all():  # NaN (not reported) is not > 0
             measure, sizes = "tokens", tokens.to_numpy(dtype=float)
         else:
             rows = rows[rows["request_bytes"] > 0]
