@@ -87,6 +87,7 @@ GROUP_CHECKS: dict[str, str] = {
     "flakiness": INFO,
     "cost_growth": ERROR,
     "slow_generation": ERROR,
+    "health_under_load": ERROR,
 }
 
 # The severity each check's findings have unless the scenario overrides it.
@@ -121,6 +122,7 @@ _GROUP_DOCS = {
     "flakiness": "failing inputs re-sent alone afterwards: deterministic, flaky or load-only",
     "cost_growth": "latency grows faster than input size (log-log fit per family, exponent)",
     "slow_generation": "an answer far slower than its output tokens explain at its phase's pace",
+    "health_under_load": "the readiness endpoint said ready while requests timed out or stalled",
 }
 
 

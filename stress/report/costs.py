@@ -14,7 +14,11 @@ summary.json ``cost_growth``::
      "skipped": {family: why},
      "slow_generation": {"judged": bool, "note": str, "answers": int, "slow": int,
                          "examples": [{"input_id", "family", "phase", "seq", "time_ms",
-                                       "tokens", "expected_ms"}]}}
+                                       "tokens", "expected_ms"}]},
+     "health": {"judged": bool, "note": str, "probes": int, "ready": int,
+                "latency_ms": {"p50", "p95", "max": float},   # the probes' own latency
+                "contradicted": int,      # ready while a request in flight stalled
+                "examples": [{"at", "latency_ms", "stalled", "input_id", "error_kind"}]}}
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stress.checks import growth
+from stress.checks import growth, health
 from stress.checks.request import group_checks, severity_of
 from stress.report.markup import decimal, number, table, text
 from stress.rundir.read import RunData
@@ -32,10 +36,33 @@ SEVERITIES = ("error", "warning", "info")
 
 
 def summarise(run: RunData) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(summary.json's cost_growth section, its checks entries) of a run."""
+    """(summary.json's cost_growth section with its ``health`` part, the checks entries)."""
     result = growth.evaluate(run.run_dir, run.scenario)
-    section = {**result.to_json(), "max_exponent": run.scenario.growth.max_exponent}
-    return section, entries(result, run.scenario)
+    watched = health.evaluate(run.run_dir)
+    section = {
+        **result.to_json(),
+        "max_exponent": run.scenario.growth.max_exponent,
+        "health": watched.to_json(),
+    }
+    return section, [*entries(result, run.scenario), *health_entries(watched, run.scenario)]
+
+
+def health_entries(result: health.Result, scenario: Scenario) -> list[dict[str, Any]]:
+    if health.HEALTH_UNDER_LOAD not in group_checks(scenario.checks) or not result.judged:
+        return []
+    found = result.contradicted
+    if found:
+        first = found[0]
+        message = (
+            f"the readiness endpoint answered ready {len(found)} times while requests timed "
+            f"out or stalled (first: {first['stalled']} in flight, e.g. {first['input_id']} "
+            f"{first['error_kind']}); {result.note}"
+        )
+    else:
+        message = result.note
+    fail_on = {str(severity) for severity in scenario.fail_on}
+    severity = severity_of(health.HEALTH_UNDER_LOAD, scenario)
+    return [_entry(health.HEALTH_UNDER_LOAD, severity, len(found), message, fail_on)]
 
 
 def entries(result: growth.Result, scenario: Scenario) -> list[dict[str, Any]]:
@@ -120,6 +147,17 @@ def html_section(section: Mapping[str, Any] | None) -> str:
         f"quadratic); an exponent over {text(decimal(limit))} whose lower bound is over 1 is "
         f"a cost_growth finding. {text(section.get('note'))}</p>"
     )
+    watched = section.get("health") or {}
+    if watched.get("judged"):
+        latency = watched.get("latency_ms") or {}
+        tail_health = (
+            f"<p>health under load: {number(watched.get('probes'))} probes, "
+            f"{number(watched.get('ready'))} ready, latency p50 {decimal(latency.get('p50'))} "
+            f"ms, p95 {decimal(latency.get('p95'))} ms, max {decimal(latency.get('max'))} ms; "
+            f"ready while requests stalled: {number(watched.get('contradicted'))}</p>"
+        )
+    else:
+        tail_health = ""
     slow = section.get("slow_generation") or {}
     tail = (
         f"<p>slow_generation: {text(slow.get('note'))}; "
@@ -130,4 +168,5 @@ def html_section(section: Mapping[str, Any] | None) -> str:
         + intro
         + table(header, rows, table_id="table-cost-growth", empty="no fit")
         + tail
+        + tail_health
     )

@@ -176,6 +176,16 @@ class Growth(StrictModel):
     slow_min_ms: Annotated[float, Field(ge=0)] = 1_000.0
 
 
+class Health(StrictModel):
+    """health_under_load: the readiness endpoint polled while the load runs
+    (stress/healthwatch.py, stress/checks/health.py, docs/cost-checks.md)."""
+
+    # Off by default: the polls are requests a server's own request counts will see.
+    enabled: bool = False
+    # One probe per interval, each bounded by it.
+    interval: Annotated[Duration, Field(ge=0.2)] = 1.0
+
+
 class Answers(StrictModel):
     """What a correct answer looks like: the settings of the answer and leak checks."""
 

@@ -15,6 +15,7 @@ from stress.scenario.checks import (
     Degradation,
     Flakiness,
     Growth,
+    Health,
     Invariance,
     Severity,
     SeverityName,
@@ -48,6 +49,7 @@ class Scenario(StrictModel):
     invariance: Invariance = Field(default_factory=Invariance)
     flakiness: Flakiness = Field(default_factory=Flakiness)
     growth: Growth = Field(default_factory=Growth)
+    health: Health = Field(default_factory=Health)
 
     @model_validator(mode="after")
     def _features_for_tabular(self) -> Scenario:

@@ -1,7 +1,8 @@
 """The cost checks end to end (the verdict rule): `stress run` against the careful amplifier
 server gives no error-severity finding, against its careless twin an error for each planted
 fault (tests/reference/amplifier.py): an error page echoing the body with padding, answers 50
-times the request, more tokens than max_tokens, latency quadratic in the prompt's length.
+times the request, more tokens than max_tokens, latency quadratic in the prompt's length, and
+requests that stall while the readiness endpoint says ok.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from tests.integration.conftest import ROOT, free_port, stress, wait_until_up
 
 pytestmark = pytest.mark.slow
 
-COST_CHECKS = ("amplification", "input_echo", "runaway_generation", "cost_growth")
+COST_CHECKS = (
+    "amplification",
+    "input_echo",
+    "runaway_generation",
+    "cost_growth",
+    "health_under_load",
+)
 
 
 @contextlib.contextmanager
@@ -49,7 +56,7 @@ def scenario(url: str, path: Path) -> Path:
             "protocol": "openai-chat",
             "model": "tiny",
             "max_tokens": 16,
-            "timeout": "10s",
+            "timeout": "2s",
         },
         "inputs": {
             "seed": 7,
@@ -72,6 +79,7 @@ def scenario(url: str, path: Path) -> Path:
             ]
         },
         "flakiness": {"retries": 1, "max_inputs": 4},
+        "health": {"enabled": True},
     }
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
     return path
@@ -111,6 +119,11 @@ def test_careful_server_gives_no_error_finding(tmp_path: Path) -> None:
     whole = next(fit for fit in summary["cost_growth"]["fits"] if fit["family"] == "(all)")
     assert whole["points"] >= 20, whole
     assert whole["exponent"] < 1.5, whole
+    # The readiness endpoint was polled through the load, and never contradicted it.
+    health = summary["cost_growth"]["health"]
+    assert health["probes"] >= 3, health
+    assert health["ready"] == health["probes"]
+    assert health["contradicted"] == 0
 
 
 def test_careless_server_gives_an_error_for_each_planted_fault(tmp_path: Path) -> None:
@@ -139,3 +152,5 @@ def test_careless_server_gives_an_error_for_each_planted_fault(tmp_path: Path) -
     whole = next(fit for fit in summary["cost_growth"]["fits"] if fit["family"] == "(all)")
     assert whole["superlinear"], whole
     assert whole["exponent"] > 1.5, whole
+    assert checks["health_under_load"]["errors"] >= 1  # stall
+    assert not checks["health_under_load"]["passed"]

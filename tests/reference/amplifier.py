@@ -12,7 +12,9 @@ Careless twin, ``--careless FAULT,...`` (default: all of them):
 - ``amplify``: answers to requests of 1,400 to 4,000 bytes carry a ``debug`` field 50
   times the request's size: amplification;
 - ``runaway``: 10 tokens more than ``max_tokens``, and usage says so: runaway_generation;
-- ``quadratic``: latency 2 ms + 300 ms x (characters / 32,000)²: cost_growth.
+- ``quadratic``: latency 2 ms + 300 ms x (characters / 32,000)²: cost_growth;
+- ``stall``: one valid request in 8 waits 3 s before it answers (past a 2 s client timeout)
+  while ``/health`` keeps answering ok: health_under_load.
 
 Run: ``python -m tests.reference.amplifier PORT [--careless echo,amplify,...]``; serves
 ``GET /health`` and ``GET /v1/models``. Only 127.0.0.1.
@@ -21,13 +23,14 @@ Run: ``python -m tests.reference.amplifier PORT [--careless echo,amplify,...]``;
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULTS = ("echo", "amplify", "runaway", "quadratic")
+FAULTS = ("echo", "amplify", "runaway", "quadratic", "stall")
 MODEL = "tiny"
 MAX_PROMPT_CHARS = 32_000
 MAX_TOKENS_CAP = 4_096
@@ -37,6 +40,9 @@ ANSWER_WORDS = 12
 # The amplify fault answers requests of this many bytes (and up to AMPLIFY_TO_BYTES): 50
 # times 1,400 is over the 64 KiB floor; larger ones are left alone, so that their answers'
 # transfer time does not blur the latency the quadratic fault shows.
+STALL_EVERY = 8
+STALL_S = 3.0
+_COUNTER = itertools.count()
 AMPLIFY_FROM_BYTES = 1_400
 AMPLIFY_TO_BYTES = 4_000
 
@@ -90,7 +96,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except OSError:  # the client gave up (a stalled answer): nothing to tell it
+            self.close_connection = True
 
     def do_GET(self) -> None:
         if self.path == "/health":
@@ -116,6 +125,8 @@ class Handler(BaseHTTPRequestHandler):
         except Problem as problem:
             self._refuse(str(problem), body)
             return
+        if "stall" in self.faults and next(_COUNTER) % STALL_EVERY == STALL_EVERY - 1:
+            time.sleep(STALL_S)
         time.sleep(self._latency(chars))
         words = min(ANSWER_WORDS, max_tokens)
         if "runaway" in self.faults:
