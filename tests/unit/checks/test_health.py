@@ -125,6 +125,8 @@ def test_the_poller_writes_one_line_per_probe(
             threading.Event().wait(0.05)
     lines = read(path)
     assert len(lines) >= 2
+    assert watch.probes == len(lines)
+    assert watch.not_ready == (0 if ready else len(lines))
     assert {line["ready"] for line in lines} == {ready}
     assert {line["status"] for line in lines} == {status}
     assert json.loads(path.read_text().splitlines()[0])["latency_ms"] > 0
