@@ -202,3 +202,15 @@ def test_slow_generation_needs_a_generating_protocol_and_enough_answers() -> Non
     assert growth.slow_answers(answered, embeddings)[1] == 0
     few = growth._answered(generation(times[-9:], [10] * 9))
     assert growth.slow_answers(few, scenario())[1] == 0
+
+
+def test_the_report_table_shows_each_fit_and_marks_the_superlinear_one() -> None:
+    sizes, noise = sizes_and_noise()
+    table = records(sizes, (2 + 300 * (sizes / 32_000) ** 2) * noise, family="<b>f</b>")
+    result = growth.evaluate_records(table, scenario())
+    html = costs.html_section({**result.to_json(), "max_exponent": 1.5})
+    assert "<b>f</b>" not in html  # a family name is text, escaped
+    assert "&lt;b&gt;f&lt;/b&gt;" in html
+    assert html.count('class="num bad"') == 2  # (all) and the family: both quadratic
+    assert f"{whole(result).exponent:.2f}"[:3] in html
+    assert costs.html_section(None) == ""
