@@ -225,7 +225,10 @@ def run(
         replayed = _replay_regressions(scenario, run_dir, url, on_event)
         fleet = workers or Workers()
         deadline = _load_deadline(scenario, fleet)
-        with _scraping(scenario, run_dir, url, on_event):
+        with (
+            _scraping(scenario, run_dir, url, on_event),
+            _watching(scenario, adapter, run_dir, url),
+        ):
             interrupted = _load(run_dir, url, on_event, fleet, deadline=deadline)
         if not interrupted:
             # Group checks re-send inputs alone, so they run while the target is still up.
@@ -297,6 +300,18 @@ def _scraping(
             "failed": scraper.failed,
         }
     )
+
+
+def _watching(
+    scenario: Scenario, adapter: Any, run_dir: Path, url: str
+) -> contextlib.AbstractContextManager[Any]:
+    """health.enabled: the readiness endpoint polled while the load runs."""
+    if not scenario.health.enabled:
+        return contextlib.nullcontext()
+    from stress.healthwatch import HealthWatch
+
+    interval = scenario.health.interval
+    return HealthWatch(url, adapter, layout.health(run_dir), interval=interval)
 
 
 def _load_deadline(scenario: Scenario, workers: Workers) -> float:

@@ -69,6 +69,15 @@ class Settings:
     secrets: tuple[tuple[str, str], ...] = ()
     # A compiled validator for json_schema (jsonschema's), built once per run.
     validator: Any = None
+    # amplification / input_echo (stress.checks.amplify): answers.amplification.
+    amplify_ratio: float = 10.0
+    amplify_min_bytes: int = 65_536
+    amplify_error_min_bytes: int = 16_384
+    echo_min_bytes: int = 1_024
+    # runaway_generation (stress.checks.runaway): answers.runaway.
+    runaway_token_slack: int = 1
+    runaway_ms_per_token: float | None = None
+    runaway_min_ms: float = 1_000.0
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> Settings:
@@ -89,6 +98,13 @@ class Settings:
             system_prompts=tuple(p for p in answers.system_prompt if p.strip()),
             secrets=_secrets(answers.secrets, scenario.target.headers),
             validator=validator,
+            amplify_ratio=answers.amplification.ratio,
+            amplify_min_bytes=answers.amplification.min_bytes,
+            amplify_error_min_bytes=answers.amplification.error_min_bytes,
+            echo_min_bytes=answers.amplification.echo_min_bytes,
+            runaway_token_slack=answers.runaway.token_slack,
+            runaway_ms_per_token=answers.runaway.max_ms_per_token,
+            runaway_min_ms=answers.runaway.min_ms,
         )
 
 

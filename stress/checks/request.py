@@ -26,7 +26,8 @@ strict_json            a 2xx with duplicate keys, trailing data, or a           
                        an error (a wrong number, docs/checks.md)
 =====================  ========================================================  ========
 
-Answer checks (stress.checks.answers) and leak checks (stress.checks.leaks) complete the set;
+Answer checks (stress.checks.answers), leak checks (stress.checks.leaks), amplification
+(stress.checks.amplify) and runaway generation (stress.checks.runaway) complete the set;
 ``stress checks`` lists them all with their severity.
 """
 
@@ -35,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from stress.checks import answers, basic, leaks
+from stress.checks import amplify, answers, basic, leaks, runaway
 from stress.checks.basic import CONNECTION_KINDS, HANG, TIMEOUT
 from stress.checks.exchange import (
     DEFAULT_SETTINGS,
@@ -75,6 +76,8 @@ CHECKS: dict[str, Check] = {
     **basic.CHECKS,
     **answers.CHECKS,
     **leaks.CHECKS,
+    **amplify.CHECKS,
+    **runaway.CHECKS,
 }
 
 # Checks over groups of answers, judged after the load (stress.checks.groups); they can be
@@ -83,6 +86,9 @@ GROUP_CHECKS: dict[str, str] = {
     "degradation": ERROR,
     "invariance": WARNING,
     "flakiness": INFO,
+    "cost_growth": ERROR,
+    "slow_generation": ERROR,
+    "health_under_load": ERROR,
 }
 
 # The severity each check's findings have unless the scenario overrides it.
@@ -92,6 +98,8 @@ DEFAULT_SEVERITY: dict[str, str] = {
     "strict_json": WARNING,
     **answers.DEFAULT_SEVERITY,
     **leaks.DEFAULT_SEVERITY,
+    **amplify.DEFAULT_SEVERITY,
+    **runaway.DEFAULT_SEVERITY,
     **GROUP_CHECKS,
 }
 
@@ -113,6 +121,9 @@ _GROUP_DOCS = {
     "degradation": "answers under load differ from the baseline's for the same input",
     "invariance": "a perturbed input gets a different answer than its seed input",
     "flakiness": "failing inputs re-sent alone afterwards: deterministic, flaky or load-only",
+    "cost_growth": "latency grows faster than input size (log-log fit per family, exponent)",
+    "slow_generation": "an answer far slower than its output tokens explain at its phase's pace",
+    "health_under_load": "the readiness endpoint said ready while requests timed out or stalled",
 }
 
 

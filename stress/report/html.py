@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from stress.report import breakdowns, charts, streaming
+from stress.report import breakdowns, charts, costs, streaming
 from stress.report.findings import MAX_FAILURES as MAX_FAILURES
 from stress.report.findings import commands as commands
 from stress.report.findings import excerpt, findings_section
@@ -148,6 +148,7 @@ def render(
         *load_sections(summary),
         _heading("family-latency"),
         _family_latency(families),
+        costs.html_section(summary.get("cost_growth")),
     ]
     if "degradation" in shown:
         body += [_heading("degradation"), _degradation(summary["degradation"])]

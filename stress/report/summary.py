@@ -169,6 +169,7 @@ import pandas as pd
 
 from stress.checks.request import CHECKS, severity_of
 from stress.checks.slo import GOODPUT, SloResult, evaluate_slos
+from stress.report import costs
 from stress.report.behaviour import from_group_checks, read_behaviour
 from stress.report.behaviour import group_checks as file_checks
 from stress.report.compare import read_comparison
@@ -212,9 +213,11 @@ def summarise(run: RunData) -> dict[str, Any]:
     degradation = degradation or from_files
     invariance = invariance or invariance_files
     load = load_report(run, latency_stats)
+    cost_growth, cost_checks = costs.summarise(run)
     checks = [
         *_request_checks(run, severities, failures),
         *group_checks.check_entries(groups, run.scenario),
+        *cost_checks,
         *(_slo_check(result) for result in slo),
         *(file_checks(degradation) if degradation is from_files else []),
         *(file_checks(invariance) if invariance is invariance_files else []),
@@ -263,6 +266,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "invariance_kinds": sections["invariance"],
         "flakiness": sections["flakiness"],
         "group_checks": sections["group_checks"],
+        "cost_growth": cost_growth,  # stress.report.costs documents it
         "sweep": load.sweep,
         "tester": load.tester,
         "load": load.load,

@@ -142,6 +142,8 @@ def judgement(case: Mapping[str, Any], scenario: Scenario, run_dir: Path) -> Jud
         "max_value": answers.max_value,
         "max_bytes": answers.max_bytes,
         "system_prompts": [p for p in answers.system_prompt if p.strip()],
+        "amplification": answers.amplification.model_dump(),
+        "runaway": answers.runaway.model_dump(),
     }
     # A secret written into the scenario is never written out: the script reads it from
     # the environment (STRESS_SECRET_<n>), as it reads a literal secret header.

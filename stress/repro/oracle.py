@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stress import errorkinds, jsonpath
-from stress.checks import answers, basic, leaks
+from stress.checks import amplify, answers, basic, leaks, runaway
 from stress.checks.exchange import Exchange, Finding, Settings
 from stress.targets.sse import decode
 
@@ -40,6 +40,8 @@ COPIED = (
     "stress.checks.basic",
     "stress.checks.answers",
     "stress.checks.leaks",
+    "stress.checks.amplify",
+    "stress.checks.runaway",
     "stress.repro.oracle",
 )
 # The protocols whose answers ``parse`` reads as the adapters do.
@@ -72,13 +74,21 @@ _DATATYPES = frozenset(
     ]
 )
 # Every built-in per-request check, in stress's order.
-BUILTIN = {**basic.CHECKS, **answers.CHECKS, **leaks.CHECKS}
+BUILTIN = {
+    **basic.CHECKS,
+    **answers.CHECKS,
+    **leaks.CHECKS,
+    **amplify.CHECKS,
+    **runaway.CHECKS,
+}
 DEFAULT_SEVERITY = {
     **dict.fromkeys(BUILTIN, "error"),
     "accepted_invalid_input": "warning",
     "strict_json": "warning",
     **answers.DEFAULT_SEVERITY,
     **leaks.DEFAULT_SEVERITY,
+    **amplify.DEFAULT_SEVERITY,
+    **runaway.DEFAULT_SEVERITY,
 }
 
 
@@ -93,6 +103,16 @@ class Outcome:
     finish_reason: str | None = None
     prompt_tokens: int | None = None
     anomaly: str | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """What was sent, as far as the checks read it (amplification, echo, runaway)."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -116,6 +136,7 @@ def judge(
     latency_ms: float,
     item: Item | None = None,
     response: Mapping[str, Any] | None = None,
+    request: Request | None = None,
 ) -> tuple[str | None, list[Finding]]:
     """(error kind, findings with their final severities) of one answer, as
     stress.checks.judge gives them for the built-in ``checks``; ``response`` is an http-json
@@ -138,6 +159,7 @@ def judge(
         body=body,
         item=item,  # type: ignore[arg-type]
         settings=settings,
+        request=request,  # type: ignore[arg-type]
     )
     found = []
     for name in checks:

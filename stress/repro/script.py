@@ -162,6 +162,13 @@ def judged() -> tuple[int, bytes, str | None, list]:
             list(SECRETS), {name: HEADERS[name] for name in SECRET_HEADERS if name in HEADERS}
         ),
         validator=validator,
+        amplify_ratio=SETTINGS["amplification"]["ratio"],
+        amplify_min_bytes=SETTINGS["amplification"]["min_bytes"],
+        amplify_error_min_bytes=SETTINGS["amplification"]["error_min_bytes"],
+        echo_min_bytes=SETTINGS["amplification"]["echo_min_bytes"],
+        runaway_token_slack=SETTINGS["runaway"]["token_slack"],
+        runaway_ms_per_token=SETTINGS["runaway"]["max_ms_per_token"],
+        runaway_min_ms=SETTINGS["runaway"]["min_ms"],
     )
     status, headers, body, error, latency_ms = send()
     item = None if ITEM is None else oracle.Item(ITEM["kind"], ITEM["payload"])
@@ -177,6 +184,7 @@ def judged() -> tuple[int, bytes, str | None, list]:
         latency_ms=latency_ms,
         item=item,
         response=RESPONSE,
+        request=oracle.Request(METHOD, PATH, HEADERS, BODY),
     )
     print("FINDINGS " + json.dumps(sorted([f.check, f.severity] for f in findings)))
     return status, body, error, findings

@@ -30,6 +30,7 @@ RESENDS = "resends.jsonl"
 DEGRADATION = "degradation.json"
 INVARIANCE = "invariance.json"
 TARGET_METRICS = "target-metrics.jsonl"
+HEALTH = "health.jsonl"
 SUMMARY = "summary.json"
 SUMMARY_MD = "summary.md"
 REPORT = "report.html"
@@ -58,7 +59,7 @@ NAMES = (
     SCENARIO, RUN_INFO, CORPUS, LOGS, REGRESSIONS, TRACES, RECORDS, FAILURES, LOAD, RESENDS,
     DEGRADATION, INVARIANCE, SUMMARY, SUMMARY_MD, REPORT, JUNIT, COMPARE_JSON, COMPARE_HTML,
     COMPARE_MD, HISTORY_HTML, HISTORY_JSON, SHRUNK, LOAD_LOG, DEMO_LOG, NOOP_LOG,
-    REPLAY_DEMO_LOG, CRASH, TARGET_METRICS,
+    REPLAY_DEMO_LOG, CRASH, TARGET_METRICS, HEALTH,
 )  # fmt: skip
 TEMPLATES = (WORKER_LOG, PART, CASE)
 
@@ -133,6 +134,11 @@ def target_metrics(run_dir: Path) -> Path:
     """The target's Prometheus samples scraped during the load (target.metrics), one JSON
     line per scrape."""
     return run_dir / TARGET_METRICS
+
+
+def health(run_dir: Path) -> Path:
+    """The readiness endpoint polled once a second during the load, one JSON line a probe."""
+    return run_dir / HEALTH
 
 
 def summary(run_dir: Path) -> Path:

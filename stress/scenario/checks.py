@@ -131,6 +131,61 @@ SeverityName = Annotated[
 ]
 
 
+class Amplification(StrictModel):
+    """amplification and input_echo (stress/checks/amplify.py, docs/checks.md)."""
+
+    # An answer larger than ratio x the request body (and than what its tokens or
+    # predictions explain) is amplified, once it is over the floor below.
+    ratio: Annotated[float, Field(gt=1)] = 10.0
+    # The floor for 2xx answers: smaller ones are never amplification (a chat answer to a
+    # 20-byte prompt is legitimately larger than the prompt).
+    min_bytes: PositiveInt = 65_536
+    # The floor for error pages and unreadable answers (they explain nothing).
+    error_min_bytes: PositiveInt = 16_384
+    # A request body at least this large reflected in an error page is an input echo.
+    echo_min_bytes: PositiveInt = 1_024
+
+
+class Runaway(StrictModel):
+    """runaway_generation (stress/checks/runaway.py, docs/checks.md)."""
+
+    # Tokens allowed past the request's max_tokens (x n) before it is a runaway (a
+    # server counting its stop token is not one).
+    token_slack: Annotated[int, Field(strict=True, ge=0)] = 1
+    # An answer slower than this per output token is a runaway in time (off when null);
+    # the run-wide learned bound is the group check slow_generation (stress/checks/growth.py).
+    max_ms_per_token: Annotated[float, Field(gt=0)] | None = None
+    # ...and only when it took longer than this in all.
+    min_ms: Annotated[float, Field(ge=0)] = 1_000.0
+
+
+class Growth(StrictModel):
+    """cost_growth and slow_generation, judged from the records after the load
+    (stress/checks/growth.py, docs/checks.md)."""
+
+    # Latency growing faster than input size ** max_exponent (and surely faster than
+    # linear: the fit's lower 95% bound above 1) is a finding.
+    max_exponent: Annotated[float, Field(gt=1)] = 1.5
+    # A fit needs this many answered requests...
+    min_points: Annotated[int, Field(strict=True, ge=3)] = 20
+    # ...whose input sizes span at least this factor (largest / smallest).
+    min_span: Annotated[float, Field(gt=1)] = 4.0
+    # slow_generation: an answer slower than slow_factor x its output tokens x the median
+    # time per token of its phase, and by more than slow_min_ms.
+    slow_factor: Annotated[float, Field(gt=1)] = 10.0
+    slow_min_ms: Annotated[float, Field(ge=0)] = 1_000.0
+
+
+class Health(StrictModel):
+    """health_under_load: the readiness endpoint polled while the load runs
+    (stress/healthwatch.py, stress/checks/health.py, docs/cost-checks.md)."""
+
+    # Off by default: the polls are requests a server's own request counts will see.
+    enabled: bool = False
+    # One probe per interval, each bounded by it.
+    interval: Annotated[Duration, Field(ge=0.2)] = 1.0
+
+
 class Answers(StrictModel):
     """What a correct answer looks like: the settings of the answer and leak checks."""
 
@@ -150,6 +205,8 @@ class Answers(StrictModel):
     # Strings that must never appear in any response (API keys, internal hostnames).
     # ``${NAME}`` takes the value of the environment variable NAME.
     secrets: list[str] = Field(default_factory=list)
+    amplification: Amplification = Field(default_factory=Amplification)
+    runaway: Runaway = Field(default_factory=Runaway)
 
     @field_validator("system_prompt", mode="before")
     @classmethod

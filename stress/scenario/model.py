@@ -14,6 +14,8 @@ from stress.scenario.checks import (
     Answers,
     Degradation,
     Flakiness,
+    Growth,
+    Health,
     Invariance,
     Severity,
     SeverityName,
@@ -46,6 +48,8 @@ class Scenario(StrictModel):
     degradation: Degradation = Field(default_factory=Degradation)
     invariance: Invariance = Field(default_factory=Invariance)
     flakiness: Flakiness = Field(default_factory=Flakiness)
+    growth: Growth = Field(default_factory=Growth)
+    health: Health = Field(default_factory=Health)
 
     @model_validator(mode="after")
     def _features_for_tabular(self) -> Scenario:
