@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stress.report.findings import commands
+from stress.report.findings import commands, gravest, listed
 from stress.report.markup import HIDDEN, decimal, ms, percent, seconds
 from stress.rundir import layout
 from stress.rundir.write import write_text
@@ -158,14 +158,14 @@ def _families(families: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def _repro(failures: Sequence[Mapping[str, Any]], run_dir: str) -> list[str]:
-    shown = [f for f in failures if isinstance(f.get("input_id"), str)][:MAX_REPRO]
+    shown = [f for f in listed(failures) if isinstance(f.get("input_id"), str)][:MAX_REPRO]
     if not shown:
         return []
     lines = ["### Reproduce", ""]
     for item in shown:
         replay, curl, _shrink = commands(run_dir, item["input_id"])
         lines.append(
-            f"- {escape(item.get('check'))} on {escape(item.get('family'))}: "
+            f"- {escape(gravest(item).get('check'))} on {escape(item.get('family'))}: "
             f"{code(replay)} · {code(curl)}"
         )
     lines.append("")
