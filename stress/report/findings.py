@@ -68,9 +68,9 @@ def top_failures(
     counts: dict[tuple[str, str], tuple[int, int]] = {}
     for family in summary.get("families", []):
         name = str(family.get("name"))
-        for key, rank in (("checks", 0), ("check_warnings", 1), ("check_info", 2)):
-            for check, n in (family.get(key) or {}).items():
-                counts.setdefault((str(check), name), (rank, int(n)))
+        for field, grade in (("checks", 0), ("check_warnings", 1), ("check_info", 2)):
+            for check, n in (family.get(field) or {}).items():
+                counts.setdefault((str(check), name), (grade, int(n)))
 
     def rank(key: tuple[str, str], item: Mapping[str, Any]) -> int:
         if item.get("findings"):
