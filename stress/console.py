@@ -219,6 +219,10 @@ def print_summary(console: Console, summary: dict[str, Any], run_dir: str) -> No
         console.print(f"[bold yellow]WARN[/] {escape(str(tester.get('message')))}")
     for lost in (summary.get("load") or {}).get("lost_workers", []):
         console.print(f"[bold yellow]WARN[/] {escape(str(lost))}")
+    coverage = summary.get("coverage") or {}
+    if coverage.get("message"):
+        style = "[bold yellow]WARN[/] " if (coverage.get("share") or 1.0) < 1.0 else ""
+        console.print(f"{style}coverage: {escape(str(coverage['message']))}")
     failed = [check for check in summary.get("checks", []) if not check.get("passed")]
     for check in failed:
         console.print(f"[red]FAIL[/] {escape(check['name'])}: {escape(str(check.get('message')))}")

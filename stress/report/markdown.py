@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from stress.report.coverage import selection_label
 from stress.report.findings import commands, gravest, listed
 from stress.report.markup import HIDDEN, decimal, ms, percent, seconds
 from stress.rundir import layout
@@ -53,6 +54,7 @@ def render_markdown(summary: Mapping[str, Any], failures: Sequence[Mapping[str, 
         f"| {_ms(latency.get('p95'))} | {_ms(latency.get('p99'))} "
         f"| {_s(totals.get('duration_s'))} |",
         "",
+        *_coverage(summary.get("coverage")),
     ]
     failed = [c for c in summary.get("checks", []) if not c.get("passed")]
     if failed:
@@ -155,6 +157,21 @@ def _families(families: Iterable[Mapping[str, Any]]) -> list[str]:
         *(["", f"and {more} more families; see report.html"] if more > 0 else []),
         "",
     ]
+
+
+def _coverage(coverage: Mapping[str, Any] | None) -> list[str]:
+    """Coverage: inputs sent of generated, and each family selection that did not fully run."""
+    if not coverage:
+        return []
+    partial = [
+        selection_label(s)
+        for s in coverage.get("selections", [])
+        if s.get("ran") != s.get("matching")
+    ]
+    lines = [f"Coverage: {escape(coverage.get('message'))}."]
+    if partial:
+        lines[0] += " Families: " + "; ".join(escape(label) for label in partial) + "."
+    return [*lines, ""]
 
 
 def _repro(failures: Sequence[Mapping[str, Any]], run_dir: str) -> list[str]:
