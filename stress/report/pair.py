@@ -19,6 +19,9 @@ from stress.rundir.read import RunData, load_records, load_run
 
 # What an input's bytes do not include: its name and where the generator drew it.
 _NOT_BYTES = ("id", "origin")
+# What sizes a phase without shaping its load: a shortened run (--duration) compares with a
+# full one; the statistical tests weigh the numbers of requests.
+_SIZE = ("duration", "step_duration")
 # Differences named in the refusal at most (the rest counted).
 _SHOWN_DIFFERENCES = 6
 # The flag that compares runs that differ anyway, as the refusal names it.
@@ -102,7 +105,8 @@ def input_digest(item: dict[str, object]) -> str:
 
 def differences(base: Side, new: Side) -> list[str]:
     """What makes BASE and NEW not comparable, one line each: the load shape (phases with
-    their users, rates, kinds, durations), the corpus seed, the corpus's input bytes."""
+    their names, users, rates, kinds, arrivals; not their durations), the corpus seed, the
+    corpus's input bytes."""
     found: list[str] = []
     before = [p.model_dump(mode="json") for p in base.data.scenario.load.phases]
     after = [p.model_dump(mode="json") for p in new.data.scenario.load.phases]
@@ -111,7 +115,7 @@ def differences(base: Side, new: Side) -> list[str]:
         found.append(f"load phases: [{names[0]}] in BASE, [{names[1]}] in NEW")
     else:
         for old, now in zip(before, after, strict=True):
-            changed = [key for key in old if old[key] != now.get(key)]
+            changed = [k for k in old if k not in _SIZE and old[k] != now.get(k)]
             found.extend(
                 f"load phase {old['name']}: {key} {_value(old[key])} in BASE, "
                 f"{_value(now.get(key))} in NEW"

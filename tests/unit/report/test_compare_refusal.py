@@ -91,6 +91,13 @@ def test_the_same_bytes_under_another_origin_are_the_same_corpus(tmp_path: Path)
     assert document["corpus"]["shared_inputs"] == 10
 
 
+def test_a_shortened_run_compares_with_a_full_one(tmp_path: Path) -> None:
+    # --duration sizes the phases without changing their load: a verdict is given.
+    shorter = SCENARIO_YAML.replace("duration: 10s", "duration: 3s")
+    base, new = run(tmp_path, "base"), run(tmp_path, "new", shorter)
+    assert compare_runs(base, new)["differences"] == []
+
+
 def test_the_flag_gives_a_verdict_that_says_what_differs(tmp_path: Path) -> None:
     scenario, difference = SHAPES["users"]
     base, new = run(tmp_path, "base"), run(tmp_path, "new", scenario)
