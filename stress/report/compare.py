@@ -45,8 +45,8 @@ Two runs are compared only when they share the load shape (phases: users, rates,
 arrivals; durations may differ), the seed and the corpus (by the digest of each input's
 bytes): otherwise a regression verdict would measure the change of setup (24 users against 8
 is not a latency regression). `stress compare` refuses with exit 5, naming what differs,
-unless given ``--allow-different-runs``. Drift and failures compare only inputs whose bytes are identical
-in both runs, so a changed scenario does not pass for drift.
+unless given ``--allow-different-runs``. Drift and failures compare only inputs whose bytes
+are identical in both runs, so a changed scenario does not pass for drift.
 compare.json's schema is in ``compare_runs``' docstring; compare_page renders it.
 """
 
