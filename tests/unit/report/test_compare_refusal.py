@@ -14,6 +14,7 @@ import pytest
 from report_runs import SCENARIO_YAML, record, write_run
 
 from stress.report.compare import compare_runs
+from stress.report.comparison_page import render_comparison_markdown
 from stress.report.pair import ALLOW_FLAG, IncomparableRuns
 
 
@@ -105,6 +106,9 @@ def test_the_flag_gives_a_verdict_that_says_what_differs(tmp_path: Path) -> None
     assert document["differences"] == [difference]
     assert "across 1 differences of setup" in document["message"]
     assert any(difference in note for note in document["notes"])
+    markdown = render_comparison_markdown(document)
+    assert "### Compared although the runs differ (--allow-different-runs)" in markdown
+    assert "- load phase load: users 4 in BASE, 24 in NEW" in markdown
 
 
 def test_the_command_exits_5_and_names_the_flag(tmp_path: Path) -> None:
