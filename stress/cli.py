@@ -319,6 +319,9 @@ def report(run_dir: Path) -> None:
     sys.exit(0 if summary.get("passed") else 1)
 
 
+_ALLOW_DIFFERENT = "Judge runs of another load shape, seed or corpus (else exit 5, naming them)."
+
+
 @cli.command()
 @click.argument("base", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
@@ -334,13 +337,7 @@ def report(run_dir: Path) -> None:
 @click.option("--psi-threshold", type=float, default=0.2, show_default=True)
 @click.option("--max-new-failures", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--min-requests", type=click.IntRange(1), default=20, show_default=True)
-@click.option(
-    "--allow-different-runs",
-    "allow_different",
-    is_flag=True,
-    help="Give a verdict although the runs differ in load shape, seed or corpus "
-    "(otherwise exit 5, naming what differs).",
-)
+@click.option("--allow-different-runs", "allow_different", is_flag=True, help=_ALLOW_DIFFERENT)
 def compare(
     base: Path,
     new: Path,
@@ -354,8 +351,7 @@ def compare(
     min_requests: int,
     allow_different: bool,
 ) -> None:
-    """Compare NEW with BASE; exit 1 on a latency, error, drift or failure regression, 5 when
-    the runs differ in load shape, seed or corpus (unless --allow-different-runs)."""
+    """Compare NEW with BASE; exit 1 on a regression, 5 when their load, seed or corpus differ."""
     from stress.report.compare import check_distinct_outputs, compare_runs
     from stress.report.comparison_page import write_comparison
     from stress.report.pair import Thresholds
