@@ -319,6 +319,9 @@ def report(run_dir: Path) -> None:
     sys.exit(0 if summary.get("passed") else 1)
 
 
+_ALLOW_DIFFERENT = "Judge runs of another load shape, seed or corpus (else exit 5, naming them)."
+
+
 @cli.command()
 @click.argument("base", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
@@ -334,6 +337,7 @@ def report(run_dir: Path) -> None:
 @click.option("--psi-threshold", type=float, default=0.2, show_default=True)
 @click.option("--max-new-failures", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--min-requests", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--allow-different-runs", "allow_different", is_flag=True, help=_ALLOW_DIFFERENT)
 def compare(
     base: Path,
     new: Path,
@@ -345,8 +349,9 @@ def compare(
     psi_threshold: float,
     max_new_failures: int,
     min_requests: int,
+    allow_different: bool,
 ) -> None:
-    """Compare NEW with BASE; exit 1 on a latency, error, drift or failure regression."""
+    """Compare NEW with BASE; exit 1 on a regression, 5 when their load, seed or corpus differ."""
     from stress.report.compare import check_distinct_outputs, compare_runs
     from stress.report.comparison_page import write_comparison
     from stress.report.pair import Thresholds
@@ -362,7 +367,7 @@ def compare(
     )
     target = out if out is not None else new
     check_distinct_outputs(base, new, target)
-    document = compare_runs(base, new, limits)
+    document = compare_runs(base, new, limits, allow_different=allow_different)
     paths = write_comparison(document, target)
     style = "red" if document["regressed"] else "green"
     err.print(f"[bold {style}]{escape(document['message'])}[/]")

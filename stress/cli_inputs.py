@@ -142,6 +142,7 @@ def generate(
 def checks() -> None:
     """List the checks a scenario can name, with their default severity."""
     from rich.table import Table
+    from rich.text import Text
 
     from stress.checks.request import describe
     from stress.terminal import stdout
@@ -150,7 +151,7 @@ def checks() -> None:
     for column in ("check", "severity", "finds"):
         table.add_column(column)
     for name, severity, summary in describe():
-        table.add_row(name, severity, summary)
+        table.add_row(name, severity, Text(summary))
     stdout.print(table)
     stdout.print(
         "Set severities with `severity: {check: error|warn|info}` and which fail the run with "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +219,10 @@ def print_summary(console: Console, summary: dict[str, Any], run_dir: str) -> No
         console.print(f"[bold yellow]WARN[/] {escape(str(tester.get('message')))}")
     for lost in (summary.get("load") or {}).get("lost_workers", []):
         console.print(f"[bold yellow]WARN[/] {escape(str(lost))}")
+    coverage = summary.get("coverage") or {}
+    if coverage.get("message"):
+        style = "[bold yellow]WARN[/] " if (coverage.get("share") or 1.0) < 1.0 else ""
+        console.print(f"{style}coverage: {escape(str(coverage['message']))}")
     failed = [check for check in summary.get("checks", []) if not check.get("passed")]
     for check in failed:
         console.print(f"[red]FAIL[/] {escape(check['name'])}: {escape(str(check.get('message')))}")
@@ -376,21 +380,30 @@ def _preview(body: bytes, limit: int = 240) -> str:
 def print_failure_commands(
     console: Console, run_dir: str, failures: Sequence[dict[str, Any]], *, limit: int = 5
 ) -> None:
-    """For the first failures: the commands that replay, export and shrink each one."""
-    seen: dict[str, dict[str, Any]] = {}
-    for failure in failures:
+    """For the first failures, errors before warnings (an input with info findings only is
+    counted, never listed): the commands that replay, export and shrink each one."""
+    from stress.report.findings import gravest, listed, severity
+
+    seen: dict[str, Mapping[str, Any]] = {}
+    for failure in listed(failures):
         seen.setdefault(str(failure.get("input_id")), failure)
+    noted = {str(f.get("input_id")) for f in failures if severity(f) == "info"} - set(seen)
+    info = f"; {len(noted)} more with info findings only, in {layout.FAILURES}" if noted else ""
     if not seen:
+        if noted:
+            console.print(f"{len(noted)} inputs with info findings only, in {layout.FAILURES}")
         return
     shown = list(seen.items())[:limit]
     console.print(
-        f"[bold]failures[/] ({len(shown)} of {len(seen)} failing inputs; "
-        f"every one has these commands):"
+        f"[bold]failures[/] ({len(shown)} of {len(seen)} failing inputs, errors first; "
+        f"every one has these commands{info}):"
     )
     for input_id, failure in shown:
-        message = str(failure.get("message", ""))
+        worst = gravest(failure)
+        message = str(worst.get("message", ""))
+        marked = "" if severity(failure) == "error" else f" ({severity(failure)})"
         console.print(
-            f"  {escape(input_id)}  {escape(str(failure.get('check')))}: {escape(message)}"
+            f"  {escape(input_id)}  {escape(str(worst.get('check')))}{marked}: {escape(message)}"
         )
         for line in (
             command("replay", run_dir, "--id", input_id),

@@ -107,23 +107,25 @@ ALL_CHECKS: tuple[str, ...] = (*CHECKS, *GROUP_CHECKS)
 
 
 def describe() -> list[tuple[str, str, str]]:
-    """(name, default severity, one line) for every built-in check, for ``stress checks``."""
+    """(name, default severity, what it finds) for every built-in check, for ``stress checks``:
+    the first paragraph of its docstring, whole (never cut at a line end)."""
     lines = []
     for name in ALL_CHECKS:
         function = CHECKS.get(name)
-        doc = (function.__doc__ or "").strip().splitlines() if function is not None else []
-        summary = doc[0] if doc else _GROUP_DOCS.get(name, "")
+        doc = (function.__doc__ or "").strip() if function is not None else ""
+        paragraph = doc.split("\n\n", 1)[0] if doc else _GROUP_DOCS.get(name, "")
+        summary = " ".join(paragraph.split()).replace("``", "")
         lines.append((name, DEFAULT_SEVERITY[name], summary))
     return lines
 
 
 _GROUP_DOCS = {
-    "degradation": "answers under load differ from the baseline's for the same input",
-    "invariance": "a perturbed input gets a different answer than its seed input",
-    "flakiness": "failing inputs re-sent alone afterwards: deterministic, flaky or load-only",
-    "cost_growth": "latency grows faster than input size (log-log fit per family, exponent)",
-    "slow_generation": "an answer far slower than its output tokens explain at its phase's pace",
-    "health_under_load": "the readiness endpoint said ready while requests timed out or stalled",
+    "degradation": "Answers under load differ from the baseline's for the same input.",
+    "invariance": "A perturbed input gets a different answer than its seed input.",
+    "flakiness": "Failing inputs re-sent alone afterwards: deterministic, flaky or load-only.",
+    "cost_growth": "Latency grows faster than input size (log-log fit per family, exponent).",
+    "slow_generation": "An answer far slower than its output tokens explain at its phase's pace.",
+    "health_under_load": "The readiness endpoint said ready while requests timed out or stalled.",
 }
 
 

@@ -281,4 +281,5 @@ def _within(actual: float, limit: float) -> bool:
 
 
 def _percent(fraction: float) -> str:
-    return f"{fraction * 100:.4g}%"
+    # Three significant digits: 0.849%, 1.04%, 12.3%, 5% (the limits as written).
+    return f"{fraction * 100:.3g}%"

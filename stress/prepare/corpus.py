@@ -7,13 +7,13 @@ functions here are what selecting families needs.
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
 from stress.errors import UsageError
 from stress.inputs import corpus as corpus_io
 from stress.inputs.families import Context, Family, Limits, catalog
 from stress.scenario import Scenario
+from stress.scenario.inputs import is_glob
 
 Seeds = tuple[dict[str, Any], ...]
 
@@ -56,20 +56,8 @@ def build_corpus(
         logged = _log_seeds(scenario)
     families = catalog({name: spec.model_dump() for name, spec in inputs.custom.items()})
     protocol = scenario.target.protocol.value
-    available = {name: list(family.protocols) for name, family in families.items()}
     made_for = context(scenario, logged)
-    # A family a glob picked that cannot work here (no number field whose range includes 0,
-    # say) is left out; one named exactly is reported by corpus.build. With a log, the
-    # logged requests are the realistic inputs: globs leave the Faker-made ones out.
-    weights = {
-        name: weight
-        for name, weight in inputs.weights(available, protocol).items()
-        if name in inputs.families
-        or (
-            families[name].misfit(made_for) is None
-            and not (made_for.logged and _synthetic_realistic(families[name]))
-        )
-    }
+    weights = chosen_weights(scenario, families, made_for)
     counts = dict(inputs.counts)
     if any(phase.logged for phase in scenario.load.phases):
         # A trace with inputs: logged sends arrival i's log entry: realistic.logged input i.
@@ -93,6 +81,30 @@ def build_corpus(
     )
 
 
+def chosen_weights(
+    scenario: Scenario, families: dict[str, Family], made_for: Context
+) -> dict[str, float]:
+    """Family -> weight the scenario selects: its globs, names, excludes, less ``counts``.
+
+    A family a glob picked that cannot work here (no number field whose range includes 0,
+    say) is left out; one named exactly is reported by corpus.build. With a log, the
+    logged requests are the realistic inputs: globs leave the Faker-made ones out.
+    `stress generate --family` selects through here too, so it takes every glob a
+    scenario takes."""
+    inputs = scenario.inputs
+    protocol = scenario.target.protocol.value
+    available = {name: list(family.protocols) for name, family in families.items()}
+    return {
+        name: weight
+        for name, weight in inputs.weights(available, protocol).items()
+        if name in inputs.families
+        or (
+            families[name].misfit(made_for) is None
+            and not (made_for.logged and _synthetic_realistic(families[name]))
+        )
+    }
+
+
 def _log_seeds(scenario: Scenario) -> Seeds:
     if scenario.inputs.from_log is None:
         return ()
@@ -107,22 +119,24 @@ def _synthetic_realistic(family: Family) -> bool:
 
 def select_families(scenario: Scenario, pattern: str, *, count: int | None = None) -> Scenario:
     """A copy whose corpus is every family matching ``pattern`` that fits the target, equally
-    weighted (for previews: `stress generate --family`). Raises UsageError if none does."""
+    weighted (for previews: `stress generate --family`), chosen as `inputs.families:
+    {pattern: 1}` would choose them. Raises UsageError if none does."""
     protocol = scenario.target.protocol.value
     families = catalog({name: spec.model_dump() for name, spec in scenario.inputs.custom.items()})
-    fitting = [name for name, f in families.items() if protocol in f.protocols]
-    matches = fnmatch.filter(fitting, pattern)
+    inputs = scenario.inputs.model_copy(
+        update={"families": {pattern: 1.0}, "counts": {}, "exclude": []}
+    )
+    narrowed = scenario.model_copy(update={"inputs": inputs})
+    placeholder: Seeds = ({"payload": {}},) if inputs.from_log is not None else ()
+    matches = chosen_weights(narrowed, families, context(narrowed, placeholder))
+    if not is_glob(pattern) and (
+        pattern not in families or protocol not in families[pattern].protocols
+    ):
+        matches = {}
     if not matches:
         raise UsageError(
             f"--family: {pattern!r} matches no input family for protocol {protocol!r}; "
             f"`stress families` lists them"
         )
-    inputs = scenario.inputs.model_copy(
-        update={
-            "families": dict.fromkeys(matches, 1.0),
-            "counts": {},
-            "exclude": [],
-            "count": count or len(matches),
-        }
-    )
+    inputs = inputs.model_copy(update={"count": count or len(matches)})
     return scenario.model_copy(update={"inputs": inputs})

@@ -41,8 +41,12 @@ new failures                 more than ``new_failures`` (input, check) pairs tha
                              load noise
 ===========================  ==========================================================
 
-Drift and failures compare only inputs whose corpus line is byte-identical in both runs
-(the same seed gives the same bytes), so a changed scenario does not pass for drift.
+Two runs are compared only when they share the load shape (phases: users, rates, kinds,
+arrivals; durations may differ), the seed and the corpus (by the digest of each input's
+bytes): otherwise a regression verdict would measure the change of setup (24 users against 8
+is not a latency regression). `stress compare` refuses with exit 5, naming what differs,
+unless given ``--allow-different-runs``. Drift and failures compare only inputs whose bytes
+are identical in both runs, so a changed scenario does not pass for drift.
 compare.json's schema is in ``compare_runs``' docstring; compare_page renders it.
 """
 
@@ -64,7 +68,7 @@ from scipy import stats
 from stress.errors import UsageError
 from stress.record import part_files
 from stress.report import new_failures, shift
-from stress.report.pair import Side, Thresholds, load_side
+from stress.report.pair import ALLOW_FLAG, Side, Thresholds, differences, load_side, refuse
 from stress.report.stats import json_safe, latency_stats, span_seconds
 from stress.rundir import layout
 
@@ -73,9 +77,16 @@ _MAX_EXAMPLES = 20
 
 
 def compare_runs(
-    base_dir: Path, new_dir: Path, thresholds: Thresholds | None = None
+    base_dir: Path,
+    new_dir: Path,
+    thresholds: Thresholds | None = None,
+    *,
+    allow_different: bool = False,
 ) -> dict[str, Any]:
-    """compare.json for BASE and NEW; raises RunDirError when either cannot be read.
+    """compare.json for BASE and NEW; raises RunDirError when either cannot be read, and
+    IncomparableRuns (exit 5) when they differ in load shape, seed or corpus
+    (pair.differences) unless ``allow_different``: then the differences are notes and the
+    verdict's message says it was given across them.
 
     Schema, version 1::
 
@@ -87,6 +98,7 @@ def compare_runs(
           "regressed": bool, "message": str,   # one line: the verdict and why
           "reasons": [str],              # one line per regression
           "notes": [str],                # what limits the comparison
+          "differences": [str],          # load shape, seed, corpus (only with the flag)
           "corpus": {"shared_inputs": int, "changed_inputs": int,
                      "base_only": int, "new_only": int, "same_seed": bool},
           "totals": ROW, "phases": [ROW], "families": [ROW],
@@ -119,6 +131,10 @@ def compare_runs(
     limits = thresholds or Thresholds()
     base, new = load_side(base_dir), load_side(new_dir)
     notes: list[str] = []
+    found = differences(base, new)
+    if found and not allow_different:
+        refuse(found)
+    notes.extend(f"compared although the runs differ ({ALLOW_FLAG}): {line}" for line in found)
     if base.data.scenario.name != new.data.scenario.name:
         notes.append(
             f"the runs are of different scenarios ({base.data.scenario.name!r} and "
@@ -149,6 +165,8 @@ def compare_runs(
             f"no regression: {totals['new']['requests']} requests against "
             f"{totals['base']['requests']}, {drift['compared']} shared inputs compared"
         )
+    if found:
+        message += f" (across {len(found)} differences of setup: see notes)"
     document = {
         "schema_version": SCHEMA_VERSION,
         "base": _run_facts(base, base_dir),
@@ -158,6 +176,7 @@ def compare_runs(
         "message": message,
         "reasons": reasons,
         "notes": notes,
+        "differences": found,
         "corpus": corpus,
         "totals": totals,
         "phases": phases,

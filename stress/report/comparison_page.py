@@ -360,6 +360,14 @@ def render_comparison_markdown(document: Mapping[str, Any]) -> str:
         escape(document.get("message")),
         "",
     ]
+    if document.get("differences"):
+        differences = document["differences"]
+        lines += [
+            "### Compared although the runs differ (--allow-different-runs)",
+            "",
+            *(f"- {escape(d)}" for d in differences),
+            "",
+        ]
     if document.get("reasons"):
         lines += ["### Regressions", "", *(f"- {escape(r)}" for r in document["reasons"]), ""]
     rows = [document.get("totals", {}), *document.get("phases", [])]

@@ -1,9 +1,11 @@
-"""The report's findings: the stored failures worth showing first, errors before warnings.
+"""The report's findings: the stored failures worth showing first, errors before warnings,
+warnings before info.
 
-A failure whose every finding is a warning (a check that judged the answer questionable but
-not wrong) is a warning; any other failure is an error. report.html shows the errors first
-and keeps the warnings one click away (a collapsed <details>). Every string from a failure
-goes through markup.text.
+A failure's severity is its gravest finding's: any error finding makes it an error; else any
+warning (a check that judged the answer questionable but not wrong) a warning; else info (a
+server version in a header). report.html shows the errors first and keeps the warnings and
+then the info one click away (collapsed <details>); the console and summary.md list errors
+and warnings only. Every string from a failure goes through markup.text.
 """
 
 from __future__ import annotations
@@ -25,44 +27,88 @@ SHOWN = 10
 EXCERPT_CHARS = 300
 
 
+# Gravest first: a failure's rank is its gravest finding's.
+RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+def severity(item: Mapping[str, Any]) -> str:
+    """The failure's gravest finding's severity: error, warning or info (error when it
+    names none, as a failure line from before severities)."""
+    findings = [f for f in item.get("findings") or [] if isinstance(f, Mapping)]
+    if not findings:
+        return "error"
+    return min((str(f.get("severity") or "error") for f in findings), key=_rank)
+
+
+def gravest(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The failure's gravest finding, with its check and message (the failure itself when
+    it lists none)."""
+    findings = [f for f in item.get("findings") or [] if isinstance(f, Mapping)]
+    if not findings:
+        return item
+    return min(findings, key=lambda f: _rank(str(f.get("severity") or "error")))
+
+
+def _rank(name: str) -> int:
+    return RANK.get(name, 0)
+
+
 def top_failures(
     items: Iterable[Mapping[str, Any]], summary: Mapping[str, Any], *, limit: int = MAX_FAILURES
 ) -> list[Mapping[str, Any]]:
-    """The failures worth showing first: one per (check, family), most frequent first.
+    """The failures worth showing first: one per (check, family), errors, then warnings, then
+    info, each the most frequent first.
 
-    Frequency is how many requests of the family failed that check (summary["families"]),
-    errors before warnings; the remaining slots go to further failures in stored order.
+    Frequency is how many requests of the family had that check's finding
+    (summary["families"]); the remaining slots go to further failures, errors first, each
+    severity in stored order.
     """
-    weights: dict[tuple[str, str], tuple[int, int]] = {}
+    # (check, family) -> (its gravest severity's rank, requests), from the summary: what a
+    # failure line without findings is ranked by.
+    counts: dict[tuple[str, str], tuple[int, int]] = {}
     for family in summary.get("families", []):
         name = str(family.get("name"))
-        for check, n in family.get("checks", {}).items():
-            weights[(str(check), name)] = (1, int(n))
-        for check, n in family.get("check_warnings", {}).items():
-            weights.setdefault((str(check), name), (0, int(n)))
+        for field, grade in (("checks", 0), ("check_warnings", 1), ("check_info", 2)):
+            for check, n in (family.get(field) or {}).items():
+                counts.setdefault((str(check), name), (grade, int(n)))
+
+    def rank(key: tuple[str, str], item: Mapping[str, Any]) -> int:
+        if item.get("findings"):
+            return _rank(severity(item))
+        return counts.get(key, (0, 0))[0]
+
     first: dict[tuple[str, str], Mapping[str, Any]] = {}
-    rest: list[Mapping[str, Any]] = []
+    rest: dict[int, list[Mapping[str, Any]]] = {rank: [] for rank in RANK.values()}
     for item in items:
         key = (str(item.get("check")), str(item.get("family")))
         if key not in first:
             first[key] = item
-        elif len(rest) < limit:
-            rest.append(item)
-    ordered = sorted(first, key=lambda key: weights.get(key, (0, 0)), reverse=True)
+        elif len(kept := rest[rank(key, item)]) < limit:
+            kept.append(item)
+    ordered = sorted(first, key=lambda key: (rank(key, first[key]), -counts.get(key, (0, 0))[1]))
     chosen = [first[key] for key in ordered][:limit]
-    return chosen + rest[: limit - len(chosen)]
+    further = [item for rank in sorted(rest) for item in rest[rank]]
+    return chosen + further[: limit - len(chosen)]
 
 
 def is_warning(item: Mapping[str, Any]) -> bool:
-    """True when every finding of the failure is a warning (none is an error)."""
-    findings = [f for f in item.get("findings") or [] if isinstance(f, Mapping)]
-    return bool(findings) and all(f.get("severity") == "warning" for f in findings)
+    """True when the failure's gravest finding is a warning."""
+    return severity(item) == "warning"
+
+
+def listed(failures: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The failures a short list (the console's, summary.md's) shows: errors, then warnings;
+    never info, whatever its count."""
+    ranked = [item for item in failures if severity(item) != "info"]
+    return sorted(ranked, key=lambda item: _rank(severity(item)))
 
 
 def findings_section(failures: Sequence[Mapping[str, Any]], run_dir: str) -> str:
-    """The first SHOWN errors; the other errors, then the warnings, in collapsed <details>."""
-    errors = [item for item in failures if not is_warning(item)]
-    warnings = [item for item in failures if is_warning(item)]
+    """The first SHOWN errors; the other errors, then the warnings, then the info, in
+    collapsed <details>."""
+    errors = [item for item in failures if severity(item) == "error"]
+    warnings = [item for item in failures if severity(item) == "warning"]
+    infos = [item for item in failures if severity(item) == "info"]
     if not failures:
         return "<p><i>no failures stored</i></p>"
     parts = [
@@ -83,6 +129,13 @@ def findings_section(failures: Sequence[Mapping[str, Any]], run_dir: str) -> str
                 f"{number(len(warnings))} with warnings only (answers judged questionable, "
                 "not wrong)",
                 failures_table(warnings, run_dir, first=len(errors) + 1),
+            )
+        )
+    if infos:
+        parts.append(
+            details(
+                f"{number(len(infos))} with info only (noted, not a fault)",
+                failures_table(infos, run_dir, first=len(errors) + len(warnings) + 1),
             )
         )
     return "".join(parts)
@@ -143,10 +196,13 @@ def _findings(item: Mapping[str, Any]) -> tuple[str, str]:
     if not findings:
         return text(item.get("check")), text(item.get("message"))
     checks = [
-        text(f.get("check")) + (" (warning)" if f.get("severity") == "warning" else "")
+        text(f.get("check")) + (f" ({f['severity']})" if f.get("severity") in _MARKED else "")
         for f in findings
     ]
     return "<br>".join(checks), "<br>".join(text(f.get("message")) for f in findings)
+
+
+_MARKED = ("warning", "info")
 
 
 def _status(response: Mapping[str, Any]) -> str:

@@ -4,15 +4,18 @@ Finds run directories under DIR (DIR itself, its children and grandchildren: the
 reports/ folder and of downloaded CI artifacts), orders them by start time, and charts per
 scenario: p95 latency (overall and per phase), error rate, failed requests by family group,
 and behaviour drift from one run to the next (share of shared inputs whose answer changed,
-from the records' ``output_digest``). Each run's numbers come from its summary.json when that
-is current, otherwise from its records. history.json holds the same data::
+from the records' ``output_digest``). Inputs are matched by their bytes (the digest of the
+corpus line without its id and origin, stress.report.pair.input_digest), not by their id: after
+a seed change the same id names another input, and an input sent under another id is the
+same. Each run's numbers come from its summary.json when that is current, otherwise from its
+records. history.json holds the same data::
 
     {"schema_version": 1, "root": str,
      "runs": [{"run_dir": str, "scenario": str, "started_at": str | null, "passed": bool,
                "requests": int, "error_rate": float | null, "p95_ms": float | null,
                "phases": {phase: p95 | null}, "groups": {group: failed requests},
                "drift": float | null,          # vs the previous run of the same scenario
-               "drift_compared": int,          # inputs answered in both
+               "drift_compared": int,          # inputs (by their bytes) answered in both
                "regressed": bool | null}],     # its compare.json verdict, if any
      "notes": [str]}
 """
@@ -31,6 +34,7 @@ import plotly.graph_objects as go
 
 from stress.errors import RunDirError, StressError
 from stress.report.markup import chart, label, missing, ms, number, page, percent, table, text
+from stress.report.pair import corpus_digests
 from stress.report.summary import SCHEMA_VERSION, summarise
 from stress.rundir import layout
 from stress.rundir.read import load_records, load_run
@@ -77,7 +81,7 @@ def build_history(
     entries = []
     previous: dict[str, pd.DataFrame] = {}
     for run_dir, summary in runs:
-        answers = _answers(run_dir)
+        answers = _answers(run_dir, notes)
         name = str(summary.get("scenario"))
         drift, compared = _drift(previous.get(name), answers)
         previous[name] = answers
@@ -129,20 +133,29 @@ def _summary(run_dir: Path, notes: list[str]) -> dict[str, Any]:
     return summarise(load_run(run_dir))
 
 
-def _answers(run_dir: Path) -> pd.DataFrame:
-    """Distinct (input_id, output_digest) pairs of a run's answered requests."""
-    table = load_records(run_dir, ["input_id", "output_digest"])
-    return table.dropna().drop_duplicates()
+def _answers(run_dir: Path, notes: list[str] | None = None) -> pd.DataFrame:
+    """Distinct (input, output_digest) pairs of a run's answered requests; ``input`` is the
+    digest of the input's bytes (its id when the run kept no corpus.jsonl, with a note)."""
+    table = load_records(run_dir, ["input_id", "output_digest"]).dropna()
+    digests = corpus_digests(run_dir)
+    if digests is None:
+        if notes is not None:
+            notes.append(f"{run_dir}: no corpus.jsonl; its inputs are matched by id for drift")
+        inputs = "id:" + table["input_id"].astype(str)
+    else:
+        inputs = table["input_id"].map(digests).fillna("id:" + table["input_id"].astype(str))
+    frame = pd.DataFrame({"input": inputs, "output_digest": table["output_digest"]})
+    return frame.drop_duplicates()
 
 
 def _drift(before: pd.DataFrame | None, after: pd.DataFrame) -> tuple[float | None, int]:
     if before is None:
         return None, 0
-    compared = set(before["input_id"]) & set(after["input_id"])
+    compared = set(before["input"]) & set(after["input"])
     if not compared:
         return None, 0
-    common = before.merge(after, on=["input_id", "output_digest"])
-    unchanged = set(common["input_id"]) & compared
+    common = before.merge(after, on=["input", "output_digest"])
+    unchanged = set(common["input"]) & compared
     return (len(compared) - len(unchanged)) / len(compared), len(compared)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from stress.report import breakdowns, charts, costs, streaming
+from stress.report.coverage import selection_label
 from stress.report.findings import MAX_FAILURES as MAX_FAILURES
 from stress.report.findings import commands as commands
 from stress.report.findings import excerpt, findings_section
@@ -258,9 +259,12 @@ def _setup(summary: Mapping[str, Any]) -> str:
     phases = "<br>".join(phase_line(p) for p in setup.get("phases", []))
     weights = setup.get("families", {})
     total = sum(float(w) for w in weights.values()) or 1.0
+    coverage = summary.get("coverage") or {}
     families = ", ".join(
-        f"{text(name)} ({float(w) / total * 100:.0f}%)" for name, w in weights.items()
+        [text(selection_label(s)) for s in coverage.get("selections", [])]
+        or [f"{text(name)} ({float(w) / total * 100:.0f}%)" for name, w in weights.items()]
     )
+    sent = f"; {text(coverage['message'])}" if coverage.get("message") else ""
     slo = setup.get("slo", {})
     limits = [_limits(slo)] if _limits(slo) else []
     for phase, override in (slo.get("phases") or {}).items():
@@ -277,7 +281,8 @@ def _setup(summary: Mapping[str, Any]) -> str:
         ),
         (
             "inputs",
-            f"{number(setup.get('inputs'))} inputs from seed {text(setup.get('seed'))}: {families}",
+            f"{number(setup.get('inputs'))} inputs from seed {text(setup.get('seed'))}: "
+            f"{families}{sent}",
         ),
         *_log_row(summary.get("from_log")),
         ("load phases", phases),

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stress.report.findings import commands
+from stress.report.coverage import selection_label
+from stress.report.findings import commands, gravest, listed
 from stress.report.markup import HIDDEN, decimal, ms, percent, seconds
 from stress.rundir import layout
 from stress.rundir.write import write_text
@@ -53,6 +54,7 @@ def render_markdown(summary: Mapping[str, Any], failures: Sequence[Mapping[str, 
         f"| {_ms(latency.get('p95'))} | {_ms(latency.get('p99'))} "
         f"| {_s(totals.get('duration_s'))} |",
         "",
+        *_coverage(summary.get("coverage")),
     ]
     failed = [c for c in summary.get("checks", []) if not c.get("passed")]
     if failed:
@@ -157,15 +159,30 @@ def _families(families: Iterable[Mapping[str, Any]]) -> list[str]:
     ]
 
 
+def _coverage(coverage: Mapping[str, Any] | None) -> list[str]:
+    """Coverage: inputs sent of generated, and each family selection that did not fully run."""
+    if not coverage:
+        return []
+    partial = [
+        selection_label(s)
+        for s in coverage.get("selections", [])
+        if s.get("ran") != s.get("matching")
+    ]
+    lines = [f"Coverage: {escape(coverage.get('message'))}."]
+    if partial:
+        lines[0] += " Families: " + "; ".join(escape(label) for label in partial) + "."
+    return [*lines, ""]
+
+
 def _repro(failures: Sequence[Mapping[str, Any]], run_dir: str) -> list[str]:
-    shown = [f for f in failures if isinstance(f.get("input_id"), str)][:MAX_REPRO]
+    shown = [f for f in listed(failures) if isinstance(f.get("input_id"), str)][:MAX_REPRO]
     if not shown:
         return []
     lines = ["### Reproduce", ""]
     for item in shown:
         replay, curl, _shrink = commands(run_dir, item["input_id"])
         lines.append(
-            f"- {escape(item.get('check'))} on {escape(item.get('family'))}: "
+            f"- {escape(gravest(item).get('check'))} on {escape(item.get('family'))}: "
             f"{code(replay)} · {code(curl)}"
         )
     lines.append("")

@@ -173,6 +173,8 @@ from stress.report import costs
 from stress.report.behaviour import from_group_checks, read_behaviour
 from stress.report.behaviour import group_checks as file_checks
 from stress.report.compare import read_comparison
+from stress.report.coverage import coverage_of
+from stress.report.coverage import short as short_coverage
 from stress.report.load import load_report
 from stress.report.setup import from_log, group_rows, per_concurrency, setup_of
 from stress.report.stats import json_safe, latency_stats, span_seconds
@@ -233,6 +235,9 @@ def summarise(run: RunData) -> dict[str, Any]:
     if incomplete is not None:
         notes.append(incomplete)
     families = _families(records, severities)
+    coverage = coverage_of(run)
+    if (partial := short_coverage(coverage)) is not None:
+        notes.append(partial)
     summary = {
         "schema_version": SCHEMA_VERSION,
         "scenario": run.scenario.name,
@@ -254,6 +259,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "goodput": _goodput(records, run.scenario, slo),
         "failures": {"stored": failures.stored, "inputs": len(failures.inputs)},
         "setup": setup_of(run),
+        "coverage": coverage,  # inputs sent of generated, families: stress/report/coverage.py
         "groups": [],
         "concurrency": per_concurrency(records),
         "streaming": streaming_summary(records),

@@ -219,7 +219,7 @@ def read(path: str | Path) -> tuple[str, object]:
             ]
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text, source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -228,6 +228,68 @@ def read(path: str | Path) -> tuple[str, object]:
             [f"{source}: not valid YAML{where}: {problem}; fix the syntax"]
         ) from None
     return text, data
+
+
+# What YAML aliases (*name) may add to a scenario, in nodes beyond those the file writes.
+# A scenario shares a headers block or a phase through an alias; nine aliases of nine
+# aliases of ... (a "billion laughs") would expand to hundreds of millions.
+MAX_ALIAS_NODES = 100_000
+
+
+def parse_yaml(text: str, source: str) -> object:
+    """The YAML document in ``text``, refused (ScenarioError, exit 2) before it is built
+    when its aliases expand it by more than MAX_ALIAS_NODES nodes or refer to themselves."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_aliases(node, source)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_aliases(root: yaml.Node, source: str) -> None:
+    """Count the nodes ``root`` expands to, each distinct node once (memoized by identity),
+    so the count costs the file's size, not the expansion's."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    written = 0
+
+    def size(node: yaml.Node) -> int:
+        nonlocal written
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            line = node.start_mark.line + 1
+            raise ScenarioError(
+                [
+                    f"{source}: a YAML alias refers to the node it is in (line {line}); "
+                    f"a scenario cannot be recursive: write the part out"
+                ]
+            )
+        open_nodes.add(key)
+        written += 1
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    expanded = size(root)
+    if expanded - written > MAX_ALIAS_NODES:
+        raise ScenarioError(
+            [
+                f"{source}: YAML aliases (*name) expand this file to {expanded:,} nodes, "
+                f"{expanded - written:,} more than it writes (at most {MAX_ALIAS_NODES:,}): "
+                f"an alias bomb? Write the repeated parts out instead of nesting aliases"
+            ]
+        )
 
 
 def from_text(

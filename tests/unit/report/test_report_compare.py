@@ -14,7 +14,7 @@ from benchmarks.synthetic import write_synthetic_run
 from stress.errors import RunDirError, UsageError
 from stress.report.compare import check_distinct_outputs, compare_runs
 from stress.report.comparison_page import write_comparison
-from stress.report.pair import Thresholds
+from stress.report.pair import IncomparableRuns, Thresholds
 from stress.report.shift import psi_categorical, psi_numeric
 
 REQUESTS = 12_000
@@ -156,7 +156,9 @@ def test_inputs_with_other_bytes_are_not_compared(tmp_path: Path) -> None:
             for n in range(10)
         ]
         (run / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    document = compare_runs(base, new)
+    with pytest.raises(IncomparableRuns, match="corpus: 1 of 10 BASE inputs are not in NEW"):
+        compare_runs(base, new)
+    document = compare_runs(base, new, allow_different=True)
     assert document["corpus"] | {"same_seed": True} == {
         "shared_inputs": 9,
         "changed_inputs": 1,
