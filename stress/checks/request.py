@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from stress.checks import answers, basic, leaks
+from stress.checks import answers, basic, connection, leaks
 from stress.checks.basic import CONNECTION_KINDS, HANG, TIMEOUT
 from stress.checks.exchange import (
     DEFAULT_SETTINGS,
@@ -92,9 +92,11 @@ DEFAULT_SEVERITY: dict[str, str] = {
     **answers.DEFAULT_SEVERITY,
     **leaks.DEFAULT_SEVERITY,
     **GROUP_CHECKS,
+    **connection.DEFAULT_SEVERITY,
 }
 
-ALL_CHECKS: tuple[str, ...] = (*CHECKS, *GROUP_CHECKS)
+# Charged by the readers, not run on one exchange (stress.checks.connection).
+ALL_CHECKS: tuple[str, ...] = (*CHECKS, *GROUP_CHECKS, *connection.DEFAULT_SEVERITY)
 
 
 def describe() -> list[tuple[str, str, str]]:
@@ -112,6 +114,7 @@ _GROUP_DOCS = {
     "degradation": "answers under load differ from the baseline's for the same input",
     "invariance": "a perturbed input gets a different answer than its seed input",
     "flakiness": "failing inputs re-sent alone afterwards: deterministic, flaky or load-only",
+    connection.DROPPED: connection.DESCRIPTION,
 }
 
 
