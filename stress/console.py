@@ -202,7 +202,9 @@ def print_summary(console: Console, summary: dict[str, Any], run_dir: str) -> No
     for phase in summary.get("phases", []):
         latency = phase.get("latency_ms") or {}
         table.add_row(
-            escape(str(phase["name"])),
+            # A phase that did not run to its end says so (report.status): "(not run)".
+            escape(str(phase["name"]))
+            + (f" ({phase['status']})" if phase.get("status", "ran") != "ran" else ""),
             str(phase.get("users", "")),
             str(phase.get("requests", 0)),
             _number(phase.get("rps")),
