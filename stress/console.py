@@ -198,7 +198,10 @@ def print_summary(console: Console, summary: dict[str, Any], run_dir: str) -> No
     """The verdict, the per-phase table and the failed checks."""
     table = Table(title="phases", title_justify="left")
     for column in ("phase", "users", "requests", "rps", "error rate", "p50 ms", "p95 ms", "p99 ms"):
-        table.add_column(column, justify="right" if column != "phase" else "left")
+        # The phase's name and status ("never (not run)") on one line.
+        table.add_column(
+            column, justify="right" if column != "phase" else "left", no_wrap=column == "phase"
+        )
     for phase in summary.get("phases", []):
         latency = phase.get("latency_ms") or {}
         table.add_row(
