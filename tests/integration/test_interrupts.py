@@ -50,12 +50,13 @@ API_SCRIPT = """\
 import sys
 
 import stress
+from stress.lifeline import Terminated
 
 try:
     stress.run(sys.argv[1], out_dir=sys.argv[2])
 except KeyboardInterrupt as exc:
     print(f"raised {type(exc).__name__}: {exc}", flush=True)
-    sys.exit(130)
+    sys.exit(143 if isinstance(exc, Terminated) else 130)
 print("returned", flush=True)
 """
 
@@ -177,18 +178,24 @@ def test_a_background_job_with_sigint_ignored_stops_on_either_signal(
     assert_interrupted(directory, sig.name)
 
 
-def test_the_python_api_stops_on_sigint_and_raises_after_the_reports(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "code", "raised"),
+    [(signal.SIGINT, 130, "KeyboardInterrupt"), (signal.SIGTERM, 143, "Terminated")],
+)
+def test_the_python_api_stops_on_a_signal_and_raises_after_the_reports(
+    tmp_path: Path, sig: signal.Signals, code: int, raised: str
+) -> None:
     script = tmp_path / "run_api.py"
     script.write_text(API_SCRIPT, encoding="utf-8")
     command = [sys.executable, str(script), str(scenario(tmp_path)), "reports"]
     process, console = start(tmp_path, command)
-    code, _ = interrupt_during_load(tmp_path, process, console, signal.SIGINT)
+    got, _ = interrupt_during_load(tmp_path, process, console, sig)
     output = console.read_text()
-    assert code == 130, output
-    assert "raised KeyboardInterrupt: stress run interrupted" in output
+    assert got == code, output
+    assert f"raised {raised}: stress run interrupted" in output
     directory = run_dir(tmp_path)
     assert_no_invented_findings(directory)
-    assert_interrupted(directory, "SIGINT")
+    assert_interrupted(directory, sig.name)
 
 
 def test_an_unreachable_target_leaves_a_run_dir_that_says_so(tmp_path: Path) -> None:
