@@ -127,7 +127,7 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
         @task
         def send(self) -> None:
             plan, traffic = state.plan, state.traffic
-            if plan is None or traffic is None or plan.exhausted:
+            if plan is None or traffic is None or plan.exhausted or plan.stop_at is not None:
                 gevent.sleep(0.05)
                 return
             ticket = traffic.acquire()

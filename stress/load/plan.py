@@ -104,8 +104,9 @@ class Plan:
 
     def next(self, entry: int | None = None) -> tuple[int, Input, HttpRequest] | None:
         """The next request to send: log entry ``entry``'s (an arrival of a trace with
-        inputs: logged), else the degradation re-sends, else the corpus in order."""
-        if self.exhausted:
+        inputs: logged), else the degradation re-sends, else the corpus in order; nothing
+        once a signal stopped the load (``stop_at``)."""
+        if self.exhausted or self.stop_at is not None:
             return None
         if self.phase != self._queue_phase:
             self._queue_phase = self.phase

@@ -134,3 +134,4 @@ def test_nothing_that_arrives_after_the_stop_instant_is_judged(tmp_path: Path) -
     plan.failures.close()
     assert len(writer.records) == 1
     assert (plan.after_stop, plan.errors) == (1, 0)
+    assert plan.next() is None  # nothing new is sent after the stop
