@@ -9,7 +9,8 @@
 It mirrors ``stress run``: the same keywords as its flags, the same run directory, the same
 exit code (as ``exit_code``), and the same errors, raised instead of exiting: ScenarioError
 and UsageError (the CLI's exit 2), TargetUnreachable (exit 3), another StressError (exit 4, a
-bug). Never SystemExit; Ctrl-C writes the reports of what ran, then raises KeyboardInterrupt.
+bug). Never SystemExit; Ctrl-C (SIGINT, even where it was ignored at start) and SIGTERM write
+the reports of what ran, then raise KeyboardInterrupt (lifeline.Terminated for SIGTERM).
 The load runs in a child process, as with the CLI, so Locust never enters the caller's.
 """
 
@@ -126,19 +127,26 @@ def run(
     if workers < 0:
         raise UsageError(f"workers=: expected 0 or more worker processes, got {workers}")
     on_event = _progress() if progress else (lambda event: None)
-    outcome = orchestration.run(
-        prepared,
-        out=Path(out_dir),
-        on_event=on_event,
-        workers=orchestration.Workers(local=workers),
-    )
+    from stress.lifeline import SIGTERM_EXIT, Terminated, sigterm_interrupts
+
+    # As `stress run` does: SIGTERM stops the run as Ctrl-C does, and SIGINT does even where
+    # the caller was started with it ignored (a background job); the caller's own handlers
+    # come back afterwards. Outside the main thread a no-op.
+    with sigterm_interrupts():
+        outcome = orchestration.run(
+            prepared,
+            out=Path(out_dir),
+            on_event=on_event,
+            workers=orchestration.Workers(local=workers),
+        )
     result = RunResult(outcome.run_dir, outcome.summary, outcome.exit_code, outcome.regressions)
     if progress:
         from stress.console import print_summary
 
         print_summary(_stderr(), result.summary, str(result.run_dir))
     if result.interrupted:
-        raise KeyboardInterrupt(f"stress run interrupted; reports of what ran: {result.run_dir}")
+        stopped = Terminated if result.exit_code == SIGTERM_EXIT else KeyboardInterrupt
+        raise stopped(f"stress run interrupted; reports of what ran: {result.run_dir}")
     return result
 
 
@@ -232,7 +240,10 @@ class RunResult(orchestration.RunResult):
 
     @property
     def interrupted(self) -> bool:
-        return self.exit_code == orchestration.INTERRUPTED
+        """Stopped by SIGINT (exit code 130) or SIGTERM (143)."""
+        from stress.lifeline import SIGINT_EXIT, SIGTERM_EXIT
+
+        return self.exit_code in (SIGINT_EXIT, SIGTERM_EXIT)
 
     @property
     def verdict(self) -> str:

@@ -198,11 +198,16 @@ def print_summary(console: Console, summary: dict[str, Any], run_dir: str) -> No
     """The verdict, the per-phase table and the failed checks."""
     table = Table(title="phases", title_justify="left")
     for column in ("phase", "users", "requests", "rps", "error rate", "p50 ms", "p95 ms", "p99 ms"):
-        table.add_column(column, justify="right" if column != "phase" else "left")
+        # The phase's name and status ("never (not run)") on one line.
+        table.add_column(
+            column, justify="right" if column != "phase" else "left", no_wrap=column == "phase"
+        )
     for phase in summary.get("phases", []):
         latency = phase.get("latency_ms") or {}
         table.add_row(
-            escape(str(phase["name"])),
+            # A phase that did not run to its end says so (report.status): "(not run)".
+            escape(str(phase["name"]))
+            + (f" ({phase['status']})" if phase.get("status", "ran") != "ran" else ""),
             str(phase.get("users", "")),
             str(phase.get("requests", 0)),
             _number(phase.get("rps")),

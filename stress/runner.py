@@ -208,37 +208,46 @@ def run(
     adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
     # The exit code of an interruption (130 SIGINT, 143 SIGTERM), None while not interrupted.
     interrupted: int | None = None
-    with target_url(scenario, run_dir) as url:
-        run_info["url"] = url
-        write_json(layout.run_info(run_dir), run_info)
-        # builtin:noop was health-checked when it started; a probe request would be one
-        # POST more than the records, which the engine's exactly-once tests count.
-        if scenario.target.url != BUILTIN_NOOP:
-            preflight(
-                url,
-                adapter,
-                inputs,
-                timeout=scenario.target.timeout,
-                redactor=Redactor(scenario.target.secrets()),
-            )
-        on_event({"event": "target", "url": url})
-        replayed = _replay_regressions(scenario, run_dir, url, on_event)
-        fleet = workers or Workers()
-        deadline = _load_deadline(scenario, fleet)
-        with (
-            _scraping(scenario, run_dir, url, on_event),
-            _watching(scenario, adapter, run_dir, url),
-        ):
-            interrupted = _load(run_dir, url, on_event, fleet, deadline=deadline)
-        if not interrupted:
-            # Group checks re-send inputs alone, so they run while the target is still up.
-            from stress.checks.groups import judge
+    replayed: list[dict[str, Any]] = []
+    try:
+        with target_url(scenario, run_dir) as url:
+            run_info["url"] = url
+            write_json(layout.run_info(run_dir), run_info)
+            # builtin:noop was health-checked when it started; a probe request would be one
+            # POST more than the records, which the engine's exactly-once tests count.
+            if scenario.target.url != BUILTIN_NOOP:
+                preflight(
+                    url,
+                    adapter,
+                    inputs,
+                    timeout=scenario.target.timeout,
+                    redactor=Redactor(scenario.target.secrets()),
+                )
+            on_event({"event": "target", "url": url})
+            replayed = _replay_regressions(scenario, run_dir, url, on_event)
+            fleet = workers or Workers()
+            deadline = _load_deadline(scenario, fleet)
+            with (
+                _scraping(scenario, run_dir, url, on_event),
+                _watching(scenario, adapter, run_dir, url),
+            ):
+                interrupted = _load(run_dir, url, on_event, fleet, deadline=deadline)
+            if not interrupted:
+                # Group checks re-send inputs alone, so they run while the target is still up.
+                from stress.checks.groups import judge
 
-            try:
                 judge(run_dir, scenario, url, on_event=on_event)
-            except KeyboardInterrupt as interrupt:
-                interrupted = interrupt_exit_code(interrupt)
-                on_event({"event": "interrupted"})
+    except KeyboardInterrupt as interrupt:
+        # Before the load (the demo server starting, the preflight, the regressions) or
+        # during the group checks: the reports say what ran.
+        interrupted = interrupt_exit_code(interrupt)
+        on_event({"event": "interrupted"})
+    except Exception as error:
+        # The run directory says why it ends here, so that `stress report` does not call it
+        # killed (summary "INCOMPLETE: target unreachable: ...").
+        run_info.update(finished_at=datetime.now(UTC).isoformat(), aborted=abort_cause(error))
+        write_json(layout.run_info(run_dir), run_info)
+        raise
 
     run_info.update(finished_at=datetime.now(UTC).isoformat(), complete=not interrupted)
     if interrupted:
@@ -258,6 +267,20 @@ def run(
         if exit_code == 0 and any(r["verdict"] == regressions.STILL_FAILS for r in replayed):
             exit_code = 1
     return RunResult(run_dir, summary, exit_code, replayed)
+
+
+def abort_cause(error: BaseException) -> str:
+    """run.json's ``aborted``: why a run ended on ``error`` before its end, in words."""
+    from stress.errors import TargetUnreachable
+
+    first = (str(error).splitlines() or [type(error).__name__])[0]
+    if isinstance(error, TargetUnreachable):
+        return f"target unreachable: {first}"
+    if isinstance(error, WorkersUnavailable):
+        return f"workers unavailable: {first}"
+    if isinstance(error, LoadProcessFailed):
+        return f"the load process died: {first}"
+    return f"stress run failed ({type(error).__name__}): {first}"
 
 
 def _replay_regressions(

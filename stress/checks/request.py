@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from stress.checks import amplify, answers, basic, leaks, runaway
+from stress.checks import amplify, answers, basic, connection, leaks, runaway
 from stress.checks.basic import CONNECTION_KINDS, HANG, TIMEOUT
 from stress.checks.exchange import (
     DEFAULT_SETTINGS,
@@ -101,9 +101,11 @@ DEFAULT_SEVERITY: dict[str, str] = {
     **amplify.DEFAULT_SEVERITY,
     **runaway.DEFAULT_SEVERITY,
     **GROUP_CHECKS,
+    **connection.DEFAULT_SEVERITY,
 }
 
-ALL_CHECKS: tuple[str, ...] = (*CHECKS, *GROUP_CHECKS)
+# Charged by the readers, not run on one exchange (stress.checks.connection).
+ALL_CHECKS: tuple[str, ...] = (*CHECKS, *GROUP_CHECKS, *connection.DEFAULT_SEVERITY)
 
 
 def describe() -> list[tuple[str, str, str]]:
@@ -126,6 +128,7 @@ _GROUP_DOCS = {
     "cost_growth": "Latency grows faster than input size (log-log fit per family, exponent).",
     "slow_generation": "An answer far slower than its output tokens explain at its phase's pace.",
     "health_under_load": "The readiness endpoint said ready while requests timed out or stalled.",
+    connection.DROPPED: connection.DESCRIPTION,
 }
 
 

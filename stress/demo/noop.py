@@ -222,6 +222,9 @@ class NoopServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
+                # Its own session: a Ctrl-C at the terminal (SIGINT to the foreground process
+                # group) reaches `stress run`, which stops the load first, then this server.
+                start_new_session=True,
                 preexec_fn=die_with_parent(),  # no orphaned server if we are SIGKILLed
             )
         finally:

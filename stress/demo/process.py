@@ -112,6 +112,10 @@ class DemoServerProcess:
             stdout=output,
             stderr=output,
             env=_child_env(),
+            # Its own session (setsid): a Ctrl-C at the terminal, or a SIGINT to the whole
+            # process group of a background job, reaches `stress run` and not this server,
+            # which is stopped only after the load (stop()).
+            start_new_session=True,
             # SIGTERM when whoever started it dies, even by SIGKILL: no orphaned server.
             preexec_fn=die_with_parent(),
         )

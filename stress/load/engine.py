@@ -49,8 +49,8 @@ from stress.load import events as load_events
 from stress.load.collect import BATCH_SECONDS, BatchWriter, Collector, FailureSink
 from stress.load.driver import Driver, Emit, Fleet
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing
-from stress.load.plan import Plan, build_plan
-from stress.load.reader import Target, exact, fetch
+from stress.load.plan import Exchanged, Plan, build_plan
+from stress.load.reader import Kept, Target, exact, fetch_kept
 from stress.load.traffic import Traffic
 from stress.load.workers import WorkerAgent
 from stress.record import SCHEMA
@@ -120,11 +120,14 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
             assert self.host is not None
             self.http = exact(self.client.client.clientpool.get_client(URL(self.host)))
             self.target = Target.of(self.host)
+            # The kept connection, and the exchange a drop of it is charged to.
+            self.kept = Kept()
+            self.previous: Exchanged | None = None
 
         @task
         def send(self) -> None:
             plan, traffic = state.plan, state.traffic
-            if plan is None or traffic is None or plan.exhausted:
+            if plan is None or traffic is None or plan.exhausted or plan.stop_at is not None:
                 gevent.sleep(0.05)
                 return
             ticket = traffic.acquire()
@@ -139,27 +142,38 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
             traffic.in_flight += 1
             try:
                 sent_at = time.time()
-                started = time.perf_counter()
-                answer = fetch(
+                fetched = fetch_kept(
                     self.http,
                     request,
                     plan.timeout,
+                    kept=self.kept,
                     host=self.target.host,
                     prefix=self.target.prefix,
                     stall=plan.stall,
                     max_bytes=plan.max_body_bytes,
                 )
+                if fetched.dropped and fetched.blames_previous and self.previous:
+                    plan.dropped(
+                        self.previous,
+                        fetched.dropped,
+                        item,
+                        sent_at,
+                        fetched.dropped_started,
+                        ticket.users,
+                        ticket.phase,
+                    )
                 plan.finish(
                     seq,
                     item,
                     request,
                     sent_at,
-                    started,
-                    answer,
+                    fetched.started,
+                    fetched.answer,
                     ticket.users,
                     ticket.phase,
                     ticket=ticket,
                 )
+                self.previous = Exchanged(item, request, fetched.answer.status)
             finally:
                 traffic.in_flight -= 1
 
@@ -205,7 +219,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     warm_up(url)
     fleet = LocalFleet(runner, plan, traffic, collector, seed=scenario.inputs.seed, emit=emit)
     driver = _driver(scenario, fleet, collector, emit, sleep, run_dir)
-    _on_signals(driver)
+    _on_signals(driver, plan)
     started = time.monotonic()
     settle()
     try:
@@ -215,6 +229,8 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
         plan.failures.close()
         collector.close()
     runner.quit()
+    # Answers that arrived after a signal's stop instant: counted, never judged.
+    log["after_stop"] = plan.after_stop
     write_json(layout.load(run_dir), log)
     emit(
         load_events.Done(
@@ -323,7 +339,9 @@ KILLED = "stress run was killed; the load process stopped with it"
 _CAUSE_SECONDS = 2.0
 
 
-def _on_signals(driver: Driver) -> None:
+def _on_signals(driver: Driver, plan: Plan | None = None) -> None:
+    """SIGINT/SIGTERM stop the load; ``plan`` (a single load process's) notes the stop
+    instant, after which no answer is judged (the distributed master's workers judge on)."""
     parent = os.getppid()
 
     def look_into_the_cause() -> None:
@@ -337,6 +355,8 @@ def _on_signals(driver: Driver) -> None:
             gevent.sleep(0.02)
 
     def stop(*_: object) -> None:
+        if plan is not None and plan.stop_at is None:
+            plan.stop_at = time.perf_counter()
         # SIGTERM with the parent gone: `stress run` died (kill -9, OOM) and the kernel told us;
         # say so rather than "interrupted".
         if parent_gone(parent):

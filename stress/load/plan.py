@@ -6,6 +6,12 @@ in order, what the baseline sent), else the corpus in order. ``finish`` judges t
 (the scenario's checks), builds its Record (stress.load.records) and stores a failure
 (stress.load.failures). Pure: no sockets and no Locust; the Locust wiring
 (stress.load.engine) calls it from its users.
+
+The stop instant: when a signal stops the load, ``stop_at`` is set; an answer (or an error
+such as connection refused) that arrives after it is neither judged nor recorded, only
+counted (``after_stop``): whatever the signal did to the target is not the target's fault.
+``dropped`` charges a connection dropped after an answer to that answer's input
+(stress.checks.connection).
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ import collections
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from stress import errorkinds
+from stress.checks import connection
 from stress.checks.judge import judge
 from stress.checks.request import CheckSuite, group_checks
 from stress.inputs import corpus as corpus_io
@@ -30,7 +38,7 @@ from stress.rundir import layout
 from stress.scenario import Scenario, from_path
 from stress.secrets import Redactor
 from stress.targets import HttpRequest, adapter_for
-from stress.targets.base import Adapter
+from stress.targets.base import Adapter, Outcome
 
 # Error kind of an answer whose stream broke; the events that did arrive are still parsed.
 STREAM_STALL = errorkinds.STREAM_STALL
@@ -71,8 +79,11 @@ class Plan:
         self.writer: BatchWriter = RecordWriter(layout.records(run_dir), prefix=f"w{worker}")
         self.failures = FailureLog(layout.failures(run_dir), redactor=self.redactor)
         self.errors = 0
-        # Set by SIGINT/SIGTERM: stop the load, keep every record written so far.
-        self.stopping = False
+        # The perf_counter instant SIGINT/SIGTERM stopped the load: nothing that arrives
+        # after it is judged; ``after_stop`` counts those answers.
+        self.stop_at: float | None = None
+        self.after_stop = 0
+        self.blames = connection.enabled(scenario.checks)
         # Set when the load ends: no new requests; the ones in flight finish and are recorded.
         self.started = time.monotonic()
         # Degradation: every phase after the baseline starts by re-sending, in order, the
@@ -93,8 +104,9 @@ class Plan:
 
     def next(self, entry: int | None = None) -> tuple[int, Input, HttpRequest] | None:
         """The next request to send: log entry ``entry``'s (an arrival of a trace with
-        inputs: logged), else the degradation re-sends, else the corpus in order."""
-        if self.exhausted:
+        inputs: logged), else the degradation re-sends, else the corpus in order; nothing
+        once a signal stopped the load (``stop_at``)."""
+        if self.exhausted or self.stop_at is not None:
             return None
         if self.phase != self._queue_phase:
             self._queue_phase = self.phase
@@ -132,6 +144,8 @@ class Plan:
         ticket: Ticket | None = None,
     ) -> None:
         done = time.perf_counter()
+        if self._after_stop(done):
+            return
         latency_ms = (done - started) * 1000
         verdict = judge(
             self.adapter,
@@ -161,6 +175,59 @@ class Plan:
             self.failures.add(item, record, request, answer, findings)
         if not record.ok:
             self.errors += 1
+
+    def _after_stop(self, done: float) -> bool:
+        if self.stop_at is None or done <= self.stop_at:
+            return False
+        self.after_stop += 1
+        return True
+
+    def dropped(
+        self,
+        previous: Exchanged,
+        answer: Answer,
+        by: Input,
+        sent_at: float,
+        started: float,
+        users: int,
+        phase: str,
+    ) -> None:
+        """Charge a connection dropped after ``previous``'s answer, found by the request of
+        ``by`` (sent again on a new connection), to ``previous``'s input: one record of its
+        own with the finding connection_dropped_after_answer."""
+        done = time.perf_counter()
+        if not self.blames or self._after_stop(done):
+            return
+        default = connection.DEFAULT_SEVERITY[connection.DROPPED]
+        severity = self.suite.severity.get(connection.DROPPED, default)
+        finding = connection.dropped_after(
+            previous.item.id, previous.status, by.id, severity=severity
+        )
+        self.seq += 1
+        sent = Sent(self.seq, previous.item, previous.request, phase, users, sent_at, started, done)
+        record = record_of(
+            sent,
+            answer,
+            Outcome(),
+            errorkinds.CONNECTION_RESET,
+            [finding],
+            worker=self.worker,
+            keep_text=False,
+            redactor=self.redactor,
+        )
+        self.writer.add(record)
+        self.failures.add(previous.item, record, previous.request, answer, [finding])
+        if not record.ok:
+            self.errors += 1
+
+
+@dataclass(frozen=True)
+class Exchanged:
+    """The last exchange a user finished: what a connection dropped after it is charged to."""
+
+    item: Input
+    request: HttpRequest
+    status: int
 
 
 def _compared_ids(inputs: list[Input]) -> set[str]:

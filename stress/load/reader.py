@@ -10,18 +10,27 @@ parent's sender (stress.httpread) sends the same bytes.
 
 The body is read through stress.bodyread (the bounded read the parent's sender shares). No
 Locust here: tests drive it with a stand-in for geventhttpclient's response.
+
+Blame where it belongs (``fetch_kept``): a request sent on a kept connection that is reset
+or closed before any byte of its answer, right after an answer that did not say
+``Connection: close``, found a connection the server had dropped after that answer. The
+drop is the previous exchange's (the caller charges it to that input: check
+``connection_dropped_after_answer``), and the request is sent once more on a new
+connection; that second answer is the one judged for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import gevent
+import gevent.queue
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
 from stress import errorkinds
@@ -218,3 +227,82 @@ def fetch(
         if raw is not None:
             raw.release()  # closes a connection whose answer was not read to its end
     return answer
+
+
+@dataclass
+class Kept:
+    """What one user's reader knows of its kept connection: ``warm`` when the last answer
+    was read whole and did not say ``Connection: close`` (its connection went back to the
+    pool for the next request)."""
+
+    warm: bool = False
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One input's answer as ``fetch_kept`` got it. ``dropped``: the answer of a first try
+    that found the kept connection dropped (the previous exchange's fault), ``started`` the
+    perf_counter time the judged try began (the re-send's when there was one),
+    ``dropped_started`` the first try's."""
+
+    answer: Answer
+    started: float
+    dropped: Answer | None = None
+    dropped_started: float = 0.0
+
+    @property
+    def blames_previous(self) -> bool:
+        """The first try's drop is the previous exchange's: the re-send on a new connection
+        got an HTTP answer. When it failed as well, the input itself is the likelier cause;
+        it is judged on its re-send and nothing is charged before it."""
+        return self.dropped is not None and self.answer.status > 0
+
+
+def dropped_before_answer(answer: Answer) -> bool:
+    """A reset or an end of the connection before any byte of an answer."""
+    return answer.error_kind == errorkinds.CONNECTION_RESET and not answer.status
+
+
+def kept_open(answer: Answer) -> bool:
+    """The answer was read whole and leaves its connection open for the next request."""
+    if answer.error_kind is not None or not answer.status:
+        return False
+    return "close" not in (answer.headers or {}).get("connection", "").lower()
+
+
+def forget_idle(client: Any) -> None:
+    """Close the idle connections ``client`` keeps: the next request opens a new one."""
+    pool = getattr(client, "_connection_pool", None)
+    queue = getattr(pool, "_socket_queue", None)
+    if queue is None:
+        return
+    while not queue.empty():
+        try:
+            sock = queue.get(block=False)
+        except gevent.queue.Empty:
+            return
+        with contextlib.suppress(OSError):
+            sock.close()
+
+
+def fetch_kept(
+    client: Any,
+    request: HttpRequest,
+    timeout: float,
+    *,
+    kept: Kept,
+    clock: Callable[[], float] = time.perf_counter,
+    **options: Any,
+) -> Fetched:
+    """``fetch`` on the user's kept connection, with the blame put where it belongs (module
+    doc): a drop before any answer byte on a warm connection is sent again on a new one."""
+    first = clock()
+    answer = fetch(client, request, timeout, **options)
+    if not (kept.warm and dropped_before_answer(answer)):
+        kept.warm = kept_open(answer)
+        return Fetched(answer, first)
+    forget_idle(client)
+    started = clock()
+    again = fetch(client, request, timeout, **options)
+    kept.warm = kept_open(again)
+    return Fetched(again, started, answer, first)

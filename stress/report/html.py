@@ -46,6 +46,7 @@ from stress.report.markup import (
     text,
     verdict,
 )
+from stress.report.status import NOT_RUN
 from stress.report.target_metrics import section as target_metrics_section
 from stress.rundir import layout
 from stress.rundir.read import iter_failures, load_records, report_columns
@@ -248,8 +249,10 @@ def _incomplete(summary: Mapping[str, Any]) -> str:
     why = summary.get("incomplete")
     if not why:
         return ""
-    # summary._incomplete says "INCOMPLETE: interrupted by ..." or "INCOMPLETE: killed: ...".
-    how = str(why).removeprefix("INCOMPLETE: ").split(" ", 1)[0].rstrip(":")
+    # report.status.incomplete: "INCOMPLETE: interrupted by SIGINT; ...", "INCOMPLETE:
+    # killed: ...", "INCOMPLETE: target unreachable: ...": the cause before its details.
+    how = str(why).removeprefix("INCOMPLETE: ").split(":", 1)[0].split(";", 1)[0]
+    how = "interrupted" if how.startswith("interrupted by") else how
     return f" · INCOMPLETE ({text(how)})"
 
 
@@ -336,7 +339,9 @@ def _slo_table(results: Iterable[Mapping[str, Any]], goodput: bool = False) -> s
                 (text(metric), ""),
                 (show(result.get("limit")), "num"),
                 (show(result.get("actual")), "num"),
-                verdict(bool(result.get("passed"))),
+                (NOT_RUN, "")
+                if result.get("status") == NOT_RUN
+                else verdict(bool(result.get("passed"))),
                 (text(result.get("message")), ""),
             ]
         )

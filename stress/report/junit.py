@@ -54,7 +54,14 @@ def junit_tree(summary: Mapping[str, Any]) -> ET.Element:
             _request_cases(suite, check, families, summary.get("fail_on") or ["error"])
         else:
             case_name = check.get("family") or check.get("phase") or check.get("kind") or name
-            _case(suite, name, str(case_name), failure=_failure(check), output=None)
+            _case(
+                suite,
+                name,
+                str(case_name),
+                failure=_failure(check),
+                output=None,
+                skipped=check.get("message") if check.get("status") == "not run" else None,
+            )
     for suite in suites.values():
         _count(suite)
     _count(root)
@@ -114,8 +121,12 @@ def _case(
     *,
     failure: tuple[str, str] | None,
     output: str | None,
+    skipped: str | None = None,
 ) -> None:
     case = ET.SubElement(suite, "testcase", classname=_clean(classname), name=_clean(name))
+    if skipped is not None:
+        # Its phase never began (report.status): not judged, so neither passed nor failed.
+        ET.SubElement(case, "skipped", message=_clean(skipped))
     if failure is not None:
         message, text = failure
         element = ET.SubElement(case, "failure", message=_clean(message), type="stress")
@@ -129,7 +140,7 @@ def _count(element: ET.Element) -> None:
     element.set("tests", str(len(cases)))
     element.set("failures", str(sum(1 for case in cases if case.find("failure") is not None)))
     element.set("errors", "0")
-    element.set("skipped", "0")
+    element.set("skipped", str(sum(1 for case in cases if case.find("skipped") is not None)))
 
 
 def _clean(text: str) -> str:

@@ -41,7 +41,8 @@ def phases_table(phases: Iterable[Mapping[str, Any]]) -> str:
         )
         rows.append(
             [
-                (text(phase.get("name")), ""),
+                # A phase that did not run to its end says so beside its name.
+                (text(phase.get("name")) + _status(phase.get("status")), ""),
                 (load, "num"),
                 (number(phase.get("requests")), "num"),
                 (seconds(phase.get("duration_s")), "num"),
@@ -55,6 +56,10 @@ def phases_table(phases: Iterable[Mapping[str, Any]]) -> str:
     header = ["phase", "load", "requests", "duration", "req/s", "error rate"]
     header += ["p50 ms", "p90 ms", "p95 ms", "p99 ms", "max ms", "error kinds", "status"]
     return table(header, rows, table_id="table-phases")
+
+
+def _status(status: object) -> str:
+    return f" ({text(status)})" if isinstance(status, str) and status != "ran" else ""
 
 
 def load_sections(summary: Mapping[str, Any]) -> list[str]:

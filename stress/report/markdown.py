@@ -92,7 +92,8 @@ def render_markdown(summary: Mapping[str, Any], failures: Sequence[Mapping[str, 
 
 def _phases(phases: Iterable[Mapping[str, Any]]) -> list[str]:
     rows = [
-        f"| {escape(p.get('name'))} | {_n(p.get('users'))} | {_n(p.get('requests'))} "
+        f"| {escape(p.get('name'))}{_status(p.get('status'))} | {_n(p.get('users'))} "
+        f"| {_n(p.get('requests'))} "
         f"| {_dec(p.get('rps'))} | {_pct(p.get('error_rate'))} "
         f"| {_ms(p.get('latency_ms', {}).get('p50'))} | {_ms(p.get('latency_ms', {}).get('p95'))} "
         f"| {_ms(p.get('latency_ms', {}).get('p99'))} |"
@@ -108,6 +109,11 @@ def _phases(phases: Iterable[Mapping[str, Any]]) -> list[str]:
         *rows,
         "",
     ]
+
+
+def _status(status: object) -> str:
+    """A phase that did not run to its end: " (not run)", " (stopped early)"."""
+    return f" ({escape(status)})" if isinstance(status, str) and status != "ran" else ""
 
 
 def _goodput(rows: Iterable[Mapping[str, Any]]) -> list[str]:

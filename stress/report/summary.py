@@ -37,7 +37,8 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
         "status_classes": {cls: int},     # "2xx", "4xx", ..., "no_answer" (status 0)
         "checks": {check: int},           # findings in this phase per check, error severity
         "check_warnings": {check: int},   # ... warning severity
-        "check_info": {check: int}        # ... info severity (group findings included)
+        "check_info": {check: int},       # ... info severity (group findings included)
+        "status": str                     # "ran", "stopped early", "not run" (report.status)
       }],
       "families": [{                      # by name
         "name": str, "expect": str, "requests": int, "failed": int,
@@ -60,6 +61,7 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
       }],
       "slo": [{"phase": str, "metric": str, "limit": float, "actual": float | null,
                "passed": bool, "message": str, "family": str | null}],
+               # "status": "not run" (and passed true): its phase never began, not judged
                # metric: error_rate, p50_ms, p95_ms, p99_ms, ttft_p95_ms, goodput
                # (a goodput entry also has "goodput_rps": good requests per second)
       "goodput": [{                       # with slo.per_request or a goodput minimum set:
@@ -178,9 +180,10 @@ from stress.report.coverage import short as short_coverage
 from stress.report.load import load_report
 from stress.report.setup import from_log, group_rows, per_concurrency, setup_of
 from stress.report.stats import json_safe, latency_stats, span_seconds
+from stress.report.status import NOT_RUN, incomplete, not_run_check, statuses_of
 from stress.report.streaming import streaming_summary
 from stress.rundir import layout
-from stress.rundir.read import RunData, RunInfo, iter_failures, load_run
+from stress.rundir.read import RunData, iter_failures, load_run
 from stress.scenario import DEFAULT_CHECKS, Scenario
 
 SCHEMA_VERSION = 1
@@ -216,11 +219,17 @@ def summarise(run: RunData) -> dict[str, Any]:
     invariance = invariance or invariance_files
     load = load_report(run, latency_stats)
     cost_growth, cost_checks = costs.summarise(run)
+    statuses = statuses_of(run, load.load.get("stopped_by"))
     checks = [
         *_request_checks(run, severities, failures),
         *group_checks.check_entries(groups, run.scenario),
         *cost_checks,
-        *(_slo_check(result) for result in slo),
+        *(
+            not_run_check(_slo_check(result))
+            if statuses.get(str(result.phase)) == NOT_RUN
+            else _slo_check(result)
+            for result in slo
+        ),
         *(file_checks(degradation) if degradation is from_files else []),
         *(file_checks(invariance) if invariance is invariance_files else []),
         *load.checks,
@@ -231,9 +240,10 @@ def summarise(run: RunData) -> dict[str, Any]:
     phases = _phases(run)
     for phase in phases:
         phase.update(load.phases.get(phase["name"], {}))
-    incomplete = _incomplete(run.info)
-    if incomplete is not None:
-        notes.append(incomplete)
+        phase["status"] = statuses.get(phase["name"], "ran")
+    cause = incomplete(run.info)
+    if cause is not None:
+        notes.append(cause)
     families = _families(records, severities)
     coverage = coverage_of(run)
     if (partial := short_coverage(coverage)) is not None:
@@ -245,7 +255,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "started_at": run.info.started_at,
         "finished_at": run.info.finished_at,
         "complete": run.info.complete,
-        "incomplete": incomplete,
+        "incomplete": cause,
         "target": run.info.target or run.scenario.target.url,
         "protocol": run.scenario.target.protocol.value,
         "passed": passed,
@@ -255,7 +265,10 @@ def summarise(run: RunData) -> dict[str, Any]:
         "phases": phases,
         "families": families,
         "checks": checks,
-        "slo": [asdict(result) for result in slo],
+        "slo": [
+            {**asdict(r), **({"status": NOT_RUN} if statuses.get(r.phase) == NOT_RUN else {})}
+            for r in slo
+        ],
         "goodput": _goodput(records, run.scenario, slo),
         "failures": {"stored": failures.stored, "inputs": len(failures.inputs)},
         "setup": setup_of(run),
@@ -546,26 +559,6 @@ def _run_check(run: RunData) -> dict[str, Any]:
         "severity": ERROR,
         "message": message,
     }
-
-
-def _incomplete(info: RunInfo) -> str | None:
-    """Why the run did not finish normally, in words (None: it did)."""
-    if info.complete:
-        return None
-    if info.interrupted:
-        return (
-            f"INCOMPLETE: interrupted by {info.interrupted}; the load was stopped early, so the "
-            f"numbers cover only what was recorded"
-        )
-    if info.started_at is not None and info.finished_at is None:
-        return (
-            "INCOMPLETE: killed: `stress run` ended without finishing (killed, e.g. SIGKILL or "
-            "out of memory, or crashed), so the numbers cover only what was recorded until then"
-        )
-    return (
-        "INCOMPLETE: run.json does not mark the run complete: it was interrupted or crashed, so "
-        "the numbers cover only what was recorded"
-    )
 
 
 def _verdict(passed: bool, checks: Sequence[Mapping[str, Any]], requests: int) -> str:

@@ -66,6 +66,9 @@ class RunInfo:
     stress_version: str | None = None
     # "SIGINT" / "SIGTERM" when a signal stopped the run (`complete` is then false).
     interrupted: str | None = None
+    # Why `stress run` gave up before the end ("target unreachable: ...", "the load process
+    # died: ..."), when an error rather than a signal or a kill stopped it.
+    aborted: str | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -154,6 +157,7 @@ def read_run_info(run_dir: Path) -> RunInfo:
         url=text("url"),
         stress_version=text("stress_version"),
         interrupted=text("interrupted"),
+        aborted=text("aborted"),
     )
 
 
