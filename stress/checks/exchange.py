@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from stress.checks.limits import LimitBook
+
 if TYPE_CHECKING:  # annotations only: this module runs on the standard library alone
     from stress.inputs.corpus import Input
     from stress.scenario import Scenario
@@ -69,6 +71,8 @@ class Settings:
     secrets: tuple[tuple[str, str], ...] = ()
     # A compiled validator for json_schema (jsonschema's), built once per run.
     validator: Any = None
+    # The server's limits: target.limits, and what refusals named since (one per process).
+    limits: LimitBook | None = None
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> Settings:
@@ -89,6 +93,7 @@ class Settings:
             system_prompts=tuple(p for p in answers.system_prompt if p.strip()),
             secrets=_secrets(answers.secrets, scenario.target.headers),
             validator=validator,
+            limits=LimitBook(dict(scenario.target.limits.known())),
         )
 
 

@@ -87,8 +87,7 @@ GROUP_CHECKS: dict[str, str] = {
 # The severity each check's findings have unless the scenario overrides it.
 DEFAULT_SEVERITY: dict[str, str] = {
     **dict.fromkeys(CHECKS, ERROR),
-    "accepted_invalid_input": WARNING,
-    "strict_json": WARNING,
+    **basic.DEFAULT_SEVERITY,
     **answers.DEFAULT_SEVERITY,
     **leaks.DEFAULT_SEVERITY,
     **GROUP_CHECKS,

@@ -35,6 +35,7 @@ COPIED = (
     "stress.errorkinds",
     "stress.jsonpath",
     "stress.targets.sse",
+    "stress.checks.limits",
     "stress.checks.exchange",
     "stress.checks.strict",
     "stress.checks.basic",
@@ -75,8 +76,7 @@ _DATATYPES = frozenset(
 BUILTIN = {**basic.CHECKS, **answers.CHECKS, **leaks.CHECKS}
 DEFAULT_SEVERITY = {
     **dict.fromkeys(BUILTIN, "error"),
-    "accepted_invalid_input": "warning",
-    "strict_json": "warning",
+    **basic.DEFAULT_SEVERITY,
     **answers.DEFAULT_SEVERITY,
     **leaks.DEFAULT_SEVERITY,
 }
