@@ -116,7 +116,9 @@ def test_status_expectation(
     if severity is None:
         assert got is None
     else:
-        assert got is not None and got[0] == severity and words in got[1], got
+        assert got is not None
+        assert got[0] == severity
+        assert words in got[1], got
 
 
 def test_a_learned_limit_judges_later_refusals_and_answers() -> None:
@@ -131,10 +133,14 @@ def test_a_learned_limit_judges_later_refusals_and_answers() -> None:
     assert book.known == {PROMPT_TOKENS: 100}
     # Now the same number-less refusal of a short input is a refusal within the limit.
     got = verdict(exchange("accept", 400, CODE_ONLY, sent=chat_body(5), settings=settings))
-    assert got is not None and got[0] == ERROR and "100" in got[1]
+    assert got is not None
+    assert got[0] == ERROR
+    assert "100" in got[1]
     # An answer to an input surely beyond the learned limit: cut silently?
     got = verdict(exchange("accept_or_refuse", 200, ANSWER, sent=chat_body(500), settings=settings))
-    assert got is not None and got[0] == WARNING and "over its own stated limit" in got[1]
+    assert got is not None
+    assert got[0] == WARNING
+    assert "over its own stated limit" in got[1]
     assert (
         verdict(exchange("accept_or_refuse", 200, ANSWER, sent=chat_body(50), settings=settings))
         is None
@@ -144,12 +150,14 @@ def test_a_learned_limit_judges_later_refusals_and_answers() -> None:
 def test_declared_limits_seed_the_book() -> None:
     settings = Settings(protocol="openai-chat", limits=LimitBook({PROMPT_TOKENS: 100}))
     got = verdict(exchange("accept", 400, CODE_ONLY, sent=chat_body(5), settings=settings))
-    assert got is not None and "within its own stated limit" in got[1]
+    assert got is not None
+    assert "within its own stated limit" in got[1]
 
 
 def test_server_limit_records_the_named_limit() -> None:
     found = basic.server_limit(exchange("accept", 400, OVER_LIMIT, sent=chat_body(500)))
-    assert found is not None and found.severity == INFO
+    assert found is not None
+    assert found.severity == INFO
     assert found.message == "the server names its limit: prompt_tokens 100"
     assert basic.server_limit(exchange("accept", 400, CLEAN, sent=chat_body(5))) is None
     assert basic.server_limit(exchange("accept", 200, OVER_LIMIT, sent=chat_body(5))) is None
@@ -169,4 +177,5 @@ def test_response_shape_counts_choices_against_n(n: int | None, choices: int, fi
     )
     assert (found is not None) is fires
     if fires:
-        assert found is not None and found.message == f"{choices} choices for n: {n}"
+        assert found is not None
+        assert found.message == f"{choices} choices for n: {n}"
