@@ -287,6 +287,19 @@ def init(
         f"probe: one valid request ({probe.input_id}) answered HTTP {probe.status} in "
         f"{probe.latency_ms:.0f} ms: {escape(probe.excerpt)}"
     )
+    if probe.limits is not None:
+        for note in probe.limits.notes:
+            stdout.print(f"limits: {note}", markup=False)
+        if probe.limits.prompt_tokens or probe.limits.batch_size:
+            shown = probe.limits.prompt_tokens or probe.limits.batch_size
+            stdout.print(
+                f"limits: {probe.limits.dimension}: {shown:,} "
+                f"({probe.limits.requests} requests); written to target.limits",
+                markup=False,
+            )
+    warning = probe.warning()
+    if warning is not None:
+        err.print(warning, markup=False, style="bold yellow")
     for variable in environ:
         stdout.print(
             f"export {variable}=... before `{command('run', output)}` "

@@ -33,6 +33,8 @@ import httpx
 
 from stress.checks.exchange import SECRET_HEADERS
 from stress.errors import TargetUnreachable, UsageError
+from stress.inputs.corpus import Input
+from stress.limitprobe import CHARS_PER_WORD, Found
 from stress.scenario import TABULAR_PROTOCOLS, Protocol, Scenario
 
 # A probe GET needs no more than this, whatever the target's own timeout.
@@ -134,6 +136,25 @@ class Probe:
     latency_ms: float
     excerpt: str
     input_id: str
+    # The valid input sent, and the limits found from it (stress.limitprobe).
+    item: Input | None = None
+    limits: Found | None = None
+
+    @property
+    def refused(self) -> bool:
+        """The valid probe was not answered 2xx: the written scenario is not to be trusted."""
+        return not 200 <= self.status < 300
+
+    def warning(self) -> str | None:
+        """What `stress init` prints, and writes as a comment, when the valid probe failed."""
+        if not self.refused:
+            return None
+        return (
+            f"WARNING: the probe's valid request ({self.input_id}) was refused: HTTP "
+            f"{self.status}: {self.excerpt}. Check target.model, the headers and the request "
+            f"shape before trusting a run: every valid input will likely be refused too, and "
+            f"the SLOs below come from this refusal's latency."
+        )
 
 
 def interactive() -> bool:
@@ -281,6 +302,7 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
             f"# The probe: one valid request answered HTTP {probe.status} in "
             f"{probe.latency_ms:.0f} ms."
         )
+        lines += _probe_warning_lines(probe)
     lines += [
         "# Edit freely: `stress validate FILE` checks it, `stress run FILE` runs it, and",
         "# README.md and docs/catalog.md explain every key.",
@@ -293,6 +315,7 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
     if plan.model is not None:
         lines.append(f"  model: {_q(plan.model)}")
     lines.append(_c(f"  timeout: {timeout}s", "no complete answer by then: a no_timeout finding"))
+    lines += _target_limit_lines(probe)
     if plan.headers:
         lines.append(_c("  headers:", "${VAR}: read from the environment, never stored"))
         lines += [f"    {_q(k)}: {_q(v)}" for k, v in plan.headers.items()]
@@ -310,6 +333,7 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
         _c("inputs:", "the corpus, generated from the seed before any load"),
         _c("  seed: 1", "same seed, same inputs, byte for byte"),
         "  count: 300",
+        *_input_limit_lines(probe),
     ]
     if plan.features:
         lines.append(_c("  features:", "the model's columns, with realistic ranges"))
@@ -340,6 +364,52 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
         f"  p95_ms: {p95:g}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _probe_warning_lines(probe: Probe) -> list[str]:
+    """The refused valid probe, said at the top of the file."""
+    warning = probe.warning()
+    if warning is None:
+        return []
+    import textwrap
+
+    return ["#", *(f"# {line}" for line in textwrap.wrap(warning, 92)), "#"]
+
+
+def _target_limit_lines(probe: Probe | None) -> list[str]:
+    """target.limits: the limit the server named (or the largest size it answered)."""
+    found = probe.limits if probe is not None else None
+    if found is None:
+        return []
+    values = {"prompt_tokens": found.prompt_tokens, "batch_size": found.batch_size}
+    known = {k: v for k, v in values.items() if v is not None}
+    lines = [f"  # The limit probe ({found.requests} requests): {note}" for note in found.notes]
+    if not known:
+        return lines
+    if found.named is not None:
+        how = "named by its refusal"
+        lines.append(f"  # Its refusal said: {json.dumps(found.named.evidence[:100])}")
+    else:
+        how = f"the largest answered, in {found.dimension}"
+    shown = ", ".join(f"{k}: {v}" for k, v in known.items())
+    return [*lines, _c(f"  limits: {{{shown}}}", f"the server's own ({how})")]
+
+
+def _input_limit_lines(probe: Probe | None) -> list[str]:
+    """inputs.limits from the limit probe: the size families straddle the server's limit."""
+    found = probe.limits if probe is not None else None
+    if found is None:
+        return []
+    if found.max_prompt_chars is not None:
+        return [
+            _c(
+                f"  limits: {{max_prompt_chars: {found.max_prompt_chars}}}",
+                f"{found.answered:,} words answered, x{CHARS_PER_WORD} chars a word",
+            )
+        ]
+    if found.max_rows is not None:
+        return [_c(f"  limits: {{max_rows: {found.max_rows}}}", "the largest batch answered")]
+    return []
 
 
 def _replay_lines(plan: Plan) -> list[str]:
@@ -430,7 +500,16 @@ def probe(
     outcome = adapter.parse(response.status_code, response.headers, response.content)
     shown = outcome.excerpt() if 200 <= response.status_code < 300 else None
     text = " ".join((shown or excerpt(response.content)).split())[:120]
-    return Probe(passed, response.status_code, latency, redactor.scrub(text), item.id)
+    return Probe(passed, response.status_code, latency, redactor.scrub(text), item.id, item)
+
+
+def probe_limits(scenario: Scenario, found: Probe, environ: Mapping[str, str]) -> Found | None:
+    """The prompt or batch limit (stress.limitprobe), when the valid probe was answered."""
+    from stress.limitprobe import probe_limits as search
+
+    if found.refused or found.item is None:
+        return None
+    return search(scenario, found.item, environ)
 
 
 @contextlib.contextmanager
@@ -492,6 +571,7 @@ def write(plan: Plan, output: Path) -> Probe:
     with _environment(plan.environ):
         scenario = check(render(plan), source=source)
         found = probe(scenario, plan.environ)
+        found.limits = probe_limits(scenario, found, plan.environ)
         text = render(plan, probe=found)
         check(text, source=source, inputs=False)
     output.parent.mkdir(parents=True, exist_ok=True)

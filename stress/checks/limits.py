@@ -27,7 +27,8 @@ OUTPUT_TOKENS = "max_tokens"  # the completion's tokens
 PROMPT_CHARS = "prompt_chars"  # a text field's characters (FastAPI max_length)
 BATCH = "batch_size"  # rows, instances or inputs in one request
 BODY_BYTES = "body_bytes"  # the request body's bytes
-KINDS = (PROMPT_TOKENS, OUTPUT_TOKENS, PROMPT_CHARS, BATCH, BODY_BYTES)
+CHOICES = "n"  # completions per request (OpenAI's n): the server's slots
+KINDS = (PROMPT_TOKENS, OUTPUT_TOKENS, PROMPT_CHARS, BATCH, BODY_BYTES, CHOICES)
 
 OVER = "over"
 UNDER = "under"
@@ -39,6 +40,7 @@ _READ = 16384
 _TOKENS_PER_MESSAGE = 8
 _NUMBER = r"(\d[\d,_]{0,12})"
 _AT_MOST = r"(?:at most|maximum(?: of)?|limit(?: is| of)?|up to|no more than)"
+_LE = r"(?:<=|≤|at most|less than or equal to|no more than)"
 _ITEMS = r"(?:rows|instances|inputs|items|records|texts)\b"
 
 # Error codes and types that name a kind of limit without its number.
@@ -61,6 +63,11 @@ _MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             rf"{_AT_MOST} {_NUMBER} {_ITEMS}",
         ),
         (BATCH, rf"(?:too many|more than) {_NUMBER} (?:rows|instances|inputs|records|texts)\b"),
+        # Choices per request: "n must be at most 2", "n: must be <= 1".
+        (
+            CHOICES,
+            rf"\bn`?:? (?:must be |should be )?{_LE} {_NUMBER}",
+        ),
         # The prompt and completion together (TGI), before the completion alone.
         (PROMPT_TOKENS, rf"tokens \+ `?max_new_tokens`? must be <= {_NUMBER}"),
         # Output tokens, before the context: "max_new_tokens must be <= 1024".
@@ -95,6 +102,7 @@ _WORDS = (
     ),
     (BODY_BYTES, re.compile(r"request entity too large|payload too large|body too large", re.I)),
     (BATCH, re.compile(r"batch[ _-]?size", re.I)),
+    (CHOICES, re.compile(r"only one completion choice", re.I)),
 )
 
 
@@ -110,6 +118,7 @@ class Size:
     rows: int | None = None
     max_tokens: int | None = None
     body_bytes: int | None = None
+    n: int | None = None
 
     @classmethod
     def of(cls, body: bytes | None, payload: Mapping[str, Any] | None = None) -> Size:
@@ -126,6 +135,7 @@ class Size:
         joined = "\n".join(texts)
         rows = _rows(document)
         max_tokens = document.get("max_tokens", document.get("max_completion_tokens"))
+        n = document.get("n")
         return cls(
             chars=len(joined) if texts else None,
             words=len(joined.split()) if texts else None,
@@ -134,6 +144,7 @@ class Size:
             rows=rows,
             max_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
             body_bytes=len(body) if body is not None else None,
+            n=n if type(n) is int else None,
         )
 
 
@@ -204,6 +215,8 @@ class Limit:
             low = high = size.chars
         elif self.kind == BATCH:
             low = high = size.rows
+        elif self.kind == CHOICES:
+            low = high = 1 if size.n is None else size.n
         else:
             low = high = size.body_bytes
         if low is None or high is None:

@@ -301,3 +301,19 @@ def test_the_book_keeps_the_smallest_and_fills_unnumbered_refusals() -> None:
     assert book.beyond(Size.of(chat("w " * 5000))) == Limit(PROMPT_TOKENS, 4096, "learned")
     assert book.beyond(Size.of(chat("w " * 50))) is None
     assert book.beyond(Size.of(b'{"instances":' + b"[[1]" + b",[1]" * 8 + b"]}")).kind == BATCH
+
+
+@pytest.mark.parametrize(
+    ("body", "value"),
+    [
+        (b'{"error":{"message":"n must be at most 2 on this server","code":"invalid_value"}}', 2),
+        (b'{"error":{"message":"Only one completion choice is allowed","code":400}}', None),
+    ],
+)
+def test_choices_refusals(body: bytes, value: int | None) -> None:
+    found = limits.parse(400, body)
+    assert found is not None
+    assert (found.kind, found.value) == (limits.CHOICES, value)
+    over = Size.of(chat("a")[:-1] + b', "n": 3}')
+    assert Limit(limits.CHOICES, 2).relation(over) == OVER
+    assert Limit(limits.CHOICES, 2).relation(Size.of(chat("a"))) == UNDER
