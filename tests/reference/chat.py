@@ -140,10 +140,10 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
     server: Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/health":
             self._send(200, {"status": "ok"})
         elif self.path == "/v1/models":
@@ -151,7 +151,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._refuse(Refusal(404, "not_found", f"no route {self.path}"))
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path.split("?", 1)[0] != "/v1/chat/completions":
             self._refuse(Refusal(404, "not_found", f"no route {self.path}"))
