@@ -290,11 +290,11 @@ def init(
     if probe.limits is not None:
         for note in probe.limits.notes:
             stdout.print(f"limits: {note}", markup=False)
-        if probe.limits.prompt_tokens or probe.limits.batch_size:
-            shown = probe.limits.prompt_tokens or probe.limits.batch_size
+        known = probe.limits.target_limits()
+        if known:
+            shown = ", ".join(f"{kind}: {value}" for kind, value in known.items())
             stdout.print(
-                f"limits: {probe.limits.dimension}: {shown:,} "
-                f"({probe.limits.requests} requests); written to target.limits",
+                f"limits: {shown} ({probe.limits.requests} requests); written to target.limits",
                 markup=False,
             )
     warning = probe.warning()

@@ -39,6 +39,14 @@ PRECISION = 0.02
 # size families' "at the limit" prompt within a token limit the probe found in words.
 CHARS_PER_WORD = 3
 _WORD = "hello "
+# The kinds of limit target.limits holds (stress.scenario.target.ServerLimits).
+TARGET_KINDS = (
+    limits.PROMPT_TOKENS,
+    limits.OUTPUT_TOKENS,
+    limits.PROMPT_CHARS,
+    limits.BATCH,
+    limits.BODY_BYTES,
+)
 
 # Whether ``size`` is answered (True), refused (False), or the server failed (None), and
 # what the answer said: (status, body).
@@ -57,6 +65,17 @@ class Found:
     named: limits.Limit | None = None
     requests: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def target_limits(self) -> dict[str, int]:
+        """target.limits: the limit a refusal named (any kind target.limits has), else the
+        largest size answered below a refusal (prompt words as a lower bound of tokens)."""
+        if self.named is not None and self.named.value and self.named.kind in TARGET_KINDS:
+            return {self.named.kind: self.named.value}
+        if self.refused is None or not self.answered:
+            return {}
+        return {
+            "prompt_tokens" if self.dimension == "prompt words" else "batch_size": self.answered
+        }
 
     @property
     def prompt_tokens(self) -> int | None:
@@ -81,6 +100,8 @@ class Found:
         """inputs.limits.max_prompt_chars, when a refusal bounded the prompt."""
         if self.dimension != "prompt words" or self.refused is None or not self.answered:
             return None
+        if self.named is not None and self.named.kind == limits.PROMPT_CHARS and self.named.value:
+            return self.named.value  # a limit in characters: the size families sit on it
         return max(1, self.answered * CHARS_PER_WORD)
 
     @property
@@ -110,7 +131,8 @@ def search(
             break
         if 200 <= status < 300:
             low = guess
-            if found.named is not None and guess == found.named.value and high is not None:
+            named_at = _size_at(found.named, dimension) if found.named is not None else None
+            if guess == named_at and high is not None:
                 if high > guess + 1:
                     guess += 1  # the named limit answered: one more is the proof
                     continue
@@ -120,11 +142,10 @@ def search(
             named = limits.parse(status, body)
             if named is not None and named.value is not None and found.named is None:
                 found.named = named
-                if named.kind in (limits.PROMPT_TOKENS, limits.BATCH) and low < named.value:
-                    # Try the named limit itself next.
-                    guess = min(named.value, high - 1)
-                    if guess > low:
-                        continue
+                at = _size_at(named, dimension)
+                if at is not None and low < at < high:
+                    guess = at  # try the named limit itself next
+                    continue
         else:
             found.notes.append(f"{guess:,} {dimension}: HTTP {status}; the search stopped there")
             break
@@ -138,6 +159,20 @@ def search(
     if high is None and low:
         found.notes.append(f"{low:,} {dimension} answered: no limit found up to that size")
     return found
+
+
+def _size_at(limit: limits.Limit, dimension: str) -> int | None:
+    """The probe size at ``limit``: words for a limit in tokens or characters, rows for a
+    batch size; None for a limit of another dimension."""
+    if limit.value is None:
+        return None
+    if dimension == "rows":
+        return limit.value if limit.kind == limits.BATCH else None
+    if limit.kind == limits.PROMPT_TOKENS:
+        return limit.value
+    if limit.kind == limits.PROMPT_CHARS:
+        return (limit.value + 1) // len(_WORD)  # N words of _WORD, stripped: 6N - 1 chars
+    return None
 
 
 def probe_limits(

@@ -77,6 +77,7 @@ TABLE_GROUPS = (
 SCHEMA_GROUPS = (
     ("realistic.*", 6, "prompts in the template, and valid bodies from the request schema"),
     ("unicode.*", 1, "messy but valid text: emoji, right-to-left, control characters"),
+    ("size.*", 0.5, "empty, whitespace-only and over-limit text: answer or refuse cleanly"),
     ("structure.*", 1, "each field of the request schema broken in turn: a clean 4xx"),
     ("numbers.*", 1, "the schema's number fields at and past their bounds"),
     ("encoding.*", 0.5, "broken bytes, truncated JSON, a wrong Content-Type"),
@@ -381,8 +382,7 @@ def _target_limit_lines(probe: Probe | None) -> list[str]:
     found = probe.limits if probe is not None else None
     if found is None:
         return []
-    values = {"prompt_tokens": found.prompt_tokens, "batch_size": found.batch_size}
-    known = {k: v for k, v in values.items() if v is not None}
+    known = found.target_limits()
     lines = [f"  # The limit probe ({found.requests} requests): {note}" for note in found.notes]
     if not known:
         return lines
@@ -404,7 +404,9 @@ def _input_limit_lines(probe: Probe | None) -> list[str]:
         return [
             _c(
                 f"  limits: {{max_prompt_chars: {found.max_prompt_chars}}}",
-                f"{found.answered:,} words answered, x{CHARS_PER_WORD} chars a word",
+                f"{found.answered:,} words answered, x{CHARS_PER_WORD} chars a word"
+                if found.named is None or found.named.kind != "prompt_chars"
+                else "the server's limit in characters",
             )
         ]
     if found.max_rows is not None:

@@ -71,7 +71,7 @@ def errors(findings: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
 def test_the_careful_chat_server_gets_no_error(tmp_path: Path) -> None:
     with reference("chat") as url:
         said, findings, summary = init_and_run(url, tmp_path)
-    assert "limits: prompt words: 2,048 (3 requests); written to target.limits" in said
+    assert "limits: prompt_tokens: 2048 (3 requests); written to target.limits" in said
     assert "WARNING" not in said
     assert errors(findings) == []
     # Its clean refusals of prompts over its context were seen, and believed.

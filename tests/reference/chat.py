@@ -67,7 +67,7 @@ def _body(raw: bytes, content_type: str) -> dict[str, Any]:
         raise Refusal(415, "unsupported_media_type", "send the body as application/json")
     try:
         document = json.loads(raw.decode("utf-8"), parse_constant=_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Refusal(400, "invalid_json", f"the body is not JSON in UTF-8: {exc}") from None
     if not isinstance(document, dict):
         raise Refusal(400, "invalid_request_error", "the body must be a JSON object")
