@@ -74,7 +74,6 @@ _MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (OUTPUT_TOKENS, rf"max_new_tokens`? must be <= {_NUMBER}"),
         (OUTPUT_TOKENS, rf"supports at most {_NUMBER} completion tokens"),
         # The context window.
-        (PROMPT_TOKENS, rf"maximum context length is {_NUMBER} tokens"),
         (PROMPT_TOKENS, rf"must have less than {_NUMBER} tokens"),
         (PROMPT_TOKENS, rf"exceeds? (?:the )?context window of {_NUMBER}"),
         (PROMPT_TOKENS, rf"maximum (?:model|context|sequence|input) length (?:of |is )?{_NUMBER}"),

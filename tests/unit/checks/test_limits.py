@@ -197,6 +197,13 @@ REAL = [
         None,
     ),
     (
+        "a proxy's 413 saying nothing more",
+        413,
+        b'{"detail":"rejected by the gateway"}',
+        BODY_BYTES,
+        None,
+    ),
+    (
         "body with size",
         413,
         b'{"message":"request body exceeds the limit of 1048576 bytes"}',
