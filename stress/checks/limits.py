@@ -80,7 +80,8 @@ _MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (PROMPT_TOKENS, rf"\d+ tokens > {_NUMBER} maximum"),
         (
             PROMPT_TOKENS,
-            rf"(?:context|n_ctx)(?: size| length| window)?(?: is|:|=| of)? {_NUMBER} tokens",
+            rf"(?:context|n_ctx)(?: size| length| window)?(?: is|:|=| of)?(?: only)? {_NUMBER} "
+            r"tokens",
         ),
         (PROMPT_TOKENS, rf"(?:at most|maximum(?: of)?|limit(?: is| of)?|up to) {_NUMBER} tokens"),
         # Characters of a text field.

@@ -197,6 +197,21 @@ REAL = [
         None,
     ),
     (
+        "LM Studio",
+        400,
+        b'{"error":"Trying to keep the first 5000 tokens when context the overflows. However, '
+        b'the model is loaded with context length of only 4096 tokens, which is not enough."}',
+        PROMPT_TOKENS,
+        4096,
+    ),
+    (
+        "Ollama",
+        400,
+        b'{"error":"the input length exceeds the context length"}',
+        PROMPT_TOKENS,
+        None,
+    ),
+    (
         "a proxy's 413 saying nothing more",
         413,
         b'{"detail":"rejected by the gateway"}',
