@@ -36,14 +36,22 @@ def reference(module: str, *args: str) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def init_and_run(url: str, tmp_path: Path) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+def init_and_run(
+    url: str, tmp_path: Path, *, probed: bool = True
+) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     """`stress init URL`, its scenario shortened (1 s and 2 s phases, a 2 s timeout), then
-    `stress run`: init's output, the findings of failures.jsonl, and summary.json."""
+    `stress run`: init's output, the findings of failures.jsonl, and summary.json.
+    ``probed=False`` drops the limits init found: the size families then use stress's
+    default guesses (32,000 characters), far over the server's context."""
+    tmp_path.mkdir(exist_ok=True)
     written = tmp_path / "init.yaml"
     made = stress("init", url, "--no-input", "-o", str(written), cwd=tmp_path)
     assert made.returncode == 0, made.stderr + made.stdout
     scenario = yaml.safe_load(written.read_text())
     scenario["target"]["timeout"] = "2s"
+    if not probed:
+        scenario["target"].pop("limits", None)
+        scenario["inputs"].pop("limits", None)
     scenario["inputs"]["count"] = 200
     scenario["load"]["phases"] = [
         {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "1s"},
@@ -71,6 +79,11 @@ def errors(findings: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
 def test_the_careful_chat_server_gets_no_error(tmp_path: Path) -> None:
     with reference("chat") as url:
         said, findings, summary = init_and_run(url, tmp_path)
+        # Without the probed limits: the 32,000-character guess is over its context, and
+        # its clean refusals of valid-sized inputs (size.at_limit, long prompts) are right.
+        _, guessed, _ = init_and_run(url, tmp_path / "guessed", probed=False)
+    assert errors(guessed) == []
+    assert any(f["family"] == "size.at_limit" and f["check"] == "server_limit" for f in guessed)
     assert "limits: prompt_tokens: 2048 (3 requests); written to target.limits" in said
     assert "WARNING" not in said
     assert errors(findings) == []
