@@ -173,9 +173,9 @@ def status_expectation(exchange: Exchange) -> Finding | None:
     """Valid inputs answered 2xx, malformed ones refused 4xx, accept_or_refuse ones either.
 
     An accept_or_refuse input (one a careful server may take or refuse) is answered, or
-    refused cleanly: a 4xx with a machine-readable (JSON) body. A refused valid input is an error (users get nothing), unless the refusal names a limit
-    the input is not surely within (stress.checks.limits): then it is judged as an
-    accept_or_refuse input. A refusal naming a limit the input surely fits is an error for
+    refused cleanly: a 4xx with a machine-readable (JSON) body. A refused valid input is an
+    error (users get nothing), unless the refusal names a limit the input is not surely
+    within (stress.checks.limits): then it is judged as an accept_or_refuse input. A refusal naming a limit the input surely fits is an error for
     either. A 2xx for an invalid input is ``accepted_invalid_input``'s business; a 5xx is
     ``not_a_server_error``'s. Inputs that must resist (injection probes) may be answered or
     refused.
@@ -231,8 +231,9 @@ def status_expectation(exchange: Exchange) -> Finding | None:
 
 
 def server_limit(exchange: Exchange) -> Finding | None:
-    """A refusal that names one of the server's limits: recorded (info), for the report's
-    list of limits found."""
+    """A refusal naming one of the server's limits (recorded for the summary's limits).
+
+    An info finding: the refusal itself is status_expectation's to judge."""
     if not 400 <= exchange.status < 500:
         return None
     limit = limits.parse(exchange.status, exchange.body)

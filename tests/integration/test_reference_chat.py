@@ -36,18 +36,29 @@ def reference(module: str, *args: str) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def init_and_run(
-    url: str, tmp_path: Path, *, probed: bool = True
-) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    """`stress init URL`, its scenario shortened (1 s and 2 s phases, a 2 s timeout), then
-    `stress run`: init's output, the findings of failures.jsonl, and summary.json.
-    ``probed=False`` drops the limits init found: the size families then use stress's
-    default guesses (32,000 characters), far over the server's context."""
-    tmp_path.mkdir(exist_ok=True)
+def init(url: str, tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    """`stress init URL`: what it said, and the scenario it wrote."""
     written = tmp_path / "init.yaml"
     made = stress("init", url, "--no-input", "-o", str(written), cwd=tmp_path)
     assert made.returncode == 0, made.stderr + made.stdout
-    scenario = yaml.safe_load(written.read_text())
+    return made.stdout + made.stderr, yaml.safe_load(written.read_text())
+
+
+def init_and_run(url: str, tmp_path: Path) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """`stress init URL`, then `run` (see ``run``): init's output, the findings, the summary."""
+    said, scenario = init(url, tmp_path)
+    findings, summary = run(scenario, tmp_path)
+    return said, findings, summary
+
+
+def run(
+    scenario: dict[str, Any], tmp_path: Path, *, probed: bool = True
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The scenario shortened (1 s and 2 s phases, a 2 s timeout), then `stress run`: the
+    findings of failures.jsonl, and summary.json. ``probed=False`` drops the limits init
+    found: the size families then use stress's default guesses (32,000 characters)."""
+    tmp_path.mkdir(exist_ok=True)
+    scenario = json.loads(json.dumps(scenario))
     scenario["target"]["timeout"] = "2s"
     if not probed:
         scenario["target"].pop("limits", None)
@@ -69,7 +80,7 @@ def init_and_run(
         for finding in entry.get("findings") or []
     ]
     summary = json.loads((run_dir / "summary.json").read_text())
-    return made.stdout + made.stderr, findings, summary
+    return findings, summary
 
 
 def errors(findings: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -78,10 +89,11 @@ def errors(findings: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
 
 def test_the_careful_chat_server_gets_no_error(tmp_path: Path) -> None:
     with reference("chat") as url:
-        said, findings, summary = init_and_run(url, tmp_path)
+        said, scenario = init(url, tmp_path)
+        findings, summary = run(scenario, tmp_path / "probed")
         # Without the probed limits: the 32,000-character guess is over its context, and
         # its clean refusals of valid-sized inputs (size.at_limit, long prompts) are right.
-        _, guessed, _ = init_and_run(url, tmp_path / "guessed", probed=False)
+        guessed, _ = run(scenario, tmp_path / "guessed", probed=False)
     assert errors(guessed) == []
     assert any(f["family"] == "size.at_limit" and f["check"] == "server_limit" for f in guessed)
     assert "limits: prompt_tokens: 2048 (3 requests); written to target.limits" in said
