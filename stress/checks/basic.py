@@ -172,13 +172,13 @@ def machine_readable(body: bytes) -> bool:
 def status_expectation(exchange: Exchange) -> Finding | None:
     """Valid inputs answered 2xx, malformed ones refused 4xx, accept_or_refuse ones either.
 
-    An accept_or_refuse input (one a careful server may take or refuse) is answered, or
-    refused cleanly: a 4xx with a machine-readable (JSON) body. A refused valid input is an
-    error (users get nothing), unless the refusal names a limit the input is not surely
-    within (stress.checks.limits): then it is judged as an accept_or_refuse input. A refusal naming a limit the input surely fits is an error for
-    either. A 2xx for an invalid input is ``accepted_invalid_input``'s business; a 5xx is
-    ``not_a_server_error``'s. Inputs that must resist (injection probes) may be answered or
-    refused.
+    An accept_or_refuse input (one a careful server may take or refuse) is answered, or refused
+    cleanly: a 4xx with a machine-readable (JSON) body. A refused valid input is an error (users
+    get nothing), unless the refusal names a limit the input is not surely within
+    (stress.checks.limits): then it is judged as an accept_or_refuse input. A refusal naming a
+    limit the input surely fits is an error for either. A 2xx for an invalid input is
+    ``accepted_invalid_input``'s business; a 5xx is ``not_a_server_error``'s. Inputs that must
+    resist (injection probes) may be answered or refused.
     """
     status = exchange.status
     if not status or status >= 500 or exchange.error_kind in (TIMEOUT, HANG):
