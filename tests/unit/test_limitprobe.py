@@ -12,6 +12,7 @@ import yaml
 
 from stress import limitprobe, scaffold
 from stress.checks import limits
+from stress.cli import main
 from stress.inputs.corpus import Input
 from stress.limitprobe import MAX_REQUESTS, TOP_WORDS, Found, search
 from stress.scenario import Protocol
@@ -171,3 +172,32 @@ def test_found_without_a_refusal_writes_no_limit() -> None:
     assert (found.prompt_tokens, found.max_prompt_chars) == (None, None)
     found = Found("rows", answered=10, refused=11, named=limits.Limit(limits.BATCH, 10))
     assert (found.batch_size, found.max_rows, found.prompt_tokens) == (10, 10, None)
+
+
+def test_init_prints_the_warning_and_the_limits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    found = Found("prompt words", answered=300, refused=301, requests=3)
+    found.named = limits.Limit(limits.PROMPT_TOKENS, 300, "maximum context length is 300")
+    probes = {
+        "refused": scaffold.Probe("", 401, 5.0, '{"error":"bad key"}', "realistic-0"),
+        "answered": scaffold.Probe("", 200, 5.0, "ok", "realistic-0", None, found),
+    }
+    for name, probe in probes.items():
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(scaffold, "detect", lambda url, headers: scaffold.Detected(None))
+            patch.setattr(scaffold, "write", lambda plan, output, probe=probe: probe)
+            main(
+                [
+                    *("init", "http://127.0.0.1:9", "--protocol", "openai-chat"),
+                    *("--model", "m", "-o", str(tmp_path / f"{name}.yaml"), "--no-input"),
+                ]
+            )
+        said = capsys.readouterr()
+        if name == "refused":
+            assert "WARNING: the probe's valid request (realistic-0) was refused: HTTP 401" in (
+                said.err
+            )
+        else:
+            assert "WARNING" not in said.err + said.out
+            assert "limits: prompt_tokens: 300 (3 requests); written to target.limits" in said.out
