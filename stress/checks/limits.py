@@ -112,6 +112,8 @@ class Size:
     the completion tokens it asked for, the body's bytes. None where it has no such thing."""
 
     chars: int | None = None
+    # The longest single text: a limit in characters may be per field.
+    longest: int | None = None
     words: int | None = None
     text_bytes: int | None = None
     messages: int = 0
@@ -138,6 +140,7 @@ class Size:
         n = document.get("n")
         return cls(
             chars=len(joined) if texts else None,
+            longest=max(map(len, texts)) if texts else None,
             words=len(joined.split()) if texts else None,
             text_bytes=len(joined.encode("utf-8", "surrogatepass")) if texts else None,
             messages=len(texts),
@@ -212,7 +215,7 @@ class Limit:
         elif self.kind == OUTPUT_TOKENS:
             low = high = size.max_tokens
         elif self.kind == PROMPT_CHARS:
-            low = high = size.chars
+            low, high = size.longest, size.chars
         elif self.kind == BATCH:
             low = high = size.rows
         elif self.kind == CHOICES:

@@ -302,6 +302,8 @@ def test_size_of_rows_and_payloads() -> None:
         (Limit(PROMPT_TOKENS, None), chat("a"), UNKNOWN),
         (Limit(PROMPT_CHARS, 10), chat("x" * 10), UNDER),
         (Limit(PROMPT_CHARS, 10), chat("x" * 11), OVER),
+        # Two fields of 6: 13 characters in all, but a per-field limit of 10 may hold.
+        (Limit(PROMPT_CHARS, 10), chat("x" * 6, messages=2), UNKNOWN),
         (Limit(BATCH, 2), b'{"instances":[[1],[2]]}', UNDER),
         (Limit(BATCH, 1), b'{"instances":[[1],[2]]}', OVER),
         (Limit(BATCH, 1), chat("a"), UNKNOWN),
