@@ -288,6 +288,19 @@ def init(
         f"probe: one valid request ({probe.input_id}) answered HTTP {probe.status} in "
         f"{probe.latency_ms:.0f} ms: {escape(probe.excerpt)}"
     )
+    if probe.limits is not None:
+        for note in probe.limits.notes:
+            stdout.print(f"limits: {note}", markup=False)
+        known = probe.limits.target_limits()
+        if known:
+            shown = ", ".join(f"{kind}: {value}" for kind, value in known.items())
+            stdout.print(
+                f"limits: {shown} ({probe.limits.requests} requests); written to target.limits",
+                markup=False,
+            )
+    warning = probe.warning()
+    if warning is not None:
+        err.print(warning, markup=False, style="bold yellow")
     for variable in environ:
         stdout.print(
             f"export {variable}=... before `{command('run', output)}` "

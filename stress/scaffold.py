@@ -33,6 +33,8 @@ import httpx
 
 from stress.checks.exchange import SECRET_HEADERS
 from stress.errors import TargetUnreachable, UsageError
+from stress.inputs.corpus import Input
+from stress.limitprobe import CHARS_PER_WORD, Found
 from stress.scenario import TABULAR_PROTOCOLS, Protocol, Scenario
 
 # A probe GET needs no more than this, whatever the target's own timeout.
@@ -76,6 +78,7 @@ TABLE_GROUPS = (
 SCHEMA_GROUPS = (
     ("realistic.*", 6, "prompts in the template, and valid bodies from the request schema"),
     ("unicode.*", 1, "messy but valid text: emoji, right-to-left, control characters"),
+    ("size.*", 0.5, "empty, whitespace-only and over-limit text: answer or refuse cleanly"),
     ("structure.*", 1, "each field of the request schema broken in turn: a clean 4xx"),
     ("numbers.*", 1, "the schema's number fields at and past their bounds"),
     ("encoding.*", 0.5, "broken bytes, truncated JSON, a wrong Content-Type"),
@@ -137,6 +140,25 @@ class Probe:
     input_id: str
     # The scenario's answers section, from what the endpoint declared (stress.answerhints).
     answers: list[str] = field(default_factory=list)
+    # The valid input sent, and the limits found from it (stress.limitprobe).
+    item: Input | None = None
+    limits: Found | None = None
+
+    @property
+    def refused(self) -> bool:
+        """The valid probe was not answered 2xx: the written scenario is not to be trusted."""
+        return not 200 <= self.status < 300
+
+    def warning(self) -> str | None:
+        """What `stress init` prints, and writes as a comment, when the valid probe failed."""
+        if not self.refused:
+            return None
+        return (
+            f"WARNING: the probe's valid request ({self.input_id}) was refused: HTTP "
+            f"{self.status}: {self.excerpt}. Check target.model, the headers and the request "
+            f"shape before trusting a run: every valid input will likely be refused too, and "
+            f"the SLOs below come from this refusal's latency."
+        )
 
 
 def interactive() -> bool:
@@ -284,6 +306,7 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
             f"# The probe: one valid request answered HTTP {probe.status} in "
             f"{probe.latency_ms:.0f} ms."
         )
+        lines += _probe_warning_lines(probe)
     lines += [
         "# Edit freely: `stress validate FILE` checks it, `stress run FILE` runs it, and",
         "# README.md and docs/catalog.md explain every key.",
@@ -296,6 +319,7 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
     if plan.model is not None:
         lines.append(f"  model: {_q(plan.model)}")
     lines.append(_c(f"  timeout: {timeout}s", "no complete answer by then: a no_timeout finding"))
+    lines += _target_limit_lines(probe)
     if plan.headers:
         lines.append(_c("  headers:", "${VAR}: read from the environment, never stored"))
         lines += [f"    {_q(k)}: {_q(v)}" for k, v in plan.headers.items()]
@@ -313,6 +337,7 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
         _c("inputs:", "the corpus, generated from the seed before any load"),
         _c("  seed: 1", "same seed, same inputs, byte for byte"),
         "  count: 300",
+        *_input_limit_lines(probe),
     ]
     if plan.features:
         lines.append(_c("  features:", "the model's columns, with realistic ranges"))
@@ -344,6 +369,53 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
         *(probe.answers if probe is not None else []),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _probe_warning_lines(probe: Probe) -> list[str]:
+    """The refused valid probe, said at the top of the file."""
+    warning = probe.warning()
+    if warning is None:
+        return []
+    import textwrap
+
+    return ["#", *(f"# {line}" for line in textwrap.wrap(warning, 92)), "#"]
+
+
+def _target_limit_lines(probe: Probe | None) -> list[str]:
+    """target.limits: the limit the server named (or the largest size it answered)."""
+    found = probe.limits if probe is not None else None
+    if found is None:
+        return []
+    known = found.target_limits()
+    lines = [f"  # The limit probe ({found.requests} requests): {note}" for note in found.notes]
+    if not known:
+        return lines
+    if found.named is not None:
+        how = "named by its refusal"
+        lines.append(f"  # Its refusal said: {json.dumps(found.named.evidence[:100])}")
+    else:
+        how = f"the largest answered, in {found.dimension}"
+    shown = ", ".join(f"{k}: {v}" for k, v in known.items())
+    return [*lines, _c(f"  limits: {{{shown}}}", f"the server's own ({how})")]
+
+
+def _input_limit_lines(probe: Probe | None) -> list[str]:
+    """inputs.limits from the limit probe: the size families straddle the server's limit."""
+    found = probe.limits if probe is not None else None
+    if found is None:
+        return []
+    if found.max_prompt_chars is not None:
+        return [
+            _c(
+                f"  limits: {{max_prompt_chars: {found.max_prompt_chars}}}",
+                f"{found.answered:,} words answered, x{CHARS_PER_WORD} chars a word"
+                if found.named is None or found.named.kind != "prompt_chars"
+                else "the server's limit in characters",
+            )
+        ]
+    if found.max_rows is not None:
+        return [_c(f"  limits: {{max_rows: {found.max_rows}}}", "the largest batch answered")]
+    return []
 
 
 def _replay_lines(plan: Plan) -> list[str]:
@@ -434,7 +506,7 @@ def probe(
     outcome = adapter.parse(response.status_code, response.headers, response.content)
     shown = outcome.excerpt() if 200 <= response.status_code < 300 else None
     text = " ".join((shown or excerpt(response.content)).split())[:120]
-    found = Probe(passed, response.status_code, latency, redactor.scrub(text), item.id)
+    found = Probe(passed, response.status_code, latency, redactor.scrub(text), item.id, item=item)
     found.answers = _answers(scenario, outcome, response.status_code, response.content)
     return found
 
@@ -451,6 +523,15 @@ def _answers(scenario: Scenario, outcome: Any, status: int, body: bytes) -> list
     path = (response.prediction or response.text) if response is not None else None
     protocol = scenario.target.protocol.value
     return answerhints.lines(answerhints.learn(protocol, outcome, body, schema, path))
+
+
+def probe_limits(scenario: Scenario, found: Probe, environ: Mapping[str, str]) -> Found | None:
+    """The prompt or batch limit (stress.limitprobe), when the valid probe was answered."""
+    from stress.limitprobe import probe_limits as search
+
+    if found.refused or found.item is None:
+        return None
+    return search(scenario, found.item, environ)
 
 
 @contextlib.contextmanager
@@ -512,6 +593,7 @@ def write(plan: Plan, output: Path) -> Probe:
     with _environment(plan.environ):
         scenario = check(render(plan), source=source)
         found = probe(scenario, plan.environ)
+        found.limits = probe_limits(scenario, found, plan.environ)
         text = render(plan, probe=found)
         check(text, source=source, inputs=False)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,11 @@ an exported reproducer judges an answer with these very functions.
 
 from __future__ import annotations
 
+import json
+
 from stress import errorkinds
-from stress.checks.exchange import ERROR, WARNING, Exchange, Finding
+from stress.checks import limits
+from stress.checks.exchange import ERROR, INFO, WARNING, Exchange, Finding
 from stress.checks.strict import (
     MAX_STRICT_BYTES,
     is_json_media_type,
@@ -90,6 +93,14 @@ def response_shape(exchange: Exchange) -> Finding | None:
             expected=f"a {exchange.settings.protocol or 'protocol'} answer",
             got=exchange.outcome.problem,
         )
+    wanted, got = _choices(exchange)
+    if wanted is not None and got is not None and got != wanted:
+        return Finding(
+            "response_shape",
+            f"{got} choices for n: {wanted}",
+            expected=f"{wanted} choices (the request asked n: {wanted})",
+            got=f"{got} choices",
+        )
     rows = exchange.payload().get("rows")
     prediction = exchange.outcome.prediction
     if (
@@ -109,6 +120,26 @@ def response_shape(exchange: Exchange) -> Finding | None:
     return None
 
 
+def _choices(exchange: Exchange) -> tuple[int | None, int | None]:
+    """OpenAI chat and completions: the ``n`` a request asked for and the choices answered
+    (None, None when it did not ask for more than one or the answer is a stream)."""
+    if exchange.settings.protocol not in ("openai-chat", "openai-completions"):
+        return None, None
+    if exchange.request is None or b'"n"' not in exchange.request.body:
+        return None, None
+    try:
+        sent = json.loads(exchange.request.body)
+        answer = json.loads(exchange.body)
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    if not isinstance(sent, dict) or not isinstance(answer, dict) or sent.get("stream"):
+        return None, None
+    wanted, choices = sent.get("n"), answer.get("choices")
+    if type(wanted) is not int or wanted < 1 or not isinstance(choices, list):
+        return None, None
+    return wanted, len(choices)
+
+
 def stream_integrity(exchange: Exchange) -> Finding | None:
     """A streamed answer must keep its protocol: well-formed chunks, no error event, a final
     ``data: [DONE]``, and no stall longer than target.stall_timeout."""
@@ -117,23 +148,84 @@ def stream_integrity(exchange: Exchange) -> Finding | None:
     return None
 
 
-def status_expectation(exchange: Exchange) -> Finding | None:
-    """Valid inputs must be answered (2xx); malformed ones cleanly refused (4xx).
+ACCEPT_OR_REFUSE = "accept_or_refuse"
 
-    A refused valid input is an error (users get nothing). A 2xx for an invalid input is
-    ``accepted_invalid_input``'s business; a 5xx is ``not_a_server_error``'s. Inputs that
-    must resist (injection probes) may be answered or refused.
+
+def named_limit(exchange: Exchange) -> limits.Limit | None:
+    """The limit a refusal names, its number filled in from the run's known limits (and
+    learned by them when it names one)."""
+    found = limits.parse(exchange.status, exchange.body)
+    book = exchange.settings.limits
+    if found is None or book is None:
+        return found
+    return book.learn(found)
+
+
+def size_of(exchange: Exchange) -> limits.Size:
+    body = exchange.request.body if exchange.request is not None else None
+    return limits.Size.of(body, exchange.payload())
+
+
+def machine_readable(body: bytes) -> bool:
+    """A refusal a client can act on: a JSON object or list (an error code, a message)."""
+    try:
+        document = json.loads(body[:MAX_STRICT_BYTES]) if body.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(document, (dict, list)) and bool(document)
+
+
+def status_expectation(exchange: Exchange) -> Finding | None:
+    """Valid inputs answered 2xx, malformed ones refused 4xx, accept_or_refuse ones either.
+
+    An accept_or_refuse input (one a careful server may take or refuse) is answered, or refused
+    cleanly: a 4xx with a machine-readable (JSON) body. A refused valid input is an error (users
+    get nothing), unless the refusal names a limit the input is not surely within
+    (stress.checks.limits): then it is judged as an accept_or_refuse input. A refusal naming a
+    limit the input surely fits is an error for either. A 2xx for an invalid input is
+    ``accepted_invalid_input``'s business; a 5xx is ``not_a_server_error``'s. Inputs that must
+    resist (injection probes) may be answered or refused.
     """
     status = exchange.status
     if not status or status >= 500 or exchange.error_kind in (TIMEOUT, HANG):
         return None
-    if exchange.expect == "accept" and 400 <= status < 500:
-        return Finding(
-            "status_expectation",
-            f"rejected valid input: HTTP {status}",
-            expected="2xx (the input family is valid)",
-            got=f"HTTP {status}",
-        )
+    expect = exchange.expect
+    if expect in ("accept", ACCEPT_OR_REFUSE) and 400 <= status < 500:
+        limit = named_limit(exchange)
+        if limit is not None and limit.relation(size_of(exchange)) == limits.UNDER:
+            return Finding(
+                "status_expectation",
+                f"refused an input within its own stated limit ({limit.describe()}): HTTP {status}",
+                expected=f"2xx for an input within {limit.describe()}",
+                got=f"HTTP {status}: {limit.evidence}",
+            )
+        if expect == "accept" and limit is None:
+            return Finding(
+                "status_expectation",
+                f"rejected valid input: HTTP {status}",
+                expected="2xx (the input family is valid)",
+                got=f"HTTP {status}",
+            )
+        if not machine_readable(exchange.body):
+            shown = media_type(exchange.headers) or "no Content-Type"
+            return Finding(
+                "status_expectation",
+                f"refusal without a machine-readable body: HTTP {status} ({shown})",
+                expected="2xx, or a 4xx with a JSON error body",
+                got=f"HTTP {status}, {len(exchange.body)} bytes of {shown}",
+            )
+        return None
+    if expect == ACCEPT_OR_REFUSE and 200 <= status < 300 and exchange.settings.limits:
+        beyond = exchange.settings.limits.beyond(size_of(exchange))
+        if beyond is not None:
+            return Finding(
+                "status_expectation",
+                f"answered an input over its own stated limit ({beyond.describe()}): was it "
+                f"cut silently?",
+                WARNING,
+                expected=f"a refusal beyond {beyond.describe()}",
+                got=f"HTTP {status}",
+            )
     if exchange.expect == "reject" and not (200 <= status < 300 or 400 <= status < 500):
         return Finding(
             "status_expectation",
@@ -142,6 +234,24 @@ def status_expectation(exchange: Exchange) -> Finding | None:
             got=f"HTTP {status}",
         )
     return None
+
+
+def server_limit(exchange: Exchange) -> Finding | None:
+    """A refusal naming one of the server's limits (recorded for the summary's limits).
+
+    An info finding: the refusal itself is status_expectation's to judge."""
+    if not 400 <= exchange.status < 500:
+        return None
+    limit = limits.parse(exchange.status, exchange.body)
+    if limit is None:
+        return None
+    return Finding(
+        "server_limit",
+        f"the server names its limit: {limit.describe()}",
+        INFO,
+        expected=None,
+        got=limit.evidence,
+    )
 
 
 def accepted_invalid_input(exchange: Exchange) -> Finding | None:
@@ -212,6 +322,9 @@ def _strict_stream(body: bytes) -> Finding | None:
     return None
 
 
+# Checks here whose findings are not errors unless the scenario says so.
+DEFAULT_SEVERITY = {"accepted_invalid_input": WARNING, "strict_json": WARNING, "server_limit": INFO}
+
 CHECKS = {
     "not_a_server_error": not_a_server_error,
     "no_timeout": no_timeout,
@@ -220,6 +333,7 @@ CHECKS = {
     "response_shape": response_shape,
     "status_expectation": status_expectation,
     "accepted_invalid_input": accepted_invalid_input,
+    "server_limit": server_limit,
     "strict_json": strict_json,
     "stream_integrity": stream_integrity,
 }

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from stress.checks.limits import LimitBook
+
 if TYPE_CHECKING:  # annotations only: this module runs on the standard library alone
     from stress.inputs.corpus import Input
     from stress.scenario import Scenario
@@ -78,6 +80,8 @@ class Settings:
     runaway_token_slack: int = 1
     runaway_ms_per_token: float | None = None
     runaway_min_ms: float = 1_000.0
+    # The server's limits: target.limits, and what refusals named since (one per process).
+    limits: LimitBook | None = None
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> Settings:
@@ -105,6 +109,7 @@ class Settings:
             runaway_token_slack=answers.runaway.token_slack,
             runaway_ms_per_token=answers.runaway.max_ms_per_token,
             runaway_min_ms=answers.runaway.min_ms,
+            limits=LimitBook(dict(scenario.target.limits.known())),
         )
 
 

@@ -12,9 +12,15 @@ Which answers each check looks at:
 check                  fires on                                                  default
 =====================  ========================================================  ========
 not_a_server_error     any 5xx                                                   error
-status_expectation     a valid input refused (4xx); an invalid one answered      error
-                       with neither 2xx nor 4xx (1xx, 3xx)
+status_expectation     a valid input refused (4xx) with no limit named, or one   error
+                       it surely fits; an accept_or_refuse input refused
+                       without a JSON body; an invalid one answered with
+                       neither 2xx nor 4xx (1xx, 3xx); (warning) an
+                       accept_or_refuse input answered although surely over a
+                       limit the server named
 accepted_invalid_input a 2xx for an input that must be rejected                  warning
+server_limit           a refusal naming one of the server's limits (recorded     info
+                       for the summary's "limits"; stress.checks.limits)
 no_timeout             no complete answer within target.timeout (a hang after    error
                        the headers is said so)
 no_connection_error    refused, reset, broken HTTP                               error
@@ -94,8 +100,7 @@ GROUP_CHECKS: dict[str, str] = {
 # The severity each check's findings have unless the scenario overrides it.
 DEFAULT_SEVERITY: dict[str, str] = {
     **dict.fromkeys(CHECKS, ERROR),
-    "accepted_invalid_input": WARNING,
-    "strict_json": WARNING,
+    **basic.DEFAULT_SEVERITY,
     **answers.DEFAULT_SEVERITY,
     **leaks.DEFAULT_SEVERITY,
     **amplify.DEFAULT_SEVERITY,

@@ -37,6 +37,11 @@ class Expect(StrEnum):
     ACCEPT = "accept"  # 2xx and a valid answer
     REJECT = "reject"  # a clean 4xx, fast, never a 5xx or a hang
     RESIST = "resist"  # adversarial content: answered or refused, never obeyed nor leaked
+    # Either is correct: a 2xx with a valid answer, or a clean refusal (a 4xx with a
+    # machine-readable body, connection kept); never a 5xx, a hang, a reset or an unreadable
+    # 4xx. For inputs a careful server may take or refuse: sizes over a limit it may not
+    # have, whitespace-only text, well-formed parameters it does not support.
+    ACCEPT_OR_REFUSE = "accept_or_refuse"
 
 
 class Kind(StrEnum):

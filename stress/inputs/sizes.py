@@ -130,25 +130,25 @@ def _long_array_fits(context: Context) -> str | None:
 
 
 def families() -> list[Family]:
-    accept, reject = Expect.ACCEPT, Expect.REJECT
+    accept, reject, either = Expect.ACCEPT, Expect.REJECT, Expect.ACCEPT_OR_REFUSE
     return [
         Family(
             "size.empty_prompt",
             "an empty or whitespace-only user message",
-            accept,
+            either,
             Kind.PROMPT,
             CHAT,
             _empty_prompt,
-            "the model gets nothing to condition on; answer or refuse, never crash",
+            "the model gets nothing to condition on: answer or refuse cleanly, never crash",
         ),
         Family(
             "size.whitespace_only",
             "a user message of 1-5,000 spaces, tabs, newlines and ideographic spaces",
-            accept,
+            either,
             Kind.PROMPT,
             CHAT,
             _whitespace_only,
-            "strip() makes it empty after length checks passed",
+            "strip() makes it empty after length checks passed: answer or refuse cleanly",
         ),
         Family(
             "size.single_char",
@@ -182,11 +182,12 @@ def families() -> list[Family]:
         Family(
             "size.over_limit",
             "1-100 characters (or rows) over the declared limit",
-            reject,
+            either,
             Kind.PROMPT,
             ALL_PROTOCOLS,
             _over_limit,
-            "just over the limit must be refused cleanly, not truncated silently or crash",
+            "the server's real limit may be higher: answer or refuse cleanly (a 4xx naming "
+            "the limit), never crash",
         ),
         Family(
             "size.long_prompt",
@@ -200,20 +201,22 @@ def families() -> list[Family]:
         Family(
             "size.very_long",
             "a prompt of 100,000+ characters (and over limits.max_prompt_chars)",
-            reject,
+            either,
             Kind.PROMPT,
             CHAT,
             _very_long,
-            "must be refused fast (400/413), not tokenized for seconds or crash the worker",
+            "long-context models take it: answer or refuse cleanly (400/413), never crash "
+            "the worker",
         ),
         Family(
             "size.huge_batch",
             "a batch of 10-20 times limits.max_rows rows",
-            reject,
+            either,
             Kind.ROWS,
             TABULAR,
             _huge_batch,
-            "a client bug that sends a whole table: refuse fast, do not run out of memory",
+            "a client bug that sends a whole table: answer or refuse cleanly, do not run out "
+            "of memory",
         ),
         Family(
             "size.whitespace_padding",

@@ -212,22 +212,25 @@ def schema_body() -> Family:
         "realistic.schema_body",
         "a valid body generated from the request JSON Schema (inputs.body_schema or the "
         "protocol's optional fields)",
-        Expect.ACCEPT,
+        Expect.ACCEPT_OR_REFUSE,
         Kind.RAW,
         ALL_PROTOCOLS,
         _schema_body,
-        "every field the schema allows, at valid values: what documented clients may send",
+        "every field the schema allows, at valid values: what documented clients may send; "
+        "a server that does not support one (n: 3 on fewer slots) may answer or refuse cleanly",
     )
 
 
 def families() -> list[Family]:
     reject = Expect.REJECT
 
-    def family(name: str, description: str, generate: Any, why: str, **extra: Any) -> Family:
+    def family(
+        name: str, description: str, generate: Any, why: str, expect: Expect = reject, **extra: Any
+    ) -> Family:
         return Family(
             f"structure.{name}",
             description,
-            reject,
+            expect,
             Kind.RAW,
             ALL_PROTOCOLS,
             generate,
@@ -236,13 +239,20 @@ def families() -> list[Family]:
         )
 
     def field_family(
-        name: str, description: str, choose: Choose, need: str, damage: Any, why: str
+        name: str,
+        description: str,
+        choose: Choose,
+        need: str,
+        damage: Any,
+        why: str,
+        expect: Expect = reject,
     ) -> Family:
         return family(
             name,
             description,
             lambda d: targeted(d, choose, damage),
             why,
+            expect,
             fits=fitting(choose, need),
         )
 
@@ -284,7 +294,9 @@ def families() -> list[Family]:
             "extra_field",
             "a valid body with an unknown key added (top level or nested, incl. __proto__)",
             _extra,
-            "strict APIs refuse unknown keys; lenient ones must ignore, never crash on them",
+            "strict APIs refuse unknown keys, lenient ones ignore them: answer or refuse "
+            "cleanly, never crash on them",
+            Expect.ACCEPT_OR_REFUSE,
             fits=_extra_fits,
         ),
         field_family(

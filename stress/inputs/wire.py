@@ -109,9 +109,9 @@ def families() -> list[Family]:
         family(
             "bom",
             "a UTF-8 byte-order mark before the JSON",
-            reject,
+            Expect.ACCEPT_OR_REFUSE,
             _mangled("bom"),
-            "RFC 8259 forbids it; Windows tools add it; parsers differ (ignoring it is fine)",
+            "RFC 8259 lets a parser ignore it; Windows tools add it: answer or refuse cleanly",
         ),
         family(
             "utf16",

@@ -141,7 +141,11 @@ Schema, version 1 (a field is only ever added; a change of meaning bumps schema_
       },
       "sweep": SWEEP | null,              # the load engine's parts: stress/report/load.py
       "tester": TESTER,                   #   documents these and what "phases" gains
-      "load": LOAD                        #   (kind, offered_rps, late, unsent, service_ms)
+      "load": LOAD,                       #   (kind, offered_rps, late, unsent, service_ms)
+      "limits": {                         # stress/report/limits.py: the server's limits
+        "declared": {kind: int},          # target.limits (`stress init` probes them)
+        "found": [{"kind": str, "value": int | null, "refusals": int, "evidence": str}]
+      }
     }
 
 Each family entry also has "group" (str). Group checks from the behaviour documents appear in
@@ -177,6 +181,7 @@ from stress.report.behaviour import group_checks as file_checks
 from stress.report.compare import read_comparison
 from stress.report.coverage import coverage_of
 from stress.report.coverage import short as short_coverage
+from stress.report.limits import limits_section
 from stress.report.load import load_report
 from stress.report.setup import from_log, group_rows, per_concurrency, setup_of
 from stress.report.stats import json_safe, latency_stats, span_seconds
@@ -289,6 +294,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "sweep": load.sweep,
         "tester": load.tester,
         "load": load.load,
+        "limits": limits_section(run.run_dir, run.scenario),
     }
     summary["groups"] = group_rows(families)
     _add_finding_counts(summary, severities, group_findings)

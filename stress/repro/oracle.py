@@ -35,6 +35,7 @@ COPIED = (
     "stress.errorkinds",
     "stress.jsonpath",
     "stress.targets.sse",
+    "stress.checks.limits",
     "stress.checks.exchange",
     "stress.checks.strict",
     "stress.checks.basic",
@@ -83,8 +84,7 @@ BUILTIN = {
 }
 DEFAULT_SEVERITY = {
     **dict.fromkeys(BUILTIN, "error"),
-    "accepted_invalid_input": "warning",
-    "strict_json": "warning",
+    **basic.DEFAULT_SEVERITY,
     **answers.DEFAULT_SEVERITY,
     **leaks.DEFAULT_SEVERITY,
     **amplify.DEFAULT_SEVERITY,

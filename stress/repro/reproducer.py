@@ -88,10 +88,15 @@ def wrap(pieces: list[str], width: int) -> list[str]:
     return lines
 
 
+# What a healthy endpoint does, as the sentence says it (the expectation's name otherwise).
+_VERBS = {"accept_or_refuse": "answer or cleanly refuse"}
+
+
 def about(repro: Reproducer) -> list[str]:
     return [
         f"Reproduces {repro.case_id} ({repro.family}):",
-        f"a healthy endpoint should {repro.expect} this input, but it failed",
+        f"a healthy endpoint should {_VERBS.get(repro.expect, repro.expect)} this input, but it "
+        f"failed",
         f"{repro.check}: {one_line(repro.message)}",
         *repro.notes,
     ]

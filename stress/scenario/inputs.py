@@ -42,7 +42,7 @@ class CustomFamily(StrictModel):
     """A family defined by the scenario: ``module:function`` returning a Hypothesis strategy."""
 
     function: str
-    expect: Literal["accept", "reject", "resist"] = "accept"
+    expect: Literal["accept", "reject", "resist", "accept_or_refuse"] = "accept"
     description: str = ""
 
     @field_validator("function")

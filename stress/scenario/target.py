@@ -154,6 +154,26 @@ class TargetMetrics(StrictModel):
         return base_url.rstrip("/") + self.url if self.url.startswith("/") else self.url
 
 
+class ServerLimits(StrictModel):
+    """The server's own limits, as its refusals name them (`stress init` probes the prompt
+    and batch limits and writes them here). A refusal of an input beyond one is correct; a
+    refusal of an input surely within it is a finding (stress.checks.limits)."""
+
+    # The context window in tokens (prompt, and for some servers the completion too).
+    prompt_tokens: PositiveInt | None = None
+    # The completion's tokens (max_tokens / max_new_tokens).
+    max_tokens: PositiveInt | None = None
+    # A text field's characters.
+    prompt_chars: PositiveInt | None = None
+    # Rows, instances or inputs in one request.
+    batch_size: PositiveInt | None = None
+    # The request body's bytes.
+    body_bytes: PositiveInt | None = None
+
+    def known(self) -> dict[str, int]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 class Target(StrictModel):
     """Where requests go and how they are spoken."""
 
@@ -195,6 +215,8 @@ class Target(StrictModel):
     openapi: OpenApi | None = None
     # The target's Prometheus endpoint, scraped during the load and charted in the report.
     metrics: TargetMetrics | None = None
+    # The server's own limits (learned by `stress init`, or declared).
+    limits: ServerLimits = Field(default_factory=ServerLimits)
 
     @field_validator("url")
     @classmethod

@@ -64,6 +64,7 @@ FAULTS = {
     "sysprompt": "an answer quoting the system prompt",
     "accept_invalid": "200 for an input the test marks as malformed",
     "reject_valid": "422 for a valid input",
+    "limit": "400 context_length_exceeded naming a limit the input may exceed (believed)",
     "degrade": "a different answer while another request is served",
     "big": "a correct answer padded to 8000 bytes",
     "nodone": "an event stream that ends without data: [DONE]",
@@ -201,6 +202,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         if fault == "reject_valid":
             self._send(422, b'{"error":{"message":"unprocessable"}}')
+            return
+        if fault == "limit":
+            message = "This model's maximum context length is 8 tokens."
+            error = {"code": "context_length_exceeded", "message": message}
+            self._send(400, json.dumps({"error": error}).encode())
             return
         if fault == "overload" and concurrent:
             self._send(503, b'{"error":{"message":"overloaded"}}', headers={"Retry-After": "1"})

@@ -91,6 +91,7 @@ CHAT_FAULTS: dict[str, tuple[str, str | None]] = {
     "sysprompt": ("accept", "system_prompt_leak"),
     "accept_invalid": ("reject", "accepted_invalid_input"),
     "reject_valid": ("accept", "status_expectation"),
+    "limit": ("accept", "server_limit"),
 }
 ROW_FAULTS = {901: "prediction_values", 903: "prediction_values", 904: "response_shape"}
 Pairs = set[tuple[str, str]]

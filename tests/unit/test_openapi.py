@@ -163,7 +163,8 @@ def test_valid_bodies_pass_the_spec_and_malformed_ones_break_it(tmp_path: Path) 
         except (ValueError, RecursionError):
             document = None
             assert item.expect == "reject", item.id
-        if item.expect == "accept":
+        # schema_body may be refused (a field a server does not support) but is valid.
+        if item.expect == "accept" or item.family == "realistic.schema_body":
             assert validator.is_valid(document), (item.id, body[:300])
             assert problem(document) is None, (item.id, problem(document), body[:300])
             accepted += 1
