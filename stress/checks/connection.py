@@ -19,8 +19,8 @@ from stress.checks.exchange import ERROR, Finding
 
 DROPPED = "connection_dropped_after_answer"
 DESCRIPTION = (
-    "the server closed a kept connection after this answer without Connection: close; "
-    "the next request on it was reset"
+    "The server closed a kept connection after this answer without Connection: close; "
+    "the next request on it was reset."
 )
 DEFAULT_SEVERITY = {DROPPED: ERROR}
 
