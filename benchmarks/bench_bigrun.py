@@ -91,7 +91,7 @@ def medians(figures: dict[str, list[tuple[float, float]]]) -> dict[str, tuple[fl
 
 def corpus(directory: Path, named: list[tuple[str, Path]], rounds: int) -> None:
     count = 20_000
-    print(f"\n1. stress generate scenarios/demo.yaml -n {count:,} -o FILE, {rounds} rounds")
+    print(f"\nCorpus: stress generate scenarios/demo.yaml -n {count:,} -o FILE, {rounds} rounds")
     python = sys.executable
     out = directory / "corpus.jsonl"
     command = [python, "-m", "stress", "generate", "scenarios/demo.yaml", "-n", str(count)]
@@ -152,10 +152,10 @@ def report_and_compare(
             str(directory / "compared"),
         ],
     }
-    for number, (label, command) in enumerate(commands.items(), start=2):
+    for label, command in commands.items():
         if only not in (None, label):
             continue
-        print(f"\n{number}. stress {label} on {requests:,} records, {rounds} rounds")
+        print(f"\n{label.title()}: stress {label} on {requests:,} records, {rounds} rounds")
         figures = medians(rounds_of(label, command, named, rounds))
         most_seconds, most_mb = TARGETS[label]
         for name, (seconds, peak) in figures.items():
