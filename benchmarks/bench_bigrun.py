@@ -40,8 +40,9 @@ TARGETS = {"report": (15.0, 1024.0), "compare": (15.0, 1024.0)}
 CORPUS_TARGET = 20_000.0
 
 
-def measure(args: Sequence[str], checkout: Path) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MB, exit code) of one child run with ``checkout``'s stress."""
+def measure(args: Sequence[str], checkout: Path) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS in MB, exit code, CPU seconds: user + system) of one child
+    run with ``checkout``'s stress. On a crowded machine the CPU seconds are the steadier."""
     env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONHASHSEED": "0"}
     started = time.perf_counter()
     child = subprocess.Popen(
@@ -55,7 +56,7 @@ def measure(args: Sequence[str], checkout: Path) -> tuple[float, float, int]:
     child.returncode = code
     if code not in (0, 1):
         sys.stderr.write(errors.decode(errors="replace"))
-    return seconds, usage.ru_maxrss / 1024, code
+    return seconds, usage.ru_maxrss / 1024, code, usage.ru_utime + usage.ru_stime
 
 
 def contenders(against: Path | None) -> list[tuple[str, Path]]:
@@ -67,24 +68,26 @@ def contenders(against: Path | None) -> list[tuple[str, Path]]:
 
 def rounds_of(
     label: str, command: Sequence[str], named: list[tuple[str, Path]], rounds: int
-) -> dict[str, list[tuple[float, float]]]:
+) -> dict[str, list[tuple[float, float, float]]]:
     """Each contender ``rounds`` times, alternately; prints every measurement."""
-    figures: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in named}
+    figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _ in named}
     for number in range(rounds):
         for name, checkout in named:
-            seconds, peak, code = measure(command, checkout)
-            figures[name].append((seconds, peak))
+            seconds, peak, code, cpu = measure(command, checkout)
+            figures[name].append((seconds, peak, cpu))
             print(
-                f"   round {number + 1} {name:>8}: {label} {seconds:6.2f} s, "
-                f"peak RSS {peak:6.0f} MB, exit {code}",
+                f"   round {number + 1} {name:>8}: {label} {seconds:6.2f} s "
+                f"({cpu:5.2f} s CPU), peak RSS {peak:6.0f} MB, exit {code}",
                 flush=True,
             )
     return figures
 
 
-def medians(figures: dict[str, list[tuple[float, float]]]) -> dict[str, tuple[float, float]]:
+def medians(
+    figures: dict[str, list[tuple[float, float, float]]],
+) -> dict[str, tuple[float, float, float]]:
     return {
-        name: (statistics.median(s for s, _ in rows), statistics.median(p for _, p in rows))
+        name: tuple(statistics.median(row[i] for row in rows) for i in range(3))  # type: ignore[misc]
         for name, rows in figures.items()
     }
 
@@ -96,21 +99,25 @@ def corpus(directory: Path, named: list[tuple[str, Path]], rounds: int) -> None:
     out = directory / "corpus.jsonl"
     command = [python, "-m", "stress", "generate", "scenarios/demo.yaml", "-n", str(count)]
     figures = medians(rounds_of("generate", [*command, "-o", str(out)], named, rounds))
-    for name, (seconds, peak) in figures.items():
+    for name, (seconds, peak, cpu) in figures.items():
         rate = count / seconds
         verdict = "ok" if rate >= CORPUS_TARGET else "UNDER TARGET"
         print(
             f"   median {name:>8}: {seconds:.2f} s = {rate:,.0f} inputs/s (target >= "
-            f"{CORPUS_TARGET:,.0f}: {verdict}), peak RSS {peak:.0f} MB"
+            f"{CORPUS_TARGET:,.0f}: {verdict}); {cpu:.2f} s CPU = {count / cpu:,.0f} inputs "
+            f"per CPU-second; peak RSS {peak:.0f} MB"
         )
     if len(figures) == 2:
-        (_, (ours, _)), (other, (theirs, _)) = figures.items()
-        print(f"   {other} / this: {theirs / ours:.2f}x the time")
+        (_, (ours, _, our_cpu)), (other, (theirs, _, their_cpu)) = figures.items()
+        print(f"   {other} / this: {theirs / ours:.2f}x the time, {their_cpu / our_cpu:.2f}x CPU")
     for size in (10_000, 100_000):
         for name, checkout in named:
             sized = [*command[:-1], str(size), "-o", str(out)]
-            seconds, peak, _ = measure(sized, checkout)
-            print(f"   {name:>8} -n {size:>7,}: {seconds:6.1f} s, peak RSS {peak:6.0f} MB")
+            seconds, peak, _, cpu = measure(sized, checkout)
+            print(
+                f"   {name:>8} -n {size:>7,}: {seconds:6.1f} s ({cpu:5.1f} s CPU), "
+                f"peak RSS {peak:6.0f} MB"
+            )
 
 
 def big_runs(directory: Path, requests: int, part_rows: int) -> tuple[Path, Path]:
@@ -158,15 +165,18 @@ def report_and_compare(
         print(f"\n{label.title()}: stress {label} on {requests:,} records, {rounds} rounds")
         figures = medians(rounds_of(label, command, named, rounds))
         most_seconds, most_mb = TARGETS[label]
-        for name, (seconds, peak) in figures.items():
+        for name, (seconds, peak, cpu) in figures.items():
             verdict = "ok" if seconds <= most_seconds and peak <= most_mb else "OVER TARGET"
             print(
-                f"   median {name:>8}: {seconds:.2f} s, peak RSS {peak:.0f} MB "
+                f"   median {name:>8}: {seconds:.2f} s ({cpu:.2f} s CPU), peak RSS {peak:.0f} MB "
                 f"(targets <= {most_seconds:g} s, <= {most_mb:g} MB: {verdict})"
             )
         if len(figures) == 2:
-            (_, (ours, our_mb)), (other, (theirs, their_mb)) = figures.items()
-            print(f"   {other} / this: {theirs / ours:.2f}x the time, {their_mb / our_mb:.2f}x RSS")
+            (_, (ours, our_mb, our_cpu)), (other, (theirs, their_mb, their_cpu)) = figures.items()
+            print(
+                f"   {other} / this: {theirs / ours:.2f}x the time, {their_cpu / our_cpu:.2f}x "
+                f"CPU, {their_mb / our_mb:.2f}x RSS"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
