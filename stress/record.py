@@ -245,9 +245,7 @@ def read_records(
         table = table.select(wanted) if wanted else table
         return table.cast(_target(table.schema.names, encoded))
     target = _target(wanted or SCHEMA.names, encoded)
-    return pa.concat_tables(
-        [read_part(part, target) for part in parts], promote_options="permissive"
-    )
+    return pa.concat_tables([read_part(part, target) for part in parts])
 
 
 def _target(names: Iterable[str], encoded: set[str]) -> pa.Schema:
