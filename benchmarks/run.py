@@ -10,6 +10,9 @@ are the figures to compare.
 3. open-loop arrival rate: achieved vs requested, up to the ceiling      (target ±2 %)
 4. latency against a target with a known fixed delay (p50 within 1 ms), and a 1 s stall
    during a constant-rate phase: corrected p99 shows it, uncorrected (service time) does not
+5. the corpus, `stress report` and `stress compare` on a big run, whole commands
+   (benchmarks.bench_bigrun: generate -n 20000 >= 20,000 inputs/s, peak RSS flat from 10k
+   to 100k inputs; report and compare of 1M records <= 15 s and <= 1 GB each)
 """
 
 from __future__ import annotations
@@ -259,7 +262,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--users", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=["locust", "workers", "rate", "latency"], default=None)
+    parser.add_argument(
+        "--only",
+        choices=["locust", "workers", "rate", "latency", "corpus", "report", "compare"],
+        default=None,
+    )
+    parser.add_argument("--requests", type=int, default=1_000_000, help="records of the big run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="stress-benchmarks-") as scratch:
         directory = Path(scratch)
@@ -278,6 +286,11 @@ def main() -> None:
         if args.only in (None, "latency"):
             latency_accuracy(directory, args.seconds, 20.0)
             stall(directory, max(args.seconds, 6.0))
+    if args.only in (None, "corpus", "report", "compare"):
+        from benchmarks import bench_bigrun
+
+        only = ["--only", args.only] if args.only else []
+        bench_bigrun.main([*only, "--rounds", str(args.rounds), "--requests", str(args.requests)])
 
 
 if __name__ == "__main__":

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from stress.record import SCHEMA
+from stress.record import SCHEMA, write_part
 
 T0 = 1_790_000_000.0
 # Eight groups of families, as the input catalogue has them; 60 families in all.
@@ -184,7 +183,8 @@ def write_synthetic_run(
         for name, values in extra.items():
             if name in SCHEMA.names:
                 table = table.set_column(SCHEMA.get_field_index(name), name, pa.array(values))
-        pq.write_table(table, records / f"w0-{start // part_rows + 1:06d}.parquet")
+        # The load's own part writer (a temporary name, then renamed), as a run writes them.
+        write_part(records / f"w0-{start // part_rows + 1:06d}.parquet", table)
 
     _write_failures(run_dir, rng, ok, family_index, input_index, phase_index, error_kind, sent)
     (run_dir / "corpus.jsonl").write_text(

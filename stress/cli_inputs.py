@@ -5,6 +5,7 @@ print through its consoles and raise StressError for it to turn into an exit cod
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,19 +114,40 @@ def generate(
     from stress.scenario import Overrides
     from stress.terminal import err, stdout
 
-    prepared = prepare(scenario, Overrides(seed=seed, count=count), family=pattern, workers=workers)
-    loaded, inputs, seconds = prepared.scenario, prepared.corpus(), prepared.corpus_seconds
+    prepared = prepare(
+        scenario,
+        Overrides(seed=seed, count=count),
+        family=pattern,
+        workers=workers,
+        stream=output is not None,
+    )
+    loaded = prepared.scenario
     if prepared.log is not None:
         from stress.logs.report import describe
 
         err.print(f"log: {describe(prepared.log.report)}", markup=False)
     if output is not None:
-        corpus_io.write(output, inputs)
-        families = len({item.family for item in inputs})
+        from stress.rundir.write import write_lines
+
+        # Streamed: each input is generated, written and dropped (a corpus of any size
+        # takes the memory of one input), into output.tmp renamed over output at the end.
+        seen: set[str] = set()
+        written = 0
+
+        def lines() -> Iterator[str]:
+            nonlocal written
+            for item in prepared.stream_corpus():
+                seen.add(item.family)
+                written += 1
+                yield corpus_io.to_line(item)
+
+        write_lines(output, lines(), encoding="ascii")
         err.print(
-            f"wrote {len(inputs)} inputs of {families} families to {output} in {seconds:.2f}s"
+            f"wrote {written} inputs of {len(seen)} families to {output} "
+            f"in {prepared.corpus_seconds:.2f}s"
         )
         return
+    inputs = prepared.corpus()
     table = Table(title=f"{len(inputs)} inputs, seed {loaded.inputs.seed}")
     for column in ("id", "expect", "kind", "bytes", "example"):
         table.add_column(column, overflow="fold")

@@ -65,7 +65,7 @@ def judge(
     enabled = group_checks(scenario.checks)
     corpus = corpus_io.read(layout.corpus(run_dir))
     items = {item.id: item for item in corpus}
-    records = load_records(run_dir, COLUMNS)
+    records = load_records(run_dir, COLUMNS, arrow_lists=True)
     suite = CheckSuite.from_scenario(scenario)
     adapter = adapter_for(scenario.target, features=list(scenario.inputs.features))
     first = degradation.evaluate(records, scenario) if degradation.DEGRADATION in enabled else None
@@ -197,7 +197,7 @@ def evaluate(
 
 def load(run_dir: Path, scenario: Scenario) -> Groups:
     """The group results of a finished run, from its directory alone."""
-    records = load_records(run_dir, COLUMNS)
+    records = load_records(run_dir, COLUMNS, arrow_lists=True)
     try:
         corpus = corpus_io.read(layout.corpus(run_dir))
     except (OSError, ValueError):

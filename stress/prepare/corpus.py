@@ -1,8 +1,9 @@
 """A scenario's corpus: the families it selects, with their weights, counts, limits, schema
-and the log's seeds, turned into seeded inputs (stress.inputs.corpus.build does the work).
+and the log's seeds, turned into seeded inputs (stress.inputs.corpus.planned does the work).
 
-``build_corpus`` is called once per run, by the preparation (stress.prepare.run); the other
-functions here are what selecting families needs.
+``corpus_plan`` is called once per run, by the preparation (stress.prepare.run), which
+generates (or streams) the inputs once; the other functions here are what selecting
+families needs.
 """
 
 from __future__ import annotations
@@ -47,7 +48,15 @@ def family_misfit(scenario: Scenario, name: str) -> str | None:
 def build_corpus(
     scenario: Scenario, *, workers: int = 1, logged: Seeds | None = None
 ) -> list[corpus_io.Input]:
-    """The scenario's corpus: its families, globs, excludes, counts, limits and schema.
+    """The scenario's corpus as a list (``corpus_plan``'s, generated at once)."""
+    return list(corpus_plan(scenario, workers=workers, logged=logged).inputs())
+
+
+def corpus_plan(
+    scenario: Scenario, *, workers: int = 1, logged: Seeds | None = None
+) -> corpus_io.Plan:
+    """The scenario's corpus, not generated yet: its families, globs, excludes, counts,
+    limits and schema (``.inputs()`` streams it).
 
     ``logged`` are inputs.from_log's scrubbed seeds (stress.logs.seeds); read here when not
     given (a caller outside a prepared run)."""
@@ -65,7 +74,7 @@ def build_corpus(
         # refuses a count of its own for it); the rest of inputs.count goes to the others.
         counts["realistic.logged"] = len(made_for.logged)
         weights.pop("realistic.logged", None)
-    return corpus_io.build(
+    return corpus_io.planned(
         families,
         weights,
         seed=inputs.seed,

@@ -5,7 +5,7 @@ a PreparedRun, built once and then read by whoever needs it.
     prepared.scenario        resolved: defaults, target.openapi, trace lengths, overrides
     prepared.log             inputs.from_log's scrubbed seeds and report; the log read once
     prepared.timing          trace phases' send offsets and logged entries, from that read
-    prepared.corpus()        the corpus, generated once
+    prepared.corpus()        the corpus, generated once (stream_corpus(): one at a time)
 
 ``stress run``, ``stress validate``, ``stress generate``, ``stress.run`` and
 ``stress.validate`` all go through ``prepare``: the same loading, the same overrides
@@ -16,7 +16,7 @@ a PreparedRun, built once and then read by whoever needs it.
     → trace phases resolved (their logs found, their lengths filled in, for the seed run)
     → --duration (it sums the phases' lengths)
     → checked: the semantic extra, ${ENV_VAR}s, a usable log, the target's fit (one input
-      of every family turned into a request, taken from the corpus the run will send).
+      of every family turned into a request: input 0 of each, which the corpus reuses).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from stress.errors import ScenarioError
 from stress.inputs import corpus as corpus_io
 from stress.load import trace
 from stress.logs import seeds
-from stress.prepare.corpus import build_corpus, select_families
+from stress.prepare.corpus import corpus_plan, select_families
 from stress.prepare.names import Catalog
 from stress.scenario import (
     CompareMethod,
@@ -88,9 +88,14 @@ class PreparedRun:
     source: str
     # Processes that generate the corpus (`stress generate --workers`).
     workers: int = 1
+    # True: the corpus is generated as stream_corpus() is consumed, not by check() (only
+    # the first input of each family is); `stress generate -o` writes it so.
+    streamed: bool = False
     corpus_seconds: float = 0.0
     reader: LogReader | None = field(default=None, repr=False)
     _corpus: list[corpus_io.Input] | None = field(default=None, repr=False)
+    _plan: corpus_io.Plan | None = field(default=None, repr=False)
+    _first: dict[str, corpus_io.Input] | None = field(default=None, repr=False)
 
     @property
     def log(self) -> seeds.LogSeeds | None:
@@ -106,16 +111,40 @@ class PreparedRun:
         log = self.log
         return trace.timing(self.scenario, log.timestamps if log is not None else None)
 
+    def plan(self) -> corpus_io.Plan:
+        """The corpus not generated yet (families, sizes, context), made on first use."""
+        if self._plan is None:
+            log = self.log
+            self._plan = corpus_plan(
+                self.scenario, workers=self.workers, logged=log.seeds if log else ()
+            )
+        return self._plan
+
+    def first_inputs(self) -> dict[str, corpus_io.Input]:
+        """Input 0 of every family (what the target check turns into requests), kept: the
+        corpus reuses them, so no input is generated twice."""
+        if self._first is None:
+            self._first = self.plan().first()
+        return self._first
+
     def corpus(self) -> list[corpus_io.Input]:
         """The inputs the run sends, generated on first use, then kept."""
         if self._corpus is None:
-            log = self.log
             began = time.monotonic()
-            self._corpus = build_corpus(
-                self.scenario, workers=self.workers, logged=log.seeds if log else ()
-            )
+            self._corpus = list(self.plan().inputs(first=self._first))
             self.corpus_seconds = time.monotonic() - began
         return self._corpus
+
+    def stream_corpus(self) -> Iterator[corpus_io.Input]:
+        """The inputs one at a time, generated as they are consumed and not kept (the
+        corpus() list when it was made already): `stress generate -o` writes a corpus of
+        any size this way. ``corpus_seconds`` is the generation time once it is consumed."""
+        if self._corpus is not None:
+            yield from self._corpus
+            return
+        began = time.monotonic()
+        yield from self.plan().inputs(first=self._first)
+        self.corpus_seconds = time.monotonic() - began
 
     def check(self) -> PreparedRun:
         """This run if it can run here: the semantic extra, ${ENV_VAR}s, a usable request
@@ -123,7 +152,10 @@ class PreparedRun:
         _check_semantic(self.scenario, self.source)
         check_environment(self.scenario, source=self.source)
         self.log  # noqa: B018 (a log that cannot be used is exit 2, here)
-        check_target(self.scenario, self.corpus(), source=self.source)
+        check_target(self.scenario, self.first_inputs().values(), source=self.source)
+        if not self.streamed:
+            # Every input generated now: a family that fails at any index is exit 2 here.
+            self.corpus()
         return self
 
 
@@ -133,10 +165,13 @@ def prepare(
     *,
     family: str | None = None,
     workers: int = 1,
+    stream: bool = False,
 ) -> PreparedRun:
     """Load ``scenario`` (a YAML file's path, a mapping shaped like the YAML, or a Scenario),
     apply ``overrides`` and check it. ``family`` narrows the corpus to the families matching
-    a glob (`stress generate --family`); ``workers`` processes generate the corpus.
+    a glob (`stress generate --family`); ``workers`` processes generate the corpus;
+    ``stream``: generated when ``stream_corpus()`` is consumed, not here (a generation error
+    past the first input of a family is raised then).
     Raises ScenarioError naming the file or mapping, the key path and the fix, UsageError
     naming the flag or keyword."""
     overrides = overrides or Overrides()
@@ -173,7 +208,7 @@ def prepare(
     # As the run directory's scenario.yaml holds it (durations written to 6 digits), so the
     # parent and the load process, which reads that file, see the same scenario.
     loaded = Scenario.model_validate(loaded.model_dump(mode="json"))
-    prepared = PreparedRun(loaded, reader.source, workers, reader=reader)
+    prepared = PreparedRun(loaded, reader.source, workers, stream, reader=reader)
     return prepared.check()
 
 
@@ -193,7 +228,7 @@ def _check_semantic(scenario: Scenario, source: str) -> None:
             raise ScenarioError([f"{source}: {key}.methods: {problem}, or remove semantic"])
 
 
-def check_target(scenario: Scenario, inputs: list[corpus_io.Input], *, source: str) -> None:
+def check_target(scenario: Scenario, inputs: Iterable[corpus_io.Input], *, source: str) -> None:
     """Raise ScenarioError when the target cannot send the scenario's inputs.
 
     Turns the first input of every family of ``inputs`` into a request, so a family that does

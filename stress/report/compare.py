@@ -329,8 +329,10 @@ def _row(
 def _rows(
     column: str, base: pd.DataFrame, new: pd.DataFrame, limits: Thresholds, alpha: float
 ) -> list[dict[str, Any]]:
-    before = {str(k): g for k, g in base.groupby(column, sort=False)}
-    after = {str(k): g for k, g in new.groupby(column, sort=False)}
+    # Only what a row aggregates (_side): the groups are copies, of three columns, not all.
+    needed = [column, "sent_at", "latency_ms", "ok"]
+    before = {str(k): g for k, g in base[needed].groupby(column, sort=False)}
+    after = {str(k): g for k, g in new[needed].groupby(column, sort=False)}
     names = list(dict.fromkeys([*before, *after]))
     if column == "family":
         names.sort()
@@ -339,14 +341,17 @@ def _rows(
 
 def _answers(run: Side, shared: set[str]) -> pd.DataFrame:
     """Distinct (input_id, family, digest) of answered requests of shared inputs."""
+    # The columns as pandas holds them (Arrow strings), filtered before anything is copied:
+    # no Python string object per request.
+    digest = run.extra["output_digest"]
+    keep = (digest.notna() & run.records["input_id"].isin(shared)).to_numpy(dtype=bool)
     frame = pd.DataFrame(
         {
-            "input_id": run.records["input_id"].to_numpy(),
-            "family": run.records["family"].to_numpy(),
-            "digest": run.extra["output_digest"].to_numpy(),
+            "input_id": run.records["input_id"].array[keep],
+            "family": run.records["family"].array[keep],
+            "digest": digest.array[keep],
         }
     )
-    frame = frame[frame["digest"].notna() & frame["input_id"].isin(shared)]
     return frame.drop_duplicates(["input_id", "digest"])
 
 

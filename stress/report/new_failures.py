@@ -24,8 +24,8 @@ def _failing(run: Side, shared: set[str]) -> pd.DataFrame:
     rows = errors["row"].to_numpy()
     frame = pd.DataFrame(
         {
-            "input_id": run.records["input_id"].to_numpy()[rows],
-            "family": run.records["family"].to_numpy()[rows],
+            "input_id": np.asarray(run.records["input_id"].array.take(rows), dtype=object),
+            "family": np.asarray(run.records["family"].array.take(rows), dtype=object),
             "check": errors["check"].to_numpy(),
         }
     )

@@ -15,7 +15,7 @@ import pandas as pd
 
 from stress.errors import StressError
 from stress.rundir import layout
-from stress.rundir.read import RunData, load_records, load_run
+from stress.rundir.read import RunData, load_run
 
 # What an input's bytes do not include: its name and where the generator drew it.
 _NOT_BYTES = ("id", "origin")
@@ -37,6 +37,23 @@ class IncomparableRuns(StressError):
 
 # Record columns compare reads beyond what RunData loads.
 EXTRA_COLUMNS = ("output_digest", "output_tokens", "response_bytes", "finish_reason")
+# Strings with few distinct values (at most one per corpus input): read dictionary-encoded,
+# categorical in pandas, an index per request instead of a string.
+CATEGORICAL = ("input_id", "family", "expect", "phase", "error_kind", "finish_reason")
+# The record columns compare aggregates (a run has more: the report's load and streaming
+# columns stay on disk); read in one pass with EXTRA_COLUMNS.
+RECORD_COLUMNS = (
+    "seq",
+    "input_id",
+    "family",
+    "expect",
+    "phase",
+    "sent_at",
+    "latency_ms",
+    "status",
+    "error_kind",
+    "ok",
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +84,9 @@ class Side:
 
 
 def load_side(run_dir: Path) -> Side:
-    data = load_run(run_dir)
-    extra = load_records(run_dir, list(EXTRA_COLUMNS))
+    """One run as compare reads it: one pass over its parts for every column it needs."""
+    data = load_run(run_dir, [*RECORD_COLUMNS, *EXTRA_COLUMNS], categorical=CATEGORICAL)
+    extra = data.records[list(EXTRA_COLUMNS)]
     return Side(data, extra, _corpus_digests(run_dir))
 
 

@@ -109,14 +109,20 @@ def check_run_dir(run_dir: Path) -> None:
         )
 
 
-def load_run(run_dir: Path) -> RunData:
-    """Read everything the report aggregates; raises RunDirError (or ScenarioError)."""
+def load_run(
+    run_dir: Path, columns: Sequence[str] | None = None, *, categorical: Sequence[str] = ()
+) -> RunData:
+    """Read everything the report aggregates; raises RunDirError (or ScenarioError).
+
+    ``columns``: the record columns to read (default ``report_columns()``); a reader that
+    needs fewer (`stress compare`) reads only those, the others are never decoded.
+    ``categorical``: string columns read dictionary-encoded, categorical in pandas."""
     check_run_dir(run_dir)
     scenario = from_path(layout.scenario(run_dir))
     info = read_run_info(run_dir)
     lists = ["failed_checks", "warned_checks", "info_checks"]
-    table = _read_table(layout.records(run_dir), [*report_columns(), *lists])
-    records = table.drop_columns(lists).to_pandas()
+    wanted = report_columns() if columns is None else list(columns)
+    table = _read_table(layout.records(run_dir), [*wanted, *lists], categorical)
     findings = pd.concat(
         [
             _findings(table.column("failed_checks"), "error"),
@@ -125,13 +131,29 @@ def load_run(run_dir: Path) -> RunData:
         ],
         ignore_index=True,
     )
+    # Each Arrow column freed as soon as pandas has it: the peak is one copy, not two.
+    rest = table.drop_columns(lists)
+    del table
+    records = rest.to_pandas(self_destruct=True, split_blocks=True)
     return RunData(run_dir, scenario, info, records, findings)
 
 
-def load_records(run_dir: Path, columns: Sequence[str]) -> pd.DataFrame:
-    """The given record columns as a DataFrame; raises RunDirError naming a damaged part."""
+def load_records(
+    run_dir: Path, columns: Sequence[str], *, arrow_lists: bool = False
+) -> pd.DataFrame:
+    """The given record columns as a DataFrame; raises RunDirError naming a damaged part.
+
+    ``arrow_lists``: the list columns (failed_checks, ...) stay in Arrow (pd.ArrowDtype)
+    instead of one NumPy array object per row: a million rows take megabytes, not hundreds
+    (read them back with pyarrow.array(column))."""
     check_run_dir(run_dir)
-    return _read_table(layout.records(run_dir), columns).to_pandas()
+    table = _read_table(layout.records(run_dir), columns)
+    mapper = _arrow_lists if arrow_lists else None
+    return table.to_pandas(types_mapper=mapper, self_destruct=True, split_blocks=True)
+
+
+def _arrow_lists(arrow_type: pa.DataType) -> pd.ArrowDtype | None:
+    return pd.ArrowDtype(arrow_type) if pa.types.is_list(arrow_type) else None
 
 
 def read_run_info(run_dir: Path) -> RunInfo:
@@ -191,9 +213,11 @@ def _objects(path: Path) -> Iterator[dict[str, Any]]:
                 yield item
 
 
-def _read_table(directory: Path, columns: Sequence[str]) -> pa.Table:
+def _read_table(
+    directory: Path, columns: Sequence[str], dictionary: Sequence[str] = ()
+) -> pa.Table:
     try:
-        return read_records(directory, columns=columns)
+        return read_records(directory, columns=columns, dictionary=dictionary)
     except (OSError, pa.ArrowException) as exc:
         broken = _first_broken_part(directory, columns)
         where = broken if broken is not None else directory

@@ -51,20 +51,20 @@ def write(folder: Path) -> Path:
 def test_one_run_builds_the_corpus_once_and_reads_the_log_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    builds: list[int] = []
+    generated: list[str] = []
     reads: list[str] = []
-    build, read_log = corpus_io.build, seeds.read_log
+    generate, read_log = corpus_io.generate, seeds.read_log
 
-    def counted_build(*args: Any, **kwargs: Any) -> list[corpus_io.Input]:
-        inputs = build(*args, **kwargs)
-        builds.append(len(inputs))
-        return inputs
+    def counted_generate(*args: Any, **kwargs: Any) -> corpus_io.Input:
+        item = generate(*args, **kwargs)
+        generated.append(item.id)
+        return item
 
     def counted_read(path: str, *args: Any, **kwargs: Any) -> Any:
         reads.append(str(path))
         return read_log(path, *args, **kwargs)
 
-    monkeypatch.setattr(corpus_io, "build", counted_build)
+    monkeypatch.setattr(corpus_io, "generate", counted_generate)
     monkeypatch.setattr(seeds, "read_log", counted_read)
     path = write(tmp_path)
     result = CliRunner().invoke(
@@ -73,8 +73,9 @@ def test_one_run_builds_the_corpus_once_and_reads_the_log_once(
     assert result.exit_code == 0, result.output
     [run_dir] = (tmp_path / "reports").iterdir()
     written = (run_dir / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
-    # One build, and it is the corpus the run sent (the 6 logged requests among them).
-    assert builds == [len(written)]
+    # Every input generated once, and they are the corpus the run sent (the 6 logged
+    # requests among them): the target check's inputs are the corpus's own.
+    assert sorted(generated) == sorted(json.loads(line)["id"] for line in written)
     assert sum('"realistic.logged"' in line for line in written) == 6
     # The log was read once (trace length, seeds, corpus and logs.json share it).
     assert reads == [str((tmp_path / "requests.jsonl").resolve())]

@@ -5,6 +5,7 @@ check, `stress generate` and the run."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -38,25 +39,28 @@ def write(tmp_path: Path, text: str = VALID) -> Path:
 
 
 @pytest.fixture
-def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The size of every corpus stress.inputs.corpus.build made."""
-    made: list[int] = []
-    build = corpus_io.build
+def generated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The id of every input stress.inputs.corpus.generate made, in order."""
+    made: list[str] = []
+    generate = corpus_io.generate
 
-    def counted(*args: Any, **kwargs: Any) -> list[corpus_io.Input]:
-        inputs = build(*args, **kwargs)
-        made.append(len(inputs))
-        return inputs
+    def counted(*args: Any, **kwargs: Any) -> corpus_io.Input:
+        item = generate(*args, **kwargs)
+        made.append(item.id)
+        return item
 
-    monkeypatch.setattr(corpus_io, "build", counted)
+    monkeypatch.setattr(corpus_io, "generate", counted)
     return made
 
 
-def test_the_target_check_and_the_run_share_one_corpus(tmp_path: Path, builds: list[int]) -> None:
+def test_the_target_check_and_the_run_share_one_corpus(
+    tmp_path: Path, generated: list[str]
+) -> None:
     prepared = prepare(write(tmp_path))  # checked: one input of every family was sent through
-    assert builds == [30]
+    assert len(generated) == 30
     assert prepared.corpus() is prepared.corpus()
-    assert builds == [30]
+    # Every input generated once: the target check's first inputs are the corpus's own.
+    assert sorted(generated) == sorted(item.id for item in prepared.corpus())
 
 
 def test_a_family_the_target_cannot_send_is_found_in_the_prepared_corpus(
@@ -68,14 +72,15 @@ def test_a_family_the_target_cannot_send_is_found_in_the_prepared_corpus(
     assert "tabular.type_confusion" in str(raised.value)
 
 
-def test_stress_generate_builds_the_corpus_once(tmp_path: Path, builds: list[int]) -> None:
+def test_stress_generate_builds_the_corpus_once(tmp_path: Path, generated: list[str]) -> None:
     out = tmp_path / "corpus.jsonl"
     result = CliRunner().invoke(
         cli, ["generate", str(write(tmp_path)), "--family", "unicode.*", "-n", "7", "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
     written = out.read_text(encoding="utf-8").splitlines()
-    assert builds == [len(written)]
+    # Each input written was generated once, no input more (streamed, never listed twice).
+    assert sorted(generated) == sorted(json.loads(line)["id"] for line in written)
     assert all('"family": "unicode.' in line for line in written)
 
 

@@ -1,0 +1,157 @@
+"""The corpus streamed: generated as it is consumed, written line by line, the same bytes as
+the whole-list writer it replaced (json.dumps of dataclasses.asdict)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stress.inputs import corpus
+from stress.inputs.families import Context, catalog
+from stress.prepare import prepare
+from stress.rundir.write import write_lines
+
+IRIS = {"sepal_length": (4.3, 7.9), "sepal_width": (2.0, 4.4)}
+CHAT = {
+    name: 1.0
+    for name, family in catalog().items()
+    if "openai-chat" in family.protocols and not family.misfit(Context("openai-chat"))
+}
+
+
+def old_line(item: corpus.Input) -> str:
+    """The line as the writer before streaming made it."""
+    return json.dumps(dataclasses.asdict(item), ensure_ascii=True, allow_nan=True)
+
+
+def test_a_line_is_the_same_bytes_as_the_asdict_writer() -> None:
+    tricky = corpus.Input(
+        id="x-0001",
+        family="x",
+        expect="accept",
+        kind="raw",
+        payload={
+            "text": "caf\u00e9 \ud800 \x00 \u202e",
+            "numbers": [float("nan"), float("inf"), -0.0, 1e300, 10**30],
+            "nested": {"tuple": (1, "two", None, True), "empty": {}},
+        },
+        origin={"seed": 1, "index": 1, "input_seed": 99},
+    )
+    assert corpus.to_line(tricky) == old_line(tricky)
+
+
+def test_every_chat_family_writes_the_bytes_the_asdict_writer_wrote() -> None:
+    items = corpus.build(
+        catalog(), CHAT, seed=11, count=2 * len(CHAT), protocol="openai-chat", features={}
+    )
+    assert len({item.family for item in items}) == len(CHAT)
+    for item in items:
+        assert corpus.to_line(item) == old_line(item), item.id
+
+
+def test_the_plan_generates_only_what_is_consumed(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[str] = []
+    generate = corpus.generate
+
+    def counted(*args: Any, **kwargs: Any) -> corpus.Input:
+        item = generate(*args, **kwargs)
+        made.append(item.id)
+        return item
+
+    monkeypatch.setattr(corpus, "generate", counted)
+    plan = corpus.planned(
+        catalog(), {"numbers.nan": 1.0}, seed=3, count=1_000, protocol="mlflow", features=IRIS
+    )
+    stream = plan.inputs()
+    assert isinstance(stream, Iterator)
+    assert made == []  # nothing before the first is asked for
+    first_three = list(itertools.islice(stream, 3))
+    assert (
+        [item.id for item in first_three]
+        == made
+        == [
+            "numbers.nan-0000",
+            "numbers.nan-0001",
+            "numbers.nan-0002",
+        ]
+    )
+
+
+def test_first_inputs_are_reused_not_generated_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = corpus.planned(
+        catalog(),
+        {"numbers.nan": 1.0, "structure.wrong_type": 1.0},
+        seed=3,
+        count=10,
+        protocol="mlflow",
+        features=IRIS,
+    )
+    first = plan.first()
+    made: list[str] = []
+    generate = corpus.generate
+
+    def counted(*args: Any, **kwargs: Any) -> corpus.Input:
+        item = generate(*args, **kwargs)
+        made.append(item.id)
+        return item
+
+    monkeypatch.setattr(corpus, "generate", counted)
+    streamed = list(plan.inputs(first=first))
+    assert len(streamed) == 10
+    assert not any(name.endswith("-0000") for name in made)
+    assert [i for i in streamed if i.id.endswith("-0000")] == list(first.values())
+    # The same inputs as generating them all afresh.
+    assert streamed == list(plan.inputs())
+
+
+def test_parallel_stream_keeps_corpus_order_past_its_window() -> None:
+    # 3,000 inputs in chunks of 500: six tasks, more than the window of 2 × 2 in flight.
+    arguments: dict[str, Any] = {
+        "seed": 5,
+        "count": 3_000,
+        "protocol": "mlflow",
+        "features": IRIS,
+    }
+    families = {"numbers.nan": 1.0}
+    serial = list(corpus.planned(catalog(), families, **arguments).inputs())
+    parallel = corpus.planned(catalog(), families, workers=2, **arguments).inputs()
+    assert isinstance(parallel, Iterator)
+    assert list(parallel) == serial
+
+
+def test_write_lines_streams_a_generator_to_the_same_bytes(tmp_path: Path) -> None:
+    items = corpus.build(catalog(), CHAT, seed=2, count=150, protocol="openai-chat", features={})
+    pulled: list[int] = []
+
+    def lines() -> Iterator[str]:
+        for number, item in enumerate(items):
+            pulled.append(number)
+            yield corpus.to_line(item)
+
+    path = tmp_path / "corpus.jsonl"
+    write_lines(path, lines(), encoding="ascii")
+    assert pulled == list(range(len(items)))
+    old = "".join(old_line(item) + "\n" for item in items).encode("ascii")
+    assert path.read_bytes() == old
+    assert not (tmp_path / "corpus.jsonl.tmp").exists()
+
+
+def test_a_streamed_preparation_keeps_no_corpus(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        'name: s\ntarget: {url: "http://127.0.0.1:9", protocol: openai-chat}\n'
+        "inputs: {seed: 1, count: 40, families: {realistic.*: 1, unicode.*: 1}}\n"
+        "load: {phases: [{name: p, users: 1, duration: 1s}]}\n",
+        encoding="utf-8",
+    )
+    streamed = prepare(scenario, stream=True)
+    ids = [item.id for item in streamed.stream_corpus()]
+    assert streamed._corpus is None  # consumed and dropped, never listed
+    listed = prepare(scenario)
+    assert ids == [item.id for item in listed.corpus()]
