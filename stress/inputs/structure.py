@@ -169,6 +169,22 @@ def _extra(draw: Draw) -> dict[str, Any]:
     return payload
 
 
+OPENAI = ("openai-chat", "openai-completions", "openai-embeddings")
+UNKNOWN_MODELS = ("stress-no-such-model", "gpt-0-nonexistent", "../../etc/passwd", "模型", "")
+
+
+def _protocol_body(context: Context) -> str | None:
+    if context.schema is not None:
+        return "inputs.body_schema replaces the protocol's body (and its model field)"
+    return None
+
+
+def _unknown_model(draw: Draw) -> dict[str, Any]:
+    name = draw.random.choice(UNKNOWN_MODELS)
+    suffix = "" if not name or "/" in name else f"-{draw.random.randrange(10_000):04d}"
+    return {"op": "set", "path": ["model"], "value": name + suffix, "base": valid(draw)}
+
+
 def _non_object(draw: Draw) -> dict[str, Any]:
     rng = draw.random
     base = valid(draw)
@@ -314,6 +330,17 @@ def families() -> list[Family]:
             "field with an enum",
             lambda d, f: {"op": "set", "value": d.random.choice(("wizard", "ROOT", "", "0"))},
             "unknown enum values fall through switch statements into undefined behaviour",
+        ),
+        Family(
+            "structure.unknown_model",
+            "an OpenAI request naming a model the server does not serve",
+            Expect.ACCEPT_OR_REFUSE,
+            Kind.RAW,
+            OPENAI,
+            _unknown_model,
+            "a model lookup that raises KeyError is a 500; a one-model server may ignore the "
+            "name: answer or refuse cleanly (404), never crash",
+            fits=_protocol_body,
         ),
         family(
             "empty_object",
