@@ -162,16 +162,18 @@ def test_infinity_serves_embeddings_at_its_own_path() -> None:
     )
 
 
-def test_every_probe_is_bounded_in_number() -> None:
+@pytest.mark.parametrize("routes", [MLFLOW, KSERVE, {"GET /models": (200, OPENAI_LIST)}, {}])
+def test_every_probe_is_bounded_in_number(
+    routes: dict[str, Answer], monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[str] = []
-
-    def anything(request: httpx.Request) -> httpx.Response:
-        seen.append(request.url.path)
-        return httpx.Response(200, json={"object": "list", "data": [{"id": "m"}]})
-
-    detect.detect("http://model.test", {}, transport=httpx.MockTransport(anything))
+    detect.detect("http://model.test", {}, transport=server(routes, seen))
     assert 0 < len(seen) <= detect.MAX_REQUESTS
-    assert found({}).protocol is None
+    # The cap holds whatever the server says: with 3 allowed, 3 are sent.
+    monkeypatch.setattr(detect, "MAX_REQUESTS", 3)
+    seen.clear()
+    detect.detect("http://model.test", {}, transport=server(routes, seen))
+    assert len(seen) == 3
 
 
 def test_a_given_protocol_asks_only_its_own_paths() -> None:
