@@ -19,6 +19,7 @@ import yaml
 
 from stress.record import read_records
 from tests.integration.conftest import ROOT, free_port, stress
+from tests.integration.test_init_detect import init_runs
 from tests.integration.test_protocols import shortened
 from tests.real.serving import serving
 
@@ -105,3 +106,20 @@ def test_example_scenario_runs_against_mlflow_models_serve(
     for family in (*refused, "encoding.truncated_json"):
         assert set(broken.loc[broken["family"] == family, "status"]) == {400}, family
     assert set(broken.loc[broken["family"] == "structure.wrong_type", "status"]) <= {200, 400}
+
+
+def test_init_with_no_flags_writes_an_mlflow_scenario_that_runs(
+    tmp_path: Path, mlflow_server: str
+) -> None:
+    # MLflow serves no signature over HTTP, but its schema enforcement names every column the
+    # model misses: init reads them from one empty frame. Their ranges cannot be detected
+    # (placeholders, said in a comment; --rows gives real ones).
+    written, said = init_runs(mlflow_server, tmp_path)
+    assert written["target"]["protocol"] == "mlflow"
+    assert list(written["inputs"]["features"]) == [
+        "sepal_length",
+        "sepal_width",
+        "petal_length",
+        "petal_width",
+    ]
+    assert "detected mlflow" in said
