@@ -190,6 +190,12 @@ def checks() -> None:
     "--header", "headers", multiple=True, help="'Name: value'; credentials become ${VAR}."
 )
 @click.option("--feature", "features", multiple=True, help="Tabular: NAME=MIN:MAX, per column.")
+@click.option(
+    "--rows",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Tabular: sample rows (.csv, .jsonl); the columns and their ranges come from them.",
+)
+@click.option("--path", help="The endpoint path, when not the protocol's usual one.")
 @click.option("--openapi", help="http-json: the OpenAPI document, a path on the target or a file.")
 @click.option("--operation", help="http-json: the operation, 'POST /predict' or an operationId.")
 @click.option(
@@ -223,6 +229,8 @@ def init(
     force: bool,
     no_input: bool,
     example: str | None = None,
+    rows: Path | None = None,
+    path: str | None = None,
 ) -> None:
     """Probe the endpoint at URL and write a ready, commented scenario for it."""
     from stress.terminal import err, stdout
@@ -254,18 +262,29 @@ def init(
     columns = dict(scaffold.parse_feature(text) for text in features)
     if chosen not in (None, Protocol.HTTP_JSON) and (openapi or operation):
         raise UsageError("--openapi/--operation: for --protocol http-json only")
-    detected = scaffold.detect(url, resolved)
+    if rows is not None and not columns:
+        columns, skipped = scaffold.read_rows(rows)
+        if skipped:
+            err.print(f"--rows: left out the columns that are not numbers: {', '.join(skipped)}")
+    if path is not None and not path.startswith("/"):
+        raise UsageError(f"--path: expected a path starting with /, e.g. /predict, got {path!r}")
+    detected = scaffold.detect(url, resolved, protocol=chosen)
     chosen = chosen or detected.protocol
     if chosen is None:
         names = [p.value for p in Protocol]
         why = f"could not tell the protocol ({', '.join(detected.answers)})"
         chosen = Protocol(need("--protocol", why, "Protocol", type=click.Choice(names)))
     elif protocol is None:
-        err.print(f"detected {chosen.value} ({detected.answers[-1]})")
+        err.print(f"detected {chosen.value} ({', '.join(detected.answers)})", markup=False)
     if chosen in scaffold.MODEL_PROTOCOLS and model is None:
         model = detected.model if chosen is detected.protocol else None
         if model is None:
             model = need("--model", f"{chosen.value} requests name a model", "Model name")
+    from_server = chosen is detected.protocol
+    note = None
+    if chosen in TABULAR_PROTOCOLS and not columns and from_server and detected.features:
+        columns, note = detected.features, detected.features_note
+        err.print(f"columns: {len(columns)} ({note})", markup=False)
     if chosen in TABULAR_PROTOCOLS and not columns:
         answer = need(
             "--feature",
@@ -295,6 +314,11 @@ def init(
         openapi=openapi,
         operation=operation,
         from_log=None if from_log is None else str(from_log),
+        path=path or (detected.path if from_server else None),
+        stream=from_server and detected.stream,
+        features_note=note,
+        input_name=detected.input_name if from_server else None,
+        datatype=detected.datatype if from_server else None,
     )
     if output is None:
         output = Path("scenarios") / f"{plan.name}.yaml"
@@ -304,6 +328,9 @@ def init(
     if exists and not (ask and click.confirm(f"{output} exists; overwrite?", default=False)):
         raise UsageError(f"--output: {output} exists; pass --force to overwrite it")
     probe = scaffold.write(plan, output)
+    warning = scaffold.refused(probe)
+    if warning is not None:
+        err.print(warning, markup=False)
     if probe.preflight.startswith("GET"):
         stdout.print(f"readiness: {escape(probe.preflight)}")
     stdout.print(

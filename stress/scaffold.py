@@ -1,13 +1,13 @@
 """`stress init`: find out what an endpoint speaks, probe it, and write a commented scenario.
 
-    detect(url)        GET a few well-known paths: /v1/models (OpenAI), /v2/health/ready
-                       (KServe v2), /openapi.json (any JSON API, via stress.openapi), /ping or
-                       /version (MLflow); the first clear answer names the protocol
+    detect(url)        each protocol's own paths, asked in turn (stress.detect): the protocol,
+                       model, endpoint path, columns and whether answers stream
     inspect_log(path)  a request log given with --from-log: its entries and, when each has a
                        timestamp, their span (the written replay phase's speed comes from it)
     render(plan)       the scenario as YAML text, every section commented
     check(text)        validated as `stress validate` would (the OpenAPI document resolved)
     probe(scenario)    the preflight, then one valid request, timed: status, latency, excerpt
+    refused(probe)     the warning to print when that one valid request was refused
 
 The written SLOs come from the probe: ``p95_ms`` is ten times its latency, at least one
 second, since one quiet request says little about the tail under load. A credential given
@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+import textwrap
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from stress.checks.exchange import SECRET_HEADERS
+from stress.detect import Detected as Detected
+from stress.detect import detect as detect
+from stress.detect import read_rows as read_rows
 from stress.errors import TargetUnreachable, UsageError
 from stress.inputs.corpus import Input
 from stress.limitprobe import CHARS_PER_WORD, Found
@@ -103,6 +107,13 @@ class Plan:
     # --from-log: the log as the scenario names it (relative to its folder), and what it holds.
     from_log: str | None = None
     log: LogInfo | None = None
+    # The endpoint path when not the protocol's usual one; answers stream (SSE).
+    path: str | None = None
+    stream: bool = False
+    # Where the feature columns came from (a comment above them); kserve-v2's input tensor.
+    features_note: str | None = None
+    input_name: str | None = None
+    datatype: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,16 +128,6 @@ class LogInfo:
     def speed(self) -> int:
         """The replay speed that fits the log into about REPLAY_SECONDS."""
         return max(1, math.ceil((self.span or 0.0) / REPLAY_SECONDS))
-
-
-@dataclass
-class Detected:
-    """What the well-known paths said: a protocol (None: could not tell), a model, a document."""
-
-    protocol: Protocol | None
-    model: str | None = None
-    openapi: str | None = None
-    answers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -219,12 +220,14 @@ def parse_header(text: str, plan_environ: dict[str, str]) -> tuple[str, str]:
 
 
 def parse_feature(text: str) -> tuple[str, tuple[float, float]]:
-    """``"name=min:max"`` -> (name, (min, max))."""
-    match = re.match(r"^\s*([^=\s]+)\s*=\s*([^:]+):(.+)$", text)
+    """``"name=min:max"`` -> (name, (min, max)); the name is anything before the last ``=``
+    (MLflow columns are named freely: ``sepal length (cm)=4.3:7.9``)."""
+    name, sep, bounds = text.rpartition("=")
+    low_text, colon, high_text = bounds.partition(":")
     try:
-        if match is None:
+        if not sep or not name.strip() or not colon:
             raise ValueError
-        low, high = float(match.group(2)), float(match.group(3))
+        low, high = float(low_text), float(high_text)
     except ValueError:
         raise UsageError(
             f"--feature: expected NAME=MIN:MAX with the column's realistic range, e.g. "
@@ -232,50 +235,7 @@ def parse_feature(text: str) -> tuple[str, tuple[float, float]]:
         ) from None
     if not (math.isfinite(low) and math.isfinite(high)) or low > high:
         raise UsageError(f"--feature: {text!r}: MIN must be a finite number not above MAX")
-    return match.group(1), (low, high)
-
-
-def detect(
-    url: str,
-    headers: Mapping[str, str],
-    *,
-    transport: httpx.BaseTransport | None = None,
-) -> Detected:
-    """Ask the well-known paths which protocol ``url`` speaks; exit 3 if nothing answers."""
-    found = Detected(None)
-    with httpx.Client(base_url=url, timeout=PROBE_TIMEOUT, transport=transport) as client:
-        for path in ("/v1/models", "/v2/health/ready", "/openapi.json", "/ping", "/version"):
-            try:
-                response = client.get(path, headers=dict(headers))
-            except httpx.HTTPError as exc:
-                raise TargetUnreachable(
-                    f"URL: cannot reach {url} ({exc or type(exc).__name__}); start the server "
-                    f"or check the URL"
-                ) from None
-            found.answers.append(f"GET {path}: HTTP {response.status_code}")
-            if response.status_code != 200:
-                continue
-            document = _json(response.content)
-            if path == "/v1/models" and isinstance(document, dict):
-                models = [m.get("id") for m in document.get("data") or [] if isinstance(m, dict)]
-                found.protocol = Protocol.OPENAI_CHAT
-                found.model = str(models[0]) if models and models[0] else None
-            elif path == "/v2/health/ready":
-                found.protocol = Protocol.KSERVE_V2
-            elif path == "/openapi.json" and isinstance(document, dict) and "openapi" in document:
-                found.protocol, found.openapi = Protocol.HTTP_JSON, path
-            elif path in ("/ping", "/version"):
-                found.protocol = Protocol.MLFLOW
-            if found.protocol is not None:
-                return found
-    return found
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
+    return name.strip(), (low, high)
 
 
 def _q(value: str) -> str:
@@ -318,6 +278,14 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
     ]
     if plan.model is not None:
         lines.append(f"  model: {_q(plan.model)}")
+    if plan.path is not None:
+        lines.append(_c(f"  path: {_q(plan.path)}", "not the protocol's usual path"))
+    if plan.stream:
+        lines.append(_c("  stream: true", "the server streams answers (server-sent events)"))
+    if plan.input_name is not None:
+        lines.append(f"  input_name: {_q(plan.input_name)}")
+    if plan.datatype is not None:
+        lines.append(f"  datatype: {_q(plan.datatype)}")
     lines.append(_c(f"  timeout: {timeout}s", "no complete answer by then: a no_timeout finding"))
     lines += _target_limit_lines(probe)
     if plan.headers:
@@ -341,6 +309,8 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
     ]
     if plan.features:
         lines.append(_c("  features:", "the model's columns, with realistic ranges"))
+        if plan.features_note:
+            lines += [f"    # {line}" for line in textwrap.wrap(plan.features_note, 84)]
         lines += [
             f"    {_q(n)}: {{min: {lo:g}, max: {hi:g}}}" for n, (lo, hi) in plan.features.items()
         ]
@@ -509,6 +479,18 @@ def probe(
     found = Probe(passed, response.status_code, latency, redactor.scrub(text), item.id, item=item)
     found.answers = _answers(scenario, outcome, response.status_code, response.content)
     return found
+
+
+def refused(found: Probe) -> str | None:
+    """The warning for a probe the endpoint refused: the scenario is written, but its
+    requests are probably wrong, so every finding of the run would be about that."""
+    if 200 <= found.status < 300:
+        return None
+    return (
+        f"warning: the one valid request was refused (HTTP {found.status}: {found.excerpt}); "
+        f"the scenario is written but its requests are likely wrong: check target.path, "
+        f"model and inputs.features (--path, --model, --feature, --rows) before a run"
+    )
 
 
 def _answers(scenario: Scenario, outcome: Any, status: int, body: bytes) -> list[str]:

@@ -1,6 +1,8 @@
 """Train an iris classifier and save it as an MLflow model (run with the MLflow venv's python).
 
-python mlflow_model.py OUT_DIR
+python mlflow_model.py OUT_DIR [--spaced]
+
+--spaced keeps scikit-learn's column names, which have spaces: "sepal length (cm)".
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from sklearn.linear_model import LogisticRegression
 
 def main() -> None:
     features, labels = load_iris(return_X_y=True, as_frame=True)
-    features.columns = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    if "--spaced" not in sys.argv:
+        features.columns = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
     model = LogisticRegression(max_iter=500).fit(features, labels)
     mlflow.sklearn.save_model(
         model,

@@ -17,6 +17,7 @@ import yaml
 
 from stress.record import read_records
 from tests.integration.conftest import ROOT, free_port, stress
+from tests.integration.test_init_detect import init_runs
 from tests.integration.test_protocols import shortened
 from tests.real.serving import serving
 
@@ -149,3 +150,19 @@ def test_init_defaults_find_kserve_v2_tensor_faults(tmp_path: Path, kserve_serve
         (records["family"] == "structure.tensor_nested_data") & (records["status"] != 0)
     ]
     assert set(nested["status"]) == {200}
+
+
+@pytest.mark.parametrize(
+    ("flags", "protocol"),
+    # The server speaks both: v2 is detected; v1 is the one thing to say (--protocol).
+    [((), "kserve-v2"), (("--protocol", "kserve-v1"), "kserve-v1")],
+)
+def test_init_writes_a_kserve_scenario_that_runs(
+    tmp_path: Path, kserve_server: str, flags: tuple[str, ...], protocol: str
+) -> None:
+    # Model and column count are detected (the metadata lists no input, so the count comes
+    # from the model's refusal of a one-column row); names and ranges are placeholders.
+    written, _ = init_runs(kserve_server, tmp_path, *flags)
+    target = written["target"]
+    assert (target["protocol"], target["model"]) == (protocol, "iris")
+    assert list(written["inputs"]["features"]) == ["col0", "col1", "col2", "col3"]

@@ -8,6 +8,7 @@ starts uvicorn as a child) and that group is stopped at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ import yaml
 
 from stress.record import read_records
 from tests.integration.conftest import ROOT, free_port, stress
+from tests.integration.test_init_detect import init_runs
 from tests.integration.test_protocols import shortened
 from tests.real.serving import serving
 
@@ -29,15 +31,14 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One model and one server for the module's tests."""
+@contextlib.contextmanager
+def served_model(tmp_path: Path, *options: str) -> Iterator[str]:
+    """A model made by mlflow_model.py (with ``options``) served by `mlflow models serve`."""
     assert MLFLOW_PYTHON is not None
-    tmp_path = tmp_path_factory.mktemp("mlflow")
     bin_dir = Path(MLFLOW_PYTHON).parent
     model = tmp_path / "iris-model"
     subprocess.run(
-        [MLFLOW_PYTHON, str(Path(__file__).parent / "mlflow_model.py"), str(model)],
+        [MLFLOW_PYTHON, str(Path(__file__).parent / "mlflow_model.py"), str(model), *options],
         check=True,
         timeout=300,
     )
@@ -60,6 +61,13 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "mlflow-serve.log"
     with serving(command, url, "/health", log_path, name="mlflow models serve", env=env):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One model and one server for the module's tests."""
+    with served_model(tmp_path_factory.mktemp("mlflow")) as url:
         yield url
 
 
@@ -105,3 +113,34 @@ def test_example_scenario_runs_against_mlflow_models_serve(
     for family in (*refused, "encoding.truncated_json"):
         assert set(broken.loc[broken["family"] == family, "status"]) == {400}, family
     assert set(broken.loc[broken["family"] == "structure.wrong_type", "status"]) <= {200, 400}
+
+
+def test_init_with_no_flags_writes_an_mlflow_scenario_that_runs(
+    tmp_path: Path, mlflow_server: str
+) -> None:
+    # MLflow serves no signature over HTTP, but its schema enforcement names every column the
+    # model misses: init reads them from one empty frame. Their ranges cannot be detected
+    # (placeholders, said in a comment; --rows gives real ones).
+    written, said = init_runs(mlflow_server, tmp_path)
+    assert written["target"]["protocol"] == "mlflow"
+    assert list(written["inputs"]["features"]) == [
+        "sepal_length",
+        "sepal_width",
+        "petal_length",
+        "petal_width",
+    ]
+    assert "detected mlflow" in said
+
+
+def test_init_reads_column_names_with_spaces_and_the_scenario_runs(tmp_path: Path) -> None:
+    # scikit-learn's own names ("sepal length (cm)") in the signature: detected, written
+    # quoted, and sent as they are (init_runs requires the probe's row to be answered 200).
+    with served_model(tmp_path / "model", "--spaced") as url:
+        written, _ = init_runs(url, tmp_path)
+    assert written["target"]["protocol"] == "mlflow"
+    assert list(written["inputs"]["features"]) == [
+        "sepal length (cm)",
+        "sepal width (cm)",
+        "petal length (cm)",
+        "petal width (cm)",
+    ]

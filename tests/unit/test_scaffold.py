@@ -53,33 +53,6 @@ def server(routes: dict[str, tuple[int, object]]) -> httpx.MockTransport:
     return httpx.MockTransport(handle)
 
 
-@pytest.mark.parametrize(
-    ("routes", "protocol", "model", "document"),
-    [
-        (
-            {"/v1/models": (200, {"data": [{"id": "llama-3"}]})},
-            Protocol.OPENAI_CHAT,
-            "llama-3",
-            None,
-        ),
-        ({"/v2/health/ready": (200, {})}, Protocol.KSERVE_V2, None, None),
-        ({"/openapi.json": (200, {"openapi": "3.1.0"})}, Protocol.HTTP_JSON, None, "/openapi.json"),
-        ({"/ping": (200, "")}, Protocol.MLFLOW, None, None),
-        ({"/openapi.json": (200, {"swagger": "2.0"})}, None, None, None),
-        ({}, None, None, None),
-    ],
-)
-def test_detection_by_well_known_paths(
-    routes: dict[str, tuple[int, object]],
-    protocol: Protocol | None,
-    model: str | None,
-    document: str | None,
-) -> None:
-    found = scaffold.detect("http://model.test", {}, transport=server(routes))
-    assert (found.protocol, found.model, found.openapi) == (protocol, model, document)
-    assert found.answers[0] in ("GET /v1/models: HTTP 200", "GET /v1/models: HTTP 404")
-
-
 def test_detection_of_a_server_that_is_not_there() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("Connection refused")
@@ -161,7 +134,7 @@ def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture
     existing.write_text("keep me")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(scaffold, "detect", lambda url, headers: scaffold.Detected(None))
+        patch.setattr(scaffold, "detect", lambda url, headers, **_: scaffold.Detected(None))
         with pytest.raises(SystemExit) as exited:
             main(
                 [
