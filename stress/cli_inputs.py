@@ -328,9 +328,6 @@ def init(
     if exists and not (ask and click.confirm(f"{output} exists; overwrite?", default=False)):
         raise UsageError(f"--output: {output} exists; pass --force to overwrite it")
     probe = scaffold.write(plan, output)
-    warning = scaffold.refused(probe)
-    if warning is not None:
-        err.print(warning, markup=False)
     if probe.preflight.startswith("GET"):
         stdout.print(f"readiness: {escape(probe.preflight)}")
     stdout.print(

@@ -7,7 +7,7 @@
     render(plan)       the scenario as YAML text, every section commented
     check(text)        validated as `stress validate` would (the OpenAPI document resolved)
     probe(scenario)    the preflight, then one valid request, timed: status, latency, excerpt
-    refused(probe)     the warning to print when that one valid request was refused
+    Probe.warning()    the warning to print when that one valid request was refused
 
 The written SLOs come from the probe: ``p95_ms`` is ten times its latency, at least one
 second, since one quiet request says little about the tail under load. A credential given
@@ -156,9 +156,10 @@ class Probe:
             return None
         return (
             f"WARNING: the probe's valid request ({self.input_id}) was refused: HTTP "
-            f"{self.status}: {self.excerpt}. Check target.model, the headers and the request "
-            f"shape before trusting a run: every valid input will likely be refused too, and "
-            f"the SLOs below come from this refusal's latency."
+            f"{self.status}: {self.excerpt}. Check target.path, target.model, the headers and "
+            f"inputs.features (--path, --model, --header, --feature, --rows) before trusting "
+            f"a run: every valid input will likely be refused too, and the SLOs below come "
+            f"from this refusal's latency."
         )
 
 
@@ -479,18 +480,6 @@ def probe(
     found = Probe(passed, response.status_code, latency, redactor.scrub(text), item.id, item=item)
     found.answers = _answers(scenario, outcome, response.status_code, response.content)
     return found
-
-
-def refused(found: Probe) -> str | None:
-    """The warning for a probe the endpoint refused: the scenario is written, but its
-    requests are probably wrong, so every finding of the run would be about that."""
-    if 200 <= found.status < 300:
-        return None
-    return (
-        f"warning: the one valid request was refused (HTTP {found.status}: {found.excerpt}); "
-        f"the scenario is written but its requests are likely wrong: check target.path, "
-        f"model and inputs.features (--path, --model, --feature, --rows) before a run"
-    )
 
 
 def _answers(scenario: Scenario, outcome: Any, status: int, body: bytes) -> list[str]:

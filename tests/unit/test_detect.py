@@ -259,7 +259,7 @@ def test_the_plan_writes_path_stream_tensor_and_the_columns_note(tmp_path: Path)
 
 @pytest.mark.parametrize(("status", "warns"), [(200, False), (422, True), (404, True)])
 def test_a_refused_probe_is_warned_about(status: int, warns: bool) -> None:
-    warning = scaffold.refused(scaffold.Probe("", status, 10.0, "missing field 'x'", "i"))
+    warning = scaffold.Probe("", status, 10.0, "missing field 'x'", "i").warning()
     assert (warning is not None) is warns
     if warning is not None:
         assert f"HTTP {status}: missing field 'x'" in warning
@@ -289,4 +289,6 @@ def test_init_flags_rows_and_path_reach_the_scenario_and_a_refusal_is_warned(
     (plan,) = plans
     assert plan.features == {"sepal length (cm)": (4.3, 7.9), "petal width": (0.1, 2.5)}
     assert (plan.protocol, plan.path) == (Protocol.MLFLOW, "/score")
-    assert "warning: the one valid request was refused (HTTP 422" in capsys.readouterr().err
+    assert "WARNING: the probe's valid request (realistic-0) was refused: HTTP 422" in (
+        capsys.readouterr().err
+    )

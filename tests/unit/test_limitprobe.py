@@ -185,7 +185,7 @@ def test_init_prints_the_warning_and_the_limits(
     }
     for name, probe in probes.items():
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(scaffold, "detect", lambda url, headers: scaffold.Detected(None))
+            patch.setattr(scaffold, "detect", lambda url, headers, **_: scaffold.Detected(None))
             patch.setattr(scaffold, "write", lambda plan, output, probe=probe: probe)
             main(
                 [
