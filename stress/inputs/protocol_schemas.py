@@ -52,8 +52,9 @@ def chat_schema(limits: Limits) -> dict[str, Any]:
             "max_tokens": {"type": "integer", "minimum": 1, "maximum": limits.max_tokens},
             "temperature": {**number, "minimum": 0, "maximum": 2},
             "top_p": {**number, "minimum": 0, "maximum": 1},
-            # Servers with fewer slots refuse n > 1 cleanly: valid, but not owed an answer.
-            "n": {"type": "integer", "minimum": 1, "maximum": 4, MAY_REFUSE: True},
+            # A server with fewer slots refuses a larger n, naming its limit (a learned limit:
+            # stress.checks.limits), so n needs no MAY_REFUSE.
+            "n": {"type": "integer", "minimum": 1, "maximum": 4},
             "seed": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
             "presence_penalty": {**number, "minimum": -2, "maximum": 2},
             "frequency_penalty": {**number, "minimum": -2, "maximum": 2},

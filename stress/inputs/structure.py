@@ -18,7 +18,6 @@ from typing import Any
 from stress.inputs import schemas
 from stress.inputs.damage import apply, encode
 from stress.inputs.family import ALL_PROTOCOLS, Context, Draw, Expect, Family, Kind
-from stress.inputs.protocol_schemas import MAY_REFUSE
 from stress.inputs.realistic import valid
 from stress.inputs.schemas import ANY, Field
 
@@ -215,10 +214,7 @@ def _schema_body(draw: Draw) -> dict[str, Any]:
     optional = {
         name: schemas.generate(child, draw.random, root=schema)
         for name, child in (schema.get("properties") or {}).items()
-        if name not in needed
-        and name not in ADAPTER_FIELDS
-        and not child.get(MAY_REFUSE)
-        and draw.random.random() < 0.5
+        if name not in needed and name not in ADAPTER_FIELDS and draw.random.random() < 0.5
     }
     return {"op": "merge", "path": [], "value": optional, "base": valid(draw)}
 
