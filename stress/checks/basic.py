@@ -122,22 +122,45 @@ def response_shape(exchange: Exchange) -> Finding | None:
 
 def _choices(exchange: Exchange) -> tuple[int | None, int | None]:
     """OpenAI chat and completions: the ``n`` a request asked for and the choices answered
-    (None, None when it did not ask for more than one or the answer is a stream)."""
+    (a stream's choices are the distinct indexes of its chunks); None, None when it did not
+    ask for choices or the answer cannot be read."""
     if exchange.settings.protocol not in ("openai-chat", "openai-completions"):
         return None, None
     if exchange.request is None or b'"n"' not in exchange.request.body:
         return None, None
     try:
         sent = json.loads(exchange.request.body)
+        if not isinstance(sent, dict):
+            return None, None
+        wanted = sent.get("n")
+        if type(wanted) is not int or wanted < 1:
+            return None, None
+        if sent.get("stream"):
+            indexes = _stream_choice_indexes(exchange.body)
+            return (wanted, len(indexes)) if indexes is not None else (None, None)
         answer = json.loads(exchange.body)
     except (ValueError, UnicodeDecodeError):
         return None, None
-    if not isinstance(sent, dict) or not isinstance(answer, dict) or sent.get("stream"):
-        return None, None
-    wanted, choices = sent.get("n"), answer.get("choices")
-    if type(wanted) is not int or wanted < 1 or not isinstance(choices, list):
+    choices = answer.get("choices") if isinstance(answer, dict) else None
+    if not isinstance(choices, list):
         return None, None
     return wanted, len(choices)
+
+
+def _stream_choice_indexes(body: bytes) -> set[int] | None:
+    """The choice indexes an event stream's chunks carry (None: no chunk could be read)."""
+    indexes: set[int] = set()
+    chunks = 0
+    for line in body.decode("utf-8").splitlines():
+        if not line.startswith("data:") or line[5:].strip() == "[DONE]":
+            continue
+        chunk = json.loads(line[5:])
+        chunks += 1
+        choices = chunk.get("choices") if isinstance(chunk, dict) else None
+        for choice in choices if isinstance(choices, list) else []:
+            if isinstance(choice, dict) and type(choice.get("index")) is int:
+                indexes.add(choice["index"])
+    return indexes if chunks else None
 
 
 def stream_integrity(exchange: Exchange) -> Finding | None:

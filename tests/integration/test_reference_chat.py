@@ -54,7 +54,7 @@ def init_and_run(url: str, tmp_path: Path) -> tuple[str, list[dict[str, Any]], d
 def run(
     scenario: dict[str, Any], tmp_path: Path, *, probed: bool = True
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The scenario shortened (1 s and 2 s phases, a 2 s timeout), then `stress run`: the
+    """The scenario shortened (1 s and 4 s phases, a 2 s timeout), then `stress run`: the
     findings of failures.jsonl, and summary.json. ``probed=False`` drops the limits init
     found: the size families then use stress's default guesses (32,000 characters)."""
     tmp_path.mkdir(exist_ok=True)
@@ -66,7 +66,7 @@ def run(
     scenario["inputs"]["count"] = 200
     scenario["load"]["phases"] = [
         {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "1s"},
-        {"name": "load", "users": 3, "spawn_rate": 3, "duration": "2s"},
+        {"name": "load", "users": 3, "spawn_rate": 3, "duration": "4s"},
     ]
     short = tmp_path / "short.yaml"
     short.write_text(yaml.safe_dump(scenario), encoding="utf-8")

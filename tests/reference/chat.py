@@ -48,7 +48,7 @@ _NUMBERS = {
     "frequency_penalty": (-2.0, 2.0),
 }
 _INTEGERS = {"max_tokens": (1, MAX_TOKENS), "n": (1, 128), "seed": (-(2**63), 2**63 - 1)}
-_KNOWN = {"model", "messages", "stream", "stop", "user", *_NUMBERS, *_INTEGERS}
+_KNOWN = {"model", "messages", "stream", "stream_options", "stop", "user", *_NUMBERS, *_INTEGERS}
 
 
 class Refusal(Exception):
@@ -122,6 +122,9 @@ def _validate(document: dict[str, Any]) -> list[str]:
             raise Refusal(400, "invalid_value", f"{name} must be a string")
     if "stream" in document and not isinstance(document["stream"], bool):
         raise Refusal(400, "invalid_value", "stream must be true or false")
+    options = document.get("stream_options", {})
+    if not isinstance(options, dict) or not isinstance(options.get("include_usage", False), bool):
+        raise Refusal(400, "invalid_value", "stream_options must be {include_usage: bool}")
     return texts
 
 
@@ -208,12 +211,13 @@ class Handler(BaseHTTPRequestHandler):
             "usage": usage,
         }
         if document.get("stream"):
-            self._stream(answer)
+            usage_chunk = (document.get("stream_options") or {}).get("include_usage", False)
+            self._stream(answer, usage_chunk)
         else:
             self._send(200, answer)
 
-    def _stream(self, answer: dict[str, Any]) -> None:
-        events = []
+    def _stream(self, answer: dict[str, Any], usage_chunk: bool) -> None:
+        events: list[dict[str, Any]] = []
         for choice in answer["choices"]:
             delta = {"role": "assistant", "content": choice["message"]["content"]}
             chunk = {**answer, "object": "chat.completion.chunk"}
@@ -221,6 +225,8 @@ class Handler(BaseHTTPRequestHandler):
             events.append(chunk)
             done = {"index": choice["index"], "delta": {}, "finish_reason": choice["finish_reason"]}
             events.append({**chunk, "choices": [done]})
+        if usage_chunk:  # OpenAI's stream_options.include_usage: a last chunk, no choices
+            events.append({**answer, "object": "chat.completion.chunk", "choices": []})
         body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
         self._raw(200, body.encode(), "text/event-stream")
 

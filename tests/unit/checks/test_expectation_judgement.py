@@ -179,3 +179,24 @@ def test_response_shape_counts_choices_against_n(n: int | None, choices: int, fi
     if fires:
         assert found is not None
         assert found.message == f"{choices} choices for n: {n}"
+
+
+@pytest.mark.parametrize(("n", "indexes", "fires"), [(3, [0], True), (3, [0, 1, 2], False)])
+def test_response_shape_counts_a_streams_choices_against_n(
+    n: int, indexes: list[int], fires: bool
+) -> None:
+    """A stream's choices are the distinct indexes of its chunks (each choice streams in
+    several chunks), the usage chunk has none."""
+    chunks = [
+        {"choices": [{"index": index, "delta": {"content": word}}]}
+        for index in indexes
+        for word in ("a", "b")
+    ]
+    chunks.append({"choices": [], "usage": {"completion_tokens": 2}})
+    stream = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+    found = basic.response_shape(
+        exchange("accept_or_refuse", 200, stream.encode(), sent=chat_body(3, n=n, stream=True))
+    )
+    assert (found is not None) is fires
+    if found is not None:
+        assert found.message == f"{len(indexes)} choices for n: {n}"
