@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from stress import runner as orchestration
 from stress.errors import RunDirError, UsageError
+from stress.exitcode import PASSED, is_interrupt, run_exit_code
 from stress.prepare import PreparedRun, ScenarioLike, prepare
 from stress.rundir import layout
 from stress.scenario import Overrides, Scenario
@@ -224,15 +225,15 @@ class RunResult(orchestration.RunResult):
             raise RunDirError(
                 f"{path}: unreadable ({exc}); rebuild it with `stress report {run_dir}`"
             ) from None
-        return cls(Path(run_dir), summary, 0 if summary.get("passed") else 1)
+        return cls(Path(run_dir), summary, run_exit_code(bool(summary.get("passed"))))
 
     @property
     def passed(self) -> bool:
-        return self.exit_code == 0
+        return self.exit_code == PASSED
 
     @property
     def interrupted(self) -> bool:
-        return self.exit_code == orchestration.INTERRUPTED
+        return is_interrupt(self.exit_code)
 
     @property
     def verdict(self) -> str:

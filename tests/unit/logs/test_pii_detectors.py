@@ -1,0 +1,177 @@
+"""The PII detectors one by one, their exact spans at the edges (fast: no Scrubber, no Faker).
+
+Written against the mutants that survived `make mutation` (docs/testing.md): each case says
+what the detector must (not) find, so a changed guard, offset, kind or detail is caught.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from stress.logs.pii import keys
+from stress.logs.pii.common import Span, ascii_digits, cue_before, words
+from stress.logs.pii.keys import kind_of_key
+from stress.logs.pii.network import emails, ips, macs, urls
+
+
+def found(detect: Callable[[str], list[Span]], text: str) -> list[tuple[str, str, str]]:
+    return [(text[s.start : s.end], s.kind, s.detail) for s in detect(text)]
+
+
+# --- common -----------------------------------------------------------------------------------
+
+
+def test_words_are_whole_case_insensitive_and_an_underscore_is_a_space() -> None:
+    cue = words("date_of_birth born", "dob")
+    assert cue.flags & re.IGNORECASE
+    assert [m.group(0) for m in cue.finditer("Date of Birth: x; BORN in; dob? reborn dobs")] == [
+        "Date of Birth",
+        "BORN",
+        "dob",
+    ]
+    # The longest cue wins where one is the start of another.
+    assert words("foo foo_bar").search("a foo bar b").group(0) == "foo bar"  # type: ignore[union-attr]
+
+
+def test_a_cue_counts_only_within_its_reach_before_the_start() -> None:
+    call = re.compile("call")
+    text = "call" + "y" * 36 + "555"
+    assert cue_before(call, text, 40)  # the default reach is 40: "call" starts 40 back
+    assert not cue_before(call, text, 41)
+    assert cue_before(call, text, 41, reach=41)
+    assert not cue_before(call, "555 call", 0)  # after the start does not count
+
+
+def test_digits_of_other_scripts_become_ascii_one_for_one() -> None:
+    assert ascii_digits("٤١٥-٢٦٧١ x") == "415-2671 x"
+    assert ascii_digits("१२३ é") == "123 é"
+    assert ascii_digits("é and ² stay") == "é and ² stay"
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_keys() -> Iterator[None]:
+    # The key → kind lookup is cached per process: start empty so the lookup itself runs.
+    keys._kind_named.cache_clear()
+    yield
+    keys._kind_named.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "kind"),
+    [
+        ("customerName", "Ana García", "name"),
+        ("customer_name", "Ana", "name"),
+        ("Customer-Name", "Ana", "name"),
+        ("customer.name", "Ana", "name"),
+        ("customer name", "Ana", "name"),
+        ("billing address", "1 Main St", "address"),
+        ("e-mail", "a@b.co", "email"),
+        ("user.email", "x@y.io", "email"),
+        ("IPAddress", "8.8.8.8", "ip"),
+        ("phoneNumber", "+1 415 555 2671", "phone"),
+        ("id_number", "AB123456", "national_id"),
+        ("Geburtsdatum", "12.03.1985", "dob"),
+        ("iban", "DE89 3704 0044 0532 0130 00", "iban"),
+        ("card", "4111 1111 1111 1111", "card"),
+        # Not personal whatever the rest says.
+        ("productName", "Widget", None),
+        ("fileName", "a.txt", None),
+        ("HTTPStatus", "200", None),
+        ("", "Ana", None),
+        ("__", "Ana", None),
+    ],
+)
+def test_a_key_announces_its_kind(fresh_keys: None, key: str, value: str, kind: str | None) -> None:
+    assert kind_of_key(key, value) == kind
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "kind"),
+    [
+        ("name", "", None),
+        ("name", "   ", None),
+        ("name", " Ana ", "name"),
+        ("name", "a" * 200, "name"),
+        ("name", "a" * 201, None),
+        ("name", "4711", None),  # a name has the look of one
+        # Numbers need six digits at least, however they are written.
+        ("phone", "123-45", None),
+        ("phone", "123-456", "phone"),
+        ("card", "1 - 2 - 3 - 4", None),
+        ("card", "1-2-3-4-5-6-7", "card"),
+        ("ssn", "AB-CDE-1", None),
+        ("ssn", "AB-123456", "national_id"),
+        ("dob", "ab 1999", None),
+        ("dob", "12.03.1985", "dob"),
+    ],
+)
+def test_a_value_needs_the_look_of_its_kind(
+    fresh_keys: None, key: str, value: str, kind: str | None
+) -> None:
+    assert kind_of_key(key, value) == kind
+
+
+# --- network ----------------------------------------------------------------------------------
+
+
+def test_emails() -> None:
+    assert found(emails, "to ana.garcia+x@mail.example.com, cc: a@b, c@d.e1") == [
+        ("ana.garcia+x@mail.example.com", "email", "")
+    ]
+    assert found(emails, "no address here") == []
+
+
+def test_ips_of_both_versions_but_not_loopback_unspecified_or_documentation() -> None:
+    text = "10.0.0.1 and 0.0.0.0 127.0.0.1 192.0.2.5 8.8.8.8 1.2.3.4.5 999.1.1.1"
+    assert found(ips, text) == [("10.0.0.1", "ip", "4"), ("8.8.8.8", "ip", "4")]
+    text = "::1 :: 2001:db8::1 fe80::1 2a00:1450:4001:81b::200e"
+    assert found(ips, text) == [("fe80::1", "ip", "6"), ("2a00:1450:4001:81b::200e", "ip", "6")]
+    assert found(ips, "the 8.8.8.8 resolver and 2606:4700::1111") == [
+        ("8.8.8.8", "ip", "4"),
+        ("2606:4700::1111", "ip", "6"),
+    ]
+
+
+def test_macs_with_colons_dashes_or_dots() -> None:
+    assert found(macs, "5c:d8:6e:cb:27:13 and 5C-D8-6E-CB-27-13 or 5cd8.6ecb.2713") == [
+        ("5c:d8:6e:cb:27:13", "mac", ""),
+        ("5C-D8-6E-CB-27-13", "mac", ""),
+        ("5cd8.6ecb.2713", "mac", ""),
+    ]
+    assert found(macs, "dashes only 5C-D8-6E-CB-27-13") == [("5C-D8-6E-CB-27-13", "mac", "")]
+    assert found(macs, "mixed 5c:d8-6e:cb:27:13, bare 5cd86ecb2713") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "see https://bob:hunter2@example.com/users/jdoe/settings?id=42&page=2&lang=en#token=abc1",
+            ["bob:hunter2", "jdoe", "42", "abc1"],
+        ),
+        # No scheme; a segment starting with @ or ~ is an account, and so is what follows one.
+        ("www.site.org/profile/ana.garcia/photos", ["ana.garcia"]),
+        ("WWW.SITE.ORG/profile/ana", []),
+        ("and http://x.io/@mike/posts", ["@mike", "posts"]),
+        (
+            "https://shop.example/~karl?q=red+shoes;sort=asc&ref=newsletter2024&empty=&flag",
+            ["~karl", "red+shoes", "newsletter2024"],
+        ),
+        # An empty segment ends a personal run.
+        ("https://a.example/users/jo//x", ["jo"]),
+        ("https://a.example/people//x/ plain https://a.example/a/b?user=jo", ["jo"]),
+        ("https://host.example", []),
+        ("https://host.example?name=Jo%20Ann", ["Jo%20Ann"]),
+        ("https://jo@corp:pw@host.example/x", ["jo"]),
+        ("https://host.example/a?x=b?user=jo", ["b?user=jo"]),
+        ("no link here at all, only http words", []),
+    ],
+)
+def test_the_personal_parts_of_urls(text: str, parts: list[str]) -> None:
+    assert found(urls, text) == [(part, "url", "") for part in parts]
