@@ -7,7 +7,7 @@ what the detector must (not) find, so a changed guard, offset, kind or detail is
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
@@ -15,6 +15,8 @@ from stress.logs.pii import keys
 from stress.logs.pii.common import Span, ascii_digits, cue_before, words
 from stress.logs.pii.keys import kind_of_key
 from stress.logs.pii.network import emails, ips, macs, urls
+from stress.logs.pii.numbers import cards, national_ids
+from stress.logs.pii.phones import _international, phones, valid_in_region
 
 
 def found(detect: Callable[[str], list[Span]], text: str) -> list[tuple[str, str, str]]:
@@ -34,6 +36,8 @@ def test_words_are_whole_case_insensitive_and_an_underscore_is_a_space() -> None
     ]
     # The longest cue wins where one is the start of another.
     assert words("foo foo_bar").search("a foo bar b").group(0) == "foo bar"  # type: ignore[union-attr]
+    # By length, not by spelling: a lower-case "foo" sorts after "FOO BAR".
+    assert words("foo", "FOO_BAR").search("a foo bar b").group(0) == "foo bar"  # type: ignore[union-attr]
 
 
 def test_a_cue_counts_only_within_its_reach_before_the_start() -> None:
@@ -171,7 +175,140 @@ def test_macs_with_colons_dashes_or_dots() -> None:
         ("https://jo@corp:pw@host.example/x", ["jo"]),
         ("https://host.example/a?x=b?user=jo", ["b?user=jo"]),
         ("no link here at all, only http words", []),
+        # Only / ? # end the host; only @ and ~ start an account segment; a fragment is no path.
+        ("https://JOX@host.example/Xavier", ["JOX"]),
+        ("https://host.example#section/x", []),
     ],
 )
 def test_the_personal_parts_of_urls(text: str, parts: list[str]) -> None:
     assert found(urls, text) == [(part, "url", "") for part in parts]
+
+
+# --- phones -----------------------------------------------------------------------------------
+
+
+def phone_spans(
+    text: str, region: str | Sequence[str] = "US", taken: Sequence[Span] = ()
+) -> list[tuple[str, str]]:
+    return [(text[s.start : s.end], s.detail) for s in phones(text, region, taken)]
+
+
+@pytest.mark.parametrize(
+    ("written", "international"),
+    [
+        ("+44 20 7946 0958", "+44 20 7946 0958"),
+        ("(+44 20", "+44 20"),
+        ("(((+1 2", "+1 2"),
+        ("0044 20 7946 0958", "+44 20 7946 0958"),
+        ("011 44 20 7946 0958", "+44 20 7946 0958"),
+        ("00 44 20 7946", "+44 20 7946"),
+        # More than six digits after 00 / 011, else it may be a national number.
+        ("00123456", None),
+        ("001234567", "+1234567"),
+        ("011123456", None),
+        ("0111234567", "+1234567"),
+        ("44 20", None),
+    ],
+)
+def test_an_international_prefix_is_written_as_plus(
+    written: str, international: str | None
+) -> None:
+    assert _international(written) == international
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "spans"),
+    [
+        # The detail is how many leading digits a substitute keeps: prefix and country code.
+        ("call +44 20 7946 0958 now", "US", [("+44 20 7946 0958", "2")]),
+        ("call 0044 20 7946 0958 now", "US", [("0044 20 7946 0958", "4")]),
+        ("call 011 44 20 7946 0958", "US", [("011 44 20 7946 0958", "5")]),
+        (
+            "a +44 20 7946 0958 / +1 (415) 555-2671",
+            "US",
+            [("+44 20 7946 0958", "2"), ("+1 (415) 555-2671", "1")],
+        ),
+        ("+999 1234567", "US", []),
+        # Cut at a space after a digit, the longest valid number first; any cut position.
+        ("call +44 20 7946 0958 1", "US", [("+44 20 7946 0958", "2")]),
+        ("call +44 20 7946 0958 (1", "US", [("+44 20 7946 0958", "2")]),
+        ("ring (415) 555-2671 x123 please", "US", [("(415) 555-2671 x123", "0")]),
+        # National numbers: of the region (or one of several), keep nothing.
+        ("612345678", "FR", [("612345678", "0")]),
+        ("612345678", ["US", "FR"], [("612345678", "0")]),
+        ("ref 612345678", "US", []),
+        # Another region's: after a word for a phone (within 30 characters), or looking like one.
+        ("call 612345678", "US", [("612345678", "0")]),
+        ("call" + " " * 27 + "612345678", "US", [(" 612345678", "0")]),
+        ("call" + " " * 28 + "612345678", "US", []),
+        ("ref (0)612345678", "US", [("(0)612345678", "0")]),
+        ("ref 06-12-34-56-78", "US", [("06-12-34-56-78", "0")]),
+        ("ref 0612345678", "US", []),
+        # Six digits at least.
+        ("call 123456", "US", [("123456", "0")]),
+        ("call 12345", "US", []),
+    ],
+)
+def test_phone_numbers(text: str, region: str | list[str], spans: list[tuple[str, str]]) -> None:
+    assert phone_spans(text, region) == spans
+
+
+def test_a_phone_inside_a_taken_span_is_not_tried_but_one_sticking_out_is() -> None:
+    text = "+44 20 7946 0958"
+    assert phone_spans(text, "US", [Span(0, 16, "card")]) == []
+    assert phone_spans(text, "US", [Span(1, 16, "card")]) == [(text, "2")]
+    assert phone_spans(text, "US", [Span(0, 15, "card")]) == [(text, "2")]
+
+
+def test_a_region_libphonenumber_does_not_know_validates_nothing() -> None:
+    assert valid_in_region("0301234567", "ZZ") is False
+    assert valid_in_region("030 1234567", "DE") is True
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "found_cards"),
+    [
+        ("pay 4111 1111 1111 1111", ["4111 1111 1111 1111"]),
+        # The pattern runs on into a following group: cut at a separator, longest first.
+        ("pay 4111 1111 1111 1111 2", ["4111 1111 1111 1111"]),
+        ("pay 4111-1111-1111-1111-22", ["4111-1111-1111-1111"]),
+        ("pay 411111111117 7", ["411111111117"]),  # twelve digits, the shortest card
+        # First digits of no issuer: 1800 (JCB), or after a word for a card.
+        ("ref 1800111111111113", ["1800111111111113"]),
+        ("ref 7111111111111114", []),
+        ("visa 7111111111111114", ["7111111111111114"]),
+        ("card 1111111111111111113", ["1111111111111111113"]),
+        ("x 1111111111111111113", []),
+        ("pay 4111 1111 1111 1112", []),  # Luhn says no
+    ],
+)
+def test_cards(text: str, found_cards: list[str]) -> None:
+    assert [text[s.start : s.end] for s in cards(text)] == found_cards
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        # Six characters, five digits at least.
+        ("id 623857", ["623857"]),  # fo.vn, a weak validator: a word for an ID is enough
+        ("ref 623857", []),
+        ("id 62385", []),
+        ("id ACUPA7085R", []),  # four digits only
+        # Letters mixed in, eight characters or more: no word needed.
+        ("x U132950X", ["U132950X"]),
+        # Written in the module's own format, nine characters or more: no word needed.
+        ("ref 59-119/9013", ["59-119/9013"]),
+        ("x 576937-K", []),  # gt.nit's own format, but seven characters only
+        ("id 576937-K", ["576937-K"]),
+        # The module's own name before it, written otherwise.
+        ("VSNR 1237-010180", ["1237-010180"]),
+        # Cut at a space, longest first.
+        ("id 8032056031 7", ["8032056031"]),
+        ("x 8032056031", []),
+    ],
+)
+def test_national_ids(text: str, ids: list[str]) -> None:
+    assert [text[s.start : s.end] for s in national_ids(text)] == ids
