@@ -17,6 +17,7 @@ from stress.logs.pii.keys import kind_of_key
 from stress.logs.pii.network import emails, ips, macs, urls
 from stress.logs.pii.numbers import cards, national_ids
 from stress.logs.pii.phones import _international, phones, valid_in_region
+from stress.logs.pii.places import addresses
 
 
 def found(detect: Callable[[str], list[Span]], text: str) -> list[tuple[str, str, str]]:
@@ -312,3 +313,45 @@ def test_cards(text: str, found_cards: list[str]) -> None:
 )
 def test_national_ids(text: str, ids: list[str]) -> None:
     assert [text[s.start : s.end] for s in national_ids(text)] == ids
+
+
+# --- places -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "found_addresses"),
+    [
+        # A unit, then a city only where a postcode follows it.
+        (
+            "Ship to 742 Evergreen Terrace, Apt 4B, Springfield, IL 62704. Thanks",
+            ["742 Evergreen Terrace, Apt 4B, Springfield, IL 62704"],
+        ),
+        (
+            "Ship to 742 Evergreen Terrace Apt. 4B, Springfield. Thanks",
+            ["742 Evergreen Terrace Apt. 4B"],
+        ),
+        ("Ship to 742 Evergreen Terrace, Springfield, USA. Thanks", ["742 Evergreen Terrace"]),
+        ("742 Evergreen Terrace, a b c 62704, x", ["742 Evergreen Terrace, a b c 62704"]),
+        # A segment with a postcode is 45 characters at most.
+        ("742 Evergreen Terrace, " + "1" * 46 + " ok", ["742 Evergreen Terrace"]),
+        # Lines: a city line, a postcode line.
+        (
+            "To 742 Evergreen Terrace\n62704 Springfield",
+            ["742 Evergreen Terrace\n62704 Springfield"],
+        ),
+        # At most four segments after the street.
+        ("Hauptstraße 5, 10115 Berlin, Germany, Europe, Earth", ["Hauptstraße 5, 10115 Berlin"]),
+        # US military addresses.
+        ("Send to PSC 3752, Box 7802, APO AA 31046 now", ["PSC 3752, Box 7802, APO AA 31046"]),
+        ("Send to USS Demir, FPO AE 89782 now", ["USS Demir, FPO AE 89782"]),
+        # A street without a number only on its own line before a postcode.
+        ("Calle Mayor\nMadrid\n", []),
+        # The digits of other scripts count as a house number.
+        ("рядом ул. Ленина ٤٢", ["ул. Ленина ٤٢"]),
+        ("no address here", []),
+    ],
+)
+def test_addresses(text: str, found_addresses: list[str]) -> None:
+    spans = addresses(text)
+    assert [text[s.start : s.end] for s in spans] == found_addresses
+    assert {(s.kind, s.detail) for s in spans} <= {("address", "")}
