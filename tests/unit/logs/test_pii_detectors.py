@@ -6,12 +6,15 @@ what the detector must (not) find, so a changed guard, offset, kind or detail is
 
 from __future__ import annotations
 
+import random
 import re
+import string
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
-from stress.logs.pii import keys
+from stress.logs.pii import keys, substitutes
 from stress.logs.pii.common import Span, ascii_digits, cue_before, words
 from stress.logs.pii.keys import kind_of_key
 from stress.logs.pii.network import emails, ips, macs, urls
@@ -355,3 +358,75 @@ def test_addresses(text: str, found_addresses: list[str]) -> None:
     spans = addresses(text)
     assert [text[s.start : s.end] for s in spans] == found_addresses
     assert {(s.kind, s.detail) for s in spans} <= {("address", "")}
+
+
+# --- substitutes (many draws of one seeded generator: what every draw keeps, what varies) ------
+
+DRAWS = 400
+
+
+def test_a_mac_substitute_is_a_local_unicast_address_written_the_same_way() -> None:
+    rng = random.Random(7)
+    for original in ("5c:d8:6e:cb:27:13", "5C-D8-6E-CB-27-13", "5cd8.6ecb.2713"):
+        outs = [substitutes.mac(original, rng) for _ in range(DRAWS)]
+        hex_at = [i for i, c in enumerate(original) if c in string.hexdigits]
+        upper = original.isupper()
+        for out in outs:
+            assert len(out) == len(original)
+            for i, (new, old) in enumerate(zip(out, original, strict=True)):
+                if i in hex_at:
+                    assert new in ("0123456789ABCDEF" if upper else "0123456789abcdef")
+                else:
+                    assert new == old
+        # The second hex digit says "locally administered, unicast"; the others are any.
+        assert {out[hex_at[1]] for out in outs} == set("26AE" if upper else "26ae")
+        assert len({out[hex_at[0]] for out in outs}) == 16
+        assert len({out[hex_at[2]] for out in outs}) == 16
+
+
+def test_a_bic_substitute_keeps_its_country_and_redraws_bank_and_branch() -> None:
+    rng = random.Random(7)
+    outs = [substitutes.bic("DEUTDEFF500", rng) for _ in range(DRAWS)]
+    assert all(re.fullmatch(r"[A-Z]{4}DE[A-Z]{2}[1-9][0-9]{2}", out) for out in outs)
+    banks = Counter(char for out in outs for char in out[:4])
+    assert set(banks) == set(string.ascii_uppercase)
+    assert max(banks.values()) < 2 * 4 * DRAWS / 26  # every letter about as likely
+    assert len({out[6:8] for out in outs}) > 100
+
+
+def test_an_ssn_substitute_follows_the_ssa_rules_and_spans_their_range() -> None:
+    rng = random.Random(7)
+    parts = [tuple(map(int, substitutes.ssn(rng).split("-"))) for _ in range(30_000)]
+    areas, groups, serials = (set(column) for column in zip(*parts, strict=True))
+    assert 666 not in areas
+    assert (min(areas), max(areas)) == (1, 899)
+    assert (min(groups), max(groups)) == (1, 99)
+    assert min(serials) >= 1
+    assert max(serials) <= 9999
+    rng = random.Random(7)
+    assert all(re.fullmatch(r"\d{3}-\d{2}-\d{4}", substitutes.ssn(rng)) for _ in range(30_000))
+
+
+@pytest.mark.parametrize(
+    ("original", "pattern"),
+    [
+        ("742 Evergreen Terrace", r"{street}"),
+        ("742 Evergreen Terrace, Springfield", r"{street}, {place}"),
+        ("742 Evergreen Terrace, Springfield, IL 62704", r"{street}, {place}, [1-9]\d{{4}}"),
+        ("742 Evergreen Terrace\nSpringfield\nIL 62704", r"{street}\n{place}\n[1-9]\d{{4}}"),
+        ("742 Evergreen Terrace\nSpringfield\nIL 62704\nUSA", r"{street}\n{place}\n[1-9]\d{{4}}"),
+        # No postcode after the street: a made-up one.
+        ("Hauptstraße 5\nBerlin\nDeutschland", r"{street}\n{place}\n\d{{5}}"),
+    ],
+)
+def test_an_address_substitute_has_the_lines_or_parts_of_the_original(
+    original: str, pattern: str
+) -> None:
+    street = (
+        rf"\d{{1,3}} (?:{'|'.join(substitutes._STREETS)}) (?:{'|'.join(substitutes._SUFFIXES)})"
+    )
+    place = "|".join(substitutes._PLACES)
+    rng = random.Random(7)
+    for _ in range(50):
+        out = substitutes.address(original, rng)
+        assert re.fullmatch(pattern.format(street=street, place=f"(?:{place})"), out), out
