@@ -6,6 +6,8 @@ what the detector must (not) find, so a changed guard, offset, kind or detail is
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import random
 import re
 import string
@@ -13,6 +15,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
 
 from stress.logs.pii import keys, substitutes
 from stress.logs.pii.common import Span, ascii_digits, cue_before, words
@@ -430,3 +434,130 @@ def test_an_address_substitute_has_the_lines_or_parts_of_the_original(
     for _ in range(50):
         out = substitutes.address(original, rng)
         assert re.fullmatch(pattern.format(street=street, place=f"(?:{place})"), out), out
+
+
+@pytest.mark.parametrize(
+    ("numbers", "order"),
+    [
+        (["1985", "03", "12"], ["y", "m", "d"]),
+        (["13", "01", "2000"], ["d", "m", "y"]),
+        (["12", "13", "2000"], ["m", "d", "y"]),
+        (["12", "12", "2000"], ["d", "m", "y"]),
+        (["03", "04", "85"], ["d", "m", "y"]),
+    ],
+)
+def test_the_order_of_a_dates_fields(numbers: list[str], order: list[str]) -> None:
+    assert substitutes._date_order(numbers) == order
+
+
+@pytest.mark.parametrize(
+    ("original", "shape", "fields"),
+    [
+        ("1985-03-12", r"(\d{4})-(\d{2})-(\d{2})", "ymd"),
+        ("25.12.1980", r"(\d{2})\.(\d{2})\.(\d{4})", "dmy"),
+        ("12/25/1980", r"(\d{2})/(\d{2})/(\d{4})", "mdy"),
+        ("03/04/85", r"(\d{2})/(\d{2})/(\d{2})", "dmy"),
+        ("12 May 1984", r"(\d{1,2}) May (\d{4})", "dy"),
+        ("May 12, 1984", r"May (\d{1,2}), (\d{4})", "dy"),
+    ],
+)
+def test_a_date_of_birth_substitute_is_a_real_date_written_the_same_way(
+    original: str, shape: str, fields: str
+) -> None:
+    rng = random.Random(7)
+    seen: dict[str, set[int]] = {field: set() for field in fields}
+    for _ in range(DRAWS):
+        out = substitutes.dob(original, rng)
+        match = re.fullmatch(shape, out)
+        assert match, out
+        values = dict(zip(fields, map(int, match.groups()), strict=True))
+        for field, value in values.items():
+            seen[field].add(value)
+        year = values["y"] + (1900 if values["y"] < 100 else 0)
+        datetime.date(year, values.get("m", 1), values["d"])  # a real date, or ValueError
+    assert seen["d"] == set(range(1, 32))
+    if "m" in seen:
+        assert seen["m"] == set(range(1, 13))
+    if len(original) == 8:  # a two-digit year: 40 to 99, then 00 to 39
+        assert {y // 10 for y in seen["y"]} >= {0, 4, 9}
+    else:
+        assert (min(seen["y"]), max(seen["y"])) == (1940, 1999)
+
+
+def test_redraw_keeps_the_shape_and_a_leading_zero_and_never_adds_one() -> None:
+    rng = random.Random(7)
+    outs = [substitutes.redraw("5123-4567 AB ٤", rng) for _ in range(DRAWS)]
+    assert all(re.fullmatch(r"[1-9]\d{3}-\d{4} AB ٤", out) for out in outs)
+    assert {out[0] for out in outs} == set("123456789")
+    assert {out[1] for out in outs} == set(string.digits)
+    assert {substitutes.redraw("0123", rng)[0] for _ in range(50)} == {"0"}
+    kept = [substitutes.redraw("512345", rng, keep=2) for _ in range(DRAWS)]
+    assert {out[:2] for out in kept} == {"51"}
+    assert {out[2] for out in kept} == set("123456789")
+    lettered = [substitutes.redraw("Ab-1", rng, letters=True) for _ in range(DRAWS)]
+    assert all(re.fullmatch(r"[A-Z][a-z]-[1-9]", out) for out in lettered)
+    assert len({out[0] for out in lettered}) == 26
+    assert len({out[1] for out in lettered}) == 26
+
+
+def test_card_iban_and_ip_substitutes_pass_the_checks_a_validator_makes() -> None:
+    rng = random.Random(7)
+    cards_out = [substitutes.card("4111 1111 1111 1111", rng) for _ in range(DRAWS)]
+    assert all(re.fullmatch(r"4\d{3} \d{4} \d{4} \d{4}", out) for out in cards_out)
+    assert all(luhn.is_valid(out.replace(" ", "")) for out in cards_out)
+    assert {out[1] for out in cards_out} == set(string.digits)
+    ibans_out = [substitutes.iban("GB82 WEST 1234 5698 7654 32", rng) for _ in range(DRAWS)]
+    assert all(re.fullmatch(r"GB\d{2} [A-Z]{4} \d{4} \d{4} \d{4} \d{2}", out) for out in ibans_out)
+    assert all(stdnum_iban.is_valid(out) for out in ibans_out)
+    assert len({out[2:4] for out in ibans_out}) > 50
+    v4 = {substitutes.ip("4", rng) for _ in range(DRAWS)} | {
+        substitutes.ip("", rng) for _ in range(9)
+    }
+    assert {ip.rsplit(".", 1)[0] for ip in v4} == {"192.0.2", "198.51.100", "203.0.113"}
+    assert {int(ip.rsplit(".", 1)[1]) for ip in v4} <= set(range(1, 255))
+    v6 = {substitutes.ip("6", rng) for _ in range(DRAWS)}
+    assert all(ipaddress.ip_address(ip) in ipaddress.ip_network("2001:db8::/32") for ip in v6)
+    assert len(v6) > 100
+
+
+def test_an_email_substitute_is_a_name_at_a_reserved_domain() -> None:
+    rng = random.Random(7)
+    firsts = {name.lower() for name in substitutes.name_pool("en_US", True)}
+    lasts = {name.lower() for name in substitutes.name_pool("en_US", False)}
+    seen: dict[str, set[str]] = {"first": set(), "last": set(), "n": set(), "tld": set()}
+    for _ in range(DRAWS):
+        match = re.fullmatch(r"([a-z]+)\.([a-z]+)(\d+)@example\.(\w+)", substitutes.email(rng))
+        assert match
+        for field, value in zip(seen, match.groups(), strict=True):
+            seen[field].add(value)
+    assert seen["first"] <= firsts
+    assert seen["last"] <= lasts
+    assert len(seen["first"]) > 100
+    assert len(seen["last"]) > 100
+    assert {int(n) for n in seen["n"]} == set(range(1, 100))
+    assert seen["tld"] == {"com", "org", "net"}
+
+
+def test_a_name_substitute_comes_from_the_locales_list_or_many_after_many_tries() -> None:
+    rng = random.Random(7)
+    de_first = set(substitutes.name_pool("de_DE", True))
+    de_last = set(substitutes.name_pool("de_DE", False))
+    assert {substitutes.name_word("Ann", True, "de_DE", rng, 8) for _ in range(DRAWS)} <= de_first
+    assert {substitutes.name_word("Ann", False, "de_DE", rng, 0) for _ in range(DRAWS)} <= de_last
+    ru = set(substitutes.name_pool("ru_RU", True))
+    assert {substitutes.name_word("Иван", True, "en_US", rng, 0) for _ in range(DRAWS)} <= ru
+    # After more than eight tries any of seven locales: each one's names turn up.
+    many = {substitutes.name_word("Ann", True, "en_US", rng, 9) for _ in range(DRAWS)}
+    for locale in ("en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL"):
+        assert many & set(substitutes.name_pool(locale, True)), locale
+    assert not many <= set(substitutes.name_pool("en_US", True))
+
+
+def test_a_seeded_faker_follows_the_generator_and_its_locale() -> None:
+    first = substitutes.seeded("de_DE", random.Random(3)).bothify("##??")
+    assert substitutes.seeded("de_DE", random.Random(3)).bothify("##??") == first
+    values = {
+        substitutes.seeded("de_DE", random.Random(seed)).bothify("####") for seed in range(50)
+    }
+    assert len(values) > 40
+    assert substitutes.seeded("de_DE", random.Random(3)).locales == ["de_DE"]
