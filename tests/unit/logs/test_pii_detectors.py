@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import random
 import re
 import string
@@ -19,12 +20,14 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
 from stress.logs.pii import keys, substitutes
+from stress.logs.pii import scrubber as scrubber_module
 from stress.logs.pii.common import Span, ascii_digits, cue_before, words
 from stress.logs.pii.keys import kind_of_key
 from stress.logs.pii.network import emails, ips, macs, urls
 from stress.logs.pii.numbers import cards, national_ids
 from stress.logs.pii.phones import _international, phones, valid_in_region
 from stress.logs.pii.places import addresses
+from stress.logs.pii.scrubber import Pattern, Scrubber
 
 
 def found(detect: Callable[[str], list[Span]], text: str) -> list[tuple[str, str, str]]:
@@ -561,3 +564,117 @@ def test_a_seeded_faker_follows_the_generator_and_its_locale() -> None:
     }
     assert len(values) > 40
     assert substitutes.seeded("de_DE", random.Random(3)).locales == ["de_DE"]
+
+
+# --- scrubber ---------------------------------------------------------------------------------
+
+
+def test_a_scrubbed_document_keeps_its_structure_types_and_harmless_values() -> None:
+    value = {
+        "phone": 4155552671,
+        "ok": True,
+        "none": None,
+        "n": 3,
+        "f": 1.5,
+        "text": "mail ana@gmail.com",
+        "doc": json.dumps({"email": "ana@gmail.com", "city": "Zürich"}),
+        "table": {"columns": ["name", "age"], "data": [["Ana Garcia", 31], "Bob Smith"]},
+        "list": ["ana@gmail.com", 7],
+    }
+    scrubber = Scrubber(seed=1)
+    scrubber.learn(value)
+    out = scrubber.scrub(value)
+    assert list(out) == list(value)
+    # A phone stored as a JSON number stays a number of as many digits.
+    assert isinstance(out["phone"], int)
+    assert len(str(out["phone"])) == 10
+    assert out["phone"] != value["phone"]
+    assert (out["ok"], out["none"], out["n"], out["f"]) == (True, None, 3, 1.5)
+    assert type(out["n"]) is int
+    email = out["list"][0]
+    assert email != "ana@gmail.com"
+    assert out["text"] == f"mail {email}"
+    # A JSON document inside a string is scrubbed as one, written back unescaped.
+    assert out["doc"] == json.dumps({"email": email, "city": "Zürich"}, ensure_ascii=False)
+    table = out["table"]
+    assert table["columns"] == ["name", "age"]
+    assert table["data"][0][1] == 31
+    assert "Ana" not in table["data"][0][0]
+    assert "Bob" not in table["data"][1]
+    assert out["list"][1] == 7
+    assert dict(scrubber.counts) == {"phone": 1, "email": 3, "name": 2}
+    assert scrubber.names(table["data"][0][0]) == table["data"][0][0].split()
+
+
+@pytest.mark.parametrize(
+    ("text", "document"),
+    [
+        ("[]", []),
+        ("{}", {}),
+        ("[1]", [1]),
+        ('  {"a": 1}  ', {"a": 1}),
+        ("{x", None),
+        ("[1", None),
+        ("x]", None),
+        ('"str"', None),
+        ("1", None),
+        ("[", None),
+    ],
+)
+def test_only_a_json_object_or_array_is_a_document(text: str, document: object) -> None:
+    assert scrubber_module._json_document(text) == document
+
+
+def test_overlapping_findings_go_by_kind_then_length() -> None:
+    spans = [
+        Span(0, 5, "name"),
+        Span(0, 10, "email"),
+        Span(3, 8, "phone"),
+        Span(12, 12, "phone"),
+        Span(12, 15, "ip"),
+        Span(12, 16, "ip"),
+        Span(20, 22, "name"),
+        Span(17, 19, "name"),
+    ]
+    chosen = scrubber_module._non_overlapping(spans, ["email", "phone", "ip", "name"])
+    assert chosen == [
+        Span(0, 10, "email"),
+        Span(12, 16, "ip"),
+        Span(17, 19, "name"),
+        Span(20, 22, "name"),
+    ]
+
+
+def test_national_numbers_are_read_in_the_region_and_the_locales_country() -> None:
+    assert Scrubber(region="US", locale="de_DE")._regions == ("US", "DE")
+    assert Scrubber(region="DE", locale="de_DE")._regions == ("DE",)
+    assert Scrubber(region="US", locale="en")._regions == ("US",)
+
+
+def test_a_scenarios_patterns_go_first_with_a_template_or_redrawn() -> None:
+    scrubber = Scrubber(
+        patterns=[
+            Pattern("order", re.compile(r"ORD-\d+"), "ORD-####"),
+            Pattern("ticket", re.compile(r"T\d+")),
+            Pattern("empty", re.compile(r"q*")),
+        ]
+    )
+    out = scrubber.scrub_text("ORD-123 and T42 x")
+    assert re.fullmatch(r"ORD-\d{4} and [A-Z]\d{2} x", out), out
+    assert dict(scrubber.counts) == {"order": 1, "ticket": 1}
+
+
+def test_a_kind_without_substitutes_left_gets_a_placeholder_never_the_original() -> None:
+    scrubber = Scrubber(patterns=[Pattern("code", re.compile(r"N\d+"), "#")])
+    out = [scrubber.scrub_text(f"N{i}") for i in range(12)]
+    assert sorted(o for o in out if o.isdigit()) == list("0123456789")
+    assert sorted(o for o in out if not o.isdigit()) == ["<code-10>", "<code-11>"]
+
+
+def test_a_keyed_value_is_replaced_whole_between_its_blanks_unless_skipped() -> None:
+    scrubber = Scrubber()
+    assert re.fullmatch(r" \d{3}-\d{2}-\d{4} ", scrubber.scrub(" 555-12-3456 ", "ssn"))
+    assert scrubber.counts["ssn"] == 1
+    skipped = Scrubber(skip=["ssn"])
+    skipped.scrub(" 555-12-3456 ", "ssn")
+    assert "ssn" not in skipped.counts
