@@ -26,7 +26,7 @@ from stress.logs.pii.keys import kind_of_key
 from stress.logs.pii.network import emails, ips, macs, urls
 from stress.logs.pii.numbers import cards, national_ids
 from stress.logs.pii.phones import _international, phones, valid_in_region
-from stress.logs.pii.places import addresses
+from stress.logs.pii.places import addresses, dates_of_birth
 from stress.logs.pii.scrubber import Pattern, Scrubber
 
 
@@ -344,6 +344,13 @@ def test_national_ids(text: str, ids: list[str]) -> None:
         ("742 Evergreen Terrace, a b c 62704, x", ["742 Evergreen Terrace, a b c 62704"]),
         # A segment with a postcode is 45 characters at most.
         ("742 Evergreen Terrace, " + "1" * 46 + " ok", ["742 Evergreen Terrace"]),
+        (
+            "742 Evergreen Terrace, " + "a" * 39 + " 62704, ok",
+            ["742 Evergreen Terrace, " + "a" * 39 + " 62704"],
+        ),
+        # A street without a number, on its own line before a postcode (the street pattern
+        # finds it with the postcode as its number too; the scrubber keeps the longer).
+        ("Calle Mayor\n28013 Madrid\n", ["Calle Mayor\n28013 Madrid", "Calle Mayor\n28013"]),
         # Lines: a city line, a postcode line.
         (
             "To 742 Evergreen Terrace\n62704 Springfield",
@@ -678,3 +685,17 @@ def test_a_keyed_value_is_replaced_whole_between_its_blanks_unless_skipped() -> 
     skipped = Scrubber(skip=["ssn"])
     skipped.scrub(" 555-12-3456 ", "ssn")
     assert "ssn" not in skipped.counts
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("born 12/03/1985", ["12/03/1985"]),
+        ("born" + " " * 36 + "12/03/1985", ["12/03/1985"]),  # the cue within 40 characters
+        ("born" + " " * 37 + "12/03/1985", []),
+        ("12/03/1985 born", []),  # a cue after the date does not count
+        ("paid 12/03/1985", []),
+    ],
+)
+def test_dates_of_birth_follow_a_word_for_one(text: str, dates: list[str]) -> None:
+    assert [text[s.start : s.end] for s in dates_of_birth(text)] == dates
