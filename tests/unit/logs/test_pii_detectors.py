@@ -431,6 +431,11 @@ def test_an_ssn_substitute_follows_the_ssa_rules_and_spans_their_range() -> None
         ("742 Evergreen Terrace\nSpringfield\nIL 62704\nUSA", r"{street}\n{place}\n[1-9]\d{{4}}"),
         # No postcode after the street: a made-up one.
         ("Hauptstraße 5\nBerlin\nDeutschland", r"{street}\n{place}\n\d{{5}}"),
+        # The original's postcode, redrawn in its own shape (after the first line or part).
+        ("742 Evergreen Terrace\nSpringfield\n1234 56", r"{street}\n{place}\n[1-9]\d{{3}} \d{{2}}"),
+        ("742 Evergreen Terrace, Springfield, 12-345", r"{street}, {place}, [1-9]\d-\d{{3}}"),
+        # A number at the start of the part after the first is a house number, not a postcode.
+        ("742 Evergreen Terrace\n1234 56\nX", r"{street}\n{place}\n\d{{5}}"),
     ],
 )
 def test_an_address_substitute_has_the_lines_or_parts_of_the_original(
@@ -451,6 +456,7 @@ def test_an_address_substitute_has_the_lines_or_parts_of_the_original(
     [
         (["1985", "03", "12"], ["y", "m", "d"]),
         (["13", "01", "2000"], ["d", "m", "y"]),
+        (["13", "14", "2000"], ["d", "m", "y"]),  # the first over 12 decides
         (["12", "13", "2000"], ["m", "d", "y"]),
         (["12", "12", "2000"], ["d", "m", "y"]),
         (["03", "04", "85"], ["d", "m", "y"]),
