@@ -705,3 +705,33 @@ def test_a_keyed_value_is_replaced_whole_between_its_blanks_unless_skipped() -> 
 )
 def test_dates_of_birth_follow_a_word_for_one(text: str, dates: list[str]) -> None:
     assert [text[s.start : s.end] for s in dates_of_birth(text)] == dates
+
+
+def test_a_name_gets_first_and_last_names_of_the_locale_and_keeps_titles_particles_initials() -> (
+    None
+):
+    scrubber = Scrubber(locale="de_DE")
+    first, last = scrubber.scrub_text("Kontakt: Margaret Okafor").split()[1:]
+    assert first in substitutes.name_pool("de_DE", True)
+    assert last in substitutes.name_pool("de_DE", False)
+    out = scrubber.scrub_text("Dr. Ana van der Berg and Omar al Farouk, Omar al-Farouk")
+    assert re.fullmatch(r"Dr\. (\w+) van der (\w+) and (\w+) al (\w+), \3 al-(\w+)", out), out
+    assert not {"Ana", "Berg", "Omar", "Farouk"} & set(re.findall(r"\w+", out))
+
+
+def test_a_keyed_phone_keeps_no_digit_and_urls_and_ids_get_letters_redrawn() -> None:
+    scrubber = Scrubber()
+    firsts = {str(scrubber.scrub(f"41555526{i:02d}", "phone"))[0] for i in range(30)}
+    assert len(firsts) > 3
+    out = scrubber.scrub_text("https://x.example/users/jdoe and x U132950X")
+    assert re.fullmatch(r"https://x\.example/users/[a-z]{4} and x [A-Z]\d{6}[A-Z]", out), out
+
+
+def test_table_cells_past_the_columns_are_scrubbed_without_a_key() -> None:
+    scrubber = Scrubber()
+    out = scrubber.scrub({"columns": ["name"], "data": [["Ana Garcia", "Bob Smith", 7], 5]})
+    (names, number) = out["data"]
+    assert out["columns"] == ["name"]
+    assert number == 5
+    assert names[2] == 7
+    assert not {"Ana", "Garcia", "Bob", "Smith"} & set(" ".join(names[:2]).split())
