@@ -20,6 +20,7 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
 from stress.logs.pii import keys, substitutes
+from stress.logs.pii import names as names_module
 from stress.logs.pii import scrubber as scrubber_module
 from stress.logs.pii.common import Span, ascii_digits, cue_before, words
 from stress.logs.pii.keys import kind_of_key
@@ -735,3 +736,46 @@ def test_table_cells_past_the_columns_are_scrubbed_without_a_key() -> None:
     assert number == 5
     assert names[2] == 7
     assert not {"Ana", "Garcia", "Bob", "Smith"} & set(" ".join(names[:2]).split())
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "found_names"),
+    [
+        ("Margaret Okafor called", ["Margaret Okafor"]),
+        ("Hello Margaret Okafor", ["Margaret Okafor"]),
+        ("Garcia Lopez", ["Garcia Lopez"]),  # two last names
+        ("Garcia", []),
+        ("Anna-Lena Schmidt", ["Anna-Lena Schmidt"]),
+        # After a title (with or without its period, one space), or a strong cue.
+        ("Dr. Okafor called", ["Okafor"]),
+        ("Dr Okafor called", ["Okafor"]),
+        ("Dr.  Okafor called", []),
+        ("Ms. Margaret", ["Margaret"]),
+        ("M. Okafor Smith", ["Okafor Smith"]),
+        ("Patient: Okafor", ["Okafor"]),
+        ("dear Okafor", []),
+        # One known first name after a cue; not without.
+        ("my name is Margaret", ["Margaret"]),
+        ("Margaret said hi", []),
+        # Particles inside a name, not at its end; glued particles.
+        ("Sienna van den Henst-de Jong shipped", ["Sienna van den Henst-de Jong"]),
+        ("Margaret van Okafor", ["Margaret van Okafor"]),
+        ("Margaret van 12", []),
+        ("Van Morrison", ["Van Morrison"]),
+        ("Omar al-Farouk said", ["Omar al-Farouk"]),
+        # One space between the words (or ". " after an initial); seven words at most.
+        ("Margaret  Okafor", []),
+        ("Margaret. Okafor", []),
+        ("Ana Bea Cara Dana Ella Fay Gina Hana", ["Ana Bea Cara Dana Ella Fay Gina"]),
+        # Words in capitals, common words and lower-case words are no names.
+        ("NASA Report", []),
+        ("mr. smith", []),
+    ],
+)
+def test_names(text: str, found_names: list[str]) -> None:
+    spans = names_module.names(text)
+    assert [text[s.start : s.end] for s in spans] == found_names
+    assert {s.kind for s in spans} <= {"name"}
