@@ -2,8 +2,10 @@
 
 Exit codes: 0 every check and SLO passed; 1 a check or SLO failed (or a replayed failure still
 fails); 2 the scenario or the command line is wrong; 3 the target could not be reached before
-the load began; 4 a bug in stress (the traceback is saved); 130 interrupted (Ctrl-C, SIGINT),
-143 terminated (SIGTERM): the load stopped and the report was written from what was recorded.
+the load began; 4 a bug in stress (the traceback is saved), or the load process was killed
+under the run (the signal named; the report of what was recorded is written); 130 interrupted
+(Ctrl-C, SIGINT), 143 terminated (SIGTERM): the load stopped and the report was written from
+what was recorded. All decided in stress/exitcode.py.
 """
 
 from __future__ import annotations
