@@ -25,7 +25,7 @@ from stress.logs.pii import scrubber as scrubber_module
 from stress.logs.pii.common import Span, ascii_digits, cue_before, words
 from stress.logs.pii.keys import kind_of_key
 from stress.logs.pii.network import emails, ips, macs, urls
-from stress.logs.pii.numbers import cards, national_ids
+from stress.logs.pii.numbers import bics, cards, ibans, national_ids, ssns
 from stress.logs.pii.phones import _international, phones, valid_in_region
 from stress.logs.pii.places import addresses, dates_of_birth
 from stress.logs.pii.scrubber import Pattern, Scrubber
@@ -779,3 +779,58 @@ def test_names(text: str, found_names: list[str]) -> None:
     spans = names_module.names(text)
     assert [text[s.start : s.end] for s in spans] == found_names
     assert {s.kind for s in spans} <= {"name"}
+
+
+@pytest.mark.parametrize(
+    ("text", "found_ssns"),
+    [
+        ("ssn 123-45-6789", ["123-45-6789"]),
+        ("ssn 899-12-3456", ["899-12-3456"]),
+        # The SSA's rules: no area 000, 666 or 900 and up; no group 00; no serial 0000.
+        ("ssn 000-12-3456", []),
+        ("ssn 666-12-3456", []),
+        ("ssn 900-12-3456", []),
+        ("ssn 123-00-4567", []),
+        ("ssn 123-45-0000", []),
+        ("ssn 1123-45-6789", []),
+    ],
+)
+def test_ssns(text: str, found_ssns: list[str]) -> None:
+    assert [text[s.start : s.end] for s in ssns(text)] == found_ssns
+
+
+@pytest.mark.parametrize(
+    ("text", "found_ibans"),
+    [
+        ("IBAN DE89370400440532013000", ["DE89370400440532013000"]),
+        # The pattern runs on into a following word in capitals: cut at a space.
+        ("IBAN DE89 3704 0044 0532 0130 00 DANKE", ["DE89 3704 0044 0532 0130 00"]),
+        ("IBAN DE89 3704 0044 0532 0130 00 DANK", ["DE89 3704 0044 0532 0130 00"]),
+        ("IBAN DE89 3704 0044 0532 0130 01", []),
+    ],
+)
+def test_ibans(text: str, found_ibans: list[str]) -> None:
+    assert [text[s.start : s.end] for s in ibans(text)] == found_ibans
+
+
+@pytest.mark.parametrize(
+    ("text", "found_bics"),
+    [
+        # A digit in the location or branch, or a word for a BIC before it.
+        ("code ABCDEFGH, then DEUTDE2H", ["DEUTDE2H"]),
+        ("DEUTDEFF", []),
+        ("BIC DEUTDEFF", ["DEUTDEFF"]),
+    ],
+)
+def test_bics(text: str, found_bics: list[str]) -> None:
+    assert [text[s.start : s.end] for s in bics(text)] == found_bics
+
+
+def test_an_id_starting_inside_a_taken_span_is_not_tried() -> None:
+    text = "x U132950X and U132950X"
+
+    def ids(taken: Span) -> list[int]:
+        return [s.start for s in national_ids(text, [taken])]
+
+    assert ids(Span(2, 10, "card")) == [15]
+    assert ids(Span(0, 2, "card")) == [2, 15]
