@@ -834,3 +834,22 @@ def test_an_id_starting_inside_a_taken_span_is_not_tried() -> None:
 
     assert ids(Span(2, 10, "card")) == [15]
     assert ids(Span(0, 2, "card")) == [2, 15]
+
+
+EVERY_KIND = (
+    "mail ana@gmail.com, https://x.example/users/jdoe, IBAN DE89370400440532013000, card "
+    "4111 1111 1111 1111, ssn 123-45-6789, BIC DEUTDEFF, ip 8.8.8.8, mac 5c:d8:6e:cb:27:13, "
+    "born 12/03/1985, call +44 20 7946 0958, id U132950X, 742 Evergreen Terrace, Margaret Okafor"
+)
+KINDS_FOUND = ["email", "url", "iban", "card", "ssn", "bic", "ip", "mac", "dob", "phone"]
+KINDS_FOUND += ["national_id", "address", "name"]
+
+
+@pytest.mark.parametrize("kind", KINDS_FOUND)
+def test_a_skipped_kind_is_left_alone(kind: str) -> None:
+    full = Scrubber()
+    full.scrub_text(EVERY_KIND)
+    assert full.counts[kind] >= 1
+    skipped = Scrubber(skip=[kind])
+    skipped.scrub_text(EVERY_KIND)
+    assert kind not in skipped.counts
