@@ -10,7 +10,8 @@ It mirrors ``stress run``: the same keywords as its flags, the same run director
 exit code (as ``exit_code``), and the same errors, raised instead of exiting: ScenarioError
 and UsageError (the CLI's exit 2), TargetUnreachable (exit 3), another StressError (exit 4, a
 bug; LoadProcessKilled when a signal killed the load process, raised after the report of what
-was recorded is written). Never SystemExit; Ctrl-C writes the reports of what ran, then raises KeyboardInterrupt.
+was recorded is written). Never SystemExit; Ctrl-C writes the reports of what ran, then raises
+KeyboardInterrupt.
 The load runs in a child process, as with the CLI, so Locust never enters the caller's.
 """
 
