@@ -9,8 +9,10 @@
 It mirrors ``stress run``: the same keywords as its flags, the same run directory, the same
 exit code (as ``exit_code``), and the same errors, raised instead of exiting: ScenarioError
 and UsageError (the CLI's exit 2), TargetUnreachable (exit 3), another StressError (exit 4, a
-bug). Never SystemExit; Ctrl-C (SIGINT, even where it was ignored at start) and SIGTERM write
-the reports of what ran, then raise KeyboardInterrupt (lifeline.Terminated for SIGTERM).
+bug; LoadProcessKilled when a signal killed the load process, raised after the report of what
+was recorded is written). Never SystemExit; Ctrl-C (SIGINT, even where it was ignored at
+start) and SIGTERM write the reports of what ran, then raise KeyboardInterrupt
+(lifeline.Terminated for SIGTERM).
 The load runs in a child process, as with the CLI, so Locust never enters the caller's.
 """
 
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from stress import runner as orchestration
 from stress.errors import RunDirError, UsageError
+from stress.exitcode import PASSED, is_interrupt, run_exit_code
 from stress.prepare import PreparedRun, ScenarioLike, prepare
 from stress.rundir import layout
 from stress.scenario import Overrides, Scenario
@@ -232,18 +235,16 @@ class RunResult(orchestration.RunResult):
             raise RunDirError(
                 f"{path}: unreadable ({exc}); rebuild it with `stress report {run_dir}`"
             ) from None
-        return cls(Path(run_dir), summary, 0 if summary.get("passed") else 1)
+        return cls(Path(run_dir), summary, run_exit_code(bool(summary.get("passed"))))
 
     @property
     def passed(self) -> bool:
-        return self.exit_code == 0
+        return self.exit_code == PASSED
 
     @property
     def interrupted(self) -> bool:
         """Stopped by SIGINT (exit code 130) or SIGTERM (143)."""
-        from stress.lifeline import SIGINT_EXIT, SIGTERM_EXIT
-
-        return self.exit_code in (SIGINT_EXIT, SIGTERM_EXIT)
+        return is_interrupt(self.exit_code)
 
     @property
     def verdict(self) -> str:

@@ -2,8 +2,10 @@
 
 Exit codes: 0 every check and SLO passed; 1 a check or SLO failed (or a replayed failure still
 fails); 2 the scenario or the command line is wrong; 3 the target could not be reached before
-the load began; 4 a bug in stress (the traceback is saved); 130 interrupted (Ctrl-C, SIGINT),
-143 terminated (SIGTERM): the load stopped and the report was written from what was recorded.
+the load began; 4 a bug in stress (the traceback is saved), or the load process was killed
+under the run (the signal named; the report of what was recorded is written); 130 interrupted
+(Ctrl-C, SIGINT), 143 terminated (SIGTERM): the load stopped and the report was written from
+what was recorded. All decided in stress/exitcode.py.
 """
 
 from __future__ import annotations
@@ -20,15 +22,15 @@ from rich.markup import escape
 from stress import __version__, cli_inputs, invocation
 from stress.cli_help import EXAMPLES, GroupedHelp
 from stress.errors import StressError
-from stress.lifeline import interrupt_exit_code, sigterm_interrupts
+from stress.exitcode import BUG as BUG  # tests
+from stress.exitcode import error_exit_code, run_exit_code
+from stress.lifeline import sigterm_interrupts
 from stress.rundir import layout
 from stress.rundir.write import write_text
 from stress.terminal import err, stdout
 
 if TYPE_CHECKING:
     from stress.runner import Workers
-
-BUG = 4
 
 
 @click.group(
@@ -316,7 +318,7 @@ def report(run_dir: Path) -> None:
     summary = write_reports(run_dir)
     print_summary(err, summary, str(run_dir))
     stdout.print(str(layout.report(run_dir)))
-    sys.exit(0 if summary.get("passed") else 1)
+    sys.exit(run_exit_code(bool(summary.get("passed"))))
 
 
 _ALLOW_DIFFERENT = "Judge runs of another load shape, seed or corpus (else exit 5, naming them)."
@@ -571,27 +573,24 @@ def main(argv: list[str] | None = None) -> None:
             # name model-stress.
             cli.main(args=args, prog_name=invocation.name(), standalone_mode=False)
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        sys.exit(error_exit_code(exc))
     except click.ClickException as exc:
         exc.show()
-        sys.exit(2)
-    except click.Abort as exc:
+        sys.exit(error_exit_code(exc))
+    except (click.Abort, KeyboardInterrupt) as exc:
         # click turns a KeyboardInterrupt (Ctrl-C, or SIGTERM as Terminated) into Abort.
         err.print("interrupted")
-        sys.exit(interrupt_exit_code(exc.__cause__ or exc))
+        sys.exit(error_exit_code(exc))
     except StressError as exc:
         for line in str(exc).splitlines():
             err.print(f"error: {line}", markup=False)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt as exc:
-        err.print("interrupted")
-        sys.exit(interrupt_exit_code(exc))
+        sys.exit(error_exit_code(exc))
     except Exception as error:
         path = _save_bug(args, error)
         err.print(
             f"internal error: this is a bug in stress, please report it with {path}", markup=False
         )
-        sys.exit(BUG)
+        sys.exit(error_exit_code(error))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 
 from stress import __version__
 from stress.errors import StressError
+from stress.exitcode import killed_load, run_exit_code
 from stress.inputs import corpus as corpus_io
 from stress.lifeline import Deadline, die_with_parent, interrupt_exit_code, signal_name
 from stress.load import events as load_events
@@ -50,6 +51,11 @@ class LoadProcessFailed(StressError):
     """The load process died: a bug in stress. Its log is saved in the run directory."""
 
     exit_code = 4
+
+
+class LoadProcessKilled(LoadProcessFailed):
+    """A signal killed the load process (SIGKILL: most likely the out-of-memory killer).
+    Raised after the report of what was recorded is written; exit 4 like any failed load."""
 
 
 class WorkersUnavailable(StressError):
@@ -209,6 +215,7 @@ def run(
     # The exit code of an interruption (130 SIGINT, 143 SIGTERM), None while not interrupted.
     interrupted: int | None = None
     replayed: list[dict[str, Any]] = []
+    killed: LoadProcessKilled | None = None
     try:
         with target_url(scenario, run_dir) as url:
             run_info["url"] = url
@@ -231,8 +238,11 @@ def run(
                 _scraping(scenario, run_dir, url, on_event),
                 _watching(scenario, adapter, run_dir, url),
             ):
-                interrupted = _load(run_dir, url, on_event, fleet, deadline=deadline)
-            if not interrupted:
+                try:
+                    interrupted = _load(run_dir, url, on_event, fleet, deadline=deadline)
+                except LoadProcessKilled as error:
+                    killed = error  # raised once the report of what was recorded is written
+            if not interrupted and killed is None:
                 # Group checks re-send inputs alone, so they run while the target is still up.
                 from stress.checks.groups import judge
 
@@ -249,14 +259,18 @@ def run(
         write_json(layout.run_info(run_dir), run_info)
         raise
 
-    run_info.update(finished_at=datetime.now(UTC).isoformat(), complete=not interrupted)
+    run_info.update(
+        finished_at=datetime.now(UTC).isoformat(), complete=not interrupted and killed is None
+    )
     if interrupted:
         run_info["interrupted"] = signal_name(interrupted)
     write_json(layout.run_info(run_dir), run_info)
     from stress.report import write_reports
 
     summary = write_reports(run_dir)
-    exit_code = interrupted if interrupted else (0 if summary.get("passed") else 1)
+    if killed is not None:
+        raise killed
+    still_fails = False
     if scenario.regressions is not None:
         from stress.repro import regressions
 
@@ -264,8 +278,10 @@ def run(
         added = regressions.save_failures(folder, run_dir)
         on_event({"event": "regressions_saved", "added": len(added), "dir": str(folder)})
         # A known failure that still fails is a failure of this run, as in any test suite.
-        if exit_code == 0 and any(r["verdict"] == regressions.STILL_FAILS for r in replayed):
-            exit_code = 1
+        still_fails = any(r["verdict"] == regressions.STILL_FAILS for r in replayed)
+    exit_code = run_exit_code(
+        bool(summary.get("passed")), interrupted=interrupted, still_fails=still_fails
+    )
     return RunResult(run_dir, summary, exit_code, replayed)
 
 
@@ -402,6 +418,9 @@ def _load(
             f"--workers: {errors[-1]}; no load was sent. Start the workers with "
             f"`stress worker --master HOST:PORT` or lower --expect-workers"
         )
+    killed = killed_load(child.returncode, run_dir, log_path)
+    if killed is not None and not interrupted:
+        raise LoadProcessKilled(killed)
     if child.returncode != 0 and not interrupted:
         raise LoadProcessFailed(
             f"the load process exited with code {child.returncode}; this is a bug in stress, "

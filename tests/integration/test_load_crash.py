@@ -134,14 +134,25 @@ def test_sigkill_of_the_load_process_loses_at_most_the_last_second(
     )
     assert survived > 0
     assert 0 <= lost <= last_window, (lost, last_window)
-    if what == "load process":
-        # stress run saw its load process die under it: a failure, not a verdict.
-        assert code == 4, console.read_text()
-        assert "the load process exited with code -9" in console.read_text()
-    else:
-        assert code == -signal.SIGKILL
     info = json.loads((run_dir / "run.json").read_text())
     assert info["complete"] is False
+    if what == "load process":
+        # stress run saw its load process die under it: a failure, not a verdict (exit 4), said
+        # for what it is, with the report written from the records all the same.
+        assert code == 4, console.read_text()
+        said = " ".join(console.read_text().split())
+        assert "the load process was killed by SIGKILL (signal 9), most likely by the" in said
+        assert "out-of-memory killer" in said
+        assert f"the report of what it recorded is written to reports/{run_dir.name} " in said
+        assert "this is a bug in stress" not in said
+        assert info["finished_at"] is not None
+        written = json.loads((run_dir / "summary.json").read_text())
+        assert written["complete"] is False
+        assert written["totals"]["requests"] == survived
+        assert written["incomplete"].startswith("INCOMPLETE")
+    else:
+        assert code == -signal.SIGKILL
+        assert not (run_dir / "summary.json").exists()
     # The directory is still a run: its report is written from what was recorded.
     reported = stress("report", str(run_dir), cwd=tmp_path)
     assert reported.returncode in (0, 1), reported.stderr

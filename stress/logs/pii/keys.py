@@ -44,7 +44,8 @@ _LOOKS = {
 
 
 def _normal(key: str) -> str:
-    return re.sub(r"[\s_.\-]+", "", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key)).lower()
+    # customerName, customer_name, Customer-Name, customer.name → customername.
+    return re.sub(r"[\s_.\-]+", "", key).lower()
 
 
 @functools.lru_cache(maxsize=4096)

@@ -262,12 +262,13 @@ def _valid(module: ModuleType, compact: str) -> bool:
         return False
 
 
-def _formatted(module: ModuleType, compact: str) -> str:
+def _formatted(module: ModuleType, compact: str) -> str | None:
+    """The module's own written form of ``compact`` (None: it has none). Compared only with
+    a written form that differs from the compact one (``shaped``)."""
     format_: Callable[[str], str] | None = getattr(module, "format", None)
     if format_ is None:
-        return ""
+        return None
     try:
-        written = format_(compact)
+        return format_(compact)
     except Exception:
-        return ""
-    return written if written != compact else ""
+        return None

@@ -114,8 +114,8 @@ def phones(text: str, region: str | Sequence[str], taken: Sequence[Span] = ()) -
     for m in _CANDIDATE.finditer(text):
         if any(t.start <= m.start() and m.end() <= t.end for t in taken):
             continue
-        written = m.group(0).rstrip(" (")
-        found = _phone(text, m.start(), written, regions)
+        # A candidate ends with a digit (the pattern's last), so it needs no trimming.
+        found = _phone(text, m.start(), m.group(0), regions)
         if found:
             length, keep = found
             spans.append(Span(m.start(), m.start() + length, "phone", str(keep)))
@@ -128,7 +128,7 @@ def _phone(text: str, start: int, written: str, regions: Sequence[str]) -> tuple
         i for i in range(len(written) - 1, 5, -1) if written[i] == " " and written[i - 1].isdigit()
     ]
     for end in [len(written), *cut]:
-        number = written[:end].rstrip(" -./(")
+        number = written[:end]  # ends with a digit: the candidate's last, or one before a cut
         if number.count("(") != number.count(")") or NOT_NUMBERS.fullmatch(number):
             continue
         keep = _one(text, start, number, regions)

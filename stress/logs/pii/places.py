@@ -138,7 +138,7 @@ def addresses(text: str) -> list[Span]:
     if _ASCII_DIGIT.search(text) is None and not any(char.isdigit() for char in text):
         return []
     spans = (
-        [Span(m.start(), m.end(), "address", "") for m in _MILITARY.finditer(text)]
+        [Span(m.start(), m.end(), "address") for m in _MILITARY.finditer(text)]
         if "PO" in text
         else []
     )
@@ -146,10 +146,10 @@ def addresses(text: str) -> list[Span]:
         # A street without a house number, on its own line: only with a postcode after it.
         end = _extend(text, m.end())
         if _POSTCODE.search(text, m.end(), end):
-            spans.append(Span(m.start(), end, "address", ""))
+            spans.append(Span(m.start(), end, "address"))
     for m in _street_pattern().finditer(text):
         end = _extend(text, m.end())
-        spans.append(Span(m.start(), end, "address", ""))
+        spans.append(Span(m.start(), end, "address"))
     return spans
 
 
@@ -166,7 +166,7 @@ def _extend(text: str, end: int) -> int:
         segment = m.group(2).strip().rstrip(".")
         separator = m.group(1)
         has_code = _POSTCODE.search(segment) is not None
-        if has_code and len(segment) <= 45:
+        if has_code:  # (a segment is 45 characters at most: _SEGMENT)
             end = m.start(2) + len(m.group(2).rstrip().rstrip("."))
             continue
         if separator.strip() in (",", "") and "\n" not in separator and not has_code:

@@ -82,7 +82,8 @@ class Scrubber:
         self._rng = random.Random()
         self._order = [*(p.name for p in self.patterns), *KINDS]
         # National phone numbers are read as the region's, then as the locale's country's.
-        country = locale.rsplit("_", 1)[-1]
+        # (A locale without a country, "en", adds none.)
+        country = locale.rsplit("_", 1)[-1] if "_" in locale else ""
         self._regions = tuple(dict.fromkeys([region, country] if len(country) == 2 else [region]))
         self._detectors = self._make_detectors()
 

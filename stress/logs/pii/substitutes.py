@@ -79,12 +79,14 @@ def ip(version: str, rng: random.Random) -> str:
 
 
 def mac(original: str, rng: random.Random) -> str:
-    # A locally administered unicast address (second hex digit 2, 6, A or E).
+    # A locally administered unicast address (second hex digit 2, 6, A or E), in the
+    # original's case: a digit's place in 5C-D8-... gets an upper-case letter too.
+    upper = original == original.upper()
     out, index = [], 0
     for char in original:
         if char in "0123456789abcdefABCDEF":
             value = rng.choice("26ae") if index == 1 else rng.choice("0123456789abcdef")
-            out.append(value.upper() if char.isupper() else value)
+            out.append(value.upper() if upper else value)
             index += 1
         else:
             out.append(char)
