@@ -26,12 +26,10 @@ states both::
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from stress.rundir import layout
-from stress.rundir.read import RunData
+from stress.rundir.read import RunData, iter_corpus
 from stress.scenario import Scenario
 
 
@@ -92,21 +90,10 @@ def short(coverage: Mapping[str, Any] | None) -> str | None:
 
 def _corpus_families(run: RunData) -> dict[str, str] | None:
     """Input id -> family of every line of corpus.jsonl (None: no corpus)."""
-    path = layout.corpus(run.run_dir)
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
+    items = iter_corpus(run.run_dir)
+    if items is None:
         return None
-    families: dict[str, str] = {}
-    with handle:
-        for line in handle:
-            try:
-                item = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                families[item["id"]] = str(item.get("family"))
-    return families
+    return {item["id"]: str(item.get("family")) for item in items}
 
 
 def _available(scenario: Scenario) -> list[str]:

@@ -14,8 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from stress.errors import StressError
-from stress.rundir import layout
-from stress.rundir.read import RunData, load_run
+from stress.rundir.read import RunData, iter_corpus, load_run
 
 # What an input's bytes do not include: its name and where the generator drew it.
 _NOT_BYTES = ("id", "origin")
@@ -91,21 +90,10 @@ def load_side(run_dir: Path) -> Side:
 
 
 def _corpus_digests(run_dir: Path) -> dict[str, str] | None:
-    path = layout.corpus(run_dir)
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
+    items = iter_corpus(run_dir)
+    if items is None:
         return None
-    digests: dict[str, str] = {}
-    with handle:
-        for line in handle:
-            try:
-                item = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                digests[item["id"]] = input_digest(item)
-    return digests
+    return {item["id"]: input_digest(item) for item in items}
 
 
 def corpus_digests(run_dir: Path) -> dict[str, str] | None:

@@ -193,6 +193,15 @@ def iter_regressions(run_dir: Path) -> Iterator[dict[str, Any]]:
     return _objects(layout.regressions(run_dir))
 
 
+def iter_corpus(run_dir: Path) -> Iterator[dict[str, Any]] | None:
+    """The inputs of corpus.jsonl as JSON objects with a string id, streamed; None when the
+    run kept no corpus (the report and compare then match inputs by id alone)."""
+    path = layout.corpus(run_dir)
+    if not path.is_file():
+        return None
+    return (item for item in _objects(path) if isinstance(item.get("id"), str))
+
+
 def _objects(path: Path) -> Iterator[dict[str, Any]]:
     """The JSON objects of a JSON-lines file, streamed; nothing when it is missing. Lines that
     are not a JSON object are skipped: a run killed mid-write can leave a cut-off last line,

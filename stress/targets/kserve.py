@@ -24,6 +24,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from stress.inputs import protocol_schemas
 from stress.inputs.corpus import Input
 from stress.scenario import FORMATS, Protocol, Target
 from stress.targets.base import (
@@ -39,24 +40,7 @@ from stress.targets.base import (
 from stress.targets.mlflow import all_finite
 
 # Every datatype the Open Inference Protocol defines.
-OIP_DATATYPES = frozenset(
-    {
-        "BOOL",
-        "UINT8",
-        "UINT16",
-        "UINT32",
-        "UINT64",
-        "INT8",
-        "INT16",
-        "INT32",
-        "INT64",
-        "FP16",
-        "FP32",
-        "FP64",
-        "BF16",
-        "BYTES",
-    }
-)
+OIP_DATATYPES = frozenset(protocol_schemas.OIP_DATATYPES)
 TENSOR_FIELDS = ["name", "shape", "datatype", "data"]
 
 
