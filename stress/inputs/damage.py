@@ -18,7 +18,9 @@ keys                                        effect
 ``mangle`` and ``mangle_seed``              byte-level damage by a function of MANGLERS
 ==========================================  ===============================================
 
-and may carry ``content_type``: the Content-Type header to send instead (``null``: none).
+and may carry ``content_type``: the Content-Type header to send instead (``null``: none),
+``headers``: more headers to send as written, and ``method``: the HTTP method to send instead
+of the protocol's.
 Integer path elements are taken modulo the array's length, so one path fits any body.
 """
 
@@ -324,11 +326,27 @@ def damage(payload: Mapping[str, Any], body: bytes) -> bytes:
 
 
 def headers(payload: Mapping[str, Any], sent: Mapping[str, str]) -> dict[str, str]:
-    """The request headers for a raw payload: ``content_type`` replaces Content-Type."""
+    """The request headers for a raw payload: ``content_type`` replaces Content-Type;
+    ``headers`` are added after the others as written (a name in another case is a second
+    header of that name on the wire)."""
     out = dict(sent)
     if "content_type" in payload:
         for name in [n for n in out if n.lower() == "content-type"]:
             del out[name]
         if payload["content_type"] is not None:
             out["Content-Type"] = str(payload["content_type"])
+    for name, value in (payload.get("headers") or {}).items():
+        out = _with_header(out, str(name), str(value))
     return out
+
+
+def _with_header(headers: dict[str, str], name: str, value: str) -> dict[str, str]:
+    """``headers`` and one more: at the end, or right after the lines of the same name in
+    other spellings (so it is a second line of that field, where HTTP clients that group a
+    field's lines write it: the load's and the parent's senders then agree byte for byte)."""
+    items = list(headers.items())
+    same = [i for i, (existing, _) in enumerate(items) if existing.lower() == name.lower()]
+    if name in headers or not same:
+        return {**headers, name: value}
+    items.insert(same[-1] + 1, (name, value))
+    return dict(items)

@@ -1,5 +1,8 @@
 """Encoding and HTTP: bodies that are not the UTF-8 JSON they claim to be, bodies that are
-not JSON at all, and missing or wrong Content-Type headers."""
+not JSON at all, missing or wrong Content-Type headers, and the request itself bent at the
+HTTP level: another method on the endpoint, a duplicated Content-Type, a very long header,
+very many headers. Senders put these on the wire as written (the input's headers in order
+and case, its method), so each reaches the server exactly."""
 
 from __future__ import annotations
 
@@ -76,6 +79,34 @@ def _content_type(values: tuple[str | None, ...]) -> Callable[[Draw], dict[str, 
         return {"content_type": draw.random.choice(values), "base": valid(draw)}
 
     return generate
+
+
+# Methods a POST endpoint must refuse (405) rather than serve or crash on. HEAD is left
+# out: its answer has no body, which the readers would wait for.
+OTHER_METHODS = ("GET", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _other_method(draw: Draw) -> dict[str, Any]:
+    return {"method": draw.random.choice(OTHER_METHODS), "base": valid(draw)}
+
+
+def _duplicate_content_type(draw: Draw) -> dict[str, Any]:
+    """Content-Type twice, by a second spelling of its name (headers keep their case)."""
+    other = draw.random.choice(("text/plain", "application/xml", "application/json"))
+    name = draw.random.choice(("content-type", "CONTENT-TYPE", "Content-type"))
+    return {"headers": {name: other}, "base": valid(draw)}
+
+
+def _long_header(draw: Draw) -> dict[str, Any]:
+    size = draw.random.choice((8 * 1024, 16 * 1024, 48 * 1024))
+    value = "".join(draw.random.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=size))
+    name = draw.random.choice(("X-Request-Note", "Referer", "X-Client-Context"))
+    return {"headers": {name: value}, "base": valid(draw)}
+
+
+def _many_headers(draw: Draw) -> dict[str, Any]:
+    count = draw.random.randint(100, 300)
+    return {"headers": {f"X-Extra-{i:03d}": str(i) for i in range(count)}, "base": valid(draw)}
 
 
 def families() -> list[Family]:
@@ -204,5 +235,33 @@ def families() -> list[Family]:
             reject,
             lambda d: {"body": "", "base": valid(d)},
             "reading JSON from an empty body raises in most frameworks",
+        ),
+        family(
+            "other_method",
+            "a valid body sent with GET, PUT, PATCH, DELETE or OPTIONS to the POST endpoint",
+            reject,
+            _other_method,
+            "expect 405; a route that dispatches on the path alone runs the model for any verb",
+        ),
+        family(
+            "duplicate_content_type",
+            "a valid JSON body with a second Content-Type header (another spelling of the name)",
+            Expect.ACCEPT_OR_REFUSE,
+            _duplicate_content_type,
+            "proxies and servers pick different copies: answer or refuse cleanly, never crash",
+        ),
+        family(
+            "long_header",
+            "a valid request with one header of 8, 16 or 48 KiB (a note, a referer, a context)",
+            Expect.ACCEPT_OR_REFUSE,
+            _long_header,
+            "header limits differ by server (431, 400): answer or refuse, never hang or reset",
+        ),
+        family(
+            "many_headers",
+            "a valid request with 100-300 extra headers",
+            Expect.ACCEPT_OR_REFUSE,
+            _many_headers,
+            "header tables grow per request: answer or refuse, never a 5xx",
         ),
     ]

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import gevent
 import gevent.queue
+from geventhttpclient.header import Headers
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
 from stress import errorkinds
@@ -75,10 +76,16 @@ class Target:
         return cls(host, parts.path.rstrip("/"))
 
 
-def wire_headers(request: HttpRequest, host: str) -> dict[str, str]:
+def wire_headers(request: HttpRequest, host: str) -> Headers:
     """The header lines HTTPClient is given, in order: Host, then the input's own (it adds
-    Content-Length after them)."""
-    return {"Host": host, **request.headers}
+    Content-Length after them). A name the input gives twice in two spellings (a duplicated
+    Content-Type) is two lines: geventhttpclient writes a name's lines together, which is
+    where the input puts them (stress.inputs.damage.headers)."""
+    fields = Headers()
+    fields.add("Host", host)
+    for name, value in request.headers.items():
+        fields.add(name, value)
+    return fields
 
 
 def exact(client: Any) -> Any:

@@ -132,8 +132,9 @@ class BaseAdapter:
 
     def http(self, item: Input, body: bytes, *, method: str = "POST") -> HttpRequest:
         headers = dict(self.headers)
-        if item.kind == "raw":  # a raw family may send its own Content-Type, or none
+        if item.kind == "raw":  # a raw family may send its own headers and method
             headers = raw_headers(item.payload, headers)
+            method = str(item.payload.get("method", method))
         if self.id_header:
             headers[self.id_header] = item.id
         return HttpRequest(method, self.path, headers, body)

@@ -127,6 +127,8 @@ def is_json_media_type(headers: Mapping[str, str]) -> bool:
 
 def problem(request: HttpRequest, schema: Mapping[str, Any]) -> str | None:
     """Why ``request`` is not a valid request under ``schema`` (None: it is valid)."""
+    if request.method != "POST":  # every protocol's endpoint takes POST alone
+        return f"method {request.method}"
     if not is_json_media_type(request.headers):
         return f"content type {request.headers.get('Content-Type')!r}"
     try:

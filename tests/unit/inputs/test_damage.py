@@ -86,6 +86,32 @@ def test_repeat_and_append_grow_a_list_in_place() -> None:
         apply(document, {"op": "repeat", "path": ["id"]})
 
 
+def test_extra_headers_and_method_reach_the_request() -> None:
+    sent = {"Content-Type": "application/json", "Accept": "application/json"}
+    out = headers({"headers": {"content-type": "text/plain", "X-Note": "n"}}, sent)
+    # The second Content-Type line sits right after the first, where clients that group a
+    # field's lines write it; a new name goes last.
+    assert list(out.items()) == [
+        ("Content-Type", "application/json"),
+        ("content-type", "text/plain"),
+        ("Accept", "application/json"),
+        ("X-Note", "n"),
+    ]
+    target = Target(url="http://127.0.0.1:9", protocol=Protocol.OPENAI_CHAT, max_tokens=16)
+    base = {"messages": [{"role": "user", "content": "hi"}]}
+    item = Input(
+        "encoding.other_method-0000",
+        "encoding.other_method",
+        "reject",
+        "raw",
+        {"method": "PUT", "headers": {"X-Note": "n"}, "base": base},
+    )
+    request = adapter_for(target).request(item)
+    assert request.method == "PUT"
+    assert request.headers["X-Note"] == "n"
+    assert json.loads(request.body)["messages"] == base["messages"]
+
+
 def test_replacement_body_and_content_type() -> None:
     assert raw({"body": "[]"}) == b"[]"
     assert raw({"body_b64": "AAE="}) == b"\x00\x01"
