@@ -17,7 +17,9 @@ A fit is a finding when its exponent is over ``growth.max_exponent`` (1.5) and i
 ``slow_generation`` learns the pace of generation from the run itself: for every answer with
 output tokens, its time per token; an answer is slow when it took more than
 ``growth.slow_factor`` x its tokens x the median time per token of its phase and users
-level (or of its input-size class there, when that is slower: long prompts cost prefill),
+level (or of its input-size class there, when that is slower: long prompts cost prefill; an
+input more than 4x larger than its level's usual ones and without 3 of its size to learn
+from is not judged),
 and more than ``growth.slow_min_ms`` beyond that. It catches a generation that ran on past
 its limit and was cut before it was sent (the answer is short, the wait is not).
 
@@ -245,9 +247,14 @@ def slow_answers(answered: pd.DataFrame, scenario: Scenario) -> tuple[list[Slow]
     rows["level_pace"] = level.transform("median")
     rows["level_n"] = level.transform("size")
     sized = rows.groupby(["phase", "users", "size_class"])["pace"]
-    class_pace = sized.transform("median").where(sized.transform("size") >= MIN_CLASS_ANSWERS)
+    class_n = sized.transform("size")
+    class_pace = sized.transform("median").where(class_n >= MIN_CLASS_ANSWERS)
     rows["expected_pace"] = np.fmax(rows["level_pace"], class_pace.fillna(0.0))
-    judged = rows[rows["level_n"] >= MIN_PACE_ANSWERS]
+    # An input far larger than its level's usual ones, alone in its size class, has no pace
+    # to be held to: its prefill (a 100,000-character prompt) is not generation running on.
+    usual = rows.groupby(["phase", "users"])["size_class"].transform("median")
+    unknown_prefill = (class_n < MIN_CLASS_ANSWERS) & (rows["size_class"] > usual + 1)
+    judged = rows[(rows["level_n"] >= MIN_PACE_ANSWERS) & ~unknown_prefill]
     if judged.empty:
         return [], 0, f"not judged: fewer than {MIN_PACE_ANSWERS} answers with tokens per level"
     expected = judged["expected_pace"] * judged["output_tokens"]

@@ -119,6 +119,13 @@ def _optional_parameters(payload: dict[str, Any]) -> None:
                 param=name,
                 code="invalid_value",
             )
+    if payload.get("n", 1) > 1:  # one completion per request: said, not silently ignored
+        raise ChatRequestError(
+            f"Invalid 'n': this server generates one choice per request: n must be at most "
+            f"1, got {payload['n']}.",
+            param="n",
+            code="invalid_value",
+        )
     user = payload.get("user")
     if user is not None and not isinstance(user, str):
         raise _wrong_type("user", "a string", user)

@@ -172,6 +172,8 @@ INVALID_CHAT_BODIES = [
     pytest.param({"messages": USER, "seed": 1.5}, "seed", id="seed-float"),
     pytest.param({"messages": USER, "stream": "yes"}, "stream", id="stream-str"),
     pytest.param({"messages": USER, "model": 3}, "model", id="model-int"),
+    # One choice per request, said (naming the limit) rather than n ignored.
+    pytest.param({"messages": USER, "n": 3}, "n", id="n-over-one"),
     pytest.param(
         {"messages": USER, "stream_options": {"include_usage": True}},
         "stream_options",
