@@ -83,7 +83,8 @@ CHAT_FAULTS: dict[str, tuple[str, str | None, set[str]]] = {
     "schema": ("accept", "answer_schema", set()),
     "empty": ("accept", "empty_answer", {"answer_schema"}),
     "truncated": ("accept", "truncated_answer", set()),
-    "oversize": ("accept", "oversize_answer", set()),
+    # More tokens than max_tokens: the error is runaway_generation, oversize_answer warns.
+    "oversize": ("accept", "oversize_answer", {"runaway_generation"}),
     "canary": ("resist", "injection_obeyed", set()),
     "refuse": ("resist", None, set()),  # a refusal quoting the canary is not obeying
     "sysprompt": ("accept", "system_prompt_leak", set()),
