@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from stress.logs.pii import scrubber as scrubber_module
+from stress.logs.pii import substitutes
 from stress.logs.pii.common import Span
 from stress.logs.pii.scrubber import KINDS, Pattern, Scrubber
 
@@ -38,7 +39,7 @@ def test_leaves_are_every_string_and_integer_with_its_key() -> None:
 def test_a_tables_cells_are_leaves_under_their_columns_and_its_other_keys_under_theirs() -> None:
     table = {
         "columns": ["email", "tel"],
-        "data": [["a", "b", "c"], "d"],
+        "data": [["a", "b", "c"], "de"],
         "other": "e",
         "index": [4],
     }
@@ -46,7 +47,7 @@ def test_a_tables_cells_are_leaves_under_their_columns_and_its_other_keys_under_
         ("a", "email"),
         ("b", "tel"),
         ("c", ""),  # past the columns: no key
-        ("d", "email"),  # a row that is no list is one cell, the first column's
+        ("de", "email"),  # a row that is no list is one cell, the first column's
         ("e", "other"),
         ("4", "index"),
     ]
@@ -198,3 +199,14 @@ def test_adjacent_findings_both_win_and_an_unknown_kind_ranks_last() -> None:
         Span(2, 4, "name"),
         Span(8, 9, "odd"),
     ]
+
+
+def test_a_name_whose_locale_has_no_substitute_left_gets_one_of_another_locale() -> None:
+    scrubber = Scrubber()
+    banned = substitutes.name_pool("en_US", True) + substitutes.name_pool("en_US", False)
+    scrubber._originals.update(banned)
+    first, last = scrubber.scrub_text("Contact: Margaret Okafor").split()[1:]
+    others = ("en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL")
+    assert first in {n for locale in others for n in substitutes.name_pool(locale, True)}
+    assert last in {n for locale in others for n in substitutes.name_pool(locale, False)}
+    assert not {first, last} & set(banned)
