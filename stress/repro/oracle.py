@@ -103,6 +103,8 @@ class Outcome:
     finish_reason: str | None = None
     prompt_tokens: int | None = None
     anomaly: str | None = None
+    # True when output_tokens were counted here (no usage in the answer), not reported.
+    tokens_estimated: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -258,9 +260,10 @@ def _mapped(document: Any, response: Mapping[str, Any]) -> Outcome:
     if "output_tokens" in paths:
         found, tokens = paths["output_tokens"].find(document)
         if found and isinstance(tokens, int) and not isinstance(tokens, bool):
-            outcome.output_tokens = tokens
+            outcome.output_tokens, outcome.tokens_estimated = tokens, False
     if outcome.output_tokens is None and outcome.text is not None:
         outcome.output_tokens = _estimate(outcome.text)
+        outcome.tokens_estimated = True
     if "finish_reason" in paths:
         found, reason = paths["finish_reason"].find(document)
         outcome.finish_reason = reason if found and isinstance(reason, str) else None
@@ -367,6 +370,7 @@ def _completion(protocol: str, document: Any) -> Outcome:
     return Outcome(
         text=text,
         output_tokens=tokens if tokens is not None else _estimate(text),
+        tokens_estimated=tokens is None,
         prompt_tokens=prompt_tokens,
         finish_reason=finish if isinstance(finish, str) else None,
     )
@@ -422,6 +426,7 @@ def _events(protocol: str, events: list[tuple[str, str | None]]) -> Outcome:
     return Outcome(
         text="".join(parts),
         output_tokens=carried if tokens is None else tokens,
+        tokens_estimated=tokens is None,
         prompt_tokens=prompt_tokens,
         finish_reason=finish_reason,
         anomaly=anomaly,

@@ -203,6 +203,13 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "reject_valid":
             self._send(422, b'{"error":{"message":"unprocessable"}}')
             return
+        if fault == "amplify":  # an error page far larger than the request
+            self._send(429, b"slow down " * 350, "text/plain")
+            return
+        if fault == "echo":  # an error page quoting the whole request body back
+            message = {"error": {"message": "bad input", "input": json.dumps(body)}}
+            self._send(422, json.dumps(message).encode())
+            return
         if fault == "limit":
             message = "This model's maximum context length is 8 tokens."
             error = {"code": "context_length_exceeded", "message": message}
@@ -221,8 +228,8 @@ class Handler(BaseHTTPRequestHandler):
             content = ""
         elif fault == "truncated":
             finish, tokens = "length", 3
-        elif fault == "oversize":
-            tokens = 500
+        elif fault in ("oversize", "runaway"):
+            tokens = 500  # far past the request's max_tokens (16)
         elif fault == "canary":
             content = json.dumps({"answer": f"Sure! {CANARY}"})
         elif fault == "refuse":
