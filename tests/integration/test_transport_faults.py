@@ -34,6 +34,7 @@ pytestmark = pytest.mark.slow
 TIMEOUT_S = 0.5
 MAX_BODY = 1024 * 1024
 # mode -> (error kind of its faulty answers, the check that fails them)
+DROPPED = "connection_dropped_after_answer"
 EXPECTED: dict[str, tuple[str | None, str | None]] = {
     "ok": (None, None),
     "reset": ("connection_reset", "no_connection_error"),
@@ -146,6 +147,15 @@ def test_every_transport_fault_is_named_and_the_run_goes_on(
     run_dir = run_dir_of(result)
     records = read_records(run_dir / "records").to_pandas()
     records["mode"] = records["input_id"].map(mode_of)
+    # A reset that meets a request on a kept connection, right after an answer that did not
+    # say Connection: close, is charged to that answer (connection_dropped_after_answer) and
+    # the request is sent again on a new connection (issue 15's rule: a dropped keep-alive
+    # connection is the previous exchange's fault). This server resets every other request
+    # of the reset mode, so such a drop can stand in for the reset it planted: those records
+    # are the previous inputs', and the reset mode is named on cold connections as well.
+    dropped = records["failed_checks"].map(lambda checks: DROPPED in checks)
+    assert (records.loc[dropped, "error_kind"] == "connection_reset").all()
+    records = records[~dropped]
     named = {mode: kinds(rows) for mode, rows in records.groupby("mode")}
     assert named == {mode: {kind} if kind else set() for mode, (kind, _) in EXPECTED.items()}
     for mode, (_kind, check) in EXPECTED.items():
@@ -190,7 +200,9 @@ def test_every_transport_fault_is_named_and_the_run_goes_on(
     # Replay (httpx, stress.repro.sender) meets each stored failure's fault again first and
     # names it as the load did.
     scenario = from_path(run_dir / "scenario.yaml")
-    cases = {case["input_id"]: case for case in iter_failures(run_dir)}
+    # A drop charged to an answer (connection_dropped_after_answer) shows only on the next
+    # request over the same connection: replaying the one request cannot meet it again.
+    cases = {case["input_id"]: case for case in iter_failures(run_dir) if case["check"] != DROPPED}
     with open_sender(run_dir, scenario, None) as sender:
         for input_id, case in cases.items():
             wanted = case["response"]["error_kind"]
