@@ -29,7 +29,10 @@ CONNECTION_KINDS = errorkinds.CONNECTION_KINDS
 
 
 def not_a_server_error(exchange: Exchange) -> Finding | None:
-    """Any 5xx, whatever the input."""
+    """Any 5xx, whatever the input; but a 501 to a request in a method the endpoint does not
+    serve is RFC 9110's answer for an unsupported method (a bare HTTP server sends it)."""
+    if exchange.status == 501 and "method" in exchange.payload():
+        return None
     if exchange.status >= 500:
         return Finding(
             "not_a_server_error",
@@ -198,11 +201,26 @@ def machine_readable(body: bytes) -> bool:
     return isinstance(document, (dict, list)) and bool(document)
 
 
+# Refusals the HTTP layer gives before the application sees the request: a body or URI too
+# large, header fields too large; nginx, uvicorn and http.server answer them in HTML or text.
+HTTP_LAYER_STATUSES = frozenset({413, 414, 431})
+
+
+def http_layer(exchange: Exchange) -> bool:
+    """A refusal that need not be JSON: by the HTTP layer (413, 414, 431), or of an input
+    bent at the HTTP level (its own headers or method: the encoding.* HTTP families)."""
+    if exchange.status in HTTP_LAYER_STATUSES:
+        return True
+    payload = exchange.payload()
+    return "headers" in payload or "method" in payload
+
+
 def status_expectation(exchange: Exchange) -> Finding | None:
     """Valid inputs answered 2xx, malformed ones refused 4xx, accept_or_refuse ones either.
 
     An accept_or_refuse input (one a careful server may take or refuse) is answered, or refused
-    cleanly: a 4xx with a machine-readable (JSON) body. A refused valid input is an error (users
+    cleanly: a 4xx with a machine-readable (JSON) body (any body for refusals by the HTTP
+    layer: ``http_layer``). A refused valid input is an error (users
     get nothing), unless the refusal names a limit the input is not surely within
     (stress.checks.limits): then it is judged as an accept_or_refuse input. A refusal naming a
     limit the input surely fits is an error for either. A 2xx for an invalid input is
@@ -229,7 +247,7 @@ def status_expectation(exchange: Exchange) -> Finding | None:
                 expected="2xx (the input family is valid)",
                 got=f"HTTP {status}",
             )
-        if not machine_readable(exchange.body):
+        if not machine_readable(exchange.body) and not http_layer(exchange):
             shown = media_type(exchange.headers) or "no Content-Type"
             return Finding(
                 "status_expectation",

@@ -60,7 +60,7 @@ def scenario(url: str, path: Path) -> Path:
         },
         "inputs": {
             "seed": 7,
-            "count": 60,
+            "count": 120,
             "families": {
                 "realistic.chat_prompt": 3,
                 "realistic.long_document": 4,
@@ -75,7 +75,7 @@ def scenario(url: str, path: Path) -> Path:
         "load": {
             "phases": [
                 {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "2s"},
-                {"name": "load", "users": 3, "spawn_rate": 3, "duration": "3s"},
+                {"name": "load", "users": 3, "spawn_rate": 3, "duration": "5s"},
             ]
         },
         "flakiness": {"retries": 1, "max_inputs": 4},

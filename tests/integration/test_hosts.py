@@ -259,6 +259,32 @@ def start_run(
     return master, workers
 
 
+def until_load(master: subprocess.Popen[str]) -> tuple[list[str], dict[int, int]]:
+    """The master's lines up to its load phase, and each worker's process group by number.
+
+    The master numbers workers as they join ("worker 2 joined (vm, pid P)"); P is the load
+    process of one of the two hosts, in the process group of the command started there."""
+    assert master.stderr is not None
+    lines: list[str] = []
+    groups: dict[int, int] = {}
+    deadline = time.monotonic() + 120
+    for line in master.stderr:
+        lines.append(line)
+        if " joined (" in line:
+            number = int(line.split()[1])
+            groups[number] = os.getpgid(int(line.rsplit("pid", 1)[1].strip(" )\n")))
+        if "phase load" in line:
+            return lines, groups
+        assert time.monotonic() < deadline, "".join(lines)
+    raise AssertionError("".join(lines))
+
+
+def host_of(hosts: Hosts, workers: list[subprocess.Popen[str]], group: int) -> str:
+    """The namespace of the worker command whose process group is ``group``."""
+    (name,) = [n for n, w in zip(hosts.workers, workers, strict=True) if w.pid == group]
+    return name
+
+
 def posts(hosts: Hosts, name: str) -> int:
     return int(hosts.call(name, POSTS).strip())
 
@@ -268,19 +294,20 @@ def test_a_master_and_two_workers_on_three_hosts_deliver_every_record_once(
 ) -> None:
     master, workers = start_run(hosts, tmp_path, rate=60, duration="3s")
     try:
+        lines, groups = until_load(master)
         out, err = master.communicate(timeout=180)
         for worker in workers:
             worker.wait(timeout=60)
     finally:
         for process in (master, *workers):
             stop(process)
-    assert master.returncode == 0, err
+    assert master.returncode == 0, "".join(lines) + err
     assert [worker.returncode for worker in workers] == [0, 0]
     run_dir = Path(out.strip().splitlines()[-1])
     records = read_records(run_dir / "records").to_pandas()
     # Every request a worker's host saw is recorded once, by that worker; the master's host
     # saw only the preflight's one valid request.
-    seen = {number: posts(hosts, name) for number, name in enumerate(hosts.workers, start=1)}
+    seen = {number: posts(hosts, host_of(hosts, workers, groups[number])) for number in (1, 2)}
     assert posts(hosts, hosts.master) == 1
     by_worker = records.groupby("worker").size().to_dict()
     assert by_worker == seen
@@ -298,20 +325,14 @@ def test_a_worker_host_lost_mid_run_is_reported_and_the_other_takes_its_share(
     hosts: Hosts, targets: dict[str, subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     master, workers = start_run(hosts, tmp_path, rate=100, duration="10s")
-    lines: list[str] = []
-    assert master.stderr is not None
-    deadline = time.monotonic() + 120
     try:
-        for line in master.stderr:
-            lines.append(line)
-            if "phase load" in line:
-                time.sleep(2)
-                # The second host goes away: its worker and everything in its group, at once.
-                os.killpg(workers[1].pid, signal.SIGKILL)
-                break
-            assert time.monotonic() < deadline, "".join(lines)
+        lines, groups = until_load(master)
+        time.sleep(2)
+        # Worker 2's host goes away: its worker and everything in its group, at once.
+        os.killpg(groups[2], signal.SIGKILL)
         out, err = master.communicate(timeout=180)
-        workers[0].wait(timeout=60)
+        survivor = next(w for w in workers if w.pid != groups[2])
+        survivor.wait(timeout=60)
     finally:
         for process in (master, *workers):
             stop(process)
@@ -323,8 +344,8 @@ def test_a_worker_host_lost_mid_run_is_reported_and_the_other_takes_its_share(
     by_worker = records.groupby("worker").size().to_dict()
     # The surviving worker's records are exactly what its host saw; the lost one's are what
     # it shipped before it died (at most a quarter second of batches short of its host's).
-    assert by_worker[1] == posts(hosts, hosts.workers[0])
-    lost_seen = posts(hosts, hosts.workers[1])
+    assert by_worker[1] == posts(hosts, host_of(hosts, workers, groups[1]))
+    lost_seen = posts(hosts, host_of(hosts, workers, groups[2]))
     assert 0 < by_worker[2] <= lost_seen
     assert lost_seen - by_worker[2] <= 100  # at most about one second of its share
     # A host that vanishes says nothing: the master notices when its heartbeats stop (Locust's

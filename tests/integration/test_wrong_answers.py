@@ -62,6 +62,11 @@ def careless() -> Iterator[str]:
     yield from serve("--careless", ",".join(tabular.FAULTS))
 
 
+# Families bent at the HTTP level: the reference server's http.server may refuse them
+# before the application (and its planted faults) sees them.
+HTTP_LAYER = {"encoding.many_headers", "encoding.long_header", "encoding.other_method"}
+
+
 def init_and_run(url: str, protocol: str, tmp_path: Path) -> tuple[int, Path]:
     """`stress init URL` (the written scenario shortened to 1 s + 2 s), then `stress run`."""
     path = tmp_path / f"{protocol}.yaml"
@@ -116,6 +121,8 @@ def test_every_planted_wrong_answer_is_an_error(
     for record in records.itertuples():
         fault = tabular.planted(record.input_id)
         failed = set(record.failed_checks)
+        if record.family in HTTP_LAYER:
+            continue  # refused by http.server itself (431, 501): the planted fault never ran
         if fault is None:
             # The careless server is careful elsewhere: no wrong value where none was planted.
             assert not failed & {"prediction_values", "strict_json"}, record.input_id

@@ -201,6 +201,8 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(200, {"version": "reference-1"})
         elif self.path == f"/v1/models/{MODEL}":
             self.answer(200, {"name": MODEL, "ready": True})
+        elif self.path in ("/invocations", f"/v1/models/{MODEL}:predict"):
+            self.refuse(405, "use POST")  # as MLflow and KServe answer a GET there
         else:
             self.refuse(404, f"no such path {self.path[:80]!r}")
 

@@ -88,16 +88,18 @@ def verdict(ex: Exchange) -> tuple[str, str] | None:
         ("accept", 400, OVER_LIMIT, chat_body(60), JSON, None, ""),  # 300 bytes: may be over
         ("accept", 400, OVER_LIMIT, chat_body(5), JSON, ERROR, "within its own stated limit"),
         ("accept_or_refuse", 400, OVER_LIMIT, chat_body(5), JSON, ERROR, "within its own"),
-        # A limit refusal of an accept input must still be readable.
+        # A limit refusal of an accept input must still be readable, unless the HTTP layer
+        # gave it (413, 414, 431: nginx and uvicorn answer those in HTML or text).
         (
             "accept",
-            413,
-            b"<html>413 Request Entity Too Large</html>",
-            chat_body(3),
+            400,
+            b"<html>maximum context length is 100 tokens</html>",
+            chat_body(300),
             HTML,
             ERROR,
             "machine-readable",
         ),
+        ("accept", 413, b"<html>413 Request Entity Too Large</html>", chat_body(3), HTML, None, ""),
         # reject and resist are unchanged.
         ("reject", 400, b"<html>no</html>", chat_body(3), HTML, None, ""),
         ("resist", 400, b"", chat_body(3), {}, None, ""),
@@ -200,3 +202,37 @@ def test_response_shape_counts_a_streams_choices_against_n(
     assert (found is not None) is fires
     if found is not None:
         assert found.message == f"{len(indexes)} choices for n: {n}"
+
+
+def test_refusals_by_the_http_layer_need_not_be_json() -> None:
+    """413/414/431 come from the HTTP layer (nginx, uvicorn, http.server answer them in HTML
+    or text), and so does any refusal of an input bent at the HTTP level (its own headers or
+    method); other refusals of accept_or_refuse inputs must be JSON."""
+    html = b"<html><body>Request Header Fields Too Large</body></html>"
+    headers = {"content-type": "text/html"}
+    for status in (413, 414, 431):
+        assert (
+            basic.status_expectation(
+                exchange("accept_or_refuse", status, html, sent=chat_body(3), headers=headers)
+            )
+            is None
+        )
+    found = basic.status_expectation(
+        exchange("accept_or_refuse", 400, html, sent=chat_body(3), headers=headers)
+    )
+    assert found is not None
+    assert "without a machine-readable body" in found.message
+    bent = exchange("accept_or_refuse", 400, html, sent=chat_body(3), headers=headers)
+    assert bent.item is not None
+    bent.item.payload["headers"] = {"X-Extra-000": "0"}
+    assert basic.status_expectation(bent) is None
+
+
+def test_a_501_to_another_method_is_no_server_error() -> None:
+    answer = exchange("reject", 501, b"<html>Unsupported method</html>", sent=chat_body(3))
+    assert basic.not_a_server_error(answer) is not None  # the protocol's own method: a fault
+    assert answer.item is not None
+    answer.item.payload["method"] = "PUT"
+    assert basic.not_a_server_error(answer) is None
+    answer.item.payload["method"] = "PUT"
+    assert basic.not_a_server_error(exchange("reject", 500, b"boom", sent=chat_body(3))) is not None
