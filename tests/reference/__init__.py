@@ -6,3 +6,29 @@ One module per server family (chat.py, embeddings.py, tabular.py, closer.py, ...
 runnable as ``python -m tests.reference.NAME PORT [--careless FAULT,...]`` and serving
 ``GET /health``. Only 127.0.0.1, only servers the tests start themselves.
 """
+
+from __future__ import annotations
+
+import json
+from http.server import BaseHTTPRequestHandler
+
+
+class OtherMethods(BaseHTTPRequestHandler):
+    """PUT, PATCH, DELETE and OPTIONS as a careful server answers them: the body read (so the
+    next request on the connection is framed right) and a 405 with a JSON error. A bare
+    BaseHTTPRequestHandler answers 501 and leaves the body in the stream, where it becomes
+    the start of the next request."""
+
+    def _method_not_allowed(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = json.dumps({"error": {"message": f"method {self.command} is not allowed"}})
+        self.send_response(405)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Allow", "GET, POST")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _method_not_allowed

@@ -27,8 +27,10 @@ import itertools
 import json
 import socket
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.reference import OtherMethods
 
 FAULTS = ("echo", "amplify", "runaway", "quadratic", "stall")
 MODEL = "tiny"
@@ -76,7 +78,7 @@ def _max_tokens(document: dict[str, Any]) -> int:
     return value
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(OtherMethods):
     faults: frozenset[str] = frozenset()
     protocol_version = "HTTP/1.1"
 

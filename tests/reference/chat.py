@@ -29,8 +29,10 @@ import json
 import math
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.reference import OtherMethods
 
 FAULTS = ("over_limit_500", "n_ignored", "whitespace_hang", "html_errors", "refuse_under_limit")
 MODEL = "ref-chat"
@@ -137,7 +139,7 @@ class Server(ThreadingHTTPServer):
         self.context = context
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(OtherMethods):
     protocol_version = "HTTP/1.1"
     server_version = "reference"
     sys_version = ""

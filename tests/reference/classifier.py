@@ -23,8 +23,10 @@ import argparse
 import hashlib
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.reference import OtherMethods
 
 FAULTS = ("whitespace_500", "html_errors", "refuse_under_limit")
 MAX_CHARS = 4096
@@ -100,7 +102,7 @@ class Server(ThreadingHTTPServer):
         self.faults = faults
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(OtherMethods):
     protocol_version = "HTTP/1.1"
     server_version = "reference"
     sys_version = ""

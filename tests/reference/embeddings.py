@@ -36,6 +36,8 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.reference import OtherMethods
+
 FAULTS = ("wrong-vector", "zeroed", "dimension", "nan")
 DIMENSIONS = 1536
 NOISE = 3e-7
@@ -128,7 +130,7 @@ def answer(state: State, request: Any, busy: bool, arrival: int) -> tuple[int, d
 
 
 def handler(state: State) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(OtherMethods):
         protocol_version = "HTTP/1.1"
 
         def log_message(self, *args: object) -> None:

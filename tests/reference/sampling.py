@@ -31,6 +31,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.reference import OtherMethods
+
 FAULTS = ("truncate", "garble")
 WORDS = (
     "the",
@@ -248,7 +250,7 @@ def events(document: dict[str, Any], chat: bool) -> bytes:
 
 
 def handler(state: State) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(OtherMethods):
         protocol_version = "HTTP/1.1"
 
         def log_message(self, *args: object) -> None:

@@ -33,8 +33,10 @@ import math
 import re
 import sys
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.reference import OtherMethods
 
 FEATURES = {
     "sepal_length": (4.3, 7.9),
@@ -173,7 +175,7 @@ def faulty(fault: str, count: int) -> bytes:
     return json.dumps({"predictions": rows}, allow_nan=True).encode()
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(OtherMethods):
     protocol_version = "HTTP/1.1"
     server_version = "reference"  # no product version in the Server header
     sys_version = ""
