@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from stress.periodic import every
 from stress.sender import Sender
 from stress.targets.base import Adapter
 
@@ -81,29 +82,19 @@ class HealthWatch:
             Sender(self.url, timeout=self.interval, max_bytes=MAX_BODY_BYTES) as sender,
             self.path.open("a", encoding="utf-8") as out,
         ):
-            due = time.monotonic()
-            while not self._stop.is_set():
+
+            def step() -> None:
                 line = self.probe(sender)
                 self.probes += 1
                 self.not_ready += not line["ready"]
                 out.write(json.dumps(line) + "\n")
                 out.flush()
-                due += self.interval
-                while due < time.monotonic():
-                    due += self.interval
-                self._stop.wait(due - time.monotonic())
+
+            every(self.interval, self._stop, step)
 
 
 def read(path: Path) -> list[dict[str, Any]]:
     """The stored probes (an absent file: none; a torn last line is skipped)."""
-    if not path.is_file():
-        return []
-    lines = []
-    for text in path.read_text(encoding="utf-8").splitlines():
-        try:
-            line = json.loads(text)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(line, dict) and isinstance(line.get("at"), int | float):
-            lines.append(line)
-    return lines
+    from stress.rundir.read import iter_objects
+
+    return [line for line in iter_objects(path) if isinstance(line.get("at"), int | float)]

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from prometheus_client.metrics_core import Metric
 
+from stress.periodic import every
 from stress.scenario import TargetMetrics
 
 # Ask for the classic text format; a server that only speaks OpenMetrics says so in its
@@ -116,30 +117,19 @@ class Scraper:
             httpx.Client(timeout=timeout, transport=self._transport) as client,
             self.path.open("a", encoding="utf-8") as out,
         ):
-            due = time.monotonic()
-            while not self._stop.is_set():
+
+            def step() -> None:
                 line = scrape(client, self.url, self.series)
                 self.scrapes += 1
                 self.failed += "error" in line
                 out.write(json.dumps(line, allow_nan=False, default=str) + "\n")
                 out.flush()
-                due += self.interval
-                # A slow scrape skips the ticks it overran instead of scraping in a burst.
-                while due < time.monotonic():
-                    due += self.interval
-                self._stop.wait(due - time.monotonic())
+
+            every(self.interval, self._stop, step)
 
 
 def read(path: Path) -> list[dict[str, Any]]:
     """The stored scrapes (an absent file: none; a torn last line is skipped)."""
-    if not path.is_file():
-        return []
-    lines = []
-    for text in path.read_text(encoding="utf-8").splitlines():
-        try:
-            line = json.loads(text)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(line, dict) and "at" in line:
-            lines.append(line)
-    return lines
+    from stress.rundir.read import iter_objects
+
+    return [line for line in iter_objects(path) if "at" in line]

@@ -184,13 +184,13 @@ def read_run_info(run_dir: Path) -> RunInfo:
 
 
 def iter_failures(run_dir: Path) -> Iterator[dict[str, Any]]:
-    """The objects in failures.jsonl, streamed (see ``_objects``)."""
-    return _objects(layout.failures(run_dir))
+    """The objects in failures.jsonl, streamed (see ``iter_objects``)."""
+    return iter_objects(layout.failures(run_dir))
 
 
 def iter_regressions(run_dir: Path) -> Iterator[dict[str, Any]]:
     """The rows of regressions.jsonl (the regression corpus replayed before the load)."""
-    return _objects(layout.regressions(run_dir))
+    return iter_objects(layout.regressions(run_dir))
 
 
 def iter_corpus(run_dir: Path) -> Iterator[dict[str, Any]] | None:
@@ -199,10 +199,10 @@ def iter_corpus(run_dir: Path) -> Iterator[dict[str, Any]] | None:
     path = layout.corpus(run_dir)
     if not path.is_file():
         return None
-    return (item for item in _objects(path) if isinstance(item.get("id"), str))
+    return (item for item in iter_objects(path) if isinstance(item.get("id"), str))
 
 
-def _objects(path: Path) -> Iterator[dict[str, Any]]:
+def iter_objects(path: Path) -> Iterator[dict[str, Any]]:
     """The JSON objects of a JSON-lines file, streamed; nothing when it is missing. Lines that
     are not a JSON object are skipped: a run killed mid-write can leave a cut-off last line,
     and it must not hide the rest."""

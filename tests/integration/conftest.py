@@ -48,6 +48,23 @@ def script_server(script: str, *args: str, health: str = "/health") -> Iterator[
         process.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def reference_server(module: str, *args: str) -> Iterator[str]:
+    """``python -m tests.reference.MODULE PORT ARGS...`` (a careful or careless reference
+    server) on a free loopback port; yield its URL once /health answers; stop it by PID."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"tests.reference.{module}", str(port), *args], cwd=ROOT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process, f"tests.reference.{module}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.fixture
 def error_server(tmp_path: Path) -> Iterator[FakeServer]:
     """A local target that answers every POST with HTTP 500."""

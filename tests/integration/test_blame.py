@@ -7,18 +7,14 @@ error finding at all."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from stress.record import read_records
-from tests.integration.conftest import ROOT, free_port, stress, wait_until_up
+from tests.integration.conftest import reference_server, stress
 
 pytestmark = pytest.mark.slow
 
@@ -36,21 +32,6 @@ load:
     - {{name: load, users: 2, spawn_rate: 10, duration: 2s}}
 degradation: {{enabled: false}}
 """
-
-
-@contextlib.contextmanager
-def closer(*args: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.reference.closer", str(port), *args], cwd=ROOT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process, "closer")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def run(tmp_path: Path, url: str) -> tuple[object, Path]:
@@ -75,7 +56,7 @@ def findings(directory: Path) -> list[tuple[str, str, str]]:
 def test_a_silent_close_after_an_error_is_charged_to_that_answer_not_the_next_input(
     tmp_path: Path,
 ) -> None:
-    with closer("--careless", "server_error,silent_close") as url:
+    with reference_server("closer", "--careless", "server_error,silent_close") as url:
         _, directory = run(tmp_path, url)
         dropped = httpx.get(url + "/stats", timeout=5).json()["dropped"]
     assert dropped >= 3, "the careless server dropped connections under the next request"
@@ -103,7 +84,7 @@ def test_a_silent_close_after_an_error_is_charged_to_that_answer_not_the_next_in
 
 @pytest.mark.parametrize("mode", [[], ["--close-after-errors"]])
 def test_a_careful_server_gets_no_error_finding(tmp_path: Path, mode: list[str]) -> None:
-    with closer(*mode) as url:
+    with reference_server("closer", *mode) as url:
         _, directory = run(tmp_path, url)
     errors = [f for f in findings(directory) if f[1] == "error"]
     assert errors == []

@@ -7,18 +7,15 @@ requests that stall while the readiness endpoint says ok.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.integration.conftest import ROOT, free_port, stress, wait_until_up
+from tests.integration.conftest import reference_server, stress
 
 pytestmark = pytest.mark.slow
 
@@ -29,21 +26,6 @@ COST_CHECKS = (
     "cost_growth",
     "health_under_load",
 )
-
-
-@contextlib.contextmanager
-def amplifier(*args: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.reference.amplifier", str(port), *args], cwd=ROOT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process, "tests.reference.amplifier")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def scenario(url: str, path: Path) -> Path:
@@ -108,7 +90,7 @@ def failures_of(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def test_careful_server_gives_no_error_finding(tmp_path: Path) -> None:
-    with amplifier() as url:
+    with reference_server("amplifier") as url:
         result, run_dir = run(url, tmp_path)
     checks = checks_of(run_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -127,7 +109,7 @@ def test_careful_server_gives_no_error_finding(tmp_path: Path) -> None:
 
 
 def test_careless_server_gives_an_error_for_each_planted_fault(tmp_path: Path) -> None:
-    with amplifier("--careless") as url:
+    with reference_server("amplifier", "--careless") as url:
         result, run_dir = run(url, tmp_path)
     assert result.returncode == 1
     checks = checks_of(run_dir)

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.conftest import stress
-from tests.integration.test_tolerance_verdicts import reference_server
+from tests.integration.conftest import reference_server, stress
 
 pytestmark = pytest.mark.slow
 

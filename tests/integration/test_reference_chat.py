@@ -4,36 +4,17 @@ careless twin an error finding for each planted fault."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.integration.conftest import ROOT, free_port, stress, wait_until_up
+from tests.integration.conftest import reference_server as reference
+from tests.integration.conftest import stress
 
 pytestmark = pytest.mark.slow
-
-
-@contextlib.contextmanager
-def reference(module: str, *args: str) -> Iterator[str]:
-    """``python -m tests.reference.MODULE PORT ARGS`` on a free loopback port; stopped by PID."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", f"tests.reference.{module}", str(port), *args], cwd=ROOT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process, module)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def init(url: str, tmp_path: Path) -> tuple[str, dict[str, Any]]:

@@ -9,10 +9,7 @@ must give an error finding of the group check that sees it.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,24 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.conftest import ROOT, free_port, stress, wait_until_up
+from tests.integration.conftest import reference_server, stress
 
 pytestmark = pytest.mark.slow
-
-
-@contextlib.contextmanager
-def reference_server(module: str, *args: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", f"tests.reference.{module}", str(port), *args], cwd=ROOT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process, module)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def init_and_run(

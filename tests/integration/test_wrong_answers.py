@@ -10,8 +10,6 @@ got one carries the error its fault calls for, and no other request does.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pytest
 import yaml
 
 from stress.record import read_records
-from tests.integration.conftest import ROOT, free_port, stress, wait_until_up
+from tests.integration.conftest import ROOT, reference_server, stress
 from tests.reference import tabular
 
 pytestmark = pytest.mark.slow
@@ -39,27 +37,16 @@ PROTOCOLS = {
 }
 
 
-def serve(*options: str) -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "tests.reference.tabular", str(port), *options]
-    process = subprocess.Popen(command, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process, "tests.reference.tabular")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def careful() -> Iterator[str]:
-    yield from serve()
+    with reference_server("tabular") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def careless() -> Iterator[str]:
-    yield from serve("--careless", ",".join(tabular.FAULTS))
+    with reference_server("tabular", "--careless", ",".join(tabular.FAULTS)) as url:
+        yield url
 
 
 # Families bent at the HTTP level: the reference server's http.server may refuse them

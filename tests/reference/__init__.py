@@ -14,15 +14,21 @@ from http.server import BaseHTTPRequestHandler
 
 
 class OtherMethods(BaseHTTPRequestHandler):
-    """PUT, PATCH, DELETE and OPTIONS as a careful server answers them: the body read (so the
-    next request on the connection is framed right) and a 405 with a JSON error. A bare
-    BaseHTTPRequestHandler answers 501 and leaves the body in the stream, where it becomes
+    """Requests in a method other than POST as a careful server handles them: any body read
+    first (so the next request on the connection is framed right), and PUT, PATCH, DELETE
+    and OPTIONS answered 405 with a JSON error. A bare BaseHTTPRequestHandler answers 501,
+    and its do_GET ignores a body: either way the body stays in the stream, where it becomes
     the start of the next request."""
 
-    def _method_not_allowed(self) -> None:
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
+        if self.command != "POST" and length:
             self.rfile.read(length)
+        return True
+
+    def _method_not_allowed(self) -> None:
         body = json.dumps({"error": {"message": f"method {self.command} is not allowed"}})
         self.send_response(405)
         self.send_header("Content-Type", "application/json")
