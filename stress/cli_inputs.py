@@ -276,6 +276,9 @@ def init(
         chosen = Protocol(need("--protocol", why, "Protocol", type=click.Choice(names)))
     elif protocol is None:
         err.print(f"detected {chosen.value} ({', '.join(detected.answers)})", markup=False)
+        choice = detected.choice(url)
+        if choice is not None:
+            err.print(choice, markup=False)
     if chosen in scaffold.MODEL_PROTOCOLS and model is None:
         model = detected.model if chosen is detected.protocol else None
         if model is None:

@@ -6,7 +6,8 @@
         KServe v2    GET /v2 answers server metadata; the model from GET /v1/models or the
                      repository index; its tensor (name, datatype, columns) from GET
                      /v2/models/NAME, else from what one single-column request is told
-        KServe v1    GET /v1/models answers {"models": [...]} (KServe's shape)
+        KServe v1    GET /v1/models answers {"models": [...]} (KServe's shape); a server that
+                     answers /v2 too is detected as v2, with v1 in ``also`` (init says so)
         OpenAI       GET /v1/models answers {"object": "list", "data": [...]} (OpenAI's shape);
                      chat, completions or embeddings from the model's id, else one tiny
                      request each; `stream: true` when the chat answer is an event stream
@@ -61,6 +62,19 @@ class Detected:
     features_note: str | None = None
     input_name: str | None = None
     datatype: str | None = None
+    # Protocols the server also speaks besides ``protocol`` (init names them, with the flag).
+    also: list[Protocol] = field(default_factory=list)
+
+    def choice(self, url: str) -> str | None:
+        """What init says when the server speaks more than the detected protocol."""
+        if self.protocol is None or not self.also:
+            return None
+        names = ", ".join(p.value for p in self.also)
+        how = " or ".join(f"`stress init {url} --protocol {p.value}`" for p in self.also)
+        return (
+            f"the server also speaks {names}; chose {self.protocol.value} (detected first). "
+            f"For the other: {how}"
+        )
 
 
 class _Asker:
@@ -198,6 +212,8 @@ def _kserve_v2(ask: _Asker, found: Detected, *, given: Protocol | None) -> bool:
         return False
     found.protocol = Protocol.KSERVE_V2
     names = kserve_list(ask.json("GET", "/v1/models"))
+    if names is not None and given is None:  # KServe's v1 model list: v1 is served too
+        found.also.append(Protocol.KSERVE_V1)
     if not names:
         index = ask.json("POST", "/v2/repository/index", {})
         names = [str(m.get("name")) for m in index or [] if isinstance(m, dict)]

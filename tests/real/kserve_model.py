@@ -1,9 +1,13 @@
 """An iris classifier served by KServe's ModelServer, speaking both REST protocols.
 
-    python kserve_model.py PORT        (with the KServe venv's python)
+    python kserve_model.py PORT [--v1-only]       (with the KServe venv's python)
 
 v1 (KServe v1 / TF-Serving style): POST /v1/models/iris:predict {"instances": [[...], ...]}
 v2 (Open Inference Protocol):      POST /v2/models/iris/infer with one FP32/FP64 tensor
+
+--v1-only: the same ModelServer without its v2 routes (every /v2 path answers 404), as a
+v1-only deployment looks to a client. gRPC is off (its fixed port 8081 would keep two servers
+from running side by side).
 """
 
 from __future__ import annotations
@@ -37,4 +41,8 @@ class Iris(kserve.Model):  # type: ignore[misc]
 
 
 if __name__ == "__main__":
-    kserve.ModelServer(http_port=int(sys.argv[1]), workers=1).start([Iris()])
+    if "--v1-only" in sys.argv:
+        from kserve.protocol.rest import server
+
+        server.register_v2_endpoints = lambda *args, **kwargs: None
+    kserve.ModelServer(http_port=int(sys.argv[1]), workers=1, enable_grpc=False).start([Iris()])

@@ -104,6 +104,25 @@ def test_kserve_v2_without_input_metadata_counts_columns_from_a_one_column_refus
     assert list(result.features) == ["col0", "col1", "col2"]
 
 
+def test_kserve_serving_both_is_v2_and_says_v1_is_there_too() -> None:
+    result = found(KSERVE)
+    assert result.also == [Protocol.KSERVE_V1]
+    said = result.choice("http://model.test")
+    assert said is not None
+    assert "chose kserve-v2" in said
+    assert "stress init http://model.test --protocol kserve-v1" in said
+    # Asked for v1, nothing else is named.
+    assert found(KSERVE, protocol=Protocol.KSERVE_V1).also == []
+
+
+def test_kserve_with_its_v2_routes_gone_is_v1_and_names_nothing_else() -> None:
+    routes = {k: v for k, v in KSERVE.items() if " /v2" not in k}
+    result = found(routes)
+    assert (result.protocol, result.model) == (Protocol.KSERVE_V1, "iris")
+    assert len(result.features) == 5  # from the v1 refusal of a one-column row
+    assert (result.also, result.choice("http://model.test")) == ([], None)
+
+
 @pytest.mark.parametrize(
     ("models", "protocol", "model"),
     [
