@@ -333,6 +333,11 @@ def init(
     probe = scaffold.write(plan, output)
     if probe.preflight.startswith("GET"):
         stdout.print(f"readiness: {escape(probe.preflight)}")
+    if probe.health is not None and probe.health.shown is not None:
+        said = f"{probe.health.shown} answered HTTP {probe.health.status}"
+        stdout.print(f"health: {said}; polled through the load (health.enabled)", markup=False)
+    elif probe.health is not None:
+        stdout.print("health: no readiness endpoint answered ready; left off", markup=False)
     stdout.print(
         f"probe: one valid request ({probe.input_id}) answered HTTP {probe.status} in "
         f"{probe.latency_ms:.0f} ms: {escape(probe.excerpt)}"

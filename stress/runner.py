@@ -349,8 +349,9 @@ def _watching(
         return contextlib.nullcontext()
     from stress.healthwatch import HealthWatch
 
-    interval = scenario.health.interval
-    return HealthWatch(url, adapter, layout.health(run_dir), interval=interval)
+    health = scenario.health
+    file = layout.health(run_dir)
+    return HealthWatch(url, adapter, file, interval=health.interval, health_path=health.path)
 
 
 def _load_deadline(scenario: Scenario, workers: Workers) -> float:

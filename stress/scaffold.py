@@ -8,6 +8,8 @@
     check(text)        validated as `stress validate` would (the OpenAPI document resolved)
     probe(scenario)    the preflight, then one valid request, timed: status, latency, excerpt
     Probe.warning()    the warning to print when that one valid request was refused
+    Probe.health       the readiness endpoint to poll through the load (healthwatch.find):
+                       health.enabled written on when one answered ready
 
 The written SLOs come from the probe: ``p95_ms`` is ten times its latency, at least one
 second, since one quiet request says little about the tail under load. A credential given
@@ -32,6 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from stress import healthwatch
 from stress.checks.exchange import SECRET_HEADERS
 from stress.detect import Detected as Detected
 from stress.detect import detect as detect
@@ -144,6 +147,8 @@ class Probe:
     # The valid input sent, and the limits found from it (stress.limitprobe).
     item: Input | None = None
     limits: Found | None = None
+    # The readiness endpoint for health.enabled (find_health).
+    health: healthwatch.Readiness | None = None
 
     @property
     def refused(self) -> bool:
@@ -338,6 +343,7 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
         "  error_rate: 1%",
         f"  p95_ms: {p95:g}",
         *(probe.answers if probe is not None else []),
+        *(healthwatch.scenario_lines(probe.health) if probe is not None else []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -479,6 +485,7 @@ def probe(
     text = " ".join((shown or excerpt(response.content)).split())[:120]
     found = Probe(passed, response.status_code, latency, redactor.scrub(text), item.id, item=item)
     found.answers = _answers(scenario, outcome, response.status_code, response.content)
+    found.health = healthwatch.find(scenario, adapter, transport=transport)
     return found
 
 

@@ -184,6 +184,16 @@ class Health(StrictModel):
     enabled: bool = False
     # One probe per interval, each bounded by it.
     interval: Annotated[Duration, Field(ge=0.2)] = 1.0
+    # The path polled (any 2xx is ready) when not the preflight's readiness request: e.g. an
+    # OpenAI-style server's /health, whose preflight asks /v1/models for the model.
+    path: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _a_path(cls, path: str | None) -> str | None:
+        if path is not None and not path.startswith("/"):
+            raise ValueError(f"expected a path starting with /, e.g. /health, got {path!r}")
+        return path
 
 
 class Answers(StrictModel):

@@ -88,6 +88,8 @@ class Adapter(Protocol):
 
     def judge_readiness(self, status: int, body: bytes) -> tuple[bool | None, str]: ...
 
+    def get(self, path: str) -> HttpRequest: ...
+
 
 class BaseAdapter:
     """What every adapter shares: the target's headers and query parameters with ${ENV_VAR}
