@@ -19,6 +19,7 @@ from stress.record import read_records
 from tests.integration.conftest import ROOT, free_port, stress
 from tests.integration.test_init_detect import init_runs
 from tests.integration.test_protocols import shortened
+from tests.real.defaults import DefaultRun, assert_health_polled_and_quiet, init_and_run
 from tests.real.serving import serving
 
 KSERVE_PYTHON = os.environ.get("KSERVE_PYTHON")
@@ -96,60 +97,99 @@ def test_a_wrong_model_name_is_exit_3(tmp_path: Path, kserve_server: str) -> Non
     assert "Model with name irs does not exist" in result.stderr
 
 
-# What KServe's ModelServer does with the v2 tensor families of the scenario `stress init`
-# writes (documented in docs/real-faults.md): a tensor it cannot use reaches numpy or the
-# model and comes back as HTTP 500 instead of a 400; inputs the model does not have are
-# accepted silently.
-V2_TENSOR_FAULTS = {
+@pytest.fixture(scope="module")
+def kserve_v1_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same ModelServer without its v2 routes: a v1-only deployment."""
+    assert KSERVE_PYTHON is not None
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("kserve-v1") / "model-server.log"
+    script = str(Path(__file__).parent / "kserve_model.py")
+    command = [KSERVE_PYTHON, script, str(port), "--v1-only"]
+    url = f"http://127.0.0.1:{port}"
+    with serving(command, url, "/v1/models/iris", log_path, name="the KServe v1 model server"):
+        yield url
+
+
+# What KServe's ModelServer does with the families of the scenario `stress init URL` writes
+# (no flags; documented in docs/real-faults.md, each with its replay command): a body the
+# model cannot use reaches numpy or scikit-learn and comes back as HTTP 500 instead of a 400,
+# and the server then resets that keep-alive connection without having said
+# "Connection: close" (connection_dropped_after_answer); inputs the model does not have are
+# accepted silently (warnings).
+V2_FAULTS = {
     "structure.tensor_no_inputs": ({500}, "not_a_server_error"),
     "numbers.tensor_overflow": ({500}, "not_a_server_error"),
     "structure.tensor_shape_mismatch": ({500}, "not_a_server_error"),
+    "numbers.non_finite": ({500}, "not_a_server_error"),
+    "size.empty_list": ({500}, "not_a_server_error"),
+}
+V2_WARNINGS = {
     "structure.tensor_duplicate_input": ({200}, "accepted_invalid_input"),
     "structure.tensor_extra_input": ({200}, "accepted_invalid_input"),
 }
+# v1: KServe hands the body to the model as raw bytes unless its Content-Type is exactly one
+# of four strings (so `Application/JSON` and `application/json; charset=utf-8` too), and
+# checks nothing of "instances" but its type.
+V1_FAULTS = {
+    "size.empty_list": ({500}, "not_a_server_error"),
+    "structure.empty_object": ({500}, "not_a_server_error"),
+    "structure.empty_array": ({500}, "not_a_server_error"),
+    "structure.non_object_body": ({500}, "not_a_server_error"),
+    "structure.missing_field": ({500}, "not_a_server_error"),
+    "encoding.content_type_params": ({500}, "not_a_server_error"),
+    "encoding.wrong_content_type": ({500}, "not_a_server_error"),
+    "encoding.duplicate_content_type": ({500}, "not_a_server_error"),
+    "encoding.form_body": ({500}, "not_a_server_error"),
+}
+V1_WARNINGS = {
+    # No Content-Type: parsed as JSON and answered (RFC 9110 lets a server do so).
+    "encoding.missing_content_type": ({200}, "accepted_invalid_input"),
+}
 
 
-def test_init_defaults_find_kserve_v2_tensor_faults(tmp_path: Path, kserve_server: str) -> None:
-    scenario = tmp_path / "init.yaml"
-    features = ("sepal_length=4.3:7.9", "sepal_width=2:4.4", "petal_length=1:6.9")
-    made = stress(
-        "init",
-        kserve_server,
-        "--protocol",
-        "kserve-v2",
-        "--model",
-        "iris",
-        *[arg for feature in (*features, "petal_width=0.1:2.5") for arg in ("--feature", feature)],
-        "-o",
-        str(scenario),
-        cwd=tmp_path,
-    )
-    assert made.returncode == 0, made.stderr
-    data = yaml.safe_load(scenario.read_text())
-    assert {"numbers.*", "structure.*"} <= set(data["inputs"]["families"])
-    data["load"]["phases"] = [
-        {"name": "baseline", "users": 2, "spawn_rate": 2, "duration": "2s"},
-        {"name": "load", "users": 4, "spawn_rate": 4, "duration": "3s"},
-    ]
-    scenario.write_text(yaml.safe_dump(data), encoding="utf-8")
-    result = stress("run", str(scenario), "--out", str(tmp_path / "reports"), cwd=tmp_path)
-    assert result.returncode == 1, result.stderr
-    run_dir = Path(result.stdout.strip().splitlines()[-1])
-    records = read_records(run_dir / "records").to_pandas()
-    found: dict[str, set[str]] = {}
-    for text in (run_dir / "failures.jsonl").read_text(encoding="utf-8").splitlines():
-        line = json.loads(text)
-        found.setdefault(line["family"], set()).update(f["check"] for f in line["findings"])
-    for family, (statuses, check) in V2_TENSOR_FAULTS.items():
-        sent = records[(records["family"] == family) & (records["status"] != 0)]
-        assert len(sent) > 0, f"{family} was not sent"
-        assert set(sent["status"]) == statuses, (family, sent["status"].tolist())
-        assert check in found.get(family, set()), (family, found.get(family))
+def assert_faults(
+    run: DefaultRun,
+    faults: dict[str, tuple[set[int], str]],
+    warnings: dict[str, tuple[set[int], str]],
+) -> None:
+    for family, (statuses, check) in faults.items():
+        assert run.answered(family) == statuses, (family, run.answered(family))
+        assert check in run.checks(family), (family, run.found.get(family))
+    for family, (statuses, check) in warnings.items():
+        assert run.answered(family) == statuses, (family, run.answered(family))
+        assert check in run.checks(family, "warning"), (family, run.found.get(family))
+    # The connection reset after a 500 is charged to the 500's own input.
+    dropped = run.families("connection_dropped_after_answer")
+    assert dropped, "no connection_dropped_after_answer"
+    assert dropped <= set(run.families("not_a_server_error")), dropped
+    # No realistic input is charged anything, and the readiness endpoint stayed honest.
+    assert not {f for f in run.found if f.startswith("realistic.")}, run.found
+    assert run.returncode == 1
+
+
+def test_init_defaults_find_kserve_v2_faults(tmp_path: Path, kserve_server: str) -> None:
+    run = init_and_run(kserve_server, tmp_path)
+    assert run.written["target"]["protocol"] == "kserve-v2"
+    assert {"numbers.*", "structure.*"} <= set(run.written["inputs"]["families"])
+    assert_faults(run, V2_FAULTS, V2_WARNINGS)
+    assert_health_polled_and_quiet(run)
     # The valid nested form of a tensor's data is answered like the flat one.
-    nested = records[
-        (records["family"] == "structure.tensor_nested_data") & (records["status"] != 0)
-    ]
-    assert set(nested["status"]) == {200}
+    assert run.answered("structure.tensor_nested_data") == {200}
+
+
+def test_init_defaults_find_kserve_v1_faults(tmp_path: Path, kserve_v1_server: str) -> None:
+    # No flags: a server whose /v2 paths answer 404 is a v1 server.
+    run = init_and_run(kserve_v1_server, tmp_path)
+    assert (run.written["target"]["protocol"], run.written["target"]["model"]) == (
+        "kserve-v1",
+        "iris",
+    )
+    assert "also speaks" not in run.said
+    assert_faults(run, V1_FAULTS, V1_WARNINGS)
+    assert_health_polled_and_quiet(run)
+    # v1 refuses NaN / Infinity before the model sees them: a clean 400.
+    assert run.answered("numbers.non_finite") == {400}
+    assert not run.checks("numbers.non_finite")
 
 
 @pytest.mark.parametrize(
@@ -162,7 +202,11 @@ def test_init_writes_a_kserve_scenario_that_runs(
 ) -> None:
     # Model and column count are detected (the metadata lists no input, so the count comes
     # from the model's refusal of a one-column row); names and ranges are placeholders.
-    written, _ = init_runs(kserve_server, tmp_path, *flags)
+    written, said = init_runs(kserve_server, tmp_path, *flags)
     target = written["target"]
     assert (target["protocol"], target["model"]) == (protocol, "iris")
     assert list(written["inputs"]["features"]) == ["col0", "col1", "col2", "col3"]
+    # Detected v2, init says v1 is there too and how to get it; asked for v1, nothing.
+    assert ("the server also speaks kserve-v1" in said) is (not flags)
+    assert (f"stress init {kserve_server} --protocol kserve-v1" in said) is (not flags)
+    assert written["health"] == {"enabled": True}
