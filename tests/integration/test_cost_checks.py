@@ -136,3 +136,37 @@ def test_careless_server_gives_an_error_for_each_planted_fault(tmp_path: Path) -
     assert whole["exponent"] > 1.5, whole
     assert checks["health_under_load"]["errors"] >= 1  # stall
     assert not checks["health_under_load"]["passed"]
+
+
+@pytest.mark.parametrize("careless", [False, True], ids=["careful", "stall"])
+def test_init_writes_health_polling_that_finds_only_the_stall(
+    tmp_path: Path, careless: bool
+) -> None:
+    # `stress init URL`: an OpenAI-style server with a /health that answers 200 gets
+    # health.enabled with that path (its /v1/models, the preflight's, says nothing of
+    # readiness). Run with the load cut short and a 2 s timeout (the stalls last 3 s).
+    path = tmp_path / "init.yaml"
+    with reference_server("amplifier", *(("--careless", "stall") if careless else ())) as url:
+        made = stress("init", url, "-o", str(path), "--no-input", cwd=tmp_path)
+        assert made.returncode == 0, made.stderr
+        assert "health: GET /health answered HTTP 200" in made.stdout
+        document = yaml.safe_load(path.read_text())
+        assert document["health"] == {"enabled": True, "path": "/health"}
+        document["target"]["timeout"] = "2s"
+        document["inputs"]["count"] = 60
+        document["load"]["phases"] = [
+            {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "2s"},
+            {"name": "load", "users": 3, "spawn_rate": 3, "duration": "4s"},
+        ]
+        path.write_text(yaml.safe_dump(document), encoding="utf-8")
+        result = stress("run", str(path), "--out", str(tmp_path / "r"), cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    run_dir = Path(result.stdout.strip().splitlines()[-1])
+    health = json.loads((run_dir / "summary.json").read_text())["cost_growth"]["health"]
+    assert health["probes"] >= 3, health
+    assert health["ready"] == health["probes"], health
+    errors = checks_of(run_dir)["health_under_load"]["errors"]
+    if careless:
+        assert errors >= 1, health
+    else:
+        assert (errors, health["contradicted"]) == (0, 0), health
