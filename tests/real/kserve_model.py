@@ -44,5 +44,8 @@ if __name__ == "__main__":
     if "--v1-only" in sys.argv:
         from kserve.protocol.rest import server
 
+        # RESTServer registers its routes through this module-level name (kserve 0.14 on).
+        if not hasattr(server, "register_v2_endpoints"):
+            sys.exit("--v1-only: this kserve has no rest.server.register_v2_endpoints")
         server.register_v2_endpoints = lambda *args, **kwargs: None
     kserve.ModelServer(http_port=int(sys.argv[1]), workers=1, enable_grpc=False).start([Iris()])
