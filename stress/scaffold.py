@@ -144,6 +144,9 @@ class Probe:
     # The valid input sent, and the limits found from it (stress.limitprobe).
     item: Input | None = None
     limits: Found | None = None
+    # inputs.task as its answer shows it (stress.inputs.tasks.from_probe), and what showed it.
+    task: str | None = None
+    task_source: str = ""
 
     @property
     def refused(self) -> bool:
@@ -315,6 +318,11 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
         lines += [
             f"    {_q(n)}: {{min: {lo:g}, max: {hi:g}}}" for n, (lo, hi) in plan.features.items()
         ]
+    task = probe.task if probe is not None else None
+    if probe is not None and task is not None:
+        lines.append(_c(f"  task: {task}", f"the seeds fit it (from {probe.task_source})"))
+        if task.startswith("classify-") and not any(g[0] == "perturbation.*" for g in groups):
+            groups = (*groups, ("perturbation.*", 1, "label-preserving edits of its texts"))
     if plan.from_log is not None:
         lines += [
             _c("  from_log:", "real requests as seeds, scrubbed of personal data (docs/logs.md)"),
@@ -479,6 +487,8 @@ def probe(
     text = " ".join((shown or excerpt(response.content)).split())[:120]
     found = Probe(passed, response.status_code, latency, redactor.scrub(text), item.id, item=item)
     found.answers = _answers(scenario, outcome, response.status_code, response.content)
+    if not found.refused:
+        found.task, found.task_source = _task(scenario, outcome, response.content)
     return found
 
 
@@ -494,6 +504,19 @@ def _answers(scenario: Scenario, outcome: Any, status: int, body: bytes) -> list
     path = (response.prediction or response.text) if response is not None else None
     protocol = scenario.target.protocol.value
     return answerhints.lines(answerhints.learn(protocol, outcome, body, schema, path))
+
+
+def _task(scenario: Scenario, outcome: Any, body: bytes) -> tuple[str | None, str]:
+    """inputs.task from the probe's answer and the labels it or the OpenAPI document shows."""
+    from stress import answerhints
+    from stress.inputs.tasks import from_probe
+
+    response, protocol = scenario.target.response, scenario.target.protocol.value
+    schema = response.json_schema if response is not None else None
+    path = (response.prediction or response.text) if response is not None else None
+    declared = answerhints.learn(protocol, outcome, body, schema, path)
+    labels = [str(x) for x in declared.labels or declared.seen_labels]
+    return from_probe(protocol, scenario.target.takes_rows, outcome.prediction, labels)
 
 
 def probe_limits(scenario: Scenario, found: Probe, environ: Mapping[str, str]) -> Found | None:
