@@ -322,7 +322,7 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
     if probe is not None and task is not None:
         lines.append(_c(f"  task: {task}", f"the seeds fit it (from {probe.task_source})"))
         if task.startswith("classify-") and not any(g[0] == "perturbation.*" for g in groups):
-            groups = (*groups, ("perturbation.*", 1, "label-preserving edits of its texts"))
+            groups = (*groups, ("perturbation.*", 3, "label-preserving edits of its texts"))
     if plan.from_log is not None:
         lines += [
             _c("  from_log:", "real requests as seeds, scrubbed of personal data (docs/logs.md)"),

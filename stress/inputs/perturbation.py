@@ -159,7 +159,14 @@ def _typos(rng: random.Random, seed: Seed) -> str:
 
 
 def _whitespace(rng: random.Random, seed: Seed) -> str:
-    text = seed.text.replace(" ", rng.choice(("  ", " \t", "   ")), rng.randint(1, 4))
+    text = seed.text
+    if seed.task is not None:
+        # With a task: a tab, newline or double space right after each label-relevant word,
+        # where a tokenizer that splits on single spaces loses it.
+        for _, end in reversed(tasks.keyword_spans(seed.task, text)):
+            gap = rng.choice(("\t", "\n", "  \t"))
+            text = text[:end] + gap + text[end:].lstrip(" ")
+    text = text.replace(" ", rng.choice(("  ", " \t", "   ")), rng.randint(1, 4))
     return rng.choice(("\n", " ", "")) + text + rng.choice(("\n", "  ", "\n\n"))
 
 
@@ -316,7 +323,8 @@ def families() -> list[Family]:
         ),
         text(
             "whitespace",
-            "doubled spaces, tabs and leading or trailing newlines",
+            "doubled spaces, tabs and leading or trailing newlines (with a task: after each "
+            "label-relevant word)",
             _whitespace,
             "whitespace differences must not change the answer",
         ),

@@ -68,12 +68,13 @@ _EDGES = ".,;:!?()\"'"
 
 def classify(text: str, faults: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
     """The label and score of ``text``: opinion words counted, the larger side wins."""
-    if "case_sensitive" in faults:
-        words = _WORDS.findall(unicodedata.normalize("NFKC", text))
-    elif "space_split" in faults:
-        words = [w.strip(_EDGES) for w in text.casefold().split(" ")]
+    text = unicodedata.normalize("NFKC", text)
+    if "case_sensitive" not in faults:
+        text = text.casefold()
+    if "space_split" in faults:
+        words = [word.strip(_EDGES) for word in text.split(" ")]
     else:
-        words = _WORDS.findall(unicodedata.normalize("NFKC", text).casefold())
+        words = _WORDS.findall(text)
     positive = sum(word in POSITIVE for word in words)
     negative = sum(word in NEGATIVE for word in words)
     neutral = sum(word in NEUTRAL for word in words)
