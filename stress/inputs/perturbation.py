@@ -164,7 +164,7 @@ def _whitespace(rng: random.Random, seed: Seed) -> str:
         # With a task: a tab, newline or double space right after each label-relevant word,
         # where a tokenizer that splits on single spaces loses it.
         for _, end in reversed(tasks.keyword_spans(seed.task, text)):
-            gap = rng.choice(("\t", "\n", "  \t"))
+            gap = rng.choice(("\t", "\n", "\t ", "\n "))
             text = text[:end] + gap + text[end:].lstrip(" ")
     text = text.replace(" ", rng.choice(("  ", " \t", "   ")), rng.randint(1, 4))
     return rng.choice(("\n", " ", "")) + text + rng.choice(("\n", "  ", "\n\n"))

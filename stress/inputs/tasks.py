@@ -24,6 +24,7 @@ built, not searched), so it is not used (stress.inputs.family's rule).
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from dataclasses import dataclass
@@ -141,6 +142,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 TEMPLATES["embed"] = TEMPLATES["classify-topic"]
+SIGN_OFF = {  # (with the city, without it)
+    "classify-sentiment": (" ({who}, {{city}})", " ({who})"),
+    "classify-intent": (" Thanks, {who} from {{city}}.", " Thanks, {who}."),
+    "classify-topic": (" ({who}, {{city}})", " ({who})"),
+    "embed": (" ({who}, {{city}})", " ({who})"),
+}
 PRODUCTS = ("kettle", "backpack", "desk lamp", "blender", "jacket", "coffee grinder", "tent")
 _WORD = re.compile(r"\w+")
 
@@ -180,24 +187,32 @@ def labelled(rng: random.Random, task: str) -> Labelled:
         n=str(rng.randint(2, 60)),
         code=f"{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}{rng.randint(10_000, 99_999)}",
     )
+    if "{name}" not in template or "{city}" not in template:
+        # A sign-off, so every text has a name and a place to swap.
+        signer = "{other}" if "{name}" in template else "{name}"
+        with_city, without = SIGN_OFF[task]
+        template += (without if "{city}" in template else with_city).format(who=signer)
     text = template.format(**slots)
     text = text[:1].upper() + text[1:]
+    names = tuple(slots[k] for k in ("name", "other") if "{%s}" % k in template)  # noqa: UP031
+    places = (city,) if "{city}" in template else ()
     if task == "embed":  # a passage: more sentences on the same topic
         more = [labelled(rng, "classify-topic") for _ in range(rng.randint(3, 8))]
         more = [m for m in more if m.label == label][:4]
         text = " ".join([text, *(m.text for m in more)])
-        names = (name, other, *(n for m in more for n in m.names))
-        places = (city, *(p for m in more for p in m.places))
-        return Labelled(task, text, label, tuple(keywords(task, text)), names, places)
-    return Labelled(task, text, label, tuple(keywords(task, text)), (name, other), (city,))
+        names = (*names, *(n for m in more for n in m.names))
+        places = (*places, *(p for m in more for p in m.places))
+    return Labelled(task, text, label, tuple(keywords(task, text)), names, places)
 
 
+@functools.cache
 def entities(task: str, pool: tuple[str, ...]) -> tuple[str, ...]:
     """The Faker values of ``pool`` that hold no keyword of ``task`` (a name like Bill would
     otherwise carry a label)."""
     return tuple(value for value in pool if not keywords(task, value))
 
 
+@functools.cache
 def lexicon_words(task: str) -> dict[str, str]:
     """Every keyword of ``task`` (lower case) -> its label."""
     return {
