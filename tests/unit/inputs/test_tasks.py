@@ -133,7 +133,8 @@ def test_families_without_a_task_do_not_fit() -> None:
     context = Context(protocol="http-json", seed=1)
     for name in ("realistic.task_text", "perturbation.synonyms", "perturbation.place_swap"):
         reason = catalog()[name].misfit(context)
-        assert reason is not None and "task" in reason
+        assert reason is not None
+        assert "task" in reason
         assert catalog()[name].misfit(Context("http-json", task="classify-intent")) is None
     assert catalog()["realistic.task_text"].misfit(Context("http-json", task="chat"))
 
