@@ -103,8 +103,6 @@ def test_synonyms_change_the_words_but_not_their_labels() -> None:
 def test_entity_swaps_replace_names_and_places() -> None:
     for index in range(20):
         original = text_of(payload("perturbation.original", "classify-topic", index))
-        seed = tasks.labelled(random.Random(0), "classify-topic")  # any seed: shape only
-        assert seed.places
         named = text_of(payload("perturbation.name_swap", "classify-topic", index))
         placed = text_of(payload("perturbation.place_swap", "classify-topic", index))
         assert named != original
@@ -170,3 +168,8 @@ def test_a_row_taking_endpoint_is_tabular_whatever_it_answers() -> None:
     task, source = tasks.from_probe("http-json", False, None, ["positive", "negative"])
     assert task == "classify-sentiment"
     assert "positive" in source
+
+
+def test_entities_holding_a_keyword_are_left_out() -> None:
+    assert tasks.entities("classify-intent", ("Bill", "Anna", "Trace Hill")) == ("Anna",)
+    assert tasks.entities("classify-sentiment", ("Bill", "Anna")) == ("Bill", "Anna")
