@@ -26,6 +26,8 @@ def scenario(task: str | None, protocol: str = "openai-chat", **inputs: Any) -> 
     }
     if task is not None:
         data["inputs"]["task"] = task
+    if protocol == "http-json":
+        data["target"]["request"] = {"text": "{{prompt}}"}
     return from_dict(data)
 
 
@@ -77,7 +79,8 @@ def test_invariance_compares_the_label_of_a_chat_model_used_as_a_classifier() ->
     ]
     # Without the task free text has no default comparison; embed keeps the vector rule.
     assert invariance.evaluate(records, corpus, scenario(None)).judged is False
-    embed = invariance.evaluate(records, corpus, scenario("embed"))
+    # (http-json answers are compared by label by default: not an embedding's.)
+    embed = invariance.evaluate(records, corpus, scenario("embed", "http-json"))
     assert embed.judged is False
     assert "tolerance.cosine" in embed.note
     assert invariance.default_methods("http-json", None) == [CompareMethod.LABEL]
