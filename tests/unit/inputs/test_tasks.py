@@ -173,3 +173,17 @@ def test_a_row_taking_endpoint_is_tabular_whatever_it_answers() -> None:
 def test_entities_holding_a_keyword_are_left_out() -> None:
     assert tasks.entities("classify-intent", ("Bill", "Anna", "Trace Hill")) == ("Anna",)
     assert tasks.entities("classify-sentiment", ("Bill", "Anna")) == ("Bill", "Anna")
+
+
+def test_a_logged_text_keeps_its_label_words_under_a_task() -> None:
+    log = ({"payload": {"messages": [{"role": "user", "content": LOGGED}]}, "line": 1},)
+    for index in range(10):
+        context = Context(protocol="http-json", seed=index, task="classify-sentiment", logged=log)
+        for variant in ("typos", "homoglyphs", "whitespace", "synonyms"):
+            item = generate(CATALOG[f"perturbation.{variant}"], context, index, cache=Cache())
+            text = text_of(item.payload)  # type: ignore[arg-type]
+            assert text != LOGGED
+            assert tasks.label_words("classify-sentiment", text) == ["negative", "positive"]
+
+
+LOGGED = "The delivery was awful but the support team was excellent about it all"
