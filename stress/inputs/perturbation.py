@@ -77,6 +77,8 @@ class Seed:
             messages = [dict(m) for m in payload.get("messages", [{"role": "user", "content": ""}])]
             self.history, last = messages[:-1], messages[-1]
             self.role, self.text = last["role"], str(last["content"])
+            if draw.context.task in tasks.TEXT_TASKS:  # its words of the task's lexicon kept
+                self.task = draw.context.task
             return
         self.rows = []
         if draw.context.task in tasks.TEXT_TASKS:
