@@ -224,3 +224,16 @@ def lines(declared: Declared) -> list[str]:
         "# nothing the endpoint said declared them.",
         *[note[2:] for note in notes],
     ]
+
+
+def task(scenario: Any, outcome: Outcome, body: bytes) -> tuple[str | None, str]:
+    """inputs.task from init's probe answer and the labels it or the OpenAPI document shows
+    (stress.inputs.tasks.from_probe), and what showed it."""
+    from stress.inputs.tasks import from_probe
+
+    response, protocol = scenario.target.response, scenario.target.protocol.value
+    schema = response.json_schema if response is not None else None
+    path = (response.prediction or response.text) if response is not None else None
+    declared = learn(protocol, outcome, body, schema, path)
+    labels = [str(x) for x in declared.labels or declared.seen_labels]
+    return from_probe(protocol, scenario.target.takes_rows, outcome.prediction, labels)

@@ -149,6 +149,9 @@ class Probe:
     limits: Found | None = None
     # The readiness endpoint for health.enabled (find_health).
     health: healthwatch.Readiness | None = None
+    # inputs.task as its answer shows it (stress.inputs.tasks.from_probe), and what showed it.
+    task: str | None = None
+    task_source: str = ""
 
     @property
     def refused(self) -> bool:
@@ -320,6 +323,11 @@ def render(plan: Plan, *, probe: Probe | None = None) -> str:
         lines += [
             f"    {_q(n)}: {{min: {lo:g}, max: {hi:g}}}" for n, (lo, hi) in plan.features.items()
         ]
+    task = probe.task if probe is not None else None
+    if probe is not None and task is not None:
+        lines.append(_c(f"  task: {task}", f"the seeds fit it (from {probe.task_source})"))
+        if task.startswith("classify-") and not any(g[0] == "perturbation.*" for g in groups):
+            groups = (*groups, ("perturbation.*", 3, "label-preserving edits of its texts"))
     if plan.from_log is not None:
         lines += [
             _c("  from_log:", "real requests as seeds, scrubbed of personal data (docs/logs.md)"),
@@ -486,6 +494,10 @@ def probe(
     found = Probe(passed, response.status_code, latency, redactor.scrub(text), item.id, item=item)
     found.answers = _answers(scenario, outcome, response.status_code, response.content)
     found.health = healthwatch.find(scenario, adapter, transport=transport)
+    if not found.refused:
+        from stress import answerhints
+
+        found.task, found.task_source = answerhints.task(scenario, outcome, response.content)
     return found
 
 

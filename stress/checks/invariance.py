@@ -9,6 +9,12 @@ with its seed's (stress.checks.compare); a difference is a flip.
 
 Answers from the baseline phase are preferred, so that load effects (degradation's
 business) do not show up as flips.
+
+The methods, unless invariance.methods names them: with a classification task
+(inputs.task classify-*) the label (the top class, a label/class field, or the answer text
+itself for a chat model used as a classifier), whatever the protocol; with the embed task
+none (a perturbed text's vector differs by design: set methods [numeric] and
+tolerance.cosine); otherwise stress.checks.compare.invariance_methods by protocol.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import pandas as pd
 from stress.checks.compare import EMBEDDINGS, Answer, Comparer, invariance_methods
 from stress.checks.degradation import answer_of, baseline_phase
 from stress.inputs.corpus import Input
-from stress.scenario import Scenario
+from stress.scenario import CompareMethod, Scenario
 
 INVARIANCE = "invariance"
 UNKNOWN_KIND = "unknown"
@@ -81,6 +87,15 @@ class Result:
         }
 
 
+def default_methods(protocol: str, task: str | None) -> list[CompareMethod]:
+    """Invariance's methods when the scenario names none (see the module doc)."""
+    if task is not None and task.startswith("classify-"):
+        return [CompareMethod.LABEL]
+    if task == "embed":
+        return []
+    return invariance_methods(protocol)
+
+
 def perturbations(corpus: Iterable[Input]) -> list[tuple[Input, str, str]]:
     """(perturbed input, seed id, kind) for every corpus input that names a seed."""
     found = []
@@ -106,14 +121,15 @@ def evaluate(
     protocol = scenario.target.protocol.value
     groups = perturbations(corpus)
     if comparer is None and config.enabled:
-        chosen = config.methods if config.methods is not None else invariance_methods(protocol)
+        task = scenario.inputs.task
+        chosen = config.methods if config.methods is not None else default_methods(protocol, task)
         comparer = Comparer(config, protocol, methods=chosen)
     methods = [method.value for method in comparer.methods] if comparer else []
     if not config.enabled or comparer is None:
         return Result(False, methods, "not judged: invariance.enabled is false")
     if not groups:
         return Result(False, methods, "not judged: the corpus has no perturbed inputs")
-    if not methods and protocol == EMBEDDINGS:
+    if not methods and (protocol == EMBEDDINGS or scenario.inputs.task == "embed"):
         note = (
             f"not judged: {len(groups)} perturbed inputs, but a perturbed text's embedding "
             f"differs by design; to require similar vectors set invariance.methods [numeric] "

@@ -200,6 +200,7 @@ def planned(
     workers: int = 1,
     body_format: str | None = None,
     logged: Sequence[Mapping[str, Any]] = (),
+    task: str | None = None,
 ) -> Plan:
     """The corpus to generate: ``counts`` inputs of the families named there, and what is
     left of ``count`` spread over ``weights``' families (at least one each). Raises
@@ -216,6 +217,7 @@ def planned(
         schema=dict(schema) if schema is not None else None,
         body_format=body_format,
         logged=tuple(logged),
+        task=task,
     )
     sizes = plan(weights, count, counts)
     misfits = [(name, families[name].misfit(context)) for name in sizes]

@@ -20,6 +20,8 @@ SAMPLE_LOG = (
         "names": [],
     },
 )
+# The task shown for families that vary a task's labelled texts (inputs.task).
+SAMPLE_TASK = "classify-sentiment"
 # Characters a terminal would act on or hide: shown as escapes instead.
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
@@ -93,6 +95,8 @@ def sample(family: Family, *, seed: int = 0, index: int = 0) -> Input:
     context = Context(protocol=protocol, seed=seed, features=features)
     if family.misfit(context) and not family.misfit(Context(protocol, logged=SAMPLE_LOG)):
         context = Context(protocol=protocol, seed=seed, features=features, logged=SAMPLE_LOG)
+    if family.misfit(context) and not family.misfit(Context(protocol, task=SAMPLE_TASK)):
+        context = Context(protocol=protocol, seed=seed, features=features, task=SAMPLE_TASK)
     return generate(family, context, index, cache=Cache())
 
 

@@ -97,6 +97,9 @@ class Context:
     # Scrubbed logged requests (stress.logs.seeds): {"payload", "line", "names"} each. When
     # present they are the realistic inputs and the seeds the other families vary.
     logged: tuple[Mapping[str, Any], ...] = ()
+    # What the endpoint does with its inputs (inputs.task, stress.inputs.tasks): with a
+    # classification or embedding task, the realistic and perturbation seeds are its texts.
+    task: str | None = None
 
     @property
     def tabular(self) -> bool:

@@ -5,6 +5,13 @@ Every perturbation family at index ``i`` starts from the same seed input, drawn 
 Each payload names its ``group`` (``perturbation-<i>``), the ``seed`` input's id and its
 ``variant``, so a later check can compare the answers within a group: a healthy endpoint
 answers a typo'd or re-cased question the way it answers the original.
+
+With a classification or embedding task (inputs.task, stress.inputs.tasks) the seed is a
+labelled text of that task, and every variant keeps its label-relevant words: typos and
+look-alike letters only outside them, a synonym of the same label, other names, places and
+numbers. A variant that would change them is drawn again (at most ``TRIES`` times, then the
+seed text is sent unchanged), so a careful classifier's label cannot move and a flip is the
+endpoint's.
 """
 
 from __future__ import annotations
@@ -14,8 +21,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from stress.inputs import tasks
 from stress.inputs.characters import HOMOGLYPHS
-from stress.inputs.family import ALL_PROTOCOLS, CHAT, TABULAR, Draw, Expect, Family, Kind
+from stress.inputs.family import ALL_PROTOCOLS, CHAT, TABULAR, Context, Draw, Expect, Family, Kind
 from stress.inputs.realistic import row
 from stress.inputs.vocab import ask, vocabulary
 
@@ -24,6 +32,7 @@ SEED_KEY = "perturbation.seed"
 SEED_LOCALES = ("en_US", "en_US", "de_DE", "fr_FR", "ru_RU")
 
 _QWERTY = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+TRIES = 8
 
 
 def _neighbours() -> dict[str, str]:
@@ -49,12 +58,16 @@ NEIGHBOURS = _neighbours()
 
 class Seed:
     """The seed input of one group: text, the names and numbers in it. With a log, a logged
-    request: its last message is the text varied, the messages before it are kept."""
+    request: its last message is the text varied, the messages before it are kept. With a
+    classification or embedding task, a labelled text of it (stress.inputs.tasks)."""
 
     def __init__(self, draw: Draw) -> None:
         rng = draw.shared(SEED_KEY)
         self.history: list[dict[str, Any]] = []
         self.role = "user"
+        self.task: str | None = None
+        self.label: str | None = None
+        self.places: list[str] = []
         if draw.context.logged:
             entry = rng.choice(draw.context.logged)
             payload = entry["payload"]
@@ -64,6 +77,14 @@ class Seed:
             messages = [dict(m) for m in payload.get("messages", [{"role": "user", "content": ""}])]
             self.history, last = messages[:-1], messages[-1]
             self.role, self.text = last["role"], str(last["content"])
+            if draw.context.task in tasks.TEXT_TASKS:  # its words of the task's lexicon kept
+                self.task = draw.context.task
+            return
+        self.rows = []
+        if draw.context.task in tasks.TEXT_TASKS:
+            seed = tasks.labelled(rng, draw.context.task)
+            self.task, self.label, self.locale = seed.task, seed.label, tasks.LOCALE
+            self.text, self.names, self.places = seed.text, list(seed.names), list(seed.places)
             return
         self.locale = rng.choice(SEED_LOCALES)
         words = vocabulary(self.locale)
@@ -78,13 +99,27 @@ class Seed:
         """The seed's messages with ``text`` as the last one."""
         return [*self.history, {"role": self.role, "content": text}]
 
+    def protected(self) -> set[int]:
+        """Character offsets of the label-relevant words (none without a task)."""
+        if self.task is None:
+            return set()
+        return {i for a, b in tasks.keyword_spans(self.task, self.text) for i in range(a, b)}
+
+    def keeps_label(self, text: str) -> bool:
+        """``text`` has the seed's label-relevant words, or synonyms of the same labels."""
+        if self.task is None:
+            return True
+        return tasks.label_words(self.task, text) == tasks.label_words(self.task, self.text)
+
 
 _THANKS = {"en_US": "Thanks,", "de_DE": "Danke,", "fr_FR": "Merci,", "ru_RU": "Спасибо,"}
 
 
-def _group(draw: Draw, variant: str, payload: dict[str, Any]) -> dict[str, Any]:
+def _group(draw: Draw, variant: str, payload: dict[str, Any], seed: Seed) -> dict[str, Any]:
+    labelled = {"task_label": seed.label} if seed.label is not None else {}
     return {
         **payload,
+        **labelled,
         "group": f"perturbation-{draw.index:04d}",
         "seed": f"perturbation.original-{draw.index:04d}",
         "variant": variant,
@@ -94,21 +129,28 @@ def _group(draw: Draw, variant: str, payload: dict[str, Any]) -> dict[str, Any]:
 def _original(draw: Draw) -> dict[str, Any]:
     seed = Seed(draw)
     if draw.context.tabular:
-        return _group(draw, "original", {"rows": seed.rows})
-    return _group(draw, "original", {"messages": seed.messages(seed.text)})
+        return _group(draw, "original", {"rows": seed.rows}, seed)
+    return _group(draw, "original", {"messages": seed.messages(seed.text)}, seed)
 
 
 def _text_variant(name: str, change: Callable[[random.Random, Seed], str]) -> Any:
     def generate(draw: Draw) -> dict[str, Any]:
         seed = Seed(draw)
-        return _group(draw, name, {"messages": seed.messages(change(draw.random, seed))})
+        text = seed.text
+        for _ in range(TRIES):
+            changed = change(draw.random, seed)
+            if seed.keeps_label(changed):
+                text = changed
+                break
+        return _group(draw, name, {"messages": seed.messages(text)}, seed)
 
     return generate
 
 
 def _typos(rng: random.Random, seed: Seed) -> str:
     chars = list(seed.text)
-    letters = [i for i, c in enumerate(chars) if c.lower() in NEIGHBOURS]
+    kept = seed.protected()
+    letters = [i for i, c in enumerate(chars) if c.lower() in NEIGHBOURS and i not in kept]
     for i in rng.sample(letters, k=min(len(letters), rng.randint(1, 3))):
         typo = rng.choice(NEIGHBOURS[chars[i].lower()])
         chars[i] = typo.upper() if chars[i].isupper() else typo
@@ -119,7 +161,14 @@ def _typos(rng: random.Random, seed: Seed) -> str:
 
 
 def _whitespace(rng: random.Random, seed: Seed) -> str:
-    text = seed.text.replace(" ", rng.choice(("  ", " \t", "   ")), rng.randint(1, 4))
+    text = seed.text
+    if seed.task is not None:
+        # With a task: a tab, newline or double space right after each label-relevant word,
+        # where a tokenizer that splits on single spaces loses it.
+        for _, end in reversed(tasks.keyword_spans(seed.task, text)):
+            gap = rng.choice(("\t", "\n", "\t ", "\n "))
+            text = text[:end] + gap + text[end:].lstrip(" ")
+    text = text.replace(" ", rng.choice(("  ", " \t", "   ")), rng.randint(1, 4))
     return rng.choice(("\n", " ", "")) + text + rng.choice(("\n", "  ", "\n\n"))
 
 
@@ -138,7 +187,8 @@ def _homoglyphs(rng: random.Random, seed: Seed) -> str:
     # Latin to Cyrillic/Greek look-alikes; Cyrillic text gets Latin ones instead.
     swaps = {**{v: k for k, v in HOMOGLYPHS.items()}, **HOMOGLYPHS}
     chars = list(seed.text)
-    places = [i for i, c in enumerate(chars) if c in swaps]
+    kept = seed.protected()
+    places = [i for i, c in enumerate(chars) if c in swaps and i not in kept]
     for i in rng.sample(places, k=min(len(places), rng.randint(1, 3))):
         chars[i] = swaps[chars[i]]
     return "".join(chars)
@@ -147,10 +197,39 @@ def _homoglyphs(rng: random.Random, seed: Seed) -> str:
 def _name_swap(rng: random.Random, seed: Seed) -> str:
     text = seed.text
     names = vocabulary(seed.locale).first_names
+    if seed.task is not None:
+        names = tasks.entities(seed.task, names)
     for name in seed.names:
         first = name.split(" ")[0]
         text = text.replace(first, rng.choice([n for n in names if n != first] or [first]))
     return text
+
+
+def _place_swap(rng: random.Random, seed: Seed) -> str:
+    text = seed.text
+    assert seed.task is not None  # the family fits only with a task
+    cities = tasks.entities(seed.task, vocabulary(seed.locale).cities)
+    for place in dict.fromkeys(seed.places):
+        text = text.replace(place, rng.choice([c for c in cities if c != place]))
+    return text
+
+
+def _synonyms(rng: random.Random, seed: Seed) -> str:
+    assert seed.task is not None  # the family fits only with a task
+    task, text = seed.task, seed.text
+    for start, end in reversed(tasks.keyword_spans(task, text)):
+        text = text[:start] + tasks.synonym(rng, task, text[start:end]) + text[end:]
+    return text
+
+
+def _needs_task(context: Context) -> str | None:
+    if context.task in tasks.TEXT_TASKS:
+        return None
+    return (
+        "it varies the labelled texts of a classification or embedding task, and the "
+        "scenario sets no inputs.task (classify-sentiment, classify-intent, classify-topic, "
+        "embed)"
+    )
 
 
 def _number_swap(rng: random.Random, seed: Seed) -> str:
@@ -170,7 +249,7 @@ def _jitter(draw: Draw) -> dict[str, Any]:
     rows = [
         {k: _nudge(v, rng.choice((-1, 1)), ranges.get(k)) for k, v in r.items()} for r in seed.rows
     ]
-    return _group(draw, "jitter", {"rows": rows})
+    return _group(draw, "jitter", {"rows": rows}, seed)
 
 
 def _nudge(value: Any, direction: int, bounds: tuple[float, float] | None) -> Any:
@@ -190,7 +269,7 @@ def _raw_variant(mangle: str) -> Callable[[Draw], dict[str, Any]]:
     def generate(draw: Draw) -> dict[str, Any]:
         seed = Seed(draw)
         payload = {"mangle": mangle, "mangle_seed": draw.random.randrange(1 << 30)}
-        return _group(draw, mangle, {**payload, "base": {"rows": seed.rows}})
+        return _group(draw, mangle, {**payload, "base": {"rows": seed.rows}}, seed)
 
     return generate
 
@@ -198,7 +277,7 @@ def _raw_variant(mangle: str) -> Callable[[Draw], dict[str, Any]]:
 def families() -> list[Family]:
     accept = Expect.ACCEPT
 
-    def text(name: str, description: str, change: Any, why: str) -> Family:
+    def text(name: str, description: str, change: Any, why: str, fits: Any = None) -> Family:
         return Family(
             f"perturbation.{name}",
             description,
@@ -207,6 +286,7 @@ def families() -> list[Family]:
             CHAT,
             _text_variant(name, change),
             why,
+            fits=fits,
         )
 
     return [
@@ -245,7 +325,8 @@ def families() -> list[Family]:
         ),
         text(
             "whitespace",
-            "doubled spaces, tabs and leading or trailing newlines",
+            "doubled spaces, tabs and leading or trailing newlines (with a task: after each "
+            "label-relevant word)",
             _whitespace,
             "whitespace differences must not change the answer",
         ),
@@ -272,6 +353,20 @@ def families() -> list[Family]:
             "every number replaced with another of the same length",
             _number_swap,
             "order numbers and counts change, the kind of answer must not",
+        ),
+        text(
+            "synonyms",
+            "each label-relevant word of the task's text replaced by a synonym of the same label",
+            _synonyms,
+            "'excellent' for 'great' must not move a classifier's label",
+            fits=_needs_task,
+        ),
+        text(
+            "place_swap",
+            "the places in the task's text replaced with other Faker cities",
+            _place_swap,
+            "entity swap: where it happened says nothing about the label",
+            fits=_needs_task,
         ),
         Family(
             "perturbation.jitter",

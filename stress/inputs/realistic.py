@@ -8,6 +8,7 @@ import math
 import random
 from typing import Any
 
+from stress.inputs import tasks
 from stress.inputs.family import (
     ALL_PROTOCOLS,
     CHAT,
@@ -197,6 +198,21 @@ def _logged(draw: Draw) -> dict[str, Any]:
     return {**copy.deepcopy(dict(seed["payload"])), "log_line": seed["line"]}
 
 
+def _task_text(draw: Draw) -> dict[str, Any]:
+    task = draw.context.task
+    if task not in tasks.TEXT_TASKS:
+        raise ValueError("no classification or embedding inputs.task in the scenario")
+    seed = tasks.labelled(draw.random, task)
+    text = within_limit(draw, seed.text)
+    return {"messages": [user(text)], "locale": tasks.LOCALE, "task_label": seed.label}
+
+
+def _needs_task(context: Context) -> str | None:
+    if context.task in tasks.TEXT_TASKS:
+        return None
+    return "it sends the texts of a classification or embedding inputs.task, and none is set"
+
+
 def _needs_log(context: Context) -> str | None:
     if context.logged:
         return None
@@ -215,6 +231,17 @@ def families() -> list[Family]:
             _logged,
             "production traffic as it is: the realistic baseline when a log is given",
             fits=_needs_log,
+        ),
+        Family(
+            "realistic.task_text",
+            "the texts of inputs.task: labelled reviews, intents or topics, or passages to embed",
+            accept,
+            Kind.PROMPT,
+            CHAT,
+            _task_text,
+            "text the endpoint can actually classify: its labels are the baseline invariance "
+            "compares against",
+            fits=_needs_task,
         ),
         Family(
             "realistic.chat_prompt",

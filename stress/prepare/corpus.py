@@ -30,6 +30,7 @@ def context(scenario: Scenario, logged: Seeds = ()) -> Context:
         schema=inputs.body_schema,
         body_format=scenario.target.format,
         logged=logged,
+        task=inputs.task,
     )
 
 
@@ -87,6 +88,7 @@ def corpus_plan(
         workers=workers,
         body_format=made_for.body_format,
         logged=made_for.logged,
+        task=made_for.task,
     )
 
 

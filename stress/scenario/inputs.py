@@ -131,6 +131,11 @@ class FromLog(StrictModel):
     scrub: Scrub = Field(default_factory=Scrub)
 
 
+# What the endpoint does with text (stress.inputs.tasks.TASKS, kept equal by a test: the
+# scenario imports nothing of inputs/).
+TASKS = ("classify-sentiment", "classify-intent", "classify-topic", "embed", "chat", "tabular")
+
+
 def is_glob(name: str) -> bool:
     return any(char in name for char in "*?[")
 
@@ -157,6 +162,17 @@ class Inputs(StrictModel):
     body_schema: dict[str, Any] | None = None
     # Logged requests to start from (docs/logs.md).
     from_log: FromLog | None = None
+    # What the endpoint does with text: its realistic and perturbation seeds fit the task
+    # (labelled texts for a classifier, passages for embeddings; docs/catalog.md). None: chat
+    # prompts for text endpoints, rows for tabular ones.
+    task: str | None = None
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, task: str | None) -> str | None:
+        if task is None or task in TASKS:
+            return task
+        raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)} or remove the key")
 
     def weights(self, available: Mapping[str, Sequence[str]], protocol: str) -> dict[str, float]:
         """Family -> weight after globs and excludes; ``available`` maps each family to the

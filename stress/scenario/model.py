@@ -73,6 +73,22 @@ class Scenario(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _task_for_protocol(self) -> Scenario:
+        task, rows = self.inputs.task, self.target.takes_rows
+        if task is not None and (task == "tabular") != rows:
+            fix = (
+                "use task: tabular, or remove the key"
+                if rows
+                else "tabular is for endpoints that take table rows; use a text task "
+                "(classify-sentiment, classify-intent, classify-topic, embed, chat) or remove it"
+            )
+            kind = "table rows" if rows else "text"
+            raise KeyedError(
+                ("inputs", "task"), f"{task!r} does not fit a target that takes {kind}; {fix}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _stream_limits(self) -> Scenario:
         limits = self.slo.per_request
         if limits is None or self.target.stream:

@@ -5,8 +5,11 @@ Run as ``python -m tests.reference.classifier PORT [--careless FAULT,...]``.
 Careful (the default): ``GET /health``, ``GET /openapi.json`` (its own OpenAPI document, so
 `stress init` finds it), ``POST /classify`` with ``{"text": str}`` (at most ``MAX_CHARS``
 characters) answered ``{"label": "positive" | "negative" | "neutral", "score": 0..1}``,
-deterministically. Refusals are FastAPI-style 422s with a JSON ``detail`` list: text missing,
-not a string or not valid Unicode; empty or whitespace-only text; text over ``MAX_CHARS``
+deterministically: a sentiment lexicon of its own (not stress's) counted over the words of
+the text after NFKC and case folding, so letter case, spacing, punctuation, typos outside
+the opinion words and other names, places or numbers leave the label alone. Refusals are
+FastAPI-style 422s with a JSON ``detail`` list: text missing, not a string or not valid
+Unicode; empty or whitespace-only text; text over ``MAX_CHARS``
 (``string_too_long`` with ``ctx.max_length``, as pydantic writes it); unknown keys. A body
 that is not a JSON object in UTF-8 gets a 400, one not labelled JSON a 415, both JSON.
 
@@ -15,23 +18,74 @@ Careless faults (``--careless``, comma-separated):
     whitespace_500        whitespace-only text crashes: HTTP 500
     html_errors           refusals other than the length limit are HTML pages
     refuse_under_limit    texts over 1,000 characters are refused, naming MAX_CHARS as the limit
+    case_sensitive        the lexicon is matched without case folding: "GREAT" is no opinion,
+                          so shouting or Title Case moves a review to neutral
+    space_split           words are split on single spaces only: a word next to a tab or a
+                          newline ("great\n") is not found, so extra whitespace flips labels
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
+import re
 import threading
+import unicodedata
 from http.server import ThreadingHTTPServer
 from typing import Any
 
 from tests.reference import OtherMethods
 
-FAULTS = ("whitespace_500", "html_errors", "refuse_under_limit")
+FAULTS = ("whitespace_500", "html_errors", "refuse_under_limit", "case_sensitive", "space_split")
 MAX_CHARS = 4096
 UNDER_LIMIT = 1000
 LABELS = ("positive", "negative", "neutral")
+# The classifier's own opinion words (a superset of what stress generates, written here).
+POSITIVE = frozenset(
+    re.findall(
+        r"\w+",
+        "good great excellent wonderful superb fantastic brilliant perfect love adore enjoy "
+        "like recommend endorse delighted happy pleased amazing",
+    )
+)
+NEGATIVE = frozenset(
+    re.findall(
+        r"\w+",
+        "bad poor terrible awful horrible dreadful appalling hate detest loathe regret lament "
+        "broken disappointed angry useless worst",
+    )
+)
+NEUTRAL = frozenset(
+    re.findall(
+        r"\w+",
+        "average ordinary unremarkable mediocre okay ok acceptable adequate expected "
+        "anticipated fine",
+    )
+)
+_WORDS = re.compile(r"\w+")
+_EDGES = ".,;:!?()\"'"
+
+
+def classify(text: str, faults: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """The label and score of ``text``: opinion words counted, the larger side wins."""
+    text = unicodedata.normalize("NFKC", text)
+    if "case_sensitive" not in faults:
+        text = text.casefold()
+    if "space_split" in faults:
+        words = [word.strip(_EDGES) for word in text.split(" ")]
+    else:
+        words = _WORDS.findall(text)
+    positive = sum(word in POSITIVE for word in words)
+    negative = sum(word in NEGATIVE for word in words)
+    neutral = sum(word in NEUTRAL for word in words)
+    if positive == negative:
+        label = "neutral"
+        score = 0.5 + 0.1 * min(neutral, 4)
+    else:
+        label = "positive" if positive > negative else "negative"
+        score = 0.5 + 0.5 * abs(positive - negative) / (positive + negative)
+    return {"label": label, "score": round(score, 4)}
+
 
 OPENAPI = {
     "openapi": "3.0.3",
@@ -157,8 +211,7 @@ class Handler(OtherMethods):
                 f"String should have at most {MAX_CHARS} characters",
                 max_length=MAX_CHARS,
             )
-        digest = hashlib.sha256(text.encode("utf-8")).digest()
-        return {"label": LABELS[digest[0] % 3], "score": round(digest[1] / 255, 4)}
+        return classify(text, self.server.faults)
 
     def _refuse(self, refusal: Refusal) -> None:
         limit = isinstance(refusal.detail, list) and refusal.detail[0]["type"] == "string_too_long"

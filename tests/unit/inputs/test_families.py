@@ -135,7 +135,11 @@ def test_canaries_are_unique_per_probe() -> None:
 
 def test_perturbations_share_a_seed_and_change_it() -> None:
     names = [
-        n for n, f in CATALOG.items() if f.group == "perturbation" and "openai-chat" in f.protocols
+        n
+        for n, f in CATALOG.items()
+        if f.group == "perturbation"
+        and "openai-chat" in f.protocols
+        and f.misfit(Context("openai-chat")) is None  # not the task-only ones
     ]
     items = corpus.build(
         CATALOG,
