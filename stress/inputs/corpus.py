@@ -16,8 +16,9 @@ from __future__ import annotations
 import itertools
 import json
 import multiprocessing
+import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "Plan",
     "allocate",
     "build",
+    "default_workers",
     "generate",
     "input_seed",
     "plan",
@@ -44,6 +46,12 @@ __all__ = [
 
 # Inputs per task sent to a worker process: large enough to amortise the round trip.
 CHUNK = 500
+
+# Characters of corpus.jsonl a block carries at most (plus one line): what bounds the memory
+# of a streamed corpus whatever its inputs' sizes (the size families make lines of 100 kB+).
+BLOCK_CHARS = 1 << 21
+
+_Chunk = list["Input"] | tuple[bytes, int]
 
 
 @dataclass(frozen=True)
@@ -124,17 +132,71 @@ def regenerate(item: Input, families: Mapping[str, Family], context: Context) ->
     return generate(families[item.family], context, index, cache=Cache())
 
 
-# Set in each worker process by _start_worker (fork inherits them, nothing is pickled).
-_WORKER: dict[str, Any] = {}
+class _Maker:
+    """Generates and encodes ranges of one family's inputs, in one process (the parent, or
+    a worker, which fork gives a copy of it: nothing is pickled)."""
+
+    def __init__(
+        self,
+        families: Mapping[str, Family],
+        context: Context,
+        first: Mapping[str, Input] | None = None,
+    ) -> None:
+        self.families, self.context = families, context
+        self.first = dict(first or {})
+        self.cache = Cache()
+
+    def each(self, name: str, start: int, stop: int) -> Iterator[Input]:
+        """Inputs ``start`` to ``stop`` (excluded) of family ``name``, one at a time."""
+        family, context, cache = self.families[name], self.context, self.cache
+        for index in range(start, stop):
+            if index == 0 and name in self.first:
+                yield self.first[name]
+            else:
+                yield generate(family, context, index, cache=cache)
+
+    def inputs(self, name: str, start: int, stop: int) -> list[Input]:
+        return list(self.each(name, start, stop))
+
+    def block(self, name: str, start: int, stop: int) -> tuple[bytes, int]:
+        """corpus.jsonl's lines of inputs ``start`` to ``stop`` of ``name`` (each with its
+        newline, as ASCII bytes), cut after BLOCK_CHARS: the bytes and the index after the
+        last input in them (``stop`` when all are)."""
+        lines, size, index = [], 0, start
+        for item in self.each(name, start, stop):
+            line = to_line(item)
+            lines.append(line)
+            size += len(line)
+            index += 1
+            if size >= BLOCK_CHARS:
+                break
+        lines.append("")
+        return "\n".join(lines).encode("ascii"), index
 
 
-def _start_worker(families: Mapping[str, Family], context: Context) -> None:
-    _WORKER.update(families=families, context=context, cache=Cache())
+# Set in each worker process by _start_worker (fork inherits it, nothing is pickled).
+_WORKER: dict[str, _Maker] = {}
+
+
+def _start_worker(maker: _Maker) -> None:
+    _WORKER["maker"] = maker
 
 
 def _chunk(name: str, start: int, stop: int) -> list[Input]:
-    family, context, cache = _WORKER["families"][name], _WORKER["context"], _WORKER["cache"]
-    return [generate(family, context, index, cache=cache) for index in range(start, stop)]
+    return _WORKER["maker"].inputs(name, start, stop)
+
+
+def _block(name: str, start: int, stop: int) -> tuple[bytes, int]:
+    return _WORKER["maker"].block(name, start, stop)
+
+
+def default_workers(total: int) -> int:
+    """Processes worth starting for a corpus of ``total`` inputs written to a file: one per
+    CPU this process may use (at most 8), where fork exists and there are chunks for each."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(8, cpus or 1, total // CHUNK))
 
 
 @dataclass(frozen=True)
@@ -168,22 +230,42 @@ class Plan:
     def inputs(self, first: Mapping[str, Input] | None = None) -> Iterator[Input]:
         """Every input, in corpus order, generated as it is consumed. ``first`` are inputs
         0 already generated (``first()``): yielded as they are, not generated again."""
-        first = first or {}
-        if (
+        maker = _Maker(self.families, self.context, first)
+        if self._parallel:
+            yield from _stream_parallel(maker, self._tasks(), self.workers, _chunk)
+            return
+        for task in self._tasks():
+            yield from maker.each(*task)
+
+    def blocks(self, first: Mapping[str, Input] | None = None) -> Iterator[bytes]:
+        """corpus.jsonl as ASCII bytes, in corpus order, a block of up to CHUNK lines at a
+        time: the bytes of ``to_line`` of every input of ``inputs()``, each line ending
+        with a newline. With ``workers`` > 1 the workers encode the lines too, so the
+        parent only writes what they send (`stress generate -o`)."""
+        maker = _Maker(self.families, self.context, first)
+        if self._parallel:
+            yield from _stream_parallel(maker, self._tasks(), self.workers, _block)
+            return
+        for name, start, stop in self._tasks():
+            while start < stop:
+                block, start = maker.block(name, start, stop)
+                yield block
+
+    @property
+    def _parallel(self) -> bool:
+        return (
             self.workers > 1
             and self.total > CHUNK
             and "fork" in multiprocessing.get_all_start_methods()
-        ):
-            yield from _stream_parallel(self.families, self.context, self.sizes, self.workers)
-            return
-        cache = Cache()
-        for name, size in self.sizes.items():
-            family = self.families[name]
-            for index in range(size):
-                if index == 0 and name in first:
-                    yield first[name]
-                else:
-                    yield generate(family, self.context, index, cache=cache)
+        )
+
+    def _tasks(self) -> list[tuple[str, int, int]]:
+        """(family, start, stop): every family's inputs in ranges of at most CHUNK."""
+        return [
+            (name, start, min(size, start + CHUNK))
+            for name, size in self.sizes.items()
+            for start in range(0, size, CHUNK)
+        ]
 
 
 def planned(
@@ -238,31 +320,48 @@ def build(
 
 
 def _stream_parallel(
-    families: Mapping[str, Family], context: Context, sizes: Mapping[str, int], workers: int
-) -> Iterator[Input]:
-    """Chunks generated by ``workers`` processes, yielded in corpus order; at most two
-    chunks per worker are in flight, so memory stays bounded by the window, not the corpus."""
-    tasks = [
-        (name, start, min(size, start + CHUNK))
-        for name, size in sizes.items()
-        for start in range(0, size, CHUNK)
-    ]
+    maker: _Maker,
+    tasks: Sequence[tuple[str, int, int]],
+    workers: int,
+    run: Callable[[str, int, int], _Chunk],
+) -> Iterator[Any]:
+    """``run``'s results for ``tasks`` from ``workers`` processes, in task order, each
+    chunk's items yielded one by one (a list's inputs, a block's bytes as one block). At
+    most two chunks per worker are in flight, so memory stays bounded by the window, not the
+    corpus."""
     window = 2 * workers
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start_worker,
-        initargs=(families, context),
+        initargs=(maker,),
     ) as pool:
-        pending: deque[Future[list[Input]]] = deque()
+        pending: deque[tuple[Future[_Chunk], tuple[str, int, int]]] = deque()
         queued = iter(tasks)
         for task in itertools.islice(queued, window):
-            pending.append(pool.submit(_chunk, *task))
+            pending.append((pool.submit(run, *task), task))
         while pending:
-            chunk = pending.popleft().result()
-            for task in itertools.islice(queued, 1):
-                pending.append(pool.submit(_chunk, *task))
-            yield from chunk
+            future, (name, start, stop) = pending.popleft()
+            chunk = future.result()
+            if isinstance(chunk, tuple):
+                block, done = chunk
+                if done < stop:
+                    # A block cut short (big inputs): the rest of the task comes next in
+                    # corpus order, in pieces of as many inputs for the workers to share.
+                    step = max(1, done - start)
+                    pieces = [
+                        (name, begin, min(stop, begin + step))
+                        for begin in range(done, min(stop, done + window * step), step)
+                    ]
+                    if pieces[-1][2] < stop:
+                        pieces.append((name, pieces[-1][2], stop))
+                    for piece in reversed(pieces):
+                        pending.appendleft((pool.submit(run, *piece), piece))
+                yield block
+            else:
+                yield from chunk
+            for task in itertools.islice(queued, max(0, window - len(pending))):
+                pending.append((pool.submit(run, *task), task))
 
 
 # One encoder, built once: the same options json.dumps(..., ensure_ascii=True,
