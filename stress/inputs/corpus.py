@@ -20,6 +20,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -369,22 +370,68 @@ def _stream_parallel(
 _ENCODE = json.JSONEncoder(ensure_ascii=True, allow_nan=True).encode
 
 
+# A payload value that is a list of this many or more times one same object (the size
+# families' long arrays) has the object encoded once and repeated, not element by element.
+LONG_LIST = 1_024
+# Stands in for such a list while the rest of the line is encoded (NUL-delimited; a line
+# that holds it anywhere else is encoded the plain way).
+_MARK = "\x00stress:long-list\x00"
+_MARKED = _ENCODE(_MARK)
+
+
 def to_line(item: Input) -> str:
     """One corpus.jsonl line. ASCII-escaped, so lone surrogates and NUL survive the round trip;
     NaN and Infinity are written as the bare tokens Python's json module reads back.
 
     The fields are put in a plain dict in the dataclass's order (dataclasses.asdict would
     deep-copy every payload first: the same JSON, several times slower)."""
+    payload = item.payload
+    for key, value in payload.items():
+        if type(value) is list and len(value) >= LONG_LIST and _repeats(value):
+            return _with_long_list(item, key, value)
     return _ENCODE(
         {
             "id": item.id,
             "family": item.family,
             "expect": item.expect,
             "kind": item.kind,
-            "payload": item.payload,
+            "payload": payload,
             "origin": item.origin,
         }
     )
+
+
+def _repeats(value: list[Any]) -> bool:
+    """Whether every item of ``value`` is written as its first is: all equal (list.count
+    compares identity first, at C speed) to a str, or to a float no other number equals
+    (``1 == 1.0 == True`` and ``0.0 == -0.0`` are written differently)."""
+    first = value[0]
+    if type(first) is float:
+        if first != first or first.is_integer():  # NaN; an int or a bool could equal it
+            return False
+    elif type(first) is not str:
+        return False
+    return value.count(first) == len(value)
+
+
+def _with_long_list(item: Input, key: str, value: list[Any]) -> str:
+    """``to_line(item)`` where ``payload[key]`` is ``value``, a long list of one object:
+    the same bytes as json's (", " between items), the object encoded once."""
+    marked = dataclasses.replace(item, payload={**item.payload, key: _MARK})
+    line = to_line(marked)
+    if line.count(_MARKED) != 1:  # the mark is in the input itself: no shortcut
+        return _ENCODE(
+            {
+                "id": item.id,
+                "family": item.family,
+                "expect": item.expect,
+                "kind": item.kind,
+                "payload": item.payload,
+                "origin": item.origin,
+            }
+        )
+    expanded = "[" + ", ".join([_ENCODE(value[0])] * len(value)) + "]"
+    return line.replace(_MARKED, expanded)
 
 
 def write(path: Path, inputs: Iterable[Input]) -> int:
