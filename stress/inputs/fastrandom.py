@@ -55,5 +55,5 @@ def text(rng: random.Random, alphabet: Sequence[str], k: int) -> str:
         import numpy as np
 
         table = np.frombuffer("".join(alphabet).encode("ascii"), dtype=np.uint8)
-        return table[picks].tobytes().decode("ascii")
+        return str(table[picks].tobytes().decode("ascii"))
     return "".join(map(alphabet.__getitem__, picks.tolist()))
