@@ -47,13 +47,23 @@ def choices(rng: random.Random, population: Sequence[T], k: int) -> list[T]:
 
 def text(rng: random.Random, alphabet: Sequence[str], k: int) -> str:
     """``"".join(rng.choices(alphabet, k=k))``: the same string, and ``rng`` in the same
-    state after."""
+    state after. The picks index a table of the alphabet's code points, decoded at once:
+    one byte each for single ASCII letters, else four (UTF-32), pieces of up to four code
+    points padded with a NUL that is dropped after (when no piece holds a NUL itself)."""
     if _plain(rng, k):
         return "".join(rng.choices(alphabet, k=k))
-    picks = _picks(rng, len(alphabet), k)
-    if all(len(letter) == 1 and letter.isascii() for letter in alphabet):
-        import numpy as np
+    import numpy as np
 
-        table = np.frombuffer("".join(alphabet).encode("ascii"), dtype=np.uint8)
+    picks = _picks(rng, len(alphabet), k)
+    joined = "".join(alphabet)
+    if len(joined) == len(alphabet) and joined.isascii():
+        table = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
         return str(table[picks].tobytes().decode("ascii"))
-    return "".join(map(alphabet.__getitem__, picks.tolist()))
+    width = max(len(piece) for piece in alphabet)
+    surrogates = any(0xD800 <= ord(char) <= 0xDFFF for char in joined)
+    if width > 4 or surrogates or (width > 1 and "\x00" in joined):
+        return "".join(map(alphabet.__getitem__, picks.tolist()))
+    points = [[ord(char) for char in piece.ljust(width, "\x00")] for piece in alphabet]
+    table = np.array(points, dtype="<u4")
+    decoded = str(table[picks].tobytes().decode("utf-32-le"))
+    return decoded.replace("\x00", "") if width > 1 else decoded

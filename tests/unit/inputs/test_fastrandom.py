@@ -11,6 +11,16 @@ from stress.inputs import fastrandom
 
 ASCII = "abcdefghijklmnopqrstuvwxyz0123456789"
 WHITESPACE = (" ", "\t", "\n", "\r\n", "\u3000", "\u00a0")
+# Pieces of several code points, astral ones, a NUL, a lone surrogate, five-letter words.
+ALPHABETS = (
+    ASCII,
+    WHITESPACE,
+    ("a", "\U0001f600", "e\u0301", "\u4e2d\u6587"),
+    ("\x00", "b"),
+    ("\x00b", "c"),
+    ("\ud800", "x"),
+    ("hello", "world", "!"),
+)
 
 
 def same_state(a: random.Random, b: random.Random) -> bool:
@@ -26,7 +36,7 @@ def test_choices_and_text_are_random_choices(seed: int, size: int) -> None:
         plain.gauss(), fast.gauss()  # a pending gauss value is kept too
         assert fastrandom.choices(fast, population, size) == plain.choices(population, k=size)
         assert same_state(plain, fast)
-    for alphabet in (ASCII, WHITESPACE):
+    for alphabet in ALPHABETS:
         plain, fast = random.Random(seed), random.Random(seed)
         assert fastrandom.text(fast, alphabet, size) == "".join(plain.choices(alphabet, k=size))
         assert same_state(plain, fast)
