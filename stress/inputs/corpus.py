@@ -19,7 +19,7 @@ import json
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +51,6 @@ CHUNK = 500
 # Characters of corpus.jsonl a block carries at most (plus one line): what bounds the memory
 # of a streamed corpus whatever its inputs' sizes (the size families make lines of 100 kB+).
 BLOCK_CHARS = 1 << 21
-
-_Chunk = list["Input"] | tuple[bytes, int]
 
 
 @dataclass(frozen=True)
@@ -233,7 +231,7 @@ class Plan:
         0 already generated (``first()``): yielded as they are, not generated again."""
         maker = _Maker(self.families, self.context, first)
         if self._parallel:
-            yield from _stream_parallel(maker, self._tasks(), self.workers, _chunk)
+            yield from _stream_parallel(maker, self._tasks(), self.workers)
             return
         for task in self._tasks():
             yield from maker.each(*task)
@@ -245,7 +243,7 @@ class Plan:
         parent only writes what they send (`stress generate -o`)."""
         maker = _Maker(self.families, self.context, first)
         if self._parallel:
-            yield from _stream_parallel(maker, self._tasks(), self.workers, _block)
+            yield from _blocks_parallel(maker, self._tasks(), self.workers)
             return
         for name, start, stop in self._tasks():
             while start < stop:
@@ -320,49 +318,80 @@ def build(
     return list(planned(families, weights, **options).inputs())
 
 
-def _stream_parallel(
-    maker: _Maker,
-    tasks: Sequence[tuple[str, int, int]],
-    workers: int,
-    run: Callable[[str, int, int], _Chunk],
-) -> Iterator[Any]:
-    """``run``'s results for ``tasks`` from ``workers`` processes, in task order, each
-    chunk's items yielded one by one (a list's inputs, a block's bytes as one block). At
-    most two chunks per worker are in flight, so memory stays bounded by the window, not the
-    corpus."""
-    window = 2 * workers
-    with ProcessPoolExecutor(
+def _pool(maker: _Maker, workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start_worker,
         initargs=(maker,),
-    ) as pool:
-        pending: deque[tuple[Future[_Chunk], tuple[str, int, int]]] = deque()
+    )
+
+
+def _stream_parallel(
+    maker: _Maker, tasks: Sequence[tuple[str, int, int]], workers: int
+) -> Iterator[Input]:
+    """The inputs of ``tasks`` from ``workers`` processes, in corpus order. At most two
+    chunks per worker are in flight, so memory stays bounded by the window, not the corpus."""
+    window = 2 * workers
+    with _pool(maker, workers) as pool:
+        pending: deque[Future[list[Input]]] = deque()
         queued = iter(tasks)
         for task in itertools.islice(queued, window):
-            pending.append((pool.submit(run, *task), task))
+            pending.append(pool.submit(_chunk, *task))
         while pending:
-            future, (name, start, stop) = pending.popleft()
-            chunk = future.result()
-            if isinstance(chunk, tuple):
-                block, done = chunk
-                if done < stop:
-                    # A block cut short (big inputs): the rest of the task comes next in
-                    # corpus order, in pieces of as many inputs for the workers to share.
-                    step = max(1, done - start)
-                    pieces = [
-                        (name, begin, min(stop, begin + step))
-                        for begin in range(done, min(stop, done + window * step), step)
-                    ]
-                    if pieces[-1][2] < stop:
-                        pieces.append((name, pieces[-1][2], stop))
-                    for piece in reversed(pieces):
-                        pending.appendleft((pool.submit(run, *piece), piece))
-                yield block
+            chunk = pending.popleft().result()
+            for task in itertools.islice(queued, 1):
+                pending.append(pool.submit(_chunk, *task))
+            yield from chunk
+
+
+# A block of lines and the index after its last input.
+_Made = tuple[bytes, int]
+
+
+def _blocks_parallel(
+    maker: _Maker, tasks: Sequence[tuple[str, int, int]], workers: int
+) -> Iterator[bytes]:
+    """The blocks of ``tasks`` made by ``workers`` processes: this one and ``workers - 1``
+    forked, in corpus order. The forked ones have two tasks each queued; while the next
+    block to write is still in the works, this process makes the next task not started
+    itself (up to two per process ahead). A task cut short (big inputs) has the rest of it
+    next, in pieces of as many inputs as fitted, sent to the forked processes to share."""
+    in_pool_most, ahead_most = 2 * (workers - 1), 2 * workers
+    queued = deque(tasks)
+    pending: deque[tuple[Future[_Made] | _Made, tuple[str, int, int]]] = deque()
+    in_pool = ahead = 0
+    with _pool(maker, workers - 1) as pool:
+        while pending or queued:
+            while queued and in_pool < in_pool_most:
+                task = queued.popleft()
+                pending.append((pool.submit(_block, *task), task))
+                in_pool += 1
+            head, (name, start, stop) = pending[0]
+            if isinstance(head, Future) and not head.done() and queued and ahead < ahead_most:
+                task = queued.popleft()
+                pending.append((maker.block(*task), task))
+                ahead += 1
+                continue
+            pending.popleft()
+            if isinstance(head, Future):
+                in_pool -= 1
+                block, done = head.result()
             else:
-                yield from chunk
-            for task in itertools.islice(queued, max(0, window - len(pending))):
-                pending.append((pool.submit(run, *task), task))
+                ahead -= 1
+                block, done = head
+            if done < stop:
+                step = max(1, done - start)
+                pieces = [
+                    (name, begin, min(stop, begin + step))
+                    for begin in range(done, min(stop, done + in_pool_most * step), step)
+                ]
+                if pieces[-1][2] < stop:
+                    pieces.append((name, pieces[-1][2], stop))
+                for piece in reversed(pieces):
+                    pending.appendleft((pool.submit(_block, *piece), piece))
+                in_pool += len(pieces)
+            yield block
 
 
 # One encoder, built once: the same options json.dumps(..., ensure_ascii=True,

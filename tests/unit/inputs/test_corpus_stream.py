@@ -202,7 +202,7 @@ def test_blocks_are_the_lines_of_the_inputs() -> None:
     assert blocks_of(plan, first=plan.first()) == expected
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, 2, 3])
 def test_blocks_stay_small_whatever_the_inputs_and_keep_corpus_order(
     monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
