@@ -16,18 +16,19 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stress.errors import ScenarioError
 from stress.inputs.custom import CustomFamilyError
 from stress.inputs.family import Cache, Context, Draw, Family, Limits, input_seed
+
+if TYPE_CHECKING:  # multiprocessing is imported where a corpus is made by several processes
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 __all__ = [
     "Input",
@@ -192,7 +193,7 @@ def _block(name: str, start: int, stop: int) -> tuple[bytes, int]:
 def default_workers(total: int) -> int:
     """Processes worth starting for a corpus of ``total`` inputs written to a file: one per
     CPU this process may use (at most 8), where fork exists and there are chunks for each."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not _can_fork():
         return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(8, cpus or 1, total // CHUNK))
@@ -252,11 +253,7 @@ class Plan:
 
     @property
     def _parallel(self) -> bool:
-        return (
-            self.workers > 1
-            and self.total > CHUNK
-            and "fork" in multiprocessing.get_all_start_methods()
-        )
+        return self.workers > 1 and self.total > CHUNK and _can_fork()
 
     def _tasks(self) -> list[tuple[str, int, int]]:
         """(family, start, stop): every family's inputs in ranges of at most CHUNK."""
@@ -318,7 +315,16 @@ def build(
     return list(planned(families, weights, **options).inputs())
 
 
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def _pool(maker: _Maker, workers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
@@ -368,18 +374,18 @@ def _blocks_parallel(
                 pending.append((pool.submit(_block, *task), task))
                 in_pool += 1
             head, (name, start, stop) = pending[0]
-            if isinstance(head, Future) and not head.done() and queued and ahead < ahead_most:
+            if isinstance(head, tuple):  # made here
+                ahead -= 1
+                block, done = head
+            elif not head.done() and queued and ahead < ahead_most:
                 task = queued.popleft()
                 pending.append((maker.block(*task), task))
                 ahead += 1
                 continue
-            pending.popleft()
-            if isinstance(head, Future):
+            else:
                 in_pool -= 1
                 block, done = head.result()
-            else:
-                ahead -= 1
-                block, done = head
+            pending.popleft()
             if done < stop:
                 step = max(1, done - start)
                 pieces = [
