@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
 from stress.invocation import command
+
+if TYPE_CHECKING:
+    from stress.prepare import PreparedRun
 
 
 @click.command()
@@ -129,7 +132,7 @@ def generate(
 
     # Streamed: blocks of lines are generated, written and dropped (a corpus of any size
     # takes the memory of a few blocks), into output.tmp renamed over output at the end.
-    # With several workers each encodes its blocks; this process only writes them.
+    # With several processes (forked, and this one) each encodes its own blocks.
     plan = prepared.plan()
     if workers is None:
         plan = dataclasses.replace(plan, workers=corpus_io.default_workers(plan.total))
@@ -142,7 +145,7 @@ def generate(
     err.print(f"wrote {plan.total} inputs of {families} families to {output} in {seconds:.2f}s")
 
 
-def _preview(prepared: Any) -> None:
+def _preview(prepared: PreparedRun) -> None:
     """The corpus as a table: id, expectation, kind, request size and an excerpt."""
     from rich.table import Table
 

@@ -7,7 +7,9 @@ records its ``origin`` (corpus seed, index, input seed), which with the run's sc
 regenerates it (``regenerate``). Generation never happens on the load path.
 
 A corpus can be generated across processes (``workers``): inputs are independent, so the
-split changes nothing but the time. It pays only for slow families (Hypothesis-heavy custom
+split changes nothing but the time. ``Plan.blocks()`` (`stress generate -o`) has each process
+encode its own corpus.jsonl lines and send back bytes, which pays on any mix; ``inputs()``
+sends back Input objects, which pays only for slow families (Hypothesis-heavy custom
 strategies): for the built-in mix, sending the payloads back costs more than generating them.
 """
 
@@ -238,10 +240,10 @@ class Plan:
             yield from maker.each(*task)
 
     def blocks(self, first: Mapping[str, Input] | None = None) -> Iterator[bytes]:
-        """corpus.jsonl as ASCII bytes, in corpus order, a block of up to CHUNK lines at a
-        time: the bytes of ``to_line`` of every input of ``inputs()``, each line ending
-        with a newline. With ``workers`` > 1 the workers encode the lines too, so the
-        parent only writes what they send (`stress generate -o`)."""
+        """corpus.jsonl as ASCII bytes, in corpus order, in blocks of at most CHUNK lines
+        and about BLOCK_CHARS characters: the bytes of ``to_line`` of every input of
+        ``inputs()``, each line ending with a newline. With ``workers`` > 1, forked
+        processes make blocks too (see _blocks_parallel); the caller writes them."""
         maker = _Maker(self.families, self.context, first)
         if self._parallel:
             yield from _blocks_parallel(maker, self._tasks(), self.workers)
