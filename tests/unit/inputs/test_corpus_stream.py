@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from stress.errors import ScenarioError
 from stress.inputs import corpus
 from stress.inputs.families import Context, catalog
 from stress.prepare import prepare
@@ -226,3 +227,30 @@ def test_default_workers_one_per_cpu_when_there_are_chunks_for_them() -> None:
     assert corpus.default_workers(10 * corpus.CHUNK) >= 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert corpus.default_workers(100 * corpus.CHUNK) == min(8, cpus or 1)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_family_failing_past_its_first_input_is_a_scenario_error_in_any_process(
+    workers: int,
+) -> None:
+    def fails_at_700(draw: Any) -> dict[str, Any]:
+        if draw.index == 700:
+            raise ValueError("no room for input 700")
+        return {"messages": [{"role": "user", "content": str(draw.index)}]}
+
+    family = dataclasses.replace(catalog()["size.single_char"], generate=fails_at_700)
+    plan = corpus.planned(
+        {family.name: family},
+        {family.name: 1.0},
+        seed=1,
+        count=1_200,
+        protocol="openai-chat",
+        features={},
+        workers=workers,
+    )
+    with pytest.raises(ScenarioError) as raised:
+        b"".join(plan.blocks())
+    assert raised.value.problems == [
+        "inputs.families.size.single_char: cannot generate size.single_char-0700: "
+        "no room for input 700"
+    ]
