@@ -22,6 +22,7 @@ largest child so far. Figures, not tests: nothing here passes or fails.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import statistics
@@ -60,9 +61,14 @@ def measure(args: Sequence[str], checkout: Path) -> tuple[float, float, int, flo
 
 
 def contenders(against: Path | None) -> list[tuple[str, Path]]:
+    """This checkout and ``against``, each with its modules compiled to bytecode first, as an
+    installed package has them: with PYTHONDONTWRITEBYTECODE set, a checkout without fresh
+    .pyc files would compile every changed module in every run and measure the compiler."""
     named = [("this", OURS)]
     if against is not None:
         named.append((against.name or str(against), against.resolve()))
+    for _, checkout in named:
+        compileall.compile_dir(checkout / "stress", quiet=1)
     return named
 
 
@@ -94,22 +100,34 @@ def medians(
 
 def corpus(directory: Path, named: list[tuple[str, Path]], rounds: int) -> None:
     count = 20_000
-    print(f"\nCorpus: stress generate scenarios/demo.yaml -n {count:,} -o FILE, {rounds} rounds")
+    print(
+        f"\nCorpus: stress generate scenarios/demo.yaml -n {count:,} -o FILE, {rounds} rounds "
+        f"(default workers: one per CPU; 'one worker' is --workers 1)"
+    )
     python = sys.executable
     out = directory / "corpus.jsonl"
     command = [python, "-m", "stress", "generate", "scenarios/demo.yaml", "-n", str(count)]
-    figures = medians(rounds_of("generate", [*command, "-o", str(out)], named, rounds))
-    for name, (seconds, peak, cpu) in figures.items():
-        rate = count / seconds
-        verdict = "ok" if rate >= CORPUS_TARGET else "UNDER TARGET"
-        print(
-            f"   median {name:>8}: {seconds:.2f} s = {rate:,.0f} inputs/s (target >= "
-            f"{CORPUS_TARGET:,.0f}: {verdict}); {cpu:.2f} s CPU = {count / cpu:,.0f} inputs "
-            f"per CPU-second; peak RSS {peak:.0f} MB"
-        )
-    if len(figures) == 2:
-        (_, (ours, _, our_cpu)), (other, (theirs, _, their_cpu)) = figures.items()
-        print(f"   {other} / this: {theirs / ours:.2f}x the time, {their_cpu / our_cpu:.2f}x CPU")
+    written = [*command, "-o", str(out)]
+    for label, args in (("default", written), ("one worker", [*written, "--workers", "1"])):
+        print(f"   {label}:")
+        figures = medians(rounds_of("generate", args, named, rounds))
+        for name, (seconds, peak, cpu) in figures.items():
+            rate = count / seconds
+            verdict = "ok" if rate >= CORPUS_TARGET else "UNDER TARGET"
+            print(
+                f"   median {name:>8}: {seconds:.2f} s = {rate:,.0f} inputs/s (target >= "
+                f"{CORPUS_TARGET:,.0f}: {verdict}); {cpu:.2f} s CPU = {count / cpu:,.0f} "
+                f"inputs per CPU-second; peak RSS {peak:.0f} MB"
+            )
+        if len(figures) == 2:
+            (_, (ours, _, our_cpu)), (other, (theirs, _, their_cpu)) = figures.items()
+            print(
+                f"   {other} / this: {theirs / ours:.2f}x the time, {their_cpu / our_cpu:.2f}x CPU"
+            )
+    # Start-up: the command with one input per family (the target check's inputs only).
+    for name, checkout in named:
+        seconds, peak, _, cpu = measure([*command[:-1], "1", "-o", str(out)], checkout)
+        print(f"   {name:>8} start-up (-n 1): {seconds:5.2f} s ({cpu:4.2f} s CPU)")
     for size in (10_000, 100_000):
         for name, checkout in named:
             sized = [*command[:-1], str(size), "-o", str(out)]

@@ -5,15 +5,18 @@ print through its consoles and raise StressError for it to turn into an exit cod
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
 from stress.invocation import command
+
+if TYPE_CHECKING:
+    from stress.prepare import PreparedRun
 
 
 @click.command()
@@ -87,9 +90,7 @@ def families(as_json: bool, markdown: bool, pattern: str) -> None:
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Processes that generate the corpus.",
+    help="Processes that generate the corpus (default: with -o, one per CPU; else 1).",
 )
 @click.option(
     "-o",
@@ -102,57 +103,61 @@ def generate(
     count: int | None,
     pattern: str | None,
     seed: int | None,
-    workers: int,
+    workers: int | None,
     output: Path | None,
 ) -> None:
     """Preview or export the input corpus of SCENARIO, without sending anything."""
-    from rich.table import Table
+    import time
 
     from stress.inputs import corpus as corpus_io
-    from stress.inputs.examples import excerpt
     from stress.prepare import prepare
     from stress.scenario import Overrides
-    from stress.terminal import err, stdout
+    from stress.terminal import err
 
     prepared = prepare(
         scenario,
         Overrides(seed=seed, count=count),
         family=pattern,
-        workers=workers,
+        workers=workers or 1,
         stream=output is not None,
     )
-    loaded = prepared.scenario
     if prepared.log is not None:
         from stress.logs.report import describe
 
         err.print(f"log: {describe(prepared.log.report)}", markup=False)
-    if output is not None:
-        from stress.rundir.write import write_lines
-
-        # Streamed: each input is generated, written and dropped (a corpus of any size
-        # takes the memory of one input), into output.tmp renamed over output at the end.
-        seen: set[str] = set()
-        written = 0
-
-        def lines() -> Iterator[str]:
-            nonlocal written
-            for item in prepared.stream_corpus():
-                seen.add(item.family)
-                written += 1
-                yield corpus_io.to_line(item)
-
-        write_lines(output, lines(), encoding="ascii")
-        err.print(
-            f"wrote {written} inputs of {len(seen)} families to {output} "
-            f"in {prepared.corpus_seconds:.2f}s"
-        )
+    if output is None:
+        _preview(prepared)
         return
+    from stress.rundir.write import replacing
+
+    # Streamed: blocks of lines are generated, written and dropped (a corpus of any size
+    # takes the memory of a few blocks), into output.tmp renamed over output at the end.
+    # With several processes (forked, and this one) each encodes its own blocks.
+    plan = prepared.plan()
+    if workers is None:
+        plan = dataclasses.replace(plan, workers=corpus_io.default_workers(plan.total))
+    began = time.monotonic()
+    with replacing(output, "wb") as handle:
+        for block in plan.blocks(first=prepared.first_inputs()):
+            handle.write(block)
+    seconds = time.monotonic() - began
+    families = sum(1 for size in plan.sizes.values() if size > 0)
+    err.print(f"wrote {plan.total} inputs of {families} families to {output} in {seconds:.2f}s")
+
+
+def _preview(prepared: PreparedRun) -> None:
+    """The corpus as a table: id, expectation, kind, request size and an excerpt."""
+    from rich.table import Table
+
+    from stress.inputs.examples import excerpt
+    from stress.targets import adapter_for
+    from stress.terminal import stdout
+
+    loaded = prepared.scenario
     inputs = prepared.corpus()
     table = Table(title=f"{len(inputs)} inputs, seed {loaded.inputs.seed}")
     for column in ("id", "expect", "kind", "bytes", "example"):
         table.add_column(column, overflow="fold")
-    from stress.targets import adapter_for
-
     adapter = adapter_for(loaded.target, features=list(loaded.inputs.features))
     for item in inputs:
         size = len(adapter.request(item).body)

@@ -7,31 +7,37 @@ records its ``origin`` (corpus seed, index, input seed), which with the run's sc
 regenerates it (``regenerate``). Generation never happens on the load path.
 
 A corpus can be generated across processes (``workers``): inputs are independent, so the
-split changes nothing but the time. It pays only for slow families (Hypothesis-heavy custom
+split changes nothing but the time. ``Plan.blocks()`` (`stress generate -o`) has each process
+encode its own corpus.jsonl lines and send back bytes, which pays on any mix; ``inputs()``
+sends back Input objects, which pays only for slow families (Hypothesis-heavy custom
 strategies): for the built-in mix, sending the payloads back costs more than generating them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
-import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stress.errors import ScenarioError
 from stress.inputs.custom import CustomFamilyError
 from stress.inputs.family import Cache, Context, Draw, Family, Limits, input_seed
+
+if TYPE_CHECKING:  # multiprocessing is imported where a corpus is made by several processes
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 __all__ = [
     "Input",
     "Plan",
     "allocate",
     "build",
+    "default_workers",
     "generate",
     "input_seed",
     "plan",
@@ -44,6 +50,10 @@ __all__ = [
 
 # Inputs per task sent to a worker process: large enough to amortise the round trip.
 CHUNK = 500
+
+# Characters of corpus.jsonl a block carries at most (plus one line): what bounds the memory
+# of a streamed corpus whatever its inputs' sizes (the size families make lines of 100 kB+).
+BLOCK_CHARS = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -124,17 +134,71 @@ def regenerate(item: Input, families: Mapping[str, Family], context: Context) ->
     return generate(families[item.family], context, index, cache=Cache())
 
 
-# Set in each worker process by _start_worker (fork inherits them, nothing is pickled).
-_WORKER: dict[str, Any] = {}
+class _Maker:
+    """Generates and encodes ranges of one family's inputs, in one process (the parent, or
+    a worker, which fork gives a copy of it: nothing is pickled)."""
+
+    def __init__(
+        self,
+        families: Mapping[str, Family],
+        context: Context,
+        first: Mapping[str, Input] | None = None,
+    ) -> None:
+        self.families, self.context = families, context
+        self.first = dict(first or {})
+        self.cache = Cache()
+
+    def each(self, name: str, start: int, stop: int) -> Iterator[Input]:
+        """Inputs ``start`` to ``stop`` (excluded) of family ``name``, one at a time."""
+        family, context, cache = self.families[name], self.context, self.cache
+        for index in range(start, stop):
+            if index == 0 and name in self.first:
+                yield self.first[name]
+            else:
+                yield generate(family, context, index, cache=cache)
+
+    def inputs(self, name: str, start: int, stop: int) -> list[Input]:
+        return list(self.each(name, start, stop))
+
+    def block(self, name: str, start: int, stop: int) -> tuple[bytes, int]:
+        """corpus.jsonl's lines of inputs ``start`` to ``stop`` of ``name`` (each with its
+        newline, as ASCII bytes), cut after BLOCK_CHARS: the bytes and the index after the
+        last input in them (``stop`` when all are)."""
+        lines, size, index = [], 0, start
+        for item in self.each(name, start, stop):
+            line = to_line(item)
+            lines.append(line)
+            size += len(line)
+            index += 1
+            if size >= BLOCK_CHARS:
+                break
+        lines.append("")
+        return "\n".join(lines).encode("ascii"), index
 
 
-def _start_worker(families: Mapping[str, Family], context: Context) -> None:
-    _WORKER.update(families=families, context=context, cache=Cache())
+# Set in each worker process by _start_worker (fork inherits it, nothing is pickled).
+_WORKER: dict[str, _Maker] = {}
+
+
+def _start_worker(maker: _Maker) -> None:
+    _WORKER["maker"] = maker
 
 
 def _chunk(name: str, start: int, stop: int) -> list[Input]:
-    family, context, cache = _WORKER["families"][name], _WORKER["context"], _WORKER["cache"]
-    return [generate(family, context, index, cache=cache) for index in range(start, stop)]
+    return _WORKER["maker"].inputs(name, start, stop)
+
+
+def _block(name: str, start: int, stop: int) -> tuple[bytes, int]:
+    return _WORKER["maker"].block(name, start, stop)
+
+
+def default_workers(total: int) -> int:
+    """Processes worth starting for a corpus of ``total`` inputs written to a file: one per
+    CPU this process may use (at most 8), where fork exists and there are chunks for each."""
+    if not _can_fork():
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(8, cpus or 1, total // CHUNK))
 
 
 @dataclass(frozen=True)
@@ -168,22 +232,38 @@ class Plan:
     def inputs(self, first: Mapping[str, Input] | None = None) -> Iterator[Input]:
         """Every input, in corpus order, generated as it is consumed. ``first`` are inputs
         0 already generated (``first()``): yielded as they are, not generated again."""
-        first = first or {}
-        if (
-            self.workers > 1
-            and self.total > CHUNK
-            and "fork" in multiprocessing.get_all_start_methods()
-        ):
-            yield from _stream_parallel(self.families, self.context, self.sizes, self.workers)
+        maker = _Maker(self.families, self.context, first)
+        if self._parallel:
+            yield from _stream_parallel(maker, self._tasks(), self.workers)
             return
-        cache = Cache()
-        for name, size in self.sizes.items():
-            family = self.families[name]
-            for index in range(size):
-                if index == 0 and name in first:
-                    yield first[name]
-                else:
-                    yield generate(family, self.context, index, cache=cache)
+        for task in self._tasks():
+            yield from maker.each(*task)
+
+    def blocks(self, first: Mapping[str, Input] | None = None) -> Iterator[bytes]:
+        """corpus.jsonl as ASCII bytes, in corpus order, in blocks of at most CHUNK lines
+        and about BLOCK_CHARS characters: the bytes of ``to_line`` of every input of
+        ``inputs()``, each line ending with a newline. With ``workers`` > 1, forked
+        processes make blocks too (see _blocks_parallel); the caller writes them."""
+        maker = _Maker(self.families, self.context, first)
+        if self._parallel:
+            yield from _blocks_parallel(maker, self._tasks(), self.workers)
+            return
+        for name, start, stop in self._tasks():
+            while start < stop:
+                block, start = maker.block(name, start, stop)
+                yield block
+
+    @property
+    def _parallel(self) -> bool:
+        return self.workers > 1 and self.total > CHUNK and _can_fork()
+
+    def _tasks(self) -> list[tuple[str, int, int]]:
+        """(family, start, stop): every family's inputs in ranges of at most CHUNK."""
+        return [
+            (name, start, min(size, start + CHUNK))
+            for name, size in self.sizes.items()
+            for start in range(0, size, CHUNK)
+        ]
 
 
 def planned(
@@ -239,23 +319,31 @@ def build(
     return list(planned(families, weights, **options).inputs())
 
 
-def _stream_parallel(
-    families: Mapping[str, Family], context: Context, sizes: Mapping[str, int], workers: int
-) -> Iterator[Input]:
-    """Chunks generated by ``workers`` processes, yielded in corpus order; at most two
-    chunks per worker are in flight, so memory stays bounded by the window, not the corpus."""
-    tasks = [
-        (name, start, min(size, start + CHUNK))
-        for name, size in sizes.items()
-        for start in range(0, size, CHUNK)
-    ]
-    window = 2 * workers
-    with ProcessPoolExecutor(
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _pool(maker: _Maker, workers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start_worker,
-        initargs=(families, context),
-    ) as pool:
+        initargs=(maker,),
+    )
+
+
+def _stream_parallel(
+    maker: _Maker, tasks: Sequence[tuple[str, int, int]], workers: int
+) -> Iterator[Input]:
+    """The inputs of ``tasks`` from ``workers`` processes, in corpus order. At most two
+    chunks per worker are in flight, so memory stays bounded by the window, not the corpus."""
+    window = 2 * workers
+    with _pool(maker, workers) as pool:
         pending: deque[Future[list[Input]]] = deque()
         queued = iter(tasks)
         for task in itertools.islice(queued, window):
@@ -267,9 +355,67 @@ def _stream_parallel(
             yield from chunk
 
 
+# A block of lines and the index after its last input.
+_Made = tuple[bytes, int]
+
+
+def _blocks_parallel(
+    maker: _Maker, tasks: Sequence[tuple[str, int, int]], workers: int
+) -> Iterator[bytes]:
+    """The blocks of ``tasks`` made by ``workers`` processes: this one and ``workers - 1``
+    forked, in corpus order. The forked ones have two tasks each queued; while the next
+    block to write is still in the works, this process makes the next task not started
+    itself (up to two per process ahead). A task cut short (big inputs) has the rest of it
+    next, in pieces of as many inputs as fitted, sent to the forked processes to share."""
+    in_pool_most, ahead_most = 2 * (workers - 1), 2 * workers
+    queued = deque(tasks)
+    pending: deque[tuple[Future[_Made] | _Made, tuple[str, int, int]]] = deque()
+    in_pool = ahead = 0
+    with _pool(maker, workers - 1) as pool:
+        while pending or queued:
+            while queued and in_pool < in_pool_most:
+                task = queued.popleft()
+                pending.append((pool.submit(_block, *task), task))
+                in_pool += 1
+            head, (name, start, stop) = pending[0]
+            if isinstance(head, tuple):  # made here
+                ahead -= 1
+                block, done = head
+            elif not head.done() and queued and ahead < ahead_most:
+                task = queued.popleft()
+                pending.append((maker.block(*task), task))
+                ahead += 1
+                continue
+            else:
+                in_pool -= 1
+                block, done = head.result()
+            pending.popleft()
+            if done < stop:
+                step = max(1, done - start)
+                pieces = [
+                    (name, begin, min(stop, begin + step))
+                    for begin in range(done, min(stop, done + in_pool_most * step), step)
+                ]
+                if pieces[-1][2] < stop:
+                    pieces.append((name, pieces[-1][2], stop))
+                for piece in reversed(pieces):
+                    pending.appendleft((pool.submit(_block, *piece), piece))
+                in_pool += len(pieces)
+            yield block
+
+
 # One encoder, built once: the same options json.dumps(..., ensure_ascii=True,
 # allow_nan=True) uses (the bytes are the same), without the per-call set-up.
 _ENCODE = json.JSONEncoder(ensure_ascii=True, allow_nan=True).encode
+
+
+# A payload value that is a list of this many or more times one same object (the size
+# families' long arrays) has the object encoded once and repeated, not element by element.
+LONG_LIST = 1_024
+# Stands in for such a list while the rest of the line is encoded (NUL-delimited; a line
+# that holds it anywhere else is encoded the plain way).
+_MARK = "\x00stress:long-list\x00"
+_MARKED = _ENCODE(_MARK)
 
 
 def to_line(item: Input) -> str:
@@ -278,16 +424,53 @@ def to_line(item: Input) -> str:
 
     The fields are put in a plain dict in the dataclass's order (dataclasses.asdict would
     deep-copy every payload first: the same JSON, several times slower)."""
+    payload = item.payload
+    for key, value in payload.items():
+        if type(value) is list and len(value) >= LONG_LIST and _repeats(value):
+            return _with_long_list(item, key, value)
     return _ENCODE(
         {
             "id": item.id,
             "family": item.family,
             "expect": item.expect,
             "kind": item.kind,
-            "payload": item.payload,
+            "payload": payload,
             "origin": item.origin,
         }
     )
+
+
+def _repeats(value: list[Any]) -> bool:
+    """Whether every item of ``value`` is written as its first is: all equal (list.count
+    compares identity first, at C speed) to a str, or to a float no other number equals
+    (``1 == 1.0 == True`` and ``0.0 == -0.0`` are written differently)."""
+    first = value[0]
+    if type(first) is float:
+        if first != first or first.is_integer():  # NaN; an int or a bool could equal it
+            return False
+    elif type(first) is not str:
+        return False
+    return value.count(first) == len(value)
+
+
+def _with_long_list(item: Input, key: str, value: list[Any]) -> str:
+    """``to_line(item)`` where ``payload[key]`` is ``value``, a long list of one object:
+    the same bytes as json's (", " between items), the object encoded once."""
+    marked = dataclasses.replace(item, payload={**item.payload, key: _MARK})
+    line = to_line(marked)
+    if line.count(_MARKED) != 1:  # the mark is in the input itself: no shortcut
+        return _ENCODE(
+            {
+                "id": item.id,
+                "family": item.family,
+                "expect": item.expect,
+                "kind": item.kind,
+                "payload": item.payload,
+                "origin": item.origin,
+            }
+        )
+    expanded = "[" + ", ".join([_ENCODE(value[0])] * len(value)) + "]"
+    return line.replace(_MARKED, expanded)
 
 
 def write(path: Path, inputs: Iterable[Input]) -> int:

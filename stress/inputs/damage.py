@@ -70,8 +70,15 @@ def _text(value: Any, *, ascii_only: bool) -> str:
         )
         return "{" + inner + "}"
     if isinstance(value, list):
+        if type(value) is list and all(type(item) in _SCALARS for item in value):
+            # No Token, Pairs or container in it: json writes it as the loop below would.
+            return json.dumps(value, ensure_ascii=ascii_only, allow_nan=True)
         return "[" + ", ".join(_text(item, ascii_only=ascii_only) for item in value) + "]"
     return json.dumps(value, ensure_ascii=ascii_only, allow_nan=True)
+
+
+# Values json writes as _text does (a Token is a str subclass, written verbatim instead).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _step(container: Any, part: str | int) -> str | int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stress.inputs import fastrandom
 from stress.inputs.family import ALL_PROTOCOLS, CHAT, TABULAR, Context, Draw, Expect, Family, Kind
 from stress.inputs.realistic import prompt_payload, row, rows, user, valid, within_limit
 from stress.inputs.vocab import long_text, vocabulary
@@ -32,7 +33,7 @@ def _empty_prompt(draw: Draw) -> dict[str, Any]:
 
 def _whitespace_only(draw: Draw) -> dict[str, Any]:
     size = draw.random.randint(1, min(5_000, draw.context.limits.max_prompt_chars))
-    text = "".join(draw.random.choices(WHITESPACE, k=size))
+    text = fastrandom.text(draw.random, WHITESPACE, size)
     return {"messages": [user(within_limit(draw, text))]}
 
 
@@ -82,8 +83,8 @@ def _whitespace_padding(draw: Draw) -> dict[str, Any]:
     rng = draw.random
     budget = max(0, draw.context.limits.max_prompt_chars - len(payload["messages"][-1]["content"]))
     pad = min(budget // 2, rng.randint(1_000, 10_000))
-    left = "".join(rng.choices(WHITESPACE, k=pad // 2))
-    right = "".join(rng.choices(WHITESPACE, k=pad - pad // 2))
+    left = fastrandom.text(rng, WHITESPACE, pad // 2)
+    right = fastrandom.text(rng, WHITESPACE, pad - pad // 2)
     payload["messages"][-1]["content"] = left + payload["messages"][-1]["content"] + right
     return payload
 

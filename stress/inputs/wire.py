@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from stress.inputs import fastrandom
 from stress.inputs.family import ALL_PROTOCOLS, CHAT, Draw, Expect, Family, Kind
 from stress.inputs.realistic import prompt_payload, valid
 
@@ -99,7 +100,7 @@ def _duplicate_content_type(draw: Draw) -> dict[str, Any]:
 
 def _long_header(draw: Draw) -> dict[str, Any]:
     size = draw.random.choice((8 * 1024, 16 * 1024, 48 * 1024))
-    value = "".join(draw.random.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=size))
+    value = fastrandom.text(draw.random, "abcdefghijklmnopqrstuvwxyz0123456789", size)
     name = draw.random.choice(("X-Request-Note", "Referer", "X-Client-Context"))
     return {"headers": {name: value}, "base": valid(draw)}
 

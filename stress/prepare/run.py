@@ -27,12 +27,11 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stress.errors import ScenarioError
 from stress.inputs import corpus as corpus_io
 from stress.load import trace
-from stress.logs import seeds
 from stress.prepare.corpus import corpus_plan, select_families
 from stress.prepare.names import Catalog
 from stress.scenario import (
@@ -45,6 +44,9 @@ from stress.scenario import (
 )
 from stress.scenario.loading import from_text, read
 from stress.targets import adapter_for
+
+if TYPE_CHECKING:  # imported where a log is read: `stress generate` without one needs none
+    from stress.logs import seeds
 
 ScenarioLike = str | os.PathLike[str] | Mapping[str, Any] | Scenario
 
@@ -70,6 +72,8 @@ class LogReader:
         log = scenario.inputs.from_log
         if log is None:
             return None
+        from stress.logs import seeds
+
         if self._fitted is None or not self._fitted.fits(scenario):
             self._fitted = seeds.read(scenario, source=self.source)
             self._seeds.clear()

@@ -17,9 +17,12 @@ from urllib.parse import quote, urlencode
 
 from stress.inputs import damage
 from stress.inputs.corpus import Input
-from stress.record import EXCERPT_CHARS
 from stress.scenario import Target
 from stress.targets.sse import Event
+
+# Characters of an answer a record keeps: stress.record.EXCERPT_CHARS (not imported from
+# there: it imports pyarrow, which `stress generate` does not need).
+EXCERPT_CHARS = 200
 
 JSON = "application/json"
 

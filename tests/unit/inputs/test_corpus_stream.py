@@ -6,12 +6,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from stress.errors import ScenarioError
 from stress.inputs import corpus
 from stress.inputs.families import Context, catalog
 from stress.prepare import prepare
@@ -155,3 +157,100 @@ def test_a_streamed_preparation_keeps_no_corpus(tmp_path: Path) -> None:
     assert streamed._corpus is None  # consumed and dropped, never listed
     listed = prepare(scenario)
     assert ids == [item.id for item in listed.corpus()]
+
+
+def item_with(payload: dict[str, Any]) -> corpus.Input:
+    return corpus.Input("x-0001", "x", "reject", "mutation", payload, {"seed": 1, "index": 1})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["x"] * 2_000,  # one object: encoded once, repeated
+        [1.5] * 2_000,
+        [float("inf")] * 2_000,
+        ["x"] * 1_999 + ["y"],  # one item differs: the plain way
+        [1.0] * 1_000 + [1] * 500 + [True] * 500,  # equal, written differently
+        [0.0] * 1_000 + [-0.0] * 1_000,
+        [float("nan")] * 2_000,
+        ["\x00stress:long-list\x00"] * 2_000,  # the mark itself
+        [[1, 2]] * 2_000,
+    ],
+)
+def test_a_long_list_of_one_value_is_written_as_json_writes_it(value: list[Any]) -> None:
+    item = item_with({"op": "set", "value": value, "base": {"messages": []}})
+    assert corpus.to_line(item) == old_line(item)
+
+
+def test_a_long_list_beside_the_mark_is_written_the_plain_way() -> None:
+    item = item_with({"note": "\x00stress:long-list\x00", "value": ["x"] * 2_000})
+    assert corpus.to_line(item) == old_line(item)
+
+
+def test_two_long_lists_in_one_payload() -> None:
+    item = item_with({"a": ["x"] * 1_500, "b": [2.5] * 3_000, "c": "\u00e9"})
+    assert corpus.to_line(item) == old_line(item)
+
+
+def blocks_of(plan: corpus.Plan, **options: Any) -> bytes:
+    return b"".join(plan.blocks(**options))
+
+
+def test_blocks_are_the_lines_of_the_inputs() -> None:
+    plan = corpus.planned(catalog(), CHAT, seed=9, count=300, protocol="openai-chat", features={})
+    expected = "".join(corpus.to_line(item) + "\n" for item in plan.inputs()).encode("ascii")
+    assert blocks_of(plan) == expected
+    assert blocks_of(plan, first=plan.first()) == expected
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_blocks_stay_small_whatever_the_inputs_and_keep_corpus_order(
+    monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    # Worker processes are forked after the patch: they cut their blocks at 20 kB too.
+    monkeypatch.setattr(corpus, "BLOCK_CHARS", 20_000)
+    monkeypatch.setattr(corpus, "CHUNK", 40)
+    families = {"size.long_prompt": 1.0, "numbers.nan": 1.0, "size.long_array": 1.0}
+    options: dict[str, Any] = {"seed": 3, "count": 150, "protocol": "openai-chat"}
+    serial = corpus.planned(catalog(), families, features={}, **options)
+    expected = "".join(corpus.to_line(item) + "\n" for item in serial.inputs()).encode("ascii")
+    plan = corpus.planned(catalog(), families, features={}, workers=workers, **options)
+    blocks = list(plan.blocks())
+    assert b"".join(blocks) == expected
+    longest_line = max(len(line) for line in expected.splitlines(keepends=True))
+    assert max(len(block) for block in blocks) <= 20_000 + longest_line
+    assert len(blocks) > 3 * 150 // 40  # cut short, not one block per task
+
+
+def test_default_workers_one_per_cpu_when_there_are_chunks_for_them() -> None:
+    assert corpus.default_workers(10) == 1
+    assert corpus.default_workers(10 * corpus.CHUNK) >= 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert corpus.default_workers(100 * corpus.CHUNK) == min(8, cpus or 1)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_family_failing_past_its_first_input_is_a_scenario_error_in_any_process(
+    workers: int,
+) -> None:
+    def fails_at_700(draw: Any) -> dict[str, Any]:
+        if draw.index == 700:
+            raise ValueError("no room for input 700")
+        return {"messages": [{"role": "user", "content": str(draw.index)}]}
+
+    family = dataclasses.replace(catalog()["size.single_char"], generate=fails_at_700)
+    plan = corpus.planned(
+        {family.name: family},
+        {family.name: 1.0},
+        seed=1,
+        count=1_200,
+        protocol="openai-chat",
+        features={},
+        workers=workers,
+    )
+    with pytest.raises(ScenarioError) as raised:
+        b"".join(plan.blocks())
+    assert raised.value.problems == [
+        "inputs.families.size.single_char: cannot generate size.single_char-0700: "
+        "no room for input 700"
+    ]

@@ -31,6 +31,16 @@ def test_encode_writes_tokens_verbatim_and_repeats_keys() -> None:
     assert encode({"x": [Token("NaN"), "é"]}) == '{"x": [NaN, "é"]}'.encode()
 
 
+def test_encode_writes_a_list_of_plain_values_as_json_does() -> None:
+    plain = [1, 1.5, True, None, "é", float("nan"), -0.0, 10**30, float("-inf")]
+    text = '[1, 1.5, true, null, "é", NaN, -0.0, 1000000000000000000000000000000, -Infinity]'
+    assert encode({"x": plain}) == f'{{"x": {text}}}'.encode()
+    assert encode({"x": [*plain, "\ud800"]}) == (
+        '{"x": ' + text[:-1].replace("é", "\\u00e9") + ', "\\ud800"]}'
+    ).encode("ascii")
+    assert encode(["x"] * 3 + [[Token("1e400")]]) == b'["x", "x", "x", [1e400]]'
+
+
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [

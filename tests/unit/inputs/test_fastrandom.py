@@ -1,0 +1,54 @@
+"""The vectorised draws give what random.Random.choices gives, and leave the generator where
+it leaves it: the corpus keeps its bytes."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from stress.inputs import fastrandom
+
+ASCII = "abcdefghijklmnopqrstuvwxyz0123456789"
+WHITESPACE = (" ", "\t", "\n", "\r\n", "\u3000", "\u00a0")
+# Pieces of several code points, astral ones, a NUL, a lone surrogate, five-letter words.
+ALPHABETS = (
+    ASCII,
+    WHITESPACE,
+    ("a", "\U0001f600", "e\u0301", "\u4e2d\u6587"),
+    ("\x00", "b"),
+    ("\x00b", "c"),
+    ("\ud800", "x"),
+    ("hello", "world", "!"),
+)
+
+
+def same_state(a: random.Random, b: random.Random) -> bool:
+    return a.getstate() == b.getstate() and a.random() == b.random() and a.gauss() == b.gauss()
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("size", [1, 999, 1_000, 1_001, 4_097, 48 * 1024])
+def test_choices_and_text_are_random_choices(seed: int, size: int) -> None:
+    # range(2**52): every bit of every float shows in the picks.
+    for population in (ASCII, WHITESPACE, tuple(range(7)), range(1 << 52)):
+        plain, fast = random.Random(seed), random.Random(seed)
+        plain.gauss(), fast.gauss()  # a pending gauss value is kept too
+        assert fastrandom.choices(fast, population, size) == plain.choices(population, k=size)
+        assert same_state(plain, fast)
+    for alphabet in ALPHABETS:
+        plain, fast = random.Random(seed), random.Random(seed)
+        assert fastrandom.text(fast, alphabet, size) == "".join(plain.choices(alphabet, k=size))
+        assert same_state(plain, fast)
+
+
+def test_a_subclass_of_random_is_drawn_the_plain_way() -> None:
+    class Counted(random.Random):
+        calls = 0
+
+        def random(self) -> float:
+            Counted.calls += 1
+            return super().random()
+
+    assert fastrandom.choices(Counted(1), ASCII, 5_000) == random.Random(1).choices(ASCII, k=5_000)
+    assert Counted.calls == 5_000
