@@ -6,7 +6,8 @@ Locust's session: that session adds headers the input did not ask for (Accept-En
 Content-Type: application/octet-stream, cookies, User-Agent) and follows redirects. What goes
 on the wire is the wire contract (ARCHITECTURE.md): request line, Host, the input's headers in
 its order and case, Content-Length when there is a body or the method carries one; the
-parent's sender (stress.httpread) sends the same bytes.
+parent's sender (stress.httpread) sends the same bytes. A chunked body or Expect:
+100-continue is framed by stress itself (stress.load.framed, stress.framing).
 
 The body is read through stress.bodyread (the bounded read the parent's sender shares). No
 Locust here: tests drive it with a stand-in for geventhttpclient's response.
@@ -27,15 +28,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import gevent
 import gevent.queue
 from geventhttpclient.header import Headers
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
-from stress import errorkinds
+from stress import errorkinds, framing
 from stress.bodyread import MAX_BODY_BYTES, Body, Stalled, kind_of, stall_message
+from stress.load.framed import fetch_framed
 from stress.load.records import Answer
 from stress.targets import HttpRequest
 from stress.targets.sse import SseDecoder
@@ -67,13 +68,7 @@ class Target:
 
     @classmethod
     def of(cls, url: str) -> Target:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        default = 443 if parts.scheme == "https" else 80
-        host = host if parts.port in (None, default) else f"{host}:{parts.port}"
-        return cls(host, parts.path.rstrip("/"))
+        return cls(*framing.authority(url))
 
 
 def wire_headers(request: HttpRequest, host: str) -> Headers:
@@ -207,8 +202,14 @@ def fetch(
     ``host`` the Host header and ``prefix`` the target URL's own path (``Target``). An event
     stream is read event by event as it arrives (``read_stream``). Reading stops after
     ``max_bytes`` body bytes (error kind body_too_large; the body keeps the first
-    ``max_bytes``), so a huge or endless answer costs at most that much memory.
+    ``max_bytes``), so a huge or endless answer costs at most that much memory. A request
+    the sender frames itself (a chunked body, Expect: 100-continue) goes out through
+    ``fetch_framed`` on a connection of its own.
     """
+    if request.framed:
+        return fetch_framed(
+            client, request, timeout, host=host, prefix=prefix, stall=stall, max_bytes=max_bytes
+        )
     answer = Answer()
     raw = None
     try:
