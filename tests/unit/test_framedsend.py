@@ -39,9 +39,8 @@ class Scripted:
     def _run(self) -> None:
         connection, _ = self.listener.accept()
         connection.settimeout(5)
-        with connection:
-            with contextlib.suppress(OSError):
-                self.script(connection, self)
+        with connection, contextlib.suppress(OSError):
+            self.script(connection, self)
 
     def head(self, connection: socket.socket) -> bytes:
         while b"\r\n\r\n" not in self.received:
