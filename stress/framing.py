@@ -23,7 +23,7 @@ replay and shrink hold what went on the wire.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 # How long a client waits for "100 Continue" before it sends the body anyway: curl's
@@ -65,15 +65,22 @@ def dechunk(framed: bytes) -> bytes:
 
     Raises ValueError naming the offset of the first thing that is not chunked framing.
     """
+    return _parsed(framed)[0]
+
+
+def _parsed(framed: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """(the data, each chunk's size line as (hex size, the rest)), the last chunk's too."""
     out = bytearray()
+    lines: list[tuple[bytes, bytes]] = []
     position = 0
     while True:
         end = framed.find(b"\r\n", position)
         if end < 0:
             raise ValueError(f"chunk size line at byte {position} has no CRLF")
-        text = framed[position:end].split(b";", 1)[0].strip()
+        text, semicolon, rest = framed[position:end].partition(b";")
+        lines.append((text.strip(), semicolon + rest))
         try:
-            size = int(text, 16)
+            size = int(text.strip(), 16)
         except ValueError:
             raise ValueError(f"chunk size {text!r} at byte {position} is not hex") from None
         position = end + 2
@@ -92,7 +99,25 @@ def dechunk(framed: bytes) -> bytes:
         position = end + 2
     if end + 2 != len(framed):
         raise ValueError(f"{len(framed) - end - 2} bytes after the last chunk")
-    return bytes(out)
+    return bytes(out), lines
+
+
+def reframer(framed: bytes) -> Callable[[bytes], bytes] | None:
+    """A function framing other data as ``framed`` is framed (its chunk sizes, the last
+    repeated; its hex case; its extension), when it gives ``framed`` back from the data
+    ``framed`` carries; else None. Shrinking a chunked body shrinks its data, framed so."""
+    try:
+        data, lines = _parsed(framed)
+    except ValueError:
+        return None
+    sizes = [int(text, 16) for text, _ in lines[:-2]]
+    upper = any(text != text.lower() for text, _ in lines)
+    extension = lines[0][1].decode("ascii", "replace")
+
+    def frame(body: bytes) -> bytes:
+        return chunked(body, sizes=sizes, upper=upper, extension=extension)
+
+    return frame if frame(data) == framed else None
 
 
 def by_sender(headers: Mapping[str, str]) -> bool:

@@ -101,3 +101,28 @@ def test_by_sender_and_expects_continue_in_any_letter_case() -> None:
 )
 def test_authority(url: str, expected: tuple[str, str]) -> None:
     assert framing.authority(url) == expected
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"sizes": (1,)},
+        {"sizes": (7, 100)},
+        {"sizes": (26,), "upper": True, "extension": ";a=1"},
+        {"sizes": (16,)},
+    ],
+)
+def test_reframer_frames_shorter_data_as_the_original_is_framed(options: dict) -> None:
+    body = b'{"messages": [{"role": "user", "content": "' + b"w" * 200 + b'"}]}'
+    framed = framing.chunked(body, **options)
+    frame = framing.reframer(framed)
+    assert frame is not None
+    assert frame(body) == framed
+    assert frame(b"abc") == framing.chunked(b"abc", **options)
+
+
+def test_reframer_refuses_framing_it_cannot_give_back() -> None:
+    # A last chunk larger than the one before: "the last size repeated" would split it.
+    assert framing.reframer(b"1\r\na\r\n3\r\nbcd\r\n0\r\n\r\n") is None
+    assert framing.reframer(b"not chunked") is None
