@@ -125,9 +125,7 @@ class Exchange:
             raise ConnectionResetError(
                 "the connection closed before the answer was complete"
             ) from exc
-        if event is h11.NEED_DATA:
-            raise ConnectionResetError("the connection closed before the answer was complete")
-        return event
+        return event  # h11 raises rather than wait for more once the input has ended
 
     def open(self) -> None:
         """Send the request and read up to the final answer's status and headers."""

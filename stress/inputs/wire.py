@@ -299,20 +299,20 @@ def families() -> list[Family]:
             "a valid body sent with Transfer-Encoding: chunked (one chunk, or chunks of 7-100 B)",
             Expect.ACCEPT_OR_REFUSE,
             _chunked,
-            "proxies and streaming clients send it: answer, or refuse cleanly (411, 400, 501)",
+            "proxies and streaming clients send it: answer or refuse cleanly (411, 400, 501)",
         ),
         family(
             "chunked_odd_framing",
             "a valid chunked body in 1-byte chunks, upper-case hex sizes or chunk extensions",
             Expect.ACCEPT_OR_REFUSE,
             _chunked_odd,
-            "legal framing a hand-written chunk parser misreads: a 500, a hang or a reset",
+            "legal framing hand-written parsers misread: answer or refuse, never a 500 or a hang",
         ),
         family(
             "expect_continue",
             "a valid body sent after Expect: 100-continue (the body waits for the 100, up to 1 s)",
             Expect.ACCEPT_OR_REFUSE,
             _expect_continue,
-            "curl sends it for large bodies; a handler that reads before the 100 sees no body",
+            "curl sends it: answer or refuse; a handler that reads before the 100 sees no body",
         ),
     ]
