@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import select
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -58,10 +57,9 @@ class OtherMethods(BaseHTTPRequestHandler):
         if not super().parse_request():
             return False
         faults = self._faults()
-        if "expect_without_continue" in faults and self.headers.get("Expect"):
-            waiting, _, _ = select.select([self.connection], [], [], 0.05)
-            if not waiting:
-                return self._crash("Expecting value: line 1 column 1 (char 0)")
+        expects = "expect_without_continue" in faults and self.headers.get("Expect")
+        if expects and not self._arrived():
+            return self._crash("Expecting value: line 1 column 1 (char 0)")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             if "chunked_as_empty" in faults:
                 return self._crash("Expecting value: line 1 column 1 (char 0)")
@@ -77,6 +75,14 @@ class OtherMethods(BaseHTTPRequestHandler):
         if self.command != "POST" and length:
             self.rfile.read(length)
         return True
+
+    def _arrived(self) -> bool:
+        """Some of the body has arrived (buffered, or in the socket), without waiting."""
+        self.connection.setblocking(False)
+        try:
+            return bool(self.rfile.peek(1))
+        finally:
+            self.connection.setblocking(True)
 
     def _dechunked(self) -> bytes | None:
         """The chunked body read from the connection (None: not chunked framing)."""
