@@ -1,7 +1,8 @@
 """A raw-socket HTTP/1.1 server that records the exact bytes of every request it gets.
 
 Started by a test on 127.0.0.1 (port 0). Each connection is served in a thread, keep-alive:
-read the head up to the blank line (answer 100 Continue to an Expect: 100-continue), then
+read the head up to the blank line (answer 100 Continue to an Expect: 100-continue of an
+input whose id ends in an even digit, and nothing to the others), then
 Content-Length bytes of body, or a chunked body up to its last chunk; record head and body
 as they came; answer a minimal 200 with a JSON body. Nothing is parsed beyond what framing
 needs, so every header line, its case and its order stay as sent.
@@ -71,7 +72,10 @@ class CaptureServer:
                             return
                         buffered += data
                     head, _, buffered = buffered.partition(b"\r\n\r\n")
-                    if header(head, "Expect") == "100-continue" and not buffered:
+                    # 100 Continue to inputs whose id ends in an even digit; the others get
+                    # none, and must be sent their body all the same.
+                    expects = header(head, "Expect") == "100-continue" and not buffered
+                    if expects and (header(head, "X-Stress-Input-Id") or "0")[-1] in "02468":
                         connection.sendall(CONTINUE)
                     while (size := body_end(head, buffered)) is None:
                         data = connection.recv(65536)
