@@ -264,7 +264,6 @@ def curl_data(repro: Reproducer) -> bytes:
     )
 
 
-
 def _printf_pieces(body: bytes) -> list[str]:
     """``body`` as printf format-string pieces, one per character or byte.
 
