@@ -202,14 +202,8 @@ def fetch(
     ``host`` the Host header and ``prefix`` the target URL's own path (``Target``). An event
     stream is read event by event as it arrives (``read_stream``). Reading stops after
     ``max_bytes`` body bytes (error kind body_too_large; the body keeps the first
-    ``max_bytes``), so a huge or endless answer costs at most that much memory. A request
-    the sender frames itself (a chunked body, Expect: 100-continue) goes out through
-    ``fetch_framed`` on a connection of its own.
+    ``max_bytes``), so a huge or endless answer costs at most that much memory.
     """
-    if request.framed:
-        return fetch_framed(
-            client, request, timeout, host=host, prefix=prefix, stall=stall, max_bytes=max_bytes
-        )
     answer = Answer()
     raw = None
     try:
@@ -303,8 +297,14 @@ def fetch_kept(
     **options: Any,
 ) -> Fetched:
     """``fetch`` on the user's kept connection, with the blame put where it belongs (module
-    doc): a drop before any answer byte on a warm connection is sent again on a new one."""
+    doc): a drop before any answer byte on a warm connection is sent again on a new one.
+
+    A request the sender frames itself (a chunked body, Expect: 100-continue) goes out
+    through ``fetch_framed`` on a connection of its own: the kept one is neither used nor
+    blamed, and stays as warm as it was."""
     first = clock()
+    if request.framed:
+        return Fetched(fetch_framed(client, request, timeout, **options), first)
     answer = fetch(client, request, timeout, **options)
     if not (kept.warm and dropped_before_answer(answer)):
         kept.warm = kept_open(answer)

@@ -203,8 +203,8 @@ def test_failures_are_named_as_the_load_names_them(serve) -> None:
 
 @pytest.mark.parametrize("headers", [CHUNKED, EXPECT], ids=["chunked", "expect"])
 def test_the_parent_and_the_load_put_the_same_bytes_on_the_wire(serve, headers) -> None:
-    """Sender.send (replay, shrink, probes) and the load's reader.fetch, through one path
-    (the reader's pooled client is not used for such a request)."""
+    """Sender.send (replay, shrink, probes) and the load's reader.fetch_kept, through one
+    path (the reader's pooled client is not used for such a request)."""
     body = framing.chunked(b'{"q": 1}', sizes=(3,)) if "Transfer-Encoding" in headers else b"{}"
     end = b"0\r\n\r\n" if "Transfer-Encoding" in headers else b"{}"
 
@@ -230,7 +230,11 @@ def test_the_parent_and_the_load_put_the_same_bytes_on_the_wire(serve, headers) 
 
     request = HttpRequest("POST", "/v1/x", dict(headers), body)
     host = f"127.0.0.1:{load.address[1]}"
-    answer = reader.fetch(Client(), request, 5, host=host, prefix="/base")
+    kept = reader.Kept(warm=True)
+    fetched = reader.fetch_kept(Client(), request, 5, kept=kept, host=host, prefix="/base")
+    answer = fetched.answer
+    assert kept.warm  # the kept connection was not used, nor forgotten
+    assert fetched.dropped is None
     assert (answer.status, answer.error_kind, answer.body) == (200, None, b'{"ok": 1}\r\n')
     ports = str(load.address[1]).encode(), str(parent.address[1]).encode()
     assert load.received.replace(*ports) == parent.received
