@@ -15,16 +15,24 @@ any byte of its answer (the server closed it in between, without saying so, as m
 do after an error) is sent once more on a new connection. That second try is what counts;
 the stale connection is never the input's failure. A reset (RST) is the server's answer to
 the request and counts as it is.
+
+A request the sender frames itself (a chunked body, Expect: 100-continue: stress.framing)
+goes out through stress.framedsend on a connection of its own, as the load sends it: httpx
+would chunk a chunked body again and does not wait for the 100.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from types import TracebackType
+from urllib.parse import urlsplit
 
+import h11
 import httpx
 
-from stress import defaults, errorkinds, httpread
+from stress import defaults, errorkinds, framedsend, framing, httpread
+from stress.bodyread import Body, Stalled
 
 # httpcore's words when a kept connection turns out closed (a FIN) before any answer byte.
 _CLOSED = "without sending a response"
@@ -90,6 +98,8 @@ class Sender:
     ) -> httpread.Reply:
         """Send one request and read its answer; never raises for a network failure."""
         self.sent += 1
+        if framing.by_sender(headers):
+            return self._framed(method, path, headers, body, timeout, max_bytes)
         reply = self._once(method, path, headers, body, timeout, max_bytes)
         if self._warm and _closed_before_answer(reply):
             # The server closed the kept connection after its last answer: not this input's
@@ -124,6 +134,53 @@ class Sender:
             max_bytes=self.max_bytes if max_bytes is None else max_bytes,
             stall=self.stall,
         )
+
+    def _framed(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeout: float | None,
+        max_bytes: int | None,
+    ) -> httpread.Reply:
+        """``send`` for a request the sender frames itself (module doc)."""
+        if self._transport is not None:
+            # A transport handed in (a test's MockTransport) stands for the network.
+            return self._once(method, path, headers, body, timeout, max_bytes)
+        reply = httpread.Reply()
+        parts = urlsplit(self.url)
+        host, prefix = framing.authority(self.url)
+        tls = parts.scheme == "https"
+        started = time.perf_counter()
+        exchange = framedsend.exchange(
+            (parts.hostname or "", parts.port or (443 if tls else 80)),
+            method=method,
+            target=prefix + path,
+            host=host,
+            headers=dict(headers),
+            body=body,
+            deadline=time.monotonic() + (self.timeout if timeout is None else timeout),
+            tls=tls,
+        )
+        content = Body(self.max_bytes if max_bytes is None else max_bytes)
+        try:
+            exchange.open()
+            reply.status, reply.headers = exchange.status, exchange.headers
+            streamed = reply.headers.get("content-type", "").startswith("text/event-stream")
+            content.read(exchange.pieces(stall=self.stall if streamed else None))
+            if content.too_large:
+                reply.error_kind = errorkinds.BODY_TOO_LARGE
+        except Stalled as exc:
+            reply.error_kind, reply.anomaly = errorkinds.STREAM_STALL, str(exc)
+        except (OSError, h11.ProtocolError) as exc:
+            reply.error_kind = framedsend.classify(exc, answered=bool(reply.status))
+            reply.reason = str(exc) or type(exc).__name__
+        finally:
+            exchange.close()
+        reply.body = content.bytes()
+        reply.latency_ms = (time.perf_counter() - started) * 1000
+        return reply
 
     def close(self) -> None:
         self._client.close()

@@ -9,6 +9,8 @@ an exported reproducer judges an answer with these very functions.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from stress import errorkinds
 from stress.checks import limits
@@ -30,8 +32,9 @@ CONNECTION_KINDS = errorkinds.CONNECTION_KINDS
 
 def not_a_server_error(exchange: Exchange) -> Finding | None:
     """Any 5xx, whatever the input; but a 501 to a request in a method the endpoint does not
-    serve is RFC 9110's answer for an unsupported method (a bare HTTP server sends it)."""
-    if exchange.status == 501 and "method" in exchange.payload():
+    serve is RFC 9110's answer for an unsupported method (a bare HTTP server sends it), and a
+    501 to a chunked body RFC 9112's for a transfer coding the server does not implement."""
+    if exchange.status == 501 and _not_implemented(exchange.payload()):
         return None
     if exchange.status >= 500:
         return Finding(
@@ -41,6 +44,10 @@ def not_a_server_error(exchange: Exchange) -> Finding | None:
             got=f"HTTP {exchange.status}",
         )
     return None
+
+
+def _not_implemented(payload: Mapping[str, Any]) -> bool:
+    return "method" in payload or "chunked" in payload
 
 
 def no_timeout(exchange: Exchange) -> Finding | None:

@@ -19,8 +19,10 @@ keys                                        effect
 ==========================================  ===============================================
 
 and may carry ``content_type``: the Content-Type header to send instead (``null``: none),
-``headers``: more headers to send as written, and ``method``: the HTTP method to send instead
-of the protocol's.
+``headers``: more headers to send as written, ``method``: the HTTP method to send instead
+of the protocol's, and ``chunked``: the damaged body framed as chunks (stress.framing.chunked's
+keywords: ``sizes``, ``extension``, ``upper``), sent with the Transfer-Encoding its
+``headers`` give.
 Integer path elements are taken modulo the array's length, so one path fits any body.
 """
 
@@ -33,6 +35,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from stress import framing
 from stress.inputs.schemas import ANY
 
 
@@ -321,6 +324,13 @@ MANGLERS: dict[str, Callable[[random.Random, bytes], bytes]] = {
 
 def damage(payload: Mapping[str, Any], body: bytes) -> bytes:
     """The bytes to send for a raw payload, given the adapter's valid ``body``."""
+    damaged = _damaged(payload, body)
+    if "chunked" in payload:
+        return framing.chunked(damaged, **payload["chunked"])
+    return damaged
+
+
+def _damaged(payload: Mapping[str, Any], body: bytes) -> bytes:
     if "body_b64" in payload:
         return base64.b64decode(payload["body_b64"])
     if "body" in payload:

@@ -1,8 +1,9 @@
 """Encoding and HTTP: bodies that are not the UTF-8 JSON they claim to be, bodies that are
 not JSON at all, missing or wrong Content-Type headers, and the request itself bent at the
 HTTP level: another method on the endpoint, a duplicated Content-Type, a very long header,
-very many headers. Senders put these on the wire as written (the input's headers in order
-and case, its method), so each reaches the server exactly."""
+very many headers, a chunked body, Expect: 100-continue. Senders put these on the wire as
+written (the input's headers in order and case, its method; a chunked body framed as the
+input frames it, stress.framing), so each reaches the server exactly."""
 
 from __future__ import annotations
 
@@ -108,6 +109,35 @@ def _long_header(draw: Draw) -> dict[str, Any]:
 def _many_headers(draw: Draw) -> dict[str, Any]:
     count = draw.random.randint(100, 300)
     return {"headers": {f"X-Extra-{i:03d}": str(i) for i in range(count)}, "base": valid(draw)}
+
+
+# Chunk sizes for a plainly chunked body: the whole body as one chunk (curl's way), or the
+# pieces a proxy or a streaming client sends.
+PLAIN_CHUNKS: tuple[tuple[int, ...], ...] = ((), (16,), (64,), (7, 100))
+# Chunk extensions RFC 9112 says a server must ignore when it does not understand them.
+CHUNK_EXTENSIONS = (";note=stress", ";a=1;b=2", ';name="quoted value"', ";ext")
+
+
+def _chunked(draw: Draw) -> dict[str, Any]:
+    sizes = draw.random.choice(PLAIN_CHUNKS)
+    framing = {"sizes": list(sizes)}
+    return {"headers": {"Transfer-Encoding": "chunked"}, "chunked": framing, "base": valid(draw)}
+
+
+def _chunked_odd(draw: Draw) -> dict[str, Any]:
+    """Legal chunked framing that clients rarely send: 1-byte chunks, upper-case hex sizes,
+    chunk extensions, or all three."""
+    style = draw.random.randrange(4)
+    framing: dict[str, Any] = {"sizes": [1] if style in (0, 3) else [draw.random.choice((10, 26))]}
+    if style in (1, 3):
+        framing["upper"] = True
+    if style in (2, 3):
+        framing["extension"] = draw.random.choice(CHUNK_EXTENSIONS)
+    return {"headers": {"Transfer-Encoding": "chunked"}, "chunked": framing, "base": valid(draw)}
+
+
+def _expect_continue(draw: Draw) -> dict[str, Any]:
+    return {"headers": {"Expect": "100-continue"}, "base": valid(draw)}
 
 
 def families() -> list[Family]:
@@ -264,5 +294,26 @@ def families() -> list[Family]:
             Expect.ACCEPT_OR_REFUSE,
             _many_headers,
             "header tables grow per request: answer or refuse, never a 5xx",
+        ),
+        family(
+            "chunked_body",
+            "a valid body sent with Transfer-Encoding: chunked (one chunk, or chunks of 7-100 B)",
+            Expect.ACCEPT_OR_REFUSE,
+            _chunked,
+            "proxies and streaming clients send it: answer or refuse cleanly (411, 400, 501)",
+        ),
+        family(
+            "chunked_odd_framing",
+            "a valid chunked body in 1-byte chunks, upper-case hex sizes or chunk extensions",
+            Expect.ACCEPT_OR_REFUSE,
+            _chunked_odd,
+            "legal framing hand-written parsers misread: answer or refuse, never a 500 or a hang",
+        ),
+        family(
+            "expect_continue",
+            "a valid body sent after Expect: 100-continue (the body waits for the 100, up to 1 s)",
+            Expect.ACCEPT_OR_REFUSE,
+            _expect_continue,
+            "curl sends it: answer or refuse; a handler that reads before the 100 sees no body",
         ),
     ]

@@ -6,7 +6,8 @@ Locust's session: that session adds headers the input did not ask for (Accept-En
 Content-Type: application/octet-stream, cookies, User-Agent) and follows redirects. What goes
 on the wire is the wire contract (ARCHITECTURE.md): request line, Host, the input's headers in
 its order and case, Content-Length when there is a body or the method carries one; the
-parent's sender (stress.httpread) sends the same bytes.
+parent's sender (stress.httpread) sends the same bytes. A chunked body or Expect:
+100-continue is framed by stress itself (stress.load.framed, stress.framing).
 
 The body is read through stress.bodyread (the bounded read the parent's sender shares). No
 Locust here: tests drive it with a stand-in for geventhttpclient's response.
@@ -27,15 +28,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import gevent
 import gevent.queue
 from geventhttpclient.header import Headers
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
-from stress import errorkinds
+from stress import errorkinds, framing
 from stress.bodyread import MAX_BODY_BYTES, Body, Stalled, kind_of, stall_message
+from stress.load.framed import fetch_framed
 from stress.load.records import Answer
 from stress.targets import HttpRequest
 from stress.targets.sse import SseDecoder
@@ -67,13 +68,7 @@ class Target:
 
     @classmethod
     def of(cls, url: str) -> Target:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        default = 443 if parts.scheme == "https" else 80
-        host = host if parts.port in (None, default) else f"{host}:{parts.port}"
-        return cls(host, parts.path.rstrip("/"))
+        return cls(*framing.authority(url))
 
 
 def wire_headers(request: HttpRequest, host: str) -> Headers:
@@ -302,8 +297,14 @@ def fetch_kept(
     **options: Any,
 ) -> Fetched:
     """``fetch`` on the user's kept connection, with the blame put where it belongs (module
-    doc): a drop before any answer byte on a warm connection is sent again on a new one."""
+    doc): a drop before any answer byte on a warm connection is sent again on a new one.
+
+    A request the sender frames itself (a chunked body, Expect: 100-continue) goes out
+    through ``fetch_framed`` on a connection of its own: the kept one is neither used nor
+    blamed, and stays as warm as it was."""
     first = clock()
+    if request.framed:
+        return Fetched(fetch_framed(client, request, timeout, **options), first)
     answer = fetch(client, request, timeout, **options)
     if not (kept.warm and dropped_before_answer(answer)):
         kept.warm = kept_open(answer)

@@ -8,7 +8,9 @@ stress needed to run them:
     python   a standalone script (standard library)      1 still fails, 0 fixed, 2 no answer
     pytest   one test, standard library + pytest         fails while the bug exists
 
-The body is written so that every byte survives: in the shell command it is the format string
+A chunked body is given to curl unframed, for curl frames it again: only a body framed as
+curl frames it (``curl_data``) is exported to curl. The body is written so that every byte
+survives: in the shell command it is the format string
 of ``printf`` in single quotes, with every byte that is not a printable character written as
 an octal escape (NUL, invalid UTF-8, control and bidirectional characters included), so the
 command is shell-safe and shows no invisible characters. Secrets are never written out: a
@@ -23,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from stress import framing
 from stress.checks.exchange import SECRET_HEADERS
 from stress.errors import UsageError
 from stress.httpread import BODY_METHODS
@@ -233,6 +236,33 @@ def render(repro: Reproducer, fmt: Format) -> str:
 
 # ------------------------------------------------------------------ curl
 
+# The largest body curl sends as a single chunk: it chunks what it reads in upload-buffer
+# pieces (64 KiB in curl 7.88, 16 KiB in older ones).
+CURL_ONE_CHUNK = 16_000
+
+
+def curl_data(repro: Reproducer) -> bytes:
+    """The bytes curl is given to send: the stored body, or for a chunked one the data it
+    carries, which curl frames again itself, as one chunk with a lower-case size and no
+    extension. A body framed any other way cannot be sent by curl: a UsageError says so."""
+    if not any(header.name.lower() == "transfer-encoding" for header in repro.headers):
+        return repro.body
+    try:
+        data = framing.dechunk(repro.body)
+    except ValueError as exc:
+        data, problem = b"", f"its chunked body is not well framed ({exc})"
+    else:
+        problem = (
+            "curl chunks a body itself, as one chunk with a lower-case size and no extension "
+            f"(up to {CURL_ONE_CHUNK} bytes); this case's body is framed otherwise"
+        )
+    if framing.chunked(data) == repro.body and len(data) <= CURL_ONE_CHUNK:
+        return data
+    raise UsageError(
+        f"--format curl: {problem}. Use --format python or --format pytest (they send the "
+        "stored bytes), or `stress replay`"
+    )
+
 
 def _printf_pieces(body: bytes) -> list[str]:
     """``body`` as printf format-string pieces, one per character or byte.
@@ -330,15 +360,16 @@ def curl(repro: Reproducer) -> str:
         *(f"-H {_shell_header(header)}" for header in repro.headers),
         *(f"-H '{name}:'" for name in CURL_OWN_HEADERS if name.lower() not in names),
     ]
+    body_bytes = curl_data(repro)
     lines = _comment(
-        [*about(repro), f"Body: {len(repro.body)} bytes, written as printf octal escapes."]
+        [*about(repro), f"Body: {len(body_bytes)} bytes, written as printf octal escapes."]
     )
-    if not repro.body and repro.method.upper() not in BODY_METHODS:
+    if not body_bytes and repro.method.upper() not in BODY_METHODS:
         # No body and no Content-Length: curl without data sends neither.
         lines.append("curl " + " \\\n    ".join(options))
         return "\n".join(lines) + "\n"
     options.append("--data-binary @-")
-    body = printf_command(repro.body)
+    body = printf_command(body_bytes)
     lines += body[:-1]
     lines.append(f"{body[-1]} | curl " + " \\\n    ".join(options))
     return "\n".join(lines) + "\n"

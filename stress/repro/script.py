@@ -8,10 +8,12 @@ copy of ``oracle.judge`` with the scenario's checks, severity overrides and answ
 
 The request goes out as the input gives it (the wire contract in ARCHITECTURE.md): the
 request line, Host, the stored headers in their order and case, Content-Length when there
-is a body or the method carries one, nothing else (http.client's Accept-Encoding is
-skipped; its Host is the contract's, skipped when the input gives one). The answer is read
-within the target's timeout and up to target.max_body_bytes, and a failure is named with
-stress's error kinds.
+is a body or the method carries one (not with a Transfer-Encoding: a chunked body is stored
+framed, and goes out as stored), nothing else (http.client's Accept-Encoding is skipped;
+its Host is the contract's, skipped when the input gives one). With Expect: 100-continue
+the body waits for the 100, up to framing.EXPECT_WAIT seconds, as the load's does.
+The answer is read within the target's timeout and up to target.max_body_bytes, and a
+failure is named with stress's error kinds.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import inspect
 import json
 from typing import Any
 
+from stress import framing
 from stress.httpread import BODY_METHODS
 from stress.repro import oracle
 from stress.repro.reproducer import LINE_CHARS, Header, Reproducer, about, wrap
@@ -105,9 +108,24 @@ def send() -> tuple[int, dict[str, str], bytes, str | None, float]:
         )
         for name, value in HEADERS.items():
             connection.putheader(name, value)
-        if (BODY or METHOD.upper() in BODY_METHODS) and "content-length" not in names:
+        # A Transfer-Encoding frames the body itself: BODY is stored framed, as it was sent.
+        framed = names & {"content-length", "transfer-encoding"}
+        if (BODY or METHOD.upper() in BODY_METHODS) and not framed:
             connection.putheader("Content-Length", str(len(BODY)))
-        connection.endheaders(BODY or None)
+        if BODY and any(
+            name.lower() == "expect" and value.strip().lower() == "100-continue"
+            for name, value in HEADERS.items()
+        ):
+            # The head alone; the body after "100 Continue", or after EXPECT_WAIT seconds
+            # of silence (as curl does); not after a final answer that came first.
+            connection.endheaders()
+            ready, _, _ = select.select([connection.sock], [], [], min(EXPECT_WAIT, TIMEOUT))
+            peek = ready and url.scheme == "http"  # a TLS socket cannot be peeked at
+            first = connection.sock.recv(12, socket.MSG_PEEK) if peek else b""
+            if not first or first[9:12] == b"100":
+                connection.send(BODY)
+        else:
+            connection.endheaders(BODY or None)
         response = connection.getresponse()
         status = response.status
         headers = {name.lower(): value for name, value in response.getheaders()}
@@ -208,6 +226,8 @@ _IMPORTS = [
     "import http.client",
     "import json",
     "import os",
+    "import select",
+    "import socket",
     "import sys",
     "import time",
     "import types",
@@ -254,6 +274,8 @@ def _constants(repro: Reproducer) -> str:
             "# Methods sent with a Content-Length even when the body is empty.",
             f"BODY_METHODS = {_data(sorted(BODY_METHODS))}",
             f"TIMEOUT = {repro.timeout!r}",
+            "# Seconds to wait for 100 Continue before sending the body anyway (curl's).",
+            f"EXPECT_WAIT = {framing.EXPECT_WAIT!r}",
             f"MAX_BODY_BYTES = {judgement.max_bytes!r}",
             "# What the answer is judged by: the scenario's checks, severities and settings.",
             f"CASE = {py_str(repro.case_id)}",

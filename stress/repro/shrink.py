@@ -37,6 +37,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
+from stress import framing
 from stress.checks.request import CONNECTION_KINDS
 from stress.repro.cases import (
     Signature,
@@ -437,7 +438,10 @@ def shrink(
     request = stored_request(case, scenario)
     wanted = signature(case)
     protocol = scenario.target.protocol.value
-    intended = violations(protocol, request.body)
+    # A chunked body is shrunk as the data it carries, each candidate framed as it was.
+    frame = _framing_of(request.headers, request.body)
+    data = framing.dechunk(request.body) if frame is not _unframed else request.body
+    intended = violations(protocol, data)
     answers: list[Observation] = []
     # Judged with the input the run sent, as the run judged it (stress.checks.judge).
     item = case_input(case, corpus_inputs(run_dir, [input_id]))
@@ -445,7 +449,7 @@ def shrink(
 
         def attempt(body: bytes, seconds_left: float) -> Verdict:
             timeout = min(sender.timeout, seconds_left)
-            candidate = dataclasses.replace(request, body=body)
+            candidate = dataclasses.replace(request, body=frame(body))
             observation = sender.send(candidate, case["expect"], timeout=timeout, item=item)
             if observation.error_kind in ("timeout", "hang") and timeout < sender.timeout:
                 raise Exhausted(f"stopped at the time bound ({limits.max_seconds:g}s)")
@@ -455,7 +459,8 @@ def shrink(
         shrinker = Shrinker(
             attempt, valid=lambda body: violations(protocol, body) == intended, limits=limits
         )
-        result = shrinker.run(request.body)
+        result = shrinker.run(data)
+    result.original, result.body = request.body, frame(result.body)
     document = shrunk_case(case, result, wanted=wanted, intended=intended, protocol=protocol)
     if answers:  # what the first confirming send found, as the run's judgement names it
         document["shrink"]["confirmed_with"] = sorted(map(list, answers[0].pairs()))
@@ -465,6 +470,18 @@ def shrink(
     path.parent.mkdir(exist_ok=True)
     write_text(path, json.dumps(document, ensure_ascii=True, indent=2) + "\n")
     return document
+
+
+def _unframed(body: bytes) -> bytes:
+    return body
+
+
+def _framing_of(headers: dict[str, str], body: bytes) -> Callable[[bytes], bytes]:
+    """How a candidate body goes on the wire: as it is, or chunked like the stored one
+    (stress.framing.reframer; a chunked body it cannot frame again is shrunk as bytes)."""
+    if not any(name.lower() == "transfer-encoding" for name in headers):
+        return _unframed
+    return framing.reframer(body) or _unframed
 
 
 def shrunk_case(
@@ -477,7 +494,8 @@ def shrunk_case(
 ) -> dict[str, Any]:
     """The stored case with the minimal body and what shrinking found out."""
     stored = {k: v for k, v in case["request"].items() if k not in ("body", "body_b64")}
-    now = violations(protocol, result.body)
+    framed = _framing_of(case["request"].get("headers") or {}, result.body) is not _unframed
+    now = violations(protocol, framing.dechunk(result.body) if framed else result.body)
     notes = list(result.notes)
     if case.get("expect") == "reject" and not intended:
         notes.append(

@@ -8,6 +8,7 @@ and replay do the sending, so adapters are tested with recorded request/answer p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
+from stress import framing
 from stress.inputs import damage
 from stress.inputs.corpus import Input
 from stress.scenario import Target
@@ -35,6 +37,12 @@ class HttpRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+
+    @functools.cached_property
+    def framed(self) -> bool:
+        """The sender frames it itself (a chunked body, Expect: 100-continue: stress.framing);
+        worked out once per request object, so the load's plan pays nothing per send."""
+        return framing.by_sender(self.headers)
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """A raw-socket HTTP/1.1 server that records the exact bytes of every request it gets.
 
 Started by a test on 127.0.0.1 (port 0). Each connection is served in a thread, keep-alive:
-read the head up to the blank line, then Content-Length bytes of body; record head and body
+read the head up to the blank line (answer 100 Continue to an Expect: 100-continue of an
+input whose id ends in an even digit, and nothing to the others), then
+Content-Length bytes of body, or a chunked body up to its last chunk; record head and body
 as they came; answer a minimal 200 with a JSON body. Nothing is parsed beyond what framing
 needs, so every header line, its case and its order stay as sent.
 """
@@ -12,6 +14,7 @@ import socket
 import threading
 from types import TracebackType
 
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 # A connection silent this long is closed (every request loop ends).
 IDLE_SECONDS = 10.0
@@ -69,8 +72,12 @@ class CaptureServer:
                             return
                         buffered += data
                     head, _, buffered = buffered.partition(b"\r\n\r\n")
-                    size = content_length(head)
-                    while len(buffered) < size:
+                    # 100 Continue to inputs whose id ends in an even digit; the others get
+                    # none, and must be sent their body all the same.
+                    expects = header(head, "Expect") == "100-continue" and not buffered
+                    if expects and (header(head, "X-Stress-Input-Id") or "0")[-1] in "02468":
+                        connection.sendall(CONTINUE)
+                    while (size := body_end(head, buffered)) is None:
                         data = connection.recv(65536)
                         if not data:
                             return
@@ -89,6 +96,36 @@ def content_length(head: bytes) -> int:
         if name.strip().lower() == b"content-length":
             return int(value.strip())
     return 0
+
+
+def body_end(head: bytes, buffered: bytes) -> int | None:
+    """Where the body of the request with ``head`` ends in ``buffered`` (None: not yet)."""
+    if (header(head, "Transfer-Encoding") or "").lower() == "chunked":
+        return chunked_end(buffered)
+    size = content_length(head)
+    return size if len(buffered) >= size else None
+
+
+def chunked_end(buffered: bytes) -> int | None:
+    """Where a chunked body at the start of ``buffered`` ends (after its last chunk and the
+    empty trailer line), or None while it is incomplete."""
+    position = 0
+    while True:
+        end = buffered.find(b"\r\n", position)
+        if end < 0:
+            return None
+        size = int(buffered[position:end].split(b";", 1)[0], 16)
+        position = end + 2
+        if size == 0:
+            break
+        position += size + 2
+    while True:
+        end = buffered.find(b"\r\n", position)
+        if end < 0:
+            return None
+        if end == position:
+            return end + 2
+        position = end + 2
 
 
 def header(request: bytes, name: str) -> str | None:

@@ -19,6 +19,8 @@ Careless faults (``--careless``, comma-separated):
     html_errors           refusals that name no limit are HTML pages (text/html), not JSON
     refuse_under_limit    prompts over 64 words are refused, naming the whole context as
                           the limit
+    chunked_as_empty, expect_without_continue   the HTTP framing faults of
+                          tests.reference.FRAMING_FAULTS (a chunked body, Expect: 100-continue)
 """
 
 from __future__ import annotations
@@ -32,9 +34,16 @@ import time
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from tests.reference import OtherMethods
+from tests.reference import FRAMING_FAULTS, OtherMethods
 
-FAULTS = ("over_limit_500", "n_ignored", "whitespace_hang", "html_errors", "refuse_under_limit")
+FAULTS = (
+    "over_limit_500",
+    "n_ignored",
+    "whitespace_hang",
+    "html_errors",
+    "refuse_under_limit",
+    *FRAMING_FAULTS,
+)
 MODEL = "ref-chat"
 SLOTS = 2
 MAX_TOKENS = 4096

@@ -236,3 +236,18 @@ def test_a_501_to_another_method_is_no_server_error() -> None:
     assert basic.not_a_server_error(answer) is None
     answer.item.payload["method"] = "PUT"
     assert basic.not_a_server_error(exchange("reject", 500, b"boom", sent=chat_body(3))) is not None
+
+
+def test_a_501_to_a_chunked_body_is_no_server_error_but_a_500_is() -> None:
+    """RFC 9112: a server that does not implement a transfer coding answers 501."""
+    answer = exchange("accept_or_refuse", 501, b"Not Implemented", sent=chat_body(3))
+    assert answer.item is not None
+    answer.item.payload["headers"] = {"Transfer-Encoding": "chunked"}
+    assert basic.not_a_server_error(answer) is not None  # the header alone says nothing
+    answer.item.payload["chunked"] = {"sizes": [1]}
+    assert basic.not_a_server_error(answer) is None
+    assert basic.status_expectation(answer) is None
+    crashed = exchange("accept_or_refuse", 500, b"boom", sent=chat_body(3))
+    assert crashed.item is not None
+    crashed.item.payload["chunked"] = {"sizes": [1]}
+    assert basic.not_a_server_error(crashed) is not None

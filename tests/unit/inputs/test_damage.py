@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from stress import framing
 from stress.inputs.corpus import Input
 from stress.inputs.damage import MANGLERS, Pairs, Token, apply, damage, encode, headers
 from stress.scenario import Protocol, Target
@@ -182,3 +183,39 @@ def test_column_order_and_number_format_keep_the_table() -> None:
     respelled = MANGLERS["number_format"](random.Random(2), body)
     assert respelled != body
     assert json.loads(respelled) == json.loads(body)
+
+
+def test_a_chunked_payload_frames_the_body_as_it_goes_on_the_wire() -> None:
+    target = Target(url="http://127.0.0.1:9", protocol=Protocol.OPENAI_CHAT, max_tokens=16)
+    base = {"messages": [{"role": "user", "content": "hi there"}]}
+    chunking = {"sizes": [1], "upper": True, "extension": ";n=1"}
+    payload = {"headers": {"Transfer-Encoding": "chunked"}, "chunked": chunking, "base": base}
+    item = Input(
+        "encoding.chunked_odd_framing-0000", "encoding.chunked_odd_framing", "a", "raw", payload
+    )
+    request = adapter_for(target).request(item)
+    plain = adapter_for(target).request(Input("r-0", "r", "accept", "raw", {"base": base}))
+    assert request.body == framing.chunked(plain.body, sizes=(1,), upper=True, extension=";n=1")
+    assert request.headers["Transfer-Encoding"] == "chunked"
+    assert request.framed
+    assert not plain.framed
+    # Damage first, framing last: a mangled body is framed as it was mangled.
+    mangled = {**payload, "body": "[]"}
+    assert damage(mangled, plain.body) == framing.chunked(
+        b"[]", sizes=(1,), upper=True, extension=";n=1"
+    )
+
+
+def test_an_expect_payload_keeps_the_plain_body() -> None:
+    base = {"messages": [{"role": "user", "content": "hi there"}]}
+    item = Input(
+        "e-0",
+        "encoding.expect_continue",
+        "a",
+        "raw",
+        {"headers": {"Expect": "100-continue"}, "base": base},
+    )
+    request = adapter_for(CHAT).request(item)
+    assert json.loads(request.body)["messages"] == base["messages"]
+    assert request.headers["Expect"] == "100-continue"
+    assert request.framed
