@@ -84,11 +84,23 @@ def _copy(name: str) -> types.ModuleType:
 '''
 
 _SEND = '''
-def send() -> tuple[int, dict[str, str], bytes, str | None, float]:
-    """Send the request once: (status, headers, body, error kind or None, milliseconds)."""
+def connect() -> http.client.HTTPConnection:
     url = urllib.parse.urlsplit(URL)
     kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-    connection = kind(url.hostname or "", url.port, timeout=TIMEOUT)
+    return kind(url.hostname or "", url.port, timeout=TIMEOUT)
+
+
+def send(
+    connection: http.client.HTTPConnection | None = None,
+    request: tuple[str, str, dict[str, str], bytes] | None = None,
+) -> tuple[int, dict[str, str], bytes, str | None, float]:
+    """Send the request once: (status, headers, body, error kind or None, milliseconds).
+
+    On ``connection`` (kept open for a next request) when given, else on a new one, closed.
+    ``request``: (method, path, headers, body), the case's own by default."""
+    own = connection is None
+    connection = connect() if connection is None else connection
+    method, path, fields, body = request or (METHOD, PATH, HEADERS, BODY)
     started = time.monotonic()
     deadline = started + TIMEOUT
     status, headers, chunks, error = 0, {}, [], None
@@ -96,18 +108,18 @@ def send() -> tuple[int, dict[str, str], bytes, str | None, float]:
         # The wire contract: the request line, Host (http.client's, from URL, unless the
         # input gives its own), the input's headers in its order and case, Content-Length
         # when there is a body or the method carries one; no Accept-Encoding of http.client.
-        names = {name.lower() for name in HEADERS}
+        names = {name.lower() for name in fields}
         connection.putrequest(
-            METHOD,
-            url.path.rstrip("/") + PATH,
+            method,
+            urllib.parse.urlsplit(URL).path.rstrip("/") + path,
             skip_host="host" in names,
             skip_accept_encoding=True,
         )
-        for name, value in HEADERS.items():
+        for name, value in fields.items():
             connection.putheader(name, value)
-        if (BODY or METHOD.upper() in BODY_METHODS) and "content-length" not in names:
-            connection.putheader("Content-Length", str(len(BODY)))
-        connection.endheaders(BODY or None)
+        if (body or method.upper() in BODY_METHODS) and "content-length" not in names:
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body or None)
         response = connection.getresponse()
         status = response.status
         headers = {name.lower(): value for name, value in response.getheaders()}
@@ -122,6 +134,8 @@ def send() -> tuple[int, dict[str, str], bytes, str | None, float]:
             if time.monotonic() > deadline:
                 error = "timeout"
                 break
+        else:
+            response.close()  # read to its end: the connection can carry a next request
     except TimeoutError:
         error = "timeout"
     except ConnectionRefusedError:
@@ -133,8 +147,23 @@ def send() -> tuple[int, dict[str, str], bytes, str | None, float]:
     except OSError:
         error = "connection_error"
     finally:
-        connection.close()
+        if own or error is not None:
+            connection.close()
     return status, headers, b"".join(chunks), error, (time.monotonic() - started) * 1000
+
+
+def dropped_again(connection: http.client.HTTPConnection) -> bool:
+    """A second request on the connection the case's answer kept (connection_dropped_after_
+    answer): True when the server dropped it before any byte of an answer and the same
+    request on a new connection was answered (stress's rule: the drop is the answer
+    before it). An answer that said Connection: close left nothing kept: http.client opens
+    a new connection, and nothing drops."""
+    request = (METHOD, PATH, HEADERS, BODY)
+    status, _, _, error, _ = send(connection, request)
+    connection.close()
+    if status or error != "connection_reset":
+        return False
+    return send(None, request)[0] > 0
 
 
 def judged() -> tuple[int, bytes, str | None, list]:
@@ -170,7 +199,9 @@ def judged() -> tuple[int, bytes, str | None, list]:
         runaway_ms_per_token=SETTINGS["runaway"]["max_ms_per_token"],
         runaway_min_ms=SETTINGS["runaway"]["min_ms"],
     )
-    status, headers, body, error, latency_ms = send()
+    connection = connect()
+    status, headers, body, error, latency_ms = send(connection if FOLLOW else None)
+    kept = FOLLOW and error is None  # read whole: the connection is there for a next request
     item = None if ITEM is None else oracle.Item(ITEM["kind"], ITEM["payload"])
     error, findings = oracle.judge(
         CHECKS,
@@ -186,6 +217,11 @@ def judged() -> tuple[int, bytes, str | None, list]:
         response=RESPONSE,
         request=oracle.Request(METHOD, PATH, HEADERS, BODY),
     )
+    if kept and dropped_again(connection):
+        dropped = _copy("stress.checks.connection")
+        level = SEVERITY.get(dropped.DROPPED, dropped.DEFAULT_SEVERITY[dropped.DROPPED])
+        findings.append(dropped.dropped_after(CASE, status, CASE, severity=level))
+    connection.close()
     print("FINDINGS " + json.dumps(sorted([f.check, f.severity] for f in findings)))
     return status, body, error, findings
 
@@ -267,6 +303,9 @@ def _constants(repro: Reproducer) -> str:
             f"RESPONSE = {_data(judgement.response)}",
             "# The findings the run stored for this case: (check, severity).",
             f"FAILED = {_data([list(pair) for pair in judgement.failed])}",
+            "# connection_dropped_after_answer: after the answer, the same request once more on",
+            "# the connection it kept, to see whether the server drops it again.",
+            f"FOLLOW = {judgement.follow!r}",
         ]
     )
 

@@ -8,12 +8,17 @@ input with a 500 but keeps its connection: the replay judges the drop, not the 5
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from stress.repro.export import Format, render, reproducer
 from stress.repro.replay import replay
+from stress.scenario import from_path
 from tests.integration.conftest import reference_server, stress
 
 pytestmark = pytest.mark.slow
@@ -94,3 +99,41 @@ def test_the_run_stored_the_next_input_in_each_drop(careless_run: tuple[Path, st
     named = [next_input_id(case) for case in cases if case["check"] == DROPPED]
     assert named
     assert all(named)
+
+
+def dropped_case(directory: Path) -> dict[str, object]:
+    lines = (directory / "failures.jsonl").read_text(encoding="utf-8").splitlines()
+    return next(case for line in lines if (case := json.loads(line))["check"] == DROPPED)
+
+
+@pytest.mark.parametrize("fmt", [Format.PYTHON, Format.CURL])
+def test_exports_carry_the_two_step_check_both_ways(
+    careless_run: tuple[Path, str], tmp_path: Path, fmt: Format
+) -> None:
+    directory, careless_url = careless_run
+    scenario = from_path(directory / "scenario.yaml")
+    text = render(reproducer(dropped_case(directory), scenario, directory), fmt)
+    script = tmp_path / ("repro.py" if fmt is Format.PYTHON else "repro.sh")
+    script.write_text(text, encoding="utf-8")
+
+    def run(url: str) -> subprocess.CompletedProcess[str]:
+        if fmt is Format.PYTHON:
+            command = [sys.executable, str(script)]
+        else:  # the curl command names the run's URL: point it at ``url``
+            script.write_text(text.replace(careless_url, url), encoding="utf-8")
+            command = ["sh", str(script)]
+        env = {**os.environ, "STRESS_TARGET": url}
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+
+    careless = run(careless_url)
+    with reference_server("closer", "--close-after-errors") as url:
+        careful = run(url)
+    if fmt is Format.PYTHON:
+        assert careless.returncode == 1, careless.stdout + careless.stderr
+        assert DROPPED in careless.stdout
+        assert careful.returncode == 0, careful.stdout + careful.stderr
+        assert DROPPED not in careful.stdout.split("FINDINGS")[1].splitlines()[0]
+    else:
+        assert careless.stdout.count("HTTP/1.1 ") == careful.stdout.count("HTTP/1.1 ") == 2
+        assert "Connection died" in careless.stderr
+        assert "Connection died" not in careful.stderr
