@@ -14,7 +14,8 @@ is sent and followed on the same kept connection by the input that met the drop 
 (named in the finding; from corpus.jsonl), else the protocol's readiness probe, else the
 blamed request once more (stress.repro.sender.CaseSender.send_and_follow): the drop recurs
 when the server drops that second request before any byte of its answer and a new
-connection answers it.
+connection answers it. Findings judged after the load (slow_generation, cost_growth) are
+re-judged as stress.repro.postload says.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from stress.checks import connection
+from stress.repro import postload
 from stress.repro.cases import (
     REDACTED,
     StoredRequest,
@@ -69,8 +71,11 @@ def replay_case(sender: CaseSender, case: Mapping[str, Any], scenario: Scenario)
             request, case["expect"], follow, input_id=input_id, item=item
         )
     else:
-        observation = sender.send(request, case["expect"], item=item)
-    return replay_row(case, request, observation)
+        # A cost_growth end is timed as the least of a few sends: one is too noisy to fit.
+        sends = postload.sends(case)
+        tries = [sender.send(request, case["expect"], item=item) for _ in range(sends)]
+        observation = min(tries, key=lambda seen: seen.latency_ms)
+    return replay_row(case, request, postload.rejudge(case, observation))
 
 
 def dropped(case: Mapping[str, Any]) -> bool:
@@ -129,6 +134,7 @@ def replay_row(
         or f"passes (HTTP {observation.status})",
         "still_fails": bool(again),
         "status": observation.status,
+        "latency_ms": observation.latency_ms,
         "body_bytes": len(request.body),
         "findings_before": sorted((str(f.get("check")), str(f.get("severity"))) for f in stored),
         "findings_now": sorted(observation.pairs()),
@@ -174,4 +180,6 @@ def replay(
     ids += [found for case in cases if dropped(case) and (found := next_input_id(case))]
     inputs = corpus_inputs(run_dir, ids)
     with open_sender(run_dir, scenario, target, inputs=inputs) as sender:
-        return [replay_case(sender, case, scenario) for case in cases]
+        rows = [replay_case(sender, case, scenario) for case in cases]
+    postload.judge_growth(cases, rows)  # cost_growth: its smallest and largest input together
+    return rows

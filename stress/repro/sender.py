@@ -47,6 +47,8 @@ class Observation:
     findings: tuple[Finding, ...]
     latency_ms: float
     body_excerpt: str = ""
+    # The answer's output tokens as the protocol read them (slow_generation's re-judgement).
+    output_tokens: int | None = None
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -128,7 +130,12 @@ class CaseSender:
         )
         excerpt = reply.body[:EXCERPT_BYTES].decode("utf-8", "replace")
         return Observation(
-            reply.status, verdict.error_kind, verdict.findings, reply.latency_ms, excerpt
+            reply.status,
+            verdict.error_kind,
+            verdict.findings,
+            reply.latency_ms,
+            excerpt,
+            verdict.outcome.output_tokens,
         )
 
     def send_and_follow(
