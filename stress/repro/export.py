@@ -172,6 +172,7 @@ def judgement(case: Mapping[str, Any], scenario: Scenario, run_dir: Path) -> Jud
         unjudged=custom,
         response=response.model_dump() if (response := scenario.target.response) else None,
         follow=any(check == connection.DROPPED for check, _ in failed),
+        post_load=dict(post) if isinstance(post := case.get("post_load"), Mapping) else None,
     )
 
 

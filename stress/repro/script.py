@@ -166,6 +166,23 @@ def dropped_again(connection: http.client.HTTPConnection) -> bool:
     return send(None, request)[0] > 0
 
 
+def slow_again(oracle, exchange, status, headers, body, latency_ms) -> list:
+    """slow_generation, judged after the load, re-judged on this answer: slower than
+    slow_factor x its output tokens x the pace the run learned, and slow_min_ms beyond."""
+    outcome = oracle.parse(SETTINGS["protocol"], status, headers, body, response=RESPONSE)
+    tokens = outcome.output_tokens
+    if not tokens:
+        return []
+    expected = POST_LOAD["pace_ms_per_token"] * tokens
+    if latency_ms <= POST_LOAD["slow_factor"] * expected:
+        return []
+    if latency_ms - expected <= POST_LOAD["slow_min_ms"]:
+        return []
+    level = next((s for c, s in FAILED if c == "slow_generation"), "error")
+    message = f"{latency_ms:.0f} ms for {tokens} output tokens (the run's pace: {expected:.0f} ms)"
+    return [exchange.Finding("slow_generation", message, level)]
+
+
 def judged() -> tuple[int, bytes, str | None, list]:
     """Send once and judge the answer as stress does: (status, body, error kind, findings)."""
     exchange = _copy("stress.checks.exchange")
@@ -202,6 +219,7 @@ def judged() -> tuple[int, bytes, str | None, list]:
     connection = connect()
     status, headers, body, error, latency_ms = send(connection if FOLLOW else None)
     kept = FOLLOW and error is None  # read whole: the connection is there for a next request
+    answered = error is None
     item = None if ITEM is None else oracle.Item(ITEM["kind"], ITEM["payload"])
     error, findings = oracle.judge(
         CHECKS,
@@ -217,6 +235,8 @@ def judged() -> tuple[int, bytes, str | None, list]:
         response=RESPONSE,
         request=oracle.Request(METHOD, PATH, HEADERS, BODY),
     )
+    if answered and POST_LOAD and POST_LOAD.get("check") == "slow_generation":
+        findings += slow_again(oracle, exchange, status, headers, body, latency_ms)
     if kept and dropped_again(connection):
         dropped = _copy("stress.checks.connection")
         level = SEVERITY.get(dropped.DROPPED, dropped.DEFAULT_SEVERITY[dropped.DROPPED])
@@ -306,6 +326,8 @@ def _constants(repro: Reproducer) -> str:
             "# connection_dropped_after_answer: after the answer, the same request once more on",
             "# the connection it kept, to see whether the server drops it again.",
             f"FOLLOW = {judgement.follow!r}",
+            "# A finding judged after the load (slow_generation: the run's pace), else None.",
+            f"POST_LOAD = {_data(judgement.post_load)}",
         ]
     )
 
@@ -318,6 +340,11 @@ def _notes(repro: Reproducer) -> list[str]:
         notes.append(f"Not judged here (custom checks): {', '.join(judgement.unjudged)}.")
     if judgement.secrets:
         notes.append("answers.secrets are read from the environment variables they name.")
+    if (judgement.post_load or {}).get("check") == "cost_growth":
+        notes.append(
+            "Not judged here: cost_growth is a fit over many answers; `stress replay` judges "
+            "the fit's smallest and largest input together. This sends one of them."
+        )
     return notes
 
 
