@@ -12,6 +12,10 @@ run-dir, report, junit, passed, regressed and exit-code to $GITHUB_OUTPUT; elsew
 both. Exit code: 0, or 1 when a failure named by --fail-on happened (`checks`: a check or SLO
 of the run failed; `regression`: `stress compare` found one; `never`), or stress's own code
 when it could not run (2 bad scenario or flags, 3 target unreachable, 4 a bug, 130/143).
+A comparison `stress compare` refuses because the two runs differ in load shape, seed or
+corpus (its exit 5) is not an error of the job: the summary says so and what differs, nothing
+is compared (regressed stays empty), and the run's own verdict stands; the next run compares
+again with this one.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from pathlib import Path
 from stress.rundir import layout
 
 FAIL_ON = ("checks", "regression", "never")
+# `stress compare`'s exit code when BASE and NEW differ in load shape, seed or corpus
+# (stress.report.pair.IncomparableRuns): no regression verdict between them.
+DIFFERENT_RUNS = 5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,12 +113,33 @@ def compare(
     if not layout.scenario(base).is_file():
         notes.append(f"no earlier run at `{base}` (the first run?): nothing compared")
         return None, 0
-    result = subprocess.run([*stress, "compare", str(base), str(run_dir)], check=False)
+    result = subprocess.run(
+        [*stress, "compare", str(base), str(run_dir)],
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    sys.stderr.write(result.stderr or "")  # the log keeps what compare said
+    if result.returncode == DIFFERENT_RUNS:
+        notes.append(different_runs(base, result.stderr or ""))
+        return None, 0
     if result.returncode not in (0, 1):
         notes.append(f"`stress compare` exited {result.returncode} (see the log)")
         return None, result.returncode
     subprocess.run([*stress, "report", str(run_dir)], stdout=subprocess.DEVNULL, check=False)
     return result.returncode == 1, 0
+
+
+def different_runs(base: Path, said: str) -> str:
+    """The summary's note on a comparison refused because the runs differ."""
+    lines = [line.strip() for line in said.strip().splitlines() if line.strip()]
+    why = " ".join(lines) or "their load shape, seed or corpus differ"
+    return (
+        f"not compared with `{base}`: the two runs differ, so a regression verdict would "
+        f"measure the change of setup, not of the endpoint ({why}). Nothing was compared and "
+        f"this run's own verdict stands; the next run compares with this one. To compare "
+        f"anyway: `stress compare --allow-different-runs {base} RUN_DIR`"
+    )
 
 
 def finish(

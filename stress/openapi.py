@@ -42,8 +42,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from stress.errors import TargetUnreachable
+from stress.errors import ScenarioError, TargetUnreachable
 from stress.scenario import OpenApi, Scenario, ScenarioKeyError, Target
+from stress.scenario.loading import parse_yaml
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -239,7 +240,11 @@ def parse(text: str, origin: str) -> dict[str, Any]:
         document = json.loads(text)
     except ValueError:
         try:
-            document = yaml.safe_load(text)
+            # The scenario's own YAML reader: aliases that expand the document by more than
+            # MAX_ALIAS_NODES nodes (a "billion laughs") are refused before it is built.
+            document = parse_yaml(text, origin)
+        except ScenarioError as exc:
+            raise DocumentError("; ".join(exc.problems)) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark else ""

@@ -10,11 +10,15 @@ ended as stream_stall, every failure named with the load's error kinds.
 
 Connections are kept between requests, as the load keeps them, except where the server
 closed one: after an answer that says ``Connection: close`` the next request opens a new
-connection, and a request that finds a connection that had served an answer closed before
-any byte of its answer (the server closed it in between, without saying so, as many servers
-do after an error) is sent once more on a new connection. That second try is what counts;
-the stale connection is never the input's failure. A reset (RST) is the server's answer to
-the request and counts as it is.
+connection. Blame where it belongs (issue 15's rule, as the load's
+stress.load.reader.fetch_kept applies it): a request on a kept connection that had served a
+complete answer, dropped before any byte of its answer (reset, or closed), found a
+connection the server dropped after that answer without saying so. The request is sent once
+more on a new connection and that answer is what counts; only when it fails on the new
+connection too is the failure the input's. ``dropped`` keeps the first try of the last send
+(None when there was none) and ``blames_previous`` says whether the drop is the previous
+exchange's (the re-send got an HTTP answer), for a caller that charges it there (replay's
+connection_dropped_after_answer).
 
 A request the sender frames itself (a chunked body, Expect: 100-continue: stress.framing)
 goes out through stress.framedsend on a connection of its own, as the load sends it: httpx
@@ -34,8 +38,6 @@ import httpx
 from stress import defaults, errorkinds, framedsend, framing, httpread
 from stress.bodyread import Body, Stalled
 
-# httpcore's words when a kept connection turns out closed (a FIN) before any answer byte.
-_CLOSED = "without sending a response"
 # httpx's own default request headers: none of them goes out unless the input sets it.
 _CLIENT_DEFAULTS = ("Accept", "Accept-Encoding", "Connection", "User-Agent")
 
@@ -66,6 +68,9 @@ class Sender:
         self._warm = False
         self.sent = 0  # requests asked for (a retry on a new connection is not one more)
         self.reconnects = 0  # of which were sent again on a new connection
+        # The last send's first try when it found the kept connection dropped, else None.
+        self.dropped: httpread.Reply | None = None
+        self._last_status = 0
 
     def _new_client(self) -> httpx.Client:
         client = httpx.Client(
@@ -78,6 +83,12 @@ class Sender:
         for name in _CLIENT_DEFAULTS:
             client.headers.pop(name, None)
         return client
+
+    def fresh(self) -> None:
+        """Drop every kept connection: the next request opens a new one (replay sends each
+        stored case so, as the load met it: a case's own fault, not a connection left by the
+        case before)."""
+        self._reconnect()
 
     def _reconnect(self) -> None:
         """Drop every kept connection: the next request opens a new one."""
@@ -98,15 +109,18 @@ class Sender:
     ) -> httpread.Reply:
         """Send one request and read its answer; never raises for a network failure."""
         self.sent += 1
+        self.dropped = None
         if framing.by_sender(headers):
             return self._framed(method, path, headers, body, timeout, max_bytes)
         reply = self._once(method, path, headers, body, timeout, max_bytes)
-        if self._warm and _closed_before_answer(reply):
-            # The server closed the kept connection after its last answer: not this input's
-            # failure. One more try, on a new connection.
+        if self._warm and dropped_before_answer(reply):
+            # The server dropped the kept connection after its last answer: not this input's
+            # failure unless a new connection fails too. One more try, on a new connection.
             self.reconnects += 1
+            self.dropped = reply
             self._reconnect()
             reply = self._once(method, path, headers, body, timeout, max_bytes)
+        self._last_status = reply.status
         if "close" in reply.headers.get("connection", "").lower():
             self._reconnect()
         else:
@@ -182,6 +196,13 @@ class Sender:
         reply.latency_ms = (time.perf_counter() - started) * 1000
         return reply
 
+    @property
+    def blames_previous(self) -> bool:
+        """The last send's first try found the kept connection dropped and the re-send on a
+        new connection got an HTTP answer: the drop is the previous exchange's. When the
+        re-send failed as well, the input itself is the likelier cause."""
+        return self.dropped is not None and self._last_status > 0
+
     def close(self) -> None:
         self._client.close()
 
@@ -197,12 +218,7 @@ class Sender:
         self.close()
 
 
-def _closed_before_answer(reply: httpread.Reply) -> bool:
-    """The server had closed the connection (an orderly close, no byte of an answer): on a
-    kept connection that is the close of an idle connection, not an answer to this request.
-    A reset (RST) after the request arrived is the server's answer, and counts."""
-    return (
-        reply.error_kind == errorkinds.CONNECTION_RESET
-        and not reply.status
-        and _CLOSED in (reply.reason or "")
-    )
+def dropped_before_answer(reply: httpread.Reply) -> bool:
+    """A reset or an end of the connection before any byte of an answer (as the load's
+    reader.dropped_before_answer says it)."""
+    return reply.error_kind == errorkinds.CONNECTION_RESET and not reply.status

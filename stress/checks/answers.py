@@ -11,7 +11,8 @@ prediction_values      a null or non-finite prediction, score or probability;   
                        whatever the input's expectation
 empty_answer           an empty or whitespace-only answer, no predictions        error
 truncated_answer       finish_reason "length" with fewer tokens than max_tokens  error
-oversize_answer        a body over answers.max_bytes, more tokens than asked     warning
+oversize_answer        a body over answers.max_bytes (more tokens than the request  warning
+                       asked for are runaway_generation's: one event, one finding)
 injection_obeyed       an injection probe's canary appears in the answer         error
 system_prompt_leak     the answer quotes a declared system prompt                error
 =====================  ========================================================  ========
@@ -352,7 +353,11 @@ def truncated_answer(exchange: Exchange) -> Finding | None:
 
 
 def oversize_answer(exchange: Exchange) -> Finding | None:
-    """A body over answers.max_bytes, or more tokens than max_tokens asked for."""
+    """A body over answers.max_bytes.
+
+    More output tokens than the request asked for is runaway_generation's finding (an error,
+    judged against the limit the request itself carried, n choices and a counted-token
+    margin included): one event, one finding, so this check leaves tokens to it."""
     size = len(exchange.body)
     limit = exchange.settings.max_bytes
     if size > limit:
@@ -362,16 +367,6 @@ def oversize_answer(exchange: Exchange) -> Finding | None:
             WARNING,
             expected=f"at most {limit} bytes",
             got=f"{size} bytes",
-        )
-    tokens = exchange.outcome.output_tokens
-    asked = exchange.settings.max_tokens
-    if exchange.parsed and tokens is not None and asked is not None and tokens > asked:
-        return Finding(
-            "oversize_answer",
-            f"{tokens} completion tokens although max_tokens was {asked}",
-            WARNING,
-            expected=f"at most {asked} tokens",
-            got=f"{tokens} tokens",
         )
     return None
 

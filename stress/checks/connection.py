@@ -13,6 +13,7 @@ Imports only the standard library and stress.checks.exchange.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from stress.checks.exchange import ERROR, Finding
@@ -23,6 +24,8 @@ DESCRIPTION = (
     "the next request on it was reset."
 )
 DEFAULT_SEVERITY = {DROPPED: ERROR}
+# The next input's id as ``dropped_after`` writes it into the message.
+_NEXT = re.compile(r"the next request on it \(([^()\s]+)\) was reset")
 
 
 def enabled(names: Sequence[str] | None) -> bool:
@@ -44,3 +47,11 @@ def dropped_after(
         expected="Connection: close on an answer after which the server closes",
         got="the connection dropped under the next request",
     )
+
+
+def next_input(message: str) -> str | None:
+    """The id of the input whose request found the connection dropped, as ``dropped_after``
+    wrote it into the finding's message (replay sends that input second); None when the
+    message does not name one."""
+    match = _NEXT.search(message)
+    return match.group(1) if match else None

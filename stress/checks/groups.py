@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from stress.checks import degradation, flakiness, invariance
+from stress.checks import degradation, flakiness, growth, invariance
 from stress.checks.compare import Answer, Comparer
 from stress.checks.exchange import SECRET_HEADERS
 from stress.checks.request import CheckSuite, group_checks, severity_of
@@ -106,6 +106,15 @@ def judge(
                         streak = _streak(streak, sent, baseline, comparer)
     groups = evaluate(records, corpus, scenario, resends, enabled)
     lines = _finding_lines(groups, items, scenario, adapter)
+    # slow_generation and cost_growth (judged from the records) as lines replay re-sends.
+    lines += growth.failure_lines(
+        run_dir,
+        scenario,
+        items,
+        adapter,
+        enabled=enabled,
+        severity=lambda name: severity_of(name, scenario),
+    )
     if lines:
         with layout.failures(run_dir).open("a", encoding="utf-8") as handle:
             for line in lines:

@@ -29,8 +29,9 @@ rebuilds them; summary.json's ``cost_growth`` section holds the fits (docs/check
 
 from __future__ import annotations
 
+import base64
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stress.checks.exchange import SECRET_HEADERS
+from stress.inputs.corpus import Input
 from stress.rundir.read import load_records
 from stress.scenario import Scenario
 
@@ -305,3 +308,165 @@ def evaluate_records(records: pd.DataFrame, scenario: Scenario) -> Result:
 def evaluate(run_dir: Path, scenario: Scenario) -> Result:
     """Both checks from a run directory's records."""
     return evaluate_records(load_records(run_dir, COLUMNS), scenario)
+
+
+# --- failures.jsonl lines: what replay re-sends of these findings -------------------------
+
+# Lines written per check: the slowest answers of slow_generation; the smallest and the
+# largest input of each superlinear cost_growth fit (the (all) fit first).
+MAX_FAILURE_LINES = 5
+REDACTED = "<redacted>"
+
+
+def failure_lines(
+    run_dir: Path,
+    scenario: Scenario,
+    items: Mapping[str, Input],
+    adapter: Any,
+    *,
+    enabled: Sequence[str],
+    severity: Callable[[str], str],
+) -> list[dict[str, Any]]:
+    """failures.jsonl lines for this run's slow_generation and cost_growth findings, so
+    `stress replay` re-sends them (ARCHITECTURE.md, failures.jsonl: ``post_load``). Each
+    carries the corpus input's request (secret headers redacted) and what replay re-judges
+    them by: a slow answer's pace, or a fit's size, time and exponent."""
+    records = load_records(run_dir, COLUMNS)
+    return failure_lines_of(records, scenario, items, adapter, enabled=enabled, severity=severity)
+
+
+def failure_lines_of(
+    records: pd.DataFrame,
+    scenario: Scenario,
+    items: Mapping[str, Input],
+    adapter: Any,
+    *,
+    enabled: Sequence[str],
+    severity: Callable[[str], str],
+) -> list[dict[str, Any]]:
+    """``failure_lines`` over records with ``COLUMNS``."""
+    if records.empty:
+        return []
+    answered = _answered(records)
+    result = evaluate_records(records, scenario)
+    lines: list[dict[str, Any]] = []
+    if SLOW_GENERATION in enabled:
+        level = severity(SLOW_GENERATION)
+        for slow in result.slow:
+            if len(lines) >= MAX_FAILURE_LINES:
+                break
+            item = items.get(slow.input_id)
+            if item is None:
+                continue
+            pace = slow.expected_ms / slow.tokens if slow.tokens else 0.0
+            message = (
+                f"{slow.time_ms:.0f} ms for {slow.tokens} output tokens: over "
+                f"{scenario.growth.slow_factor:g} x the {slow.expected_ms:.0f} ms its phase's "
+                f"pace explains ({pace:.1f} ms a token)"
+            )
+            post = {
+                "check": SLOW_GENERATION,
+                "pace_ms_per_token": round(pace, 3),
+                "slow_factor": scenario.growth.slow_factor,
+                "slow_min_ms": scenario.growth.slow_min_ms,
+                "time_ms": slow.time_ms,
+                "tokens": slow.tokens,
+            }
+            line = _failure_line(item, adapter, slow.phase, slow.seq, SLOW_GENERATION, message)
+            lines.append(_with(line, level, f"at most {slow.expected_ms:.0f} ms", post))
+    if COST_GROWTH in enabled:
+        level = severity(COST_GROWTH)
+        found = 0
+        for fit in sorted(result.superlinear, key=lambda f: f.family != ALL):
+            for role, row in _ends(answered, fit):
+                if found >= MAX_FAILURE_LINES:
+                    break
+                item = items.get(str(row["input_id"]))
+                if item is None:
+                    continue
+                size = float(row["size"])
+                message = (
+                    f"latency grows as {fit.measure} ** {fit.exponent:.2f} in {fit.family} "
+                    f"(95%: {fit.low:.2f}-{fit.high:.2f}); this is its {role} input "
+                    f"({size:g} {fit.measure}, {float(row['time_ms']):.0f} ms)"
+                )
+                post = {
+                    "check": COST_GROWTH,
+                    "family": fit.family,
+                    "role": role,
+                    "measure": fit.measure,
+                    "size": size,
+                    "time_ms": round(float(row["time_ms"]), 1),
+                    "exponent": round(fit.exponent, 3),
+                    "base_ms": fit.base_ms,
+                    "max_exponent": scenario.growth.max_exponent,
+                }
+                line = _failure_line(
+                    item, adapter, str(row["phase"]), int(row["seq"]), COST_GROWTH, message
+                )
+                expected = f"exponent at most {scenario.growth.max_exponent:g}"
+                lines.append(_with(line, level, expected, post))
+                found += 1
+    return lines
+
+
+def _ends(answered: pd.DataFrame, fit: Fit) -> list[tuple[str, pd.Series]]:
+    """The smallest and the largest answered input of the sizes ``fit`` was made over (its
+    family, within its range), with ``size``."""
+    rows = answered if fit.family == ALL else answered[answered["family"] == fit.family]
+    column = "prompt_tokens" if fit.measure == "tokens" else "request_bytes"
+    sizes = pd.to_numeric(rows[column], errors="coerce")
+    rows = rows.assign(size=sizes)[(sizes >= fit.smallest) & (sizes <= fit.largest)]
+    if len(rows) < 2:
+        return []
+    ordered = rows.sort_values(["size", "time_ms"])
+    return [("smallest", ordered.iloc[0]), ("largest", ordered.iloc[-1])]
+
+
+def _failure_line(
+    item: Input, adapter: Any, phase: str, seq: int, check: str, message: str
+) -> dict[str, Any]:
+    request = adapter.request(item)
+    headers = {
+        name: (REDACTED if name.lower() in SECRET_HEADERS else value)
+        for name, value in request.headers.items()
+    }
+    try:
+        body: dict[str, str] = {"body": request.body.decode("utf-8")}
+    except UnicodeDecodeError:
+        body = {"body_b64": base64.b64encode(request.body).decode("ascii")}
+    return {
+        "input_id": item.id,
+        "family": item.family,
+        "expect": item.expect,
+        "phase": phase,
+        "seq": seq,
+        "sent_at": None,
+        "check": check,
+        "message": message,
+        "request": {
+            "method": request.method,
+            "path": request.path,
+            "headers": headers,
+            **body,
+        },
+    }
+
+
+def _with(
+    line: dict[str, Any], severity: str, expected: str, post: dict[str, Any]
+) -> dict[str, Any]:
+    got = f"{post['time_ms']:.0f} ms"
+    finding = {
+        "check": line["check"],
+        "message": line["message"],
+        "severity": severity,
+        "expected": expected,
+        "got": got,
+    }
+    return {
+        **line,
+        "findings": [finding],
+        "response": {"status": 200, "error_kind": None, "latency_ms": post["time_ms"]},
+        "post_load": post,
+    }

@@ -287,7 +287,7 @@ def run_master(
             processes=processes,
         )
         driver = _driver(scenario, fleet, collector, emit, sleep, run_dir)
-        _on_signals(driver)
+        _on_signals(driver, on_stop=fleet.stop)
         fleet.wait_ready(join_timeout)
         settle()
         write_json(layout.load(run_dir), driver.run())
@@ -339,9 +339,12 @@ KILLED = "stress run was killed; the load process stopped with it"
 _CAUSE_SECONDS = 2.0
 
 
-def _on_signals(driver: Driver, plan: Plan | None = None) -> None:
+def _on_signals(
+    driver: Driver, plan: Plan | None = None, on_stop: Callable[[], None] | None = None
+) -> None:
     """SIGINT/SIGTERM stop the load; ``plan`` (a single load process's) notes the stop
-    instant, after which no answer is judged (the distributed master's workers judge on)."""
+    instant, after which no answer is judged; a distributed master's ``on_stop`` tells its
+    workers that instant (MasterFleet.stop), so theirs are not judged either."""
     parent = os.getppid()
 
     def look_into_the_cause() -> None:
@@ -357,6 +360,8 @@ def _on_signals(driver: Driver, plan: Plan | None = None) -> None:
     def stop(*_: object) -> None:
         if plan is not None and plan.stop_at is None:
             plan.stop_at = time.perf_counter()
+        if on_stop is not None and not driver.stopping:
+            on_stop()
         # SIGTERM with the parent gone: `stress run` died (kill -9, OOM) and the kernel told us;
         # say so rather than "interrupted".
         if parent_gone(parent):

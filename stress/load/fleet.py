@@ -31,6 +31,7 @@ from stress.load.workers import (
     READY,
     SETUP,
     STEP,
+    STOP,
     USERS,
     apply_step,
     decode_table,
@@ -218,6 +219,8 @@ class WorkerInfo:
     final: bool = False
     written: int | None = None
     cpu_s: float | None = None
+    # Answers that arrived after the stop instant (not judged): the worker's count so far.
+    after_stop: int = 0
     counts: dict[StepKey, Counts] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
     saturation: Saturation = field(default_factory=Saturation)
@@ -314,6 +317,7 @@ class MasterFleet:
             info.samples.append(sample)
             if info.saturation.feed(sample):
                 _tester_event(self.emit, f"worker {info.number}", sample)
+        info.after_stop = int(data.get("after_stop") or 0)
         if data.get("final"):
             info.final = True
             info.written = int(data["written"])
@@ -447,6 +451,13 @@ class MasterFleet:
     def lost_all(self) -> bool:
         return bool(self.workers) and not self.alive()
 
+    def stop(self) -> None:
+        """A signal stopped the load: tell every live worker the stop instant (this wall
+        clock's), after which it sends nothing and judges no answer (the after_stop rule)."""
+        at = time.time()
+        for info in self.alive():
+            self.runner.send_message(STOP, {"at": at}, client_id=info.client_id)
+
     def finish(self, timeout: float) -> None:
         """Drain every live worker and wait for its final batch (at most timeout + 10 s)."""
         if self._spawner is not None:
@@ -498,4 +509,10 @@ class MasterFleet:
                     **summarise(info.samples),
                 }
             )
-        return {"mode": "distributed", "workers": workers, "processes": processes}
+        return {
+            "mode": "distributed",
+            "workers": workers,
+            "processes": processes,
+            # Answers the workers got after the stop instant: counted, never judged.
+            "after_stop": sum(info.after_stop for info in self.workers.values()),
+        }

@@ -53,6 +53,10 @@ STEP = "stress_step"
 USERS = "stress_users"
 BATCH = "stress_batch"
 DRAIN = "stress_drain"
+STOP = "stress_stop"
+# How much earlier than its arrival a worker places the master's stop instant at most: the
+# master's wall clock (time.time) converted to the worker's, where a host's clock may be off.
+MAX_STOP_LAG = 1.0
 
 
 def encode_table(table: pa.Table) -> bytes:
@@ -144,6 +148,15 @@ def schedule_of(message: dict[str, Any]) -> Schedule | ShapedSchedule:
     return ShapedSchedule(shape, duration, arrival, burstiness, seed, share, offset)
 
 
+def stop_instant(at: float, *, wall: float, perf: float) -> float:
+    """The master's stop instant ``at`` (its time.time) on this worker's perf_counter clock,
+    given this worker's time.time ``wall`` and perf_counter ``perf`` now: never after now (the
+    message has arrived) and at most MAX_STOP_LAG before it (another host's clock may be off:
+    answers well before the stop are still judged)."""
+    lag = min(max(wall - at, 0.0), MAX_STOP_LAG)
+    return perf - lag
+
+
 def watch_loop(watch: SelfWatch, on_sample: Callable[[], None] | None = None) -> None:
     """Greenlet body: measure event-loop lag continuously and sample CPU once a second."""
     tick = 0.05
@@ -190,6 +203,7 @@ class WorkerAgent:
         runner.register_message(STEP, self._step)
         runner.register_message(USERS, self._users)
         runner.register_message(DRAIN, self._drain, concurrent=True)
+        runner.register_message(STOP, self._stop)
         gevent.spawn(watch_loop, self.watch)
         runner.send_message(HELLO, {"pid": os.getpid(), "host": socket.gethostname()})
 
@@ -221,6 +235,15 @@ class WorkerAgent:
         if self.state.traffic is not None:
             self.state.traffic.set_users(int(msg.data["users"]))
 
+    def _stop(self, environment: Any, msg: Any) -> None:
+        """The master was stopped by a signal: from its stop instant on, this worker sends no
+        request and judges no answer (stress.load.plan's ``stop_at``; counted ``after_stop``)."""
+        plan = self.state.plan
+        if plan is None or plan.stop_at is not None:
+            return
+        at = float(msg.data["at"])
+        plan.stop_at = stop_instant(at, wall=time.time(), perf=time.perf_counter())
+
     def _flusher(self) -> None:
         while not self._finished:
             gevent.sleep(0.1)
@@ -248,6 +271,7 @@ class WorkerAgent:
                 "final": final,
                 "written": plan.writer.written + (0 if table is None else table.num_rows),
                 "sent": plan.seq,
+                "after_stop": plan.after_stop,
                 "cpu_s": self.watch.cpu_seconds() if final else None,
             },
         )

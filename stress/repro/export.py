@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from stress import framing
+from stress.checks import connection
 from stress.checks.exchange import SECRET_HEADERS
 from stress.errors import UsageError
 from stress.httpread import BODY_METHODS
@@ -128,7 +129,9 @@ def judgement(case: Mapping[str, Any], scenario: Scenario, run_dir: Path) -> Jud
     checks = tuple(name for name in oracle.BUILTIN if name in chosen)
     custom = tuple(name for name in (scenario.checks or []) if ":" in name)
     severity = {
-        str(name): str(level) for name, level in scenario.severity.items() if name in oracle.BUILTIN
+        str(name): str(level)
+        for name, level in scenario.severity.items()
+        if name in oracle.BUILTIN or name == connection.DROPPED
     }
     failed = tuple(
         (str(f.get("check")), str(f.get("severity", "error")))
@@ -171,6 +174,8 @@ def judgement(case: Mapping[str, Any], scenario: Scenario, run_dir: Path) -> Jud
         item=None if item is None else {"kind": item.kind, "payload": item.payload},
         unjudged=custom,
         response=response.model_dump() if (response := scenario.target.response) else None,
+        follow=any(check == connection.DROPPED for check, _ in failed),
+        post_load=dict(post) if isinstance(post := case.get("post_load"), Mapping) else None,
     )
 
 
@@ -345,6 +350,15 @@ def _comment(lines: list[str] | tuple[str, ...], prefix: str = "# ") -> list[str
 CURL_OWN_HEADERS = ("User-Agent", "Accept", "Content-Type", "Expect")
 
 
+# What a connection_dropped_after_answer export says about its second URL.
+FOLLOW_NOTE = [
+    "The URL is given twice: curl sends the request a second time on the connection the",
+    "first answer kept. Where the server drops that connection again, curl's --verbose",
+    "output says 'Connection died, retrying a fresh connect' (curl sends it again on a new",
+    "connection); a server that says Connection: close makes curl open a new one at once.",
+]
+
+
 def curl(repro: Reproducer) -> str:
     """A shell command that sends the stored request byte for byte with curl (the wire
     contract: request line, Host, the stored headers in their order and case, Content-Length
@@ -357,12 +371,22 @@ def curl(repro: Reproducer) -> str:
         "--silent --show-error --include",
         f"--max-time {repro.timeout:g}",
         f"--request {shell_quote(repro.method)} {_shell_url(repro)}",
+        *(
+            # Twice: curl sends the request again on the connection the first answer kept.
+            [f"--verbose {_shell_url(repro)}"]
+            if repro.judgement is not None and repro.judgement.follow
+            else []
+        ),
         *(f"-H {_shell_header(header)}" for header in repro.headers),
         *(f"-H '{name}:'" for name in CURL_OWN_HEADERS if name.lower() not in names),
     ]
     body_bytes = curl_data(repro)
     lines = _comment(
-        [*about(repro), f"Body: {len(body_bytes)} bytes, written as printf octal escapes."]
+        [
+            *about(repro),
+            *(FOLLOW_NOTE if repro.judgement is not None and repro.judgement.follow else []),
+            f"Body: {len(body_bytes)} bytes, written as printf octal escapes.",
+        ]
     )
     if not body_bytes and repro.method.upper() not in BODY_METHODS:
         # No body and no Content-Length: curl without data sends neither.

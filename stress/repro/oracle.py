@@ -37,6 +37,7 @@ COPIED = (
     "stress.targets.sse",
     "stress.checks.limits",
     "stress.checks.exchange",
+    "stress.checks.connection",
     "stress.checks.strict",
     "stress.checks.basic",
     "stress.checks.answers",

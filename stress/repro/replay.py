@@ -7,6 +7,15 @@ the scenario's checks with their severities, custom checks and answer settings, 
 corpus input the run sent (from the run directory's corpus.jsonl, or stored with a regression
 case) so input-dependent checks judge as they did. A row lists every finding now, with its
 severity, beside the findings the run stored.
+
+A connection_dropped_after_answer case blames an answer after which the server dropped the
+kept connection under the next request. Replaying the one request cannot meet that, so it
+is sent and followed on the same kept connection by the input that met the drop in the run
+(named in the finding; from corpus.jsonl), else the protocol's readiness probe, else the
+blamed request once more (stress.repro.sender.CaseSender.send_and_follow): the drop recurs
+when the server drops that second request before any byte of its answer and a new
+connection answers it. Findings judged after the load (slow_generation, cost_growth) are
+re-judged as stress.repro.postload says.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from stress.checks import connection
+from stress.repro import postload
 from stress.repro.cases import (
     REDACTED,
     StoredRequest,
@@ -24,7 +35,7 @@ from stress.repro.cases import (
     find_cases,
     stored_request,
 )
-from stress.repro.sender import CaseSender, Observation, open_sender
+from stress.repro.sender import CaseSender, Follow, Observation, open_sender
 from stress.rundir import layout
 from stress.rundir.read import check_run_dir, iter_failures
 from stress.scenario import Scenario, from_path
@@ -53,8 +64,56 @@ def replay_case(sender: CaseSender, case: Mapping[str, Any], scenario: Scenario)
     """
     request = stored_request(case, scenario)
     item = case_input(case, sender.inputs)
-    observation = sender.send(request, case["expect"], item=item)
-    return replay_row(case, request, observation)
+    if dropped(case):
+        follow = follow_up(case, sender, request)
+        input_id = str(case["input_id"])
+        observation = sender.send_and_follow(
+            request, case["expect"], follow, input_id=input_id, item=item
+        )
+    else:
+        # A cost_growth end is timed as the least of a few sends: one is too noisy to fit.
+        sends = postload.sends(case)
+        tries = [sender.send(request, case["expect"], item=item) for _ in range(sends)]
+        observation = min(tries, key=lambda seen: seen.latency_ms)
+    return replay_row(case, request, postload.rejudge(case, observation))
+
+
+def dropped(case: Mapping[str, Any]) -> bool:
+    """The case blames an answer for a connection dropped after it."""
+    return (
+        any(
+            isinstance(f, Mapping) and f.get("check") == connection.DROPPED
+            for f in case.get("findings") or []
+        )
+        or case.get("check") == connection.DROPPED
+    )
+
+
+def next_input_id(case: Mapping[str, Any]) -> str | None:
+    """The input that met the dropped connection in the run, as the finding names it."""
+    for finding in case.get("findings") or []:
+        if isinstance(finding, Mapping) and finding.get("check") == connection.DROPPED:
+            found = connection.next_input(str(finding.get("message") or ""))
+            if found:
+                return found
+    return connection.next_input(str(case.get("message") or ""))
+
+
+def follow_up(case: Mapping[str, Any], sender: CaseSender, request: StoredRequest) -> Follow:
+    """The second request of a dropped-connection replay (module doc)."""
+    next_id = next_input_id(case)
+    item = sender.inputs.get(next_id) if next_id else None
+    if next_id and item is not None:
+        http = sender.adapter.request(item)
+    elif (probe := sender.adapter.readiness()) is not None:
+        next_id, http = f"readiness probe {probe.method} {probe.path}", probe
+    else:
+        return Follow(str(case["input_id"]), *_parts(request))
+    return Follow(str(next_id), http.method, http.path, dict(http.headers), http.body)
+
+
+def _parts(request: StoredRequest) -> tuple[str, str, dict[str, str], bytes]:
+    return request.method, request.path, dict(request.headers), request.body
 
 
 def replay_row(
@@ -75,6 +134,7 @@ def replay_row(
         or f"passes (HTTP {observation.status})",
         "still_fails": bool(again),
         "status": observation.status,
+        "latency_ms": observation.latency_ms,
         "body_bytes": len(request.body),
         "findings_before": sorted((str(f.get("check")), str(f.get("severity"))) for f in stored),
         "findings_now": sorted(observation.pairs()),
@@ -116,6 +176,10 @@ def replay(
     # Secrets are restored before anything is started: a missing variable is a usage error.
     for case in cases:
         stored_request(case, scenario)
-    inputs = corpus_inputs(run_dir, (str(case.get("input_id")) for case in cases))
+    ids = [str(case.get("input_id")) for case in cases]
+    ids += [found for case in cases if dropped(case) and (found := next_input_id(case))]
+    inputs = corpus_inputs(run_dir, ids)
     with open_sender(run_dir, scenario, target, inputs=inputs) as sender:
-        return [replay_case(sender, case, scenario) for case in cases]
+        rows = [replay_case(sender, case, scenario) for case in cases]
+    postload.judge_growth(cases, rows)  # cost_growth: its smallest and largest input together
+    return rows

@@ -43,6 +43,10 @@ class Judgement:
     unjudged: tuple[str, ...] = ()
     # An http-json target's response map (where the answer's parts are), else None.
     response: dict[str, Any] | None = None
+    # A connection_dropped_after_answer case: a second request follows on the kept connection.
+    follow: bool = False
+    # A finding judged after the load: what replay re-judges it by (failures.jsonl post_load).
+    post_load: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -87,11 +87,23 @@ def _copy(name: str) -> types.ModuleType:
 '''
 
 _SEND = '''
-def send() -> tuple[int, dict[str, str], bytes, str | None, float]:
-    """Send the request once: (status, headers, body, error kind or None, milliseconds)."""
+def connect() -> http.client.HTTPConnection:
     url = urllib.parse.urlsplit(URL)
     kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-    connection = kind(url.hostname or "", url.port, timeout=TIMEOUT)
+    return kind(url.hostname or "", url.port, timeout=TIMEOUT)
+
+
+def send(
+    connection: http.client.HTTPConnection | None = None,
+    request: tuple[str, str, dict[str, str], bytes] | None = None,
+) -> tuple[int, dict[str, str], bytes, str | None, float]:
+    """Send the request once: (status, headers, body, error kind or None, milliseconds).
+
+    On ``connection`` (kept open for a next request) when given, else on a new one, closed.
+    ``request``: (method, path, headers, body), the case's own by default."""
+    own = connection is None
+    connection = connect() if connection is None else connection
+    method, path, fields, body = request or (METHOD, PATH, HEADERS, BODY)
     started = time.monotonic()
     deadline = started + TIMEOUT
     status, headers, chunks, error = 0, {}, [], None
@@ -99,33 +111,33 @@ def send() -> tuple[int, dict[str, str], bytes, str | None, float]:
         # The wire contract: the request line, Host (http.client's, from URL, unless the
         # input gives its own), the input's headers in its order and case, Content-Length
         # when there is a body or the method carries one; no Accept-Encoding of http.client.
-        names = {name.lower() for name in HEADERS}
+        names = {name.lower() for name in fields}
         connection.putrequest(
-            METHOD,
-            url.path.rstrip("/") + PATH,
+            method,
+            urllib.parse.urlsplit(URL).path.rstrip("/") + path,
             skip_host="host" in names,
             skip_accept_encoding=True,
         )
-        for name, value in HEADERS.items():
+        for name, value in fields.items():
             connection.putheader(name, value)
-        # A Transfer-Encoding frames the body itself: BODY is stored framed, as it was sent.
+        # A Transfer-Encoding frames the body itself: the body is stored framed, as sent.
         framed = names & {"content-length", "transfer-encoding"}
-        if (BODY or METHOD.upper() in BODY_METHODS) and not framed:
-            connection.putheader("Content-Length", str(len(BODY)))
-        if BODY and any(
+        if (body or method.upper() in BODY_METHODS) and not framed:
+            connection.putheader("Content-Length", str(len(body)))
+        if body and any(
             name.lower() == "expect" and value.strip().lower() == "100-continue"
-            for name, value in HEADERS.items()
+            for name, value in fields.items()
         ):
             # The head alone; the body after "100 Continue", or after EXPECT_WAIT seconds
             # of silence (as curl does); not after a final answer that came first.
             connection.endheaders()
             ready, _, _ = select.select([connection.sock], [], [], min(EXPECT_WAIT, TIMEOUT))
-            peek = ready and url.scheme == "http"  # a TLS socket cannot be peeked at
+            peek = ready and urllib.parse.urlsplit(URL).scheme == "http"  # TLS: no peeking
             first = connection.sock.recv(12, socket.MSG_PEEK) if peek else b""
             if not first or first[9:12] == b"100":
-                connection.send(BODY)
+                connection.send(body)
         else:
-            connection.endheaders(BODY or None)
+            connection.endheaders(body or None)
         response = connection.getresponse()
         status = response.status
         headers = {name.lower(): value for name, value in response.getheaders()}
@@ -140,6 +152,8 @@ def send() -> tuple[int, dict[str, str], bytes, str | None, float]:
             if time.monotonic() > deadline:
                 error = "timeout"
                 break
+        else:
+            response.close()  # read to its end: the connection can carry a next request
     except TimeoutError:
         error = "timeout"
     except ConnectionRefusedError:
@@ -151,8 +165,40 @@ def send() -> tuple[int, dict[str, str], bytes, str | None, float]:
     except OSError:
         error = "connection_error"
     finally:
-        connection.close()
+        if own or error is not None:
+            connection.close()
     return status, headers, b"".join(chunks), error, (time.monotonic() - started) * 1000
+
+
+def dropped_again(connection: http.client.HTTPConnection) -> bool:
+    """A second request on the connection the case's answer kept (connection_dropped_after_
+    answer): True when the server dropped it before any byte of an answer and the same
+    request on a new connection was answered (stress's rule: the drop is the answer
+    before it). An answer that said Connection: close left nothing kept: http.client opens
+    a new connection, and nothing drops."""
+    request = (METHOD, PATH, HEADERS, BODY)
+    status, _, _, error, _ = send(connection, request)
+    connection.close()
+    if status or error != "connection_reset":
+        return False
+    return send(None, request)[0] > 0
+
+
+def slow_again(oracle, exchange, status, headers, body, latency_ms) -> list:
+    """slow_generation, judged after the load, re-judged on this answer: slower than
+    slow_factor x its output tokens x the pace the run learned, and slow_min_ms beyond."""
+    outcome = oracle.parse(SETTINGS["protocol"], status, headers, body, response=RESPONSE)
+    tokens = outcome.output_tokens
+    if not tokens:
+        return []
+    expected = POST_LOAD["pace_ms_per_token"] * tokens
+    if latency_ms <= POST_LOAD["slow_factor"] * expected:
+        return []
+    if latency_ms - expected <= POST_LOAD["slow_min_ms"]:
+        return []
+    level = next((s for c, s in FAILED if c == "slow_generation"), "error")
+    message = f"{latency_ms:.0f} ms for {tokens} output tokens (the run's pace: {expected:.0f} ms)"
+    return [exchange.Finding("slow_generation", message, level)]
 
 
 def judged() -> tuple[int, bytes, str | None, list]:
@@ -188,7 +234,10 @@ def judged() -> tuple[int, bytes, str | None, list]:
         runaway_ms_per_token=SETTINGS["runaway"]["max_ms_per_token"],
         runaway_min_ms=SETTINGS["runaway"]["min_ms"],
     )
-    status, headers, body, error, latency_ms = send()
+    connection = connect()
+    status, headers, body, error, latency_ms = send(connection if FOLLOW else None)
+    kept = FOLLOW and error is None  # read whole: the connection is there for a next request
+    answered = error is None
     item = None if ITEM is None else oracle.Item(ITEM["kind"], ITEM["payload"])
     error, findings = oracle.judge(
         CHECKS,
@@ -204,6 +253,13 @@ def judged() -> tuple[int, bytes, str | None, list]:
         response=RESPONSE,
         request=oracle.Request(METHOD, PATH, HEADERS, BODY),
     )
+    if answered and POST_LOAD and POST_LOAD.get("check") == "slow_generation":
+        findings += slow_again(oracle, exchange, status, headers, body, latency_ms)
+    if kept and dropped_again(connection):
+        dropped = _copy("stress.checks.connection")
+        level = SEVERITY.get(dropped.DROPPED, dropped.DEFAULT_SEVERITY[dropped.DROPPED])
+        findings.append(dropped.dropped_after(CASE, status, CASE, severity=level))
+    connection.close()
     print("FINDINGS " + json.dumps(sorted([f.check, f.severity] for f in findings)))
     return status, body, error, findings
 
@@ -289,6 +345,11 @@ def _constants(repro: Reproducer) -> str:
             f"RESPONSE = {_data(judgement.response)}",
             "# The findings the run stored for this case: (check, severity).",
             f"FAILED = {_data([list(pair) for pair in judgement.failed])}",
+            "# connection_dropped_after_answer: after the answer, the same request once more on",
+            "# the connection it kept, to see whether the server drops it again.",
+            f"FOLLOW = {judgement.follow!r}",
+            "# A finding judged after the load (slow_generation: the run's pace), else None.",
+            f"POST_LOAD = {_data(judgement.post_load)}",
         ]
     )
 
@@ -301,6 +362,11 @@ def _notes(repro: Reproducer) -> list[str]:
         notes.append(f"Not judged here (custom checks): {', '.join(judgement.unjudged)}.")
     if judgement.secrets:
         notes.append("answers.secrets are read from the environment variables they name.")
+    if (judgement.post_load or {}).get("check") == "cost_growth":
+        notes.append(
+            "Not judged here: cost_growth is a fit over many answers; `stress replay` judges "
+            "the fit's smallest and largest input together. This sends one of them."
+        )
     return notes
 
 

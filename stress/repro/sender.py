@@ -6,16 +6,24 @@ give, a new connection where the server closed the last one), and the answer is 
 the one judgement (stress.checks.judge) with the scenario's CheckSuite: its severity
 overrides, custom checks and answer settings, and the corpus input when the run directory
 still has it (an injection's canary, a custom check's input), exactly as the load did.
+
+Each stored request goes out on a new connection (what the case met is its own, not the
+state a case before it left a connection in). A connection_dropped_after_answer case blames
+an answer after which the server dropped the kept connection: ``send_and_follow`` sends the
+blamed request, then a second one on the same kept connection, and adds the finding again
+when the server drops that connection under it once more (stress.sender's rule: the second
+request, sent again on a new connection, got an answer).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from stress import defaults
+from stress.checks import connection
 from stress.checks.judge import judge
 from stress.checks.request import CheckSuite, Finding
 from stress.inputs.corpus import Input
@@ -39,6 +47,8 @@ class Observation:
     findings: tuple[Finding, ...]
     latency_ms: float
     body_excerpt: str = ""
+    # The answer's output tokens as the protocol read them (slow_generation's re-judgement).
+    output_tokens: int | None = None
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -94,12 +104,16 @@ class CaseSender:
         timeout: float | None = None,
         input_id: str | None = None,
         item: Input | None = None,
+        fresh: bool = True,
     ) -> Observation:
         """Send ``request`` once; ``timeout`` (seconds, default the scenario's) bounds it all.
 
         The answer is judged with the corpus input ``item``, else the one the run directory
         holds for ``input_id``, else without one (input-dependent checks then stay silent).
+        ``fresh``: on a new connection (else on the one the last request kept).
         """
+        if fresh:
+            self.sender.fresh()
         reply = self.sender.send(
             request.method, request.path, request.headers, request.body, timeout=timeout
         )
@@ -116,8 +130,51 @@ class CaseSender:
         )
         excerpt = reply.body[:EXCERPT_BYTES].decode("utf-8", "replace")
         return Observation(
-            reply.status, verdict.error_kind, verdict.findings, reply.latency_ms, excerpt
+            reply.status,
+            verdict.error_kind,
+            verdict.findings,
+            reply.latency_ms,
+            excerpt,
+            verdict.outcome.output_tokens,
         )
+
+    def send_and_follow(
+        self,
+        request: StoredRequest,
+        expect: str,
+        follow: Follow,
+        *,
+        input_id: str,
+        item: Input | None = None,
+    ) -> Observation:
+        """``request`` on a new connection, then ``follow`` on the connection it kept: the
+        judged observation of ``request``'s answer, with connection_dropped_after_answer
+        added when the server dropped the kept connection under ``follow`` before any byte
+        of its answer and ``follow``, sent again on a new connection, got one."""
+        observation = self.send(request, expect, item=item)
+        self.sender.send(follow.method, follow.path, follow.headers, follow.body)
+        if not self.sender.blames_previous:
+            return observation
+        default = connection.DEFAULT_SEVERITY[connection.DROPPED]
+        finding = connection.dropped_after(
+            input_id,
+            observation.status,
+            follow.input_id,
+            severity=self.suite.severity.get(connection.DROPPED, default),
+        )
+        return replace(observation, findings=(*observation.findings, finding))
+
+
+@dataclass(frozen=True)
+class Follow:
+    """The second request of a dropped-connection replay: the input that met the drop in
+    the run (``input_id``), or a harmless stand-in (the readiness probe)."""
+
+    input_id: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
 
 
 def case_sender(

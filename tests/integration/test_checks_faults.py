@@ -45,6 +45,7 @@ answers:
   json_schema: {{type: object, required: [answer], properties: {{answer: {{type: string}}}}}}
   system_prompt: "{system_prompt}"
   secrets: ["{secret}"]
+  max_bytes: 2048
 flakiness: {{retries: 2, max_inputs: 50, max_duration: 30s}}
 """
 
@@ -83,8 +84,8 @@ CHAT_FAULTS: dict[str, tuple[str, str | None, set[str]]] = {
     "schema": ("accept", "answer_schema", set()),
     "empty": ("accept", "empty_answer", {"answer_schema"}),
     "truncated": ("accept", "truncated_answer", set()),
-    # More tokens than max_tokens: the error is runaway_generation, oversize_answer warns.
-    "oversize": ("accept", "oversize_answer", {"runaway_generation"}),
+    # A body over answers.max_bytes (tokens over max_tokens are runaway_generation's alone).
+    "oversize": ("accept", "oversize_answer", set()),
     "canary": ("resist", "injection_obeyed", set()),
     "refuse": ("resist", None, set()),  # a refusal quoting the canary is not obeying
     "sysprompt": ("accept", "system_prompt_leak", set()),

@@ -185,6 +185,12 @@ def test_every_transport_fault_is_named_and_the_run_goes_on(
     )
     resends["mode"] = resends["input_id"].map(mode_of)
     for mode, rows in resends.groupby("mode"):
+        if mode == "reset":
+            # Issue 15's rule in the parent's sender too: a reset before any answer byte on a
+            # kept connection is sent again on a new one, where this server's every-other
+            # alternation answers it; on a new connection the reset is the input's.
+            assert kinds(rows) <= {"connection_reset"}, mode
+            continue
         assert kinds(rows) == {EXPECTED[str(mode)][0]}, mode
 
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -50,6 +50,7 @@ load:
 severity: {severity}
 answers:
   amplification: {{error_min_bytes: 1024, echo_min_bytes: 64}}
+  max_bytes: 2048
   json_schema: {{type: object, required: [answer], properties: {{answer: {{type: string}}}}}}
   system_prompt: "{system_prompt}"
   secrets: ["${{CONFORMANCE_SECRET}}"]

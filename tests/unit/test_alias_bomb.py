@@ -80,3 +80,29 @@ def test_the_bound_counts_what_aliases_add_not_what_the_file_writes(
     assert code == 2
     assert "alias" not in output
     assert "lol0" in output
+
+
+OPENAPI_SCENARIO = """\
+name: t
+target:
+  url: http://127.0.0.1:9
+  protocol: http-json
+  openapi: {file: api.yaml, operation: POST /score}
+inputs: {count: 10, families: {"realistic.*": 1}}
+load: {phases: [{name: b, users: 1, duration: 1s}]}
+"""
+
+
+def test_an_alias_bomb_in_the_openapi_document_is_refused_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # target.openapi documents are read with the scenario's alias-bounded reader too.
+    lines = ["openapi: 3.0.3", "paths: {}", 'lol0: &a0 ["lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 10):
+        lines.append(f"lol{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 9)}]")
+    (tmp_path / "api.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, output = validate(tmp_path, OPENAPI_SCENARIO, capsys)
+    assert code == 2
+    assert "target.openapi" in output
+    assert "api.yaml" in output
+    assert "alias bomb" in output

@@ -60,11 +60,31 @@ def test_a_reset_on_a_new_connection_is_the_input_s_failure() -> None:
     assert (sender.reconnects, len(seen)) == (0, 2)  # nothing was kept: no second try
 
 
-def test_a_reset_after_the_request_arrived_counts_even_on_a_kept_connection() -> None:
+def test_a_reset_on_a_kept_connection_is_sent_again_and_blames_the_answer_before() -> None:
+    # Issue 15's rule, as the load applies it: a drop before any answer byte on a kept
+    # connection (a reset too, not only an orderly close) is sent again on a new one.
     seen: list[httpx.Request] = []
     rst = httpx.ReadError("[Errno 104] Connection reset by peer")
-    with Sender(URL, transport=recorder([200, rst, 200], seen)) as sender:
+    with Sender(URL, transport=recorder([500, rst, 200], seen)) as sender:
+        sender.send("POST", "/", {}, b"x")
+        assert (sender.dropped, sender.blames_previous) == (None, False)
+        reply = sender.send("POST", "/", {}, b"y")
+        assert (reply.status, reply.error_kind) == (200, None)
+        assert sender.dropped is not None
+        assert sender.dropped.error_kind == errorkinds.CONNECTION_RESET
+        assert sender.blames_previous
+    assert (sender.sent, sender.reconnects, [r.content for r in seen]) == (2, 1, [b"x", b"y", b"y"])
+
+
+def test_a_reset_on_a_new_connection_too_is_the_input_s_failure() -> None:
+    seen: list[httpx.Request] = []
+    rst = httpx.ReadError("[Errno 104] Connection reset by peer")
+    with Sender(URL, transport=recorder([200, rst, rst, 200], seen)) as sender:
         sender.send("POST", "/", {}, b"x")
         reply = sender.send("POST", "/", {}, b"x")
-    assert reply.error_kind == errorkinds.CONNECTION_RESET
-    assert (sender.reconnects, len(seen)) == (0, 2)
+        assert reply.error_kind == errorkinds.CONNECTION_RESET
+        assert sender.dropped is not None
+        assert not sender.blames_previous
+        # The failed re-send left nothing kept: the next request is not sent twice.
+        sender.send("POST", "/", {}, b"x")
+        assert (sender.dropped, sender.reconnects, len(seen)) == (None, 1, 4)

@@ -213,3 +213,18 @@ def test_a_fixed_time_bound_per_token_when_set() -> None:
     assert runaway.runaway_generation(short) is None
     # Off by default.
     assert runaway.runaway_generation(replace(slow, settings=SETTINGS)) is None
+
+
+def test_tokens_over_max_tokens_are_one_finding_runaway_generation_alone() -> None:
+    # One event, one finding: oversize_answer (a warning) leaves tokens to runaway_generation.
+    from stress.checks.request import CheckSuite, select
+
+    suite = CheckSuite(select(None), settings=SETTINGS)
+    over = exchange(sent=chat(16), answer=b'{"choices": []}', outcome=tokens(500))
+    found = [(f.check, f.severity) for f in suite.run(over)]
+    tokenish = [pair for pair in found if pair[0] in ("runaway_generation", "oversize_answer")]
+    assert tokenish == [("runaway_generation", "error")]
+    # Bytes over answers.max_bytes are still oversize_answer's.
+    big = replace(SETTINGS, max_bytes=10)
+    bulky = exchange(sent=chat(16), answer=b"x" * 11, outcome=tokens(3), settings=big)
+    assert "oversize_answer" in {f.check for f in CheckSuite(select(None), settings=big).run(bulky)}

@@ -4,8 +4,10 @@ the body, secrets are referred to and never written, generated code compiles."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -219,3 +221,43 @@ def test_curl_sends_data_when_there_is_a_body_or_the_method_carries_one(
     argv, stdin = curl_call(tmp_path, render(repro, Format.CURL))
     assert ("--data-binary" in argv) is data  # with it curl sends Content-Length, even 0
     assert stdin == (body if data else b"")
+
+
+def test_a_slow_generation_export_rejudges_its_answer_against_the_runs_pace() -> None:
+    stored = case("{}", check="slow_generation")
+    stored["post_load"] = {
+        "check": "slow_generation",
+        "pace_ms_per_token": 10.0,
+        "slow_factor": 10.0,
+        "slow_min_ms": 1000.0,
+        "time_ms": 8000.0,
+        "tokens": 10,
+    }
+    source = render(reproducer(stored, scenario(), Path("/nonexistent")), Format.PYTHON)
+    namespace: dict[str, Any] = {"__name__": "exported"}
+    exec(compile(source, "exported.py", "exec"), namespace)
+    answer = {
+        "choices": [{"message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+        "usage": {"completion_tokens": 10},
+    }
+    body = json.dumps(answer).encode()
+    copies = namespace["_copy"]
+    oracle, exchange = copies("stress.repro.oracle"), copies("stress.checks.exchange")
+
+    def slow(latency_ms: float) -> list[tuple[str, str]]:
+        found = namespace["slow_again"](
+            oracle, exchange, 200, {"content-type": "application/json"}, body, latency_ms
+        )
+        return [(f.check, f.severity) for f in found]
+
+    # 10 tokens at the run's 10 ms a token explain 100 ms: 2,000 ms is slow, 1,050 ms is not
+    # (10.5 x, but under slow_min_ms beyond).
+    assert slow(2_000.0) == [("slow_generation", "error")]
+    assert slow(1_050.0) == []
+
+
+def test_a_cost_growth_export_says_it_does_not_judge_the_fit() -> None:
+    stored = case("{}", check="cost_growth")
+    stored["post_load"] = {"check": "cost_growth", "family": "(all)", "role": "largest"}
+    source = render(reproducer(stored, scenario(), Path("/nonexistent")), Format.PYTHON)
+    assert "Not judged here: cost_growth is a fit over many answers" in source

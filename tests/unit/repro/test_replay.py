@@ -88,6 +88,7 @@ def test_the_row_names_before_and_now_with_severities_and_sizes() -> None:
         "now": "not_a_server_error: HTTP 502; big (info): 10 MB",
         "still_fails": True,
         "status": 502,
+        "latency_ms": 1.0,
         "body_bytes": 5,
         "findings_before": [("not_a_server_error", "error"), ("slow", "warning")],
         "findings_now": [("big", "info"), ("not_a_server_error", "error")],
