@@ -154,12 +154,13 @@ class Exchange:
     settings: Settings = DEFAULT_SETTINGS
     request: HttpRequest | None = None
 
-    @property
+    # Cached: every check asks (a dozen times per answer on the load's hot path).
+    @functools.cached_property
     def answered(self) -> bool:
         """A 2xx answer arrived in full (no hang or reset after the headers)."""
         return 200 <= self.status < 300 and self.error_kind in (None, "invalid_response")
 
-    @property
+    @functools.cached_property
     def parsed(self) -> bool:
         """A 2xx answer the protocol understood: the checks of its content apply."""
         return self.answered and self.outcome.problem is None
