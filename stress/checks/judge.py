@@ -47,7 +47,7 @@ class Received(Protocol):
     def anomaly(self) -> str | None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per answer (a frozen one costs more)
 class Verdict:
     """The judgement of one answer: the protocol's reading, the error kind, the findings
     (with their final severities)."""

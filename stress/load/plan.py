@@ -221,7 +221,7 @@ class Plan:
             self.errors += 1
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per request (a frozen one costs more)
 class Exchanged:
     """The last exchange a user finished: what a connection dropped after it is charged to."""
 

@@ -245,7 +245,7 @@ class Kept:
     warm: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per request (a frozen one costs more)
 class Fetched:
     """One input's answer as ``fetch_kept`` got it. ``dropped``: the answer of a first try
     that found the kept connection dropped (the previous exchange's fault), ``started`` the

@@ -45,7 +45,7 @@ def answer_error_kind(status: int, outcome: Outcome) -> str | None:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per request (a frozen one costs more)
 class Sent:
     """One request as the plan handed it out and the user sent it."""
 
