@@ -50,7 +50,8 @@ from stress.load.collect import BATCH_SECONDS, BatchWriter, Collector, FailureSi
 from stress.load.driver import Driver, Emit, Fleet
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing
 from stress.load.plan import Exchanged, Plan, build_plan
-from stress.load.reader import Kept, Target, exact, fetch_kept
+from stress.load.prepared import Heads
+from stress.load.reader import Kept, Target, Timers, exact, fetch_kept
 from stress.load.traffic import Traffic
 from stress.load.workers import WorkerAgent
 from stress.record import SCHEMA
@@ -103,6 +104,9 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
     """The FastHttpUser class whose users send the plan's requests when the traffic says so:
     back to back (closed loop) or at their arrivals' intended times (open loop)."""
 
+    # Each request's head, encoded on its first send by any user of this process.
+    heads = Heads()
+
     class StressUser(FastHttpUser):
         wait_time = constant(0)
         network_timeout = timeout
@@ -123,6 +127,8 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
             # The kept connection, and the exchange a drop of it is charged to.
             self.kept = Kept()
             self.previous: Exchanged | None = None
+            # Reused for every request of this user (making one per request costs more).
+            self.timers = Timers()
 
         @task
         def send(self) -> None:
@@ -151,6 +157,8 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
                     prefix=self.target.prefix,
                     stall=plan.stall,
                     max_bytes=plan.max_body_bytes,
+                    heads=heads,
+                    timers=self.timers,
                 )
                 if fetched.dropped and fetched.blames_previous and self.previous:
                     plan.dropped(

@@ -36,6 +36,7 @@ from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
 from stress import errorkinds
 from stress.bodyread import MAX_BODY_BYTES, Body, Stalled, kind_of, stall_message
+from stress.load import prepared
 from stress.load.records import Answer
 from stress.targets import HttpRequest
 from stress.targets.sse import SseDecoder
@@ -191,6 +192,25 @@ def read_body(raw: Any, answer: Answer, max_bytes: int) -> bytes:
     return body.bytes()
 
 
+class Timers:
+    """One user's request deadline, a gevent.Timeout started and cancelled for each of its
+    requests (making one per request costs more). One that fired is never started again:
+    a new one takes its place."""
+
+    def __init__(self) -> None:
+        self._timer: gevent.Timeout | None = None
+
+    def get(self, seconds: float) -> gevent.Timeout:
+        timer = self._timer
+        if timer is None or timer.seconds != seconds:
+            timer = self._timer = gevent.Timeout(seconds)
+        return timer
+
+    def spent(self) -> None:
+        """The timer fired: the next request gets a new one."""
+        self._timer = None
+
+
 def fetch(
     client: Any,
     request: HttpRequest,
@@ -200,6 +220,8 @@ def fetch(
     prefix: str = "",
     stall: float | None = None,
     max_bytes: int = MAX_BODY_BYTES,
+    heads: prepared.Heads | None = None,
+    timers: Timers | None = None,
 ) -> Answer:
     """Send one request and read the whole answer within ``timeout``, whatever its status.
 
@@ -208,29 +230,47 @@ def fetch(
     stream is read event by event as it arrives (``read_stream``). Reading stops after
     ``max_bytes`` body bytes (error kind body_too_large; the body keeps the first
     ``max_bytes``), so a huge or endless answer costs at most that much memory.
+
+    ``heads``: the load process's encoded request heads (stress.load.prepared), so an
+    ordinary request is built once however often it is sent; ``timers``: the caller's
+    reusable deadline (``Timers``; one gevent.Timeout is made per call without it).
     """
     answer = Answer()
     raw = None
+    timer = timers.get(timeout) if timers is not None else gevent.Timeout(timeout)
+    timer.start()
     try:
-        with gevent.Timeout(timeout):
+        head = None if heads is None else heads.get(request)
+        if head is prepared.UNKNOWN:
+            assert heads is not None
+            path = prefix + request.path if prefix else request.path
+            head = heads.put(
+                request, prepared.encode(client, request, path, wire_headers(request, host))
+            )
+        if head is not None:
+            raw = prepared.send(client, head, request.body)
+        else:
             raw = client.request(
                 request.method,
                 prefix + request.path if prefix else request.path,
                 body=request.body,
                 headers=wire_headers(request, host),
             )
-            answer.status = raw.status_code
-            answer.headers = {name.lower(): value for name, value in raw.items()}
-            if answer.headers.get("content-type", "").startswith("text/event-stream"):
-                read_stream(raw, answer, stall, max_bytes)
-                return answer
-            answer.body = read_body(raw, answer, max_bytes)
+        answer.status = raw.status_code
+        answer.headers = {name.lower(): value for name, value in raw.items()}
+        if answer.headers.get("content-type", "").startswith("text/event-stream"):
+            read_stream(raw, answer, stall, max_bytes)
+            return answer
+        answer.body = read_body(raw, answer, max_bytes)
     except gevent.Timeout as exc:
         answer.error_kind = classify(exc)
+        if timers is not None:
+            timers.spent()
     except (OSError, HTTPParseError, ValueError) as exc:
         # ValueError: geventhttpclient refuses a request line or header it cannot write.
         answer.error_kind = classify(exc)
     finally:
+        timer.cancel()
         if raw is not None:
             raw.release()  # closes a connection whose answer was not read to its end
     return answer
