@@ -51,7 +51,7 @@ from stress.load.driver import Driver, Emit, Fleet
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing
 from stress.load.plan import Exchanged, Plan, build_plan
 from stress.load.prepared import Heads
-from stress.load.reader import Kept, Target, Timers, exact, fetch_kept
+from stress.load.reader import Kept, Target, exact, fetch_kept
 from stress.load.traffic import Traffic
 from stress.load.workers import WorkerAgent
 from stress.record import SCHEMA
@@ -127,8 +127,6 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
             # The kept connection, and the exchange a drop of it is charged to.
             self.kept = Kept()
             self.previous: Exchanged | None = None
-            # Reused for every request of this user (making one per request costs more).
-            self.timers = Timers()
 
         @task
         def send(self) -> None:
@@ -158,7 +156,6 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
                     stall=plan.stall,
                     max_bytes=plan.max_body_bytes,
                     heads=heads,
-                    timers=self.timers,
                 )
                 if fetched.dropped and fetched.blames_previous and self.previous:
                     plan.dropped(

@@ -192,25 +192,6 @@ def read_body(raw: Any, answer: Answer, max_bytes: int) -> bytes:
     return body.bytes()
 
 
-class Timers:
-    """One user's request deadline, a gevent.Timeout started and cancelled for each of its
-    requests (making one per request costs more). One that fired is never started again:
-    a new one takes its place."""
-
-    def __init__(self) -> None:
-        self._timer: gevent.Timeout | None = None
-
-    def get(self, seconds: float) -> gevent.Timeout:
-        timer = self._timer
-        if timer is None or timer.seconds != seconds:
-            timer = self._timer = gevent.Timeout(seconds)
-        return timer
-
-    def spent(self) -> None:
-        """The timer fired: the next request gets a new one."""
-        self._timer = None
-
-
 def fetch(
     client: Any,
     request: HttpRequest,
@@ -221,7 +202,6 @@ def fetch(
     stall: float | None = None,
     max_bytes: int = MAX_BODY_BYTES,
     heads: prepared.Heads | None = None,
-    timers: Timers | None = None,
 ) -> Answer:
     """Send one request and read the whole answer within ``timeout``, whatever its status.
 
@@ -232,12 +212,13 @@ def fetch(
     ``max_bytes``), so a huge or endless answer costs at most that much memory.
 
     ``heads``: the load process's encoded request heads (stress.load.prepared), so an
-    ordinary request is built once however often it is sent; ``timers``: the caller's
-    reusable deadline (``Timers``; one gevent.Timeout is made per call without it).
+    ordinary request is built once however often it is sent.
     """
     answer = Answer()
     raw = None
-    timer = timers.get(timeout) if timers is not None else gevent.Timeout(timeout)
+    # A new Timeout per request: a reused one, restarted, has been seen to fire early or at
+    # once (tests/integration/test_transport_faults.py).
+    timer = gevent.Timeout(timeout)
     timer.start()
     try:
         head = None if heads is None else heads.get(request)
@@ -264,13 +245,11 @@ def fetch(
         answer.body = read_body(raw, answer, max_bytes)
     except gevent.Timeout as exc:
         answer.error_kind = classify(exc)
-        if timers is not None:
-            timers.spent()
     except (OSError, HTTPParseError, ValueError) as exc:
         # ValueError: geventhttpclient refuses a request line or header it cannot write.
         answer.error_kind = classify(exc)
     finally:
-        timer.cancel()
+        timer.close()
         if raw is not None:
             raw.release()  # closes a connection whose answer was not read to its end
     return answer

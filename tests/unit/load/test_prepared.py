@@ -1,18 +1,16 @@
-"""Prepared requests (stress.load.prepared) and the reusable deadline (reader.Timers): the
-bytes a prepared request puts on the wire are the ones geventhttpclient's own ``request``
-puts there, only ordinary requests take that path, and a deadline that fired is replaced."""
+"""Prepared requests (stress.load.prepared): the bytes a prepared request puts on the wire are
+the ones geventhttpclient's own ``request`` puts there, and only ordinary requests take that
+path."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import gevent
 import pytest
 from geventhttpclient.client import HTTPClient
 
-from stress import errorkinds
 from stress.load import prepared
-from stress.load.reader import Timers, exact, fetch, wire_headers
+from stress.load.reader import exact, fetch, wire_headers
 from stress.targets import HttpRequest
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
@@ -130,35 +128,3 @@ def test_fetch_sends_a_prepared_request_once_encoded_and_answers_it() -> None:
     sent = [sock.sent for sock in made._connection_pool.socks]
     assert len(set(sent)) == 1
     assert sent[0].startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
-
-
-class Stalling:
-    """A client whose first request never answers; the next ones answer at once."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.inner = client()
-
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
-        if self.calls == 1:
-            gevent.sleep(5)
-        return self.inner.request(*args, **kwargs)
-
-
-def test_a_deadline_that_fired_is_replaced_so_the_next_request_has_its_whole_timeout() -> None:
-    timers, stalling = Timers(), Stalling()
-    request_ = HttpRequest("GET", "/v1/models", {}, b"")  # not prepared: through request()
-    first = timers.get(0.05)
-    late = fetch(stalling, request_, 0.05, host="h", timers=timers)
-    assert late.error_kind == errorkinds.TIMEOUT
-    answered = fetch(stalling, request_, 0.05, host="h", timers=timers)
-    assert (answered.status, answered.error_kind) == (200, None)
-    assert timers.get(0.05) is not first
-
-
-def test_a_deadline_is_reused_until_it_fires_or_its_seconds_change() -> None:
-    timers = Timers()
-    timer = timers.get(1.0)
-    assert timers.get(1.0) is timer
-    assert timers.get(2.0) is not timer
