@@ -249,6 +249,7 @@ class WorkerAgent:
                 "written": plan.writer.written + (0 if table is None else table.num_rows),
                 "sent": plan.seq,
                 "cpu_s": self.watch.cpu_seconds() if final else None,
+                "time_us": plan.time_per_request(self.watch.cpu_seconds()) if final else None,
             },
         )
 
