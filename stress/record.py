@@ -195,6 +195,8 @@ class BatchWriter:
         self._rows: collections.deque[Record] = collections.deque()
         self._last_flush = time.monotonic()
         self.written = 0
+        # Seconds spent making tables and handing them on (stress.load.stagetime).
+        self.flush_seconds = 0.0
 
     @property
     def pending(self) -> int:
@@ -222,11 +224,13 @@ class BatchWriter:
         # The buffered rows are taken first: the load engine may run this in a worker thread
         # while its event loop goes on adding records.
         self._last_flush = time.monotonic()
+        started = time.perf_counter()
         rows = [self._rows.popleft() for _ in range(len(self._rows))]
         if not rows:
             return
         self._sink(table_of(rows))
         self.written += len(rows)
+        self.flush_seconds += time.perf_counter() - started
 
     def close(self) -> None:
         self.flush()

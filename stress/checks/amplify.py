@@ -86,6 +86,8 @@ def amplification(exchange: Exchange) -> Finding | None:
     error_page = not exchange.parsed
     floor = settings.amplify_error_min_bytes if error_page else settings.amplify_min_bytes
     by_ratio = settings.amplify_ratio * sent
+    if size <= floor or size <= by_ratio:
+        return None  # within the limit whatever the content explains (the usual answer)
     explained = explained_bytes(exchange)
     limit = max(floor, by_ratio, explained)
     if size <= limit:

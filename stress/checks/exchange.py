@@ -7,12 +7,11 @@ exported reproducers carry a copy of it (stress.repro.oracle).
 
 from __future__ import annotations
 
-import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from stress.checks.limits import LimitBook
 
@@ -134,7 +133,32 @@ def _secrets(declared: list[str], headers: Mapping[str, str]) -> tuple[tuple[str
 DEFAULT_SETTINGS = Settings()
 
 
-@dataclass(frozen=True)
+T = TypeVar("T")
+
+
+class once(Generic[T]):
+    """functools.cached_property without its lock (Python 3.11 takes an RLock on every first
+    access; an Exchange is judged by one thread): computed on first access, then read from
+    the instance like any attribute."""
+
+    def __init__(self, function: Callable[[Any], T]) -> None:
+        self.function = function
+        self.name = function.__name__
+        self.__doc__ = function.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> once[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> once[T] | T:
+        if instance is None:
+            return self
+        value = self.function(instance)
+        instance.__dict__[self.name] = value
+        return value
+
+
+@dataclass  # not frozen: built per answer, and a frozen one costs ~1 µs more to build
 class Exchange:
     """What the checks see of one request: the expectation, the status and the outcome.
 
@@ -154,17 +178,18 @@ class Exchange:
     settings: Settings = DEFAULT_SETTINGS
     request: HttpRequest | None = None
 
-    @property
+    # Cached: every check asks (a dozen times per answer on the load's hot path).
+    @once
     def answered(self) -> bool:
         """A 2xx answer arrived in full (no hang or reset after the headers)."""
         return 200 <= self.status < 300 and self.error_kind in (None, "invalid_response")
 
-    @property
+    @once
     def parsed(self) -> bool:
         """A 2xx answer the protocol understood: the checks of its content apply."""
         return self.answered and self.outcome.problem is None
 
-    @functools.cached_property
+    @once
     def server_text(self) -> str | None:
         """What the server itself wrote in the body (error bodies, unreadable 2xx bodies),
         decoded once for every leak check; None for a parsed answer (the model's content)."""
@@ -172,9 +197,9 @@ class Exchange:
             return None
         return self.body[:SEARCH_BYTES].decode("utf-8", "replace")
 
-    @functools.cached_property
+    @once
     def headers_text(self) -> str:
-        return "\n".join(f"{name}: {value}" for name, value in self.headers.items())
+        return "\n".join(map(": ".join, self.headers.items()))
 
     def payload(self) -> Mapping[str, Any]:
         payload = self.item.payload if self.item is not None else None

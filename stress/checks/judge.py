@@ -15,6 +15,7 @@ settings) judges the exchange.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -47,7 +48,7 @@ class Received(Protocol):
     def anomaly(self) -> str | None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per answer (a frozen one costs more)
 class Verdict:
     """The judgement of one answer: the protocol's reading, the error kind, the findings
     (with their final severities)."""
@@ -95,6 +96,7 @@ def judge(
     item: Input | None = None,
     request: HttpRequest | None = None,
     events: Sequence[Event] | None = None,
+    marks: list[float] | None = None,
 ) -> Verdict:
     """Judge one answer to the request ``item`` was sent as (see the module doc).
 
@@ -102,6 +104,8 @@ def judge(
     when it is known (input-dependent checks, such as an injection's canary and custom
     checks, need it); ``events`` the stream's events as a reader decoded them while they
     came (their arrival times give the token timing), else the body is parsed whole.
+    ``marks``: a sampled request's clock readings (stress.load.stagetime), to which the end
+    of the parse and the end of the checks are added.
     """
     outcome = Outcome()
     error_kind = answer.error_kind
@@ -117,6 +121,8 @@ def judge(
         error_kind = error_kind or errorkinds.of_answer(
             answer.status, problem=bool(outcome.problem), anomaly=bool(outcome.anomaly)
         )
+    if marks is not None:
+        marks.append(time.perf_counter())
     exchange = Exchange(
         expect,
         answer.status,
@@ -129,4 +135,7 @@ def judge(
         settings=suite.settings,
         request=request,
     )
-    return Verdict(outcome, error_kind, tuple(suite.run(exchange)))
+    findings = tuple(suite.run(exchange))
+    if marks is not None:
+        marks.append(time.perf_counter())
+    return Verdict(outcome, error_kind, findings)

@@ -50,6 +50,7 @@ from stress.load.collect import BATCH_SECONDS, BatchWriter, Collector, FailureSi
 from stress.load.driver import Driver, Emit, Fleet
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing
 from stress.load.plan import Exchanged, Plan, build_plan
+from stress.load.prepared import Heads
 from stress.load.reader import Kept, Target, exact, fetch_kept
 from stress.load.traffic import Traffic
 from stress.load.workers import WorkerAgent
@@ -103,6 +104,9 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
     """The FastHttpUser class whose users send the plan's requests when the traffic says so:
     back to back (closed loop) or at their arrivals' intended times (open loop)."""
 
+    # Each request's head, encoded on its first send by any user of this process.
+    heads = Heads()
+
     class StressUser(FastHttpUser):
         wait_time = constant(0)
         network_timeout = timeout
@@ -151,6 +155,7 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
                     prefix=self.target.prefix,
                     stall=plan.stall,
                     max_bytes=plan.max_body_bytes,
+                    heads=heads,
                 )
                 if fetched.dropped and fetched.blames_previous and self.previous:
                     plan.dropped(

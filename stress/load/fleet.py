@@ -200,6 +200,7 @@ class LocalFleet:
                     "worker": 0,
                     "cpu_s": self.watch.cpu_seconds(),
                     **summarise(self.watch.samples),
+                    "time_us": self.plan.time_per_request(self.watch.cpu_seconds()),
                 }
             ],
         }
@@ -221,6 +222,8 @@ class WorkerInfo:
     cpu_s: float | None = None
     # Answers that arrived after the stop instant (not judged): the worker's count so far.
     after_stop: int = 0
+    # Where the worker's time per request went (stress.load.stagetime), in its final batch.
+    time_us: dict[str, Any] | None = None
     counts: dict[StepKey, Counts] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
     saturation: Saturation = field(default_factory=Saturation)
@@ -322,6 +325,7 @@ class MasterFleet:
             info.final = True
             info.written = int(data["written"])
             info.cpu_s = data.get("cpu_s")
+            info.time_us = data.get("time_us")
 
     def _on_sample(self) -> None:
         sample = self.watch.samples[-1]
@@ -507,6 +511,7 @@ class MasterFleet:
                     "worker": info.number,
                     "cpu_s": info.cpu_s,
                     **summarise(info.samples),
+                    "time_us": info.time_us,
                 }
             )
         return {

@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stress import errorkinds
 from stress.checks import connection
@@ -32,6 +33,7 @@ from stress.inputs.corpus import Input
 from stress.load.collect import BatchWriter
 from stress.load.failures import FailureLog, ShippedFailureLog
 from stress.load.records import Answer, Sent, record_of
+from stress.load.stagetime import StageTimes
 from stress.load.traffic import Ticket
 from stress.record import RecordWriter
 from stress.rundir import layout
@@ -79,6 +81,7 @@ class Plan:
         self.writer: BatchWriter = RecordWriter(layout.records(run_dir), prefix=f"w{worker}")
         self.failures = FailureLog(layout.failures(run_dir), redactor=self.redactor)
         self.errors = 0
+        self.stages = StageTimes()
         # The perf_counter instant SIGINT/SIGTERM stopped the load: nothing that arrives
         # after it is judged; ``after_stop`` counts those answers.
         self.stop_at: float | None = None
@@ -147,6 +150,7 @@ class Plan:
         if self._after_stop(done):
             return
         latency_ms = (done - started) * 1000
+        marks = self.stages.due()
         verdict = judge(
             self.adapter,
             self.suite,
@@ -156,6 +160,7 @@ class Plan:
             item=item,
             request=request,
             events=answer.events,
+            marks=marks,
         )
         outcome, error_kind, findings = verdict.outcome, verdict.error_kind, list(verdict.findings)
         sent = Sent(seq, item, request, phase, users, sent_at, started, done, ticket)
@@ -169,12 +174,22 @@ class Plan:
             keep_text=item.id in self.keep_text,
             redactor=self.redactor,
         )
+        if marks is not None:
+            marks.append(time.perf_counter())
         self.writer.add(record)
+        if marks is not None:
+            marks.append(time.perf_counter())
+            self.stages.add(marks)
         if findings:
             answer.error_kind = error_kind
             self.failures.add(item, record, request, answer, findings)
         if not record.ok:
             self.errors += 1
+
+    def time_per_request(self, cpu_s: float | None) -> dict[str, Any]:
+        """Where this process's time per request went (stress.load.stagetime)."""
+        self.stages.batching = self.writer.flush_seconds
+        return self.stages.summary(cpu_s, self.seq)
 
     def _after_stop(self, done: float) -> bool:
         if self.stop_at is None or done <= self.stop_at:
@@ -221,7 +236,7 @@ class Plan:
             self.errors += 1
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per request (a frozen one costs more)
 class Exchanged:
     """The last exchange a user finished: what a connection dropped after it is charged to."""
 

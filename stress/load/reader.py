@@ -36,6 +36,7 @@ from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
 from stress import errorkinds, framing
 from stress.bodyread import MAX_BODY_BYTES, Body, Stalled, kind_of, stall_message
+from stress.load import prepared
 from stress.load.framed import fetch_framed
 from stress.load.records import Answer
 from stress.targets import HttpRequest
@@ -195,6 +196,7 @@ def fetch(
     prefix: str = "",
     stall: float | None = None,
     max_bytes: int = MAX_BODY_BYTES,
+    heads: prepared.Heads | None = None,
 ) -> Answer:
     """Send one request and read the whole answer within ``timeout``, whatever its status.
 
@@ -203,29 +205,46 @@ def fetch(
     stream is read event by event as it arrives (``read_stream``). Reading stops after
     ``max_bytes`` body bytes (error kind body_too_large; the body keeps the first
     ``max_bytes``), so a huge or endless answer costs at most that much memory.
+
+    ``heads``: the load process's encoded request heads (stress.load.prepared), so an
+    ordinary request is built once however often it is sent.
     """
     answer = Answer()
     raw = None
+    # A new Timeout per request: a reused one, restarted, has been seen to fire early or at
+    # once (tests/integration/test_transport_faults.py).
+    timer = gevent.Timeout(timeout)
+    timer.start()
     try:
-        with gevent.Timeout(timeout):
+        head = None if heads is None else heads.get(request)
+        if head is prepared.UNKNOWN:
+            assert heads is not None
+            path = prefix + request.path if prefix else request.path
+            head = heads.put(
+                request, prepared.encode(client, request, path, wire_headers(request, host))
+            )
+        if head is not None:
+            raw = prepared.send(client, head, request.body)
+        else:
             raw = client.request(
                 request.method,
                 prefix + request.path if prefix else request.path,
                 body=request.body,
                 headers=wire_headers(request, host),
             )
-            answer.status = raw.status_code
-            answer.headers = {name.lower(): value for name, value in raw.items()}
-            if answer.headers.get("content-type", "").startswith("text/event-stream"):
-                read_stream(raw, answer, stall, max_bytes)
-                return answer
-            answer.body = read_body(raw, answer, max_bytes)
+        answer.status = raw.status_code
+        answer.headers = {name.lower(): value for name, value in raw.items()}
+        if answer.headers.get("content-type", "").startswith("text/event-stream"):
+            read_stream(raw, answer, stall, max_bytes)
+            return answer
+        answer.body = read_body(raw, answer, max_bytes)
     except gevent.Timeout as exc:
         answer.error_kind = classify(exc)
     except (OSError, HTTPParseError, ValueError) as exc:
         # ValueError: geventhttpclient refuses a request line or header it cannot write.
         answer.error_kind = classify(exc)
     finally:
+        timer.close()
         if raw is not None:
             raw.release()  # closes a connection whose answer was not read to its end
     return answer
@@ -240,7 +259,7 @@ class Kept:
     warm: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per request (a frozen one costs more)
 class Fetched:
     """One input's answer as ``fetch_kept`` got it. ``dropped``: the answer of a first try
     that found the kept connection dropped (the previous exchange's fault), ``started`` the
@@ -304,6 +323,7 @@ def fetch_kept(
     blamed, and stays as warm as it was."""
     first = clock()
     if request.framed:
+        options.pop("heads", None)  # a framed request is never sent prepared
         return Fetched(fetch_framed(client, request, timeout, **options), first)
     answer = fetch(client, request, timeout, **options)
     if not (kept.warm and dropped_before_answer(answer)):

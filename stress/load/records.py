@@ -45,7 +45,7 @@ def answer_error_kind(status: int, outcome: Outcome) -> str | None:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per request (a frozen one costs more)
 class Sent:
     """One request as the plan handed it out and the user sent it."""
 
@@ -85,6 +85,12 @@ def record_of(
         total_ms = (sent.done - ticket.intended) * 1000
     output = outcome.output if keep_text else None
     kept = kept_output(outcome.text, outcome.prediction) if keep_text else None
+    if findings:
+        failed = [f.check for f in findings if f.severity == "error"]
+        warned = [f.check for f in findings if f.severity == "warning"]
+        info = [f.check for f in findings if f.severity == "info"]
+    else:
+        failed, warned, info = [], [], []  # the usual answer: no finding at all
     timing = token_timing(
         started=sent.started,
         finished=sent.done,
@@ -110,10 +116,10 @@ def record_of(
         finish_reason=outcome.finish_reason,
         output_digest=outcome.digest(),
         output_excerpt=redactor.scrub_optional(outcome.excerpt()),
-        ok=not any(finding.severity == "error" for finding in findings),
-        failed_checks=[f.check for f in findings if f.severity == "error"],
-        warned_checks=[f.check for f in findings if f.severity == "warning"],
-        info_checks=[f.check for f in findings if f.severity == "info"],
+        ok=not failed,
+        failed_checks=failed,
+        warned_checks=warned,
+        info_checks=info,
         output_text=None if kept is None else redactor.scrub(kept),
         output_chars=None if output is None else len(output),
         itl_ms=timing.itl_ms,

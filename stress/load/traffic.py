@@ -40,7 +40,7 @@ EARLY_WAKE = 0.0005
 LATE_AFTER = 0.002
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request (a frozen one costs more)
 class Ticket:
     """Permission for one request, with what its record needs to say about when and why.
 

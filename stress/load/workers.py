@@ -273,6 +273,7 @@ class WorkerAgent:
                 "sent": plan.seq,
                 "after_stop": plan.after_stop,
                 "cpu_s": self.watch.cpu_seconds() if final else None,
+                "time_us": plan.time_per_request(self.watch.cpu_seconds()) if final else None,
             },
         )
 

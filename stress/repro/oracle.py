@@ -28,6 +28,7 @@ from typing import Any
 from stress import errorkinds, jsonpath
 from stress.checks import amplify, answers, basic, leaks, runaway
 from stress.checks.exchange import Exchange, Finding, Settings
+from stress.targets import strictjson
 from stress.targets.sse import decode
 
 # What an exported script carries, in load order (a module only imports those before it).
@@ -38,6 +39,7 @@ COPIED = (
     "stress.checks.limits",
     "stress.checks.exchange",
     "stress.checks.connection",
+    "stress.targets.strictjson",
     "stress.checks.strict",
     "stress.checks.basic",
     "stress.checks.answers",
@@ -323,12 +325,7 @@ def _tensor_problem(output: Any, where: str) -> str | None:
 
 
 def _json(body: bytes) -> tuple[Any, str | None]:
-    try:
-        return json.loads(body.decode("utf-8")), None
-    except UnicodeDecodeError:
-        return None, "answer is not valid UTF-8"
-    except json.JSONDecodeError as exc:
-        return None, f"answer is not valid JSON: {exc.msg} at byte {exc.pos}"
+    return strictjson.loads(body)
 
 
 def _usage(document: Any) -> tuple[int | None, int | None]:

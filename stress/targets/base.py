@@ -20,6 +20,7 @@ from stress import framing
 from stress.inputs import damage
 from stress.inputs.corpus import Input
 from stress.scenario import Target
+from stress.targets import strictjson
 from stress.targets.sse import Event
 
 # Characters of an answer a record keeps: stress.record.EXCERPT_CHARS (not imported from
@@ -254,10 +255,6 @@ def excerpt(body: bytes, size: int = 160) -> str:
 
 
 def parse_json(body: bytes) -> tuple[Any, str | None]:
-    """Decode a JSON answer; the second item names the problem, if any."""
-    try:
-        return json.loads(body.decode("utf-8")), None
-    except UnicodeDecodeError:
-        return None, "answer is not valid UTF-8"
-    except json.JSONDecodeError as exc:
-        return None, f"answer is not valid JSON: {exc.msg} at byte {exc.pos}"
+    """Decode a JSON answer; the second item names the problem, if any (one strict parse
+    shared with the strict_json check: stress.targets.strictjson)."""
+    return strictjson.loads(body)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request (a frozen one costs more)
 class TokenTiming:
     ttft_ms: float | None = None
     itl_ms: float | None = None

@@ -99,6 +99,11 @@ def test_two_local_workers_deliver_every_record_exactly_once(
         assert sorted(mine["seq"]) == list(range(1, len(mine) + 1))
         assert worker["written"] == len(mine) == worker["records"]
         assert not worker["lost"]
+    # Each worker says where its time per request went (stress.load.stagetime).
+    for process in load["processes"][1:]:
+        stages = process["time_us"]
+        assert stages["sampled"] >= 1, process
+        assert all(stages[stage] > 0 for stage in ("parse", "checks", "record", "cpu")), process
     # The workers split the corpus between them.
     inputs = [set(records.loc[records["worker"] == w, "input_id"]) for w in (1, 2)]
     assert not inputs[0] & inputs[1]

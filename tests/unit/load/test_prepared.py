@@ -1,0 +1,130 @@
+"""Prepared requests (stress.load.prepared): the bytes a prepared request puts on the wire are
+the ones geventhttpclient's own ``request`` puts there, and only ordinary requests take that
+path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from geventhttpclient.client import HTTPClient
+
+from stress.load import prepared
+from stress.load.reader import exact, fetch, wire_headers
+from stress.targets import HttpRequest
+
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+
+class Sock:
+    """A connection that records what was sent and answers ANSWER."""
+
+    def __init__(self) -> None:
+        self.sent = b""
+        self._answer = ANSWER
+
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+
+    def recv(self, size: int) -> bytes:
+        data, self._answer = self._answer[:size], self._answer[size:]
+        return data
+
+    def recv_into(self, buffer: Any) -> int:
+        data = self.recv(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        pass
+
+
+class Pool:
+    size = 1
+
+    def __init__(self) -> None:
+        self.socks: list[Sock] = []
+
+    def get_socket(self) -> Sock:
+        self.socks.append(Sock())
+        return self.socks[-1]
+
+    def return_socket(self, sock: Sock) -> None:
+        pass
+
+    def release_socket(self, sock: Sock) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def client() -> Any:
+    made = exact(HTTPClient("127.0.0.1", 8000))
+    made._connection_pool = Pool()
+    return made
+
+
+def chat(**headers: str) -> HttpRequest:
+    fields = {"Content-Type": "application/json", **headers}
+    return HttpRequest("POST", "/v1/chat/completions", fields, b'{"messages": []}')
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        chat(),
+        chat(Authorization="Bearer sk-x", **{"content-type": "text/plain"}),
+        HttpRequest("POST", "/invocations?x=1", {}, b""),
+        HttpRequest("POST", "/p", {"X-Many": "a" * 9000}, b"\x00\xff" * 40),
+    ],
+)
+def test_a_prepared_request_puts_the_clients_own_bytes_on_the_wire(request_: HttpRequest) -> None:
+    theirs, ours = client(), client()
+    answer = theirs.request(
+        request_.method, request_.path, body=request_.body, headers=wire_headers(request_, "h")
+    )
+    assert answer.status_code == 200
+    head = prepared.encode(ours, request_, request_.path, wire_headers(request_, "h"))
+    assert head is not None
+    raw = prepared.send(ours, head, request_.body)
+    assert raw.status_code == 200
+    assert raw.read() == b"{}"
+    assert ours._connection_pool.socks[0].sent == theirs._connection_pool.socks[0].sent
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        HttpRequest("GET", "/v1/models", {}, b""),
+        HttpRequest("PUT", "/p", {}, b"{}"),
+        chat(**{"Transfer-Encoding": "chunked"}),
+        chat(**{"expect": "100-continue"}),
+        chat(**{"X-Bad": "one\r\nInjected: yes"}),  # the client refuses it: its own error
+        chat(**{"X-Name": "é€"}),  # not latin-1: the client fails it when sending
+    ],
+)
+def test_only_ordinary_requests_are_prepared(request_: HttpRequest) -> None:
+    assert prepared.encode(client(), request_, request_.path, wire_headers(request_, "h")) is None
+
+
+def test_a_head_is_made_once_per_request_object() -> None:
+    heads, made = prepared.Heads(), client()
+    first, twin = chat(), chat()
+    assert heads.get(first) is prepared.UNKNOWN
+    head = heads.put(first, prepared.encode(made, first, first.path, wire_headers(first, "h")))
+    assert heads.get(first) is head
+    assert heads.get(twin) is prepared.UNKNOWN  # equal content, another object
+    assert len(heads) == 1
+
+
+def test_fetch_sends_a_prepared_request_once_encoded_and_answers_it() -> None:
+    heads, made = prepared.Heads(), client()
+    request_ = chat()
+    for _ in range(3):
+        answer = fetch(made, request_, 5.0, host="h", heads=heads)
+        assert (answer.status, answer.body, answer.error_kind) == (200, b"{}", None)
+    assert len(heads) == 1
+    sent = [sock.sent for sock in made._connection_pool.socks]
+    assert len(set(sent)) == 1
+    assert sent[0].startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
