@@ -48,6 +48,7 @@ def test_a_worker_stops_at_the_masters_instant_and_ships_its_after_stop_count() 
         seq=7,
         failures=SimpleNamespace(pending=[]),
         writer=SimpleNamespace(written=7),
+        time_per_request=lambda cpu_s: {"sampled": 0},
     )
     traffic = SimpleNamespace(counts_list=lambda: [])
     state = SimpleNamespace(plan=plan, traffic=traffic)
