@@ -103,6 +103,8 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
     """The FastHttpUser class whose users send the plan's requests when the traffic says so:
     back to back (closed loop) or at their arrivals' intended times (open loop)."""
 
+    loop = gevent.get_hub().loop
+
     class StressUser(FastHttpUser):
         wait_time = constant(0)
         network_timeout = timeout
@@ -152,6 +154,12 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
                     stall=plan.stall,
                     max_bytes=plan.max_body_bytes,
                 )
+                done = time.perf_counter()
+                if loop.pendingcnt:
+                    # Other answers are already here, waiting for the event loop: let their
+                    # users read and time them before this one is judged and recorded, or
+                    # each answer's latency would include the judging of those before it.
+                    gevent.sleep(0)
                 if fetched.dropped and fetched.blames_previous and self.previous:
                     plan.dropped(
                         self.previous,
@@ -172,6 +180,7 @@ def make_user(state: LoadState, host: str | None, *, timeout: float) -> type[Fas
                     ticket.users,
                     ticket.phase,
                     ticket=ticket,
+                    done=done,
                 )
                 self.previous = Exchanged(item, request, fetched.answer.status)
             finally:
