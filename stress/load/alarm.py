@@ -71,6 +71,8 @@ class Alarm:
         self._fd = -1
         self._watcher: Any = None
         self._fd_armed = False
+        # The time it is set for; None when it is not set (or has gone off).
+        self.when: float | None = None
         if precise and _LIBC is not None:
             fd = _LIBC.timerfd_create(_CLOCK_MONOTONIC, os.O_NONBLOCK | os.O_CLOEXEC)
             if fd >= 0:
@@ -91,6 +93,7 @@ class Alarm:
     def at(self, when: float, now: float) -> None:
         """Wake at ``when``; ``now`` is the caller's time.perf_counter reading."""
         self.cancel()
+        self.when = when
         wait = when - now
         if self._fd >= 0 and wait >= PRECISE_FROM:
             seconds = int(when)
@@ -102,9 +105,12 @@ class Alarm:
                 self._watcher.ref = True
                 return
         self._timer = self._loop.timer(max(wait, 0.0))
-        self._timer.start(self._timed)
+        # update: count from now, not from the loop's cached time (which may be a turn old
+        # and would make the timer go off early).
+        self._timer.start(self._timed, update=True)
 
     def cancel(self) -> None:
+        self.when = None
         if self._timer is not None:
             self._timer.close()
             self._timer = None
@@ -117,6 +123,7 @@ class Alarm:
     def _timed(self) -> None:
         self._timer.close()
         self._timer = None
+        self.when = None
         self._callback()
 
     def _fired(self) -> None:
@@ -127,6 +134,7 @@ class Alarm:
         if self._fd_armed:
             self._fd_armed = False
             self._watcher.ref = False
+            self.when = None
             self._callback()
 
     def close(self) -> None:

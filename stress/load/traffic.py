@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,8 +67,15 @@ Arrival = tuple[float, bool, int, int | None, Counts]
 class Traffic:
     """The current phase, step and mode of one load process, and its open-loop pacer."""
 
-    def __init__(self, *, max_wait: float, precise: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        max_wait: float,
+        precise: bool = True,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.mode = IDLE
+        self._clock = clock
         self.max_wait = max_wait
         self.in_flight = 0
         self.draining = False
@@ -119,7 +127,7 @@ class Traffic:
         self._stop_pacer()
         self._ticket = Ticket(phase=phase, step=step, users=users)
         self._schedule = schedule
-        self._start = time.perf_counter()
+        self._start = self._clock()
         self._epoch = time.time()
         self.mode = OPEN
         self._wake()  # slots waiting for a step go on to wait for its first arrival
@@ -129,7 +137,7 @@ class Traffic:
         self._released = 0
         self._pacer = Pacer(schedule.times(), self._start)
         self._turn.start(self._release)
-        self._arm(time.perf_counter())
+        self._arm(self._clock())
 
     def set_users(self, users: int) -> None:
         """The users the records report (a ramp changes it while the step runs)."""
@@ -161,7 +169,7 @@ class Traffic:
             counts.unsent += 1  # released by a step that has ended before a slot took it
             return None
         ticket = self._ticket
-        now = time.perf_counter()
+        now = self._clock()
         if now - intended > self.max_wait or self.draining:
             counts.unsent += 1
             return None
@@ -205,7 +213,7 @@ class Traffic:
         pacer = self._pacer
         if pacer is None:
             return
-        now = time.perf_counter()
+        now = self._clock()
         upcoming = pacer.next_at()
         if upcoming is not None and upcoming <= now:
             counts, generation, entry_of = self._step_counts, self._generation, self._entry_of
@@ -221,7 +229,7 @@ class Traffic:
                     queue.append((intended, True, generation, entry, counts))
                 if self._pacer is not pacer:
                     return  # the step ended while a slot ran
-            now = time.perf_counter()
+            now = self._clock()
         self._arm(now)
 
     def _arm(self, now: float) -> None:
@@ -230,7 +238,7 @@ class Traffic:
         if upcoming is None:
             self._turn.stop()
             self._alarm.cancel()
-        else:
+        elif upcoming != self._alarm.when:  # most turns of the loop release nothing
             self._alarm.at(upcoming, now)
 
     def _wake(self) -> None:
