@@ -250,8 +250,8 @@ class Traffic:
         self._pacer = None
         self._turn.stop()
         self._alarm.cancel()
-        counts = self.counts[(self._ticket.phase, self._ticket.step)]
-        counts.unsent += len(self._queue)
+        for arrival in self._queue:
+            arrival[4].unsent += 1  # its step's counts
         self._queue.clear()
         # Slots waiting for an arrival of the step that ends look at the mode again.
         while self._waiting:
