@@ -41,7 +41,8 @@ def main() -> None:
     env.events.request.add_listener(lambda response_time, **_: times.append(response_time))
     cpu = time.process_time()
     runner.start(users, spawn_rate=users * 10)
-    gevent.sleep(1.0)  # warm-up, not counted
+    gevent.sleep(1.0)  # warm-up, not counted (nor in the latency median)
+    times.clear()
     before = env.stats.total.num_requests
     started = time.monotonic()
     gevent.sleep(seconds)

@@ -151,8 +151,3 @@ class Counts:
         self.sent += other.sent
         self.late += other.late
         self.unsent += other.unsent
-
-
-def is_late(idle_slots: int, waiting: int) -> bool:
-    """An arrival is late when every idle slot is already promised to an earlier arrival."""
-    return idle_slots - waiting <= 0

@@ -145,8 +145,10 @@ class Plan:
         phase: str,
         *,
         ticket: Ticket | None = None,
+        done: float | None = None,
     ) -> None:
-        done = time.perf_counter()
+        # ``done``: when the answer was read whole (the caller's clock), if not now.
+        done = time.perf_counter() if done is None else done
         if self._after_stop(done):
             return
         latency_ms = (done - started) * 1000

@@ -2,39 +2,38 @@
 arrival is due (open loop), or wait. One Traffic per load process; every Locust user asks it
 for a Ticket before each request.
 
-Open loop: a pacer greenlet releases the step's arrivals (stress.load.pacing) into a queue at
-their intended times; the users are the in-flight slots and take arrivals from the queue. An
-arrival released while every slot is busy waits for one, and is counted late when it leaves
-LATE_AFTER or more after its intended time; one still waiting after the target's timeout, or
-when the step ends, is counted unsent (k6's dropped iterations). Its latency is measured from
-its intended time either way. Uses gevent (the load
-process is gevent-patched by Locust); no Locust import.
+Open loop: the users are the in-flight slots. The pacer releases the step's arrivals
+(stress.load.pacing) at their intended times from the event loop itself: on every turn of
+the loop (a check watcher) and, when the loop would otherwise sleep, from an alarm
+(stress.load.alarm). A released arrival goes straight to a slot waiting for one (switched to
+at once, so it is sent within the same turn of the loop); with every slot busy it waits in a
+queue for the next slot that frees, and is counted late when it leaves LATE_AFTER or more
+after its intended time. One still waiting after the target's timeout, or when the step
+ends, is counted unsent (k6's dropped iterations). Its latency is measured from its intended
+time either way. Uses gevent (the load process is gevent-patched by Locust); no Locust import.
 """
 
 from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import gevent
 import gevent.event
-import gevent.queue
+from gevent.hub import Waiter
 
-from stress.load.pacing import Counts, Pacer, Schedule, is_late
+from stress.load.alarm import Alarm
+from stress.load.pacing import Counts, Pacer, Schedule
 from stress.load.shapes import ShapedSchedule
 
 IDLE = "idle"
 CLOSED = "closed"
 OPEN = "open"
-# How long an idle user waits for an arrival before looking at the traffic mode again.
+# How long a user waits for a closed or open step to begin before looking again.
 POLL_SECONDS = 0.1
-# The event loop's timers wait in whole milliseconds (epoll), so a sleep ends up to 1 ms
-# late; before an arrival at least 2 × this far off, the pacer wakes this much early and
-# yields until it is due: the send lag falls from about 0.8 ms to under 0.1 ms (median, at
-# 200 requests/s) for a few percent of a core.
-EARLY_WAKE = 0.0005
 # An arrival that waited for a busy slot counts as late once it leaves this much after its
 # intended time: twice the timer granularity, so the tester's own jitter is not counted.
 LATE_AFTER = 0.002
@@ -60,26 +59,45 @@ class Ticket:
 
 
 StepKey = tuple[str, int | None]
+# A released arrival: intended time, found every slot busy, step generation, log entry or
+# None, and the counts of the step that released it.
+Arrival = tuple[float, bool, int, int | None, Counts]
 
 
 class Traffic:
-    """The current phase, step and mode of one load process, and its arrival queue."""
+    """The current phase, step and mode of one load process, and its open-loop pacer."""
 
-    def __init__(self, *, max_wait: float) -> None:
+    def __init__(
+        self,
+        *,
+        max_wait: float,
+        precise: bool = True,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.mode = IDLE
+        self._clock = clock
         self.max_wait = max_wait
         self.in_flight = 0
         self.draining = False
         self.counts: dict[StepKey, Counts] = collections.defaultdict(Counts)
         self._ticket = Ticket(phase="", step=None, users=0)
-        # (intended time, found every slot busy, step generation, log entry or None)
-        self._queue: gevent.queue.Queue[tuple[float, bool, int, int | None]] = gevent.queue.Queue()
-        self._idle = 0
+        self._hub = gevent.get_hub()
+        # Arrivals released while every slot was busy, oldest first; slots waiting for one.
+        self._queue: collections.deque[Arrival] = collections.deque()
+        self._waiting: collections.deque[Waiter[Arrival | None]] = collections.deque()
         self._generation = 0
         self._schedule: Schedule | ShapedSchedule | None = None
         self._start = 0.0
         self._epoch = 0.0
-        self._pacer: gevent.Greenlet[Any, Any] | None = None
+        self._pacer: Pacer | None = None
+        self._step_counts = Counts()
+        self._entry_of: Any = None
+        self._released = 0
+        # The pacer runs on every turn of the event loop while a step is open, and from the
+        # alarm when the loop would sleep past the next arrival.
+        self._turn = self._hub.loop.check()
+        self._turn.ref = False
+        self._alarm = Alarm(self._release, precise=precise)
         # Set when the mode changes, so idle users start waiting for arrivals at once.
         self._changed = gevent.event.Event()
 
@@ -109,12 +127,17 @@ class Traffic:
         self._stop_pacer()
         self._ticket = Ticket(phase=phase, step=step, users=users)
         self._schedule = schedule
-        self._start = time.perf_counter()
+        self._start = self._clock()
         self._epoch = time.time()
         self.mode = OPEN
-        self._wake()  # before the pacer starts: slots must be waiting for its first arrival
-        pacer = Pacer(schedule.times(), self._start)
-        self._pacer = gevent.spawn(self._pace, pacer, self._generation)
+        self._wake()  # slots waiting for a step go on to wait for its first arrival
+        self._step_counts = self.counts[(phase, step)]
+        # Arrival k of a trace of logged requests sends the schedule's k-th entry.
+        self._entry_of = schedule.entry if isinstance(schedule, ShapedSchedule) else None
+        self._released = 0
+        self._pacer = Pacer(schedule.times(), self._start)
+        self._turn.start(self._release)
+        self._arm(self._clock())
 
     def set_users(self, users: int) -> None:
         """The users the records report (a ramp changes it while the step runs)."""
@@ -138,18 +161,15 @@ class Traffic:
             ticket = self._ticket
             self.counts[(ticket.phase, ticket.step)].sent += 1
             return ticket
-        self._idle += 1
-        try:
-            intended, queued, generation, entry = self._queue.get(timeout=POLL_SECONDS)
-        except gevent.queue.Empty:
+        arrival = self._next_arrival()
+        if arrival is None:
             return None
-        finally:
-            self._idle -= 1
-        ticket = self._ticket
+        intended, queued, generation, entry, counts = arrival
         if generation != self._generation:
-            return None  # released by a step that has ended (already counted unsent)
-        counts = self.counts[(ticket.phase, ticket.step)]
-        now = time.perf_counter()
+            counts.unsent += 1  # released by a step that has ended before a slot took it
+            return None
+        ticket = self._ticket
+        now = self._clock()
         if now - intended > self.max_wait or self.draining:
             counts.unsent += 1
             return None
@@ -172,48 +192,70 @@ class Traffic:
             entry=entry,
         )
 
+    def _next_arrival(self) -> Arrival | None:
+        """The oldest arrival waiting for a slot, else the next one released (this slot
+        waits for it; None when the step ends first)."""
+        if self._queue:
+            return self._queue.popleft()
+        waiter: Waiter[Arrival | None] = Waiter(self._hub)
+        self._waiting.append(waiter)
+        try:
+            arrival: Arrival | None = waiter.get()
+            return arrival
+        finally:
+            if waiter in self._waiting:  # killed while waiting (the runner stops users)
+                self._waiting.remove(waiter)
+
+    def _release(self) -> None:
+        """Hand every arrival that has come due to a waiting slot (switched to at once) or,
+        with none waiting, to the queue; then set the alarm for the next one. Runs in the
+        event loop's own greenlet (check watcher and alarm callbacks)."""
+        pacer = self._pacer
+        if pacer is None:
+            return
+        now = self._clock()
+        upcoming = pacer.next_at()
+        if upcoming is not None and upcoming <= now:
+            counts, generation, entry_of = self._step_counts, self._generation, self._entry_of
+            waiting, queue = self._waiting, self._queue
+            for intended in pacer.due(now):
+                counts.scheduled += 1
+                entry = None if entry_of is None else entry_of(self._released)
+                self._released += 1
+                if waiting:
+                    # The slot runs now, until its request is out, then the loop returns here.
+                    waiting.popleft().switch((intended, False, generation, entry, counts))
+                else:
+                    queue.append((intended, True, generation, entry, counts))
+                if self._pacer is not pacer:
+                    return  # the step ended while a slot ran
+            now = self._clock()
+        self._arm(now)
+
+    def _arm(self, now: float) -> None:
+        pacer = self._pacer
+        upcoming = None if pacer is None else pacer.next_at()
+        if upcoming is None:
+            self._turn.stop()
+            self._alarm.cancel()
+        elif upcoming != self._alarm.when:  # most turns of the loop release nothing
+            self._alarm.at(upcoming, now)
+
     def _wake(self) -> None:
         self._changed.set()
         self._changed = gevent.event.Event()
 
-    def _pace(self, pacer: Pacer, generation: int) -> None:
-        counts = self.counts[(self._ticket.phase, self._ticket.step)]
-        queue = self._queue
-        schedule = self._schedule
-        # Arrival k of a trace of logged requests sends the schedule's k-th entry.
-        entry_of = schedule.entry if isinstance(schedule, ShapedSchedule) else None
-        released = 0
-        while generation == self._generation:
-            for intended in pacer.due(time.perf_counter()):
-                counts.scheduled += 1
-                entry = None if entry_of is None else entry_of(released)
-                released += 1
-                queue.put((intended, is_late(self._idle, queue.qsize()), generation, entry))
-            upcoming = pacer.next_at()
-            if upcoming is None:
-                return
-            wait = upcoming - time.perf_counter()
-            if wait >= 2 * EARLY_WAKE:
-                gevent.sleep(wait - EARLY_WAKE)
-                while time.perf_counter() < upcoming:
-                    gevent.sleep(0)  # yield (the loop serves ready sockets) until due
-            elif wait > 0:
-                # Arrivals under a millisecond apart: no spinning, the timer's lateness
-                # releases a few at once, each with its own intended time.
-                gevent.sleep(wait)
-
     def _stop_pacer(self) -> None:
         self._generation += 1
-        pacer, self._pacer = self._pacer, None
-        if pacer is not None:
-            pacer.kill(block=False)
-        counts = self.counts[(self._ticket.phase, self._ticket.step)]
-        while True:
-            try:
-                self._queue.get_nowait()
-            except gevent.queue.Empty:
-                break
-            counts.unsent += 1
+        self._pacer = None
+        self._turn.stop()
+        self._alarm.cancel()
+        for arrival in self._queue:
+            arrival[4].unsent += 1  # its step's counts
+        self._queue.clear()
+        # Slots waiting for an arrival of the step that ends look at the mode again.
+        while self._waiting:
+            self._hub.loop.run_callback(self._waiting.popleft().switch, None)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no request is in flight (at most ``timeout`` s); True when none is."""

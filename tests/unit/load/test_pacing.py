@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stress.load.pacing import CONSTANT, POISSON, Counts, Pacer, Schedule, is_late
+from stress.load.pacing import CONSTANT, POISSON, Counts, Pacer, Schedule
 
 
 def test_constant_rate_is_evenly_spaced_and_exact() -> None:
@@ -133,12 +133,6 @@ def test_a_pacer_that_wakes_late_releases_everything_due_with_its_intended_times
     assert pacer.released == 4
     assert pacer.due(5.0) == pytest.approx([0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
     assert pacer.next_at() is None
-
-
-def test_an_arrival_is_late_when_every_idle_slot_is_promised() -> None:
-    assert not is_late(idle_slots=2, waiting=1)
-    assert is_late(idle_slots=2, waiting=2)
-    assert is_late(idle_slots=0, waiting=0)
 
 
 def test_counts_add_up() -> None:

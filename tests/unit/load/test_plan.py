@@ -199,3 +199,20 @@ def test_findings_split_by_severity_and_compared_text_is_kept_scrubbed() -> None
                         keep_text=False, redactor=redactor)  # fmt: skip
     assert dropped.ok
     assert dropped.output_text is None
+
+
+def test_the_latency_ends_when_the_caller_read_the_answer_not_when_it_is_judged(
+    tmp_path: Path,
+) -> None:
+    # The load user reads the answer, notes the time, lets the answers already waiting be
+    # read, then hands it over: the record's latency ends at the time it noted.
+    plan, writer = plan_of(tmp_path, scenario())
+    step = plan.next()
+    assert step is not None
+    seq, item, request = step
+    answer = Answer(status=200, headers={"content-type": "application/json"}, body=CHAT_OK)
+    plan.finish(seq, item, request, 1000.0, 5.0, answer, 1, plan.phase, done=5.0375)
+    plan.failures.close()
+    (record,) = writer.records
+    assert record.latency_ms == pytest.approx(37.5)
+    assert record.service_ms == pytest.approx(37.5)
