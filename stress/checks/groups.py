@@ -10,7 +10,6 @@ inputs that failed, writes every re-send to resends.jsonl, and appends the group
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import time
@@ -23,7 +22,6 @@ import pandas as pd
 
 from stress.checks import degradation, flakiness, growth, invariance
 from stress.checks.compare import Answer, Comparer
-from stress.checks.exchange import SECRET_HEADERS
 from stress.checks.request import CheckSuite, group_checks, severity_of
 from stress.checks.resend import Resend, resend
 from stress.inputs import corpus as corpus_io
@@ -416,19 +414,5 @@ def _line(
         "response": {"status": 200, "error_kind": None, "body_excerpt": got[:2048]},
     }
     if item is not None:
-        request = adapter.request(item)
-        headers = {
-            name: (REDACTED if name.lower() in SECRET_HEADERS else value)
-            for name, value in request.headers.items()
-        }
-        try:
-            body: dict[str, str] = {"body": request.body.decode("utf-8")}
-        except UnicodeDecodeError:
-            body = {"body_b64": base64.b64encode(request.body).decode("ascii")}
-        line["request"] = {
-            "method": request.method,
-            "path": request.path,
-            "headers": headers,
-            **body,
-        }
+        line["request"] = growth.stored_request(adapter.request(item))
     return line

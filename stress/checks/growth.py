@@ -423,18 +423,23 @@ def _ends(answered: pd.DataFrame, fit: Fit) -> list[tuple[str, pd.Series]]:
     return [("smallest", ordered.iloc[0]), ("largest", ordered.iloc[-1])]
 
 
-def _failure_line(
-    item: Input, adapter: Any, phase: str, seq: int, check: str, message: str
-) -> dict[str, Any]:
-    request = adapter.request(item)
-    headers = {
-        name: (REDACTED if name.lower() in SECRET_HEADERS else value)
-        for name, value in request.headers.items()
-    }
+def stored_request(request: Any) -> dict[str, Any]:
+    """A request as failures.jsonl stores it: secret headers <redacted>, the body as UTF-8
+    text or base64 (the group checks' lines too)."""
     try:
         body: dict[str, str] = {"body": request.body.decode("utf-8")}
     except UnicodeDecodeError:
         body = {"body_b64": base64.b64encode(request.body).decode("ascii")}
+    headers = {
+        name: (REDACTED if name.lower() in SECRET_HEADERS else value)
+        for name, value in request.headers.items()
+    }
+    return {"method": request.method, "path": request.path, "headers": headers, **body}
+
+
+def _failure_line(
+    item: Input, adapter: Any, phase: str, seq: int, check: str, message: str
+) -> dict[str, Any]:
     return {
         "input_id": item.id,
         "family": item.family,
@@ -444,12 +449,7 @@ def _failure_line(
         "sent_at": None,
         "check": check,
         "message": message,
-        "request": {
-            "method": request.method,
-            "path": request.path,
-            "headers": headers,
-            **body,
-        },
+        "request": stored_request(adapter.request(item)),
     }
 
 
