@@ -1,9 +1,10 @@
-"""Group checks after the load: degradation, invariance and flakiness.
+"""Group checks after the load: degradation, invariance, flakiness, concurrency_interference.
 
 ``judge`` runs once per run, in the parent process, while the target is still up: it
 re-sends (alone, one request at a time) the inputs whose answer changed under load and the
 inputs that failed, writes every re-send to resends.jsonl, and appends the group findings
-(confirmed degradations, invariance flips) to failures.jsonl with their evidence.
+(confirmed degradations, invariance flips, pairs cut or changed in flight together:
+stress.checks.interference) to failures.jsonl with their evidence.
 ``summarise`` computes the same results again from the run directory for summary.json, so
 ``stress report`` can rebuild them at any time.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from stress.checks import degradation, flakiness, growth, invariance
+from stress.checks import degradation, flakiness, growth, interference, invariance
 from stress.checks.compare import Answer, Comparer
 from stress.checks.request import CheckSuite, group_checks, severity_of
 from stress.checks.resend import Resend, resend
@@ -33,7 +34,7 @@ from stress.secrets import Redactor
 from stress.sender import Sender
 from stress.targets import adapter_for
 
-COLUMNS = tuple(dict.fromkeys((*degradation.COLUMNS, *flakiness.COLUMNS)))
+COLUMNS = tuple(dict.fromkeys((*degradation.COLUMNS, *flakiness.COLUMNS, *interference.COLUMNS)))
 # Group findings stored per check in failures.jsonl; the summary counts them all.
 MAX_FINDINGS_PER_CHECK = 200
 # Verification of changed answers stops early once this many in a row changed again when
@@ -50,6 +51,9 @@ class Groups:
     invariance: invariance.Result
     flakiness: dict[str, Any]
     enabled: list[str]
+    interference: interference.Result = dataclasses.field(
+        default_factory=lambda: interference.Result(False, "not judged")
+    )
 
 
 def judge(
@@ -199,7 +203,11 @@ def evaluate(
     if flakiness.FLAKINESS in enabled:
         fail_on = [str(severity) for severity in scenario.fail_on]
         flaky = flakiness.summarise(_failing(records, scenario), resends, fail_on, baseline)
-    return Groups(degraded, flips, flaky, enabled)
+    if interference.INTERFERENCE in enabled and degradation.DEGRADATION in enabled:
+        paired = interference.evaluate(records, scenario, degraded)
+    else:
+        paired = interference.Result(False, "not judged: needs degradation and itself in checks")
+    return Groups(degraded, flips, flaky, enabled, paired)
 
 
 def load(run_dir: Path, scenario: Scenario) -> Groups:
@@ -232,6 +240,7 @@ def summary_sections(groups: Groups, scenario: Scenario) -> dict[str, Any]:
                 "retries": scenario.flakiness.retries,
                 "max_inputs": scenario.flakiness.max_inputs,
             },
+            interference.INTERFERENCE: groups.interference.totals(),
         },
     }
 
@@ -277,6 +286,21 @@ def check_entries(groups: Groups, scenario: Scenario) -> list[dict[str, Any]]:
         else:
             message = f"within the limit of {limit * 100:.3g}%: {flips_result.note}"
         entries.append(_entry("invariance", severity, found, not kinds, message, fail_on))
+    if interference.INTERFERENCE in groups.enabled:
+        paired = groups.interference
+        found = len(paired.findings)
+        message = paired.note
+        if found:
+            first = paired.findings[0]
+            message = (
+                f"{found} of {paired.pairs} answers to one input in flight together were cut or "
+                f"changed; first: {first.input_id} (phase {first.phase!r}, seq "
+                f"{first.judged.seq}) {first.reason}"
+            )
+        severity = severity_of(interference.INTERFERENCE, scenario)
+        entries.append(
+            _entry(interference.INTERFERENCE, severity, found, not found, message, fail_on)
+        )
     if flakiness.FLAKINESS in groups.enabled:
         counts = groups.flakiness.get("counts", {})
         shown = ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "no failing inputs"
@@ -323,6 +347,9 @@ def finding_counts(groups: Groups, scenario: Scenario) -> pd.DataFrame:
     severity = severity_of(invariance.INVARIANCE, scenario)
     for flip in groups.invariance.flips:
         rows.append(("invariance", severity, flip.family, None))
+    severity = severity_of(interference.INTERFERENCE, scenario)
+    for paired in groups.interference.findings:
+        rows.append((interference.INTERFERENCE, severity, paired.family, paired.phase))
     return pd.DataFrame(rows, columns=["check", "severity", "family", "phase"])
 
 
@@ -377,7 +404,35 @@ def _finding_lines(
                 adapter,
             )
         )
+    severity = severity_of(interference.INTERFERENCE, scenario)
+    for paired in groups.interference.findings[:MAX_FINDINGS_PER_CHECK]:
+        message = (
+            f"{paired.kind} in flight together with the same input (phase {paired.phase!r}, "
+            f"{paired.users} users, seq {paired.judged.seq} and {paired.twin.seq}): "
+            f"{paired.reason}"
+        )
+        line = _line(
+            items.get(paired.input_id),
+            paired.input_id,
+            paired.family,
+            paired.phase,
+            paired.judged.seq,
+            interference.INTERFERENCE,
+            message,
+            severity,
+            _text(paired.twin),
+            _text(paired.judged),
+            adapter,
+        )
+        line["response"]["status"] = paired.judged.status
+        line["response"]["error_kind"] = paired.judged.error_kind
+        lines.append(line)
     return lines
+
+
+def _text(twin: interference.Twin) -> str:
+    ended = f" [{twin.error_kind}]" if twin.error_kind else ""
+    return (twin.answer.text if twin.answer is not None else "") + ended
 
 
 def _line(

@@ -95,6 +95,7 @@ GROUP_CHECKS: dict[str, str] = {
     "cost_growth": ERROR,
     "slow_generation": ERROR,
     "health_under_load": ERROR,
+    "concurrency_interference": ERROR,
 }
 
 # The severity each check's findings have unless the scenario overrides it.
@@ -133,6 +134,10 @@ _GROUP_DOCS = {
     "cost_growth": "Latency grows faster than input size (log-log fit per family, exponent).",
     "slow_generation": "An answer far slower than its output tokens explain at its phase's pace.",
     "health_under_load": "The readiness endpoint said ready while requests timed out or stalled.",
+    "concurrency_interference": (
+        "Two answers to one input in flight together: one cut while the input completes, or "
+        "the two differ on an endpoint that does not sample."
+    ),
     connection.DROPPED: connection.DESCRIPTION,
 }
 

@@ -2,9 +2,10 @@
 
 Requests are built once, before the load. ``next`` hands out the next one: a trace's logged
 entry, else the degradation check's re-sends (every phase after the baseline first re-sends,
-in order, what the baseline sent), else the corpus in order. ``finish`` judges the answer
-(the scenario's checks), builds its Record (stress.load.records) and stores a failure
-(stress.load.failures). Pure: no sockets and no Locust; the Locust wiring
+in order, what the baseline sent; on a streaming target the first PAIRED_RESENDS of them
+twice in a row, for concurrency_interference), else the corpus in order. ``finish`` judges
+the answer (the scenario's checks), builds its Record (stress.load.records) and stores a
+failure (stress.load.failures). Pure: no sockets and no Locust; the Locust wiring
 (stress.load.engine) calls it from its users.
 
 The stop instant: when a signal stops the load, ``stop_at`` is set; an answer (or an error
@@ -44,6 +45,10 @@ from stress.targets.base import Adapter, Outcome
 
 # Error kind of an answer whose stream broke; the events that did arrive are still parsed.
 STREAM_STALL = errorkinds.STREAM_STALL
+# A streaming target's first re-sends of each phase after the baseline go out twice in a row,
+# so two users have the same input in flight together (concurrency_interference compares them:
+# stress.checks.interference).
+PAIRED_RESENDS = 20
 
 
 class Plan:
@@ -95,8 +100,10 @@ class Plan:
         self._baseline_sent: dict[int, None] = {}  # indices, in send order
         self._queue_phase = self.phase
         self._queue: collections.deque[int] = collections.deque()
-        self._replay = scenario.degradation.enabled and "degradation" in group_checks(
-            scenario.checks
+        enabled = group_checks(scenario.checks)
+        self._replay = scenario.degradation.enabled and "degradation" in enabled
+        self._paired = (
+            self._replay and scenario.target.stream and "concurrency_interference" in enabled
         )
         # Answers a group check compares keep their full text in the records.
         self.keep_text = _compared_ids(inputs)
@@ -114,7 +121,7 @@ class Plan:
         if self.phase != self._queue_phase:
             self._queue_phase = self.phase
             if self._replay and self.phase != self.baseline:
-                self._queue = collections.deque(self._baseline_sent)
+                self._queue = collections.deque(_resends(self._baseline_sent, self._paired))
         if entry is not None:
             item, request = self.logged[entry]
             if self.phase == self.baseline:
@@ -245,6 +252,15 @@ class Exchanged:
     item: Input
     request: HttpRequest
     status: int
+
+
+def _resends(sent: dict[int, None], paired: bool) -> list[int]:
+    """The baseline's indices in send order, the first PAIRED_RESENDS twice each when paired."""
+    order = list(sent)
+    if not paired:
+        return order
+    doubled = [index for index in order[:PAIRED_RESENDS] for _ in range(2)]
+    return doubled + order[PAIRED_RESENDS:]
 
 
 def _compared_ids(inputs: list[Input]) -> set[str]:
