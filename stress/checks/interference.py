@@ -1,12 +1,14 @@
 """Concurrency interference: the same input in flight twice at once, its two answers compared.
 
 In a streaming run, every phase after the baseline starts with the degradation check's
-re-sends, and the first ``PAIRED`` of them go out twice in a row (stress.load.plan): two
-users take the same input back to back, so both requests are usually in flight together.
-Here the answers to the same input in the same phase whose send intervals overlap
-(``sent_at`` to ``sent_at`` + ``service_ms``, else ``latency_ms``) are paired, in send order,
-each answer in one pair at most; any such pair counts, made by the plan or by chance (a small
-corpus cycling under many users, non-streamed targets too). A pair is a finding when:
+re-sends, and the first ``PAIRED_RESENDS`` of them (inputs not meant to be refused) go out
+twice in a row (stress.load.plan): two users take the same input back to back, so both
+requests are usually in flight together. Here the answers to the same input in the same
+phase whose send intervals overlap (``sent_at`` to ``sent_at`` + ``service_ms``, else
+``latency_ms``) are paired, in send order, each answer in one pair at most, among answers
+that started (2xx, or cut: refusals are skipped). Any such pair counts, made by the plan or
+by chance (a small corpus cycling under many users; non-streamed answers too). A pair is a
+finding when:
 
 - **cut**: an answer was cut (error kind in ``CUT_KINDS``: a stream that ended without
   ``[DONE]`` or broke, stalled, hung or was reset; or ``finish_reason`` "length" with fewer
@@ -39,8 +41,6 @@ from stress.checks.compare import Answer, Comparer
 from stress.scenario import Scenario
 
 INTERFERENCE = "concurrency_interference"
-# The degradation re-sends of a phase that go out twice in a row (a streaming target).
-PAIRED = 20
 COLUMNS = (
     "seq",
     "worker",
@@ -197,7 +197,11 @@ def evaluate(
         ]
     )
     result = Result(True, "", deterministic=charged)
-    for (phase, input_id), group in records.groupby(["phase", "input_id"], sort=False):
+    started = records[
+        ((records["status"] >= 200) & (records["status"] < 300))
+        | records["error_kind"].isin(CUT_KINDS)
+    ]
+    for (phase, input_id), group in started.groupby(["phase", "input_id"], sort=False):
         if len(group) < 2:
             continue
         rows = list(group.sort_values(["sent_at", "worker", "seq"]).itertuples(index=False))

@@ -3,10 +3,10 @@
 Requests are built once, before the load. ``next`` hands out the next one: a trace's logged
 entry, else the degradation check's re-sends (every phase after the baseline first re-sends,
 in order, what the baseline sent; on a streaming target the first PAIRED_RESENDS of them
-twice in a row, for concurrency_interference), else the corpus in order. ``finish`` judges
-the answer (the scenario's checks), builds its Record (stress.load.records) and stores a
-failure (stress.load.failures). Pure: no sockets and no Locust; the Locust wiring
-(stress.load.engine) calls it from its users.
+not meant to be refused go out twice in a row, for concurrency_interference), else the
+corpus in order. ``finish`` judges the answer (the scenario's checks), builds its Record
+(stress.load.records) and stores a failure (stress.load.failures). Pure: no sockets and no
+Locust; the Locust wiring (stress.load.engine) calls it from its users.
 
 The stop instant: when a signal stops the load, ``stop_at`` is set; an answer (or an error
 such as connection refused) that arrives after it is neither judged nor recorded, only
@@ -121,7 +121,7 @@ class Plan:
         if self.phase != self._queue_phase:
             self._queue_phase = self.phase
             if self._replay and self.phase != self.baseline:
-                self._queue = collections.deque(_resends(self._baseline_sent, self._paired))
+                self._queue = collections.deque(self._resends())
         if entry is not None:
             item, request = self.logged[entry]
             if self.phase == self.baseline:
@@ -195,6 +195,16 @@ class Plan:
         if not record.ok:
             self.errors += 1
 
+    def _resends(self) -> list[int]:
+        """The baseline's indices in send order; paired, the first PAIRED_RESENDS of them that
+        are not meant to be refused (expect "reject": nothing to stream) go out twice each."""
+        order = list(self._baseline_sent)
+        if not self._paired:
+            return order
+        twice = [i for i in order if self.items[i][0].expect != "reject"][:PAIRED_RESENDS]
+        doubled = set(twice)
+        return [i for index in order for i in (index, index)[: 2 if index in doubled else 1]]
+
     def time_per_request(self, cpu_s: float | None) -> dict[str, Any]:
         """Where this process's time per request went (stress.load.stagetime)."""
         self.stages.batching = self.writer.flush_seconds
@@ -252,15 +262,6 @@ class Exchanged:
     item: Input
     request: HttpRequest
     status: int
-
-
-def _resends(sent: dict[int, None], paired: bool) -> list[int]:
-    """The baseline's indices in send order, the first PAIRED_RESENDS twice each when paired."""
-    order = list(sent)
-    if not paired:
-        return order
-    doubled = [index for index in order[:PAIRED_RESENDS] for _ in range(2)]
-    return doubled + order[PAIRED_RESENDS:]
 
 
 def _compared_ids(inputs: list[Input]) -> set[str]:

@@ -1,0 +1,79 @@
+"""concurrency_interference both ways (issue 16, issue 15's rule), against streaming servers.
+
+`stress init URL` writes the scenario; the test streams it (``target.stream: true``) and
+shortens it (a 1-user baseline of 1 s, a load phase of 2 s at 4 users). The load phase's first
+re-sends go out twice in a row, so two answers to one input are in flight together. The
+careful streaming server (tests/reference/streaming.py) gives zero error-severity findings;
+its careless twin gives a concurrency_interference error for each planted fault: a stream cut
+when another request arrives, and words mixed across streams through a shared buffer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.conftest import reference_server, stress
+
+pytestmark = pytest.mark.slow
+
+
+def init_and_run(url: str, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    path = tmp_path / "scenario.yaml"
+    made = stress(
+        *("init", url, "--protocol", "openai-chat", "--model", "ref-chat", "-o", str(path)),
+        "--no-input",
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr + made.stdout
+    scenario = yaml.safe_load(path.read_text())
+    scenario["inputs"]["count"] = 80
+    scenario["target"]["stream"] = True
+    scenario["load"]["phases"] = [
+        {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "1s"},
+        {"name": "load", "users": 4, "spawn_rate": 20, "duration": "2s"},
+    ]
+    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    done = stress("run", str(path), "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr + done.stdout
+    run_dir = Path(done.stdout.strip().splitlines()[0])
+    return run_dir, json.loads((run_dir / "summary.json").read_text())
+
+
+def errors(run_dir: Path) -> Counter[str]:
+    """Error-severity findings per check in failures.jsonl."""
+    found: Counter[str] = Counter()
+    for line in (run_dir / "failures.jsonl").read_text().splitlines():
+        for finding in json.loads(line)["findings"]:
+            if finding["severity"] == "error":
+                found[finding["check"]] += 1
+    return found
+
+
+def test_careful_streams_in_flight_together_give_no_error(tmp_path: Path) -> None:
+    with reference_server("streaming") as url:
+        run_dir, summary = init_and_run(url, tmp_path)
+    paired = summary["group_checks"]["concurrency_interference"]
+    assert paired["judged"], paired
+    assert paired["deterministic"], paired
+    assert paired["pairs"] >= 5, paired
+    assert (paired["cut"], paired["changed"]) == (0, 0), paired
+    assert errors(run_dir) == Counter()
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind"), [("cut_on_arrival", "cut"), ("shared_buffer", "changed")]
+)
+def test_each_planted_interference_fault_is_an_error(tmp_path: Path, fault: str, kind: str) -> None:
+    with reference_server("streaming", "--careless", fault) as url:
+        run_dir, summary = init_and_run(url, tmp_path)
+    paired = summary["group_checks"]["concurrency_interference"]
+    assert paired[kind] >= 1, paired
+    assert errors(run_dir)["concurrency_interference"] >= 1, errors(run_dir)
+    entry = next(c for c in summary["checks"] if c["name"] == "concurrency_interference")
+    assert not entry["passed"] and entry["errors"] >= 1, entry
