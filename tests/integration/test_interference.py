@@ -76,4 +76,5 @@ def test_each_planted_interference_fault_is_an_error(tmp_path: Path, fault: str,
     assert paired[kind] >= 1, paired
     assert errors(run_dir)["concurrency_interference"] >= 1, errors(run_dir)
     entry = next(c for c in summary["checks"] if c["name"] == "concurrency_interference")
-    assert not entry["passed"] and entry["errors"] >= 1, entry
+    assert not entry["passed"], entry
+    assert entry["errors"] >= 1, entry
