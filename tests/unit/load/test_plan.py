@@ -3,6 +3,7 @@ Locust or sockets: answers are made by hand and handed to ``finish``."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,43 @@ def test_the_latency_ends_when_the_caller_read_the_answer_not_when_it_is_judged(
     (record,) = writer.records
     assert record.latency_ms == pytest.approx(37.5)
     assert record.service_ms == pytest.approx(37.5)
+
+
+def streaming(**extra: Any) -> Scenario:
+    spec = scenario(**extra)
+    return spec.model_copy(update={"target": spec.target.model_copy(update={"stream": True})})
+
+
+def test_a_streaming_target_sends_the_first_resends_twice_in_a_row(tmp_path: Path) -> None:
+    plan, _ = plan_of(tmp_path, streaming(), count=5)
+    assert ids(plan, 3) == ["0000", "0001", "0002"]
+    plan.phase = "busy"
+    # Two users take each baseline input back to back: concurrency_interference pairs them.
+    assert ids(plan, 7) == ["0000", "0000", "0001", "0001", "0002", "0002", "0003"]
+    plan.failures.close()
+
+
+def test_pairs_are_bounded_and_skip_inputs_meant_to_be_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("stress.load.plan.PAIRED_RESENDS", 2)
+    plan, _ = plan_of(tmp_path, streaming(), count=5)
+    item, request = plan.items[0]
+    plan.items[0] = (dataclasses.replace(item, expect="reject"), request)
+    assert ids(plan, 4) == ["0000", "0001", "0002", "0003"]
+    plan.phase = "busy"
+    assert ids(plan, 7) == ["0000", "0001", "0001", "0002", "0002", "0003", "0004"]
+    plan.failures.close()
+
+
+def test_no_pairs_without_the_interference_check(tmp_path: Path) -> None:
+    plan, _ = plan_of(tmp_path, streaming(checks=["default"]), count=3)
+    assert ids(plan, 2) == ["0000", "0001"]
+    plan.phase = "busy"
+    assert ids(plan, 3) == ["0000", "0000", "0001"]
+    plan.failures.close()
+    plan, _ = plan_of(tmp_path, streaming(checks=["degradation"]), count=3)
+    assert ids(plan, 2) == ["0000", "0001"]
+    plan.phase = "busy"
+    assert ids(plan, 3) == ["0000", "0001", "0002"]
+    plan.failures.close()
