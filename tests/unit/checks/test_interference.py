@@ -104,6 +104,9 @@ def test_a_length_stop_short_of_its_whole_twin_is_cut() -> None:
     # Both at the length limit with as many tokens: the limit, not a cut.
     same = row(5, 100.0, 200, "a", finish_reason="length", output_tokens=1)
     assert judge(frame(same, short)).findings == []
+    # Its twin stopped on its own no later: the limit was reached, nothing was cut.
+    stopped = row(5, 100.0, 200, "a", output_tokens=1)
+    assert judge(frame(stopped, short)).findings == []
 
 
 def test_refusals_and_timeouts_are_load_not_cuts() -> None:
@@ -124,6 +127,7 @@ def test_two_whole_answers_that_differ_are_changed_on_a_deterministic_endpoint()
     "result",
     [
         verdict(sampling=True, spread=(3, 4), changed=4),  # the endpoint samples
+        verdict(sampling=True),  # sampling by its verdict alone
         verdict(spread=(2, 3), changed=3),  # most changed answers changed again alone
         verdict(changed=2),  # changed answers, none re-sent: not known
         verdict(judged=False),
