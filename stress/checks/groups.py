@@ -293,8 +293,8 @@ def check_entries(groups: Groups, scenario: Scenario) -> list[dict[str, Any]]:
         if found:
             first = paired.findings[0]
             message = (
-                f"{found} of {paired.pairs} answers to one input in flight together were cut or "
-                f"changed; first: {first.input_id} (phase {first.phase!r}, seq "
+                f"{found} of {paired.pairs} pairs of answers to one input in flight together "
+                f"were cut or changed; first: {first.input_id} (phase {first.phase!r}, seq "
                 f"{first.judged.seq}) {first.reason}"
             )
         severity = severity_of(interference.INTERFERENCE, scenario)

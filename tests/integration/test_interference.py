@@ -5,7 +5,8 @@ shortens it (a 1-user baseline of 1 s, a load phase of 2 s at 4 users). The load
 re-sends go out twice in a row, so two answers to one input are in flight together. The
 careful streaming server (tests/reference/streaming.py) gives zero error-severity findings;
 its careless twin gives a concurrency_interference error for each planted fault: a stream cut
-when another request arrives, and words mixed across streams through a shared buffer.
+when another request arrives, and words mixed across streams through a shared buffer. A
+sampling endpoint (tests/reference/sampling.py) is never charged for two answers that differ.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from tests.integration.conftest import reference_server, stress
 pytestmark = pytest.mark.slow
 
 
-def init_and_run(url: str, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+def init_and_run(url: str, tmp_path: Path, model: str = "ref-chat") -> tuple[Path, dict[str, Any]]:
     path = tmp_path / "scenario.yaml"
     made = stress(
-        *("init", url, "--protocol", "openai-chat", "--model", "ref-chat", "-o", str(path)),
+        *("init", url, "--protocol", "openai-chat", "--model", model, "-o", str(path)),
         "--no-input",
         cwd=tmp_path,
     )
@@ -62,6 +63,18 @@ def test_careful_streams_in_flight_together_give_no_error(tmp_path: Path) -> Non
     assert paired["judged"], paired
     assert paired["deterministic"], paired
     assert paired["pairs"] >= 5, paired
+    assert (paired["cut"], paired["changed"]) == (0, 0), paired
+    assert errors(run_dir) == Counter()
+
+
+def test_a_sampling_stream_is_never_charged_for_a_difference(tmp_path: Path) -> None:
+    # tests/reference/sampling.py at its default temperature: every answer drawn afresh.
+    with reference_server("sampling") as url:
+        run_dir, summary = init_and_run(url, tmp_path, "ref-sampler")
+    paired = summary["group_checks"]["concurrency_interference"]
+    assert "it samples" in summary["group_checks"]["degradation"]["note"], summary
+    assert paired["pairs"] >= 5, paired
+    assert not paired["deterministic"], paired
     assert (paired["cut"], paired["changed"]) == (0, 0), paired
     assert errors(run_dir) == Counter()
 
