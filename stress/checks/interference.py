@@ -71,6 +71,9 @@ CUT = "cut"
 CHANGED = "changed"
 # Findings listed in summary.json (all are counted).
 MAX_LISTED = 20
+# At most this many pairs are judged (a tiny corpus cycled by many users pairs nearly every
+# answer: the first ones, in phase and input order, say all there is to say).
+MAX_PAIRS = 20_000
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class Result:
     pairs: int = 0  # pairs of answers in flight together, compared
     deterministic: bool = False  # differences were charged (degradation's verdict)
     findings: list[Finding] = field(default_factory=list)
+    capped: bool = False  # MAX_PAIRS reached: later pairs not judged
 
     def totals(self) -> dict[str, Any]:
         return {
@@ -197,15 +201,12 @@ def evaluate(
         ]
     )
     result = Result(True, "", deterministic=charged)
-    started = records[
-        ((records["status"] >= 200) & (records["status"] < 300))
-        | records["error_kind"].isin(CUT_KINDS)
-    ]
-    for (phase, input_id), group in started.groupby(["phase", "input_id"], sort=False):
-        if len(group) < 2:
-            continue
-        rows = list(group.sort_values(["sent_at", "worker", "seq"]).itertuples(index=False))
+    for (phase, input_id), group in _candidates(records).groupby(["phase", "input_id"]):
+        rows = list(group.itertuples(index=False))
         for first_row, second_row in _overlapping(rows):
+            if result.pairs >= MAX_PAIRS:
+                result.capped = True
+                break
             result.pairs += 1
             first, second = twin_of(first_row), twin_of(second_row)
             whole_alone = str(input_id) in whole_in_baseline
@@ -231,6 +232,24 @@ def evaluate(
     result.findings.sort(key=lambda f: (order.get(f.phase, len(order)), f.judged.seq))
     result.note = _note(result, degraded)
     return result
+
+
+def _candidates(records: pd.DataFrame) -> pd.DataFrame:
+    """Answers that started (2xx, or cut) and overlap the answer before or after them to the
+    same input in the same phase, in send order: a long run's records are cut down to the
+    few that can pair before any row is looked at one by one."""
+    started = records[
+        ((records["status"] >= 200) & (records["status"] < 300))
+        | records["error_kind"].isin(CUT_KINDS)
+    ].sort_values(["phase", "input_id", "sent_at", "worker", "seq"], kind="stable")
+    took = started["service_ms"].where(started["service_ms"].notna(), started["latency_ms"])
+    end = started["sent_at"] + took.fillna(0.0).astype(float) / 1000
+    same = (started["phase"].shift(-1) == started["phase"]) & (
+        started["input_id"].shift(-1) == started["input_id"]
+    )
+    with_next = same & (started["sent_at"].shift(-1) < end)
+    with_previous = with_next.shift(1, fill_value=False).astype(bool)
+    return started[with_next | with_previous]
 
 
 def _overlapping(rows: list[Any]) -> Iterator[tuple[Any, Any]]:
@@ -305,6 +324,8 @@ def _note(result: Result, degraded: degradation.Result) -> str:
             else "the degradation check did not find the endpoint deterministic"
         )
         parts.append(f"only cuts judged: {why}, so a difference is not charged")
+    if result.capped:
+        parts.append(f"the first {MAX_PAIRS} pairs judged, later ones not")
     if not result.pairs:
         parts.append(
             "no two answers to one input overlapped (pairs are sent in streaming runs, in "

@@ -156,6 +156,19 @@ def test_each_answer_is_in_one_pair_and_equal_twins_are_no_finding() -> None:
     assert (found.pairs, found.findings) == (1, [])
 
 
+def test_pairs_judged_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(interference, "MAX_PAIRS", 1)
+    records = frame(
+        row(5, 100.0, 200, "a", **CUT_STREAM),
+        row(6, 100.05, 200),
+        row(7, 200.0, 200, "a", **CUT_STREAM),
+        row(8, 200.05, 200),
+    )
+    found = judge(records)
+    assert (found.pairs, len(found.findings), found.capped) == (1, 1, True)
+    assert "the first 1 pairs judged" in found.note
+
+
 def test_not_judged_without_the_degradation_check() -> None:
     records = frame(row(5, 100.0, 200), row(6, 100.05, 200, "a", **CUT_STREAM))
     off = scenario(degradation={"enabled": False})
