@@ -29,6 +29,7 @@ stream), as serious as a confirmed degradation.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,7 +272,8 @@ def _span(row: Any) -> tuple[float, float]:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and value == value
+    """A number and not NaN (numpy's scalars too: numbers.Real covers them; pd.NA is not)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value
 
 
 def twin_of(row: Any) -> Twin:
