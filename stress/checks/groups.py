@@ -40,7 +40,6 @@ MAX_FINDINGS_PER_CHECK = 200
 # Verification of changed answers stops early once this many in a row changed again when
 # re-sent alone: the endpoint is nondeterministic and more re-sends would prove nothing new.
 _UNSTABLE_STREAK = 5
-REDACTED = "<redacted>"
 
 
 @dataclass

@@ -43,6 +43,7 @@ from stress.checks.exchange import SECRET_HEADERS
 from stress.inputs.corpus import Input
 from stress.rundir.read import load_records
 from stress.scenario import Scenario
+from stress.secrets import REDACTED
 
 COST_GROWTH = "cost_growth"
 SLOW_GENERATION = "slow_generation"
@@ -315,7 +316,6 @@ def evaluate(run_dir: Path, scenario: Scenario) -> Result:
 # Lines written per check: the slowest answers of slow_generation; the smallest and the
 # largest input of each superlinear cost_growth fit (the (all) fit first).
 MAX_FAILURE_LINES = 5
-REDACTED = "<redacted>"
 
 
 def failure_lines(

@@ -8,9 +8,10 @@ would make (so the bytes on the wire are the same), and ``send`` then writes hea
 to a pooled connection and reads the answer as ``request`` does.
 
 Only ordinary requests take this path: a POST with a bytes body and neither
-``Transfer-Encoding`` nor ``Expect`` among its headers. Anything else, and any request the
-client refuses to build (a bad method, header or character), goes through
-``client.request`` as before, so it meets the same errors. POST is never retried by the
+``Transfer-Encoding`` nor ``Expect`` among its headers (those the load frames itself:
+stress.load.framed). Any other method, and any request the client refuses to build (a bad
+header or character), goes through ``client.request`` as before, so it meets the same
+errors. POST is never retried by the
 client after a send error (RFC 9110 section 9.2.2), so there is no retry here either; a
 connection the server dropped is the reader's to handle (stress.load.reader.fetch_kept).
 """
@@ -24,15 +25,12 @@ from geventhttpclient.response import HTTPSocketPoolResponse
 
 from stress.targets import HttpRequest
 
-# Header names that make a request take geventhttpclient's own path (it frames the body).
-_FRAMED = frozenset({"transfer-encoding", "expect"})
-
 
 def eligible(request: HttpRequest) -> bool:
     """Whether ``request`` can be sent as prepared bytes (the module doc says which can)."""
     if request.method != "POST" or not isinstance(request.body, bytes):
         return False
-    return not any(name.lower() in _FRAMED for name in request.headers)
+    return not request.framed  # Transfer-Encoding or Expect: stress.framing frames those
 
 
 def encode(client: Any, request: HttpRequest, path: str, headers: Any) -> bytes | None:

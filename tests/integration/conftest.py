@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -145,3 +146,13 @@ def model_server(tmp_path: Path) -> Iterator[Callable[..., ModelServer]]:
             process.terminate()
         for process in processes:
             process.wait(timeout=10)
+
+
+def error_findings(run_dir: Path) -> collections.Counter[str]:
+    """Error-severity findings per check in a run's failures.jsonl."""
+    found: collections.Counter[str] = collections.Counter()
+    for line in (run_dir / "failures.jsonl").read_text().splitlines():
+        for finding in json.loads(line)["findings"]:
+            if finding["severity"] == "error":
+                found[finding["check"]] += 1
+    return found

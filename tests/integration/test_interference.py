@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.conftest import reference_server, stress
+from tests.integration.conftest import error_findings, reference_server, stress
 
 pytestmark = pytest.mark.slow
 
@@ -46,16 +46,6 @@ def init_and_run(url: str, tmp_path: Path, model: str = "ref-chat") -> tuple[Pat
     return run_dir, json.loads((run_dir / "summary.json").read_text())
 
 
-def errors(run_dir: Path) -> Counter[str]:
-    """Error-severity findings per check in failures.jsonl."""
-    found: Counter[str] = Counter()
-    for line in (run_dir / "failures.jsonl").read_text().splitlines():
-        for finding in json.loads(line)["findings"]:
-            if finding["severity"] == "error":
-                found[finding["check"]] += 1
-    return found
-
-
 def test_careful_streams_in_flight_together_give_no_error(tmp_path: Path) -> None:
     with reference_server("streaming") as url:
         run_dir, summary = init_and_run(url, tmp_path)
@@ -64,7 +54,7 @@ def test_careful_streams_in_flight_together_give_no_error(tmp_path: Path) -> Non
     assert paired["deterministic"], paired
     assert paired["pairs"] >= 5, paired
     assert (paired["cut"], paired["changed"]) == (0, 0), paired
-    assert errors(run_dir) == Counter()
+    assert error_findings(run_dir) == Counter()
 
 
 def test_a_sampling_stream_is_never_charged_for_a_difference(tmp_path: Path) -> None:
@@ -76,7 +66,7 @@ def test_a_sampling_stream_is_never_charged_for_a_difference(tmp_path: Path) -> 
     assert paired["pairs"] >= 5, paired
     assert not paired["deterministic"], paired
     assert (paired["cut"], paired["changed"]) == (0, 0), paired
-    assert errors(run_dir) == Counter()
+    assert error_findings(run_dir) == Counter()
 
 
 @pytest.mark.parametrize(
@@ -87,7 +77,7 @@ def test_each_planted_interference_fault_is_an_error(tmp_path: Path, fault: str,
         run_dir, summary = init_and_run(url, tmp_path)
     paired = summary["group_checks"]["concurrency_interference"]
     assert paired[kind] >= 1, paired
-    assert errors(run_dir)["concurrency_interference"] >= 1, errors(run_dir)
+    assert error_findings(run_dir)["concurrency_interference"] >= 1, error_findings(run_dir)
     entry = next(c for c in summary["checks"] if c["name"] == "concurrency_interference")
     assert not entry["passed"], entry
     assert entry["errors"] >= 1, entry

@@ -20,23 +20,9 @@ from stress.repro.export import Format, render, reproducer
 from stress.repro.replay import replay
 from stress.scenario import from_path
 from tests.integration.conftest import reference_server, stress
+from tests.integration.test_blame import DROPPED, SCENARIO
 
 pytestmark = pytest.mark.slow
-
-DROPPED = "connection_dropped_after_answer"
-SCENARIO = """\
-name: closer
-target: {{url: "{url}", protocol: mlflow, timeout: 5s}}
-inputs:
-  seed: 3
-  count: 40
-  families: {{realistic.tabular_rows: 3, numbers.non_finite: 1}}
-  features: {{a: {{min: 0.0, max: 1.0}}, b: {{min: 1.0, max: 5.0}}}}
-load:
-  phases:
-    - {{name: load, users: 2, spawn_rate: 10, duration: 2s}}
-degradation: {{enabled: false}}
-"""
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.conftest import reference_server, stress
+from tests.integration.conftest import error_findings, reference_server, stress
 
 pytestmark = pytest.mark.slow
 
@@ -48,16 +48,6 @@ def init_and_run(
     return run_dir, json.loads((run_dir / "summary.json").read_text())
 
 
-def errors(run_dir: Path) -> Counter[str]:
-    """Error-severity findings per check in failures.jsonl."""
-    found: Counter[str] = Counter()
-    for line in (run_dir / "failures.jsonl").read_text().splitlines():
-        for finding in json.loads(line)["findings"]:
-            if finding["severity"] == "error":
-                found[finding["check"]] += 1
-    return found
-
-
 @pytest.fixture
 def careful_embeddings() -> Iterator[str]:
     with reference_server("embeddings") as url:
@@ -72,7 +62,7 @@ def test_careful_embeddings_with_float_noise_give_no_error(
     assert degradation["judged"], degradation
     assert degradation["compared"] >= 5, degradation
     assert degradation["degraded"] == 0, degradation
-    assert errors(run_dir) == Counter()
+    assert error_findings(run_dir) == Counter()
 
 
 @pytest.mark.parametrize(
@@ -88,7 +78,7 @@ def test_each_planted_embeddings_fault_is_an_error(tmp_path: Path, fault: str, c
     with reference_server("embeddings", "--careless", fault) as url:
         run_dir, summary = init_and_run(url, tmp_path, "openai-embeddings", "ref")
         assert summary["group_checks"]["degradation"]["degraded"] >= 1, summary["group_checks"]
-        assert errors(run_dir)[check] >= 1, errors(run_dir)
+        assert error_findings(run_dir)[check] >= 1, error_findings(run_dir)
 
 
 def test_careful_sampling_chat_gives_no_error(tmp_path: Path) -> None:
@@ -98,7 +88,7 @@ def test_careful_sampling_chat_gives_no_error(tmp_path: Path) -> None:
     assert degradation["compared"] >= 5, degradation
     assert "it samples" in degradation["note"], degradation
     assert degradation["degraded"] == 0, degradation
-    assert errors(run_dir) == Counter()
+    assert error_findings(run_dir) == Counter()
 
 
 @pytest.mark.parametrize("fault", ["truncate", "garble"])
@@ -108,7 +98,7 @@ def test_each_planted_sampling_fault_is_an_error(tmp_path: Path, fault: str) -> 
     degradation = summary["group_checks"]["degradation"]
     assert "it samples" in degradation["note"], degradation
     assert degradation["degraded"] >= 1, degradation
-    assert errors(run_dir)["degradation"] >= 1, errors(run_dir)
+    assert error_findings(run_dir)["degradation"] >= 1, error_findings(run_dir)
 
 
 @pytest.mark.parametrize(("fault", "degraded"), [("", False), ("truncate", True)])
@@ -122,4 +112,4 @@ def test_pinned_sampling_compares_answers_one_by_one(
     assert "samples" not in degradation["note"], degradation
     assert degradation["compared"] >= 5, degradation
     assert (degradation["degraded"] > 0) is degraded, degradation
-    assert (errors(run_dir)["degradation"] > 0) is degraded, errors(run_dir)
+    assert (error_findings(run_dir)["degradation"] > 0) is degraded, error_findings(run_dir)
