@@ -9,7 +9,8 @@ temporary name then rename, as stress.record's writer does; about one a second p
 process), keeps the figures the live
 console and the sweep need (a sliding window; per-step latencies of the phases it tracks),
 and appends failures to failures.jsonl, once per distinct (input, checks) pair. No Locust and
-no gevent here.
+no gevent here: a load process hands the part writing to native threads through ``background``
+(stress.load.offloop).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -51,6 +52,34 @@ LATENCY_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 300
 FAILED_CHECK = "check"
 
 Sink = Callable[[pa.Table], None]
+
+
+class Background(Protocol):
+    """Where the collector's Parquet parts are written: ``submit`` hands one over, ``join``
+    waits for all (and raises a failure). A load process writes them in native threads
+    (stress.load.offloop.Background); by default they are written at once."""
+
+    seconds: float
+
+    def submit(self, function: Callable[..., None], *args: Any) -> None: ...
+
+    def join(self) -> None: ...
+
+
+class Inline:
+    """Parts written at once, by the caller."""
+
+    seconds = 0.0
+
+    def submit(self, function: Callable[..., None], *args: Any) -> None:
+        function(*args)
+
+    def join(self) -> None:
+        pass
+
+
+def _write_part(path: Path, tables: list[pa.Table]) -> None:
+    write_part(path, pa.concat_tables(tables))
 
 
 @dataclass
@@ -95,8 +124,10 @@ class Collector:
         *,
         tracked: Iterable[str] = (),
         clock: Callable[[], float] = time.monotonic,
+        background: Background | None = None,
     ) -> None:
         self.directory = layout.records(run_dir)
+        self.background: Background = background or Inline()
         self.directory.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._parts: dict[int, int] = collections.Counter()
@@ -172,13 +203,15 @@ class Collector:
             return
         self._parts[worker] += 1
         path = layout.part(self.directory, f"w{worker}", self._parts[worker])
-        write_part(path, pa.concat_tables(tables))
+        self.background.submit(_write_part, path, tables)
 
     def close(self) -> None:
-        """Write every batch still waiting to become a part."""
+        """Write every batch still waiting to become a part, and wait until every part is
+        written."""
         now = self._clock()
         for worker in list(self._pending):
             self._store(worker, now)
+        self.background.join()
 
     def step_data(self, phase: str, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Latencies (ms) and ok flags of a tracked step's requests received so far."""

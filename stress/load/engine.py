@@ -46,9 +46,10 @@ from pyarrow import Table, parquet
 
 from stress.lifeline import die_with_parent, parent_gone
 from stress.load import events as load_events
-from stress.load.collect import BATCH_SECONDS, BatchWriter, Collector, FailureSink
+from stress.load.collect import BATCH_SECONDS, Collector, FailureSink
 from stress.load.driver import Driver, Emit, Fleet
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing
+from stress.load.offloop import Background, OffLoopBatchWriter, share_the_gil
 from stress.load.plan import Exchanged, Plan, build_plan
 from stress.load.prepared import Heads
 from stress.load.reader import Kept, Target, exact, fetch_kept
@@ -220,8 +221,10 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     """
     plan = build_plan(run_dir)
     scenario = plan.scenario
-    collector = Collector(run_dir, tracked=_sweeps(scenario))
-    plan.writer = BatchWriter(lambda table: collector.add(table, 0), max_seconds=BATCH_SECONDS)
+    collector = Collector(run_dir, tracked=_sweeps(scenario), background=Background())
+    plan.writer = OffLoopBatchWriter(
+        lambda table: collector.add(table, 0), max_seconds=BATCH_SECONDS
+    )
     traffic = Traffic(max_wait=plan.timeout)
     user_class = make_user(LoadState(plan, traffic), url, timeout=plan.timeout)
     environment = Environment(
@@ -271,7 +274,7 @@ def run_master(
     scenario = from_path(layout.scenario(run_dir))
     scenario_text = layout.scenario(run_dir).read_text(encoding="utf-8")
     corpus = layout.corpus(run_dir).read_bytes()
-    collector = Collector(run_dir, tracked=_sweeps(scenario))
+    collector = Collector(run_dir, tracked=_sweeps(scenario), background=Background())
     user_class = make_user(LoadState(), None, timeout=scenario.target.timeout)
     # host=None: each worker keeps the URL it was given (``stress worker --target``).
     environment = Environment(
@@ -483,6 +486,7 @@ def main(argv: list[str]) -> int:
     ``--worker HOST:PORT [--target URL]`` joins a master as a worker."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("locust.runners").addFilter(_QuietSpawnWarning())
+    share_the_gil()
     parser = argparse.ArgumentParser(prog="python -m stress.load")
     parser.add_argument("run_dir", nargs="?")
     parser.add_argument("url", nargs="?")
