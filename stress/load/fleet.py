@@ -200,7 +200,9 @@ class LocalFleet:
                     "worker": 0,
                     "cpu_s": self.watch.cpu_seconds(),
                     **summarise(self.watch.samples),
-                    "time_us": self.plan.time_per_request(self.watch.cpu_seconds()),
+                    "time_us": self.plan.time_per_request(
+                        self.watch.cpu_seconds(), self.collector.background.seconds
+                    ),
                 }
             ],
         }

@@ -205,9 +205,11 @@ class Plan:
         doubled = set(twice)
         return [i for index in order for i in (index, index)[: 2 if index in doubled else 1]]
 
-    def time_per_request(self, cpu_s: float | None) -> dict[str, Any]:
-        """Where this process's time per request went (stress.load.stagetime)."""
+    def time_per_request(self, cpu_s: float | None, parts_s: float = 0.0) -> dict[str, Any]:
+        """Where this process's time per request went (stress.load.stagetime); ``parts_s``:
+        the CPU its collector spent writing Parquet parts (a single load process)."""
         self.stages.batching = self.writer.flush_seconds
+        self.stages.parts = parts_s
         return self.stages.summary(cpu_s, self.seq)
 
     def _after_stop(self, done: float) -> bool:

@@ -3,8 +3,9 @@
 Every ``SAMPLE_EVERY``-th answer is timed stage by stage as the plan handles it: the
 protocol's parse of the answer, the checks, building its record, handing the record to the
 batch writer. Batching itself (records to an Arrow table, the table to the collector or the
-master) is timed whole, each time it runs. What is left of the process's CPU per request is
-the transport and the event loop: building and sending the request, reading the answer,
+master) is timed whole, each time it runs, and so is writing the Parquet parts of a single
+load process (both in native threads: their CPU, not the wait). What is left of the process's
+CPU per request is the transport and the event loop: building and sending the request, reading the answer,
 gevent's switches and Locust's user loop. load.json carries the figures per load process
 (``time_us``); benchmarks and the closing notes of performance work read them from there.
 
@@ -30,6 +31,8 @@ class StageTimes:
         self.sampled = 0
         self.sums = dict.fromkeys(STAGES, 0.0)
         self.batching = 0.0
+        # A single load process's Parquet parts, written in native threads (offloop).
+        self.parts = 0.0
 
     def due(self) -> list[float] | None:
         """A list to collect this request's clock marks in, when it is one of the sample."""
@@ -57,6 +60,9 @@ class StageTimes:
         if requests:
             figures["batching"] = round(self.batching / requests * 1e6, 2)
             measured += figures["batching"]
+            if self.parts:
+                figures["parts"] = round(self.parts / requests * 1e6, 2)
+                measured += figures["parts"]
             if cpu_s is not None:
                 figures["cpu"] = round(cpu_s / requests * 1e6, 2)
                 figures["transport_and_loop"] = round(figures["cpu"] - measured, 2)

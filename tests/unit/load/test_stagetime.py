@@ -45,3 +45,13 @@ def test_a_sample_missing_a_stage_is_left_out() -> None:
 
 def test_the_stages_are_the_plans_in_its_order() -> None:
     assert STAGES == ("parse", "checks", "record", "hand_over")
+
+
+def test_a_single_processs_part_writing_is_its_own_share_not_the_transports() -> None:
+    times = StageTimes(every=1)
+    times.add([0.0, 2e-6, 5e-6, 9e-6, 10e-6])
+    times.batching = 100 * 5e-6
+    times.parts = 100 * 7e-6  # 7 µs a request, written in a native thread
+    figures = times.summary(cpu_s=100 * 50e-6, requests=100)
+    assert figures["parts"] == pytest.approx(7.0)
+    assert figures["transport_and_loop"] == pytest.approx(50.0 - 2 - 3 - 4 - 1 - 5 - 7)
