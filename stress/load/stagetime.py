@@ -5,9 +5,10 @@ protocol's parse of the answer, the checks, building its record, handing the rec
 batch writer. Batching itself (records to an Arrow table, the table to the collector or the
 master) is timed whole, each time it runs, and so is writing the Parquet parts of a single
 load process (both in native threads: their CPU, not the wait). What is left of the process's
-CPU per request is the transport and the event loop: building and sending the request, reading the answer,
-gevent's switches and Locust's user loop. load.json carries the figures per load process
-(``time_us``); benchmarks and the closing notes of performance work read them from there.
+CPU per request is the transport and the event loop: building and sending the request,
+reading the answer, gevent's switches and Locust's user loop. load.json carries the figures
+per load process (``time_us``); benchmarks and the closing notes of performance work read
+them from there.
 
 Sampling costs four clock readings every ``SAMPLE_EVERY`` requests; an unsampled request
 pays one counter increment.

@@ -68,10 +68,12 @@ def test_the_table_is_made_in_another_thread_with_the_same_rows(
     for seq in range(5):
         writer.add(_record(seq))
     gevent.spawn(writer.flush).join()
-    assert threads and threads[0] != threading.get_ident()
+    assert threads
+    assert threads[0] != threading.get_ident()
     assert len(tables) == 1
     assert tables[0].equals(table_of([_record(seq) for seq in range(5)]))
-    assert writer.written == 5 and writer.pending == 0
+    assert writer.written == 5
+    assert writer.pending == 0
 
 
 def test_the_event_loop_runs_while_a_table_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
