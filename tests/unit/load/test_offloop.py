@@ -155,8 +155,6 @@ def test_a_part_that_cannot_be_written_is_raised_at_close(
 
 def test_from_the_loops_own_greenlet_the_work_runs_inline() -> None:
     seen: list[int] = []
-    gevent.get_hub().loop.run_callback(
-        lambda: seen.append(offloop.off_loop(threading.get_ident))
-    )
+    gevent.get_hub().loop.run_callback(lambda: seen.append(offloop.off_loop(threading.get_ident)))
     gevent.sleep(0.01)
     assert seen == [threading.get_ident()]
