@@ -122,6 +122,14 @@ class Pacer:
         """The clock reading of the next arrival; None when the schedule is finished."""
         return self._next
 
+    def take(self) -> float:
+        """The next arrival, released now (call only when next_at() is not None)."""
+        intended = self._next
+        assert intended is not None
+        self._advance()
+        self.released += 1
+        return intended
+
     def due(self, now: float) -> list[float]:
         out = []
         while self._next is not None and self._next <= now:

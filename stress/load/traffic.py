@@ -219,6 +219,13 @@ class Traffic:
         waits for it; None when the step ends first)."""
         if self._queue:
             return self._queue.popleft()
+        pacer = self._pacer
+        if pacer is not None:
+            upcoming = pacer.next_at()
+            if upcoming is not None and upcoming <= self._clock():
+                # Already due: this slot takes it without a turn of the loop. It waited for a
+                # slot when no other slot is waiting for one (every other one is busy).
+                return self._released_now(pacer.take(), queued=not self._waiting)
         waiter: Waiter[Arrival | None] = Waiter(self._hub)
         self._waiting.append(waiter)
         try:
@@ -227,6 +234,14 @@ class Traffic:
         finally:
             if waiter in self._waiting:  # killed while waiting (the runner stops users)
                 self._waiting.remove(waiter)
+
+    def _released_now(self, intended: float, *, queued: bool) -> Arrival:
+        """One arrival released outside the loop's turn (a slot that found it due)."""
+        counts = self._step_counts
+        counts.scheduled += 1
+        entry = None if self._entry_of is None else self._entry_of(self._released)
+        self._released += 1
+        return (intended, queued, self._generation, entry, counts)
 
     def _release(self) -> None:
         """Hand every arrival that has come due to a waiting slot (switched to at once) or,

@@ -178,3 +178,33 @@ def test_polling_time_is_counted_and_every_arrival_still_goes_out() -> None:
     assert traffic.counts[("p", 0)].scheduled == 250
     assert len(tickets) == 250
     assert traffic.spun > 0
+
+
+def test_a_slot_that_finds_an_arrival_due_takes_it_without_a_turn_of_the_loop() -> None:
+    clock = FakeClock()
+    traffic = opened(clock)
+    # Arrivals due at 100.00 and 100.01; no turn of the loop has released either.
+    clock.now = 100.015
+    first = gevent.spawn(traffic.acquire).get(timeout=1)  # no turn of the loop needed
+    assert first is not None
+    assert first.intended == 100.0
+    assert counts(traffic).scheduled == 1  # one taken; the other left for the pacer
+    # No other slot was waiting for it (every other one busy), 15 ms after its time: late.
+    assert first.late
+    traffic.idle()
+
+
+def test_an_arrival_taken_directly_while_another_slot_waits_is_not_late() -> None:
+    clock = FakeClock()
+    traffic = opened(clock)
+    assert traffic.acquire() is not None  # arrival 0, due now
+    other = gevent.spawn(traffic.acquire)
+    gevent.sleep(0)  # the other slot finds nothing due and waits (the loop has not turned)
+    assert len(traffic._waiting) == 1
+    clock.now = 100.015  # arrival 1 (100.01) is 5 ms overdue
+    second = gevent.spawn(traffic.acquire).get(timeout=1)
+    assert second is not None
+    assert second.intended == pytest.approx(100.01)
+    assert not second.late  # a slot was free for it: the delay is not a busy-slot wait
+    other.kill()
+    traffic.idle()
