@@ -78,14 +78,25 @@ class Detected:
 
 
 class _Asker:
-    """GETs and POSTs, each recorded in ``found.answers``, at most MAX_REQUESTS of them."""
+    """GETs and POSTs, each recorded in ``found.answers``, at most MAX_REQUESTS of them. A GET
+    is sent once: asked again (KServe v1 and OpenAI both read GET /v1/models), its first
+    answer is reused."""
 
     def __init__(self, client: httpx.Client, headers: dict[str, str], found: Detected) -> None:
         self.client, self.headers, self.found = client, headers, found
+        self.got: dict[str, httpx.Response | None] = {}
 
     def __call__(self, method: str, path: str, body: Any = None) -> httpx.Response | None:
+        if method == "GET" and path in self.got:
+            return self.got[path]
         if len(self.found.answers) >= MAX_REQUESTS:
             return None
+        response = self._send(method, path, body)
+        if method == "GET":
+            self.got[path] = response
+        return response
+
+    def _send(self, method: str, path: str, body: Any) -> httpx.Response | None:
         try:
             response = self.client.request(method, path, json=body, headers=self.headers)
         except httpx.TimeoutException:

@@ -165,7 +165,6 @@ degradation and invariance pass while their rates stay within ``max_rate`` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -173,7 +172,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stress.checks.request import CHECKS, severity_of
 from stress.checks.slo import GOODPUT, SloResult, evaluate_slos
 from stress.report import costs
 from stress.report.behaviour import from_group_checks, read_behaviour
@@ -187,18 +185,21 @@ from stress.report.setup import from_log, group_rows, per_concurrency, setup_of
 from stress.report.stats import json_safe, latency_stats, span_seconds
 from stress.report.status import NOT_RUN, incomplete, not_run_check, statuses_of
 from stress.report.streaming import streaming_summary
-from stress.rundir import layout
-from stress.rundir.read import RunData, iter_failures, load_run
-from stress.scenario import DEFAULT_CHECKS, Scenario
+from stress.report.verdict import (
+    ERROR,
+    INFO,
+    WARNING,
+    FailureIndex,
+    request_checks,
+    run_check,
+    slo_check,
+    verdict_line,
+)
+from stress.report.verdict import RUN_CHECK as RUN_CHECK
+from stress.rundir.read import RunData, load_run
+from stress.scenario import Scenario
 
 SCHEMA_VERSION = 1
-RUN_CHECK = "requests_recorded"
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
-
-# A failed verdict lists this many reasons in its one-line message; the rest are counted.
-_MAX_REASONS = 4
 
 
 def build_summary(run_dir: Path) -> dict[str, Any]:
@@ -209,7 +210,7 @@ def build_summary(run_dir: Path) -> dict[str, Any]:
 def summarise(run: RunData) -> dict[str, Any]:
     """The summary of an already loaded run (see the module docstring for the schema)."""
     records = run.records
-    failures = _FailureIndex.read(run.run_dir)
+    failures = FailureIndex.read(run.run_dir)
     severities = _severities(run)
     slo = evaluate_slos(records, run.scenario)
     from stress.checks import groups as group_checks
@@ -226,19 +227,19 @@ def summarise(run: RunData) -> dict[str, Any]:
     cost_growth, cost_checks = costs.summarise(run)
     statuses = statuses_of(run, load.load.get("stopped_by"))
     checks = [
-        *_request_checks(run, severities, failures),
+        *request_checks(run, severities, failures),
         *group_checks.check_entries(groups, run.scenario),
         *cost_checks,
         *(
-            not_run_check(_slo_check(result))
+            not_run_check(slo_check(result))
             if statuses.get(str(result.phase)) == NOT_RUN
-            else _slo_check(result)
+            else slo_check(result)
             for result in slo
         ),
         *(file_checks(degradation) if degradation is from_files else []),
         *(file_checks(invariance) if invariance is invariance_files else []),
         *load.checks,
-        _run_check(run),
+        run_check(run),
     ]
     passed = all(check["passed"] for check in checks)
     notes = [*run.info.notes, *behaviour_notes, *load.notes]
@@ -264,7 +265,7 @@ def summarise(run: RunData) -> dict[str, Any]:
         "target": run.info.target or run.scenario.target.url,
         "protocol": run.scenario.target.protocol.value,
         "passed": passed,
-        "message": _verdict(passed, checks, len(records)),
+        "message": verdict_line(passed, checks, len(records)),
         "notes": notes,
         "totals": _totals(records, severities),
         "phases": phases,
@@ -300,39 +301,6 @@ def summarise(run: RunData) -> dict[str, Any]:
     _add_finding_counts(summary, severities, group_findings)
     safe: dict[str, Any] = json_safe(summary)
     return safe
-
-
-class _FailureIndex:
-    """What the report takes from failures.jsonl: finding severities, examples, counts."""
-
-    def __init__(self) -> None:
-        self.stored = 0
-        self.inputs: set[str] = set()
-        # check -> severity -> the first message seen, to show what a failure looks like.
-        self.examples: dict[str, dict[str, str]] = {}
-
-    @classmethod
-    def read(cls, run_dir: Path) -> _FailureIndex:
-        index = cls()
-        for item in iter_failures(run_dir):
-            index.stored += 1
-            input_id = item.get("input_id")
-            if isinstance(input_id, str):
-                index.inputs.add(input_id)
-            findings = item.get("findings")
-            for finding in findings if isinstance(findings, list) else []:
-                if not isinstance(finding, dict) or not isinstance(finding.get("check"), str):
-                    continue
-                check = finding["check"]
-                severity = finding.get("severity")
-                severity = severity if severity in (WARNING, INFO) else ERROR
-                message = finding.get("message")
-                if isinstance(message, str):
-                    index.examples.setdefault(check, {}).setdefault(severity, message)
-        return index
-
-    def example(self, check: str, severity: str) -> str | None:
-        return self.examples.get(check, {}).get(severity)
 
 
 def _severities(run: RunData) -> pd.DataFrame:
@@ -446,65 +414,6 @@ def _counts(values: pd.Series | pd.Index | np.ndarray) -> dict[str, int]:
     return {str(key): int(n) for key, n in ordered}
 
 
-def _request_check_names(run: RunData) -> list[str]:
-    """The per-request checks the scenario ran, in its order (``default`` expanded)."""
-    chosen = run.scenario.checks
-    if chosen is None:
-        return list(CHECKS)
-    names: list[str] = []
-    for name in chosen:
-        expanded = list(CHECKS) if name == DEFAULT_CHECKS else [name]
-        names.extend(n for n in expanded if n not in names and (n in CHECKS or ":" in n))
-    return names
-
-
-def _request_checks(
-    run: RunData, severities: pd.DataFrame, failures: _FailureIndex
-) -> list[dict[str, Any]]:
-    names = _request_check_names(run)
-    names += sorted(set(severities["check"]) - set(names))
-    counts = severities.groupby(["check", "severity"]).size()
-    requests = len(run.records)
-    fail_on = {str(severity) for severity in run.scenario.fail_on}
-    entries = []
-    for name in names:
-        errors = int(counts.get((name, ERROR), 0))
-        warnings = int(counts.get((name, WARNING), 0))
-        info = int(counts.get((name, INFO), 0))
-        failing = {ERROR: errors, WARNING: warnings, INFO: info}
-        passed = not any(failing[severity] for severity in fail_on if severity in failing)
-        shown = ERROR if errors else WARNING if warnings else INFO
-        example = failures.example(name, shown)
-        first = f"; first: {example}" if example else ""
-        if not requests:
-            message = "not judged: no requests were recorded"
-        elif errors:
-            more = f" ({warnings} more with warnings)" if warnings else ""
-            message = f"{errors} of {requests} requests failed{more}{first}"
-        elif warnings:
-            verdict = "failed" if not passed else "passed"
-            message = f"{verdict}, with warnings on {warnings} of {requests} requests{first}"
-        elif info:
-            verdict = "failed" if not passed else "passed"
-            message = f"{verdict}, with notes on {info} of {requests} requests{first}"
-        else:
-            message = f"no findings in {requests} requests"
-        entries.append(
-            {
-                "name": name,
-                "kind": "request",
-                "phase": None,
-                "passed": passed,
-                "errors": errors,
-                "warnings": warnings,
-                "info": info,
-                "severity": severity_of(name, run.scenario),
-                "message": message,
-            }
-        )
-    return entries
-
-
 def _goodput(
     records: pd.DataFrame, scenario: Scenario, slo: list[SloResult]
 ) -> list[dict[str, Any]]:
@@ -528,65 +437,6 @@ def _goodput(
             }
         )
     return rows
-
-
-def _slo_check(result: SloResult) -> dict[str, Any]:
-    return {
-        "name": f"slo.{result.metric}",
-        "kind": "slo",
-        "phase": result.phase,
-        "passed": result.passed,
-        "errors": 0 if result.passed else 1,
-        "warnings": 0,
-        "info": 0,
-        "severity": ERROR,
-        "family": result.family,
-        "message": result.message,
-    }
-
-
-def _run_check(run: RunData) -> dict[str, Any]:
-    requests = len(run.records)
-    if requests:
-        message = f"{requests} requests recorded"
-    else:
-        message = (
-            f"no requests were recorded in {layout.records(run.run_dir)}: the run stopped before "
-            f"load began or nothing answered; see the run's console output and run.json"
-        )
-    return {
-        "name": RUN_CHECK,
-        "kind": "run",
-        "phase": None,
-        "passed": requests > 0,
-        "errors": 0 if requests else 1,
-        "warnings": 0,
-        "info": 0,
-        "severity": ERROR,
-        "message": message,
-    }
-
-
-def _verdict(passed: bool, checks: Sequence[Mapping[str, Any]], requests: int) -> str:
-    if not requests:
-        # Every SLO also fails on an empty run; the one reason worth reading is this one.
-        run_check = next(check for check in checks if check["kind"] == "run")
-        return f"FAILED: {run_check['message']}"
-    if passed:
-        judged = sum(1 for check in checks if check["kind"] != "run")
-        return f"PASSED: {judged} checks and SLOs passed on {requests} requests"
-    reasons = []
-    for check in checks:
-        if check["passed"]:
-            continue
-        if check["kind"] == "request":
-            found = check["errors"] or check["warnings"] or check["info"]
-            reasons.append(f"{check['name']} failed {found} of {requests} requests")
-        else:
-            reasons.append(f"{check['name']}: {check['message']}")
-    shown = "; ".join(reasons[:_MAX_REASONS])
-    more = f"; and {len(reasons) - _MAX_REASONS} more" if len(reasons) > _MAX_REASONS else ""
-    return f"FAILED: {shown}{more}"
 
 
 def family_group(family: str) -> str:

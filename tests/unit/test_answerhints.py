@@ -11,7 +11,7 @@ import httpx
 import pytest
 import yaml
 
-from stress import answerhints, scaffold
+from stress import answerhints, scaffold, scaffold_probe
 from stress.answerhints import Declared, from_answer, from_schema
 from stress.scenario import Protocol, Target
 from stress.targets import adapter_for
@@ -201,5 +201,5 @@ def test_init_writes_the_openapi_response_range(tmp_path: Path) -> None:
     data = yaml.safe_load(scaffold.render(plan, probe=probe))
     assert data["answers"] == {"min_value": -1, "max_value": 250}
     # A refused probe says nothing about answers.
-    refused = scaffold._answers(scenario, probe, 400, b'{"prediction": 1}')
+    refused = scaffold_probe.answers(scenario, probe, 400, b'{"prediction": 1}')
     assert refused == []

@@ -195,6 +195,18 @@ def test_every_probe_is_bounded_in_number(
     assert len(seen) == 3
 
 
+@pytest.mark.parametrize("given", [None, Protocol.OPENAI_CHAT])
+def test_an_openai_server_is_asked_for_its_model_list_once(given: Protocol | None) -> None:
+    # KServe v1's step and OpenAI's both read GET /v1/models: the second reuses the first answer.
+    seen: list[str] = []
+    routes: dict[str, Answer] = {"GET /v1/models": (200, OPENAI_LIST)}
+    routes["POST /v1/chat/completions"] = events
+    result = detect.detect("http://model.test", {}, protocol=given, transport=server(routes, seen))
+    assert (result.protocol, result.model) == (Protocol.OPENAI_CHAT, "llama-3")
+    assert seen.count("GET /v1/models") == 1
+    assert result.answers.count("GET /v1/models: HTTP 200") == 1
+
+
 def test_a_given_protocol_asks_only_its_own_paths() -> None:
     seen: list[str] = []
     result = detect.detect(
