@@ -469,7 +469,8 @@ def _with_long_list(item: Input, key: str, value: list[Any]) -> str:
                 "origin": item.origin,
             }
         )
-    expanded = "[" + ", ".join([_ENCODE(value[0])] * len(value)) + "]"
+    one = _ENCODE(value[0])
+    expanded = "[" + (one + ", ") * (len(value) - 1) + one + "]"
     return line.replace(_MARKED, expanded)
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stress.inputs import fastrandom
+
 if TYPE_CHECKING:  # imported only where the stored pools do not serve (another version)
     from faker import Faker
 
@@ -265,10 +267,10 @@ def long_text(rng: random.Random, locale: str, size: int) -> str:
     """About ``size`` characters of prose (cut to exactly ``size``), built from pooled sentences."""
     words = vocabulary(locale)
     average = max(1, sum(len(s) for s in words.sentences[:50]) // 50 + 1)
-    parts = rng.choices(words.sentences, k=size // average + 2)
+    parts = fastrandom.choices(rng, words.sentences, k=size // average + 2)
     text = " ".join(parts)
     while len(text) < size:
-        text += " " + " ".join(rng.choices(words.sentences, k=size // average + 2))
+        text += " " + " ".join(fastrandom.choices(rng, words.sentences, k=size // average + 2))
     return text[:size]
 
 
