@@ -121,7 +121,7 @@ def generate(family: Family, context: Context, index: int, *, cache: Cache) -> I
         id=input_id,
         family=family.name,
         expect=family.expect.value,
-        kind=family.kind_for(context.protocol).value,
+        kind=family.kind_for(context).value,
         payload=payload,
         origin={"seed": context.seed, "index": index, "input_seed": draw.seed},
     )

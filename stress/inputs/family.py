@@ -226,7 +226,9 @@ class Family:
     def group(self) -> str:
         return self.name.split(".", 1)[0]
 
-    def kind_for(self, protocol: str) -> Kind:
-        if self.kind is Kind.PROMPT and protocol in TABULAR:
+    def kind_for(self, context: Context) -> Kind:
+        """The kind of what it generates for ``context``: a PROMPT family makes rows for a
+        target that takes rows (http-json only when its template does: ``context.tabular``)."""
+        if self.kind is Kind.PROMPT and context.tabular:
             return Kind.ROWS
         return self.kind
