@@ -24,14 +24,20 @@ VECTOR_FROM = 1_000
 
 
 def _picks(rng: random.Random, size: int, k: int) -> Any:
-    """The k indexes ``rng.choices`` of a population of ``size`` picks, as a NumPy array."""
+    """The k indexes ``rng.choices`` of a population of ``size`` picks, as a NumPy array.
+
+    Each 64-bit little-endian word holds the two outputs of one ``random()``: ``a`` in the
+    low half, ``b`` in the high half, so ``m = (a >> 5) * 2**26 + (b >> 6)`` in integers
+    (exact: m < 2**53). ``random() * size`` is ``(m / 2**53) * size`` rounded once; as
+    ``m / 2**53`` is exact, that is ``m * (size / 2**53)`` rounded once (``size / 2**53``
+    is exact too): one multiplication in double precision, the same value."""
     import numpy as np
 
-    words = np.frombuffer(rng.getrandbits(64 * k).to_bytes(8 * k, "little"), dtype="<u4")
-    high = (words[0::2] >> 5).astype(np.float64)
-    low = (words[1::2] >> 6).astype(np.float64)
-    values = (high * 67108864.0 + low) * (1.0 / 9007199254740992.0)
-    return (values * float(size)).astype(np.intp)  # floor: values are >= 0
+    words = np.frombuffer(rng.getrandbits(64 * k).to_bytes(8 * k, "little"), dtype="<u8")
+    high = (words & np.uint64(0xFFFFFFFF)) >> np.uint64(5)
+    whole = (high << np.uint64(26)) | (words >> np.uint64(38))
+    values = whole.astype(np.float64) * (float(size) / 9007199254740992.0)
+    return values.astype(np.intp)  # floor: values are >= 0
 
 
 def _plain(rng: random.Random, k: int) -> bool:
