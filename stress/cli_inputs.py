@@ -90,7 +90,8 @@ def families(as_json: bool, markdown: bool, pattern: str) -> None:
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    help="Processes that generate the corpus (default: with -o, one per CPU; else 1).",
+    help="Processes that generate the corpus (default: with -o, one per idle CPU and "
+    "5,000 inputs; else 1).",
 )
 @click.option(
     "-o",

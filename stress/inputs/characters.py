@@ -3,15 +3,18 @@ filters, length checks, logging and JSON encoders."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Callable
-from typing import Any
-
-from hypothesis import strategies as st
+from typing import TYPE_CHECKING, Any
 
 from stress.inputs.family import CHAT, Draw, Expect, Family, Kind
 from stress.inputs.realistic import prompt_payload, user, within_limit
 from stress.inputs.vocab import vocabulary
+
+if TYPE_CHECKING:  # Hypothesis is imported where unicode.arbitrary draws (a corpus without it
+    # starts without it)
+    from hypothesis import strategies as st
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u180e"
 # Embeddings, overrides and isolates: the "Trojan Source" characters.
@@ -194,14 +197,19 @@ def _null_bytes(draw: Draw, text: str) -> str:
     return text[:position] + "\x00" * rng.randint(1, 3) + text[position:]
 
 
-# Every plane, no surrogates (lone_surrogates sends those) and no NUL (null_bytes does).
-_ANY_TEXT = st.text(
-    st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=400
-)
+@functools.cache
+def _any_text() -> st.SearchStrategy[str]:
+    """Every plane, no surrogates (lone_surrogates sends those) and no NUL (null_bytes does);
+    one object for the life of the process (Cache keeps a runner per strategy)."""
+    from hypothesis import strategies as st
+
+    return st.text(
+        st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=400
+    )
 
 
 def _arbitrary(draw: Draw) -> dict[str, Any]:
-    return {"messages": [user(draw.example(_ANY_TEXT))]}
+    return {"messages": [user(draw.example(_any_text()))]}
 
 
 def families() -> list[Family]:

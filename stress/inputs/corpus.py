@@ -15,12 +15,11 @@ strategies): for the built-in mix, sending the payloads back costs more than gen
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,11 +102,26 @@ def plan(
 
 def generate(family: Family, context: Context, index: int, *, cache: Cache) -> Input:
     """Input ``index`` of ``family``; raises ScenarioError when the family cannot fit."""
+    payload, seed = _payload(family, context, index, cache)
+    return Input(
+        id=f"{family.name}-{index:04d}",
+        family=family.name,
+        expect=family.expect.value,
+        kind=family.kind_for(context).value,
+        payload=payload,
+        origin={"seed": context.seed, "index": index, "input_seed": seed},
+    )
+
+
+def _payload(
+    family: Family, context: Context, index: int, cache: Cache
+) -> tuple[dict[str, Any], int]:
+    """The payload of input ``index`` of ``family`` and its input seed."""
     draw = Draw(context, family.name, index, cache=cache)
-    input_id = f"{family.name}-{index:04d}"
     try:
-        payload = family.generate(draw)
+        return family.generate(draw), draw.seed
     except (ValueError, CustomFamilyError) as exc:
+        input_id = f"{family.name}-{index:04d}"
         raise ScenarioError(
             [f"inputs.families.{family.name}: cannot generate {input_id}: {exc}"]
         ) from None
@@ -117,14 +131,6 @@ def generate(family: Family, context: Context, index: int, *, cache: Cache) -> I
         raise ScenarioError(
             [f"inputs.custom.{family.name}: the strategy raised {type(exc).__name__}: {exc}"]
         ) from None
-    return Input(
-        id=input_id,
-        family=family.name,
-        expect=family.expect.value,
-        kind=family.kind_for(context.protocol).value,
-        payload=payload,
-        origin={"seed": context.seed, "index": index, "input_seed": draw.seed},
-    )
 
 
 def regenerate(item: Input, families: Mapping[str, Family], context: Context) -> Input:
@@ -143,10 +149,11 @@ class _Maker:
         families: Mapping[str, Family],
         context: Context,
         first: Mapping[str, Input] | None = None,
+        cache: Cache | None = None,
     ) -> None:
         self.families, self.context = families, context
         self.first = dict(first or {})
-        self.cache = Cache()
+        self.cache = cache or Cache()
 
     def each(self, name: str, start: int, stop: int) -> Iterator[Input]:
         """Inputs ``start`` to ``stop`` (excluded) of family ``name``, one at a time."""
@@ -163,17 +170,58 @@ class _Maker:
     def block(self, name: str, start: int, stop: int) -> tuple[bytes, int]:
         """corpus.jsonl's lines of inputs ``start`` to ``stop`` of ``name`` (each with its
         newline, as ASCII bytes), cut after BLOCK_CHARS: the bytes and the index after the
-        last input in them (``stop`` when all are)."""
-        lines, size, index = [], 0, start
-        for item in self.each(name, start, stop):
-            line = to_line(item)
+        last input in them (``stop`` when all are). The lines are ``to_line``'s, written
+        from the payloads without making Input objects."""
+        family, context, cache = self.families[name], self.context, self.cache
+        lines: list[str] = []
+        size, done = 0, start
+        line_of = _LineOf(family, context)
+        for index in range(start, stop):
+            if index == 0 and name in self.first:
+                line = to_line(self.first[name])
+            else:
+                payload, seed = _payload(family, context, index, cache)
+                line = line_of(index, payload, seed)
             lines.append(line)
             size += len(line)
-            index += 1
+            done = index + 1
             if size >= BLOCK_CHARS:
                 break
         lines.append("")
-        return "\n".join(lines).encode("ascii"), index
+        return "\n".join(lines).encode("ascii"), done
+
+
+class _LineOf:
+    """``to_line`` of the inputs of one family in one Context, from (index, payload, input
+    seed): what is the same on every line is encoded once."""
+
+    def __init__(self, family: Family, context: Context) -> None:
+        name = _ENCODE(family.name)
+        self.id_head = '{"id": ' + name[:-1] + "-"  # the id is the name, "-" and the index
+        self.middle = (
+            f'", "family": {name}, "expect": {_ENCODE(family.expect.value)}, '
+            f'"kind": {_ENCODE(family.kind_for(context).value)}, "payload": '
+        )
+        self.seed = context.seed
+        # The corpus seed as the json module writes an int (a seed of another type: to_line).
+        self.plain = type(self.seed) is int
+        self.family, self.context = family, context
+
+    def __call__(self, index: int, payload: dict[str, Any], seed: int) -> str:
+        if not self.plain:
+            item = Input(
+                id=f"{self.family.name}-{index:04d}",
+                family=self.family.name,
+                expect=self.family.expect.value,
+                kind=self.family.kind_for(self.context).value,
+                payload=payload,
+                origin={"seed": self.seed, "index": index, "input_seed": seed},
+            )
+            return to_line(item)
+        return (
+            f"{self.id_head}{index:04d}{self.middle}{payload_json(payload)}, "
+            f'"origin": {{"seed": {self.seed}, "index": {index}, "input_seed": {seed}}}}}'
+        )
 
 
 # Set in each worker process by _start_worker (fork inherits it, nothing is pickled).
@@ -192,13 +240,25 @@ def _block(name: str, start: int, stop: int) -> tuple[bytes, int]:
     return _WORKER["maker"].block(name, start, stop)
 
 
-def default_workers(total: int) -> int:
+# Inputs per process below which another process does not pay: forking, and sending the
+# encoded lines back, cost about 0.1 s of CPU; 5,000 inputs are ~0.2 s of generation each.
+PER_PROCESS = 5_000
+
+
+def default_workers(total: int, load: float | None = None) -> int:
     """Processes worth starting for a corpus of ``total`` inputs written to a file: one per
-    CPU this process may use (at most 8), where fork exists and there are chunks for each."""
+    idle CPU this process may use (at most 8), where fork exists and each has at least
+    PER_PROCESS inputs. Idle: the CPUs less the 1-minute load average (``load``, read from
+    the system when None), rounded, at least one. A busy CPU gives another process no time,
+    only its cost; the corpus is the same bytes with any number."""
     if not _can_fork():
         return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(8, cpus or 1, total // CHUNK))
+    cpus = cpus or 1
+    if load is None:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    idle = max(1, round(cpus - load))
+    return max(1, min(8, cpus, idle, total // PER_PROCESS))
 
 
 @dataclass(frozen=True)
@@ -215,6 +275,9 @@ class Plan:
     context: Context
     sizes: Mapping[str, int]
     workers: int = 1
+    # Kept from first() to the whole corpus (and into forked processes): what a family
+    # builds once, such as a Hypothesis runner (~30 ms each), is built once.
+    cache: Cache = field(default_factory=Cache, compare=False, repr=False)
 
     @property
     def total(self) -> int:
@@ -222,7 +285,7 @@ class Plan:
 
     def first(self) -> dict[str, Input]:
         """Input 0 of every family, by family name."""
-        cache = Cache()
+        cache = self.cache
         return {
             name: generate(self.families[name], self.context, 0, cache=cache)
             for name, size in self.sizes.items()
@@ -232,7 +295,7 @@ class Plan:
     def inputs(self, first: Mapping[str, Input] | None = None) -> Iterator[Input]:
         """Every input, in corpus order, generated as it is consumed. ``first`` are inputs
         0 already generated (``first()``): yielded as they are, not generated again."""
-        maker = _Maker(self.families, self.context, first)
+        maker = _Maker(self.families, self.context, first, self.cache)
         if self._parallel:
             yield from _stream_parallel(maker, self._tasks(), self.workers)
             return
@@ -244,7 +307,7 @@ class Plan:
         and about BLOCK_CHARS characters: the bytes of ``to_line`` of every input of
         ``inputs()``, each line ending with a newline. With ``workers`` > 1, forked
         processes make blocks too (see _blocks_parallel); the caller writes them."""
-        maker = _Maker(self.families, self.context, first)
+        maker = _Maker(self.families, self.context, first, self.cache)
         if self._parallel:
             yield from _blocks_parallel(maker, self._tasks(), self.workers)
             return
@@ -406,14 +469,47 @@ def _blocks_parallel(
 
 # One encoder, built once: the same options json.dumps(..., ensure_ascii=True,
 # allow_nan=True) uses (the bytes are the same), without the per-call set-up.
-_ENCODE = json.JSONEncoder(ensure_ascii=True, allow_nan=True).encode
+_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=True)
+_ENCODE = _ENCODER.encode
+
+
+def _one_shot() -> Callable[[Any], str]:
+    """``_ENCODE`` without building the C encoder again for every value (JSONEncoder.encode
+    does, a few µs a line): the same C encoder with the same options, made once. It does
+    not look for circular references (a payload is a tree; one that is not fails with
+    RecursionError instead of ValueError)."""
+    from json import encoder
+
+    # Not in typeshed's stubs: the C encoder JSONEncoder.iterencode uses for one-shot calls.
+    c_make_encoder = getattr(encoder, "c_make_encoder", None)
+    if c_make_encoder is None:  # pragma: no cover (CPython always has it)
+        return _ENCODE
+    chunks = c_make_encoder(
+        None,  # no circular-reference markers
+        _ENCODER.default,
+        encoder.encode_basestring_ascii,
+        None,
+        _ENCODER.key_separator,
+        _ENCODER.item_separator,
+        False,
+        False,
+        True,
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return encode
+
+
+_FAST = _one_shot()
 
 
 # A payload value that is a list of this many or more times one same object (the size
 # families' long arrays) has the object encoded once and repeated, not element by element.
 LONG_LIST = 1_024
-# Stands in for such a list while the rest of the line is encoded (NUL-delimited; a line
-# that holds it anywhere else is encoded the plain way).
+# Stands in for such a list while the rest of the payload is encoded (NUL-delimited; a
+# payload that holds it anywhere else is encoded the plain way).
 _MARK = "\x00stress:long-list\x00"
 _MARKED = _ENCODE(_MARK)
 
@@ -422,22 +518,26 @@ def to_line(item: Input) -> str:
     """One corpus.jsonl line. ASCII-escaped, so lone surrogates and NUL survive the round trip;
     NaN and Infinity are written as the bare tokens Python's json module reads back.
 
-    The fields are put in a plain dict in the dataclass's order (dataclasses.asdict would
-    deep-copy every payload first: the same JSON, several times slower)."""
-    payload = item.payload
-    for key, value in payload.items():
-        if type(value) is list and len(value) >= LONG_LIST and _repeats(value):
-            return _with_long_list(item, key, value)
-    return _ENCODE(
+    The same bytes as ``json.dumps(dataclasses.asdict(item), ensure_ascii=True)``, made
+    without asdict's deep copy of the payload, and the payload encoded by ``payload_json``."""
+    head = _FAST(
         {
             "id": item.id,
             "family": item.family,
             "expect": item.expect,
             "kind": item.kind,
-            "payload": payload,
-            "origin": item.origin,
+            "payload": None,
         }
     )
+    return f'{head[:-5]}{payload_json(item.payload)}, "origin": {_FAST(item.origin)}}}'
+
+
+def payload_json(payload: dict[str, Any]) -> str:
+    """The JSON of ``payload`` as json.dumps writes it (ASCII-escaped, NaN allowed)."""
+    for key, value in payload.items():
+        if type(value) is list and len(value) >= LONG_LIST and _repeats(value):
+            return _with_long_list(payload, key, value)
+    return _FAST(payload)
 
 
 def _repeats(value: list[Any]) -> bool:
@@ -453,24 +553,14 @@ def _repeats(value: list[Any]) -> bool:
     return value.count(first) == len(value)
 
 
-def _with_long_list(item: Input, key: str, value: list[Any]) -> str:
-    """``to_line(item)`` where ``payload[key]`` is ``value``, a long list of one object:
-    the same bytes as json's (", " between items), the object encoded once."""
-    marked = dataclasses.replace(item, payload={**item.payload, key: _MARK})
-    line = to_line(marked)
-    if line.count(_MARKED) != 1:  # the mark is in the input itself: no shortcut
-        return _ENCODE(
-            {
-                "id": item.id,
-                "family": item.family,
-                "expect": item.expect,
-                "kind": item.kind,
-                "payload": item.payload,
-                "origin": item.origin,
-            }
-        )
-    expanded = "[" + ", ".join([_ENCODE(value[0])] * len(value)) + "]"
-    return line.replace(_MARKED, expanded)
+def _with_long_list(payload: dict[str, Any], key: str, value: list[Any]) -> str:
+    """``payload_json(payload)`` where ``payload[key]`` is ``value``, a long list of one
+    object: the same bytes as json's (", " between items), the object encoded once."""
+    encoded = payload_json({**payload, key: _MARK})
+    if encoded.count(_MARKED) != 1:  # the mark is in the input itself: no shortcut
+        return _FAST(payload)
+    one = _FAST(value[0])
+    return encoded.replace(_MARKED, "[" + (one + ", ") * (len(value) - 1) + one + "]")
 
 
 def write(path: Path, inputs: Iterable[Input]) -> int:

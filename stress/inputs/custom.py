@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any
-
-from hypothesis import strategies as st
+from typing import TYPE_CHECKING, Any
 
 from stress.inputs.family import ALL_PROTOCOLS, Draw, Expect, Family, Kind
+
+if TYPE_CHECKING:  # imported where a scenario names a custom family
+    from hypothesis import strategies as st
 
 
 class CustomFamilyError(ValueError):
@@ -48,6 +49,8 @@ def load(reference: str) -> st.SearchStrategy[Any]:
     function = getattr(module, function_name, None)
     if not callable(function):
         raise CustomFamilyError(f"{module_name!r} has no function {function_name!r}")
+    from hypothesis import strategies as st
+
     strategy = function()
     if not isinstance(strategy, st.SearchStrategy):
         raise CustomFamilyError(

@@ -25,10 +25,10 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+if TYPE_CHECKING:  # Hypothesis is imported where a family draws with it (Cache.draw)
+    from hypothesis import strategies as st
 
 
 class Expect(StrEnum):
@@ -133,6 +133,8 @@ class Cache:
     def draw(self, strategy: st.SearchStrategy[Any], rng: random.Random) -> Any:
         entry = self._runners.get(id(strategy))
         if entry is None:
+            from hypothesis import HealthCheck, given, settings
+
             found: list[Any] = []
 
             @settings(database=None, deadline=None, suppress_health_check=list(HealthCheck))
@@ -226,7 +228,9 @@ class Family:
     def group(self) -> str:
         return self.name.split(".", 1)[0]
 
-    def kind_for(self, protocol: str) -> Kind:
-        if self.kind is Kind.PROMPT and protocol in TABULAR:
+    def kind_for(self, context: Context) -> Kind:
+        """The kind of what it generates for ``context``: a PROMPT family makes rows for a
+        target that takes rows (http-json only when its template does: ``context.tabular``)."""
+        if self.kind is Kind.PROMPT and context.tabular:
             return Kind.ROWS
         return self.kind

@@ -12,6 +12,7 @@ families, long headers); below ``VECTOR_FROM`` picks the plain call is faster.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from collections.abc import Sequence
@@ -23,15 +24,41 @@ T = TypeVar("T")
 VECTOR_FROM = 1_000
 
 
-def _picks(rng: random.Random, size: int, k: int) -> Any:
-    """The k indexes ``rng.choices`` of a population of ``size`` picks, as a NumPy array."""
-    import numpy as np
+def _numpy() -> Any:
+    """NumPy, imported here when nothing imported it before with its BLAS left to one thread:
+    OpenBLAS starts a thread per CPU when it loads, which spins for about 0.1 s of CPU, and
+    nothing here multiplies matrices. OPENBLAS_NUM_THREADS is set only for the import, only
+    when unset, and put back after (OpenBLAS reads it once, when it loads)."""
+    if "numpy" in sys.modules:
+        import numpy
 
-    words = np.frombuffer(rng.getrandbits(64 * k).to_bytes(8 * k, "little"), dtype="<u4")
-    high = (words[0::2] >> 5).astype(np.float64)
-    low = (words[1::2] >> 6).astype(np.float64)
-    values = (high * 67108864.0 + low) * (1.0 / 9007199254740992.0)
-    return (values * float(size)).astype(np.intp)  # floor: values are >= 0
+        return numpy
+    unset = "OPENBLAS_NUM_THREADS" not in os.environ
+    if unset:
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        import numpy
+    finally:
+        if unset:
+            os.environ.pop("OPENBLAS_NUM_THREADS", None)
+    return numpy
+
+
+def _picks(rng: random.Random, size: int, k: int) -> Any:
+    """The k indexes ``rng.choices`` of a population of ``size`` picks, as a NumPy array.
+
+    Each 64-bit little-endian word holds the two outputs of one ``random()``: ``a`` in the
+    low half, ``b`` in the high half, so ``m = (a >> 5) * 2**26 + (b >> 6)`` in integers
+    (exact: m < 2**53). ``random() * size`` is ``(m / 2**53) * size`` rounded once; as
+    ``m / 2**53`` is exact, that is ``m * (size / 2**53)`` rounded once (``size / 2**53``
+    is exact too): one multiplication in double precision, the same value."""
+    np = _numpy()
+
+    words = np.frombuffer(rng.getrandbits(64 * k).to_bytes(8 * k, "little"), dtype="<u8")
+    high = (words & np.uint64(0xFFFFFFFF)) >> np.uint64(5)
+    whole = (high << np.uint64(26)) | (words >> np.uint64(38))
+    values = whole.astype(np.float64) * (float(size) / 9007199254740992.0)
+    return values.astype(np.intp)  # floor: values are >= 0
 
 
 def _plain(rng: random.Random, k: int) -> bool:
@@ -52,7 +79,7 @@ def text(rng: random.Random, alphabet: Sequence[str], k: int) -> str:
     points padded with a NUL that is dropped after (when no piece holds a NUL itself)."""
     if _plain(rng, k):
         return "".join(rng.choices(alphabet, k=k))
-    import numpy as np
+    np = _numpy()
 
     picks = _picks(rng, len(alphabet), k)
     joined = "".join(alphabet)

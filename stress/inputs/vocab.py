@@ -1,17 +1,31 @@
-"""Realistic text material per locale: Faker data drawn once per process, and request templates.
+"""Realistic text material per locale: Faker data drawn once, and request templates.
 
 Calling Faker for every input costs 50-300 µs a call; choosing from a pool of Faker values
 drawn once costs well under a microsecond. The pools come from a fixed Faker seed, so they
 are the same in every process; the per-input Random decides which values an input uses.
+
+The pools are a function of the Faker version alone, so they are stored with the package
+(vocab_pools.json, written by ``python -m stress.inputs.vocab``, for the Faker version named
+in it): with that version installed they are read from there (about 2 ms for every locale)
+instead of starting Faker and drawing them (about 25 ms a locale, and 40 ms to import it).
+With any other version they are drawn from Faker as before: the same values either way.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from faker import Faker
+from stress.inputs import fastrandom
+
+if TYPE_CHECKING:  # imported only where the stored pools do not serve (another version)
+    from faker import Faker
+
+STORED = Path(__file__).with_name("vocab_pools.json")
 
 # Pool sizes: enough that two inputs rarely share a sentence, small enough to build in ~10 ms.
 _SENTENCES = 300
@@ -55,11 +69,61 @@ LEAN_PROVIDERS = tuple(f"faker.providers.{name}" for name in _LEAN.split())
 
 @functools.cache
 def vocabulary(locale: str) -> Vocabulary:
-    """The pools of ``locale``, built on first use (a few milliseconds) and kept."""
+    """The pools of ``locale``, read or built on first use and kept."""
+    stored = _stored().get(locale)
+    if stored is not None:
+        return Vocabulary(locale=locale, **{key: tuple(value) for key, value in stored.items()})
+    return drawn(locale)
+
+
+def drawn(locale: str) -> Vocabulary:
+    """The pools of ``locale`` drawn from Faker (what vocab_pools.json holds for its version)."""
+    from faker import Faker
+
     try:
         return _pools(locale, Faker(locale, providers=list(LEAN_PROVIDERS)))
     except AttributeError:  # a format uses a provider left out: draw again, with all
         return _pools(locale, Faker(locale))
+
+
+@functools.cache
+def _stored() -> dict[str, dict[str, list[str]]]:
+    """vocab_pools.json's pools by locale when they were drawn with the installed Faker
+    version, else none."""
+    try:
+        data = json.loads(STORED.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    version = data.get("faker")
+    return data["locales"] if isinstance(version, str) and _installed(version) else {}
+
+
+def _installed(version: str) -> bool:
+    """Whether Faker ``version`` is the one installed. A pip install has its dist-info next
+    to the package: looked for first, as that costs no scan of every installed package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("faker")
+    if spec is None or spec.origin is None:
+        return False
+    if (Path(spec.origin).parent.parent / f"faker-{version}.dist-info").is_dir():
+        return True
+    import importlib.metadata
+
+    return importlib.metadata.version("faker") == version
+
+
+def write_stored(path: Path = STORED) -> None:
+    """Draw every locale's pools with the installed Faker and write them to ``path``."""
+    import importlib.metadata
+
+    names = [f.name for f in fields(Vocabulary) if f.name != "locale"]
+    locales: dict[str, Any] = {}
+    for locale in ASKS:
+        words = drawn(locale)
+        locales[locale] = {name: list(getattr(words, name)) for name in names}
+    data = {"faker": importlib.metadata.version("faker"), "locales": locales}
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
 
 
 def _pools(locale: str, fake: Faker) -> Vocabulary:
@@ -203,8 +267,12 @@ def long_text(rng: random.Random, locale: str, size: int) -> str:
     """About ``size`` characters of prose (cut to exactly ``size``), built from pooled sentences."""
     words = vocabulary(locale)
     average = max(1, sum(len(s) for s in words.sentences[:50]) // 50 + 1)
-    parts = rng.choices(words.sentences, k=size // average + 2)
+    parts = fastrandom.choices(rng, words.sentences, k=size // average + 2)
     text = " ".join(parts)
     while len(text) < size:
-        text += " " + " ".join(rng.choices(words.sentences, k=size // average + 2))
+        text += " " + " ".join(fastrandom.choices(rng, words.sentences, k=size // average + 2))
     return text[:size]
+
+
+if __name__ == "__main__":  # python -m stress.inputs.vocab: rewrite vocab_pools.json
+    write_stored()

@@ -1,5 +1,7 @@
 """`stress generate` starts light: what only a run, a report or a log needs is not imported
-(pyarrow and NumPy's start-up, pandas, plotly, the log scrubber's phone and name data)."""
+(pyarrow and NumPy's start-up, pandas, plotly, the log scrubber's phone and name data), nor
+Faker (the vocabulary's pools are stored with the package), nor Hypothesis where no family
+draws with it."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ try:
     main(sys.argv[1:])
 except SystemExit as stop:
     assert stop.code in (0, None), stop.code
-heavy = ("pyarrow", "pandas", "plotly", "scipy", "locust", "stress.record", "stress.logs.seeds")
+heavy = ("pyarrow", "pandas", "plotly", "scipy", "locust", "stress.record", "stress.logs.seeds",
+         "faker", "hypothesis")
 print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in heavy or m in heavy)))
 """
 

@@ -135,3 +135,16 @@ def test_allocate_gives_each_family_a_share(weights: dict[str, float], count: in
     assert set(counts) == set(weights)
     assert all(n >= 1 for n in counts.values())
     assert sum(counts.values()) == max(count, len(weights))
+
+
+def test_http_json_inputs_are_labelled_with_what_its_template_takes() -> None:
+    # http-json takes text unless the scenario declares features: a prompt family makes
+    # text there, labelled "prompt" (it was labelled "rows" whatever the template took).
+    arguments = {"seed": 3, "count": 5, "protocol": "http-json"}
+    family = {"perturbation.original": 1.0}
+    text = corpus.build(catalog(), family, features={}, **arguments)  # type: ignore[arg-type]
+    assert {item.kind for item in text} == {"prompt"}
+    assert all(isinstance(item.payload.get("messages"), list) for item in text)
+    rows = corpus.build(catalog(), family, features=IRIS, **arguments)  # type: ignore[arg-type]
+    assert {item.kind for item in rows} == {"rows"}
+    assert all(isinstance(item.payload.get("rows"), list) for item in rows)

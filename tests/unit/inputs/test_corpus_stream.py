@@ -198,7 +198,8 @@ def blocks_of(plan: corpus.Plan, **options: Any) -> bytes:
 
 def test_blocks_are_the_lines_of_the_inputs() -> None:
     plan = corpus.planned(catalog(), CHAT, seed=9, count=300, protocol="openai-chat", features={})
-    expected = "".join(corpus.to_line(item) + "\n" for item in plan.inputs()).encode("ascii")
+    # Blocks write lines from the payloads (no Input objects): the asdict writer's bytes.
+    expected = "".join(old_line(item) + "\n" for item in plan.inputs()).encode("ascii")
     assert blocks_of(plan) == expected
     assert blocks_of(plan, first=plan.first()) == expected
 
@@ -222,11 +223,20 @@ def test_blocks_stay_small_whatever_the_inputs_and_keep_corpus_order(
     assert len(blocks) > 3 * 150 // 40  # cut short, not one block per task
 
 
-def test_default_workers_one_per_cpu_when_there_are_chunks_for_them() -> None:
-    assert corpus.default_workers(10) == 1
-    assert corpus.default_workers(10 * corpus.CHUNK) >= 1
+def test_default_workers_one_per_idle_cpu_when_there_are_inputs_for_them() -> None:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert corpus.default_workers(100 * corpus.CHUNK) == min(8, cpus or 1)
+    cpus = cpus or 1
+    assert corpus.default_workers(10, load=0.0) == 1
+    assert corpus.default_workers(corpus.PER_PROCESS - 1, load=0.0) == 1
+    assert corpus.default_workers(2 * corpus.PER_PROCESS, load=0.0) == min(2, cpus)
+    assert corpus.default_workers(100 * corpus.PER_PROCESS, load=0.0) == min(8, cpus)
+    # Busy CPUs get no process: every CPU busy, one process.
+    assert corpus.default_workers(100 * corpus.PER_PROCESS, load=float(cpus)) == 1
+    assert corpus.default_workers(100 * corpus.PER_PROCESS, load=cpus + 3.0) == 1
+    if cpus >= 2:
+        busy = cpus - 1.2  # about one CPU idle
+        assert corpus.default_workers(100 * corpus.PER_PROCESS, load=busy) == 1
+        assert corpus.default_workers(100 * corpus.PER_PROCESS, load=cpus - 2.0) == 2
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -3,7 +3,10 @@ it leaves it: the corpus keeps its bytes."""
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -52,3 +55,37 @@ def test_a_subclass_of_random_is_drawn_the_plain_way() -> None:
 
     assert fastrandom.choices(Counted(1), ASCII, 5_000) == random.Random(1).choices(ASCII, k=5_000)
     assert Counted.calls == 5_000
+
+
+# In a fresh process: NumPy imported for a long draw, then the process's threads and the
+# environment variable after it.
+PROBE = """
+import os, random, sys
+from stress.inputs import fastrandom
+assert "numpy" not in sys.modules
+fastrandom.text(random.Random(1), "ab", 5_000)
+assert "numpy" in sys.modules
+threads = [line.split()[1] for line in open("/proc/self/status") if line.startswith("Threads:")]
+print(threads[0], os.environ.get("OPENBLAS_NUM_THREADS", "unset"))
+"""
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/status") or len(os.sched_getaffinity(0)) < 2,
+    reason="counts the threads OpenBLAS starts, one per CPU: needs Linux and 2+ CPUs",
+)
+def test_numpy_is_imported_with_one_blas_thread_and_the_environment_left_as_it_was() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    found = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.split() == ["1", "unset"]
+    # A value the user set is theirs: kept, and OpenBLAS starts that many threads.
+    found = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env={**env, "OPENBLAS_NUM_THREADS": "2"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.split() == ["2", "2"]
