@@ -127,7 +127,7 @@ class LocalFleet:
         self.collector = collector
         self.seed = seed
         self.emit = emit
-        self.watch = SelfWatch(polling=lambda: traffic.spun)
+        self.watch = SelfWatch()
         self._saturation = Saturation()
         self._spawner: gevent.Greenlet | None = None
         self._watcher = gevent.spawn(watch_loop, self.watch, self._on_sample)
@@ -199,7 +199,6 @@ class LocalFleet:
                     "process": "load process",
                     "worker": 0,
                     "cpu_s": self.watch.cpu_seconds(),
-                    "polling_s": self.watch.polling_seconds(),
                     **summarise(self.watch.samples),
                     "time_us": self.plan.time_per_request(
                         self.watch.cpu_seconds(), self.collector.background.seconds
@@ -223,7 +222,6 @@ class WorkerInfo:
     final: bool = False
     written: int | None = None
     cpu_s: float | None = None
-    polling_s: float | None = None
     # Answers that arrived after the stop instant (not judged): the worker's count so far.
     after_stop: int = 0
     # Where the worker's time per request went (stress.load.stagetime), in its final batch.
@@ -329,7 +327,6 @@ class MasterFleet:
             info.final = True
             info.written = int(data["written"])
             info.cpu_s = data.get("cpu_s")
-            info.polling_s = data.get("polling_s")
             info.time_us = data.get("time_us")
 
     def _on_sample(self) -> None:
@@ -515,7 +512,6 @@ class MasterFleet:
                     "process": f"worker {info.number}",
                     "worker": info.number,
                     "cpu_s": info.cpu_s,
-                    "polling_s": info.polling_s,
                     **summarise(info.samples),
                     "time_us": info.time_us,
                 }

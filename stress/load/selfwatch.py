@@ -3,8 +3,7 @@
 A load generator that has run out of CPU measures its own queueing as the target's latency
 and cannot send the rate it was asked for, so its figures are distorted. Locust warns only
 after 20 s and only in its log; stress samples every second from the start, flags a process
-as saturated when its CPU (less the event loop's polling for a near open-loop arrival, which
-is waiting, not work) stays at or above SATURATED_CPU for SATURATED_SAMPLES samples in a
+as saturated when its CPU stays at or above SATURATED_CPU for SATURATED_SAMPLES samples in a
 row (or its event loop lags by LAG_LIMIT_MS), says so on the console while it happens, and
 records it in load.json for the report. Pure apart from psutil (no Locust, no gevent).
 """
@@ -47,17 +46,11 @@ class SelfWatch:
         *,
         process: Any = None,
         clock: Callable[[], float] = time.time,
-        polling: Callable[[], float] | None = None,
     ) -> None:
         self._process = process if process is not None else psutil.Process()
         self._clock = clock
-        # Seconds the event loop spent polling for a near arrival (stress.load.traffic):
-        # CPU spent waiting, not working, so neither the CPU figures nor saturation count it.
-        self._polling = polling or (lambda: 0.0)
         self._process.cpu_percent(None)  # the first reading only starts the interval
         self._cpu_start = self._cpu_total()
-        self._polled = self._polled_start = self._polling()
-        self._sampled_at = clock()
         self._lag = 0.0
         self._run = 0
         self.samples: list[Sample] = []
@@ -68,24 +61,15 @@ class SelfWatch:
         return float(times.user + times.system)
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) this process used since the watch began, less polling."""
-        return round(self._cpu_total() - self._cpu_start - self.polling_seconds(), 3)
-
-    def polling_seconds(self) -> float:
-        """CPU time the event loop spent polling for near arrivals (left out of the rest)."""
-        return round(self._polling() - self._polled_start, 3)
+        """CPU time (user + system) this process used since the watch began."""
+        return round(self._cpu_total() - self._cpu_start, 3)
 
     def lag(self, ms: float) -> None:
         self._lag = max(self._lag, ms)
 
     def sample(self) -> tuple[Sample, bool]:
         """Take a sample; the flag is True when the process has just become saturated."""
-        cpu = float(self._process.cpu_percent(None))
-        now, polled = self._clock(), self._polling()
-        if now > self._sampled_at:
-            cpu = max(cpu - (polled - self._polled) / (now - self._sampled_at) * 100, 0.0)
-        self._sampled_at, self._polled = now, polled
-        sample = Sample(now, cpu, self._lag)
+        sample = Sample(self._clock(), float(self._process.cpu_percent(None)), self._lag)
         self._lag = 0.0
         self.samples.append(sample)
         self._run = self._run + 1 if sample.busy else 0

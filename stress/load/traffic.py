@@ -5,14 +5,12 @@ for a Ticket before each request.
 Open loop: the users are the in-flight slots. The pacer releases the step's arrivals
 (stress.load.pacing) at their intended times from the event loop itself: on every turn of
 the loop (a check watcher) and, when the loop would otherwise sleep, from an alarm
-(stress.load.alarm); with the next arrival less than SPIN_WITHIN away the loop does not
-sleep but polls (its time counted in ``spun``, not as work). A released arrival goes straight
-to a slot waiting for one (switched to at once, so it is sent within the same turn of the
-loop); with every slot busy it waits in a queue for the next slot that frees, and is counted
-late when it leaves LATE_AFTER or more after its intended time. One still waiting after the
-target's timeout, or when the step ends, is counted unsent (k6's dropped iterations). Its
-latency is measured from its intended time either way. Uses gevent (the load process is
-gevent-patched by Locust); no Locust import.
+(stress.load.alarm). A released arrival goes straight to a slot waiting for one (switched to
+at once, so it is sent within the same turn of the loop); with every slot busy it waits in a
+queue for the next slot that frees, and is counted late when it leaves LATE_AFTER or more
+after its intended time. One still waiting after the target's timeout, or when the step
+ends, is counted unsent (k6's dropped iterations). Its latency is measured from its intended
+time either way. Uses gevent (the load process is gevent-patched by Locust); no Locust import.
 """
 
 from __future__ import annotations
@@ -39,15 +37,6 @@ POLL_SECONDS = 0.1
 # An arrival that waited for a busy slot counts as late once it leaves this much after its
 # intended time: twice the timer granularity, so the tester's own jitter is not counted.
 LATE_AFTER = 0.002
-# An arrival due sooner than this is waited for by polling: the loop turns without sleeping
-# (a libev idle watcher) and releases it on the turn it comes due. Waking a sleeping loop costs
-# about 50 µs of CPU on a virtual CPU, and an answer that comes in while the loop sleeps is
-# read that much later too: with arrivals this close, sleeping between them made the loop
-# fall behind at half the closed-loop ceiling.
-SPIN_WITHIN = 0.0002
-# A turn of a polling loop with nothing else to do takes a few µs: a longer gap between two
-# such turns means other work ran in between, and only the short gaps count as polling.
-POLL_TURN = 20e-6
 
 
 @dataclass(slots=True)  # not frozen: built per request (a frozen one costs more)
@@ -108,12 +97,6 @@ class Traffic:
         # alarm when the loop would sleep past the next arrival.
         self._turn = self._hub.loop.check()
         self._turn.ref = False
-        # Polling while an arrival is near (SPIN_WITHIN); ``spun``: seconds spent polling
-        # with nothing else to do, which the self-watch does not count as work.
-        # Referenced, as an armed alarm is: an arrival is coming, the loop must not exit.
-        self._spin = self._hub.loop.idle()
-        self._polled_at = 0.0
-        self.spun = 0.0
         self._alarm = Alarm(self._release, precise=precise)
         # Set when the mode changes, so idle users start waiting for arrivals at once.
         self._changed = gevent.event.Event()
@@ -155,11 +138,6 @@ class Traffic:
         self._pacer = Pacer(schedule.times(), self._start)
         self._turn.start(self._release)
         self._arm(self._clock())
-
-    @property
-    def polling(self) -> bool:
-        """Whether the event loop polls for a near arrival instead of sleeping."""
-        return bool(self._spin.active)
 
     def set_users(self, users: int) -> None:
         """The users the records report (a ramp changes it while the step runs)."""
@@ -274,27 +252,9 @@ class Traffic:
         upcoming = None if pacer is None else pacer.next_at()
         if upcoming is None:
             self._turn.stop()
-            self._spin.stop()
             self._alarm.cancel()
-        elif upcoming - now < SPIN_WITHIN:
-            self._alarm.cancel()
-            if not self._spin.active:
-                self._polled_at = now
-                self._spin.start(self._polled)
-        else:
-            if self._spin.active:
-                self._spin.stop()
-            if upcoming != self._alarm.when:  # most turns of the loop release nothing
-                self._alarm.at(upcoming, now)
-
-    def _polled(self) -> None:
-        """An idle turn of the polling loop (nothing else was due): counted as polling when
-        the previous one was a moment ago."""
-        now = self._clock()
-        gap = now - self._polled_at
-        if gap < POLL_TURN:
-            self.spun += gap
-        self._polled_at = now
+        elif upcoming != self._alarm.when:  # most turns of the loop release nothing
+            self._alarm.at(upcoming, now)
 
     def _wake(self) -> None:
         self._changed.set()
@@ -304,7 +264,6 @@ class Traffic:
         self._generation += 1
         self._pacer = None
         self._turn.stop()
-        self._spin.stop()
         self._alarm.cancel()
         for arrival in self._queue:
             arrival[4].unsent += 1  # its step's counts

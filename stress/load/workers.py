@@ -196,7 +196,7 @@ class WorkerAgent:
         self.on_setup = on_setup
         self.target = target
         self.number = 0
-        self.watch = SelfWatch(polling=self._polling)
+        self.watch = SelfWatch()
         self.directory = Path(tempfile.mkdtemp(prefix="stress-worker-"))
         self._samples_sent = 0
         self._finished = False
@@ -207,10 +207,6 @@ class WorkerAgent:
         runner.register_message(STOP, self._stop)
         gevent.spawn(watch_loop, self.watch)
         runner.send_message(HELLO, {"pid": os.getpid(), "host": socket.gethostname()})
-
-    def _polling(self) -> float:
-        traffic = self.state.traffic
-        return traffic.spun if traffic is not None else 0.0
 
     def _setup(self, environment: Any, msg: Any) -> None:
         data = msg.data
@@ -278,7 +274,6 @@ class WorkerAgent:
                 "sent": plan.seq,
                 "after_stop": plan.after_stop,
                 "cpu_s": self.watch.cpu_seconds() if final else None,
-                "polling_s": self.watch.polling_seconds() if final else None,
                 "time_us": plan.time_per_request(self.watch.cpu_seconds()) if final else None,
             },
         )

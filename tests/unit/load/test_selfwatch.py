@@ -63,19 +63,3 @@ def test_saturation_reports_each_episode_once() -> None:
         False,
         True,
     ]
-
-
-def test_polling_for_a_near_arrival_is_waiting_not_work() -> None:
-    """An open-loop event loop that polls half of each second while an arrival is near is
-    busy 95-99 % by the OS's count, but not saturated: polling is left out."""
-    clock = iter(range(100))
-    polled = iter([0.25, 0.75, 1.25, 1.75, 2.25])
-    watch = SelfWatch(
-        process=FakeProcess([95, 99, 99, 99]),
-        clock=lambda: next(clock),
-        polling=lambda: next(polled),
-    )
-    became = [watch.sample()[1] for _ in range(3)]
-    assert became == [False, False, False]
-    assert [s.cpu for s in watch.samples] == [45, 49, 49]
-    assert watch.cpu_seconds() == 95 + 99 + 99 - 2.0  # polled 2.25 s, 0.25 before the watch

@@ -141,45 +141,6 @@ def test_a_finished_schedule_releases_nothing_more() -> None:
     assert counts(traffic).scheduled == 2
 
 
-def test_a_near_arrival_is_polled_for_a_far_one_waits_on_the_alarm() -> None:
-    clock = FakeClock()
-    near = opened(clock, rate=10_000)
-    turn()  # the first arrival (due at once) is released: the next is 100 µs away
-    assert counts(near).scheduled == 1
-    assert near.polling
-    assert near._alarm.when is None
-    near.idle()
-    assert not near.polling  # a step that ends stops polling
-    far = opened(clock, rate=100)
-    turn()  # the next arrival is 10 ms away: the loop sleeps until the alarm
-    assert counts(far).scheduled == 1
-    assert not far.polling
-    assert far._alarm.when is not None
-    far.idle()
-
-
-def test_polling_time_is_counted_and_every_arrival_still_goes_out() -> None:
-    traffic = Traffic(max_wait=5.0)
-    traffic.open("p", 0, 4, Schedule(start_rate=5000, end_rate=5000, duration=0.05))
-    tickets: list[Ticket] = []
-
-    def slot() -> None:
-        for _ in range(200):  # bounded: 250 arrivals over 4 slots, each ends by None
-            ticket = traffic.acquire()
-            if ticket is not None:
-                tickets.append(ticket)
-            elif not traffic.polling and traffic.counts[("p", 0)].scheduled >= 250:
-                return
-
-    slots = [gevent.spawn(slot) for _ in range(4)]
-    gevent.sleep(0.2)
-    traffic.idle()
-    gevent.killall(slots)
-    assert traffic.counts[("p", 0)].scheduled == 250
-    assert len(tickets) == 250
-    assert traffic.spun > 0
-
-
 def test_a_slot_that_finds_an_arrival_due_takes_it_without_a_turn_of_the_loop() -> None:
     clock = FakeClock()
     traffic = opened(clock)

@@ -50,7 +50,7 @@ def test_a_worker_stops_at_the_masters_instant_and_ships_its_after_stop_count() 
         writer=SimpleNamespace(written=7),
         time_per_request=lambda cpu_s: {"sampled": 0},
     )
-    traffic = SimpleNamespace(counts_list=lambda: [], spun=0.0)
+    traffic = SimpleNamespace(counts_list=lambda: [])
     state = SimpleNamespace(plan=plan, traffic=traffic)
     agent = WorkerAgent(runner, state, build=lambda *a, **k: None, on_setup=lambda info: None)
 
