@@ -20,6 +20,7 @@ adds something, such as arbitrary Unicode or a scenario's custom strategy.
 
 from __future__ import annotations
 
+import _random
 import hashlib
 import random
 from collections.abc import Callable, Mapping
@@ -113,6 +114,21 @@ def input_seed(seed: int, family: str, index: int) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+_RANDOM = random.Random
+_NEW = random.Random.__new__
+_SEED = _random.Random.seed
+
+
+def seeded(seed: int) -> random.Random:
+    """``random.Random(seed)`` for an int ``seed`` (the same state), without the Python-level
+    ``__init__`` and ``seed`` calls around the C seeding: 3.6 instead of 4.2 µs, once or
+    twice per input."""
+    rng = _NEW(_RANDOM)
+    _SEED(rng, seed)
+    rng.gauss_next = None  # type: ignore[attr-defined]  # what Random.seed sets
+    return rng
+
+
 class Cache:
     """What one corpus build keeps between inputs, in one process: a wrapped Hypothesis test
     per strategy, and values derived from the Context (such as the schema's fields).
@@ -162,7 +178,7 @@ class Draw:
         self.family = family
         self.index = index
         self.seed = input_seed(context.seed, family, index)
-        self.random = random.Random(self.seed)
+        self.random = seeded(self.seed)
         self.cache = cache
 
     @property
@@ -180,7 +196,7 @@ class Draw:
     def shared(self, key: str) -> random.Random:
         """A Random shared by every family at this index under ``key``: the perturbation
         families derive their variants from one seed input this way."""
-        return random.Random(input_seed(self.context.seed, key, self.index))
+        return seeded(input_seed(self.context.seed, key, self.index))
 
     def canary(self) -> str:
         """A token unique to this input that no model says unless it obeyed an injection."""

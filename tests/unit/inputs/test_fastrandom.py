@@ -109,3 +109,12 @@ def test_long_draws_from_numpys_twister_leave_the_generator_where_random_choices
         # Twice in a row: the second draw starts where the first left the generator.
         assert fastrandom.choices(fast, population, size) == plain.choices(population, k=size)
         assert same_state(plain, fast)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**32, 2**63 + 12345, 2**64 - 1])
+def test_seeded_is_random_random_of_the_seed(seed: int) -> None:
+    from stress.inputs.family import seeded
+
+    made, plain = seeded(seed), random.Random(seed)
+    assert type(made) is random.Random
+    assert same_state(made, plain)
