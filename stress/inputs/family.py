@@ -146,7 +146,18 @@ class Cache:
             self._values[key] = make()
         return self._values[key]
 
-    def draw(self, strategy: st.SearchStrategy[Any], rng: random.Random) -> Any:
+    def draw(
+        self, strategy: st.SearchStrategy[Any], rng: random.Random, *, bare: bool = False
+    ) -> Any:
+        """One example of ``strategy`` from ``rng``'s bytes, as a ``@given`` test run by
+        ``fuzz_one_input`` draws it. ``bare``: for strategies of the package's own that need
+        no test context (no ``st.data()``, ``note``, ``assume``), drawn straight from the
+        same bytes, half the time of the test run and no runner to build (the same values:
+        the given wrapper adds no draws of its own; a test holds the two equal)."""
+        if bare:
+            value = _bare_draw(strategy, rng)
+            if value is not _NO_BARE:
+                return value
         entry = self._runners.get(id(strategy))
         if entry is None:
             from hypothesis import HealthCheck, given, settings
@@ -170,6 +181,31 @@ class Cache:
         raise RuntimeError(f"strategy {strategy!r} could not draw an example")  # pragma: no cover
 
 
+_NO_BARE = object()
+
+
+def _bare_draw(strategy: st.SearchStrategy[Any], rng: random.Random) -> Any:
+    """``Cache.draw`` of ``strategy`` without the test around it: the same buffers of
+    ``rng`` (one per try, at most 20), each read by the provider ``fuzz_one_input`` uses.
+    _NO_BARE when this Hypothesis has not those internals (the test run is used then)."""
+    try:
+        from hypothesis.errors import StopTest, UnsatisfiedAssumption
+        from hypothesis.internal.conjecture.data import ConjectureData
+        from hypothesis.internal.conjecture.providers import BytestringProvider
+    except ImportError:  # pragma: no cover (another Hypothesis)
+        return _NO_BARE
+    for _ in range(20):
+        buffer = rng.randbytes(_BUFFER_BYTES)
+        data = ConjectureData(
+            random=None, provider=BytestringProvider, provider_kw={"bytestring": buffer}
+        )
+        try:
+            return data.draw(strategy)
+        except (StopTest, UnsatisfiedAssumption):
+            continue
+    raise RuntimeError(f"strategy {strategy!r} could not draw an example")  # pragma: no cover
+
+
 class Draw:
     """The seeded source of randomness for one input."""
 
@@ -189,9 +225,10 @@ class Draw:
     def features(self) -> Mapping[str, tuple[float, float]]:
         return self.context.features
 
-    def example(self, strategy: st.SearchStrategy[Any]) -> Any:
-        """One example of ``strategy``, decided entirely by this draw's seed."""
-        return self.cache.draw(strategy, self.random)
+    def example(self, strategy: st.SearchStrategy[Any], *, bare: bool = False) -> Any:
+        """One example of ``strategy``, decided entirely by this draw's seed (``bare``: see
+        Cache.draw)."""
+        return self.cache.draw(strategy, self.random, bare=bare)
 
     def shared(self, key: str) -> random.Random:
         """A Random shared by every family at this index under ``key``: the perturbation
