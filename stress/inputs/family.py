@@ -21,6 +21,7 @@ adds something, such as arbitrary Unicode or a scenario's custom strategy.
 from __future__ import annotations
 
 import _random
+import functools
 import hashlib
 import random
 from collections.abc import Callable, Mapping
@@ -188,22 +189,33 @@ def _bare_draw(strategy: st.SearchStrategy[Any], rng: random.Random) -> Any:
     """``Cache.draw`` of ``strategy`` without the test around it: the same buffers of
     ``rng`` (one per try, at most 20), each read by the provider ``fuzz_one_input`` uses.
     _NO_BARE when this Hypothesis has not those internals (the test run is used then)."""
+    parts = _bare_parts()
+    if parts is None:  # pragma: no cover (another Hypothesis)
+        return _NO_BARE
+    conjecture_data, provider, retry = parts
+    for _ in range(20):
+        buffer = rng.randbytes(_BUFFER_BYTES)
+        data = conjecture_data(random=None, provider=provider, provider_kw={"bytestring": buffer})
+        try:
+            return data.draw(strategy)
+        except retry:
+            continue
+    raise RuntimeError(f"strategy {strategy!r} could not draw an example")  # pragma: no cover
+
+
+@functools.cache
+def _bare_parts() -> tuple[Any, Any, tuple[type[BaseException], ...]] | None:
+    """What a bare draw uses of Hypothesis's internals, checked once (None: not there, or
+    not as this was written for), before any buffer is drawn."""
     try:
         from hypothesis.errors import StopTest, UnsatisfiedAssumption
         from hypothesis.internal.conjecture.data import ConjectureData
         from hypothesis.internal.conjecture.providers import BytestringProvider
-    except ImportError:  # pragma: no cover (another Hypothesis)
-        return _NO_BARE
-    for _ in range(20):
-        buffer = rng.randbytes(_BUFFER_BYTES)
-        data = ConjectureData(
-            random=None, provider=BytestringProvider, provider_kw={"bytestring": buffer}
-        )
-        try:
-            return data.draw(strategy)
-        except (StopTest, UnsatisfiedAssumption):
-            continue
-    raise RuntimeError(f"strategy {strategy!r} could not draw an example")  # pragma: no cover
+
+        ConjectureData(random=None, provider=BytestringProvider, provider_kw={"bytestring": b""})
+    except (ImportError, TypeError):  # pragma: no cover (another Hypothesis)
+        return None
+    return ConjectureData, BytestringProvider, (StopTest, UnsatisfiedAssumption)
 
 
 class Draw:
