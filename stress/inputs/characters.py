@@ -209,7 +209,7 @@ def _any_text() -> st.SearchStrategy[str]:
 
 
 def _arbitrary(draw: Draw) -> dict[str, Any]:
-    return {"messages": [user(draw.example(_any_text()))]}
+    return {"messages": [user(draw.example(_any_text(), bare=True))]}
 
 
 def families() -> list[Family]:

@@ -89,3 +89,32 @@ def test_numpy_is_imported_with_one_blas_thread_and_the_environment_left_as_it_w
         check=True,
     )
     assert found.stdout.split() == ["2", "2"]
+
+
+@pytest.mark.parametrize("before", [0, 1, 311, 623, 624, 1000])
+def test_long_draws_from_numpys_twister_leave_the_generator_where_random_choices_does(
+    before: int,
+) -> None:
+    # From TWISTER_FROM picks NumPy's Mersenne Twister makes the outputs from the generator's
+    # state; ``before`` outputs drawn first put the state's position anywhere in its 624
+    # words (624: a refill is due on the next output).
+    size = fastrandom.TWISTER_FROM + 7
+    for population in (ASCII, range(1 << 52)):
+        plain, fast = random.Random(before), random.Random(before)
+        for rng in (plain, fast):
+            rng.getrandbits(32 * before) if before else None
+            rng.gauss()
+        assert fastrandom.choices(fast, population, size) == plain.choices(population, k=size)
+        assert same_state(plain, fast)
+        # Twice in a row: the second draw starts where the first left the generator.
+        assert fastrandom.choices(fast, population, size) == plain.choices(population, k=size)
+        assert same_state(plain, fast)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**32, 2**63 + 12345, 2**64 - 1])
+def test_seeded_is_random_random_of_the_seed(seed: int) -> None:
+    from stress.inputs.family import seeded
+
+    made, plain = seeded(seed), random.Random(seed)
+    assert type(made) is random.Random
+    assert same_state(made, plain)
