@@ -103,6 +103,13 @@ def plan(
 def generate(family: Family, context: Context, index: int, *, cache: Cache) -> Input:
     """Input ``index`` of ``family``; raises ScenarioError when the family cannot fit."""
     payload, seed = _payload(family, context, index, cache)
+    return _input_of(family, context, index, payload, seed)
+
+
+def _input_of(
+    family: Family, context: Context, index: int, payload: dict[str, Any], seed: int
+) -> Input:
+    """Input ``index`` of ``family`` made of its payload and input seed."""
     return Input(
         id=f"{family.name}-{index:04d}",
         family=family.name,
@@ -209,15 +216,7 @@ class _LineOf:
 
     def __call__(self, index: int, payload: dict[str, Any], seed: int) -> str:
         if not self.plain:
-            item = Input(
-                id=f"{self.family.name}-{index:04d}",
-                family=self.family.name,
-                expect=self.family.expect.value,
-                kind=self.family.kind_for(self.context).value,
-                payload=payload,
-                origin={"seed": self.seed, "index": index, "input_seed": seed},
-            )
-            return to_line(item)
+            return to_line(_input_of(self.family, self.context, index, payload, seed))
         return (
             f"{self.id_head}{index:04d}{self.middle}{payload_json(payload)}, "
             f'"origin": {{"seed": {self.seed}, "index": {index}, "input_seed": {seed}}}}}'

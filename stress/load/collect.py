@@ -57,7 +57,7 @@ Sink = Callable[[pa.Table], None]
 class Background(Protocol):
     """Where the collector's Parquet parts are written: ``submit`` hands one over, ``join``
     waits for all (and raises a failure). A load process writes them in native threads
-    (stress.load.offloop.Background); by default they are written at once."""
+    (stress.load.offloop.PartThreads); by default they are written at once."""
 
     seconds: float
 

@@ -49,7 +49,7 @@ from stress.load import events as load_events
 from stress.load.collect import BATCH_SECONDS, Collector, FailureSink
 from stress.load.driver import Driver, Emit, Fleet
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing
-from stress.load.offloop import Background, OffLoopBatchWriter, share_the_gil
+from stress.load.offloop import OffLoopBatchWriter, PartThreads, share_the_gil
 from stress.load.plan import Exchanged, Plan, build_plan
 from stress.load.prepared import Heads
 from stress.load.reader import Kept, Target, exact, fetch_kept
@@ -221,7 +221,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     """
     plan = build_plan(run_dir)
     scenario = plan.scenario
-    collector = Collector(run_dir, tracked=_sweeps(scenario), background=Background())
+    collector = Collector(run_dir, tracked=_sweeps(scenario), background=PartThreads())
     plan.writer = OffLoopBatchWriter(
         lambda table: collector.add(table, 0), max_seconds=BATCH_SECONDS
     )
@@ -274,7 +274,7 @@ def run_master(
     scenario = from_path(layout.scenario(run_dir))
     scenario_text = layout.scenario(run_dir).read_text(encoding="utf-8")
     corpus = layout.corpus(run_dir).read_bytes()
-    collector = Collector(run_dir, tracked=_sweeps(scenario), background=Background())
+    collector = Collector(run_dir, tracked=_sweeps(scenario), background=PartThreads())
     user_class = make_user(LoadState(), None, timeout=scenario.target.timeout)
     # host=None: each worker keeps the URL it was given (``stress worker --target``).
     environment = Environment(

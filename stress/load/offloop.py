@@ -63,7 +63,7 @@ class OffLoopBatchWriter(BatchWriter):
         return table
 
 
-class Background:
+class PartThreads:
     """Parts written in native threads while the event loop goes on; ``join`` waits for
     every one and raises the first failure (a part that could not be written is lost data,
     never silent). ``seconds``: the threads' CPU for the parts joined so far."""

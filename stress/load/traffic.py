@@ -203,7 +203,7 @@ class Traffic:
             if upcoming is not None and upcoming <= self._clock():
                 # Already due: this slot takes it without a turn of the loop. It waited for a
                 # slot when no other slot is waiting for one (every other one is busy).
-                return self._released_now(pacer.take(), queued=not self._waiting)
+                return self._arrival(pacer.take(), queued=not self._waiting)
         waiter: Waiter[Arrival | None] = Waiter(self._hub)
         self._waiting.append(waiter)
         try:
@@ -213,8 +213,9 @@ class Traffic:
             if waiter in self._waiting:  # killed while waiting (the runner stops users)
                 self._waiting.remove(waiter)
 
-    def _released_now(self, intended: float, *, queued: bool) -> Arrival:
-        """One arrival released outside the loop's turn (a slot that found it due)."""
+    def _arrival(self, intended: float, *, queued: bool) -> Arrival:
+        """The arrival due at ``intended``, released now (counted as scheduled); ``queued``:
+        no slot was waiting for it."""
         counts = self._step_counts
         counts.scheduled += 1
         entry = None if self._entry_of is None else self._entry_of(self._released)
@@ -231,17 +232,14 @@ class Traffic:
         now = self._clock()
         upcoming = pacer.next_at()
         if upcoming is not None and upcoming <= now:
-            counts, generation, entry_of = self._step_counts, self._generation, self._entry_of
             waiting, queue = self._waiting, self._queue
             for intended in pacer.due(now):
-                counts.scheduled += 1
-                entry = None if entry_of is None else entry_of(self._released)
-                self._released += 1
+                arrival = self._arrival(intended, queued=not waiting)
                 if waiting:
                     # The slot runs now, until its request is out, then the loop returns here.
-                    waiting.popleft().switch((intended, False, generation, entry, counts))
+                    waiting.popleft().switch(arrival)
                 else:
-                    queue.append((intended, True, generation, entry, counts))
+                    queue.append(arrival)
                 if self._pacer is not pacer:
                     return  # the step ended while a slot ran
             now = self._clock()

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -156,3 +157,36 @@ def error_findings(run_dir: Path) -> collections.Counter[str]:
             if finding["severity"] == "error":
                 found[finding["check"]] += 1
     return found
+
+
+def init_and_run(
+    url: str,
+    tmp_path: Path,
+    protocol: str,
+    model: str,
+    target: dict[str, Any] | None = None,
+    *,
+    spawn_rate: int = 4,
+) -> tuple[Path, dict[str, Any]]:
+    """`stress init`, shortened (80 inputs; a 1 s baseline at 1 user, then 2 s at 4 users
+    spawned ``spawn_rate`` a second; ``target`` keys set), `stress run`: the run directory
+    and its summary."""
+    path = tmp_path / "scenario.yaml"
+    made = stress(
+        *("init", url, "--protocol", protocol, "--model", model, "-o", str(path)),
+        "--no-input",
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr + made.stdout
+    scenario = yaml.safe_load(path.read_text())
+    scenario["inputs"]["count"] = 80
+    scenario["load"]["phases"] = [
+        {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "1s"},
+        {"name": "load", "users": 4, "spawn_rate": spawn_rate, "duration": "2s"},
+    ]
+    scenario["target"].update(target or {})
+    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    done = stress("run", str(path), "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr + done.stdout
+    run_dir = Path(done.stdout.strip().splitlines()[0])
+    return run_dir, json.loads((run_dir / "summary.json").read_text())

@@ -11,44 +11,25 @@ sampling endpoint (tests/reference/sampling.py) is never charged for two answers
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.integration.conftest import error_findings, reference_server, stress
+from tests.integration.conftest import error_findings, init_and_run, reference_server
 
 pytestmark = pytest.mark.slow
 
 
-def init_and_run(url: str, tmp_path: Path, model: str = "ref-chat") -> tuple[Path, dict[str, Any]]:
-    path = tmp_path / "scenario.yaml"
-    made = stress(
-        *("init", url, "--protocol", "openai-chat", "--model", model, "-o", str(path)),
-        "--no-input",
-        cwd=tmp_path,
-    )
-    assert made.returncode == 0, made.stderr + made.stdout
-    scenario = yaml.safe_load(path.read_text())
-    scenario["inputs"]["count"] = 80
-    scenario["target"]["stream"] = True
-    scenario["load"]["phases"] = [
-        {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "1s"},
-        {"name": "load", "users": 4, "spawn_rate": 20, "duration": "2s"},
-    ]
-    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
-    done = stress("run", str(path), "--out", str(tmp_path / "reports"), cwd=tmp_path)
-    assert done.returncode in (0, 1), done.stderr + done.stdout
-    run_dir = Path(done.stdout.strip().splitlines()[0])
-    return run_dir, json.loads((run_dir / "summary.json").read_text())
+def streamed(url: str, tmp_path: Path, model: str = "ref-chat") -> tuple[Path, dict[str, Any]]:
+    """init's scenario, shortened and streamed, run: the 4 load users start at once."""
+    return init_and_run(url, tmp_path, "openai-chat", model, {"stream": True}, spawn_rate=20)
 
 
 def test_careful_streams_in_flight_together_give_no_error(tmp_path: Path) -> None:
     with reference_server("streaming") as url:
-        run_dir, summary = init_and_run(url, tmp_path)
+        run_dir, summary = streamed(url, tmp_path)
     paired = summary["group_checks"]["concurrency_interference"]
     assert paired["judged"], paired
     assert paired["deterministic"], paired
@@ -60,7 +41,7 @@ def test_careful_streams_in_flight_together_give_no_error(tmp_path: Path) -> Non
 def test_a_sampling_stream_is_never_charged_for_a_difference(tmp_path: Path) -> None:
     # tests/reference/sampling.py at its default temperature: every answer drawn afresh.
     with reference_server("sampling") as url:
-        run_dir, summary = init_and_run(url, tmp_path, "ref-sampler")
+        run_dir, summary = streamed(url, tmp_path, "ref-sampler")
     paired = summary["group_checks"]["concurrency_interference"]
     assert "it samples" in summary["group_checks"]["degradation"]["note"], summary
     assert paired["pairs"] >= 5, paired
@@ -74,7 +55,7 @@ def test_a_sampling_stream_is_never_charged_for_a_difference(tmp_path: Path) -> 
 )
 def test_each_planted_interference_fault_is_an_error(tmp_path: Path, fault: str, kind: str) -> None:
     with reference_server("streaming", "--careless", fault) as url:
-        run_dir, summary = init_and_run(url, tmp_path)
+        run_dir, summary = streamed(url, tmp_path)
     paired = summary["group_checks"]["concurrency_interference"]
     assert paired[kind] >= 1, paired
     assert error_findings(run_dir)["concurrency_interference"] >= 1, error_findings(run_dir)

@@ -9,43 +9,15 @@ must give an error finding of the group check that sees it.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from tests.integration.conftest import error_findings, reference_server, stress
+from tests.integration.conftest import error_findings, init_and_run, reference_server
 
 pytestmark = pytest.mark.slow
-
-
-def init_and_run(
-    url: str, tmp_path: Path, protocol: str, model: str, target: dict[str, Any] | None = None
-) -> tuple[Path, dict[str, Any]]:
-    """`stress init`, shortened, `stress run`: the run directory and its summary."""
-    path = tmp_path / "scenario.yaml"
-    made = stress(
-        *("init", url, "--protocol", protocol, "--model", model, "-o", str(path)),
-        "--no-input",
-        cwd=tmp_path,
-    )
-    assert made.returncode == 0, made.stderr + made.stdout
-    scenario = yaml.safe_load(path.read_text())
-    scenario["inputs"]["count"] = 80
-    scenario["load"]["phases"] = [
-        {"name": "baseline", "users": 1, "spawn_rate": 1, "duration": "1s"},
-        {"name": "load", "users": 4, "spawn_rate": 4, "duration": "2s"},
-    ]
-    scenario["target"].update(target or {})
-    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
-    done = stress("run", str(path), "--out", str(tmp_path / "reports"), cwd=tmp_path)
-    assert done.returncode in (0, 1), done.stderr + done.stdout
-    run_dir = Path(done.stdout.strip().splitlines()[0])
-    return run_dir, json.loads((run_dir / "summary.json").read_text())
 
 
 @pytest.fixture

@@ -125,7 +125,7 @@ def test_parts_are_written_while_the_loop_runs_and_all_exist_after_close(
         real(path, table)
 
     monkeypatch.setattr(collect, "write_part", slow)
-    collector = Collector(tmp_path, background=offloop.Background())
+    collector = Collector(tmp_path, background=offloop.PartThreads())
     ticks, ticker = _ticking()
     gevent.sleep(0)
     before = len(ticks)
@@ -147,7 +147,7 @@ def test_a_part_that_cannot_be_written_is_raised_at_close(
         raise OSError("disk full")
 
     monkeypatch.setattr(collect, "write_part", broken)
-    collector = Collector(tmp_path, background=offloop.Background())
+    collector = Collector(tmp_path, background=offloop.PartThreads())
     collector.add(table_of([_record(1)]), 0)
     with pytest.raises(OSError, match="disk full"):
         collector.close()
