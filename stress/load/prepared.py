@@ -14,6 +14,13 @@ header or character), goes through ``client.request`` as before, so it meets the
 errors. POST is never retried by the
 client after a send error (RFC 9110 section 9.2.2), so there is no retry here either; a
 connection the server dropped is the reader's to handle (stress.load.reader.fetch_kept).
+
+Two calls of the pool's cost more than the work they do, once per request: ``sendall``
+asks the kernel for the socket's send buffer size (a system call) before sending a request
+that one ``send`` almost always takes whole, and the pool's check that an idle kept
+connection is still usable goes through gevent's cooperative ``select`` although its zero
+timeout never waits. ``send`` sends once and hands only a remainder to ``sendall``; ``quick``
+gives a client's pool the same check made with the plain ``select`` call.
 """
 
 from __future__ import annotations
@@ -21,9 +28,36 @@ from __future__ import annotations
 import errno
 from typing import Any
 
+from gevent.monkey import get_original
 from geventhttpclient.response import HTTPSocketPoolResponse
 
 from stress.targets import HttpRequest
+
+# The select call itself, not gevent's cooperative one (the load process is monkey-patched).
+_select = get_original("select", "select")
+
+
+def alive(sock: Any) -> bool:
+    """Whether an idle pooled connection can carry the next request: open, with nothing to
+    read (a readable idle connection was closed by the server or holds bytes nobody asked
+    for). geventhttpclient's own check, with the plain select call."""
+    if sock is None:
+        return False
+    try:
+        if sock.fileno() < 0:
+            return False
+        readable, _, _ = _select([sock], [], [], 0.0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+def quick(client: Any) -> Any:
+    """``client`` with its pool checking idle connections through ``alive``."""
+    pool = getattr(client, "_connection_pool", None)
+    if pool is not None and hasattr(pool, "_is_socket_alive"):
+        pool._is_socket_alive = alive
+    return client
 
 
 def eligible(request: HttpRequest) -> bool:
@@ -75,8 +109,11 @@ def send(client: Any, head: bytes, body: bytes) -> Any:
     ``client.request`` returns it (the response releases the connection)."""
     pool = client._connection_pool
     sock = pool.get_socket()
+    data = head + body if body else head
     try:
-        sock.sendall(head + body if body else head)
+        sent = sock.send(data)  # a whole request, nearly always: no sendall, no SO_SNDBUF
+        if sent < len(data):
+            sock.sendall(memoryview(data)[sent:])
     except OSError as exc:
         if exc.errno not in (errno.ECONNRESET, errno.EPIPE):
             pool.release_socket(sock)

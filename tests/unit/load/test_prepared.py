@@ -4,10 +4,12 @@ path."""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
 from geventhttpclient.client import HTTPClient
+from geventhttpclient.connectionpool import ConnectionPool
 
 from stress.load import prepared
 from stress.load.reader import exact, fetch, wire_headers
@@ -17,14 +19,25 @@ ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 
 
 
 class Sock:
-    """A connection that records what was sent and answers ANSWER."""
+    """A connection that records what was sent and answers ANSWER; one ``send`` takes at
+    most ``takes`` bytes (a full send buffer takes part of a request)."""
+
+    takes = 1 << 30
 
     def __init__(self) -> None:
         self.sent = b""
         self._answer = ANSWER
+        self.calls: list[str] = []
 
-    def sendall(self, data: bytes) -> None:
-        self.sent += data
+    def send(self, data: bytes) -> int:
+        self.calls.append("send")
+        taken = bytes(data[: self.takes])
+        self.sent += taken
+        return len(taken)
+
+    def sendall(self, data: bytes | memoryview) -> None:
+        self.calls.append("sendall")
+        self.sent += bytes(data)
 
     def recv(self, size: int) -> bytes:
         data, self._answer = self._answer[:size], self._answer[size:]
@@ -128,3 +141,54 @@ def test_fetch_sends_a_prepared_request_once_encoded_and_answers_it() -> None:
     sent = [sock.sent for sock in made._connection_pool.socks]
     assert len(set(sent)) == 1
     assert sent[0].startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
+
+
+def test_a_request_goes_out_in_one_send_when_the_socket_takes_it_all() -> None:
+    made, request_ = client(), chat()
+    head = prepared.encode(made, request_, request_.path, wire_headers(request_, "h"))
+    assert head is not None
+    prepared.send(made, head, request_.body)
+    sock = made._connection_pool.socks[0]
+    assert sock.calls == ["send"]
+    assert sock.sent == head + request_.body
+
+
+def test_what_one_send_leaves_goes_out_with_sendall(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Sock, "takes", 7)
+    made, request_ = client(), chat(**{"X-Long": "v" * 3000})
+    head = prepared.encode(made, request_, request_.path, wire_headers(request_, "h"))
+    assert head is not None
+    raw = prepared.send(made, head, request_.body)
+    sock = made._connection_pool.socks[0]
+    assert sock.calls == ["send", "sendall"]
+    assert sock.sent == head + request_.body  # every byte, once, in order
+    assert raw.read() == b"{}"
+
+
+def test_an_idle_connection_is_alive_until_closed_or_readable() -> None:
+    ours, server = socket.socketpair()
+    try:
+        assert prepared.alive(ours)
+        server.sendall(b"x")  # bytes nobody asked for: not reusable
+        assert not prepared.alive(ours)
+        ours.recv(1)
+        assert prepared.alive(ours)
+        server.close()  # the server closed it (a FIN is readable)
+        assert not prepared.alive(ours)
+    finally:
+        ours.close()
+    assert not prepared.alive(ours)  # closed here: fileno -1
+    assert not prepared.alive(None)
+
+
+def test_a_clients_pool_checks_idle_connections_with_alive() -> None:
+    made = exact(HTTPClient("127.0.0.1", 8000))
+    assert isinstance(made._connection_pool, ConnectionPool)
+    ours, server = socket.socketpair()
+    try:
+        assert made._connection_pool._is_socket_alive(ours)
+        server.close()
+        assert not made._connection_pool._is_socket_alive(ours)
+        assert made._connection_pool._is_socket_alive.__name__ == prepared.alive.__name__
+    finally:
+        ours.close()
