@@ -1,8 +1,17 @@
-"""Plain Locust FastHttpUser as a library, for comparison: ``plain_locust.py URL USERS SECONDS``.
+"""Plain Locust FastHttpUser as a library, for comparison:
+``plain_locust.py URL USERS SECONDS [RATE]``.
 
 Prints one JSON line: {"requests", "seconds", "rps", "cpu_us_per_request", "p50_ms"}. Sends the
 same kind of POST body as a stress run (an OpenAI chat request) and reads the whole answer, as
 stress does.
+
+With RATE, the users are paced instead of sending back to back: user i of n sends at
+t0 + (i + k·n) / RATE for k = 0, 1, ... (the whole stream evenly spaced at RATE, as a stress
+constant-rate phase with n slots), sleeping with gevent until each send is due, and sending at
+once when it is already behind. This is Locust's own way to pace (a user's wait before its next
+task, as ``constant_pacing`` does), without stress's checks, records or shared queue: the
+reference for what the event loop itself can keep on time. It adds {"behind": sends that left
+2 ms or more after their time, "lag_p50_ms", "lag_p99_ms"} over the counted window.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ import json
 import statistics
 import sys
 import time
+from typing import ClassVar
 
 import gevent
 import locust
@@ -31,11 +41,47 @@ class Plain(FastHttpUser):
         self.client.post("/v1/chat/completions", data=BODY, headers=HEADERS)
 
 
+class Paced(FastHttpUser):
+    """Sends at its own evenly spaced times (see the module's docstring); ``rate`` and
+    ``users`` are set before the run, ``t0`` when the first user starts."""
+
+    wait_time = constant(0)
+    rate = 1.0
+    users = 1
+    t0: float | None = None
+    spawned = 0
+    lags: ClassVar[list[float]] = []
+
+    def on_start(self) -> None:
+        cls = type(self)
+        if cls.t0 is None:
+            cls.t0 = time.perf_counter() + 0.05
+        self.index = cls.spawned
+        cls.spawned += 1
+        self.k = 0
+
+    @task
+    def send(self) -> None:
+        cls = type(self)
+        assert cls.t0 is not None
+        due = cls.t0 + (self.index + self.k * cls.users) / cls.rate
+        self.k += 1
+        wait = due - time.perf_counter()
+        if wait > 0:
+            gevent.sleep(wait)
+        cls.lags.append(time.perf_counter() - due)
+        self.client.post("/v1/chat/completions", data=BODY, headers=HEADERS)
+
+
 def main() -> None:
     assert locust.__version__
     url, users, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    Plain.host = url
-    env = Environment(user_classes=[Plain], host=url)
+    rate = float(sys.argv[4]) if len(sys.argv) > 4 else None
+    user: type[FastHttpUser] = Plain
+    if rate is not None:
+        Paced.rate, Paced.users, user = rate, users, Paced
+    user.host = url
+    env = Environment(user_classes=[user], host=url)
     runner = env.create_local_runner()
     times: list[float] = []
     env.events.request.add_listener(lambda response_time, **_: times.append(response_time))
@@ -43,25 +89,28 @@ def main() -> None:
     runner.start(users, spawn_rate=users * 10)
     gevent.sleep(1.0)  # warm-up, not counted (nor in the latency median)
     times.clear()
+    Paced.lags.clear()
     before = env.stats.total.num_requests
     started = time.monotonic()
     gevent.sleep(seconds)
     done = env.stats.total.num_requests - before
     elapsed = time.monotonic() - started
+    lags = sorted(Paced.lags)
     runner.quit()
     # CPU per request over the whole load, warm-up included (as stress's load.json cpu_s).
     cpu_us = (time.process_time() - cpu) / env.stats.total.num_requests * 1e6
-    print(
-        json.dumps(
-            {
-                "requests": done,
-                "seconds": elapsed,
-                "rps": done / elapsed,
-                "cpu_us_per_request": cpu_us,
-                "p50_ms": statistics.median(times),
-            }
-        )
-    )
+    figures = {
+        "requests": done,
+        "seconds": elapsed,
+        "rps": done / elapsed,
+        "cpu_us_per_request": cpu_us,
+        "p50_ms": statistics.median(times),
+    }
+    if rate is not None and lags:
+        figures["behind"] = sum(lag >= 0.002 for lag in lags)
+        figures["lag_p50_ms"] = lags[len(lags) // 2] * 1000
+        figures["lag_p99_ms"] = lags[int(len(lags) * 0.99)] * 1000
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ are the figures to compare.
 2. stress with 2 workers vs 1 worker                                     (target ≥ 1.7×)
 3. open-loop arrival rate, constant and Poisson, at 10 % to 80 % of the closed-loop ceiling:
    achieved/requested and late arrivals                                  (target: none late)
+   3b. plain Locust's users paced at the same rates: behind, lag, CPU per request (reference)
+   3c. this machine's price of idling: the same work back to back and after idle gaps
 4. latency against a target that holds every answer 20 ms: p50 error of stress and of plain
    Locust at 50 closed-loop users, and their difference (target within 0.2 ms); a 1 s stall
    during a constant-rate phase: corrected p99 shows it, uncorrected (service time) does not
@@ -35,6 +37,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from benchmarks import idle_cost
 from stress.demo.noop import NoopServer
 from stress.record import read_records
 from stress.runner import Workers, run
@@ -89,9 +92,13 @@ def plain_locust(url: str, users: int, seconds: float) -> tuple[float, float]:
     return float(figures["rps"]), float(figures["cpu_us_per_request"])
 
 
-def plain_locust_figures(url: str, users: int, seconds: float) -> dict[str, float]:
+def plain_locust_figures(
+    url: str, users: int, seconds: float, rate: float | None = None
+) -> dict[str, float]:
+    """Plain Locust's figures (benchmarks/plain_locust.py); with ``rate``, its users paced."""
+    paced = [] if rate is None else [str(rate)]
     output = subprocess.run(
-        [sys.executable, str(HERE / "plain_locust.py"), url, str(users), str(seconds)],
+        [sys.executable, str(HERE / "plain_locust.py"), url, str(users), str(seconds), *paced],
         capture_output=True,
         text=True,
         check=True,
@@ -231,6 +238,7 @@ def arrival_accuracy(
                 "behind": int((lag >= 2.0).sum()),
                 "unsent": phase["counts"]["unsent"],
                 "requests": len(records),
+                "cpu_us": cpu_per_request(run_dir, records),
             }
             rows.append(row)
             print(
@@ -239,8 +247,36 @@ def arrival_accuracy(
                 f"{row['vs_released']:.3f})  late {row['late']:5d}  unsent {row['unsent']:4d}"
                 f"  behind {row['behind']:5d} of {row['requests']}  send lag p50 "
                 f"{row['send_lag_p50_ms']:.2f} ms p99 {row['send_lag_p99_ms']:.2f} ms"
+                f"  {row['cpu_us']:5.1f} µs CPU/req"
             )
     print(f"   load average at the end {load_average()}")
+    return rows
+
+
+def paced_locust(url: str, seconds: float, ceiling: float) -> list[dict[str, float]]:
+    """Plain Locust FastHttpUser paced at the same constant rates as section 3: the reference
+    for what gevent's event loop keeps on time on this machine without any of stress's work."""
+    closed_loop = plain_locust_figures(url, CEILING_USERS, seconds)
+    print(
+        f"\n3b. plain Locust FastHttpUser paced at the same constant rates, {MAX_IN_FLIGHT} users"
+        f" each sleeping until its next send is due (benchmarks/plain_locust.py; no checks, no"
+        f" records); its own closed-loop ceiling {closed_loop['rps']:.0f} req/s at "
+        f"{closed_loop['cpu_us_per_request']:.1f} µs CPU/req ({CEILING_USERS} users); load "
+        f"average {load_average()}"
+    )
+    rows = []
+    for fraction in RATE_FRACTIONS:
+        rate = round(ceiling * fraction)
+        figures = plain_locust_figures(url, MAX_IN_FLIGHT, seconds, rate)
+        rows.append({"fraction": fraction, "requested": rate, **figures})
+        print(
+            f"   {fraction:4.0%} of stress's ceiling, requested {rate:6.0f}  achieved "
+            f"{figures['rps']:8.1f}  behind {figures.get('behind', 0):5.0f} of "
+            f"{figures['requests']:.0f}  send lag p50 {figures.get('lag_p50_ms', 0):.2f} ms p99 "
+            f"{figures.get('lag_p99_ms', 0):.2f} ms  {figures['cpu_us_per_request']:5.1f} µs "
+            f"CPU/req ({figures['cpu_us_per_request'] / closed_loop['cpu_us_per_request']:.2f}"
+            f"× its closed loop's)"
+        )
     return rows
 
 
@@ -326,9 +362,10 @@ def main() -> None:
                 records, _ = stress_run(
                     directory, "ceiling", server.url, closed(CEILING_USERS, args.seconds)
                 )
-                arrival_accuracy(
-                    directory, server.url, args.seconds, window_rps(records, args.seconds)
-                )
+                ceiling = window_rps(records, args.seconds)
+                arrival_accuracy(directory, server.url, args.seconds, ceiling)
+                paced_locust(server.url, args.seconds, ceiling)
+                idle_cost.report()
         if args.only in (None, "latency"):
             latency_accuracy(directory, args.seconds, 20.0)
             stall(directory, max(args.seconds, 6.0))
