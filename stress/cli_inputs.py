@@ -133,14 +133,13 @@ def generate(
 
     # Streamed: blocks of lines are generated, written and dropped (a corpus of any size
     # takes the memory of a few blocks), into output.tmp renamed over output at the end.
-    # With several processes (forked, and this one) each encodes its own blocks.
+    # With several processes (forked, and this one) each writes its own part file.
     plan = prepared.plan()
     if workers is None:
         plan = dataclasses.replace(plan, workers=corpus_io.default_workers(plan.total))
     began = time.monotonic()
     with replacing(output, "wb") as handle:
-        for block in plan.blocks(first=prepared.first_inputs()):
-            handle.write(block)
+        plan.write(handle, first=prepared.first_inputs())
     seconds = time.monotonic() - began
     families = sum(1 for size in plan.sizes.values() if size > 0)
     err.print(f"wrote {plan.total} inputs of {families} families to {output} in {seconds:.2f}s")
