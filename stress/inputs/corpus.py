@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -241,19 +242,22 @@ def _chunk(name: str, start: int, stop: int) -> list[Input]:
 PER_PROCESS = 5_000
 
 
-def default_workers(total: int, load: float | None = None) -> int:
+def default_workers(total: int, load: float | None = None, cpus: int | None = None) -> int:
     """Processes worth starting for a corpus of ``total`` inputs written to a file: one per
-    idle CPU this process may use (at most 8), where fork exists and each has at least
-    PER_PROCESS inputs. Idle: the CPUs less the 1-minute load average (``load``, read from
-    the system when None), rounded, at least one. A busy CPU gives another process no time,
-    only its cost; the corpus is the same bytes with any number."""
+    idle CPU this process may use (``cpus``, counted when None; at most 8), where fork
+    exists and each has at least PER_PROCESS inputs, at least one. Idle: the CPUs less the
+    1-minute load average (``load``, read from the system when None), rounded half up: a
+    CPU at least half idle gets a process. Processes take tasks as they are free, so one on
+    a half-busy CPU still does its share, and costs only a fork; on a busier CPU it would
+    take time from whatever keeps it busy. The corpus is the same bytes with any number."""
     if not _can_fork():
         return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cpus = cpus or 1
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        cpus = cpus or 1
     if load is None:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    idle = max(1, round(cpus - load))
+    idle = max(1, math.floor(cpus - load + 0.5))
     return max(1, min(8, cpus, idle, total // PER_PROCESS))
 
 

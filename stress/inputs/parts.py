@@ -165,8 +165,8 @@ def make(maker: _Maker, tasks: Sequence[Task], workers: int, folder: str | None)
             os.close(write)
             children.append((pid, read))
         made = [_work(maker.block, tasks, claims, files[0])]
-        made += [_collect(pid, read) for pid, read in children]
-        children.clear()
+        while children:
+            made.append(_collect(*children.pop(0)))
     except BaseException:
         claims.stop()
         for pid, read in children:
@@ -191,10 +191,12 @@ def make(maker: _Maker, tasks: Sequence[Task], workers: int, folder: str | None)
 
 def _collect(pid: int, read: int) -> _Made:
     """What a forked process made, once it has ended."""
-    with os.fdopen(read, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if not data or os.waitstatus_to_exitcode(status) != 0:
+    try:
+        with os.fdopen(read, "rb") as pipe:
+            data = pipe.read()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(
             f"a corpus process ended without its inputs (exit {os.waitstatus_to_exitcode(status)})"
         )
