@@ -345,6 +345,11 @@ class Plan:
             made.close()
 
     @property
+    def processes(self) -> int:
+        """How many processes ``write()`` and ``blocks()`` make it with."""
+        return self.workers if self._parallel else 1
+
+    @property
     def _parallel(self) -> bool:
         return self.workers > 1 and self.total > CHUNK and _can_fork()
 

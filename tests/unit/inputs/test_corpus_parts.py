@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -180,3 +182,45 @@ def test_the_default_is_one_process_per_cpu_at_least_half_idle(
 def test_the_default_gives_each_process_enough_inputs() -> None:
     assert corpus.default_workers(2 * corpus.PER_PROCESS - 1, load=0.0, cpus=4) == 1
     assert corpus.default_workers(2 * corpus.PER_PROCESS, load=0.0, cpus=4) == 2
+
+
+SCENARIO = (
+    'name: s\ntarget: {url: "http://127.0.0.1:9", protocol: openai-chat}\n'
+    "inputs: {seed: 1, count: 30, families: {realistic.*: 1, numbers.*: 1}}\n"
+    "load: {phases: [{name: p, users: 1, duration: 1s}]}\n"
+)
+
+# Registered before the command runs, so it runs after the command's own exit handlers.
+AFTER_EXIT = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))
+from stress.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_generate_names_its_processes_and_leaves_its_heap_to_the_system_at_exit(
+    tmp_path: Path,
+) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    outputs = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"corpus-{workers}.jsonl"
+        command = ["generate", str(scenario), "-n", "1200", "--workers", workers, "-o", str(out)]
+        result = subprocess.run(
+            [sys.executable, "-c", AFTER_EXIT, *command], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        plural = "" if workers == "1" else "es"
+        assert "wrote 1200 inputs of" in result.stderr
+        assert f"({workers} process{plural})" in result.stderr
+        assert result.stdout.strip() == "frozen at exit: True"
+        outputs[workers] = out.read_bytes()
+    assert outputs["1"] == outputs["2"]
+
+
+def test_a_corpus_of_one_task_is_made_by_one_process_whatever_the_workers() -> None:
+    assert planned(2, count=corpus.CHUNK).processes == 1
+    assert planned(2, count=corpus.CHUNK + 1).processes == 2
+    assert planned(1, count=10 * corpus.CHUNK).processes == 1
