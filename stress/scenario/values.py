@@ -87,6 +87,4 @@ PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", validate_default=True, use_enum_values=False, defer_build=True
-    )
+    model_config = ConfigDict(extra="forbid", validate_default=True, use_enum_values=False)
