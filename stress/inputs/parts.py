@@ -106,7 +106,8 @@ def _child(
         made = _work(block, tasks, claims, part)
         try:
             data = pickle.dumps(made)
-        except Exception:  # an error that does not pickle: its text does
+            pickle.loads(data)
+        except Exception:  # an error that does not pickle (or unpickle): its text does
             made.error = RuntimeError(f"{type(made.error).__name__}: {made.error}")
             data = pickle.dumps(made)
         with os.fdopen(pipe, "wb") as out:

@@ -114,6 +114,7 @@ def test_a_process_that_dies_is_an_error_not_a_short_corpus(
     def dies_in_a_forked_process(draw: Any) -> dict[str, Any]:
         if os.getpid() != parent:
             os._exit(3)
+        time.sleep(0.001)  # the forked process surely takes a task before this one is done
         return {"messages": [{"role": "user", "content": str(draw.index)}]}
 
     monkeypatch.setattr(corpus, "CHUNK", 10)
@@ -224,3 +225,33 @@ def test_a_corpus_of_one_task_is_made_by_one_process_whatever_the_workers() -> N
     assert planned(2, count=corpus.CHUNK).processes == 1
     assert planned(2, count=corpus.CHUNK + 1).processes == 2
     assert planned(1, count=10 * corpus.CHUNK).processes == 1
+
+
+class TwoPartError(Exception):
+    """Pickles, but does not unpickle (its args are one string, its __init__ takes two)."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}: {why}")
+
+
+def test_an_error_that_cannot_cross_processes_arrives_as_its_text(tmp_path: Path) -> None:
+    parent = os.getpid()
+
+    def fails_in_a_forked_process(draw: Any) -> dict[str, Any]:
+        if os.getpid() != parent:
+            raise TwoPartError("input", str(draw.index))
+        time.sleep(0.001)  # the forked process surely takes a task before this one is done
+        return {"messages": [{"role": "user", "content": str(draw.index)}]}
+
+    family = dataclasses.replace(catalog()["size.single_char"], generate=fails_in_a_forked_process)
+    plan = corpus.planned(
+        {family.name: family},
+        {family.name: 1.0},
+        seed=1,
+        count=600,
+        protocol="openai-chat",
+        features={},
+        workers=2,
+    )
+    with pytest.raises(RuntimeError, match=r"^TwoPartError: input: \d+$"):
+        b"".join(plan.blocks())
