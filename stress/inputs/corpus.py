@@ -323,10 +323,10 @@ class Plan:
                 yield block
 
     def write(self, handle: IO[bytes], first: Mapping[str, Input] | None = None) -> None:
-        """``blocks()`` written to ``handle``, a file opened for binary writing. With
-        ``workers`` > 1, each process writes a part file beside it, which are copied into
+        """``blocks()`` written to ``handle``, opened for binary writing. With ``workers``
+        > 1 and a file, each process writes a part file beside it, which are copied into
         it in order (stress.inputs.parts); no line goes through another process."""
-        if not self._parallel:
+        if not (self._parallel and _is_file(handle)):
             for block in self.blocks(first):
                 handle.write(block)
             return
@@ -413,6 +413,15 @@ def build(
     """The whole corpus as a list (``planned``'s arguments); stream large ones with
     ``planned(...).inputs()`` instead."""
     return list(planned(families, weights, **options).inputs())
+
+
+def _is_file(handle: IO[bytes]) -> bool:
+    """Whether ``handle`` is a named file on disk (what the parts are copied into)."""
+    try:
+        handle.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
+    return isinstance(getattr(handle, "name", None), str) and os.path.isfile(handle.name)
 
 
 def _can_fork() -> bool:
