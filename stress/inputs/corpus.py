@@ -237,8 +237,10 @@ def _chunk(name: str, start: int, stop: int) -> list[Input]:
     return _WORKER["maker"].inputs(name, start, stop)
 
 
-# Inputs per process below which another process does not pay: forking, and sending the
-# encoded lines back, cost about 0.1 s of CPU; 5,000 inputs are ~0.2 s of generation each.
+# Inputs per process below which another process does not pay: forking (the pages both
+# processes then copy) and copying its part file in cost about 40 ms of CPU; 5,000 inputs
+# are ~0.2 s of generation each, and below 6,000 in all two processes gained nothing
+# measurable on a shared 2-CPU machine.
 PER_PROCESS = 5_000
 
 
