@@ -15,9 +15,9 @@ are the figures to compare.
    Locust at 50 closed-loop users, and their difference (target within 0.2 ms); a 1 s stall
    during a constant-rate phase: corrected p99 shows it, uncorrected (service time) does not
 5. the corpus, `stress report` and `stress compare` on a big run, whole commands
-   (benchmarks.bench_bigrun: generate -n 20000 >= 20,000 inputs per CPU-second and per wall
-   second, both printed, with one process, two and the default; peak RSS flat from 10k to
-   100k inputs; report and compare of 1M records <= 15 s and <= 1 GB each)
+   (benchmarks.bench_bigrun: generate -n 20000 >= 20,000 inputs per wall second with the
+   default processes, printed beside per CPU-second, and with one and two; peak RSS flat
+   from 10k to 100k inputs; report and compare of 1M records <= 15 s and <= 1 GB each)
 """
 
 from __future__ import annotations

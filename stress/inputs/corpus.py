@@ -7,8 +7,9 @@ records its ``origin`` (corpus seed, index, input seed), which with the run's sc
 regenerates it (``regenerate``). Generation never happens on the load path.
 
 A corpus can be generated across processes (``workers``): inputs are independent, so the
-split changes nothing but the time. ``Plan.blocks()`` (`stress generate -o`) has each process
-encode its own corpus.jsonl lines and send back bytes, which pays on any mix; ``inputs()``
+split changes nothing but the time. ``Plan.write()`` (`stress generate -o`) has each process
+take tasks as it is free and write its own corpus.jsonl lines to a part file, put together
+in order by the kernel (stress.inputs.parts), which pays on any mix; ``inputs()``
 sends back Input objects, which pays only for slow families (Hypothesis-heavy custom
 strategies): for the built-in mix, sending the payloads back costs more than generating them.
 """
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from stress.errors import ScenarioError
 from stress.inputs.custom import CustomFamilyError
@@ -235,28 +237,29 @@ def _chunk(name: str, start: int, stop: int) -> list[Input]:
     return _WORKER["maker"].inputs(name, start, stop)
 
 
-def _block(name: str, start: int, stop: int) -> tuple[bytes, int]:
-    return _WORKER["maker"].block(name, start, stop)
-
-
-# Inputs per process below which another process does not pay: forking, and sending the
-# encoded lines back, cost about 0.1 s of CPU; 5,000 inputs are ~0.2 s of generation each.
+# Inputs per process below which another process does not pay: forking (the pages both
+# processes then copy) and copying its part file in cost about 40 ms of CPU; 5,000 inputs
+# are ~0.2 s of generation each, and below 6,000 in all two processes gained nothing
+# measurable on a shared 2-CPU machine.
 PER_PROCESS = 5_000
 
 
-def default_workers(total: int, load: float | None = None) -> int:
+def default_workers(total: int, load: float | None = None, cpus: int | None = None) -> int:
     """Processes worth starting for a corpus of ``total`` inputs written to a file: one per
-    idle CPU this process may use (at most 8), where fork exists and each has at least
-    PER_PROCESS inputs. Idle: the CPUs less the 1-minute load average (``load``, read from
-    the system when None), rounded, at least one. A busy CPU gives another process no time,
-    only its cost; the corpus is the same bytes with any number."""
+    idle CPU this process may use (``cpus``, counted when None; at most 8), where fork
+    exists and each has at least PER_PROCESS inputs, at least one. Idle: the CPUs less the
+    1-minute load average (``load``, read from the system when None), rounded half up: a
+    CPU at least half idle gets a process. Processes take tasks as they are free, so one on
+    a half-busy CPU still does its share, and costs only a fork; on a busier CPU it would
+    take time from whatever keeps it busy. The corpus is the same bytes with any number."""
     if not _can_fork():
         return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cpus = cpus or 1
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        cpus = cpus or 1
     if load is None:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    idle = max(1, round(cpus - load))
+    idle = max(1, math.floor(cpus - load + 0.5))
     return max(1, min(8, cpus, idle, total // PER_PROCESS))
 
 
@@ -305,15 +308,48 @@ class Plan:
         """corpus.jsonl as ASCII bytes, in corpus order, in blocks of at most CHUNK lines
         and about BLOCK_CHARS characters: the bytes of ``to_line`` of every input of
         ``inputs()``, each line ending with a newline. With ``workers`` > 1, forked
-        processes make blocks too (see _blocks_parallel); the caller writes them."""
+        processes make it too, into part files (stress.inputs.parts) read back in order."""
         maker = _Maker(self.families, self.context, first, self.cache)
         if self._parallel:
-            yield from _blocks_parallel(maker, self._tasks(), self.workers)
+            from stress.inputs import parts
+
+            made = parts.make(maker, self._tasks(), self.workers, None)
+            try:
+                yield from made.chunks()
+            finally:
+                made.close()
             return
         for name, start, stop in self._tasks():
             while start < stop:
                 block, start = maker.block(name, start, stop)
                 yield block
+
+    def write(self, handle: IO[bytes], first: Mapping[str, Input] | None = None) -> None:
+        """``blocks()`` written to ``handle``, opened for binary writing. With ``workers``
+        > 1 and a file, each process writes a part file beside it, which are copied into
+        it in order (stress.inputs.parts); no line goes through another process."""
+        if not (self._parallel and _is_file(handle)):
+            for block in self.blocks(first):
+                handle.write(block)
+            return
+        from stress.inputs import parts
+
+        folder = os.path.dirname(os.path.abspath(handle.name))
+        made = parts.make(
+            _Maker(self.families, self.context, first, self.cache),
+            self._tasks(),
+            self.workers,
+            folder,
+        )
+        try:
+            made.copy_to(handle)
+        finally:
+            made.close()
+
+    @property
+    def processes(self) -> int:
+        """How many processes ``write()`` and ``blocks()`` make it with."""
+        return self.workers if self._parallel else 1
 
     @property
     def _parallel(self) -> bool:
@@ -381,6 +417,15 @@ def build(
     return list(planned(families, weights, **options).inputs())
 
 
+def _is_file(handle: IO[bytes]) -> bool:
+    """Whether ``handle`` is a named file on disk (what the parts are copied into)."""
+    try:
+        handle.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
+    return isinstance(getattr(handle, "name", None), str) and os.path.isfile(handle.name)
+
+
 def _can_fork() -> bool:
     import multiprocessing
 
@@ -415,55 +460,6 @@ def _stream_parallel(
             for task in itertools.islice(queued, 1):
                 pending.append(pool.submit(_chunk, *task))
             yield from chunk
-
-
-# A block of lines and the index after its last input.
-_Made = tuple[bytes, int]
-
-
-def _blocks_parallel(
-    maker: _Maker, tasks: Sequence[tuple[str, int, int]], workers: int
-) -> Iterator[bytes]:
-    """The blocks of ``tasks`` made by ``workers`` processes: this one and ``workers - 1``
-    forked, in corpus order. The forked ones have two tasks each queued; while the next
-    block to write is still in the works, this process makes the next task not started
-    itself (up to two per process ahead). A task cut short (big inputs) has the rest of it
-    next, in pieces of as many inputs as fitted, sent to the forked processes to share."""
-    in_pool_most, ahead_most = 2 * (workers - 1), 2 * workers
-    queued = deque(tasks)
-    pending: deque[tuple[Future[_Made] | _Made, tuple[str, int, int]]] = deque()
-    in_pool = ahead = 0
-    with _pool(maker, workers - 1) as pool:
-        while pending or queued:
-            while queued and in_pool < in_pool_most:
-                task = queued.popleft()
-                pending.append((pool.submit(_block, *task), task))
-                in_pool += 1
-            head, (name, start, stop) = pending[0]
-            if isinstance(head, tuple):  # made here
-                ahead -= 1
-                block, done = head
-            elif not head.done() and queued and ahead < ahead_most:
-                task = queued.popleft()
-                pending.append((maker.block(*task), task))
-                ahead += 1
-                continue
-            else:
-                in_pool -= 1
-                block, done = head.result()
-            pending.popleft()
-            if done < stop:
-                step = max(1, done - start)
-                pieces = [
-                    (name, begin, min(stop, begin + step))
-                    for begin in range(done, min(stop, done + in_pool_most * step), step)
-                ]
-                if pieces[-1][2] < stop:
-                    pieces.append((name, pieces[-1][2], stop))
-                for piece in reversed(pieces):
-                    pending.appendleft((pool.submit(_block, *piece), piece))
-                in_pool += len(pieces)
-            yield block
 
 
 # One encoder, built once: the same options json.dumps(..., ensure_ascii=True,

@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from stress.errors import ScenarioError
 from stress.inputs import corpus as corpus_io
-from stress.load import trace
 from stress.prepare.corpus import corpus_plan, select_families
 from stress.prepare.names import Catalog
 from stress.scenario import (
     CompareMethod,
     Overrides,
+    PhaseKind,
     Protocol,
     Scenario,
     check_environment,
@@ -46,6 +46,7 @@ from stress.scenario.loading import from_text, read
 from stress.targets import adapter_for
 
 if TYPE_CHECKING:  # imported where a log is read: `stress generate` without one needs none
+    from stress.load import trace  # and where the scenario has trace phases
     from stress.logs import seeds
 
 ScenarioLike = str | os.PathLike[str] | Mapping[str, Any] | Scenario
@@ -112,6 +113,8 @@ class PreparedRun:
     def timing(self) -> trace.Timing:
         """The trace phases' send offsets and logged entries, from the log this run read
         (the runner writes them to RUN_DIR/traces.json, which the load process reads)."""
+        from stress.load import trace
+
         log = self.log
         return trace.timing(self.scenario, log.timestamps if log is not None else None)
 
@@ -219,6 +222,10 @@ def prepare(
 def _traces(reader: LogReader, scenario: Scenario, source: str | Path, text: str) -> Scenario:
     """Trace phases resolved: their paths made whole, their lengths filled in."""
     logged = reader.seeds_of(scenario) if any(p.logged for p in scenario.load.phases) else None
+    if not any(phase.kind is PhaseKind.TRACE for phase in scenario.load.phases):
+        return scenario  # as trace.resolve returns it, without importing the load package
+    from stress.load import trace
+
     return trace.resolve(scenario, source, text, logged=logged)
 
 

@@ -1,5 +1,6 @@
 """`stress generate` starts light: what only a run, a report or a log needs is not imported
-(pyarrow and NumPy's start-up, pandas, plotly, the log scrubber's phone and name data), nor
+(pyarrow and NumPy's start-up, pandas, plotly, the log scrubber's phone and name data, the
+load package where the scenario has no trace phase), nor
 Faker (the vocabulary's pools are stored with the package), nor Hypothesis where no family
 draws with it."""
 
@@ -22,7 +23,7 @@ try:
 except SystemExit as stop:
     assert stop.code in (0, None), stop.code
 heavy = ("pyarrow", "pandas", "plotly", "scipy", "locust", "stress.record", "stress.logs.seeds",
-         "faker", "hypothesis")
+         "faker", "hypothesis", "stress.load")
 print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in heavy or m in heavy)))
 """
 
