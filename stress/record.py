@@ -153,17 +153,37 @@ class Record:
 _FIELDS = operator.attrgetter(*SCHEMA.names)
 
 
-def table_of(rows: Sequence[Record]) -> pa.Table:
+# Rows whose fields are gathered in one go when a table is made in steps (about 0.3 ms).
+STEP_ROWS = 256
+
+
+def table_of(rows: Sequence[Record], *, pause: Callable[[], None] | None = None) -> pa.Table:
     """Records as an Arrow table with the record schema.
 
     Built column by column: one C-level attrgetter call per row, then a transpose, about 1 µs
     a row; several times cheaper than dataclasses.asdict per row, which matters on the load
     process's hot path.
+
+    ``pause``: called between steps of at most STEP_ROWS rows' fields and between columns,
+    so a caller on an event loop can let it turn (each step holds the interpreter a fraction
+    of a millisecond; the whole table, a few milliseconds for a quarter second's records).
+    The table is the same either way.
     """
     if not rows:
         return SCHEMA.empty_table()
-    columns = zip(*map(_FIELDS, rows), strict=True)
-    arrays = [pa.array(values, type=f.type) for values, f in zip(columns, SCHEMA, strict=True)]
+    if pause is None:
+        columns: Iterable[Sequence[Any]] = zip(*map(_FIELDS, rows), strict=True)
+        arrays = [pa.array(values, type=f.type) for values, f in zip(columns, SCHEMA, strict=True)]
+        return pa.Table.from_arrays(arrays, schema=SCHEMA)
+    steps = []
+    for start in range(0, len(rows), STEP_ROWS):
+        steps.append(list(zip(*map(_FIELDS, rows[start : start + STEP_ROWS]), strict=True)))
+        pause()
+    arrays = []
+    for index, f in enumerate(SCHEMA):
+        values = steps[0][index] if len(steps) == 1 else [v for step in steps for v in step[index]]
+        arrays.append(pa.array(values, type=f.type))
+        pause()
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 

@@ -49,7 +49,7 @@ from stress.load import events as load_events
 from stress.load.collect import BATCH_SECONDS, Collector, FailureSink
 from stress.load.driver import Driver, Emit, Fleet
 from stress.load.fleet import LocalFleet, MasterFleet, WorkersMissing
-from stress.load.offloop import OffLoopBatchWriter, PartThreads, share_the_gil
+from stress.load.offloop import PartThreads, SteppedBatchWriter, share_the_gil
 from stress.load.plan import Exchanged, Plan, build_plan
 from stress.load.prepared import Heads
 from stress.load.reader import Kept, Target, exact, fetch_kept
@@ -222,7 +222,7 @@ def run(run_dir: Path, url: str, *, sleep: Callable[[float], None] = gevent.slee
     plan = build_plan(run_dir)
     scenario = plan.scenario
     collector = Collector(run_dir, tracked=_sweeps(scenario), background=PartThreads())
-    plan.writer = OffLoopBatchWriter(
+    plan.writer = SteppedBatchWriter(
         lambda table: collector.add(table, 0), max_seconds=BATCH_SECONDS
     )
     traffic = Traffic(max_wait=plan.timeout)

@@ -1,14 +1,22 @@
-"""Work a load process does off its event loop: making record tables and writing Parquet parts.
+"""Work a load process does beside its requests without holding up its event loop: making
+record tables and writing Parquet parts.
 
 Both take milliseconds per batch (about 1 µs a record to make a table; a part of a second's
-records, 5-30 ms to write). On the event loop that is a stall: an open-loop arrival due
-during it is sent late, and every answer in flight is read late. Here they run in gevent's
-pool of native threads instead: the greenlet that hands the work over waits (or goes on, for
-a part), the event loop goes on serving users. pyarrow's Parquet writer releases the GIL;
-making a table does not, so the load process also shortens Python's switch interval
-(SWITCH_SECONDS): the event loop gets the GIL back within that, not within the default 5 ms.
+records, 5-30 ms to write). Done in one go on the event loop that is a stall: an open-loop
+arrival due during it is sent late, and every answer in flight is read late.
 
-Only the load process uses this (gevent is its event loop); the parent writes inline.
+- A table is made by the greenlet that flushes, in steps of a fraction of a millisecond
+  (stress.record.table_of's ``pause``), with a short sleep between steps so the loop polls
+  for answers and releases due arrivals. Made in a native thread instead (the second
+  design), it held the GIL through pyarrow's and the transpose's long C calls: measured at
+  5,950 req/s, nearly every arrival sent 2 ms or more late was due during a flush and left
+  right after it.
+- Parquet parts are written in gevent's pool of native threads (pyarrow's writer releases
+  the GIL) while the loop goes on; the collector joins them at the end.
+
+The load process also shortens Python's switch interval (SWITCH_SECONDS) so the loop gets
+the GIL back quickly from a part-writing thread. Only the load process uses this (gevent is
+its event loop); the parent writes inline.
 """
 
 from __future__ import annotations
@@ -16,18 +24,20 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import gevent
 import pyarrow as pa
 
 from stress.record import BatchWriter, Record, table_of
 
-T = TypeVar("T")
-
 # The GIL's switch interval in a load process: how long the event loop can wait for a native
 # thread holding it (Python's default is 5 ms, longer than a request to a fast server).
 SWITCH_SECONDS = 0.0005
+# A pause between a table's steps: long enough to be a timer, so the event loop polls for
+# answers and releases due arrivals before the next step (a sleep(0) returns through the
+# loop's callbacks without polling, and every arrival due in a flush left after it).
+PAUSE_SECONDS = 0.0001
 
 
 def share_the_gil() -> None:
@@ -36,30 +46,27 @@ def share_the_gil() -> None:
     sys.setswitchinterval(SWITCH_SECONDS)
 
 
-def off_loop(function: Callable[..., T], *args: Any) -> T:
-    """``function(*args)`` in a native thread; this greenlet waits, the event loop goes on.
-    Inline when called from the event loop's own greenlet (it cannot wait)."""
-    hub = gevent.get_hub()
-    if gevent.getcurrent() is hub:
-        return function(*args)
-    result: T = hub.threadpool.apply(function, args)
-    return result
-
-
-def _timed_table(rows: Sequence[Record]) -> tuple[pa.Table, float]:
-    started = time.thread_time()
-    table = table_of(rows)
-    return table, time.thread_time() - started
-
-
-class OffLoopBatchWriter(BatchWriter):
-    """A BatchWriter whose tables are made in a native thread (off_loop). ``flush_seconds``
-    counts that thread's CPU for them, not the wait, so stagetime's batching share stays the
-    work itself."""
+class SteppedBatchWriter(BatchWriter):
+    """A BatchWriter whose tables are made by the flushing greenlet in steps, letting the
+    event loop turn between them (record.table_of's ``pause``): no step holds the loop more
+    than a fraction of a millisecond. ``flush_seconds`` counts the steps' CPU, not the other
+    greenlets' that ran in the pauses. From the event loop's own greenlet (which cannot
+    pause), the table is made in one go."""
 
     def _table(self, rows: Sequence[Record]) -> pa.Table:
-        table, cpu = off_loop(_timed_table, rows)
-        self.flush_seconds += cpu
+        if gevent.getcurrent() is gevent.get_hub():
+            return super()._table(rows)
+        paused = 0.0
+
+        def pause() -> None:
+            nonlocal paused
+            started = time.thread_time()
+            gevent.sleep(PAUSE_SECONDS)
+            paused += time.thread_time() - started
+
+        started = time.thread_time()
+        table = table_of(rows, pause=pause)
+        self.flush_seconds += time.thread_time() - started - paused
         return table
 
 

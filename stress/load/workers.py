@@ -36,7 +36,7 @@ import gevent
 import pyarrow as pa
 
 from stress.load.collect import BATCH_SECONDS
-from stress.load.offloop import OffLoopBatchWriter
+from stress.load.offloop import SteppedBatchWriter
 from stress.load.pacing import Schedule
 from stress.load.phases import Step
 from stress.load.selfwatch import SAMPLE_SECONDS, SelfWatch
@@ -221,7 +221,7 @@ class WorkerAgent:
             workers=int(data["workers"]),
             max_requests=int(data["max_requests"]),
         )
-        plan.writer = OffLoopBatchWriter(self._ship, max_seconds=BATCH_SECONDS)
+        plan.writer = SteppedBatchWriter(self._ship, max_seconds=BATCH_SECONDS)
         self.state.plan = plan
         self.state.traffic = Traffic(max_wait=plan.timeout)
         self.on_setup({"url": url, "timeout": plan.timeout})

@@ -1,19 +1,20 @@
-"""Record tables and Parquet parts are made off the load process's event loop
-(stress.load.offloop): the loop goes on serving users while they are built and written."""
+"""Record tables and Parquet parts do not hold up the load process's event loop
+(stress.load.offloop): tables are made in steps the loop turns between, parts are written
+in native threads; the loop goes on serving users meanwhile."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import gevent
+import gevent.event
 import pyarrow as pa
 import pytest
 
 from stress.load import offloop
 from stress.load.collect import Collector
-from stress.record import BatchWriter, Record, read_records, table_of
+from stress.record import STEP_ROWS, BatchWriter, Record, read_records, table_of
 from stress.rundir import layout
 
 
@@ -53,56 +54,70 @@ def _ticking() -> tuple[list[float], gevent.Greenlet]:
     return ticks, gevent.spawn(tick)
 
 
-def test_the_table_is_made_in_another_thread_with_the_same_rows(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    threads: list[int] = []
+def test_a_table_made_in_steps_is_the_table_made_in_one_go() -> None:
+    rows = [_record(seq) for seq in range(3 * STEP_ROWS + 5)]
+    pauses: list[int] = []
+    stepped = table_of(rows, pause=lambda: pauses.append(1))
+    assert stepped.equals(table_of(rows))
+    # Four steps of fields, then one pause after each column.
+    assert len(pauses) == 4 + len(stepped.schema)
 
-    def noting(rows: list[Record]) -> pa.Table:
-        threads.append(threading.get_ident())
-        return table_of(rows)
 
-    monkeypatch.setattr(offloop, "table_of", noting)
+def test_the_event_loop_turns_between_a_tables_steps() -> None:
     tables: list[pa.Table] = []
-    writer = offloop.OffLoopBatchWriter(tables.append)
-    for seq in range(5):
-        writer.add(_record(seq))
-    gevent.spawn(writer.flush).join()
-    assert threads
-    assert threads[0] != threading.get_ident()
-    assert len(tables) == 1
-    assert tables[0].equals(table_of([_record(seq) for seq in range(5)]))
-    assert writer.written == 5
+    writer = offloop.SteppedBatchWriter(tables.append)
+    rows = [_record(seq) for seq in range(2 * STEP_ROWS)]
+    for row in rows:
+        writer.add(row)
+    turns: list[int] = []
+    watcher = gevent.get_hub().loop.check()  # runs once each turn of the loop, after polling
+    watcher.start(lambda: turns.append(1))
+    try:
+        gevent.spawn(writer.flush).join()
+    finally:
+        watcher.stop()
+        watcher.close()
+    assert len(turns) >= len(tables[0].schema)  # a turn in each pause: none in one go
+    assert tables[0].equals(table_of(rows))
+    assert writer.written == len(rows)
     assert writer.pending == 0
 
 
-def test_the_event_loop_runs_while_a_table_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
-    def slow(rows: list[Record]) -> pa.Table:
-        time.sleep(0.2)  # blocks its own thread only
-        return table_of(rows)
+def test_batching_counts_the_steps_cpu_not_the_other_greenlets() -> None:
+    def busy() -> None:  # another greenlet's CPU, run in the pauses
+        while True:
+            end = time.thread_time() + 0.002
+            while time.thread_time() < end:
+                pass
+            gevent.sleep(0.0001)
 
-    monkeypatch.setattr(offloop, "table_of", slow)
-    writer = offloop.OffLoopBatchWriter(lambda table: None)
-    writer.add(_record(1))
-    ticks, ticker = _ticking()
-    gevent.sleep(0)  # the ticker's first turn
-    before = len(ticks)
+    writer = offloop.SteppedBatchWriter(lambda table: None)
+    for seq in range(STEP_ROWS):
+        writer.add(_record(seq))
+    other = gevent.spawn(busy)
+    gevent.sleep(0)
+    started = time.thread_time()
     gevent.spawn(writer.flush).join()
-    during = len(ticks) - before
-    ticker.kill()
-    assert during >= 5  # 0.2 s of 5 ms ticks; none at all when the table blocks the loop
+    whole = time.thread_time() - started
+    other.kill()
+    assert whole > 0.05  # the other greenlet ran 2 ms in many of the pauses
+    assert writer.flush_seconds < whole / 4
 
 
-def test_batching_counts_the_threads_cpu_not_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    def waiting(rows: list[Record]) -> pa.Table:
-        time.sleep(0.3)  # waiting, no CPU
-        return table_of(rows)
+def test_from_the_event_loops_own_greenlet_the_table_is_made_in_one_go() -> None:
+    tables: list[pa.Table] = []
+    writer = offloop.SteppedBatchWriter(tables.append)
+    for seq in range(10):
+        writer.add(_record(seq))
+    done = gevent.event.Event()
 
-    monkeypatch.setattr(offloop, "table_of", waiting)
-    writer = offloop.OffLoopBatchWriter(lambda table: None)
-    writer.add(_record(1))
-    gevent.spawn(writer.flush).join()
-    assert writer.flush_seconds < 0.15
+    def in_the_hub() -> None:
+        writer.flush()  # a pause would have to switch away from the hub: it must not
+        done.set()
+
+    gevent.get_hub().loop.run_callback(in_the_hub)
+    assert done.wait(5)
+    assert tables[0].equals(table_of([_record(seq) for seq in range(10)]))
 
 
 def test_the_base_writer_counts_its_table_making() -> None:
@@ -151,10 +166,3 @@ def test_a_part_that_cannot_be_written_is_raised_at_close(
     collector.add(table_of([_record(1)]), 0)
     with pytest.raises(OSError, match="disk full"):
         collector.close()
-
-
-def test_from_the_loops_own_greenlet_the_work_runs_inline() -> None:
-    seen: list[int] = []
-    gevent.get_hub().loop.run_callback(lambda: seen.append(offloop.off_loop(threading.get_ident)))
-    gevent.sleep(0.01)
-    assert seen == [threading.get_ident()]
