@@ -10,8 +10,12 @@ t0 + (i + k·n) / RATE for k = 0, 1, ... (the whole stream evenly spaced at RATE
 constant-rate phase with n slots), sleeping with gevent until each send is due, and sending at
 once when it is already behind. This is Locust's own way to pace (a user's wait before its next
 task, as ``constant_pacing`` does), without stress's checks, records or shared queue: the
-reference for what the event loop itself can keep on time. It adds {"behind": sends that left
-2 ms or more after their time, "lag_p50_ms", "lag_p99_ms"} over the counted window.
+reference for what the event loop itself can keep on time. It adds, over every paced send
+from the first (warm-up included, as stress's open-loop figures are): {"sends", "behind":
+sends that left 2 ms or more after their time, "late": those of them whose user was still
+waiting for its last answer when the send came due (stress's late: no slot free),
+"lag_p50_ms", "lag_p99_ms"}. Unlike stress's slots, which take whichever arrival is next,
+each user keeps its own share of the schedule.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class Paced(FastHttpUser):
     users = 1
     t0: float | None = None
     spawned = 0
-    lags: ClassVar[list[float]] = []
+    lags: ClassVar[list[tuple[float, bool]]] = []
 
     def on_start(self) -> None:
         cls = type(self)
@@ -66,10 +70,10 @@ class Paced(FastHttpUser):
         assert cls.t0 is not None
         due = cls.t0 + (self.index + self.k * cls.users) / cls.rate
         self.k += 1
-        wait = due - time.perf_counter()
-        if wait > 0:
-            gevent.sleep(wait)
-        cls.lags.append(time.perf_counter() - due)
+        busy = time.perf_counter() >= due  # its last answer came after this send was due
+        while (wait := due - time.perf_counter()) > 0:
+            gevent.sleep(wait)  # the loop's timers may wake it a little early: again
+        cls.lags.append((time.perf_counter() - due, busy))
         self.client.post("/v1/chat/completions", data=BODY, headers=HEADERS)
 
 
@@ -89,13 +93,12 @@ def main() -> None:
     runner.start(users, spawn_rate=users * 10)
     gevent.sleep(1.0)  # warm-up, not counted (nor in the latency median)
     times.clear()
-    Paced.lags.clear()
     before = env.stats.total.num_requests
     started = time.monotonic()
     gevent.sleep(seconds)
     done = env.stats.total.num_requests - before
     elapsed = time.monotonic() - started
-    lags = sorted(Paced.lags)
+    lags = sorted(lag for lag, _ in Paced.lags)
     runner.quit()
     # CPU per request over the whole load, warm-up included (as stress's load.json cpu_s).
     cpu_us = (time.process_time() - cpu) / env.stats.total.num_requests * 1e6
@@ -107,7 +110,9 @@ def main() -> None:
         "p50_ms": statistics.median(times),
     }
     if rate is not None and lags:
+        figures["sends"] = len(lags)
         figures["behind"] = sum(lag >= 0.002 for lag in lags)
+        figures["late"] = sum(lag >= 0.002 and busy for lag, busy in Paced.lags)
         figures["lag_p50_ms"] = lags[len(lags) // 2] * 1000
         figures["lag_p99_ms"] = lags[int(len(lags) * 0.99)] * 1000
     print(json.dumps(figures))

@@ -271,8 +271,9 @@ def paced_locust(url: str, seconds: float, ceiling: float) -> list[dict[str, flo
         rows.append({"fraction": fraction, "requested": rate, **figures})
         print(
             f"   {fraction:4.0%} of stress's ceiling, requested {rate:6.0f}  achieved "
-            f"{figures['rps']:8.1f}  behind {figures.get('behind', 0):5.0f} of "
-            f"{figures['requests']:.0f}  send lag p50 {figures.get('lag_p50_ms', 0):.2f} ms p99 "
+            f"{figures['rps']:8.1f}  late {figures.get('late', 0):5.0f}  behind "
+            f"{figures.get('behind', 0):5.0f} of {figures.get('sends', 0):.0f}  send lag p50 "
+            f"{figures.get('lag_p50_ms', 0):.2f} ms p99 "
             f"{figures.get('lag_p99_ms', 0):.2f} ms  {figures['cpu_us_per_request']:5.1f} µs "
             f"CPU/req ({figures['cpu_us_per_request'] / closed_loop['cpu_us_per_request']:.2f}"
             f"× its closed loop's)"

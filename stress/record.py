@@ -241,8 +241,8 @@ class BatchWriter:
             self.flush()
 
     def flush(self) -> None:
-        # The buffered rows are taken first: a load process builds their table in a native
-        # thread while its event loop goes on adding records (stress.load.offloop).
+        # The buffered rows are taken first: a load process builds their table in steps while
+        # its event loop goes on adding records (stress.load.offloop).
         self._last_flush = time.monotonic()
         rows = [self._rows.popleft() for _ in range(len(self._rows))]
         if not rows:

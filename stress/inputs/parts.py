@@ -159,10 +159,22 @@ def make(maker: _Maker, tasks: Sequence[Task], workers: int, folder: str | None)
     try:
         for index in range(1, workers):
             read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover (the forked process)
+            try:
+                pid = os.fork()
+            except BaseException:
                 os.close(read)
-                _child(maker.block, tasks, claims, files[index], write)
+                os.close(write)
+                raise
+            if pid == 0:  # pragma: no cover (the forked process)
+                try:
+                    # Only the parent reads the pipes: a forked process holding another's
+                    # read end would keep that one blocked writing after the parent closed it.
+                    os.close(read)
+                    for _, earlier in children:
+                        os.close(earlier)
+                    _child(maker.block, tasks, claims, files[index], write)
+                finally:
+                    os._exit(1)  # never back into the caller's stack (_child exits itself)
             os.close(write)
             children.append((pid, read))
         made = [_work(maker.block, tasks, claims, files[0])]
@@ -170,8 +182,11 @@ def make(maker: _Maker, tasks: Sequence[Task], workers: int, folder: str | None)
             made.append(_collect(*children.pop(0)))
     except BaseException:
         claims.stop()
-        for pid, read in children:
+        # Every read end closed before any wait: a process still writing its result then
+        # fails at once (a broken pipe) instead of waiting for a reader.
+        for _, read in children:
             os.close(read)
+        for pid, _ in children:
             os.waitpid(pid, 0)
         for part in files:
             part.close()

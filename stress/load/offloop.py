@@ -6,8 +6,8 @@ records, 5-30 ms to write). Done in one go on the event loop that is a stall: an
 arrival due during it is sent late, and every answer in flight is read late.
 
 - A table is made by the greenlet that flushes, in steps of a fraction of a millisecond
-  (stress.record.table_of's ``pause``), with a short sleep between steps so the loop polls
-  for answers and releases due arrivals. Made in a native thread instead (the second
+  (stress.record.table_of's ``pause``), with a short sleep after every 0.3 ms of steps so
+  the loop polls for answers and releases due arrivals. Made in a native thread instead (the second
   design), it held the GIL through pyarrow's and the transpose's long C calls: measured at
   5,950 req/s, nearly every arrival sent 2 ms or more late was due during a flush and left
   right after it.
@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import gevent
+import gevent.lock
 import pyarrow as pa
 
 from stress.record import BatchWriter, Record, table_of
@@ -34,9 +35,12 @@ from stress.record import BatchWriter, Record, table_of
 # The GIL's switch interval in a load process: how long the event loop can wait for a native
 # thread holding it (Python's default is 5 ms, longer than a request to a fast server).
 SWITCH_SECONDS = 0.0005
-# A pause between a table's steps: long enough to be a timer, so the event loop polls for
-# answers and releases due arrivals before the next step (a sleep(0) returns through the
-# loop's callbacks without polling, and every arrival due in a flush left after it).
+# A table's steps run back to back for up to STEP_BUDGET_SECONDS; then the flushing greenlet
+# sleeps PAUSE_SECONDS, long enough to be a timer, so the event loop polls for answers and
+# releases due arrivals before the next step (a sleep(0) returns through the loop's
+# callbacks without polling: every arrival due in a flush left after it). A small table
+# never pauses; on an idle loop a pause lasts up to 1 ms (epoll's resolution).
+STEP_BUDGET_SECONDS = 0.0003
 PAUSE_SECONDS = 0.0001
 
 
@@ -48,21 +52,47 @@ def share_the_gil() -> None:
 
 class SteppedBatchWriter(BatchWriter):
     """A BatchWriter whose tables are made by the flushing greenlet in steps, letting the
-    event loop turn between them (record.table_of's ``pause``): no step holds the loop more
-    than a fraction of a millisecond. ``flush_seconds`` counts the steps' CPU, not the other
-    greenlets' that ran in the pauses. From the event loop's own greenlet (which cannot
-    pause), the table is made in one go."""
+    event loop turn between them (record.table_of's ``pause``): no run of steps holds the
+    loop more than STEP_BUDGET_SECONDS. ``flush_seconds`` counts the steps' CPU, not the
+    other greenlets' that ran in the pauses.
+
+    One flush at a time: a flush (or ``close``) waits for the one under way, so tables
+    reach the sink in the order their rows were taken, and once ``flush`` returns every row
+    added before it is in the sink (a worker's last batch is sent after it). A record added
+    while a flush is under way waits for the next one, even at ``max_rows``. From the event
+    loop's own greenlet (which can neither wait nor pause) the table is made in one go."""
+
+    def __init__(self, sink: Callable[[pa.Table], None], **limits: Any) -> None:
+        super().__init__(sink, **limits)
+        self._flushing = gevent.lock.Semaphore()
+
+    def add(self, record: Record) -> None:
+        if self._flushing.locked():
+            self._rows.append(record)
+        else:
+            super().add(record)
+
+    def flush(self) -> None:
+        if gevent.getcurrent() is gevent.get_hub():
+            super().flush()
+            return
+        with self._flushing:
+            super().flush()
 
     def _table(self, rows: Sequence[Record]) -> pa.Table:
         if gevent.getcurrent() is gevent.get_hub():
             return super()._table(rows)
         paused = 0.0
+        ran_from = time.perf_counter()
 
         def pause() -> None:
-            nonlocal paused
+            nonlocal paused, ran_from
+            if time.perf_counter() - ran_from < STEP_BUDGET_SECONDS:
+                return
             started = time.thread_time()
             gevent.sleep(PAUSE_SECONDS)
             paused += time.thread_time() - started
+            ran_from = time.perf_counter()
 
         started = time.thread_time()
         table = table_of(rows, pause=pause)

@@ -20,12 +20,13 @@ asks the kernel for the socket's send buffer size (a system call) before sending
 that one ``send`` almost always takes whole, and the pool's check that an idle kept
 connection is still usable goes through gevent's cooperative ``select`` although its zero
 timeout never waits. ``send`` sends once and hands only a remainder to ``sendall``; ``quick``
-gives a client's pool the same check made with the plain ``select`` call.
+gives a client's pool the same check made with a plain ``poll`` call.
 """
 
 from __future__ import annotations
 
 import errno
+import select
 from typing import Any
 
 from gevent.monkey import get_original
@@ -33,23 +34,27 @@ from geventhttpclient.response import HTTPSocketPoolResponse
 
 from stress.targets import HttpRequest
 
-# The select call itself, not gevent's cooperative one (the load process is monkey-patched).
-_select = get_original("select", "select")
+# The poll call itself, not gevent's (the load process is monkey-patched); poll, not select,
+# which refuses a descriptor from 1024 on (a run with a thousand connections has them).
+_poll = get_original("select", "poll")
+_POLLIN = getattr(select, "POLLIN", 1)
 
 
 def alive(sock: Any) -> bool:
     """Whether an idle pooled connection can carry the next request: open, with nothing to
-    read (a readable idle connection was closed by the server or holds bytes nobody asked
-    for). geventhttpclient's own check, with the plain select call."""
+    read and no error or hang-up (a readable idle connection was closed by the server or
+    holds bytes nobody asked for). geventhttpclient's own check, made with a plain poll."""
     if sock is None:
         return False
     try:
-        if sock.fileno() < 0:
+        fd = sock.fileno()
+        if fd < 0:
             return False
-        readable, _, _ = _select([sock], [], [], 0.0)
+        poller = _poll()
+        poller.register(fd, _POLLIN)
+        return not poller.poll(0)
     except (OSError, ValueError):
         return False
-    return not readable
 
 
 def quick(client: Any) -> Any:
@@ -119,6 +124,12 @@ def send(client: Any, head: bytes, body: bytes) -> Any:
             pool.release_socket(sock)
             raise
         # The server may have answered (a 413 to a huge body) before closing: read that.
+    except BaseException:
+        # The request's timeout (a gevent.Timeout) while the server reads nothing: the
+        # connection is closed and its place in the pool given back, or after the pool's
+        # size of them every later request of this user would wait for a place in vain.
+        pool.release_socket(sock)
+        raise
     return HTTPSocketPoolResponse(
         sock, pool, block_size=client.block_size, method="POST", headers_type=client.headers_type
     )

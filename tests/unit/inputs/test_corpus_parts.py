@@ -138,6 +138,53 @@ def test_a_process_that_dies_is_an_error_not_a_short_corpus(
         plan.write(handle)
 
 
+# The first forked process dies; the others each make thousands of one-input tasks, so
+# what they send back is larger than a pipe holds and they are still writing it when the
+# error is raised.
+_ONE_DIES = """
+import os, sys, time
+from stress.inputs import parts
+forked = [None]
+count = [0]
+real_fork = os.fork
+def fork():
+    number = count[0]
+    count[0] += 1
+    pid = real_fork()
+    if pid == 0:
+        forked[0] = number
+    return pid
+parts.os.fork = fork
+class Maker:
+    def block(self, name, start, stop):
+        if forked[0] == 0:
+            os._exit(3)
+        time.sleep(0.00005)
+        return b"x\\n" * (stop - start), stop
+tasks = [("f", i, i + 1) for i in range(30000)]
+try:
+    parts.make(Maker(), tasks, 4, None)
+except RuntimeError as exc:
+    print("raised:", exc)
+"""
+
+
+def test_a_dead_process_does_not_leave_the_others_blocked_writing() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _ONE_DIES],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)  # the process group this test started
+        process.communicate()
+        pytest.fail("the corpus processes hung after one of them died")
+    assert "ended without its inputs (exit 3)" in out
+
+
 def test_merged_spans_join_neighbours_in_one_file_only() -> None:
     spans = [(0, 0, 5), (0, 5, 3), (1, 8, 4), (0, 8, 2), (0, 20, 1)]
     assert list(parts._merged(spans)) == [(0, 0, 8), (1, 8, 4), (0, 8, 2), (0, 20, 1)]

@@ -4,9 +4,12 @@ path."""
 
 from __future__ import annotations
 
+import os
+import resource
 import socket
 from typing import Any
 
+import gevent
 import pytest
 from geventhttpclient.client import HTTPClient
 from geventhttpclient.connectionpool import ConnectionPool
@@ -57,6 +60,7 @@ class Pool:
 
     def __init__(self) -> None:
         self.socks: list[Sock] = []
+        self.released: list[Sock] = []
 
     def get_socket(self) -> Sock:
         self.socks.append(Sock())
@@ -66,7 +70,7 @@ class Pool:
         pass
 
     def release_socket(self, sock: Sock) -> None:
-        pass
+        self.released.append(sock)
 
     def close(self) -> None:
         pass
@@ -192,3 +196,36 @@ def test_a_clients_pool_checks_idle_connections_with_alive() -> None:
         assert made._connection_pool._is_socket_alive.__name__ == prepared.alive.__name__
     finally:
         ours.close()
+
+
+def test_a_timeout_while_sending_gives_the_connection_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    def stuck(self: Sock, data: bytes) -> int:
+        raise gevent.Timeout(0.5)  # the request's timeout, while the server reads nothing
+
+    monkeypatch.setattr(Sock, "send", stuck)
+    made, request_ = client(), chat()
+    head = prepared.encode(made, request_, request_.path, wire_headers(request_, "h"))
+    assert head is not None
+    with pytest.raises(gevent.Timeout):
+        prepared.send(made, head, request_.body)
+    pool = made._connection_pool
+    assert pool.released == pool.socks  # closed, and its place in the pool given back
+
+
+def test_a_connection_on_a_descriptor_past_1023_is_still_checked() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1600:
+        pytest.skip(f"this machine allows {hard} open files; the test needs 1,600")
+    if soft < 1600:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1600, hard))
+    ours, server = socket.socketpair()
+    high = socket.socket(fileno=os.dup2(ours.fileno(), 1500))
+    ours.close()
+    try:
+        assert high.fileno() == 1500
+        assert prepared.alive(high)  # select() would refuse the descriptor: "not alive"
+        server.close()
+        assert not prepared.alive(high)
+    finally:
+        high.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
