@@ -37,6 +37,20 @@ def planned(workers: int, count: int = 400, **options: Any) -> corpus.Plan:
     )
 
 
+def one_family(generate: Any, count: int) -> corpus.Plan:
+    """A two-process plan of ``count`` inputs of one family made by ``generate``."""
+    family = dataclasses.replace(catalog()["size.single_char"], generate=generate)
+    return corpus.planned(
+        {family.name: family},
+        {family.name: 1.0},
+        seed=1,
+        count=count,
+        protocol="openai-chat",
+        features={},
+        workers=2,
+    )
+
+
 def serial_bytes(count: int = 400) -> bytes:
     return "".join(corpus.to_line(item) + "\n" for item in planned(1, count).inputs()).encode()
 
@@ -93,16 +107,7 @@ def test_the_error_is_the_first_failing_task_in_corpus_order_whichever_process_f
         return {"messages": [{"role": "user", "content": str(draw.index)}]}
 
     monkeypatch.setattr(corpus, "CHUNK", 500)
-    family = dataclasses.replace(catalog()["size.single_char"], generate=fails)
-    plan = corpus.planned(
-        {family.name: family},
-        {family.name: 1.0},
-        seed=1,
-        count=1_000,
-        protocol="openai-chat",
-        features={},
-        workers=2,
-    )
+    plan = one_family(fails, 1_000)
     with pytest.raises(ScenarioError) as raised, (tmp_path / "out").open("wb") as handle:
         plan.write(handle)
     assert flag.exists()
@@ -123,16 +128,7 @@ def test_a_process_that_dies_is_an_error_not_a_short_corpus(
         return {"messages": [{"role": "user", "content": str(draw.index)}]}
 
     monkeypatch.setattr(corpus, "CHUNK", 10)
-    family = dataclasses.replace(catalog()["size.single_char"], generate=dies_in_a_forked_process)
-    plan = corpus.planned(
-        {family.name: family},
-        {family.name: 1.0},
-        seed=1,
-        count=600,
-        protocol="openai-chat",
-        features={},
-        workers=2,
-    )
+    plan = one_family(dies_in_a_forked_process, 600)
     expected = r"ended without its inputs \(exit 3\)"
     with pytest.raises(RuntimeError, match=expected), (tmp_path / "out").open("wb") as handle:
         plan.write(handle)
@@ -295,16 +291,7 @@ def test_an_error_that_cannot_cross_processes_arrives_as_its_text(tmp_path: Path
         time.sleep(0.001)  # the forked process surely takes a task before this one is done
         return {"messages": [{"role": "user", "content": str(draw.index)}]}
 
-    family = dataclasses.replace(catalog()["size.single_char"], generate=fails_in_a_forked_process)
-    plan = corpus.planned(
-        {family.name: family},
-        {family.name: 1.0},
-        seed=1,
-        count=600,
-        protocol="openai-chat",
-        features={},
-        workers=2,
-    )
+    plan = one_family(fails_in_a_forked_process, 600)
     with pytest.raises(RuntimeError, match=r"^TwoPartError: input: \d+$"):
         b"".join(plan.blocks())
 
