@@ -7,10 +7,10 @@ arrival due during it is sent late, and every answer in flight is read late.
 
 - A table is made by the greenlet that flushes, in steps of a fraction of a millisecond
   (stress.record.table_of's ``pause``), with a short sleep after every 0.3 ms of steps so
-  the loop polls for answers and releases due arrivals. Made in a native thread instead (the second
-  design), it held the GIL through pyarrow's and the transpose's long C calls: measured at
-  5,950 req/s, nearly every arrival sent 2 ms or more late was due during a flush and left
-  right after it.
+  the loop polls for answers and releases due arrivals. Made in a native thread instead
+  (the design before), it held the GIL through pyarrow's and the transpose's long C calls:
+  measured at 5,950 req/s, nearly every arrival sent 2 ms or more late was due during a
+  flush and left right after it.
 - Parquet parts are written in gevent's pool of native threads (pyarrow's writer releases
   the GIL) while the loop goes on; the collector joins them at the end.
 

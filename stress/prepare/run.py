@@ -221,10 +221,11 @@ def prepare(
 
 def _traces(reader: LogReader, scenario: Scenario, source: str | Path, text: str) -> Scenario:
     """Trace phases resolved: their paths made whole, their lengths filled in."""
-    logged = reader.seeds_of(scenario) if any(p.logged for p in scenario.load.phases) else None
     if not any(phase.kind is PhaseKind.TRACE for phase in scenario.load.phases):
         return scenario  # as trace.resolve returns it, without importing the load package
     from stress.load import trace
+
+    logged = reader.seeds_of(scenario) if any(p.logged for p in scenario.load.phases) else None
 
     return trace.resolve(scenario, source, text, logged=logged)
 
